@@ -1,0 +1,250 @@
+//! Resource-directory actions: the directory, folders and member accounts.
+
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::params::Params;
+use super::{ApiResult, iso_time, object};
+use crate::db;
+use crate::directory::{self, Account, DirectoryError, Folder, JoinMethod, NewAccount, ResourceDirectory};
+use crate::domain::{AccountId, DisplayName, FolderId, FolderName};
+use crate::startup::AppState;
+
+/// Runs the action if this area has it.
+pub async fn dispatch(state: &AppState, action: &str, p: &Params) -> Option<ApiResult> {
+    Some(match action {
+        "GetResourceDirectory" => get_resource_directory(state).await,
+        "CreateFolder" => create_folder(state, p).await,
+        "GetFolder" => get_folder(state, p).await,
+        "UpdateFolder" => update_folder(state, p).await,
+        "DeleteFolder" => delete_folder(state, p).await,
+        "ListFoldersForParent" => list_folders_for_parent(state, p).await,
+        "ListAncestors" => list_ancestors(state, p).await,
+        "CreateResourceAccount" => create_resource_account(state, p).await,
+        "GetAccount" => get_account(state, p).await,
+        "UpdateAccount" => update_account(state, p).await,
+        "ListAccounts" => list_accounts(state, p, false).await,
+        "ListAccountsForParent" => list_accounts(state, p, true).await,
+        "MoveAccount" => move_account(state, p).await,
+        "RemoveCloudAccount" => remove_cloud_account(state, p).await,
+        _ => return None,
+    })
+}
+
+fn folder_json(f: &Folder) -> Value {
+    json!({
+        "FolderId": f.id,
+        "FolderName": if f.is_root() { "Root" } else { f.name.as_str() },
+        "ParentFolderId": f.parent_id,
+        "CreateTime": iso_time(&f.created_at),
+    })
+}
+
+fn account_json(a: &Account, rd: &ResourceDirectory, folder: Option<&Folder>) -> Value {
+    let mut v = json!({
+        "AccountId": a.id,
+        "AccountName": a.account_name,
+        "DisplayName": a.display_name,
+        "FolderId": a.folder_id,
+        "JoinMethod": if a.join_method == JoinMethod::Invited.as_str() { "invited" } else { "created" },
+        "JoinTime": iso_time(&a.joined_at),
+        "ModifyTime": iso_time(&a.modified_at),
+        "ResourceDirectoryId": rd.id,
+        "Status": "CreateSuccess",
+        "Type": "ResourceAccount",
+    });
+    if let Some(f) = folder {
+        v["ResourceDirectoryPath"] = json!(format!("{}/{}", f.directory_path(&rd.id), a.id));
+    }
+    v
+}
+
+fn root_id(rd: &ResourceDirectory) -> FolderId {
+    FolderId::parse(&rd.root_folder_id).expect("stored ids are valid")
+}
+
+/// A folder id parameter; absent means the root.
+fn folder_param(p: &Params, name: &str) -> Result<Option<FolderId>, ApiError> {
+    p.parse_opt(name, FolderId::parse)
+}
+
+async fn get_resource_directory(state: &AppState) -> ApiResult {
+    let rd = db::run(&state.pool, directory::get_directory).await?;
+    Ok(object(json!({
+        "ResourceDirectory": {
+            "ResourceDirectoryId": rd.id,
+            "RootFolderId": rd.root_folder_id,
+            "MasterAccountId": rd.master_account_id,
+            "MasterAccountName": rd.master_account_name,
+            "CreateTime": iso_time(&rd.created_at),
+            "ControlPolicyStatus": "Disabled",
+            "MemberDeletionStatus": "Disabled",
+            "MemberAccountDisplayNameSyncStatus": "Disabled",
+        }
+    })))
+}
+
+async fn create_folder(state: &AppState, p: &Params) -> ApiResult {
+    let name = p.parse("FolderName", FolderName::parse)?;
+    let parent = folder_param(p, "ParentFolderId")?;
+    let folder = db::run(&state.pool, move |c| {
+        let parent = match parent {
+            Some(id) => id,
+            None => root_id(&directory::get_directory(c)?),
+        };
+        directory::create_folder(c, &parent, &name)
+    })
+    .await?;
+    Ok(object(json!({ "Folder": folder_json(&folder) })))
+}
+
+async fn get_folder(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("FolderId", FolderId::parse)?;
+    let (rd, folder) = db::run(&state.pool, move |c| Ok::<_, DirectoryError>((directory::get_directory(c)?, directory::get_folder(c, &id)?))).await?;
+    let mut v = folder_json(&folder);
+    v["ResourceDirectoryPath"] = json!(folder.directory_path(&rd.id));
+    Ok(object(json!({ "Folder": v })))
+}
+
+async fn update_folder(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("FolderId", FolderId::parse)?;
+    let name = p.parse("NewFolderName", FolderName::parse)?;
+    let folder = db::run(&state.pool, move |c| directory::rename_folder(c, &id, &name)).await?;
+    Ok(object(json!({ "Folder": folder_json(&folder) })))
+}
+
+async fn delete_folder(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("FolderId", FolderId::parse)?;
+    db::run(&state.pool, move |c| directory::delete_folder(c, &id)).await?;
+    Ok(object(json!({})))
+}
+
+async fn list_folders_for_parent(state: &AppState, p: &Params) -> ApiResult {
+    let parent = folder_param(p, "ParentFolderId")?;
+    let keyword = p.get("QueryKeyword").map(str::to_owned);
+    let page = p.page()?;
+    let found = db::run(&state.pool, move |c| {
+        let parent = match parent {
+            Some(id) => id,
+            None => root_id(&directory::get_directory(c)?),
+        };
+        directory::get_folder(c, &parent)?;
+        directory::list_subfolders(c, &parent, keyword.as_deref(), page)
+    })
+    .await?;
+    let folders: Vec<Value> = found
+        .items
+        .iter()
+        .map(|s| json!({ "FolderId": s.folder.id, "FolderName": s.folder.name, "CreateTime": iso_time(&s.folder.created_at) }))
+        .collect();
+    Ok(object(json!({ "Folders": { "Folder": folders }, "TotalCount": found.total, "PageNumber": page.number, "PageSize": page.size })))
+}
+
+async fn list_ancestors(state: &AppState, p: &Params) -> ApiResult {
+    let child = p.parse("ChildId", FolderId::parse)?;
+    let ancestors = db::run(&state.pool, move |c| {
+        let folder = directory::get_folder(c, &child)?;
+        directory::ancestors(c, &folder)
+    })
+    .await?;
+    let folders: Vec<Value> = ancestors
+        .iter()
+        .map(|f| json!({ "FolderId": f.id, "FolderName": if f.is_root() { "Root" } else { f.name.as_str() }, "CreateTime": iso_time(&f.created_at) }))
+        .collect();
+    Ok(object(json!({ "Folders": { "Folder": folders } })))
+}
+
+fn account_name_prefix(p: &Params) -> Result<Option<String>, ApiError> {
+    match p.get("AccountNamePrefix") {
+        None => Ok(None),
+        Some(v) if (2..=37).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric()) => {
+            Ok(Some(v.to_owned()))
+        }
+        Some(_) => Err(ApiError::invalid("AccountNamePrefix", "Use 2 to 37 letters, digits, _ . or -, starting with a letter or digit.")),
+    }
+}
+
+async fn create_resource_account(state: &AppState, p: &Params) -> ApiResult {
+    let display_name = p.parse("DisplayName", DisplayName::parse)?;
+    let prefix = account_name_prefix(p)?;
+    let parent = folder_param(p, "ParentFolderId")?;
+    let (rd, account, folder) = db::run(&state.pool, move |c| {
+        let rd = directory::get_directory(c)?;
+        let folder = parent.unwrap_or_else(|| root_id(&rd));
+        let new = NewAccount { display_name, folder, security_email: None, account_name_prefix: prefix, join_method: JoinMethod::Created };
+        let account = directory::create_account(c, &new)?;
+        let folder = directory::get_folder(c, &new.folder)?;
+        Ok::<_, DirectoryError>((rd, account, folder))
+    })
+    .await?;
+    Ok(object(json!({ "Account": account_json(&account, &rd, Some(&folder)) })))
+}
+
+/// A member that is in the directory now (a removed one is not found), with its folder.
+fn current_account(c: &mut crate::db::AnyConnection, id: &AccountId) -> Result<(ResourceDirectory, Account, Option<Folder>), DirectoryError> {
+    let account = directory::get_account(c, id)?;
+    if account.is_removed() {
+        return Err(DirectoryError::AccountRemoved(id.to_string()));
+    }
+    let folder = account.folder_id.as_deref().map(|f| directory::get_folder(c, &FolderId::parse(f).expect("stored ids are valid"))).transpose()?;
+    Ok((directory::get_directory(c)?, account, folder))
+}
+
+async fn get_account(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("AccountId", AccountId::parse)?;
+    let (rd, account, folder) = db::run(&state.pool, move |c| current_account(c, &id)).await?;
+    let mut v = account_json(&account, &rd, folder.as_ref());
+    v["EmailStatus"] = json!(if account.security_email.is_some() { "Verified" } else { "" });
+    v["HasSecureMobilePhone"] = json!(false);
+    Ok(object(json!({ "Account": v })))
+}
+
+async fn update_account(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("AccountId", AccountId::parse)?;
+    let name = p.parse_opt("NewDisplayName", DisplayName::parse)?;
+    let (rd, account, folder) = db::run(&state.pool, move |c| {
+        directory::update_account(c, &id, name.as_ref(), None)?;
+        current_account(c, &id)
+    })
+    .await?;
+    Ok(object(json!({ "Account": account_json(&account, &rd, folder.as_ref()) })))
+}
+
+async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiResult {
+    let parent = if for_parent { Some(p.parse("ParentFolderId", FolderId::parse)?) } else { None };
+    let keyword = p.get("QueryKeyword").map(str::to_owned);
+    let page = p.page()?;
+    let (rd, found, folders) = db::run(&state.pool, move |c| {
+        let rd = directory::get_directory(c)?;
+        if let Some(parent) = &parent {
+            directory::get_folder(c, parent)?;
+        }
+        let found = directory::list_accounts(c, parent.as_ref(), keyword.as_deref(), page)?;
+        let folders = directory::folders_by_id(c, found.items.iter().filter_map(|a| a.folder_id.clone()).collect())?;
+        Ok::<_, DirectoryError>((rd, found, folders))
+    })
+    .await?;
+    let accounts: Vec<Value> = found
+        .items
+        .iter()
+        .map(|a| {
+            let folder = a.folder_id.as_ref().and_then(|id| folders.iter().find(|f| &f.id == id));
+            account_json(a, &rd, if for_parent { None } else { folder })
+        })
+        .collect();
+    Ok(object(json!({ "Accounts": { "Account": accounts }, "TotalCount": found.total, "PageNumber": page.number, "PageSize": page.size })))
+}
+
+async fn move_account(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("AccountId", AccountId::parse)?;
+    let dest = p.parse("DestinationFolderId", FolderId::parse)?;
+    db::run(&state.pool, move |c| directory::move_account(c, &id, &dest)).await?;
+    Ok(object(json!({})))
+}
+
+async fn remove_cloud_account(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("AccountId", AccountId::parse)?;
+    db::run(&state.pool, move |c| directory::remove_account(c, &id)).await?;
+    Ok(object(json!({})))
+}
+

@@ -1,0 +1,169 @@
+//! The Alibaba Cloud-compatible RPC API (ResourceDirectoryMaster 2022-04-19):
+//! `POST /` (and `GET /` with V1 query signing). This module checks the signature,
+//! the time window and the nonce, then dispatches on the action; one file per area.
+
+mod directory;
+pub mod error;
+pub mod params;
+pub mod signature;
+
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use self::error::ApiError;
+use self::params::Params;
+use self::signature::{V3_ALGORITHM, V3Authorization};
+use crate::auth::access_keys::{self, REQUEST_WINDOW};
+use crate::db;
+use crate::startup::AppState;
+
+pub const VERSION: &str = "2022-04-19";
+/// The older Resource Manager version: its SDK sends the same directory actions.
+pub const RM_VERSION: &str = "2020-03-31";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::post().to(endpoint)).route(
+        "/",
+        web::get().guard(actix_web::guard::fn_guard(|ctx| {
+            let q = ctx.head().uri.query().unwrap_or("");
+            q.contains("Signature=") || q.contains("Action=")
+        }))
+        .to(endpoint),
+    );
+}
+
+/// A successful answer: the action's fields plus `RequestId`.
+pub type ApiResult = Result<Map<String, Value>, ApiError>;
+
+/// A JSON object from `json!({…})`.
+pub fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string().to_uppercase()
+}
+
+async fn endpoint(state: web::Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
+    let request_id = request_id();
+    match handle(&state, &req, &body).await {
+        Ok(mut fields) => {
+            fields.insert("RequestId".into(), Value::String(request_id));
+            HttpResponse::Ok().content_type("application/json;charset=utf-8").json(Value::Object(fields))
+        }
+        Err(e) => {
+            tracing::info!(code = %e.code, status = e.status.as_u16(), "API call refused");
+            e.to_response(&request_id)
+        }
+    }
+}
+
+/// The request after authentication: which action, and its parameters.
+struct Call {
+    action: String,
+    version: String,
+    params: Params,
+}
+
+async fn handle(state: &AppState, req: &HttpRequest, body: &Bytes) -> ApiResult {
+    let call = authenticate(state, req, body).await?;
+    if call.version != VERSION && call.version != RM_VERSION {
+        return Err(ApiError::new(400, "InvalidVersion", format!("Specified version {:?} is not supported; use {VERSION}.", call.version)));
+    }
+    directory::dispatch(state, &call.action, &call.params).await.unwrap_or_else(|| {
+        Err(ApiError::new(404, "InvalidAction.NotFound", format!("Specified api {:?} is not found, please check your url and method.", call.action)))
+    })
+}
+
+fn decode_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_bytes(raw).map_err(|_| ApiError::new(400, "InvalidParameter", "The request parameters could not be decoded."))
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Checks the signature (V3 header or V1 query), the time window and the nonce.
+async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Result<Call, ApiError> {
+    let query = decode_pairs(req.query_string().as_bytes())?;
+    let is_form = header(req, "content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let form = if is_form && !body.is_empty() { decode_pairs(body)? } else { Vec::new() };
+    let all: Vec<(String, String)> = query.iter().chain(form.iter()).cloned().collect();
+    let param = |name: &str| all.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+
+    let authorization = header(req, "authorization").filter(|a| a.starts_with(V3_ALGORITHM));
+    let (key_id, timestamp, nonce, action, version) = if let Some(auth) = authorization {
+        let auth = V3Authorization::parse(auth).ok_or_else(|| ApiError::new(400, "IncompleteSignature", "The Authorization header is malformed."))?;
+        let secret = secret_of(state, &auth.access_key_id).await?;
+        let body_hash = signature::sha256_hex(body);
+        if header(req, "x-acs-content-sha256").is_some_and(|h| !h.eq_ignore_ascii_case(&body_hash)) {
+            return Err(ApiError::new(400, "ContentSHA256NotMatch", "The x-acs-content-sha256 header does not match the request body."));
+        }
+        let canonical = signature::v3_canonical_request(req.method().as_str(), req.path(), &query, &auth.signed_headers, |n| header(req, n), &body_hash)
+            .ok_or_else(|| ApiError::new(400, "IncompleteSignature", "A header named in SignedHeaders is missing from the request."))?;
+        if !signature::same(&signature::v3_signature(&secret, &canonical), &auth.signature) {
+            return Err(signature_mismatch());
+        }
+        let required = |name: &str| header(req, name).map(str::to_owned).ok_or_else(|| ApiError::new(400, "IncompleteSignature", format!("The {name} header is required.")));
+        (auth.access_key_id, required("x-acs-date")?, required("x-acs-signature-nonce")?, required("x-acs-action")?, required("x-acs-version")?)
+    } else if let Some(sig) = param("Signature") {
+        let key_id = param("AccessKeyId").ok_or_else(|| ApiError::missing("AccessKeyId"))?.to_owned();
+        let secret = secret_of(state, &key_id).await?;
+        if !signature::same(&signature::v1_signature(&secret, req.method().as_str(), &all), sig) {
+            return Err(signature_mismatch());
+        }
+        let required = |name: &str| param(name).map(str::to_owned).ok_or_else(|| ApiError::missing(name));
+        (key_id, required("Timestamp")?, required("SignatureNonce")?, required("Action")?, required("Version")?)
+    } else {
+        return Err(ApiError::new(400, "MissingParameter.Signature", "The request is not signed: sign it with an AccessKey (ACS3-HMAC-SHA256 or HMAC-SHA1)."));
+    };
+
+    check_time(&timestamp)?;
+    let fresh = db::run(&state.pool, move |c| access_keys::record_nonce(c, &nonce)).await?;
+    if !fresh {
+        return Err(ApiError::new(400, "SignatureNonceUsed", "The request signature nonce has been used."));
+    }
+    tracing::debug!(access_key.id = %key_id, action = %action, "signed API call");
+    Ok(Call { action, version, params: Params::new(all) })
+}
+
+fn signature_mismatch() -> ApiError {
+    ApiError::new(400, "SignatureDoesNotMatch", "The request signature does not conform to Aliyun standards: check your AccessKey secret.")
+}
+
+async fn secret_of(state: &AppState, key_id: &str) -> Result<String, ApiError> {
+    let id = key_id.to_owned();
+    let secrets = state.secrets.clone();
+    db::run(&state.pool, move |c| access_keys::secret_for(c, &secrets, &id))
+        .await?
+        .ok_or_else(|| ApiError::new(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."))
+}
+
+fn check_time(timestamp: &str) -> Result<(), ApiError> {
+    let t = OffsetDateTime::parse(timestamp, &Rfc3339).map_err(|_| ApiError::new(400, "InvalidTimeStamp.Format", "Specified time stamp is not in the form YYYY-MM-DDThh:mm:ssZ."))?;
+    if (OffsetDateTime::now_utc() - t).abs() > REQUEST_WINDOW {
+        return Err(ApiError::new(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired: the request time must be within 15 minutes of the server's."));
+    }
+    Ok(())
+}
+
+/// API dates of directory objects: ISO-8601 in UTC with milliseconds.
+pub fn iso_time(t: &time::PrimitiveDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+

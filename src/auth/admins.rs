@@ -1,0 +1,75 @@
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use diesel::prelude::*;
+use time::PrimitiveDateTime;
+
+use super::AuthError;
+use crate::db::schema::admins;
+use crate::db::{AnyConnection, is_unique_violation, now_utc};
+use crate::domain::{Password, Username, random_alphanumeric};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = admins)]
+pub struct Admin {
+    pub id: i32,
+    pub username: String,
+    pub password_hash: String,
+    pub created_at: PrimitiveDateTime,
+}
+
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+fn password_matches(password: &str, hash: &str) -> bool {
+    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+}
+
+pub fn create_admin(conn: &mut AnyConnection, username: &Username, password: &Password) -> Result<Admin, AuthError> {
+    let hash = hash_password(password.expose())?;
+    let now = now_utc();
+    let inserted = diesel::insert_into(admins::table)
+        .values((admins::username.eq(username.as_str()), admins::password_hash.eq(&hash), admins::created_at.eq(now)))
+        .execute(conn);
+    match inserted {
+        Err(e) if is_unique_violation(&e) => Err(AuthError::UsernameTaken(username.as_str().to_owned())),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(find_by_username(conn, username.as_str())?.expect("the row was just inserted")),
+    }
+}
+
+pub fn find_by_username(conn: &mut AnyConnection, username: &str) -> QueryResult<Option<Admin>> {
+    admins::table.filter(admins::username.eq(username)).select(Admin::as_select()).first(conn).optional()
+}
+
+pub fn find_by_id(conn: &mut AnyConnection, id: i32) -> QueryResult<Option<Admin>> {
+    admins::table.find(id).select(Admin::as_select()).first(conn).optional()
+}
+
+/// Checks a sign-in. An unknown user name costs a hash too, so timing does not tell
+/// which user names exist.
+pub fn verify_login(conn: &mut AnyConnection, username: &str, password: &str) -> Result<Admin, AuthError> {
+    match find_by_username(conn, username.trim())? {
+        Some(admin) if password_matches(password, &admin.password_hash) => Ok(admin),
+        Some(_) => Err(AuthError::BadCredentials),
+        None => {
+            let _ = hash_password(password);
+            Err(AuthError::BadCredentials)
+        }
+    }
+}
+
+/// On a fresh deployment, creates `admin` with a generated password and returns the
+/// password so that it can be shown once. Returns `None` when any administrator exists.
+pub fn ensure_first_admin(conn: &mut AnyConnection) -> Result<Option<(String, String)>, AuthError> {
+    let count: i64 = admins::table.count().get_result(conn)?;
+    if count > 0 {
+        return Ok(None);
+    }
+    let password = random_alphanumeric(20);
+    let username = Username::parse("admin").expect("a valid user name");
+    create_admin(conn, &username, &Password::parse(&password).expect("20 characters is a valid password"))?;
+    Ok(Some((username.as_str().to_owned(), password)))
+}

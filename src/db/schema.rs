@@ -1,0 +1,83 @@
+//! The tables, written by hand on the types both backends share (see STACK.md):
+//! text ids, `Timestamp` in UTC set from Rust, `BigInt`/`Integer` counters.
+
+diesel::table! {
+    resource_directories (id) {
+        id -> Text,
+        root_folder_id -> Text,
+        master_account_id -> Text,
+        master_account_name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    folders (id) {
+        id -> Text,
+        name -> Text,
+        parent_id -> Nullable<Text>,
+        depth -> Integer,
+        path -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        display_name -> Text,
+        account_name -> Text,
+        folder_id -> Nullable<Text>,
+        security_email -> Nullable<Text>,
+        join_method -> Text,
+        joined_at -> Timestamp,
+        modified_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    admins (id) {
+        id -> Integer,
+        username -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    access_keys (id) {
+        id -> Text,
+        secret_sealed -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_nonces (nonce) {
+        nonce -> Text,
+        seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        locked_by -> Nullable<Text>,
+        progress_done -> BigInt,
+        progress_total -> BigInt,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(accounts -> folders (folder_id));
+diesel::allow_tables_to_appear_in_same_query!(resource_directories, folders, accounts, admins, access_keys, api_nonces, jobs);

@@ -1,0 +1,36 @@
+//! The resource directory: the root, nested folders and member accounts.
+//! Each public function takes a connection and runs one transaction.
+
+pub mod demo;
+mod models;
+mod service;
+
+pub use models::{Account, Folder, FolderOption, FolderSummary, JoinMethod, ResourceDirectory};
+pub use service::*;
+
+/// Why a directory operation was refused; the message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("The resource directory has not been set up yet: start the server once")]
+    NoDirectory,
+    #[error("Folder {0} does not exist")]
+    FolderNotFound(String),
+    #[error("Member {0} does not exist")]
+    AccountNotFound(String),
+    #[error("Folders can nest at most {} levels below the root: create this folder higher up", crate::domain::MAX_FOLDER_DEPTH)]
+    TooDeep,
+    #[error("A folder named {0:?} already exists in that folder: choose another name")]
+    FolderNameTaken(String),
+    #[error("The folder still holds {0} subfolder(s): delete them first")]
+    HasSubfolders(i64),
+    #[error("The folder still holds {0} member(s): move or remove them first")]
+    HasAccounts(i64),
+    #[error("The root folder cannot be renamed or deleted")]
+    RootFolder,
+    #[error("Member {0} was removed from the resource directory")]
+    AccountRemoved(String),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Pool(#[from] crate::db::PoolError),
+}

@@ -1,0 +1,387 @@
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::{Account, DirectoryError, Folder, FolderOption, FolderSummary, JoinMethod, ResourceDirectory};
+use crate::db::schema::{accounts, folders, resource_directories};
+use crate::db::{AnyConnection, is_unique_violation, now_utc};
+use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest, ResourceDirectoryId};
+
+type Result<T, E = DirectoryError> = std::result::Result<T, E>;
+
+diesel::define_sql_function!(fn lower(x: Text) -> Text);
+
+/// A LIKE pattern that matches `q` anywhere, case-insensitively (compare with `lower`),
+/// with `\` escaping the wildcards a user typed.
+pub fn contains_pattern(q: &str) -> String {
+    let mut p = String::with_capacity(q.len() + 2);
+    p.push('%');
+    for c in q.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Creates the deployment's one resource directory and its root folder, if missing.
+pub fn ensure_directory(conn: &mut AnyConnection, master_account_name: &str) -> Result<ResourceDirectory> {
+    conn.transaction(|conn| {
+        if let Some(rd) = resource_directories::table.select(ResourceDirectory::as_select()).first(conn).optional()? {
+            return Ok(rd);
+        }
+        let now = now_utc();
+        let root = FolderId::generate_root();
+        diesel::insert_into(folders::table)
+            .values(&Folder {
+                id: root.to_string(),
+                name: "Root".into(),
+                parent_id: None,
+                depth: 0,
+                path: format!("{root}/"),
+                created_at: now,
+            })
+            .execute(conn)?;
+        let rd = ResourceDirectory {
+            id: ResourceDirectoryId::generate().to_string(),
+            root_folder_id: root.to_string(),
+            master_account_id: AccountId::generate().to_string(),
+            master_account_name: master_account_name.to_owned(),
+            created_at: now,
+        };
+        diesel::insert_into(resource_directories::table).values(&rd).execute(conn)?;
+        Ok(rd)
+    })
+}
+
+pub fn get_directory(conn: &mut AnyConnection) -> Result<ResourceDirectory> {
+    resource_directories::table
+        .select(ResourceDirectory::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DirectoryError::NoDirectory)
+}
+
+pub fn get_folder(conn: &mut AnyConnection, id: &FolderId) -> Result<Folder> {
+    folders::table
+        .find(id.as_str())
+        .select(Folder::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| DirectoryError::FolderNotFound(id.to_string()))
+}
+
+/// The folder's ancestors, root first, without the folder itself.
+pub fn ancestors(conn: &mut AnyConnection, folder: &Folder) -> Result<Vec<Folder>> {
+    let ids = folder.ancestor_ids();
+    let mut found: Vec<Folder> = folders::table.filter(folders::id.eq_any(&ids)).select(Folder::as_select()).load(conn)?;
+    found.sort_by_key(|f| f.depth);
+    Ok(found)
+}
+
+fn name_taken(conn: &mut AnyConnection, parent: &str, name: &str, except: Option<&str>) -> QueryResult<bool> {
+    let q = folders::table
+        .filter(folders::parent_id.eq(parent))
+        .filter(lower(folders::name).eq(name.to_lowercase()))
+        .filter(folders::id.ne(except.unwrap_or("")));
+    diesel::select(diesel::dsl::exists(q)).get_result(conn)
+}
+
+pub fn create_folder(conn: &mut AnyConnection, parent: &FolderId, name: &FolderName) -> Result<Folder> {
+    conn.transaction(|conn| {
+        let parent = get_folder(conn, parent)?;
+        if parent.depth >= MAX_FOLDER_DEPTH {
+            return Err(DirectoryError::TooDeep);
+        }
+        if name_taken(conn, &parent.id, name.as_str(), None)? {
+            return Err(DirectoryError::FolderNameTaken(name.as_str().to_owned()));
+        }
+        let id = FolderId::generate();
+        let folder = Folder {
+            path: format!("{}{id}/", parent.path),
+            id: id.to_string(),
+            name: name.as_str().to_owned(),
+            parent_id: Some(parent.id),
+            depth: parent.depth + 1,
+            created_at: now_utc(),
+        };
+        diesel::insert_into(folders::table).values(&folder).execute(conn)?;
+        Ok(folder)
+    })
+}
+
+pub fn rename_folder(conn: &mut AnyConnection, id: &FolderId, name: &FolderName) -> Result<Folder> {
+    conn.transaction(|conn| {
+        let mut folder = get_folder(conn, id)?;
+        let Some(parent) = folder.parent_id.clone() else {
+            return Err(DirectoryError::RootFolder);
+        };
+        if name_taken(conn, &parent, name.as_str(), Some(&folder.id))? {
+            return Err(DirectoryError::FolderNameTaken(name.as_str().to_owned()));
+        }
+        diesel::update(folders::table.find(&folder.id)).set(folders::name.eq(name.as_str())).execute(conn)?;
+        folder.name = name.as_str().to_owned();
+        Ok(folder)
+    })
+}
+
+/// Deletes an empty folder (no subfolders, no members).
+pub fn delete_folder(conn: &mut AnyConnection, id: &FolderId) -> Result<Folder> {
+    conn.transaction(|conn| {
+        let folder = get_folder(conn, id)?;
+        if folder.is_root() {
+            return Err(DirectoryError::RootFolder);
+        }
+        let subfolders: i64 = folders::table.filter(folders::parent_id.eq(&folder.id)).count().get_result(conn)?;
+        if subfolders > 0 {
+            return Err(DirectoryError::HasSubfolders(subfolders));
+        }
+        let members: i64 = accounts::table.filter(accounts::folder_id.eq(&folder.id)).count().get_result(conn)?;
+        if members > 0 {
+            return Err(DirectoryError::HasAccounts(members));
+        }
+        diesel::delete(folders::table.find(&folder.id)).execute(conn)?;
+        Ok(folder)
+    })
+}
+
+const SUMMARY_SELECT: &str = "SELECT f.id, f.name, f.parent_id, f.depth, f.path, f.created_at, \
+     (SELECT COUNT(*) FROM folders c WHERE c.parent_id = f.id) AS subfolders, \
+     (SELECT COUNT(*) FROM accounts a WHERE a.folder_id = f.id) AS members \
+     FROM folders f";
+
+/// The folders directly inside `parent`, by name, optionally filtered by name or id,
+/// each with its own counts. Two queries whatever the page size.
+pub fn list_subfolders(conn: &mut AnyConnection, parent: &FolderId, query: Option<&str>, page: PageRequest) -> Result<Page<FolderSummary>> {
+    let pattern = contains_pattern(query.unwrap_or(""));
+    let filter = "f.parent_id = $1 AND (lower(f.name) LIKE $2 ESCAPE '\\' OR lower(f.id) LIKE $2 ESCAPE '\\')";
+    let items = diesel::sql_query(format!("{SUMMARY_SELECT} WHERE {filter} ORDER BY lower(f.name), f.id LIMIT $3 OFFSET $4"))
+        .bind::<Text, _>(parent.as_str())
+        .bind::<Text, _>(&pattern)
+        .bind::<BigInt, _>(page.size)
+        .bind::<BigInt, _>(page.offset())
+        .load::<FolderSummary>(conn)?;
+    let total = folders::table
+        .filter(folders::parent_id.eq(parent.as_str()))
+        .filter(lower(folders::name).like(&pattern).escape('\\').or(lower(folders::id).like(&pattern).escape('\\')))
+        .count()
+        .get_result(conn)?;
+    Ok(Page { items, total, request: page })
+}
+
+/// One folder with its counts.
+pub fn folder_summary(conn: &mut AnyConnection, id: &FolderId) -> Result<FolderSummary> {
+    diesel::sql_query(format!("{SUMMARY_SELECT} WHERE f.id = $1"))
+        .bind::<Text, _>(id.as_str())
+        .get_result::<FolderSummary>(conn)
+        .optional()?
+        .ok_or_else(|| DirectoryError::FolderNotFound(id.to_string()))
+}
+
+/// Folders whose name or id contains `query`, anywhere in the tree.
+pub fn search_folders(conn: &mut AnyConnection, query: &str, page: PageRequest) -> Result<Page<FolderSummary>> {
+    let pattern = contains_pattern(query);
+    let filter = "(lower(f.name) LIKE $1 ESCAPE '\\' OR lower(f.id) LIKE $1 ESCAPE '\\')";
+    let items = diesel::sql_query(format!("{SUMMARY_SELECT} WHERE {filter} ORDER BY lower(f.name), f.id LIMIT $2 OFFSET $3"))
+        .bind::<Text, _>(&pattern)
+        .bind::<BigInt, _>(page.size)
+        .bind::<BigInt, _>(page.offset())
+        .load::<FolderSummary>(conn)?;
+    let total = folders::table
+        .filter(lower(folders::name).like(&pattern).escape('\\').or(lower(folders::id).like(&pattern).escape('\\')))
+        .count()
+        .get_result(conn)?;
+    Ok(Page { items, total, request: page })
+}
+
+/// Every folder as an indented choice, in tree order (parents before children, siblings
+/// by name). One query; a directory has at most a few thousand folders.
+pub fn folder_options(conn: &mut AnyConnection) -> Result<Vec<FolderOption>> {
+    let all: Vec<Folder> = folders::table.select(Folder::as_select()).load(conn)?;
+    let mut children: std::collections::HashMap<Option<&str>, Vec<&Folder>> = std::collections::HashMap::new();
+    for f in &all {
+        children.entry(f.parent_id.as_deref()).or_default().push(f);
+    }
+    for list in children.values_mut() {
+        list.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+    }
+    let mut out = Vec::with_capacity(all.len());
+    let mut stack: Vec<&Folder> = children.get(&None).cloned().unwrap_or_default();
+    stack.reverse();
+    while let Some(f) = stack.pop() {
+        out.push(FolderOption { id: f.id.clone(), label: f.name.clone(), depth: f.depth });
+        if let Some(kids) = children.get(&Some(f.id.as_str())) {
+            stack.extend(kids.iter().rev());
+        }
+    }
+    Ok(out)
+}
+
+pub fn get_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Account> {
+    accounts::table
+        .find(id.as_str())
+        .select(Account::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| DirectoryError::AccountNotFound(id.to_string()))
+}
+
+fn get_current_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Account> {
+    let account = get_account(conn, id)?;
+    if account.is_removed() {
+        return Err(DirectoryError::AccountRemoved(id.to_string()));
+    }
+    Ok(account)
+}
+
+/// What a new member account is made of.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub display_name: DisplayName,
+    pub folder: FolderId,
+    pub security_email: Option<EmailAddress>,
+    /// The part of the account name before `@`; the account id when absent.
+    pub account_name_prefix: Option<String>,
+    pub join_method: JoinMethod,
+}
+
+pub fn create_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Account> {
+    conn.transaction(|conn| {
+        let folder = get_folder(conn, &new.folder)?;
+        let rd = get_directory(conn)?;
+        // A clash of 16 random digits is unlikely but possible: try a fresh id.
+        for _ in 0..5 {
+            let id = AccountId::generate();
+            let prefix = new.account_name_prefix.clone().unwrap_or_else(|| id.to_string());
+            let now = now_utc();
+            let account = Account {
+                account_name: format!("{prefix}@{}.rd-contacts.local", rd.id.to_lowercase()),
+                id: id.to_string(),
+                display_name: new.display_name.as_str().to_owned(),
+                folder_id: Some(folder.id.clone()),
+                security_email: new.security_email.as_ref().map(|e| e.as_str().to_owned()),
+                join_method: new.join_method.as_str().to_owned(),
+                joined_at: now,
+                modified_at: now,
+                removed_at: None,
+            };
+            match conn.transaction(|conn| diesel::insert_into(accounts::table).values(&account).execute(conn)) {
+                Ok(_) => return Ok(account),
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DirectoryError::Db(diesel::result::Error::RollbackTransaction))
+    })
+}
+
+/// Changes a member's display name and, when given, its security email.
+pub fn update_account(conn: &mut AnyConnection, id: &AccountId, name: Option<&DisplayName>, security_email: Option<Option<&EmailAddress>>) -> Result<Account> {
+    conn.transaction(|conn| {
+        let mut account = get_current_account(conn, id)?;
+        if let Some(name) = name {
+            account.display_name = name.as_str().to_owned();
+        }
+        if let Some(email) = security_email {
+            account.security_email = email.map(|e| e.as_str().to_owned());
+        }
+        account.modified_at = now_utc();
+        diesel::update(accounts::table.find(&account.id))
+            .set((
+                accounts::display_name.eq(&account.display_name),
+                accounts::security_email.eq(&account.security_email),
+                accounts::modified_at.eq(account.modified_at),
+            ))
+            .execute(conn)?;
+        Ok(account)
+    })
+}
+
+/// Moves a member into another folder. Moving into its own folder changes nothing.
+pub fn move_account(conn: &mut AnyConnection, id: &AccountId, destination: &FolderId) -> Result<Account> {
+    conn.transaction(|conn| {
+        let mut account = get_current_account(conn, id)?;
+        let dest = get_folder(conn, destination)?;
+        if account.folder_id.as_deref() == Some(dest.id.as_str()) {
+            return Ok(account);
+        }
+        account.folder_id = Some(dest.id);
+        account.modified_at = now_utc();
+        diesel::update(accounts::table.find(&account.id))
+            .set((accounts::folder_id.eq(&account.folder_id), accounts::modified_at.eq(account.modified_at)))
+            .execute(conn)?;
+        Ok(account)
+    })
+}
+
+/// Takes a member out of the directory. Its row stays, without a folder, so that what
+/// was bound to it is kept (rule B4).
+pub fn remove_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Account> {
+    conn.transaction(|conn| {
+        let mut account = get_current_account(conn, id)?;
+        let now = now_utc();
+        account.folder_id = None;
+        account.removed_at = Some(now);
+        account.modified_at = now;
+        diesel::update(accounts::table.find(&account.id))
+            .set((accounts::folder_id.eq(None::<String>), accounts::removed_at.eq(Some(now)), accounts::modified_at.eq(now)))
+            .execute(conn)?;
+        Ok(account)
+    })
+}
+
+/// Members of the directory (not removed ones), by display name: in one folder when
+/// `folder` is given, otherwise everywhere; filtered by name, id or security email.
+pub fn list_accounts(conn: &mut AnyConnection, folder: Option<&FolderId>, query: Option<&str>, page: PageRequest) -> Result<Page<Account>> {
+    let build = || {
+        let mut q = accounts::table.filter(accounts::removed_at.is_null()).into_boxed();
+        if let Some(f) = folder {
+            q = q.filter(accounts::folder_id.eq(f.as_str()));
+        }
+        if let Some(text) = query.filter(|t| !t.trim().is_empty()) {
+            let pattern = contains_pattern(text);
+            q = q.filter(
+                lower(accounts::display_name)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(accounts::id.like(pattern.clone()).escape('\\'))
+                    .or(lower(accounts::security_email.assume_not_null()).like(pattern).escape('\\')),
+            );
+        }
+        q
+    };
+    let total = build().count().get_result(conn)?;
+    let items = build()
+        .order((lower(accounts::display_name), accounts::id))
+        .limit(page.size)
+        .offset(page.offset())
+        .select(Account::as_select())
+        .load(conn)?;
+    Ok(Page { items, total, request: page })
+}
+
+/// Members that were removed from the directory, most recent first.
+pub fn list_removed_accounts(conn: &mut AnyConnection, page: PageRequest) -> Result<Page<Account>> {
+    let total = accounts::table.filter(accounts::removed_at.is_not_null()).count().get_result(conn)?;
+    let items = accounts::table
+        .filter(accounts::removed_at.is_not_null())
+        .order(accounts::removed_at.desc())
+        .limit(page.size)
+        .offset(page.offset())
+        .select(Account::as_select())
+        .load(conn)?;
+    Ok(Page { items, total, request: page })
+}
+
+/// Counts for the overview: folders (without the root) and current members.
+pub fn directory_counts(conn: &mut AnyConnection) -> Result<(i64, i64)> {
+    let folders = folders::table.filter(folders::parent_id.is_not_null()).count().get_result(conn)?;
+    let members = accounts::table.filter(accounts::removed_at.is_null()).count().get_result(conn)?;
+    Ok((folders, members))
+}
+
+/// The folders with these ids (for labelling a page of members): one query.
+pub fn folders_by_id(conn: &mut AnyConnection, ids: Vec<String>) -> Result<Vec<Folder>> {
+    Ok(folders::table.filter(folders::id.eq_any(ids)).select(Folder::as_select()).load(conn)?)
+}

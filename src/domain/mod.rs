@@ -1,0 +1,29 @@
+//! Newtypes and pure rules. Every value that crosses a boundary (a form, an API
+//! parameter) becomes one of these through `parse`, whose error says what to fix.
+//! Nothing here does I/O or imports the rest of the crate.
+
+mod email;
+mod ids;
+mod names;
+mod paging;
+
+pub use email::EmailAddress;
+pub use ids::{AccountId, FolderId, ResourceDirectoryId, TargetId, random_alphanumeric};
+pub use names::{DisplayName, FolderName, Password, Username};
+pub use paging::{Page, PageRequest};
+
+/// Folders may nest at most this many levels below the root (the root is level 0).
+pub const MAX_FOLDER_DEPTH: i32 = 5;
+
+/// A value that failed to parse, with a message a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(message: impl Into<String>) -> ParseError {
+        ParseError { message: message.into() }
+    }
+}

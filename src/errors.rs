@@ -1,0 +1,170 @@
+//! The error policy, in one place.
+//!
+//! - `domain` and the services return their own `thiserror` enums, whose messages say
+//!   what to fix (`DirectoryError::TooDeep`…).
+//! - Console handlers return `Result<_, AppError>`. A failure the person can act on on
+//!   a form is shown by rendering the form again with its message (the handler does
+//!   that); anything else becomes an `AppError`, rendered here: 404 page, 403 for a
+//!   stale form, 409/400 with the service's message, 503 when the database pool is
+//!   exhausted, and for anything unexpected an opaque 500 page while the whole cause
+//!   chain goes to the log.
+//! - The API has its own `ApiError` (Alibaba codes), converted from the same service
+//!   errors in `api::error`.
+//! - `diesel::NotFound` is a 404; a database failure is never turned into "not found"
+//!   and never logged-and-ignored.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::auth::AuthError;
+use crate::directory::DirectoryError;
+use crate::jobs::JobError;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("sign-in required")]
+    Unauthenticated { next: String },
+    #[error("This form has expired or did not come from this site. Go back, reload the page and try again.")]
+    Csrf,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("The database is busy. Wait a moment and try again.")]
+    Unavailable,
+    #[error("internal error: {0}")]
+    Internal(BoxError),
+}
+
+impl AppError {
+    pub fn internal(e: impl Into<BoxError>) -> AppError {
+        AppError::Internal(e.into())
+    }
+}
+
+/// The error chain on one line: `outer: middle: root cause`.
+pub fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => AppError::NotFound("The page you asked for does not exist.".into()),
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<crate::db::PoolError> for AppError {
+    fn from(e: crate::db::PoolError) -> Self {
+        tracing::warn!(error = %e, "database pool exhausted");
+        AppError::Unavailable
+    }
+}
+
+impl From<DirectoryError> for AppError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            DirectoryError::FolderNotFound(_) | DirectoryError::AccountNotFound(_) => AppError::NotFound(e.to_string()),
+            DirectoryError::Db(db) => db.into(),
+            DirectoryError::Pool(p) => p.into(),
+            DirectoryError::NoDirectory => AppError::internal(e),
+            DirectoryError::TooDeep
+            | DirectoryError::FolderNameTaken(_)
+            | DirectoryError::HasSubfolders(_)
+            | DirectoryError::HasAccounts(_)
+            | DirectoryError::RootFolder
+            | DirectoryError::AccountRemoved(_) => AppError::Conflict(e.to_string()),
+        }
+    }
+}
+
+impl From<AuthError> for AppError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::BadCredentials | AuthError::UsernameTaken(_) => AppError::BadRequest(e.to_string()),
+            AuthError::Db(db) => db.into(),
+            AuthError::Pool(p) => p.into(),
+            AuthError::Hash(_) | AuthError::Unseal => AppError::internal(e),
+        }
+    }
+}
+
+impl From<JobError> for AppError {
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::Db(db) => db.into(),
+            JobError::Pool(p) => p.into(),
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::internal(e)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: String,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Unauthenticated { .. } => StatusCode::SEE_OTHER,
+            AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if let AppError::Unauthenticated { next } = self {
+            let location = format!("/login?next={}", percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC));
+            return HttpResponse::SeeOther().insert_header((header::LOCATION, location)).insert_header(("HX-Redirect", "/login")).finish();
+        }
+        let (title, message) = match self {
+            AppError::Internal(e) => {
+                tracing::error!(error = %cause_chain(e.as_ref()), "request failed");
+                ("Something went wrong", "The server could not finish this request. It has been logged; try again, and tell your administrator if it keeps happening.".to_owned())
+            }
+            AppError::NotFound(m) => ("Not found", m.clone()),
+            AppError::Csrf => ("Form expired", self.to_string()),
+            AppError::Unavailable => ("Busy", self.to_string()),
+            AppError::BadRequest(m) | AppError::Conflict(m) => ("That did not work", m.clone()),
+            AppError::Unauthenticated { .. } => unreachable!("handled above"),
+        };
+        let page = ErrorPage { status: status.as_u16(), title, message };
+        let body = page.render().unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
+        let mut resp = HttpResponse::build(status);
+        resp.content_type("text/html; charset=utf-8");
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.insert_header((header::RETRY_AFTER, "2"));
+        }
+        resp.body(body)
+    }
+}

@@ -1,0 +1,90 @@
+use std::time::Duration as StdDuration;
+
+use time::Duration;
+use tracing::{error, info, warn};
+
+use super::{JobError, claim, complete, fail, send_email};
+use crate::db::{self, DbPool};
+use crate::mail::Mailer;
+
+/// What jobs may use: the pool and the mailer.
+#[derive(Clone, Debug)]
+pub struct JobContext {
+    pub pool: DbPool,
+    pub mailer: Mailer,
+}
+
+const LEASE: Duration = Duration::minutes(2);
+
+async fn execute(ctx: &JobContext, kind: &str, payload: &str) -> Result<(), JobError> {
+    match kind {
+        send_email::KIND => send_email::run(ctx, payload).await,
+        other => Err(JobError::UnknownKind(other.to_owned())),
+    }
+}
+
+/// Claims and runs one due job. `Ok(false)` when none was due.
+pub async fn run_one(ctx: &JobContext, worker: &str) -> Result<bool, JobError> {
+    let me = worker.to_owned();
+    let Some(job) = db::run(&ctx.pool, move |c| Ok::<_, JobError>(claim(c, &me, LEASE)?)).await? else {
+        return Ok(false);
+    };
+    let outcome = if job.attempts > job.max_attempts {
+        Err(JobError::Failed { message: format!("gave up after {} attempts", job.max_attempts), transient: false })
+    } else {
+        execute(ctx, &job.kind, &job.payload).await
+    };
+    let id = job.id;
+    match outcome {
+        Ok(()) => {
+            db::run(&ctx.pool, move |c| Ok::<_, JobError>(complete(c, id)?)).await?;
+            info!(job.id = id, job.kind = %job.kind, "job done");
+        }
+        Err(e) => {
+            let transient = e.is_transient();
+            warn!(job.id = id, job.kind = %job.kind, attempt = job.attempts, transient, error = %e, "job failed");
+            let message = e.to_string();
+            db::run(&ctx.pool, move |c| Ok::<_, JobError>(fail(c, &job, &message, transient)?)).await?;
+        }
+    }
+    Ok(true)
+}
+
+/// Runs due jobs until none is left; returns how many ran. For tests and the CLI.
+pub async fn run_pending_jobs(ctx: &JobContext) -> Result<usize, JobError> {
+    let mut ran = 0;
+    while run_one(ctx, "inline").await? {
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+/// Starts `n` workers on the current runtime. Each polls the queue, sleeping briefly
+/// when it is empty; the first also forgets old API nonces now and then.
+pub fn spawn_workers(ctx: JobContext, n: usize) {
+    for i in 0..n {
+        let ctx = ctx.clone();
+        let name = format!("{}-{}", std::process::id(), i);
+        tokio::spawn(async move {
+            let mut idle_rounds = 0u32;
+            loop {
+                match run_one(&ctx, &name).await {
+                    Ok(true) => {
+                        idle_rounds = 0;
+                        continue;
+                    }
+                    Ok(false) => {}
+                    Err(e) => error!(worker = %name, error = %e, "the job worker could not reach the queue"),
+                }
+                idle_rounds += 1;
+                if i == 0 && idle_rounds % 600 == 1 {
+                    let purged = db::run(&ctx.pool, |c| Ok::<_, JobError>(crate::auth::access_keys::purge_nonces(c, db::now_utc())?)).await;
+                    if let Err(e) = purged {
+                        warn!(error = %e, "could not purge old API nonces");
+                    }
+                }
+                tokio::time::sleep(StdDuration::from_millis(300)).await;
+            }
+        });
+    }
+}

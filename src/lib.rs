@@ -1,0 +1,14 @@
+//! rd-contacts: notification contacts for a resource directory, with a web console and
+//! an Alibaba Cloud ResourceDirectoryMaster-compatible API.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod directory;
+pub mod domain;
+pub mod errors;
+pub mod jobs;
+pub mod mail;
+pub mod startup;
+pub mod web;

@@ -1,0 +1,139 @@
+//! The `rd-contacts` command line: parse arguments, call into the library.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rd_contacts::auth::{SecretBox, access_keys, admins};
+use rd_contacts::config::Settings;
+use rd_contacts::domain::{Password, Username};
+use rd_contacts::errors::{BoxError, cause_chain};
+use rd_contacts::mail::Mailer;
+use rd_contacts::{db, directory, jobs, startup};
+
+#[derive(Parser)]
+#[command(name = "rd-contacts", version, about = "Notification contacts for a resource directory: console and Alibaba-compatible API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the console and the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage console administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Manage API access keys.
+    AccessKey {
+        #[command(subcommand)]
+        command: AccessKeyCommand,
+    },
+    /// Fill an empty directory with a realistic tree, for demos and benchmarks.
+    Demo {
+        #[arg(long, default_value_t = 50)]
+        folders: usize,
+        #[arg(long, default_value_t = 500)]
+        members: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Add an administrator; the password is read from standard input.
+    Add { username: String },
+}
+
+#[derive(Subcommand)]
+enum AccessKeyCommand {
+    /// Create an access key and print `AccessKeyId=…` and `AccessKeySecret=…`.
+    Create,
+}
+
+fn main() -> ExitCode {
+    let filter = std::env::var("RDC_LOG").unwrap_or_else(|_| "info,rd_contacts=info".into());
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_writer(std::io::stderr).init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", cause_chain(e.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), BoxError> {
+    let settings = Settings::from_env()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            let pool = db::connect(&settings.database_url, 1)?;
+            directory::ensure_directory(&mut *pool.get()?, "Management account")?;
+            println!("The database is up to date.");
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Add { username } } => {
+            let username = Username::parse(&username)?;
+            if std::io::stdin().is_terminal() {
+                eprintln!("Password for {} (at least 10 characters), then Enter:", username.as_str());
+            }
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            let password = Password::parse(line.trim_end_matches(['\r', '\n']))?;
+            let pool = db::connect(&settings.database_url, 1)?;
+            admins::create_admin(&mut *pool.get()?, &username, &password)?;
+            println!("Administrator {} added.", username.as_str());
+            Ok(())
+        }
+        Command::AccessKey { command: AccessKeyCommand::Create } => {
+            let pool = db::connect(&settings.database_url, 1)?;
+            let key = access_keys::create_access_key(&mut *pool.get()?, &SecretBox::new(&settings.secret_key))?;
+            println!("AccessKeyId={}", key.id);
+            println!("AccessKeySecret={}", key.secret);
+            Ok(())
+        }
+        Command::Demo { folders, members } => {
+            let pool = db::connect(&settings.database_url, 1)?;
+            let mut conn = pool.get()?;
+            directory::ensure_directory(&mut conn, "Management account")?;
+            let started = std::time::Instant::now();
+            let report = directory::demo::fill(&mut conn, folders, members)?;
+            println!(
+                "Added {} folders (up to {} levels deep) and {} members in {:.1} s.",
+                report.folders,
+                report.max_depth,
+                report.members,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn serve(settings: Settings) -> Result<(), BoxError> {
+    let mailer = Mailer::from_setting(&settings.mail, &settings.mail_from)?;
+    let (state, first_run) = startup::prepare(settings, mailer)?;
+    let addr = state.settings.addr.clone();
+    let url = state.settings.public_url.clone();
+    if let Some((user, password)) = &first_run.admin {
+        println!("\nrd-contacts is set up. Open {url}/login and sign in with\n\n    user name: {user}\n    password:  {password}\n\nThis password is shown only now: keep it somewhere safe.\n");
+    } else {
+        println!("rd-contacts: open {url}/login to sign in.");
+    }
+    if state.mailer.outbox_dir().is_some() {
+        println!("No RDC_SMTP_URL is set: email goes to the Outbox page ({url}/outbox).");
+    }
+    let workers = state.settings.workers;
+    actix_web::rt::System::new().block_on(async move {
+        jobs::spawn_workers(state.jobs(), workers);
+        let server = actix_web::HttpServer::new(move || startup::app(state.clone())).bind(&addr)?;
+        tracing::info!(%addr, "listening");
+        server.run().await
+    })?;
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Builds everything a running server needs (pool, mailer, sealed-secret box, the
+//! directory itself) and the actix `App`; used by `main` and by the tests.
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, web};
+use sha2::{Digest, Sha512};
+
+use crate::auth::SecretBox;
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::errors::BoxError;
+use crate::jobs::JobContext;
+use crate::mail::Mailer;
+use crate::{api, auth, directory, web as console};
+
+/// Shared state of a running server.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub settings: Settings,
+    pub pool: DbPool,
+    pub mailer: Mailer,
+    pub secrets: SecretBox,
+}
+
+impl AppState {
+    pub fn jobs(&self) -> JobContext {
+        JobContext { pool: self.pool.clone(), mailer: self.mailer.clone() }
+    }
+}
+
+/// What the first start created, to be shown once.
+#[derive(Debug)]
+pub struct FirstRun {
+    pub admin: Option<(String, String)>,
+}
+
+/// Opens the database (migrating it), makes sure the directory exists and, on a fresh
+/// deployment, creates the first administrator.
+pub fn prepare(settings: Settings, mailer: Mailer) -> Result<(AppState, FirstRun), BoxError> {
+    let pool = db::connect(&settings.database_url, pool_size(&settings))?;
+    let mut conn = pool.get()?;
+    directory::ensure_directory(&mut conn, "Management account")?;
+    let admin = auth::admins::ensure_first_admin(&mut conn)?;
+    drop(conn);
+    let secrets = SecretBox::new(&settings.secret_key);
+    Ok((AppState { settings, pool, mailer, secrets }, FirstRun { admin }))
+}
+
+fn pool_size(settings: &Settings) -> u32 {
+    // Request handlers run diesel on tokio's blocking pool; workers hold one each.
+    (8 + settings.workers as u32).min(32)
+}
+
+/// The session cookie key, derived from the secret so that it is 64 bytes whatever
+/// form the secret takes.
+fn cookie_key(secret: &[u8]) -> Key {
+    let mut h = Sha512::new();
+    h.update(b"rd-contacts session cookies v1\0");
+    h.update(secret);
+    Key::from(&h.finalize())
+}
+
+pub fn app(
+    state: AppState,
+) -> App<impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error, InitError = ()>> {
+    let session = SessionMiddleware::builder(CookieSessionStore::default(), cookie_key(&state.settings.secret_key))
+        .cookie_name("rdc_session".into())
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_secure(state.settings.secure_cookies())
+        .cookie_content_security(CookieContentSecurity::Private)
+        .session_lifecycle(PersistentSession::default().session_ttl(actix_web::cookie::time::Duration::hours(12)))
+        .build();
+    let headers = DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; \
+             base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"));
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(web::FormConfig::default().limit(64 * 1024))
+        .wrap(session)
+        .wrap(headers)
+        .wrap(tracing_actix())
+        .configure(api::routes)
+        .configure(console::routes)
+}
+
+fn tracing_actix() -> actix_web::middleware::Logger {
+    actix_web::middleware::Logger::new("%r %s %Dms").log_target("rd_contacts::http")
+}

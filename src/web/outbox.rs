@@ -1,0 +1,138 @@
+//! The Outbox: the messages the file mailer wrote, so that a newcomer can follow a
+//! verification link without any mail server; and a test email to check the set-up.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::session::{CsrfForm, CurrentAdmin};
+use super::{Chrome, html, redirect};
+use crate::db;
+use crate::domain::{EmailAddress, PageRequest};
+use crate::errors::AppError;
+use crate::jobs::{self, JobError, send_email};
+use crate::mail::{self, Email, OutboxMessage};
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/outbox", web::get().to(outbox))
+        .route("/outbox/test", web::post().to(send_test))
+        .route("/outbox/{id}", web::get().to(message))
+        .route("/jobs", web::get().to(jobs_page));
+}
+
+const PER_PAGE: i64 = 25;
+
+#[derive(Template)]
+#[template(path = "outbox/list.html")]
+struct OutboxPage {
+    chrome: Chrome,
+    transport: String,
+    file_outbox: bool,
+    messages: Vec<OutboxMessage>,
+    page: i64,
+    pages: i64,
+    test_to: String,
+    test_error: Option<String>,
+    sent: bool,
+}
+
+#[derive(Deserialize)]
+struct OutboxQuery {
+    page: Option<i64>,
+    sent: Option<String>,
+}
+
+async fn render_outbox(state: &AppState, admin: &CurrentAdmin, page: Option<i64>, test_to: String, test_error: Option<String>, sent: bool) -> Result<HttpResponse, AppError> {
+    let request = PageRequest::with_size(page, PER_PAGE);
+    let (messages, total) = match state.mailer.outbox_dir() {
+        Some(dir) => {
+            let dir = dir.to_owned();
+            let offset = request.offset() as usize;
+            web::block(move || mail::read_outbox(&dir, offset, PER_PAGE as usize)).await.map_err(AppError::internal)?.map_err(AppError::internal)?
+        }
+        None => (Vec::new(), 0),
+    };
+    let transport = format!("{:?}", state.mailer);
+    let status = if test_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = OutboxPage {
+        chrome: Chrome::new(admin, "outbox"),
+        transport,
+        file_outbox: state.mailer.outbox_dir().is_some(),
+        messages,
+        page: request.number,
+        pages: ((total as i64 + PER_PAGE - 1) / PER_PAGE).max(1),
+        test_to,
+        test_error,
+        sent,
+    };
+    html(status, &page)
+}
+
+async fn outbox(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<OutboxQuery>) -> Result<HttpResponse, AppError> {
+    render_outbox(&state, &admin, query.page, String::new(), None, query.sent.is_some()).await
+}
+
+#[derive(Template)]
+#[template(path = "outbox/message.html")]
+struct MessagePage {
+    chrome: Chrome,
+    message: OutboxMessage,
+}
+
+async fn message(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let Some(dir) = state.mailer.outbox_dir().map(|d| d.to_owned()) else {
+        return Err(AppError::NotFound("This server sends email through SMTP; it keeps no outbox.".into()));
+    };
+    let id = path.into_inner();
+    let found = web::block(move || mail::read_outbox_message(&dir, &id)).await.map_err(AppError::internal)?.map_err(AppError::internal)?;
+    let message = found.ok_or_else(|| AppError::NotFound("There is no such message in the outbox.".into()))?;
+    html(StatusCode::OK, &MessagePage { chrome: Chrome::new(&admin, "outbox"), message })
+}
+
+#[derive(Template)]
+#[template(path = "emails/test.txt")]
+struct TestEmailText<'a> {
+    console_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/test.html")]
+struct TestEmailHtml<'a> {
+    console_url: &'a str,
+}
+
+#[derive(Deserialize)]
+struct TestForm {
+    to: String,
+}
+
+async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<TestForm>) -> Result<HttpResponse, AppError> {
+    let to = match EmailAddress::parse(&form.data.to) {
+        Ok(to) => to,
+        Err(e) => return render_outbox(&state, &admin, None, form.data.to, Some(e.message), false).await,
+    };
+    let console_url = state.settings.public_url.as_str();
+    let email = Email {
+        to: to.as_str().to_owned(),
+        subject: "rd-contacts test email".into(),
+        text: TestEmailText { console_url }.render()?,
+        html: TestEmailHtml { console_url }.render()?,
+    };
+    db::run(&state.pool, move |c| Ok::<_, JobError>(send_email::enqueue_email(c, &email)?)).await?;
+    Ok(redirect("/outbox?sent=1"))
+}
+
+#[derive(Template)]
+#[template(path = "outbox/jobs.html")]
+struct JobsPage {
+    chrome: Chrome,
+    jobs: Vec<jobs::Job>,
+    unfinished: i64,
+}
+
+async fn jobs_page(state: web::Data<AppState>, admin: CurrentAdmin) -> Result<HttpResponse, AppError> {
+    let (jobs, unfinished) = db::run(&state.pool, |c| Ok::<_, JobError>((jobs::recent(c, 50)?, jobs::unfinished_count(c)?))).await?;
+    html(StatusCode::OK, &JobsPage { chrome: Chrome::new(&admin, "jobs"), jobs, unfinished })
+}

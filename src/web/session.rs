@@ -1,0 +1,150 @@
+//! Console sign-in state and CSRF protection.
+//!
+//! The session lives in an encrypted cookie. It holds the administrator's id, when they
+//! signed in (absolute expiry) and when they were last seen (idle expiry), and a random
+//! CSRF token that every state-changing form or htmx request must echo back.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpRequest};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngExt;
+use serde::de::DeserializeOwned;
+
+use crate::errors::AppError;
+
+const ADMIN_ID: &str = "admin_id";
+const ADMIN_NAME: &str = "admin_name";
+const SIGNED_IN_AT: &str = "signed_in_at";
+const SEEN_AT: &str = "seen_at";
+const CSRF: &str = "csrf";
+
+/// Sign out after this long without a request…
+pub const IDLE_SECONDS: i64 = 30 * 60;
+/// …and after this long in any case.
+pub const ABSOLUTE_SECONDS: i64 = 12 * 60 * 60;
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn session_err(e: impl std::fmt::Display) -> AppError {
+    AppError::internal(format!("session: {e}"))
+}
+
+/// The session's CSRF token, created on first use.
+pub fn csrf_token(session: &Session) -> Result<String, AppError> {
+    if let Some(t) = session.get::<String>(CSRF).map_err(session_err)? {
+        return Ok(t);
+    }
+    let bytes: [u8; 32] = rand::rng().random();
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    session.insert(CSRF, &token).map_err(session_err)?;
+    Ok(token)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Starts a fresh session for an administrator who just proved their password: a new
+/// cookie (renewed, so a planted session id is useless) and a new CSRF token.
+pub fn sign_in(session: &Session, admin_id: i32, username: &str) -> Result<(), AppError> {
+    session.renew();
+    session.clear();
+    session.insert(ADMIN_ID, admin_id).map_err(session_err)?;
+    session.insert(ADMIN_NAME, username).map_err(session_err)?;
+    session.insert(SIGNED_IN_AT, now()).map_err(session_err)?;
+    session.insert(SEEN_AT, now()).map_err(session_err)?;
+    Ok(())
+}
+
+pub fn sign_out(session: &Session) {
+    session.purge();
+}
+
+/// A signed-in administrator; extracting it refuses (redirect to sign-in) when the
+/// session is missing or expired.
+#[derive(Debug, Clone)]
+pub struct CurrentAdmin {
+    pub id: i32,
+    pub username: String,
+    pub csrf: String,
+}
+
+impl CurrentAdmin {
+    fn from_session(req: &HttpRequest) -> Result<CurrentAdmin, AppError> {
+        let session = req.get_session();
+        let next = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+        let unauthenticated = || AppError::Unauthenticated { next: next.clone() };
+        let id = session.get::<i32>(ADMIN_ID).map_err(session_err)?.ok_or_else(unauthenticated)?;
+        let signed_in_at = session.get::<i64>(SIGNED_IN_AT).map_err(session_err)?.unwrap_or(0);
+        let seen_at = session.get::<i64>(SEEN_AT).map_err(session_err)?.unwrap_or(0);
+        let t = now();
+        if t - signed_in_at > ABSOLUTE_SECONDS || t - seen_at > IDLE_SECONDS {
+            session.purge();
+            return Err(unauthenticated());
+        }
+        if t - seen_at > 60 {
+            session.insert(SEEN_AT, t).map_err(session_err)?;
+        }
+        let username = session.get::<String>(ADMIN_NAME).map_err(session_err)?.unwrap_or_default();
+        Ok(CurrentAdmin { id, username, csrf: csrf_token(&session)? })
+    }
+}
+
+impl FromRequest for CurrentAdmin {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<CurrentAdmin, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(CurrentAdmin::from_session(req))
+    }
+}
+
+/// A url-encoded form whose CSRF token (the `csrf_token` field, or the `X-CSRF-Token`
+/// header that our script sends) matches the session's. `pairs` keeps every field in
+/// order, for repeated fields such as checkboxes.
+#[derive(Debug)]
+pub struct CsrfForm<T> {
+    pub data: T,
+    pub pairs: Vec<(String, String)>,
+}
+
+const FORM_LIMIT: usize = 64 * 1024;
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<CsrfForm<T>, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let body = body.await.map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
+            if body.len() > FORM_LIMIT {
+                return Err(AppError::BadRequest("The form is too large.".into()));
+            }
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+            let session = req.get_session();
+            let expected = session.get::<String>(CSRF).map_err(session_err)?.ok_or(AppError::Csrf)?;
+            let sent = req
+                .headers()
+                .get("X-CSRF-Token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .or_else(|| pairs.iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v.clone()))
+                .ok_or(AppError::Csrf)?;
+            if !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+                return Err(AppError::Csrf);
+            }
+            let data = serde_urlencoded::from_bytes::<T>(&body).map_err(|e| AppError::BadRequest(format!("The form is missing a field: {e}")))?;
+            Ok(CsrfForm { data, pairs })
+        })
+    }
+}

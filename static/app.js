@@ -1,0 +1,129 @@
+// rd-contacts: our small htmx-style helper. Pages work without it; with it, elements
+// that carry hx-* attributes fetch server-rendered fragments and swap them in.
+//
+//   hx-get / hx-post   URL to request (forms send their fields; POSTs carry the CSRF header)
+//   hx-target          "this", a CSS selector, "find <sel>" or "closest <sel>"
+//   hx-select          take only this part of the response
+//   hx-swap            innerHTML (default), outerHTML, beforeend
+//   hx-trigger         click | submit | change | load | toggle, "once", or "every Ns" (polling)
+//   hx-confirm         ask before sending
+// A plain form with data-confirm asks before it submits.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  function resolveTarget(el) {
+    var spec = el.getAttribute("hx-target");
+    if (!spec || spec === "this") return el;
+    if (spec.indexOf("find ") === 0) return el.querySelector(spec.slice(5));
+    if (spec.indexOf("closest ") === 0) return el.closest(spec.slice(8));
+    return document.querySelector(spec);
+  }
+
+  function swap(target, html, how, select) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = html;
+    var content = tpl.content;
+    if (select) {
+      var picked = content.querySelector(select);
+      content = document.createDocumentFragment();
+      if (picked) content.appendChild(picked);
+    }
+    if (how === "outerHTML") {
+      var first = content.firstElementChild;
+      target.replaceWith(content);
+      if (first) process(first);
+    } else if (how === "beforeend") {
+      var parent = target;
+      var added = Array.prototype.slice.call(content.children);
+      parent.appendChild(content);
+      added.forEach(process);
+    } else {
+      target.replaceChildren(content);
+      process(target);
+    }
+  }
+
+  function request(el, event) {
+    var confirmText = el.getAttribute("hx-confirm");
+    if (confirmText && !window.confirm(confirmText)) return;
+    var method = el.hasAttribute("hx-post") ? "POST" : "GET";
+    var url = el.getAttribute(method === "POST" ? "hx-post" : "hx-get");
+    var options = { method: method, headers: { "HX-Request": "true" }, credentials: "same-origin" };
+    var form = el.tagName === "FORM" ? el : el.closest("form");
+    if (method === "POST") {
+      options.headers["X-CSRF-Token"] = csrfToken();
+      options.headers["Content-Type"] = "application/x-www-form-urlencoded";
+      options.body = form ? new URLSearchParams(new FormData(form)).toString() : "";
+    }
+    var target = resolveTarget(el);
+    if (!target) return;
+    el.setAttribute("aria-busy", "true");
+    fetch(url, options)
+      .then(function (resp) {
+        var redirect = resp.headers.get("HX-Redirect");
+        if (redirect && resp.status === 303) { window.location = redirect; return null; }
+        if (resp.redirected) { window.location = resp.url; return null; }
+        return resp.text().then(function (text) { return { ok: resp.ok, status: resp.status, text: text }; });
+      })
+      .then(function (result) {
+        if (!result) return;
+        // Forms shown again with their messages (422) are swapped in like any fragment.
+        if (result.ok || result.status === 422) {
+          swap(target, result.text, el.getAttribute("hx-swap") || "innerHTML", el.getAttribute("hx-select"));
+        } else {
+          target.insertAdjacentHTML("afterbegin", '<p class="error" role="alert"></p>');
+          target.firstElementChild.textContent = "The server answered " + result.status + ". Reload the page and try again.";
+        }
+      })
+      .catch(function () {
+        target.insertAdjacentHTML("afterbegin", '<p class="error" role="alert">The server could not be reached. Check your connection and try again.</p>');
+      })
+      .finally(function () { el.removeAttribute("aria-busy"); });
+    if (event) event.preventDefault();
+  }
+
+  function bind(el) {
+    if (el.__hxBound) return;
+    el.__hxBound = true;
+    var spec = el.getAttribute("hx-trigger") || (el.tagName === "FORM" ? "submit" : el.matches("input,select,textarea") ? "change" : "click");
+    var once = /\bonce\b/.test(spec);
+    var every = spec.match(/every\s+(\d+(?:\.\d+)?)s/);
+    if (every) {
+      var timer = setInterval(function () {
+        if (!document.body.contains(el)) { clearInterval(timer); return; }
+        request(el, null);
+      }, parseFloat(every[1]) * 1000);
+      return;
+    }
+    var name = spec.split(/\s+/)[0];
+    if (name === "load") { request(el, null); return; }
+    var fired = false;
+    el.addEventListener(name, function (event) {
+      if (name === "toggle" && !el.open) return;
+      if (once && fired) return;
+      fired = true;
+      request(el, name === "toggle" ? null : event);
+    });
+  }
+
+  function process(root) {
+    if (!root || !root.querySelectorAll) return;
+    var selector = "[hx-get],[hx-post]";
+    if (root.matches && root.matches(selector)) bind(root);
+    root.querySelectorAll(selector).forEach(bind);
+    root.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      if (form.__confirmBound) return;
+      form.__confirmBound = true;
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { process(document.body); });
+})();

@@ -1,0 +1,169 @@
+//! The Alibaba-compatible API: signatures, error codes and the directory actions.
+
+use actix_web::http::StatusCode;
+use time::OffsetDateTime;
+
+use crate::support::TestApp;
+
+fn nonce() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+#[actix_web::test]
+async fn a_wrong_secret_is_refused_with_signature_does_not_match() {
+    let mut app = TestApp::spawn().await;
+    app.api("GetResourceDirectory", &[]).await;
+    let (id, _) = app.access_key.clone().unwrap();
+    let resp = app.api_signed("GetResourceDirectory", &[], &id, "not-the-secret", &nonce(), OffsetDateTime::now_utc()).await;
+    assert_eq!(resp.status, StatusCode::BAD_REQUEST);
+    assert_eq!(resp.json()["Code"], "SignatureDoesNotMatch");
+    assert!(resp.json()["RequestId"].as_str().is_some_and(|r| !r.is_empty()));
+}
+
+#[actix_web::test]
+async fn an_unknown_access_key_is_refused() {
+    let mut app = TestApp::spawn().await;
+    let resp = app.api_signed("GetResourceDirectory", &[], "LTAInobody", "x", &nonce(), OffsetDateTime::now_utc()).await;
+    assert_eq!(resp.status, StatusCode::NOT_FOUND);
+    assert_eq!(resp.json()["Code"], "InvalidAccessKeyId.NotFound");
+}
+
+#[actix_web::test]
+async fn a_request_more_than_fifteen_minutes_off_is_refused() {
+    let mut app = TestApp::spawn().await;
+    app.api("GetResourceDirectory", &[]).await;
+    let (id, secret) = app.access_key.clone().unwrap();
+    for skew in [time::Duration::minutes(16), time::Duration::minutes(-16)] {
+        let resp = app.api_signed("GetResourceDirectory", &[], &id, &secret, &nonce(), OffsetDateTime::now_utc() + skew).await;
+        assert_eq!(resp.json()["Code"], "InvalidTimeStamp.Expired", "{skew}");
+    }
+    let resp = app.api_signed("GetResourceDirectory", &[], &id, &secret, &nonce(), OffsetDateTime::now_utc() - time::Duration::minutes(14)).await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+}
+
+#[actix_web::test]
+async fn a_replayed_nonce_is_refused() {
+    let mut app = TestApp::spawn().await;
+    app.api("GetResourceDirectory", &[]).await;
+    let (id, secret) = app.access_key.clone().unwrap();
+    let n = nonce();
+    let first = app.api_signed("GetResourceDirectory", &[], &id, &secret, &n, OffsetDateTime::now_utc()).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let again = app.api_signed("GetResourceDirectory", &[], &id, &secret, &n, OffsetDateTime::now_utc()).await;
+    assert_eq!(again.json()["Code"], "SignatureNonceUsed");
+}
+
+#[actix_web::test]
+async fn an_unsigned_request_and_an_unknown_action_get_clear_codes() {
+    let mut app = TestApp::spawn().await;
+    let resp = app.post_raw("/?Action=GetResourceDirectory", &[]).await;
+    assert_eq!(resp.status, StatusCode::BAD_REQUEST);
+    assert_eq!(resp.json()["Code"], "MissingParameter.Signature");
+    let resp = app.api("DoSomethingElse", &[]).await;
+    assert_eq!(resp.status, StatusCode::NOT_FOUND);
+    assert_eq!(resp.json()["Code"], "InvalidAction.NotFound");
+}
+
+#[actix_web::test]
+async fn folders_are_managed_through_the_api() {
+    let mut app = TestApp::spawn().await;
+    let rd = app.api("GetResourceDirectory", &[]).await.json();
+    let root = rd["ResourceDirectory"]["RootFolderId"].as_str().unwrap().to_owned();
+    assert!(rd["ResourceDirectory"]["ResourceDirectoryId"].as_str().unwrap().starts_with("rd-"));
+
+    let created = app.api("CreateFolder", &[("FolderName", "dev")]).await.json();
+    let dev = created["Folder"]["FolderId"].as_str().unwrap().to_owned();
+    assert_eq!(created["Folder"]["ParentFolderId"], root.as_str(), "no parent means the root");
+    assert!(created["Folder"]["CreateTime"].as_str().unwrap().ends_with('Z'));
+    let child = app.api("CreateFolder", &[("FolderName", "team"), ("ParentFolderId", &dev)]).await.json();
+    let team = child["Folder"]["FolderId"].as_str().unwrap().to_owned();
+
+    let got = app.api("GetFolder", &[("FolderId", &team)]).await.json();
+    let rd_id = rd["ResourceDirectory"]["ResourceDirectoryId"].as_str().unwrap();
+    assert_eq!(got["Folder"]["ResourceDirectoryPath"], format!("{rd_id}/{root}/{dev}/{team}"));
+
+    let ancestors = app.api("ListAncestors", &[("ChildId", &team)]).await.json();
+    let ids: Vec<&str> = ancestors["Folders"]["Folder"].as_array().unwrap().iter().map(|f| f["FolderId"].as_str().unwrap()).collect();
+    assert_eq!(ids, [root.as_str(), dev.as_str()]);
+
+    let renamed = app.api("UpdateFolder", &[("FolderId", &team), ("NewFolderName", "team-a")]).await.json();
+    assert_eq!(renamed["Folder"]["FolderName"], "team-a");
+
+    for i in 0..12 {
+        app.api("CreateFolder", &[("FolderName", &format!("f{i:02}")), ("ParentFolderId", &dev)]).await;
+    }
+    let page = app.api("ListFoldersForParent", &[("ParentFolderId", &dev), ("PageNumber", "2"), ("PageSize", "5")]).await.json();
+    assert_eq!(page["TotalCount"], 13);
+    assert_eq!(page["PageNumber"], 2);
+    assert_eq!(page["Folders"]["Folder"].as_array().unwrap().len(), 5);
+
+    let conflict = app.api("DeleteFolder", &[("FolderId", &dev)]).await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT);
+    assert_eq!(conflict.json()["Code"], "DeleteConflict.Folder.SubFolder");
+    let ok = app.api("DeleteFolder", &[("FolderId", &team)]).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let gone = app.api("GetFolder", &[("FolderId", &team)]).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert_eq!(gone.json()["Code"], "EntityNotExists.Folder");
+}
+
+#[actix_web::test]
+async fn bad_parameters_get_missing_and_invalid_codes() {
+    let mut app = TestApp::spawn().await;
+    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        ("CreateFolder", &[], "MissingParameter.FolderName"),
+        ("CreateFolder", &[("FolderName", "a b")], "InvalidParameter.FolderName"),
+        ("CreateFolder", &[("FolderName", "ok"), ("ParentFolderId", "fd-x")], "InvalidParameter.ParentFolderId"),
+        ("GetFolder", &[("FolderId", "fd-0000000000")], "EntityNotExists.Folder"),
+        ("CreateResourceAccount", &[], "MissingParameter.DisplayName"),
+        ("CreateResourceAccount", &[("DisplayName", "x")], "InvalidParameter.DisplayName"),
+        ("GetAccount", &[("AccountId", "12")], "InvalidParameter.AccountId"),
+        ("GetAccount", &[("AccountId", "1234567890123456")], "EntityNotExists.Account"),
+        ("ListAccounts", &[("PageSize", "500")], "InvalidParameter.PageSize"),
+        ("ListAccountsForParent", &[], "MissingParameter.ParentFolderId"),
+        ("MoveAccount", &[("AccountId", "1234567890123456")], "MissingParameter.DestinationFolderId"),
+    ];
+    for (action, params, code) in cases {
+        let resp = app.api(action, params).await;
+        assert!(resp.status.is_client_error(), "{action} {params:?}: {}", resp.status);
+        assert_eq!(resp.json()["Code"], *code, "{action} {params:?}");
+    }
+}
+
+#[actix_web::test]
+async fn members_are_created_listed_moved_and_removed_through_the_api() {
+    let mut app = TestApp::spawn().await;
+    let a = app.api("CreateFolder", &[("FolderName", "a")]).await.json()["Folder"]["FolderId"].as_str().unwrap().to_owned();
+    let b = app.api("CreateFolder", &[("FolderName", "b")]).await.json()["Folder"]["FolderId"].as_str().unwrap().to_owned();
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let resp = app.api("CreateResourceAccount", &[("DisplayName", &format!("member {i}")), ("ParentFolderId", &a), ("AccountNamePrefix", &format!("m{i}"))]).await;
+        assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+        let account = &resp.json()["Account"];
+        assert_eq!(account["FolderId"], a.as_str());
+        assert_eq!(account["Type"], "ResourceAccount");
+        assert!(account["AccountName"].as_str().unwrap().starts_with(&format!("m{i}@")));
+        ids.push(account["AccountId"].as_str().unwrap().to_owned());
+    }
+    let page = app.api("ListAccounts", &[("PageNumber", "2"), ("PageSize", "5")]).await.json();
+    assert_eq!(page["TotalCount"], 7);
+    assert_eq!(page["Accounts"]["Account"].as_array().unwrap().len(), 2, "nested as Accounts.Account, page 2 of 5");
+
+    let moved = app.api("MoveAccount", &[("AccountId", &ids[0]), ("DestinationFolderId", &b)]).await;
+    assert_eq!(moved.status, StatusCode::OK);
+    let in_b = app.api("ListAccountsForParent", &[("ParentFolderId", &b)]).await.json();
+    assert_eq!(in_b["TotalCount"], 1);
+    assert_eq!(in_b["Accounts"]["Account"][0]["AccountId"], ids[0].as_str());
+
+    let updated = app.api("UpdateAccount", &[("AccountId", &ids[0]), ("NewDisplayName", "renamed")]).await.json();
+    assert_eq!(updated["Account"]["DisplayName"], "renamed");
+    let got = app.api("GetAccount", &[("AccountId", &ids[0])]).await.json();
+    assert!(got["Account"]["ResourceDirectoryPath"].as_str().unwrap().ends_with(&format!("{b}/{}", ids[0])));
+
+    let removed = app.api("RemoveCloudAccount", &[("AccountId", &ids[0])]).await;
+    assert_eq!(removed.status, StatusCode::OK);
+    assert_eq!(app.api("GetAccount", &[("AccountId", &ids[0])]).await.json()["Code"], "EntityNotExists.Account");
+    assert_eq!(app.api("ListAccounts", &[]).await.json()["TotalCount"], 6);
+    let search = app.api("ListAccounts", &[("QueryKeyword", "member 3")]).await.json();
+    assert_eq!(search["TotalCount"], 1);
+}

@@ -1,0 +1,161 @@
+//! The resource directory's own rules: nesting, empty-only deletion, moves, removal.
+
+use rd_contacts::db::AnyConnection;
+use rd_contacts::directory::{self, DirectoryError, JoinMethod, NewAccount};
+use rd_contacts::domain::{DisplayName, FolderId, FolderName, PageRequest};
+
+use crate::support::TestApp;
+
+fn root(c: &mut AnyConnection) -> FolderId {
+    FolderId::parse(&directory::get_directory(c).unwrap().root_folder_id).unwrap()
+}
+
+fn folder(c: &mut AnyConnection, parent: &FolderId, name: &str) -> Result<FolderId, DirectoryError> {
+    directory::create_folder(c, parent, &FolderName::parse(name).unwrap()).map(|f| FolderId::parse(&f.id).unwrap())
+}
+
+fn member(c: &mut AnyConnection, folder: &FolderId, name: &str) -> rd_contacts::directory::Account {
+    let new = NewAccount { display_name: DisplayName::parse(name).unwrap(), folder: folder.clone(), security_email: None, account_name_prefix: None, join_method: JoinMethod::Created };
+    directory::create_account(c, &new).unwrap()
+}
+
+#[actix_web::test]
+async fn folders_nest_at_most_five_levels_below_the_root() {
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let mut parent = root(c);
+        for level in 1..=5 {
+            parent = folder(c, &parent, &format!("level{level}")).expect("levels 1 to 5 are allowed");
+        }
+        assert!(matches!(folder(c, &parent, "level6"), Err(DirectoryError::TooDeep)));
+        let deepest = directory::get_folder(c, &parent).unwrap();
+        assert_eq!(deepest.depth, 5);
+        assert_eq!(directory::ancestors(c, &deepest).unwrap().len(), 5, "the root and four folders above it");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn sibling_folders_have_distinct_names_whatever_the_case() {
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let r = root(c);
+        let a = folder(c, &r, "Retail").unwrap();
+        assert!(matches!(folder(c, &r, "retail"), Err(DirectoryError::FolderNameTaken(_))));
+        folder(c, &a, "Retail").expect("the same name under another parent is fine");
+        let b = folder(c, &r, "Finance").unwrap();
+        let renamed = directory::rename_folder(c, &b, &FolderName::parse("RETAIL").unwrap());
+        assert!(matches!(renamed, Err(DirectoryError::FolderNameTaken(_))));
+        directory::rename_folder(c, &b, &FolderName::parse("Finance2").unwrap()).unwrap();
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn only_an_empty_folder_can_be_deleted() {
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let r = root(c);
+        let a = folder(c, &r, "a").unwrap();
+        let b = folder(c, &a, "b").unwrap();
+        assert!(matches!(directory::delete_folder(c, &a), Err(DirectoryError::HasSubfolders(1))));
+        let m = member(c, &b, "someone");
+        assert!(matches!(directory::delete_folder(c, &b), Err(DirectoryError::HasAccounts(1))));
+        directory::move_account(c, &m.id.parse_id(), &r).unwrap();
+        directory::delete_folder(c, &b).unwrap();
+        directory::delete_folder(c, &a).unwrap();
+        assert!(matches!(directory::get_folder(c, &a), Err(DirectoryError::FolderNotFound(_))));
+        assert!(matches!(directory::delete_folder(c, &r), Err(DirectoryError::RootFolder)));
+    })
+    .await;
+}
+
+trait ParseId {
+    fn parse_id(&self) -> rd_contacts::domain::AccountId;
+}
+
+impl ParseId for String {
+    fn parse_id(&self) -> rd_contacts::domain::AccountId {
+        rd_contacts::domain::AccountId::parse(self).unwrap()
+    }
+}
+
+#[actix_web::test]
+async fn a_moved_member_is_listed_in_its_new_folder_only() {
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let r = root(c);
+        let a = folder(c, &r, "a").unwrap();
+        let b = folder(c, &r, "b").unwrap();
+        let m = member(c, &a, "mover");
+        assert!(m.id.len() == 16 && m.id.bytes().all(|b| b.is_ascii_digit()));
+        directory::move_account(c, &m.id.parse_id(), &b).unwrap();
+        let in_a = directory::list_accounts(c, Some(&a), None, PageRequest::new(None, None)).unwrap();
+        let in_b = directory::list_accounts(c, Some(&b), None, PageRequest::new(None, None)).unwrap();
+        assert_eq!(in_a.total, 0);
+        assert_eq!(in_b.items.iter().map(|x| x.id.clone()).collect::<Vec<_>>(), vec![m.id.clone()]);
+        let missing = FolderId::parse("fd-0000000000").unwrap();
+        assert!(matches!(directory::move_account(c, &m.id.parse_id(), &missing), Err(DirectoryError::FolderNotFound(_))));
+    })
+    .await;
+}
+
+/// Rule B4 needs the record of a removed member: it leaves the tree, not the database.
+#[actix_web::test]
+async fn a_removed_member_leaves_the_tree_but_keeps_its_record() {
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let r = root(c);
+        let a = folder(c, &r, "a").unwrap();
+        let m = member(c, &a, "leaver");
+        directory::remove_account(c, &m.id.parse_id()).unwrap();
+        assert_eq!(directory::list_accounts(c, None, None, PageRequest::new(None, None)).unwrap().total, 0);
+        let kept = directory::get_account(c, &m.id.parse_id()).unwrap();
+        assert!(kept.is_removed());
+        assert_eq!(directory::list_removed_accounts(c, PageRequest::new(None, None)).unwrap().total, 1);
+        assert!(matches!(directory::move_account(c, &m.id.parse_id(), &r), Err(DirectoryError::AccountRemoved(_))));
+        directory::delete_folder(c, &a).expect("a removed member does not keep its old folder from being deleted");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn members_are_searchable_by_name_id_or_email_and_paginated() {
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let r = root(c);
+        for i in 0..25 {
+            member(c, &r, &format!("retail {i:02}"));
+        }
+        let special = member(c, &r, "a_b match");
+        member(c, &r, "axb other");
+        let page2 = directory::list_accounts(c, None, Some("retail"), PageRequest::new(Some(2), Some(10))).unwrap();
+        assert_eq!(page2.total, 25);
+        assert_eq!(page2.items.len(), 10);
+        assert_eq!(page2.items[0].display_name, "retail 10");
+        let by_id = directory::list_accounts(c, None, Some(&special.id[..10]), PageRequest::new(None, None)).unwrap();
+        assert_eq!(by_id.items.len(), 1);
+        let wildcard = directory::list_accounts(c, None, Some("a_b"), PageRequest::new(None, None)).unwrap();
+        assert_eq!(wildcard.items.iter().map(|a| a.display_name.as_str()).collect::<Vec<_>>(), ["a_b match"], "_ is matched literally");
+        let percent = directory::list_accounts(c, None, Some("%"), PageRequest::new(None, None)).unwrap();
+        assert_eq!(percent.total, 0, "% is matched literally");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn the_demo_fills_an_empty_directory_only() {
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let report = directory::demo::fill(c, 60, 500).unwrap();
+        assert_eq!(report.folders, 60);
+        assert!(report.max_depth <= 5);
+        let (folders, members) = directory::directory_counts(c).unwrap();
+        assert_eq!((folders, members), (60, 500));
+        let options = directory::folder_options(c).unwrap();
+        assert_eq!(options.len(), 61);
+        assert!(options.iter().all(|o| o.depth <= 5));
+        assert!(matches!(directory::demo::fill(c, 1, 1), Err(directory::demo::DemoError::NotEmpty { .. })));
+    })
+    .await;
+}

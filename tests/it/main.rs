@@ -1,0 +1,9 @@
+//! Integration tests: the real app on a fresh database per test (SQLite by default,
+//! PostgreSQL when TEST_DATABASE_URL is a postgres:// URL).
+
+mod api;
+mod console;
+mod directory;
+mod jobs;
+mod storage;
+mod support;

@@ -1,0 +1,65 @@
+//! What the storage layer must do the same way on both backends.
+
+use diesel::prelude::*;
+use rd_contacts::db::schema::folders;
+use rd_contacts::db::{self, now_utc};
+use rd_contacts::directory;
+use rd_contacts::domain::{FolderId, FolderName};
+
+use crate::support::TestApp;
+
+/// SQLite keeps timestamps as text: a value written by the database in another format
+/// would compare wrongly with one written by Rust. Every timestamp is written from Rust,
+/// so rows created in the same second as "now" compare as earlier or equal on both.
+#[actix_web::test]
+async fn timestamps_written_in_the_same_second_compare_in_order_on_both_backends() {
+    let app = TestApp::spawn().await;
+    let (before, after, total) = app
+        .with_conn(|c| {
+            let rd = directory::get_directory(c).unwrap();
+            let root = FolderId::parse(&rd.root_folder_id).unwrap();
+            for i in 0..4 {
+                directory::create_folder(c, &root, &FolderName::parse(&format!("f{i}")).unwrap()).unwrap();
+            }
+            let now = now_utc();
+            let before: i64 = folders::table.filter(folders::created_at.le(now)).count().get_result(c).unwrap();
+            let after: i64 = folders::table.filter(folders::created_at.gt(now)).count().get_result(c).unwrap();
+            let total: i64 = folders::table.count().get_result(c).unwrap();
+            (before, after, total)
+        })
+        .await;
+    assert_eq!(total, 5, "the root and four folders");
+    assert_eq!(before, 5, "every folder was created at or before now");
+    assert_eq!(after, 0);
+}
+
+#[actix_web::test]
+async fn a_timestamp_reads_back_exactly_as_written() {
+    let app = TestApp::spawn().await;
+    let (written, read) = app
+        .with_conn(|c| {
+            let rd = directory::get_directory(c).unwrap();
+            let root = FolderId::parse(&rd.root_folder_id).unwrap();
+            let f = directory::create_folder(c, &root, &FolderName::parse("x").unwrap()).unwrap();
+            let read: time::PrimitiveDateTime = folders::table.find(&f.id).select(folders::created_at).first(c).unwrap();
+            (f.created_at, read)
+        })
+        .await;
+    assert_eq!(written, read);
+}
+
+#[actix_web::test]
+async fn migrations_are_idempotent() {
+    let app = TestApp::spawn().await;
+    let applied = app.with_conn(|c| db::run_migrations(c).unwrap()).await;
+    assert!(applied.is_empty(), "a second run applies nothing: {applied:?}");
+}
+
+#[actix_web::test]
+async fn the_directory_has_alibaba_shaped_ids_and_one_root() {
+    let app = TestApp::spawn().await;
+    let (rd, again) = app.with_conn(|c| (directory::ensure_directory(c, "x").unwrap(), directory::ensure_directory(c, "y").unwrap())).await;
+    assert_eq!(rd.id, again.id, "there is one directory per deployment");
+    assert!(rd.id.starts_with("rd-") && rd.id.len() == 9, "{}", rd.id);
+    assert!(rd.root_folder_id.starts_with("r-") && rd.root_folder_id.len() == 8, "{}", rd.root_folder_id);
+}

@@ -1,0 +1,256 @@
+//! The test app: the real server on a fresh database (a new SQLite file, or a new
+//! PostgreSQL database when TEST_DATABASE_URL is a postgres:// URL, dropped at the end)
+//! with an in-memory mailer, driven in-process request by request.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use actix_http::Request;
+use actix_service::Service;
+use actix_service::boxed::{BoxService, service};
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use rd_contacts::api::signature;
+use rd_contacts::auth::access_keys;
+use rd_contacts::config::{MailSetting, Settings};
+use rd_contacts::db::{self, AnyConnection};
+use rd_contacts::jobs::{self, JobContext};
+use rd_contacts::mail::{Email, Mailer};
+use rd_contacts::startup::{self, AppState};
+use serde_json::Value;
+
+type App = BoxService<Request, ServiceResponse<BoxBody>, actix_web::Error>;
+
+/// A database of the test's own, dropped with it.
+pub struct TestDatabase {
+    pub url: String,
+    admin_url: Option<String>,
+    name: String,
+    _dir: tempfile_dir::TempDir,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl TestDatabase {
+    pub fn new() -> TestDatabase {
+        let dir = tempfile_dir::TempDir::new();
+        let name = format!("rdc_t_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), rand_suffix());
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| db::is_postgres_url(u)) {
+            Some(base) => {
+                let mut admin = PgConnection::establish(&base).expect("TEST_DATABASE_URL must reach PostgreSQL");
+                admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create the test database");
+                let url = match base.rsplit_once('/') {
+                    Some((server, _)) => format!("{server}/{name}"),
+                    None => panic!("TEST_DATABASE_URL needs a database name"),
+                };
+                TestDatabase { url, admin_url: Some(base), name, _dir: dir }
+            }
+            None => TestDatabase { url: dir.path().join("test.db").to_string_lossy().into_owned(), admin_url: None, name, _dir: dir },
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(base) = &self.admin_url
+            && let Ok(mut admin) = PgConnection::establish(base)
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+fn rand_suffix() -> String {
+    rd_contacts::domain::random_alphanumeric(6).to_lowercase()
+}
+
+/// A tiny temporary directory, removed on drop.
+mod tempfile_dir {
+    use std::path::{Path, PathBuf};
+
+    pub struct TempDir(PathBuf);
+
+    impl TempDir {
+        pub fn new() -> TempDir {
+            let path = std::env::temp_dir().join(format!("rdc-test-{}", rd_contacts::domain::random_alphanumeric(12)));
+            std::fs::create_dir_all(&path).expect("create a temp dir");
+            TempDir(path)
+        }
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+    pub headers: actix_web::http::header::HeaderMap,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub admin_password: String,
+    app: App,
+    cookies: Vec<(String, String)>,
+    pub access_key: Option<(String, String)>,
+    /// Kept so that the database lives as long as the app.
+    _db: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let db = TestDatabase::new();
+        let settings = Settings {
+            addr: "127.0.0.1:0".into(),
+            public_url: "http://rdc.test".into(),
+            data_dir: std::env::temp_dir(),
+            database_url: db.url.clone(),
+            mail: MailSetting::Memory,
+            mail_from: "rd-contacts <no-reply@rdc.test>".into(),
+            secret_key: b"a test secret key that is long enough for cookies and sealing, 64+ bytes".to_vec(),
+            workers: 0,
+        };
+        let mailer = Mailer::from_setting(&settings.mail, &settings.mail_from).unwrap();
+        let (state, first) = {
+            let settings = settings.clone();
+            tokio::task::spawn_blocking(move || startup::prepare(settings, mailer).expect("prepare the app")).await.unwrap()
+        };
+        let app = test::init_service(startup::app(state.clone())).await;
+        let app = service(actix_service::ServiceExt::map(app, |res: ServiceResponse<_>| res.map_into_boxed_body()));
+        TestApp { state, admin_password: first.admin.expect("a fresh database gets an admin").1, app, cookies: Vec::new(), access_key: None, _db: db }
+    }
+
+    /// Runs blocking database work in the test.
+    pub async fn with_conn<T: Send + 'static>(&self, f: impl FnOnce(&mut AnyConnection) -> T + Send + 'static) -> T {
+        let pool = self.state.pool.clone();
+        tokio::task::spawn_blocking(move || f(&mut pool.get().expect("a connection"))).await.unwrap()
+    }
+
+    async fn send(&mut self, req: TestRequest) -> Response {
+        let mut req = req;
+        if !self.cookies.is_empty() {
+            let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+            req = req.insert_header(("Cookie", cookie));
+        }
+        let resp = match self.app.call(req.to_request()).await {
+            Ok(resp) => resp.into_parts().1,
+            Err(e) => e.error_response(),
+        };
+        for c in resp.cookies() {
+            self.cookies.retain(|(k, _)| k != c.name());
+            if !c.value().is_empty() {
+                self.cookies.push((c.name().to_owned(), c.value().to_owned()));
+            }
+        }
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let location = headers.get("location").map(|v| v.to_str().unwrap().to_owned());
+        let bytes = actix_web::body::to_bytes(resp.into_body()).await.unwrap_or_default();
+        Response { status, location, body: String::from_utf8_lossy(&bytes).into_owned(), headers }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Response {
+        self.send(TestRequest::get().uri(path)).await
+    }
+
+    /// The CSRF token of the current session, read from a page like a browser would.
+    pub async fn csrf(&mut self) -> String {
+        let page = self.get("/login").await;
+        let re = regex_lite::Regex::new(r#"name="csrf_token" value="([^"]+)""#).unwrap();
+        re.captures(&page.body).map(|c| c[1].to_owned()).expect("the login page has a CSRF token")
+    }
+
+    /// POSTs a form with the session's CSRF token.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// POSTs exactly these fields (no token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        self.send(TestRequest::post().uri(path).insert_header(("Content-Type", "application/x-www-form-urlencoded")).set_payload(body)).await
+    }
+
+    pub async fn sign_in(&mut self) {
+        let password = self.admin_password.clone();
+        let resp = self.post("/login", &[("username", "admin"), ("password", &password)]).await;
+        assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.body);
+    }
+
+    /// Drains the job queue, as the workers of `serve` would.
+    pub async fn run_pending_jobs(&self) -> usize {
+        jobs::run_pending_jobs(&JobContext { pool: self.state.pool.clone(), mailer: self.state.mailer.clone() }).await.expect("jobs run")
+    }
+
+    pub fn sent_emails(&self) -> Vec<Email> {
+        self.state.mailer.sent()
+    }
+
+    async fn key(&mut self) -> (String, String) {
+        if self.access_key.is_none() {
+            let secrets = self.state.secrets.clone();
+            let key = self.with_conn(move |c| access_keys::create_access_key(c, &secrets).unwrap()).await;
+            self.access_key = Some((key.id, key.secret));
+        }
+        self.access_key.clone().unwrap()
+    }
+
+    /// Calls an API action, V3-signed in the query like the Python SDK.
+    pub async fn api(&mut self, action: &str, params: &[(&str, &str)]) -> Response {
+        let (id, secret) = self.key().await;
+        self.api_signed(action, params, &id, &secret, &uuid::Uuid::new_v4().simple().to_string(), time::OffsetDateTime::now_utc()).await
+    }
+
+    pub async fn api_signed(&mut self, action: &str, params: &[(&str, &str)], key_id: &str, secret: &str, nonce: &str, at: time::OffsetDateTime) -> Response {
+        let query: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let date = at.format(&time::format_description::well_known::Rfc3339).unwrap().replace(".000000000", "");
+        let date = format!("{}Z", &date[..19]);
+        let headers = [
+            ("host", "rdc.test".to_owned()),
+            ("x-acs-action", action.to_owned()),
+            ("x-acs-version", "2022-04-19".to_owned()),
+            ("x-acs-date", date),
+            ("x-acs-signature-nonce", nonce.to_owned()),
+            ("x-acs-content-sha256", signature::sha256_hex(b"")),
+        ];
+        let names: Vec<String> = headers.iter().map(|(k, _)| k.to_string()).collect();
+        let canonical = signature::v3_canonical_request("POST", "/", &query, &names, |n| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str()), &signature::sha256_hex(b"")).unwrap();
+        let sig = signature::v3_signature(secret, &canonical);
+        let mut sorted = names.clone();
+        sorted.sort();
+        let auth = format!("ACS3-HMAC-SHA256 Credential={key_id},SignedHeaders={},Signature={sig}", sorted.join(";"));
+        let qs = serde_urlencoded::to_string(&query).unwrap();
+        let mut req = TestRequest::post().uri(&format!("/?{qs}")).insert_header(("Authorization", auth));
+        for (k, v) in &headers {
+            req = req.insert_header((*k, v.as_str()));
+        }
+        self.send(req).await
+    }
+}
+
+/// Sends a response's body through a regex and returns the first capture.
+pub fn capture(body: &str, pattern: &str) -> String {
+    let re = regex_lite::Regex::new(pattern).unwrap();
+    re.captures(body).unwrap_or_else(|| panic!("{pattern} not found in:\n{body}"))[1].to_owned()
+}
+
