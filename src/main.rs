@@ -116,24 +116,24 @@ fn run(cli: Cli) -> Result<(), BoxError> {
 }
 
 fn serve(settings: Settings) -> Result<(), BoxError> {
-    let mailer = Mailer::from_setting(&settings.mail, &settings.mail_from)?;
-    let (state, first_run) = startup::prepare(settings, mailer)?;
-    let addr = state.settings.addr.clone();
-    let url = state.settings.public_url.clone();
-    if let Some((user, password)) = &first_run.admin {
-        println!("\nrd-contacts is set up. Open {url}/login and sign in with\n\n    user name: {user}\n    password:  {password}\n\nThis password is shown only now: keep it somewhere safe.\n");
-    } else {
-        println!("rd-contacts: open {url}/login to sign in.");
-    }
-    if state.mailer.outbox_dir().is_some() {
-        println!("No RDC_SMTP_URL is set: email goes to the Outbox page ({url}/outbox).");
-    }
-    let workers = state.settings.workers;
+    // The pooled SMTP transport spawns its upkeep task: it is built inside the runtime.
     actix_web::rt::System::new().block_on(async move {
-        jobs::spawn_workers(state.jobs(), workers);
+        let mailer = Mailer::from_setting(&settings.mail, &settings.mail_from)?;
+        let (state, first_run) = startup::prepare(settings, mailer)?;
+        let addr = state.settings.addr.clone();
+        let url = state.settings.public_url.clone();
+        if let Some((user, password)) = &first_run.admin {
+            println!("\nrd-contacts is set up. Open {url}/login and sign in with\n\n    user name: {user}\n    password:  {password}\n\nThis password is shown only now: keep it somewhere safe.\n");
+        } else {
+            println!("rd-contacts: open {url}/login to sign in.");
+        }
+        if state.mailer.outbox_dir().is_some() {
+            println!("No RDC_SMTP_URL is set: email goes to the Outbox page ({url}/outbox).");
+        }
+        jobs::spawn_workers(state.jobs(), state.settings.workers);
         let server = actix_web::HttpServer::new(move || startup::app(state.clone())).bind(&addr)?;
         tracing::info!(%addr, "listening");
-        server.run().await
-    })?;
-    Ok(())
+        server.run().await?;
+        Ok(())
+    })
 }

@@ -358,8 +358,13 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
             Some(f) => Some(directory::get_folder(c, &FolderId::parse(f).expect("stored ids are valid"))?),
             None => None,
         };
+        // The breadcrumb runs down to the member's own folder.
         let ancestors = match &folder {
-            Some(f) => directory::ancestors(c, f)?,
+            Some(f) => {
+                let mut chain = directory::ancestors(c, f)?;
+                chain.push(f.clone());
+                chain
+            }
             None => Vec::new(),
         };
         let options = if account.is_removed() { Vec::new() } else { directory::folder_options(c)? };

@@ -1,0 +1,193 @@
+"""The end-to-end suite starts the built server itself, with a real SMTP server
+(aiosmtpd), Debian's Chromium through Playwright and the official Alibaba Cloud SDK.
+
+Environment:
+  RDC_BIN            the server binary (default: $CARGO_TARGET_DIR or ./target, debug/rd-contacts)
+  E2E_DATABASE_URL   a postgres:// URL of a server on which to create a fresh database;
+                     unset: an SQLite file in a temporary data directory
+  CHROMIUM           the browser (default /usr/bin/chromium)
+"""
+
+import os
+import pathlib
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+
+import pytest
+from aiosmtpd.controller import Controller
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
+
+# The SDK sends even 127.0.0.1 traffic through a proxy from the environment.
+for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+    os.environ.pop(var, None)
+
+
+def binary():
+    if os.environ.get("RDC_BIN"):
+        return os.environ["RDC_BIN"]
+    target = os.environ.get("CARGO_TARGET_DIR") or str(ROOT / "target")
+    return str(pathlib.Path(target) / "debug" / "rd-contacts")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    """What the SMTP server received: one dict per message."""
+
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "data": envelope.content.decode("utf8", "replace")})
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, predicate, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                found = [m for m in self.messages if predicate(m)]
+            if found:
+                return found
+            time.sleep(0.1)
+        raise AssertionError(f"no matching email within {timeout}s; received: {[m['to'] for m in self.messages]}")
+
+
+@pytest.fixture(scope="session")
+def smtp():
+    inbox = Inbox()
+    inbox.port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    base = os.environ.get("E2E_DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        yield None
+        return
+    name = "rdc_e2e_" + uuid.uuid4().hex[:10]
+    server, _ = base.rsplit("/", 1)
+    subprocess.run(["psql", base, "-qc", f"CREATE DATABASE {name}"], check=True)
+    yield f"{server}/{name}"
+    subprocess.run(["psql", base, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
+
+
+class Server:
+    def __init__(self, url, port, env, admin_password, data_dir):
+        self.url, self.port, self.env, self.admin_password, self.data_dir = url, port, env, admin_password, data_dir
+
+    def cli(self, *args, stdin=None):
+        return subprocess.run([binary(), *args], env=self.env, input=stdin, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="session")
+def server(smtp, database_url):
+    data_dir = tempfile.mkdtemp(prefix="rdc-e2e-")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, RDC_ADDR=f"127.0.0.1:{port}", RDC_PUBLIC_URL=url, RDC_DATA_DIR=data_dir,
+               RDC_SMTP_URL=f"smtp://127.0.0.1:{smtp.port}", RDC_LOG="info")
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    log = open(os.path.join(data_dir, "server.log"), "w")
+    proc = subprocess.Popen([binary(), "serve"], env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+    password = None
+    deadline = time.time() + 60
+    while time.time() < deadline and password is None:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        m = re.search(r"password:\s+(\S+)", line)
+        if m:
+            password = m.group(1)
+    assert password, "the server printed the first administrator's password"
+    threading.Thread(target=proc.stdout.read, daemon=True).start()
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/healthz", timeout=1).status == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    yield Server(url, port, env, password, data_dir)
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+    keep = ARTIFACTS / ("server-" + ("postgres" if database_url else "sqlite") + ".log")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(os.path.join(data_dir, "server.log"), keep)
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def access_key(server):
+    out = server.cli("access-key", "create")
+    lines = dict(line.split("=", 1) for line in out.strip().splitlines())
+    assert set(lines) == {"AccessKeyId", "AccessKeySecret"}, out
+    return lines["AccessKeyId"], lines["AccessKeySecret"]
+
+
+def sdk_config(server, key_id, secret, **extra):
+    from alibabacloud_tea_openapi import models as open_api_models
+    return open_api_models.Config(access_key_id=key_id, access_key_secret=secret,
+                                  endpoint=f"127.0.0.1:{server.port}", protocol="http", **extra)
+
+
+@pytest.fixture(scope="session")
+def sdk(server, access_key):
+    from alibabacloud_resourcedirectorymaster20220419.client import Client
+    return Client(sdk_config(server, *access_key))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    errors = []
+    # A 4xx page is expected (a form shown again with its messages answers 422); a
+    # script error or a static asset that fails to load is not.
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("response", lambda resp: errors.append(f"{resp.status} {resp.url}") if "/static/" in resp.url and resp.status >= 400 else None)
+    pg.on("requestfailed", lambda req: errors.append(f"failed: {req.url}"))
+    yield pg
+    context.close()
+    assert not errors, f"the browser reported errors: {errors}"
+
+
+def shot(page, name):
+    """Saves a screenshot of the page as an artifact of the run."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    backend = "postgres" if os.environ.get("E2E_DATABASE_URL", "").startswith("postgres") else "sqlite"
+    page.screenshot(path=str(ARTIFACTS / f"{backend}-{name}.png"), full_page=True)

@@ -1,0 +1,108 @@
+"""An administrator in Chromium: sign in, build a tree, move, remove, delete; and email
+through the real SMTP server."""
+
+import re
+
+from conftest import shot
+
+
+def sign_in(page, server):
+    page.goto(server.url + "/directory")
+    assert "/login" in page.url
+    page.get_by_label("User name").fill("admin")
+    page.get_by_label("Password").fill("wrong password")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    assert page.get_by_text("The user name or password is not correct").is_visible()
+    page.get_by_label("Password").fill(server.admin_password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url("**/directory")
+
+
+def test_an_administrator_builds_and_changes_a_tree(page, server):
+    page.goto(server.url + "/login")
+    shot(page, "login")
+    sign_in(page, server)
+    page.get_by_role("link", name="Root").first.click()
+    page.wait_for_url(re.compile(r".*/folders/r-\w{6}$"))
+    root_url = page.url
+
+    # A bad name comes back with its message next to the field, input kept.
+    page.get_by_label("New folder").fill("no spaces allowed")
+    page.get_by_role("button", name="Create folder", exact=True).click()
+    assert page.locator("#new-folder-error").inner_text().startswith("The folder name may contain")
+    assert page.get_by_label("New folder").input_value() == "no spaces allowed"
+
+    page.get_by_label("New folder").fill("browser-a")
+    page.get_by_role("button", name="Create folder", exact=True).click()
+    page.wait_for_url(re.compile(r".*/folders/fd-\w{10}$"))
+    folder_a = page.url
+    page.goto(root_url)
+    page.get_by_label("New folder").fill("browser-b")
+    page.get_by_role("button", name="Create folder", exact=True).click()
+    page.wait_for_url(re.compile(r".*/folders/fd-\w{10}$"))
+    folder_b_id = page.url.rsplit("/", 1)[1]
+
+    page.goto(folder_a)
+    page.get_by_label("Display name").fill("Browser member")
+    page.get_by_label("Security email").fill("owner@example.com")
+    page.get_by_role("button", name="Create member", exact=True).click()
+    page.wait_for_url(re.compile(r".*/members/\d{16}$"))
+    member_url = page.url
+    shot(page, "member")
+
+    page.get_by_label("Destination folder").select_option(folder_b_id)
+    page.get_by_role("button", name="Move member", exact=True).click()
+    page.wait_for_url(member_url)
+    assert "browser-b" in page.locator("dl.facts").inner_text()
+
+    # The tree expands on demand.
+    page.goto(server.url + "/directory")
+    page.locator("summary", has_text="browser-b").click(position={"x": 5, "y": 5})
+    page.get_by_role("link", name="Browser member").wait_for()
+    shot(page, "overview")
+
+    # Deleting a folder that still has a member is refused with the reason.
+    page.goto(server.url + f"/folders/{folder_b_id}")
+    assert page.get_by_role("button", name="Delete folder", exact=True).is_disabled()
+    shot(page, "folder")
+
+    page.goto(member_url)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove member", exact=True).click()
+    page.get_by_text("was removed from the resource directory").wait_for()
+
+    page.goto(server.url + f"/folders/{folder_b_id}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete folder", exact=True).click()
+    page.wait_for_url(root_url)
+    assert "browser-b" not in page.content()
+
+
+def test_cancelling_the_confirmation_keeps_the_folder(page, server):
+    sign_in(page, server)
+    page.goto(server.url + "/directory")
+    page.get_by_role("link", name="Root").first.click()
+    page.get_by_label("New folder").fill("keep-me")
+    page.get_by_role("button", name="Create folder", exact=True).click()
+    page.wait_for_url(re.compile(r".*/folders/fd-\w{10}$"))
+    url = page.url
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Delete folder", exact=True).click()
+    page.wait_for_timeout(300)
+    assert page.url == url
+    page.reload()
+    assert page.get_by_role("heading", name="keep-me").is_visible()
+
+
+def test_a_test_email_reaches_the_smtp_server(page, server, smtp):
+    sign_in(page, server)
+    page.goto(server.url + "/outbox")
+    page.get_by_label("Send a test email to").fill("e2e-check@example.com")
+    page.get_by_role("button", name="Send test email", exact=True).click()
+    page.get_by_text("The test email is queued").wait_for()
+    shot(page, "outbox")
+    received = smtp.wait_for(lambda m: "e2e-check@example.com" in m["to"])
+    assert "rd-contacts test email" in received[0]["data"]
+    page.goto(server.url + "/jobs")
+    page.get_by_text("send_email").first.wait_for()
+    shot(page, "tasks")
