@@ -41,6 +41,22 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         members: usize,
     },
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Time the main console pages and count their queries (fills an empty directory first).
+    Pages {
+        #[arg(long, default_value_t = 1000)]
+        folders: usize,
+        #[arg(long, default_value_t = 100_000)]
+        members: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,6 +113,7 @@ fn run(cli: Cli) -> Result<(), BoxError> {
             println!("AccessKeySecret={}", key.secret);
             Ok(())
         }
+        Command::Bench { command } => bench(settings, command),
         Command::Demo { folders, members } => {
             let pool = db::connect(&settings.database_url, 1)?;
             let mut conn = pool.get()?;
@@ -113,6 +130,14 @@ fn run(cli: Cli) -> Result<(), BoxError> {
             Ok(())
         }
     }
+}
+
+fn bench(settings: Settings, command: BenchCommand) -> Result<(), BoxError> {
+    actix_web::rt::System::new().block_on(async move {
+        match command {
+            BenchCommand::Pages { folders, members } => rd_contacts::bench::pages::run(settings, folders, members).await,
+        }
+    })
 }
 
 fn serve(settings: Settings) -> Result<(), BoxError> {

@@ -110,7 +110,8 @@ async fn folders_are_managed_through_the_api() {
 #[actix_web::test]
 async fn bad_parameters_get_missing_and_invalid_codes() {
     let mut app = TestApp::spawn().await;
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         ("CreateFolder", &[], "MissingParameter.FolderName"),
         ("CreateFolder", &[("FolderName", "a b")], "InvalidParameter.FolderName"),
         ("CreateFolder", &[("FolderName", "ok"), ("ParentFolderId", "fd-x")], "InvalidParameter.ParentFolderId"),
@@ -166,4 +167,22 @@ async fn members_are_created_listed_moved_and_removed_through_the_api() {
     assert_eq!(app.api("ListAccounts", &[]).await.json()["TotalCount"], 6);
     let search = app.api("ListAccounts", &[("QueryKeyword", "member 3")]).await.json();
     assert_eq!(search["TotalCount"], 1);
+}
+
+#[actix_web::test]
+async fn the_legacy_signature_works_on_a_get_with_everything_in_the_query() {
+    let mut app = TestApp::spawn().await;
+    let resp = app.api_v1_get("CreateFolder", &[("FolderName", "v1 get".replace(' ', "-").as_str())]).await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+    assert_eq!(resp.json()["Folder"]["FolderName"], "v1-get");
+}
+
+#[actix_web::test]
+async fn parameters_in_a_form_body_are_read_and_signed() {
+    let mut app = TestApp::spawn().await;
+    let resp = app.api_form("CreateFolder", &[("FolderName", "from-body")]).await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+    assert_eq!(resp.json()["Folder"]["FolderName"], "from-body");
+    let listed = app.api("ListFoldersForParent", &[("QueryKeyword", "from-body")]).await.json();
+    assert_eq!(listed["TotalCount"], 1);
 }
