@@ -29,6 +29,12 @@ pub const IDLE_SECONDS: i64 = 30 * 60;
 /// …and after this long in any case.
 pub const ABSOLUTE_SECONDS: i64 = 12 * 60 * 60;
 
+/// A session ends after `IDLE_SECONDS` without a request, or `ABSOLUTE_SECONDS` after
+/// sign-in, whichever comes first.
+fn expired(now: i64, signed_in_at: i64, seen_at: i64) -> bool {
+    now - signed_in_at > ABSOLUTE_SECONDS || now - seen_at > IDLE_SECONDS
+}
+
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -86,7 +92,7 @@ impl CurrentAdmin {
         let signed_in_at = session.get::<i64>(SIGNED_IN_AT).map_err(session_err)?.unwrap_or(0);
         let seen_at = session.get::<i64>(SEEN_AT).map_err(session_err)?.unwrap_or(0);
         let t = now();
-        if t - signed_in_at > ABSOLUTE_SECONDS || t - seen_at > IDLE_SECONDS {
+        if expired(t, signed_in_at, seen_at) {
             session.purge();
             return Err(unauthenticated());
         }
@@ -146,5 +152,26 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             let data = serde_urlencoded::from_bytes::<T>(&body).map_err(|e| AppError::BadRequest(format!("The form is missing a field: {e}")))?;
             Ok(CsrfForm { data, pairs })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_expires_when_idle_or_too_old() {
+        let t = 1_000_000;
+        assert!(!expired(t, t - 60, t - 60));
+        assert!(expired(t, t - 60, t - IDLE_SECONDS - 1), "idle too long");
+        assert!(!expired(t, t - ABSOLUTE_SECONDS + 5, t - 5), "active, and young enough");
+        assert!(expired(t, t - ABSOLUTE_SECONDS - 1, t - 5), "active, but signed in too long ago");
+    }
+
+    #[test]
+    fn tokens_compare_in_constant_time_and_exactly() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
     }
 }
