@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod bench;
 pub mod config;
+pub mod contacts;
 pub mod db;
 pub mod directory;
 pub mod domain;

@@ -8,6 +8,9 @@
 //   hx-trigger         click | submit | change | load | toggle, "once", or "every Ns" (polling)
 //   hx-confirm         ask before sending
 // A plain form with data-confirm asks before it submits.
+// In a side panel (#panel), data-close-panel links and Escape close it; a title select
+// with data-suggest-types checks its option's suggested message types until the person
+// has ticked a box themselves.
 (function () {
   "use strict";
 
@@ -124,6 +127,36 @@
       });
     });
   }
+
+  function closePanel() {
+    var host = document.getElementById("panel");
+    if (host && host.firstElementChild) { host.replaceChildren(); return true; }
+    return false;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-close-panel]");
+    if (link && link.closest("#panel") && closePanel()) event.preventDefault();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closePanel();
+  });
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches('input[name="message_types"]')) {
+      var form = el.closest("form");
+      if (form) form.dataset.typesTouched = "1";
+      return;
+    }
+    if (!el.matches("select[data-suggest-types]")) return;
+    var form = el.closest("form");
+    var option = el.options[el.selectedIndex];
+    if (!form || !option || form.dataset.typesTouched) return;
+    var wanted = (option.getAttribute("data-suggest") || "").split(" ");
+    form.querySelectorAll('input[name="message_types"]').forEach(function (box) {
+      box.checked = wanted.indexOf(box.value) !== -1;
+    });
+  });
 
   document.addEventListener("DOMContentLoaded", function () { process(document.body); });
 })();

@@ -2,6 +2,7 @@
 //! `POST /` (and `GET /` with V1 query signing). This module checks the signature,
 //! the time window and the nonce, then dispatches on the action; one file per area.
 
+mod contacts;
 mod directory;
 pub mod error;
 pub mod params;
@@ -66,6 +67,7 @@ async fn endpoint(state: web::Data<AppState>, req: HttpRequest, body: Bytes) -> 
 
 /// The request after authentication: which action, and its parameters.
 struct Call {
+    access_key_id: String,
     action: String,
     version: String,
     params: Params,
@@ -76,7 +78,11 @@ async fn handle(state: &AppState, req: &HttpRequest, body: &Bytes) -> ApiResult 
     if call.version != VERSION && call.version != RM_VERSION {
         return Err(ApiError::new(400, "InvalidVersion", format!("Specified version {:?} is not supported; use {VERSION}.", call.version)));
     }
-    directory::dispatch(state, &call.action, &call.params).await.unwrap_or_else(|| {
+    if let Some(result) = directory::dispatch(state, &call.action, &call.params).await {
+        return result;
+    }
+    let caller = format!("API access key {}", call.access_key_id);
+    contacts::dispatch(state, &caller, &call.action, &call.params).await.unwrap_or_else(|| {
         Err(ApiError::new(404, "InvalidAction.NotFound", format!("Specified api {:?} is not found, please check your url and method.", call.action)))
     })
 }
@@ -130,7 +136,7 @@ async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Resu
         return Err(ApiError::new(400, "SignatureNonceUsed", "The request signature nonce has been used."));
     }
     tracing::debug!(access_key.id = %key_id, action = %action, "signed API call");
-    Ok(Call { action, version, params: Params::new(all) })
+    Ok(Call { access_key_id: key_id, action, version, params: Params::new(all) })
 }
 
 fn signature_mismatch() -> ApiError {

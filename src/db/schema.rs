@@ -8,6 +8,7 @@ diesel::table! {
         master_account_id -> Text,
         master_account_name -> Text,
         created_at -> Timestamp,
+        contact_quota -> Integer,
     }
 }
 
@@ -79,5 +80,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        name -> Text,
+        name_key -> Text,
+        email -> Text,
+        pending_email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        title -> Text,
+        message_types -> Integer,
+        status -> Text,
+        verified_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        modified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contact_verifications (id) {
+        id -> BigInt,
+        contact_id -> Nullable<Text>,
+        address -> Text,
+        address_key -> Text,
+        token_hash -> Text,
+        requested_by -> Text,
+        sent_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(accounts -> folders (folder_id));
-diesel::allow_tables_to_appear_in_same_query!(resource_directories, folders, accounts, admins, access_keys, api_nonces, jobs);
+diesel::joinable!(contact_verifications -> contacts (contact_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    resource_directories,
+    folders,
+    accounts,
+    admins,
+    access_keys,
+    api_nonces,
+    jobs,
+    contacts,
+    contact_verifications
+);

@@ -2,11 +2,13 @@
 //! parameter) becomes one of these through `parse`, whose error says what to fix.
 //! Nothing here does I/O or imports the rest of the crate.
 
+mod contact;
 mod email;
 mod ids;
 mod names;
 mod paging;
 
+pub use contact::{ContactId, ContactName, MessageType, MessageTypes, PhoneNumber, Title, Token};
 pub use email::EmailAddress;
 pub use ids::{AccountId, FolderId, ResourceDirectoryId, TargetId, random_alphanumeric};
 pub use names::{DisplayName, FolderName, Password, Username};

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::MailSetting;
 
+pub mod templates;
+
 /// One email, as the jobs queue carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Email {

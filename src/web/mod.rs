@@ -2,10 +2,12 @@
 //! top to bottom: extract, parse, one service call, then a redirect or a page.
 
 mod auth;
+mod contacts;
 mod directory;
 mod outbox;
 mod render;
 pub mod session;
+mod verify;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -16,6 +18,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(healthz))
         .configure(auth::routes)
         .configure(directory::routes)
+        .configure(contacts::routes)
+        .configure(verify::routes)
         .configure(outbox::routes)
         .default_service(web::to(not_found));
 }

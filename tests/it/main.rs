@@ -3,6 +3,7 @@
 
 mod api;
 mod console;
+mod contacts;
 mod directory;
 mod jobs;
 mod storage;

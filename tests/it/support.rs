@@ -185,6 +185,12 @@ impl TestApp {
         self.post_raw(path, &all).await
     }
 
+    /// POSTs a form as our script does (HX-Request header).
+    pub async fn send_htmx(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        self.send(TestRequest::post().uri(path).insert_header(("Content-Type", "application/x-www-form-urlencoded")).insert_header(("HX-Request", "true")).set_payload(body)).await
+    }
+
     /// POSTs exactly these fields (no token added).
     pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
         let body = serde_urlencoded::to_string(fields).unwrap();
@@ -295,6 +301,42 @@ impl TestApp {
             req = req.insert_header((*k, v.as_str()));
         }
         self.send(req).await
+    }
+}
+
+impl TestApp {
+    /// The verification links in the emails sent to `to`, oldest first (the path part).
+    pub fn links_sent_to(&self, to: &str) -> Vec<String> {
+        let re = regex_lite::Regex::new(r"http://rdc\.test(/verify/[A-Za-z0-9_-]+)").unwrap();
+        self.sent_emails().iter().filter(|e| e.to == to).filter_map(|e| re.captures(&e.text).map(|c| c[1].to_owned())).collect()
+    }
+
+    /// Opens a verification link as its owner would: the page, then its Confirm button.
+    pub async fn follow_link(&mut self, path: &str) -> (Response, Response) {
+        let page = self.get(path).await;
+        if page.status != StatusCode::OK {
+            return (page, Response { status: StatusCode::NOT_FOUND, location: None, body: String::new(), headers: Default::default() });
+        }
+        let token = capture(&page.body, r#"name="csrf_token" value="([^"]+)""#);
+        let done = self.post_raw(path, &[("csrf_token", &token)]).await;
+        (page, done)
+    }
+
+    /// Adds a contact through the API; returns its id.
+    pub async fn add_contact(&mut self, name: &str, email: &str) -> String {
+        let resp = self.api("AddMessageContact", &[("Name", name), ("EmailAddress", email), ("Title", "TechnicalDirector"), ("MessageTypes.1", "SecurityMessage"), ("MessageTypes.2", "FaultMessage")]).await;
+        assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+        resp.json()["Contact"]["ContactId"].as_str().unwrap().to_owned()
+    }
+
+    /// Adds a contact and confirms its address; returns its id.
+    pub async fn active_contact(&mut self, name: &str, email: &str) -> String {
+        let id = self.add_contact(name, email).await;
+        self.run_pending_jobs().await;
+        let link = self.links_sent_to(email).pop().expect("a verification email");
+        let (_, done) = self.follow_link(&link).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        id
     }
 }
 

@@ -1,0 +1,167 @@
+//! Message-contact actions (ALIBABA_RPC.md §3).
+
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::params::Params;
+use super::{ApiResult, object};
+use crate::contacts::{self, Contact, ContactChanges, ContactError, NewContact, Sender};
+use crate::db;
+use crate::domain::{ContactId, ContactName, EmailAddress, MessageTypes, PhoneNumber, Title};
+use crate::startup::AppState;
+
+pub async fn dispatch(state: &AppState, caller: &str, action: &str, p: &Params) -> Option<ApiResult> {
+    Some(match action {
+        "AddMessageContact" => add(state, caller, p).await,
+        "UpdateMessageContact" => update(state, caller, p).await,
+        "GetMessageContact" => get(state, p).await,
+        "ListMessageContacts" => list(state, p).await,
+        "SendEmailVerificationForMessageContact" => send_email_verification(state, caller, p).await,
+        "SendPhoneVerificationForMessageContact" => send_phone_verification(state, p).await,
+        "ListMessageContactVerifications" => list_verifications(state, p).await,
+        "CancelMessageContactUpdate" => cancel_update(state, p).await,
+        _ => return None,
+    })
+}
+
+/// Contact dates: `YYYY-MM-DD HH:MM:SS`, UTC.
+fn date(t: &time::PrimitiveDateTime) -> String {
+    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
+}
+
+fn contact_json(c: &Contact) -> Value {
+    json!({
+        "ContactId": c.id,
+        "Name": c.name,
+        "EmailAddress": c.email,
+        "PhoneNumber": c.phone,
+        "Title": c.title,
+        "MessageTypes": c.types().api_names(),
+        "Members": Vec::<String>::new(),
+        "Status": c.status,
+        "CreateDate": date(&c.created_at),
+    })
+}
+
+impl From<ContactError> for ApiError {
+    fn from(e: ContactError) -> Self {
+        let msg = e.to_string();
+        match e {
+            ContactError::NotFound(_) => ApiError::new(404, "EntityNotExists.Contact", "This Contact does not exist."),
+            ContactError::QuotaExceeded { .. } => ApiError::new(409, "QuotaExceeded.Contacts", msg),
+            ContactError::NameTaken(_) => ApiError::new(400, "InvalidParameter.Name.AlreadyUsed", "The Name already exists. Please change to another name."),
+            ContactError::DailyLimit { .. } | ContactError::AddressLimit { .. } => ApiError::new(409, "SendValidateCodeExceedsLimitForAccount", msg),
+            ContactError::NothingToVerify(_) => ApiError::new(404, "EntityNotExists.Contact.Verification", "This contact verification does not exist."),
+            ContactError::NoPendingChange => ApiError::new(400, "ContactStatusMismatchAction", "The contact has no pending update to cancel."),
+            ContactError::Deleting => ApiError::new(400, "ContactStatusMismatchAction", "The status of the contact does not allow the specified operation: it is being deleted."),
+            ContactError::QuotaBelowUsage { .. } => ApiError::new(400, "InvalidParameter.Quota", msg),
+            ContactError::Render(e) => ApiError::internal(&e),
+            ContactError::Db(db) => db.into(),
+            ContactError::Pool(p) => p.into(),
+        }
+    }
+}
+
+fn name(p: &Params, required: bool) -> Result<Option<ContactName>, ApiError> {
+    match p.get("Name") {
+        None if required => Err(ApiError::missing("Name")),
+        None => Ok(None),
+        Some(v) => ContactName::parse(v).map(Some).map_err(|e| {
+            let len = v.trim().chars().count();
+            if (2..=12).contains(&len) {
+                ApiError::invalid("Name", e)
+            } else {
+                ApiError::new(400, "InvalidParameter.Name.Length", format!("The Name exceeds the length limit. {e}"))
+            }
+        }),
+    }
+}
+
+fn types(p: &Params, required: bool) -> Result<Option<MessageTypes>, ApiError> {
+    let items = p.list("MessageTypes")?;
+    if items.is_empty() {
+        return if required { Err(ApiError::missing("MessageTypes")) } else { Ok(None) };
+    }
+    MessageTypes::parse(&items).map(Some).map_err(|e| ApiError::invalid("MessageTypes", e))
+}
+
+fn phone(p: &Params) -> Result<Option<PhoneNumber>, ApiError> {
+    match p.get("PhoneNumber") {
+        None => Ok(None),
+        Some(v) if !v.trim().starts_with("86-") && v.contains('-') => Err(ApiError::new(400, "InvalidParameter.MobileCountryCode", "The current site does not support the country code.")),
+        Some(v) => PhoneNumber::parse(v).map(Some).map_err(|e| ApiError::invalid("PhoneNumber", e)),
+    }
+}
+
+async fn add(state: &AppState, caller: &str, p: &Params) -> ApiResult {
+    let new = NewContact {
+        name: name(p, true)?.expect("required"),
+        email: p.parse("EmailAddress", EmailAddress::parse)?,
+        phone: phone(p)?,
+        title: p.parse("Title", Title::parse)?,
+        types: types(p, true)?.expect("required"),
+    };
+    let (caller, url) = (caller.to_owned(), state.settings.public_url.clone());
+    let contact = db::run(&state.pool, move |c| contacts::create_contact(c, &new, &Sender { requested_by: &caller, public_url: &url })).await?;
+    Ok(object(json!({ "Contact": { "ContactId": contact.id, "CreateDate": date(&contact.created_at) } })))
+}
+
+async fn update(state: &AppState, caller: &str, p: &Params) -> ApiResult {
+    let id = p.parse("ContactId", ContactId::parse)?;
+    let changes = ContactChanges {
+        name: name(p, false)?,
+        email: p.parse_opt("EmailAddress", EmailAddress::parse)?,
+        phone: phone(p)?,
+        title: p.parse_opt("Title", Title::parse)?,
+        types: types(p, false)?,
+    };
+    let (caller, url) = (caller.to_owned(), state.settings.public_url.clone());
+    db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &Sender { requested_by: &caller, public_url: &url })).await?;
+    Ok(object(json!({})))
+}
+
+async fn get(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("ContactId", ContactId::parse)?;
+    let contact = db::run(&state.pool, move |c| contacts::get_contact(c, &id)).await?;
+    Ok(object(json!({ "Contact": contact_json(&contact) })))
+}
+
+async fn list(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse_opt("ContactId", ContactId::parse)?;
+    let page = p.page()?;
+    let found = db::run(&state.pool, move |c| contacts::list_contacts(c, id.as_ref(), None, page)).await?;
+    let items: Vec<Value> = found.items.iter().map(|row| contact_json(&row.contact)).collect();
+    Ok(object(json!({ "Contacts": items, "TotalCount": found.total, "PageNumber": page.number, "PageSize": page.size })))
+}
+
+async fn send_email_verification(state: &AppState, caller: &str, p: &Params) -> ApiResult {
+    let id = p.parse("ContactId", ContactId::parse)?;
+    let address = p.parse("EmailAddress", EmailAddress::parse)?;
+    let (caller, url) = (caller.to_owned(), state.settings.public_url.clone());
+    db::run(&state.pool, move |c| contacts::resend_verification(c, &id, Some(&address), &Sender { requested_by: &caller, public_url: &url })).await?;
+    Ok(object(json!({})))
+}
+
+async fn send_phone_verification(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("ContactId", ContactId::parse)?;
+    p.required("PhoneNumber")?;
+    phone(p)?;
+    db::run(&state.pool, move |c| contacts::get_contact(c, &id)).await?;
+    Err(ApiError::new(400, "OperationNotSupported.Sms", "This deployment sends no SMS: phone numbers are stored but cannot be verified. Verify the contact by email."))
+}
+
+async fn list_verifications(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse_opt("ContactId", ContactId::parse)?;
+    let page = p.page()?;
+    let found = db::run(&state.pool, move |c| contacts::pending_verifications(c, id.as_ref(), page)).await?;
+    let items: Vec<Value> = found.items.iter().map(|(id, target)| json!({ "ContactId": id, "Target": target })).collect();
+    Ok(object(json!({ "ContactVerifications": items, "TotalCount": found.total, "PageNumber": page.number, "PageSize": page.size })))
+}
+
+async fn cancel_update(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("ContactId", ContactId::parse)?;
+    let address = p.parse_opt("EmailAddress", EmailAddress::parse)?;
+    phone(p)?;
+    db::run(&state.pool, move |c| contacts::cancel_pending_email(c, &id, address.as_ref())).await?;
+    Ok(object(json!({})))
+}

@@ -1,0 +1,61 @@
+//! Notification contacts: creation, email verification, modification (rules C1–C6).
+//! Each public function takes a connection and runs one transaction.
+
+mod models;
+mod service;
+mod verification;
+
+pub use models::{Contact, ContactRow, ContactStatus, Verification, VerificationView};
+pub use service::*;
+pub use verification::{DAILY_LIMIT, LINK_VALIDITY, PER_ADDRESS_PER_MINUTE, Sender, confirm, lookup};
+
+use time::PrimitiveDateTime;
+
+/// Why a contact operation was refused; the message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ContactError {
+    #[error("Contact {0} does not exist")]
+    NotFound(String),
+    #[error("The directory already has {used} of {quota} contacts. Raise the quota under Settings → Quotas to add more.")]
+    QuotaExceeded { used: i64, quota: i64 },
+    #[error("A contact named {0:?} already exists: choose another name")]
+    NameTaken(String),
+    #[error("At most {} verification emails can be sent per day, and that many went out in the last 24 hours. The next one can be sent after {}.", verification::DAILY_LIMIT, crate::contacts::when_utc(*next_at))]
+    DailyLimit { next_at: PrimitiveDateTime },
+    #[error("At most {} verification emails per minute can go to {address}. Try again after {}.", verification::PER_ADDRESS_PER_MINUTE, crate::contacts::when_utc(*next_at))]
+    AddressLimit { address: String, next_at: PrimitiveDateTime },
+    #[error("Nothing is waiting for verification at {0}")]
+    NothingToVerify(String),
+    #[error("The contact has no pending email change")]
+    NoPendingChange,
+    #[error("The contact is being deleted and cannot be changed")]
+    Deleting,
+    #[error("The quota cannot be lower than the {used} contacts in use")]
+    QuotaBelowUsage { used: i64 },
+    #[error("could not render the email: {0}")]
+    Render(#[from] askama::Error),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Pool(#[from] crate::db::PoolError),
+}
+
+/// Why a verification link did not work.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// Unknown, used, or for an address that is no longer waiting: the page says the same
+    /// for all of them, so it reveals nothing.
+    #[error("This link cannot be used")]
+    Invalid,
+    #[error("This link expired")]
+    Expired(VerificationView),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Pool(#[from] crate::db::PoolError),
+}
+
+/// `2026-11-28 04:19:07 UTC`: when a limit frees up, to the second.
+pub fn when_utc(t: PrimitiveDateTime) -> String {
+    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
+}

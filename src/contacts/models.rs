@@ -1,0 +1,112 @@
+use diesel::prelude::*;
+use time::PrimitiveDateTime;
+
+use crate::db::schema::{contact_verifications, contacts};
+use crate::domain::{MessageTypes, Title};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = contacts)]
+pub struct Contact {
+    pub id: String,
+    pub name: String,
+    pub name_key: String,
+    pub email: String,
+    pub pending_email: Option<String>,
+    pub phone: Option<String>,
+    pub title: String,
+    pub message_types: i32,
+    pub status: String,
+    pub verified_at: Option<PrimitiveDateTime>,
+    pub created_at: PrimitiveDateTime,
+    pub modified_at: PrimitiveDateTime,
+}
+
+/// A contact's status (the API's values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactStatus {
+    /// Created, its address not verified yet.
+    Verifying,
+    /// Its address is verified: it can be bound and receives notifications.
+    Active,
+    /// Being removed from the members (a background task).
+    Deleting,
+}
+
+impl ContactStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactStatus::Verifying => "Verifying",
+            ContactStatus::Active => "Active",
+            ContactStatus::Deleting => "Deleting",
+        }
+    }
+    fn parse(s: &str) -> ContactStatus {
+        match s {
+            "Active" => ContactStatus::Active,
+            "Deleting" => ContactStatus::Deleting,
+            _ => ContactStatus::Verifying,
+        }
+    }
+}
+
+impl Contact {
+    pub fn status(&self) -> ContactStatus {
+        ContactStatus::parse(&self.status)
+    }
+    pub fn types(&self) -> MessageTypes {
+        MessageTypes::from_bits(self.message_types)
+    }
+    pub fn title_value(&self) -> Title {
+        Title::parse(&self.title).unwrap_or(Title::Other)
+    }
+    /// The address a verification is waiting for: the contact's own while it is
+    /// Verifying, or the pending new one of an Active contact.
+    pub fn address_to_verify(&self) -> Option<&str> {
+        match self.status() {
+            ContactStatus::Verifying => Some(&self.email),
+            ContactStatus::Active => self.pending_email.as_deref(),
+            ContactStatus::Deleting => None,
+        }
+    }
+    /// Where notifications go: the verified address (rule C5), none before verification.
+    pub fn deliverable_email(&self) -> Option<&str> {
+        (self.verified_at.is_some()).then_some(self.email.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = contact_verifications)]
+pub struct Verification {
+    pub id: i64,
+    pub contact_id: Option<String>,
+    pub address: String,
+    pub address_key: String,
+    pub token_hash: String,
+    pub requested_by: String,
+    pub sent_at: PrimitiveDateTime,
+    pub expires_at: PrimitiveDateTime,
+    pub used_at: Option<PrimitiveDateTime>,
+}
+
+impl Verification {
+    pub fn is_expired(&self, now: PrimitiveDateTime) -> bool {
+        self.used_at.is_none() && self.expires_at <= now
+    }
+}
+
+/// A contact in the list, with what its latest verification email says about it.
+#[derive(Debug, Clone)]
+pub struct ContactRow {
+    pub contact: Contact,
+    /// The latest link for the address waiting for verification has expired.
+    pub link_expired: bool,
+}
+
+/// What the confirm page shows: whose address is being verified.
+#[derive(Debug, Clone)]
+pub struct VerificationView {
+    pub contact_name: String,
+    pub address: String,
+    pub expires_at: PrimitiveDateTime,
+    pub requested_by: String,
+}

@@ -1,0 +1,273 @@
+use diesel::prelude::*;
+
+use super::models::{Contact, ContactRow, ContactStatus, Verification};
+use super::verification::{self, Sender};
+use super::ContactError;
+use crate::db::schema::{contact_verifications, contacts, resource_directories};
+use crate::db::{AnyConnection, is_unique_violation, now_utc};
+use crate::directory::contains_pattern;
+use crate::domain::{ContactId, ContactName, EmailAddress, MessageTypes, Page, PageRequest, PhoneNumber, Title};
+
+type Result<T, E = ContactError> = std::result::Result<T, E>;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// Serializes the writers of contacts: the same statement takes PostgreSQL's row lock
+/// and SQLite's write lock, so a quota or a limit is checked and used atomically.
+fn lock_directory(conn: &mut AnyConnection) -> QueryResult<()> {
+    diesel::update(resource_directories::table).set(resource_directories::contact_quota.eq(resource_directories::contact_quota)).execute(conn).map(|_| ())
+}
+
+fn quota(conn: &mut AnyConnection) -> QueryResult<i64> {
+    resource_directories::table.select(resource_directories::contact_quota).first::<i32>(conn).map(i64::from)
+}
+
+fn count_contacts(conn: &mut AnyConnection) -> QueryResult<i64> {
+    contacts::table.count().get_result(conn)
+}
+
+/// Contacts in use and the quota (rule C1).
+pub fn contact_quota(conn: &mut AnyConnection) -> Result<(i64, i64)> {
+    Ok((count_contacts(conn)?, quota(conn)?))
+}
+
+/// Changes the quota; never below the contacts in use.
+pub fn set_contact_quota(conn: &mut AnyConnection, new_quota: i64) -> Result<(i64, i64)> {
+    conn.transaction(|conn| {
+        lock_directory(conn)?;
+        let used = count_contacts(conn)?;
+        if new_quota < used {
+            return Err(ContactError::QuotaBelowUsage { used });
+        }
+        diesel::update(resource_directories::table).set(resource_directories::contact_quota.eq(new_quota as i32)).execute(conn)?;
+        Ok((used, new_quota))
+    })
+}
+
+pub fn get_contact(conn: &mut AnyConnection, id: &ContactId) -> Result<Contact> {
+    contacts::table.find(id.as_str()).select(Contact::as_select()).first(conn).optional()?.ok_or_else(|| ContactError::NotFound(id.to_string()))
+}
+
+fn name_taken(conn: &mut AnyConnection, name: &ContactName, except: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(contacts::table.filter(contacts::name_key.eq(name.key())).filter(contacts::id.ne(except)))).get_result(conn)
+}
+
+/// What a new contact is made of.
+#[derive(Debug, Clone)]
+pub struct NewContact {
+    pub name: ContactName,
+    pub email: EmailAddress,
+    pub phone: Option<PhoneNumber>,
+    pub title: Title,
+    pub types: MessageTypes,
+}
+
+/// Creates a contact, `Verifying`, and queues its verification email (rules C1–C4). A
+/// refusal (quota, name, a sending limit) leaves nothing behind.
+pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sender<'_>) -> Result<Contact> {
+    conn.transaction(|conn| {
+        lock_directory(conn)?;
+        let (used, quota) = (count_contacts(conn)?, quota(conn)?);
+        if used >= quota {
+            return Err(ContactError::QuotaExceeded { used, quota });
+        }
+        if name_taken(conn, &new.name, "")? {
+            return Err(ContactError::NameTaken(new.name.as_str().to_owned()));
+        }
+        let now = now_utc();
+        let contact = Contact {
+            id: ContactId::generate().to_string(),
+            name: new.name.as_str().to_owned(),
+            name_key: new.name.key(),
+            email: new.email.as_str().to_owned(),
+            pending_email: None,
+            phone: new.phone.as_ref().map(|p| p.as_str().to_owned()),
+            title: new.title.api_name().to_owned(),
+            message_types: new.types.bits(),
+            status: ContactStatus::Verifying.as_str().to_owned(),
+            verified_at: None,
+            created_at: now,
+            modified_at: now,
+        };
+        match diesel::insert_into(contacts::table).values(&contact).execute(conn) {
+            Err(e) if is_unique_violation(&e) => return Err(ContactError::NameTaken(new.name.as_str().to_owned())),
+            other => other?,
+        };
+        verification::send(conn, &contact, &contact.email, sender)?;
+        tracing::info!(contact.id = %contact.id, "contact created");
+        Ok(contact)
+    })
+}
+
+/// The fields a modification may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ContactChanges {
+    pub name: Option<ContactName>,
+    pub email: Option<EmailAddress>,
+    pub phone: Option<PhoneNumber>,
+    pub title: Option<Title>,
+    pub types: Option<MessageTypes>,
+}
+
+/// Modifies a contact (rule C5). Name, title and message types take effect at once. A
+/// new address of an Active contact waits as pending, with its own verification email,
+/// while notifications keep going to the verified one; giving the verified address back
+/// cancels the pending change. A Verifying contact simply gets the new address verified
+/// instead. Over a sending limit nothing changes.
+pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &ContactChanges, sender: &Sender<'_>) -> Result<Contact> {
+    conn.transaction(|conn| {
+        lock_directory(conn)?;
+        let mut contact = get_contact(conn, id)?;
+        if contact.status() == ContactStatus::Deleting {
+            return Err(ContactError::Deleting);
+        }
+        if let Some(name) = &changes.name {
+            if name_taken(conn, name, &contact.id)? {
+                return Err(ContactError::NameTaken(name.as_str().to_owned()));
+            }
+            contact.name = name.as_str().to_owned();
+            contact.name_key = name.key();
+        }
+        if let Some(title) = changes.title {
+            contact.title = title.api_name().to_owned();
+        }
+        if let Some(types) = changes.types {
+            contact.message_types = types.bits();
+        }
+        if let Some(phone) = &changes.phone {
+            contact.phone = Some(phone.as_str().to_owned());
+        }
+        let mut verify = None;
+        if let Some(email) = &changes.email {
+            let new = email.as_str();
+            let same = |a: &str| a.eq_ignore_ascii_case(new);
+            match contact.status() {
+                ContactStatus::Verifying if !same(&contact.email) => {
+                    contact.email = new.to_owned();
+                    verify = Some(new.to_owned());
+                }
+                ContactStatus::Active if same(&contact.email) => contact.pending_email = None,
+                ContactStatus::Active if !contact.pending_email.as_deref().is_some_and(same) => {
+                    contact.pending_email = Some(new.to_owned());
+                    verify = Some(new.to_owned());
+                }
+                _ => {}
+            }
+        }
+        contact.modified_at = now_utc();
+        diesel::update(contacts::table.find(&contact.id))
+            .set((
+                contacts::name.eq(&contact.name),
+                contacts::name_key.eq(&contact.name_key),
+                contacts::email.eq(&contact.email),
+                contacts::pending_email.eq(&contact.pending_email),
+                contacts::phone.eq(&contact.phone),
+                contacts::title.eq(&contact.title),
+                contacts::message_types.eq(contact.message_types),
+                contacts::modified_at.eq(contact.modified_at),
+            ))
+            .execute(conn)?;
+        if let Some(address) = verify {
+            verification::send(conn, &contact, &address, sender)?;
+        }
+        Ok(contact)
+    })
+}
+
+/// Sends a fresh verification email for the address waiting for one; `address`, when
+/// given, must be that address.
+pub fn resend_verification(conn: &mut AnyConnection, id: &ContactId, address: Option<&EmailAddress>, sender: &Sender<'_>) -> Result<Contact> {
+    conn.transaction(|conn| {
+        lock_directory(conn)?;
+        let contact = get_contact(conn, id)?;
+        let waiting = contact.address_to_verify().map(str::to_owned);
+        let target = match (waiting, address) {
+            (Some(w), None) => w,
+            (Some(w), Some(a)) if w.eq_ignore_ascii_case(a.as_str()) => w,
+            (_, Some(a)) => return Err(ContactError::NothingToVerify(a.as_str().to_owned())),
+            (None, None) => return Err(ContactError::NothingToVerify(contact.email.clone())),
+        };
+        verification::send(conn, &contact, &target, sender)?;
+        Ok(contact)
+    })
+}
+
+/// Drops a pending email change; `address`, when given, must be the pending one.
+pub fn cancel_pending_email(conn: &mut AnyConnection, id: &ContactId, address: Option<&EmailAddress>) -> Result<Contact> {
+    conn.transaction(|conn| {
+        let mut contact = get_contact(conn, id)?;
+        match (&contact.pending_email, address) {
+            (Some(p), Some(a)) if !p.eq_ignore_ascii_case(a.as_str()) => return Err(ContactError::NoPendingChange),
+            (Some(_), _) => {}
+            (None, _) => return Err(ContactError::NoPendingChange),
+        }
+        contact.pending_email = None;
+        contact.modified_at = now_utc();
+        diesel::update(contacts::table.find(&contact.id))
+            .set((contacts::pending_email.eq(None::<String>), contacts::modified_at.eq(contact.modified_at)))
+            .execute(conn)?;
+        Ok(contact)
+    })
+}
+
+/// The contacts, newest first, optionally one by id or those whose name or email
+/// contains `query`; each with whether its latest link expired. Three queries.
+pub fn list_contacts(conn: &mut AnyConnection, id: Option<&ContactId>, query: Option<&str>, page: PageRequest) -> Result<Page<ContactRow>> {
+    let pattern = contains_pattern(query.unwrap_or(""));
+    let id = id.map(|i| i.as_str().to_owned());
+    let build = || {
+        let mut q = contacts::table
+            .filter(lower(contacts::name).like(pattern.clone()).escape('\\').or(lower(contacts::email).like(pattern.clone()).escape('\\')))
+            .into_boxed();
+        if let Some(id) = &id {
+            q = q.filter(contacts::id.eq(id.clone()));
+        }
+        q
+    };
+    let total = build().count().get_result(conn)?;
+    let items: Vec<Contact> = build().order((contacts::created_at.desc(), contacts::id)).limit(page.size).offset(page.offset()).select(Contact::as_select()).load(conn)?;
+    let ids: Vec<&str> = items.iter().map(|c| c.id.as_str()).collect();
+    let links: Vec<Verification> = contact_verifications::table
+        .filter(contact_verifications::contact_id.eq_any(ids))
+        .order(contact_verifications::sent_at.desc())
+        .select(Verification::as_select())
+        .load(conn)?;
+    let now = now_utc();
+    let rows = items
+        .into_iter()
+        .map(|contact| {
+            let waiting = contact.address_to_verify().map(str::to_lowercase);
+            let latest = links.iter().find(|v| v.contact_id.as_deref() == Some(contact.id.as_str()) && Some(&v.address_key) == waiting.as_ref());
+            ContactRow { link_expired: latest.is_some_and(|v| v.is_expired(now)), contact }
+        })
+        .collect();
+    Ok(Page { items: rows, total, request: page })
+}
+
+/// Every verification email sent for a contact, newest first.
+pub fn verification_history(conn: &mut AnyConnection, id: &ContactId) -> Result<Vec<Verification>> {
+    Ok(contact_verifications::table
+        .filter(contact_verifications::contact_id.eq(id.as_str()))
+        .order((contact_verifications::sent_at.desc(), contact_verifications::id.desc()))
+        .limit(100)
+        .select(Verification::as_select())
+        .load(conn)?)
+}
+
+/// Addresses waiting for verification (the API's ListMessageContactVerifications):
+/// (contact id, address), by contact.
+pub fn pending_verifications(conn: &mut AnyConnection, id: Option<&ContactId>, page: PageRequest) -> Result<Page<(String, String)>> {
+    let mut all: Vec<Contact> = match id {
+        Some(id) => vec![get_contact(conn, id)?],
+        None => contacts::table.order(contacts::created_at).select(Contact::as_select()).load(conn)?,
+    };
+    all.retain(|c| c.address_to_verify().is_some());
+    let total = all.len() as i64;
+    let items = all
+        .iter()
+        .skip(page.offset() as usize)
+        .take(page.size as usize)
+        .map(|c| (c.id.clone(), c.address_to_verify().unwrap_or_default().to_owned()))
+        .collect();
+    Ok(Page { items, total, request: page })
+}

@@ -1,0 +1,139 @@
+//! Verification emails (rules C3, C4, C6): single-use links valid for seven days, only
+//! their hash stored, bound to the contact and the address; at most 100 sends a day in
+//! the directory and 10 a minute to one address.
+
+use diesel::dsl::{count_star, min};
+use diesel::prelude::*;
+use time::{Duration, PrimitiveDateTime};
+
+use super::models::{Contact, ContactStatus, Verification, VerificationView};
+use super::{ContactError, VerifyError, when_utc};
+use crate::db::schema::{contact_verifications, contacts, resource_directories};
+use crate::db::{AnyConnection, now_utc};
+use crate::domain::{MessageType, Token};
+use crate::jobs::send_email;
+use crate::mail::templates::{VerificationMail, verification_email};
+
+pub const LINK_VALIDITY: Duration = Duration::days(7);
+pub const DAILY_LIMIT: i64 = 100;
+pub const PER_ADDRESS_PER_MINUTE: i64 = 10;
+
+/// Who asks, and where links point: what a verification email needs besides the contact.
+#[derive(Debug, Clone)]
+pub struct Sender<'a> {
+    pub requested_by: &'a str,
+    pub public_url: &'a str,
+}
+
+fn window(conn: &mut AnyConnection, since: PrimitiveDateTime, address_key: Option<&str>) -> QueryResult<(i64, Option<PrimitiveDateTime>)> {
+    let mut q = contact_verifications::table.filter(contact_verifications::sent_at.gt(since)).into_boxed();
+    if let Some(key) = address_key {
+        q = q.filter(contact_verifications::address_key.eq(key.to_owned()));
+    }
+    q.select((count_star(), min(contact_verifications::sent_at))).first(conn)
+}
+
+/// Refuses a send over either limit, saying when the next one can go.
+fn check_limits(conn: &mut AnyConnection, address: &str, now: PrimitiveDateTime) -> Result<(), ContactError> {
+    let (day, oldest) = window(conn, now - Duration::days(1), None)?;
+    if day >= DAILY_LIMIT {
+        return Err(ContactError::DailyLimit { next_at: oldest.unwrap_or(now) + Duration::days(1) });
+    }
+    let key = address.to_lowercase();
+    let (minute, oldest) = window(conn, now - Duration::minutes(1), Some(&key))?;
+    if minute >= PER_ADDRESS_PER_MINUTE {
+        return Err(ContactError::AddressLimit { address: address.to_owned(), next_at: oldest.unwrap_or(now) + Duration::minutes(1) });
+    }
+    Ok(())
+}
+
+/// Records a new link for `address` and queues its email, inside the caller's
+/// transaction; refused (and nothing recorded) over a limit.
+pub fn send(conn: &mut AnyConnection, contact: &Contact, address: &str, sender: &Sender<'_>) -> Result<(), ContactError> {
+    let now = now_utc();
+    check_limits(conn, address, now)?;
+    let token = Token::generate();
+    let expires_at = now + LINK_VALIDITY;
+    diesel::insert_into(contact_verifications::table)
+        .values((
+            contact_verifications::contact_id.eq(Some(&contact.id)),
+            contact_verifications::address.eq(address),
+            contact_verifications::address_key.eq(address.to_lowercase()),
+            contact_verifications::token_hash.eq(token.hash()),
+            contact_verifications::requested_by.eq(sender.requested_by),
+            contact_verifications::sent_at.eq(now),
+            contact_verifications::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    let directory_id: String = resource_directories::table.select(resource_directories::id).first(conn)?;
+    let email = verification_email(&VerificationMail {
+        to: address,
+        contact_name: &contact.name,
+        requested_by: sender.requested_by,
+        directory_id: &directory_id,
+        types: contact.types().iter().map(|t: MessageType| (t.label(), t.description())).collect(),
+        link: format!("{}/verify/{}", sender.public_url, token.expose()),
+        expires: when_utc(expires_at),
+        is_change: contact.status() == ContactStatus::Active,
+    })?;
+    send_email::enqueue_email(conn, &email)?;
+    tracing::info!(contact.id = %contact.id, "verification email queued");
+    Ok(())
+}
+
+/// The link and its contact, if the link may still be used for the address it names.
+fn usable(conn: &mut AnyConnection, token: &Token) -> Result<(Verification, Contact), VerifyError> {
+    let v: Verification = contact_verifications::table
+        .filter(contact_verifications::token_hash.eq(token.hash()))
+        .select(Verification::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(VerifyError::Invalid)?;
+    let Some(contact_id) = v.contact_id.clone() else { return Err(VerifyError::Invalid) };
+    let contact: Contact = contacts::table.find(&contact_id).select(Contact::as_select()).first(conn).optional()?.ok_or(VerifyError::Invalid)?;
+    let waiting = contact.address_to_verify().map(str::to_lowercase);
+    if v.used_at.is_some() || waiting.as_deref() != Some(v.address_key.as_str()) {
+        return Err(VerifyError::Invalid);
+    }
+    if v.is_expired(now_utc()) {
+        return Err(VerifyError::Expired(view(&v, &contact)));
+    }
+    Ok((v, contact))
+}
+
+fn view(v: &Verification, c: &Contact) -> VerificationView {
+    VerificationView { contact_name: c.name.clone(), address: v.address.clone(), expires_at: v.expires_at, requested_by: v.requested_by.clone() }
+}
+
+/// What the confirm page shows (the GET of a link changes nothing).
+pub fn lookup(conn: &mut AnyConnection, token: &Token) -> Result<VerificationView, VerifyError> {
+    let (v, c) = usable(conn, token)?;
+    Ok(view(&v, &c))
+}
+
+/// Uses the link: the contact becomes Active, or its pending address becomes its address.
+pub fn confirm(conn: &mut AnyConnection, token: &Token) -> Result<Contact, VerifyError> {
+    conn.transaction(|conn| {
+        let (v, mut contact) = usable(conn, token)?;
+        let now = now_utc();
+        diesel::update(contact_verifications::table.find(v.id)).set(contact_verifications::used_at.eq(Some(now))).execute(conn)?;
+        if contact.status() == ContactStatus::Active {
+            contact.email = v.address.clone();
+            contact.pending_email = None;
+        }
+        contact.status = ContactStatus::Active.as_str().to_owned();
+        contact.verified_at = Some(now);
+        contact.modified_at = now;
+        diesel::update(contacts::table.find(&contact.id))
+            .set((
+                contacts::email.eq(&contact.email),
+                contacts::pending_email.eq(&contact.pending_email),
+                contacts::status.eq(&contact.status),
+                contacts::verified_at.eq(contact.verified_at),
+                contacts::modified_at.eq(now),
+            ))
+            .execute(conn)?;
+        tracing::info!(contact.id = %contact.id, "contact address verified");
+        Ok(contact)
+    })
+}

@@ -1,0 +1,400 @@
+//! The Contacts tab: the list, the Create/Modify panel, the details page, resending and
+//! cancelling verifications; and Settings → Quotas.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::session::{CsrfForm, CurrentAdmin};
+use super::{Chrome, html, redirect};
+use crate::contacts::{self, Contact, ContactChanges, ContactError, ContactRow, NewContact, Sender, Verification};
+use crate::db;
+use crate::domain::{ContactId, ContactName, EmailAddress, MessageType, MessageTypes, Page, PageRequest, Title};
+use crate::errors::AppError;
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/contacts", web::get().to(list))
+        .route("/contacts", web::post().to(create))
+        .route("/contacts/new", web::get().to(new_form))
+        .route("/contacts/{id}", web::get().to(details))
+        .route("/contacts/{id}", web::post().to(update))
+        .route("/contacts/{id}/edit", web::get().to(edit_form))
+        .route("/contacts/{id}/resend", web::post().to(resend))
+        .route("/contacts/{id}/cancel-update", web::post().to(cancel_update))
+        .route("/settings/quotas", web::get().to(quotas))
+        .route("/settings/quotas", web::post().to(set_quotas));
+}
+
+const PER_PAGE: i64 = 20;
+
+impl From<ContactError> for AppError {
+    fn from(e: ContactError) -> Self {
+        match e {
+            ContactError::NotFound(_) => AppError::NotFound(e.to_string()),
+            ContactError::Db(db) => db.into(),
+            ContactError::Pool(p) => p.into(),
+            ContactError::Render(r) => AppError::internal(r),
+            other => AppError::Conflict(other.to_string()),
+        }
+    }
+}
+
+fn contact_id(raw: &str) -> Result<ContactId, AppError> {
+    ContactId::parse(raw).map_err(|_| AppError::NotFound(format!("There is no contact {raw}.")))
+}
+
+fn is_htmx(req: &HttpRequest) -> bool {
+    req.headers().contains_key("HX-Request")
+}
+
+fn sender_parts(state: &AppState, admin: &CurrentAdmin) -> (String, String) {
+    (admin.username.clone(), state.settings.public_url.clone())
+}
+
+// ---------------------------------------------------------------- list
+
+#[derive(Template)]
+#[template(path = "contacts/list.html")]
+struct ListPage {
+    chrome: Chrome,
+    rows: Page<ContactRow>,
+    q: String,
+    used: i64,
+    quota: i64,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    page: Option<i64>,
+    sent: Option<String>,
+}
+
+async fn render_list(state: &AppState, admin: &CurrentAdmin, q: String, page: Option<i64>, flash: Option<String>, error: Option<String>) -> Result<HttpResponse, AppError> {
+    let search = q.clone();
+    let (rows, (used, quota)) = db::run(&state.pool, move |c| {
+        Ok::<_, ContactError>((contacts::list_contacts(c, None, Some(&search), PageRequest::with_size(page, PER_PAGE))?, contacts::contact_quota(c)?))
+    })
+    .await?;
+    let mut chrome = Chrome::new(admin, "directory");
+    chrome.flash = flash;
+    let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    html(status, &ListPage { chrome, rows, q, used, quota, error })
+}
+
+async fn list(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+    let q: String = query.q.as_deref().unwrap_or("").trim().chars().take(100).collect();
+    let flash = query.sent.as_ref().map(|to| format!("A verification email is on its way to {to}."));
+    render_list(&state, &admin, q, query.page, flash, None).await
+}
+
+// ---------------------------------------------------------------- the panel
+
+/// The Create/Modify form: what was typed, and what is wrong with it.
+#[derive(Default)]
+struct ContactForm {
+    name: String,
+    email: String,
+    title: String,
+    types: Vec<String>,
+    name_error: Option<String>,
+    email_error: Option<String>,
+    title_error: Option<String>,
+    types_error: Option<String>,
+    form_error: Option<String>,
+}
+
+impl ContactForm {
+    fn from_contact(c: &Contact) -> ContactForm {
+        ContactForm {
+            name: c.name.clone(),
+            email: c.pending_email.clone().unwrap_or_else(|| c.email.clone()),
+            title: c.title.clone(),
+            types: c.types().api_names().into_iter().map(str::to_owned).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn from_pairs(pairs: &[(String, String)]) -> ContactForm {
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        ContactForm {
+            name: get("name"),
+            email: get("email"),
+            title: get("title"),
+            types: pairs.iter().filter(|(n, _)| n == "message_types").map(|(_, v)| v.clone()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn has_errors(&self) -> bool {
+        self.name_error.is_some() || self.email_error.is_some() || self.title_error.is_some() || self.types_error.is_some() || self.form_error.is_some()
+    }
+}
+
+/// The parsed form, or the form with a message next to each field that is wrong.
+fn parse_form(mut form: ContactForm) -> Result<NewContact, ContactForm> {
+    let name = ContactName::parse(&form.name).map_err(|e| e.message);
+    let email = EmailAddress::parse(&form.email).map_err(|e| e.message);
+    let title = Title::parse(&form.title).map_err(|_| "Choose a title".to_owned());
+    let types = MessageTypes::parse(&form.types).map_err(|e| e.message);
+    match (name, email, title, types) {
+        (Ok(name), Ok(email), Ok(title), Ok(types)) => Ok(NewContact { name, email, phone: None, title, types }),
+        (name, email, title, types) => {
+            form.name_error = name.err();
+            form.email_error = email.err();
+            form.title_error = title.err();
+            form.types_error = types.err();
+            Err(form)
+        }
+    }
+}
+
+struct TypeChoice {
+    value: &'static str,
+    label: &'static str,
+    description: &'static str,
+    checked: bool,
+}
+
+struct TitleChoice {
+    value: &'static str,
+    label: &'static str,
+    selected: bool,
+    suggested: String,
+    suggested_labels: String,
+}
+
+#[derive(Template)]
+#[template(path = "contacts/_panel.html")]
+struct Panel {
+    csrf: String,
+    /// `None` when creating.
+    contact: Option<Contact>,
+    form: ContactForm,
+}
+
+impl Panel {
+    fn action(&self) -> String {
+        match &self.contact {
+            Some(c) => format!("/contacts/{}", c.id),
+            None => "/contacts".into(),
+        }
+    }
+    fn type_choices(&self) -> Vec<TypeChoice> {
+        MessageType::ALL
+            .into_iter()
+            .map(|t| TypeChoice { value: t.api_name(), label: t.label(), description: t.description(), checked: self.form.types.iter().any(|v| v == t.api_name()) })
+            .collect()
+    }
+    fn title_choices(&self) -> Vec<TitleChoice> {
+        Title::ALL
+            .into_iter()
+            .map(|t| TitleChoice {
+                value: t.api_name(),
+                label: t.label(),
+                selected: self.form.title == t.api_name(),
+                suggested: t.suggested_types().api_names().join(" "),
+                suggested_labels: t.suggested_types().labels(),
+            })
+            .collect()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "contacts/form_page.html")]
+struct FormPage {
+    chrome: Chrome,
+    panel: Panel,
+}
+
+fn render_panel(req: &HttpRequest, admin: &CurrentAdmin, contact: Option<Contact>, form: ContactForm) -> Result<HttpResponse, AppError> {
+    let status = if form.has_errors() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let panel = Panel { csrf: admin.csrf.clone(), contact, form };
+    if is_htmx(req) { html(status, &panel) } else { html(status, &FormPage { chrome: Chrome::new(admin, "directory"), panel }) }
+}
+
+async fn new_form(req: HttpRequest, admin: CurrentAdmin) -> Result<HttpResponse, AppError> {
+    render_panel(&req, &admin, None, ContactForm::default())
+}
+
+async fn create(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+    let typed = ContactForm::from_pairs(&form.pairs);
+    let new = match parse_form(typed) {
+        Ok(new) => new,
+        Err(form) => return render_panel(&req, &admin, None, form),
+    };
+    let (who, url) = sender_parts(&state, &admin);
+    let keep = ContactForm::from_pairs(&form.pairs);
+    match db::run(&state.pool, move |c| contacts::create_contact(c, &new, &Sender { requested_by: &who, public_url: &url })).await {
+        Ok(contact) => Ok(redirect(&format!("/contacts/{}?created=1", contact.id))),
+        Err(e @ ContactError::NameTaken(_)) => render_panel(&req, &admin, None, ContactForm { name_error: Some(e.to_string()), ..keep }),
+        Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. })) => {
+            render_panel(&req, &admin, None, ContactForm { email_error: Some(e.to_string()), ..keep })
+        }
+        Err(e @ ContactError::QuotaExceeded { .. }) => render_panel(&req, &admin, None, ContactForm { form_error: Some(e.to_string()), ..keep }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn edit_form(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = contact_id(&path)?;
+    let contact = db::run(&state.pool, move |c| contacts::get_contact(c, &id)).await?;
+    let form = ContactForm::from_contact(&contact);
+    render_panel(&req, &admin, Some(contact), form)
+}
+
+async fn update(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+    let id = contact_id(&path)?;
+    let lookup = id.clone();
+    let contact = db::run(&state.pool, move |c| contacts::get_contact(c, &lookup)).await?;
+    let new = match parse_form(ContactForm::from_pairs(&form.pairs)) {
+        Ok(new) => new,
+        Err(form) => return render_panel(&req, &admin, Some(contact), form),
+    };
+    let changes = ContactChanges { name: Some(new.name), email: Some(new.email), phone: None, title: Some(new.title), types: Some(new.types) };
+    let (who, url) = sender_parts(&state, &admin);
+    let keep = ContactForm::from_pairs(&form.pairs);
+    match db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &Sender { requested_by: &who, public_url: &url })).await {
+        Ok(contact) => Ok(redirect(&format!("/contacts/{}", contact.id))),
+        Err(e @ ContactError::NameTaken(_)) => render_panel(&req, &admin, Some(contact), ContactForm { name_error: Some(e.to_string()), ..keep }),
+        Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. })) => {
+            render_panel(&req, &admin, Some(contact), ContactForm { email_error: Some(e.to_string()), ..keep })
+        }
+        Err(e @ ContactError::Deleting) => render_panel(&req, &admin, Some(contact), ContactForm { form_error: Some(e.to_string()), ..keep }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------- details
+
+#[derive(Template)]
+#[template(path = "contacts/detail.html")]
+struct DetailPage {
+    chrome: Chrome,
+    contact: Contact,
+    history: Vec<Verification>,
+    now: time::PrimitiveDateTime,
+    error: Option<String>,
+}
+
+impl DetailPage {
+    fn type_labels(&self) -> String {
+        self.contact.types().labels()
+    }
+    fn title_label(&self) -> &'static str {
+        self.contact.title_value().label()
+    }
+    fn waiting(&self) -> Option<&str> {
+        self.contact.address_to_verify()
+    }
+}
+
+#[derive(Deserialize)]
+struct DetailQuery {
+    created: Option<String>,
+    sent: Option<String>,
+}
+
+async fn render_details(state: &AppState, admin: &CurrentAdmin, id: ContactId, flash: Option<String>, error: Option<String>) -> Result<HttpResponse, AppError> {
+    let (contact, history) = db::run(&state.pool, move |c| Ok::<_, ContactError>((contacts::get_contact(c, &id)?, contacts::verification_history(c, &id)?))).await?;
+    let mut chrome = Chrome::new(admin, "directory");
+    chrome.flash = flash;
+    let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    html(status, &DetailPage { chrome, contact, history, now: db::now_utc(), error })
+}
+
+async fn details(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<DetailQuery>) -> Result<HttpResponse, AppError> {
+    let id = contact_id(&path)?;
+    let flash = if query.created.is_some() {
+        Some("Contact created. A verification email is on its way: the contact becomes Active once its owner confirms the address.".to_owned())
+    } else {
+        query.sent.as_ref().map(|to| format!("A verification email is on its way to {to}."))
+    };
+    render_details(&state, &admin, id, flash, None).await
+}
+
+#[derive(Deserialize)]
+struct ResendForm {
+    from: Option<String>,
+}
+
+async fn resend(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<ResendForm>) -> Result<HttpResponse, AppError> {
+    let id = contact_id(&path)?;
+    let from_list = form.data.from.as_deref() == Some("list");
+    let (who, url) = sender_parts(&state, &admin);
+    let target = id.clone();
+    match db::run(&state.pool, move |c| contacts::resend_verification(c, &target, None, &Sender { requested_by: &who, public_url: &url })).await {
+        Ok(contact) => {
+            let to = percent_encoding::utf8_percent_encode(contact.address_to_verify().unwrap_or_default(), percent_encoding::NON_ALPHANUMERIC).to_string();
+            Ok(redirect(&if from_list { format!("/contacts?sent={to}") } else { format!("/contacts/{}?sent={to}", contact.id) }))
+        }
+        Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. } | ContactError::NothingToVerify(_))) => {
+            if from_list {
+                render_list(&state, &admin, String::new(), None, None, Some(e.to_string())).await
+            } else {
+                render_details(&state, &admin, id, None, Some(e.to_string())).await
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn cancel_update(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+    let id = contact_id(&path)?;
+    let target = id.clone();
+    match db::run(&state.pool, move |c| contacts::cancel_pending_email(c, &target, None)).await {
+        Ok(contact) => Ok(redirect(&format!("/contacts/{}", contact.id))),
+        Err(e @ ContactError::NoPendingChange) => render_details(&state, &admin, id, None, Some(e.to_string())).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------- quotas
+
+#[derive(Template)]
+#[template(path = "settings/quotas.html")]
+struct QuotasPage {
+    chrome: Chrome,
+    used: i64,
+    quota: i64,
+    value: String,
+    error: Option<String>,
+}
+
+async fn render_quotas(state: &AppState, admin: &CurrentAdmin, value: Option<String>, error: Option<String>, flash: Option<String>) -> Result<HttpResponse, AppError> {
+    let (used, quota) = db::run(&state.pool, contacts::contact_quota).await?;
+    let mut chrome = Chrome::new(admin, "settings");
+    chrome.flash = flash;
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    html(status, &QuotasPage { chrome, used, quota, value: value.unwrap_or_else(|| quota.to_string()), error })
+}
+
+#[derive(Deserialize)]
+struct QuotasQuery {
+    saved: Option<String>,
+}
+
+async fn quotas(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<QuotasQuery>) -> Result<HttpResponse, AppError> {
+    render_quotas(&state, &admin, None, None, query.saved.as_ref().map(|_| "The quota is saved.".to_owned())).await
+}
+
+#[derive(Deserialize)]
+struct QuotaForm {
+    contact_quota: String,
+}
+
+async fn set_quotas(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<QuotaForm>) -> Result<HttpResponse, AppError> {
+    let typed = form.data.contact_quota;
+    let n = match typed.trim().parse::<i64>() {
+        Ok(n) if (1..=100_000).contains(&n) => n,
+        _ => return render_quotas(&state, &admin, Some(typed), Some("Enter a whole number from 1 to 100000".into()), None).await,
+    };
+    match db::run(&state.pool, move |c| contacts::set_contact_quota(c, n)).await {
+        Ok(_) => Ok(redirect("/settings/quotas?saved=1")),
+        Err(e @ ContactError::QuotaBelowUsage { .. }) => render_quotas(&state, &admin, Some(typed), Some(e.to_string()), None).await,
+        Err(e) => Err(e.into()),
+    }
+}
