@@ -68,13 +68,14 @@
     el.setAttribute("aria-busy", "true");
     fetch(url, options)
       .then(function (resp) {
-        var redirect = resp.headers.get("HX-Redirect");
-        if (redirect && resp.status === 303) { window.location = redirect; return null; }
-        if (resp.redirected) { window.location = resp.url; return null; }
-        return resp.text().then(function (text) { return { ok: resp.ok, status: resp.status, text: text }; });
+        // Read the whole body first: leaving it unread would abort the request.
+        return resp.text().then(function (text) {
+          return { ok: resp.ok, status: resp.status, text: text, redirect: resp.headers.get("HX-Redirect"), url: resp.redirected ? resp.url : null };
+        });
       })
       .then(function (result) {
-        if (!result) return;
+        if (result.redirect) { window.location = result.redirect; return; }
+        if (result.url) { window.location = result.url; return; }
         // Forms shown again with their messages (422) are swapped in like any fragment.
         if (result.ok || result.status === 422) {
           swap(target, result.text, el.getAttribute("hx-swap") || "innerHTML", el.getAttribute("hx-select"));

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::session::{CsrfForm, CurrentAdmin};
-use super::{Chrome, html, redirect};
+use super::{Chrome, html, redirect, redirect_for};
 use crate::contacts::{self, Contact, ContactChanges, ContactError, ContactRow, NewContact, Sender, Verification};
 use crate::db;
 use crate::domain::{ContactId, ContactName, EmailAddress, MessageType, MessageTypes, Page, PageRequest, Title};
@@ -229,7 +229,7 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmi
     let (who, url) = sender_parts(&state, &admin);
     let keep = ContactForm::from_pairs(&form.pairs);
     match db::run(&state.pool, move |c| contacts::create_contact(c, &new, &Sender { requested_by: &who, public_url: &url })).await {
-        Ok(contact) => Ok(redirect(&format!("/contacts/{}?created=1", contact.id))),
+        Ok(contact) => Ok(redirect_for(&req, &format!("/contacts/{}?created=1", contact.id))),
         Err(e @ ContactError::NameTaken(_)) => render_panel(&req, &admin, None, ContactForm { name_error: Some(e.to_string()), ..keep }),
         Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. })) => {
             render_panel(&req, &admin, None, ContactForm { email_error: Some(e.to_string()), ..keep })
@@ -258,7 +258,7 @@ async fn update(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmi
     let (who, url) = sender_parts(&state, &admin);
     let keep = ContactForm::from_pairs(&form.pairs);
     match db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &Sender { requested_by: &who, public_url: &url })).await {
-        Ok(contact) => Ok(redirect(&format!("/contacts/{}", contact.id))),
+        Ok(contact) => Ok(redirect_for(&req, &format!("/contacts/{}", contact.id))),
         Err(e @ ContactError::NameTaken(_)) => render_panel(&req, &admin, Some(contact), ContactForm { name_error: Some(e.to_string()), ..keep }),
         Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. })) => {
             render_panel(&req, &admin, Some(contact), ContactForm { email_error: Some(e.to_string()), ..keep })

@@ -31,6 +31,16 @@ pub fn redirect(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
 }
 
+/// The same for a form our script sent (`HX-Request`): it navigates on `HX-Redirect`,
+/// since a fetch that follows a 303 itself would load the page for nothing.
+pub fn redirect_for(req: &actix_web::HttpRequest, location: &str) -> HttpResponse {
+    if req.headers().contains_key("HX-Request") {
+        HttpResponse::Ok().insert_header(("HX-Redirect", location)).finish()
+    } else {
+        redirect(location)
+    }
+}
+
 /// Lets the helpers below take a value however deeply askama referenced it.
 pub trait Value<T> {
     fn value(&self) -> T;
