@@ -12,5 +12,6 @@ pub mod domain;
 pub mod errors;
 pub mod jobs;
 pub mod mail;
+pub mod message_center;
 pub mod startup;
 pub mod web;

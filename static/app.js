@@ -120,6 +120,13 @@
     var selector = "[hx-get],[hx-post]";
     if (root.matches && root.matches(selector)) bind(root);
     root.querySelectorAll(selector).forEach(bind);
+    root.querySelectorAll("button[data-confirm]").forEach(function (button) {
+      if (button.__confirmBound) return;
+      button.__confirmBound = true;
+      button.addEventListener("click", function (event) {
+        if (!window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+      });
+    });
     root.querySelectorAll("form[data-confirm]").forEach(function (form) {
       if (form.__confirmBound) return;
       form.__confirmBound = true;
@@ -159,5 +166,6 @@
     });
   });
 
+  document.documentElement.classList.add("js");
   document.addEventListener("DOMContentLoaded", function () { process(document.body); });
 })();

@@ -3,6 +3,7 @@
 
 pub mod access_keys;
 pub mod admins;
+pub mod member_users;
 pub mod secrets;
 
 pub use secrets::SecretBox;

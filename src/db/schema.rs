@@ -111,7 +111,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    associations (account_id, contact_id) {
+        account_id -> Text,
+        contact_id -> Text,
+        associated_at -> Timestamp,
+        mc_opt_out -> Integer,
+        mc_removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mc_recipients (id) {
+        id -> BigInt,
+        account_id -> Text,
+        name -> Text,
+        email -> Text,
+        message_types -> Integer,
+        created_at -> Timestamp,
+        modified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    member_users (id) {
+        id -> BigInt,
+        account_id -> Text,
+        email -> Text,
+        email_key -> Text,
+        password_hash -> Nullable<Text>,
+        invited_by -> Text,
+        created_at -> Timestamp,
+        activated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    member_invitations (id) {
+        id -> BigInt,
+        member_user_id -> BigInt,
+        token_hash -> Text,
+        sent_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(accounts -> folders (folder_id));
+diesel::joinable!(associations -> contacts (contact_id));
+diesel::joinable!(associations -> accounts (account_id));
+diesel::joinable!(mc_recipients -> accounts (account_id));
+diesel::joinable!(member_invitations -> member_users (member_user_id));
 diesel::joinable!(contact_verifications -> contacts (contact_id));
 diesel::allow_tables_to_appear_in_same_query!(
     resource_directories,
@@ -122,5 +172,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_nonces,
     jobs,
     contacts,
-    contact_verifications
+    contact_verifications,
+    associations,
+    mc_recipients,
+    member_users,
+    member_invitations
 );

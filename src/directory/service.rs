@@ -267,7 +267,12 @@ pub fn create_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Acco
                 removed_at: None,
             };
             match conn.transaction(|conn| diesel::insert_into(accounts::table).values(&account).execute(conn)) {
-                Ok(_) => return Ok(account),
+                Ok(_) => {
+                    if let Some(email) = &account.security_email {
+                        crate::message_center::add_security_email_recipient(conn, &account.id, &account.display_name, email)?;
+                    }
+                    return Ok(account);
+                }
                 Err(e) if is_unique_violation(&e) => continue,
                 Err(e) => return Err(e.into()),
             }

@@ -11,7 +11,7 @@ mod paging;
 pub use contact::{ContactId, ContactName, MessageType, MessageTypes, PhoneNumber, Title, Token};
 pub use email::EmailAddress;
 pub use ids::{AccountId, FolderId, ResourceDirectoryId, TargetId, random_alphanumeric};
-pub use names::{DisplayName, FolderName, Password, Username};
+pub use names::{DisplayName, FolderName, Password, RecipientName, Username};
 pub use paging::{Page, PageRequest};
 
 /// Folders may nest at most this many levels below the root (the root is level 0).

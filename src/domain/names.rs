@@ -56,6 +56,31 @@ impl DisplayName {
     }
 }
 
+/// The name of a member's own Message Center recipient: 1 to 50 characters, no control
+/// characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientName(String);
+
+impl RecipientName {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let s = s.trim();
+        let len = s.chars().count();
+        if len == 0 {
+            return Err(ParseError::new("Enter the recipient's name"));
+        }
+        if len > 50 {
+            return Err(ParseError::new(format!("The name must be at most 50 characters long (it has {len})")));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(ParseError::new("The name may not contain control characters"));
+        }
+        Ok(RecipientName(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// An administrator's or member user's sign-in name: 3 to 32 of a-z, 0-9, `.`, `_`, `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);

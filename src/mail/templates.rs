@@ -37,3 +37,34 @@ pub fn verification_email(m: &VerificationMail<'_>) -> Result<Email, askama::Err
         html: VerificationHtml { m }.render()?,
     })
 }
+
+/// What an invitation to a member's Message Center says.
+pub struct InvitationMail<'a> {
+    pub to: &'a str,
+    pub account_name: &'a str,
+    pub account_id: &'a str,
+    pub invited_by: &'a str,
+    pub link: String,
+    pub expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/invite.txt")]
+struct InvitationText<'a> {
+    m: &'a InvitationMail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "emails/invite.html")]
+struct InvitationHtml<'a> {
+    m: &'a InvitationMail<'a>,
+}
+
+pub fn invitation_email(m: &InvitationMail<'_>) -> Result<Email, askama::Error> {
+    Ok(Email {
+        to: m.to.to_owned(),
+        subject: format!("You are invited to manage the Message Center of {}", m.account_name),
+        text: InvitationText { m }.render()?,
+        html: InvitationHtml { m }.render()?,
+    })
+}

@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::session::{self, CsrfForm, CurrentAdmin};
+use super::session::{self, AnyUser, CsrfForm};
 use super::{html, redirect};
-use crate::auth::{AuthError, admins};
+use crate::auth::{AuthError, admins, member_users};
 use crate::db;
 use crate::errors::AppError;
 use crate::startup::AppState;
@@ -24,6 +24,15 @@ struct LoginPage {
     username: String,
     next: String,
     error: Option<String>,
+}
+
+/// One of two outcomes, without a crate for it.
+mod either {
+    pub enum Either<L, R> {
+        Left(L),
+        Right(R),
+    }
+    pub use Either::{Left, Right};
 }
 
 #[derive(Deserialize)]
@@ -54,11 +63,22 @@ struct LoginForm {
 async fn login(state: web::Data<AppState>, session: Session, form: CsrfForm<LoginForm>) -> Result<HttpResponse, AppError> {
     let LoginForm { username, password, next } = form.data;
     let name = username.clone();
-    match db::run(&state.pool, move |c| admins::verify_login(c, &name, &password)).await {
-        Ok(admin) => {
+    // Administrators sign in with a user name, member users with their email.
+    let outcome = if username.contains('@') {
+        db::run(&state.pool, move |c| member_users::verify_login(c, &name, &password)).await.map(either::Right)
+    } else {
+        db::run(&state.pool, move |c| admins::verify_login(c, &name, &password)).await.map(either::Left)
+    };
+    match outcome {
+        Ok(either::Left(admin)) => {
             session::sign_in(&session, admin.id, &admin.username)?;
             tracing::info!(admin.id = admin.id, "administrator signed in");
             Ok(redirect(&safe_next(next.as_deref())))
+        }
+        Ok(either::Right(user)) => {
+            session::sign_in_member(&session, user.id, &user.account_id, &user.email)?;
+            tracing::info!(member_user.id = user.id, "member user signed in");
+            Ok(redirect("/my/message-center"))
         }
         Err(AuthError::BadCredentials) => {
             let page = LoginPage { csrf: session::csrf_token(&session)?, username, next: safe_next(next.as_deref()), error: Some(AuthError::BadCredentials.to_string()) };
@@ -68,7 +88,7 @@ async fn login(state: web::Data<AppState>, session: Session, form: CsrfForm<Logi
     }
 }
 
-async fn logout(session: Session, _admin: CurrentAdmin, _form: CsrfForm<serde::de::IgnoredAny>) -> HttpResponse {
+async fn logout(session: Session, _user: AnyUser, _form: CsrfForm<serde::de::IgnoredAny>) -> HttpResponse {
     session::sign_out(&session);
     redirect("/login")
 }

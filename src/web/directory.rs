@@ -10,7 +10,9 @@ use super::{Chrome, html, redirect};
 use crate::db::{self, AnyConnection};
 use crate::directory::{self, Account, DirectoryError, Folder, FolderOption, FolderSummary, JoinMethod, NewAccount, ResourceDirectory};
 use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest};
+use crate::auth::member_users::{self, InviteError, MemberUser};
 use crate::errors::AppError;
+use crate::message_center::{self, McError, MessageCenter};
 use crate::startup::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -25,7 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/members/{id}", web::get().to(member_page))
         .route("/members/{id}/update", web::post().to(update_member))
         .route("/members/{id}/move", web::post().to(move_member))
-        .route("/members/{id}/remove", web::post().to(remove_member));
+        .route("/members/{id}/remove", web::post().to(remove_member))
+        .route("/members/{id}/invite", web::post().to(invite_member_user));
 }
 
 const TREE_FOLDERS: i64 = 50;
@@ -312,6 +315,8 @@ async fn create_member(state: web::Data<AppState>, admin: CurrentAdmin, path: we
 
 #[derive(Default)]
 struct MemberForms {
+    invite_email: Option<String>,
+    invite_error: Option<String>,
     display_name: Option<String>,
     display_name_error: Option<String>,
     security_email: Option<String>,
@@ -329,9 +334,15 @@ struct MemberPage {
     ancestors: Vec<Folder>,
     folder_options: Vec<FolderOption>,
     forms: MemberForms,
+    mc: MessageCenter,
+    users: Vec<MemberUser>,
+    invited: Option<String>,
 }
 
 impl MemberPage {
+    fn invite_value(&self) -> &str {
+        self.forms.invite_email.as_deref().unwrap_or("")
+    }
     fn display_name_value(&self) -> &str {
         self.forms.display_name.as_deref().unwrap_or(&self.account.display_name)
     }
@@ -347,12 +358,16 @@ impl MemberPage {
 }
 
 async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, forms: MemberForms) -> Result<HttpResponse, AppError> {
-    let status = if forms.display_name_error.is_some() || forms.security_email_error.is_some() || forms.move_error.is_some() {
+    render_member_with(state, admin, id, forms, None).await
+}
+
+async fn render_member_with(state: &AppState, admin: &CurrentAdmin, id: AccountId, forms: MemberForms, invited: Option<String>) -> Result<HttpResponse, AppError> {
+    let status = if forms.display_name_error.is_some() || forms.security_email_error.is_some() || forms.move_error.is_some() || forms.invite_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
     };
-    let (rd, account, folder, ancestors, folder_options) = db::run(&state.pool, move |c| {
+    let (rd, account, folder, ancestors, folder_options, mc, users) = db::run(&state.pool, move |c| {
         let account = directory::get_account(c, &id)?;
         let folder = match &account.folder_id {
             Some(f) => Some(directory::get_folder(c, &FolderId::parse(f).expect("stored ids are valid"))?),
@@ -368,15 +383,50 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
             None => Vec::new(),
         };
         let options = if account.is_removed() { Vec::new() } else { directory::folder_options(c)? };
-        Ok::<_, DirectoryError>((directory::get_directory(c)?, account, folder, ancestors, options))
+        let mc = message_center::message_center(c, &account.id).map_err(|e| match e {
+            McError::Db(db) => DirectoryError::Db(db),
+            McError::Pool(p) => DirectoryError::Pool(p),
+            _ => DirectoryError::AccountNotFound(account.id.clone()),
+        })?;
+        let users = member_users::users_of(c, &account.id)?;
+        Ok::<_, DirectoryError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users))
     })
     .await?;
-    html(status, &MemberPage { chrome: Chrome::new(admin, "directory"), rd, account, folder, ancestors, folder_options, forms })
+    html(status, &MemberPage { chrome: Chrome::new(admin, "directory"), rd, account, folder, ancestors, folder_options, forms, mc, users, invited })
 }
 
-async fn member_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+#[derive(Deserialize)]
+struct MemberQuery {
+    invited: Option<String>,
+}
+
+async fn member_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<MemberQuery>) -> Result<HttpResponse, AppError> {
     let id = account_id(&path)?;
-    render_member(&state, &admin, id, MemberForms::default()).await
+    render_member_with(&state, &admin, id, MemberForms::default(), query.invited.clone()).await
+}
+
+#[derive(Deserialize)]
+struct InviteForm {
+    email: String,
+}
+
+async fn invite_member_user(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<InviteForm>) -> Result<HttpResponse, AppError> {
+    let id = account_id(&path)?;
+    let typed = form.data.email;
+    let refuse = |message: String| MemberForms { invite_email: Some(typed.clone()), invite_error: Some(message), ..Default::default() };
+    let email = match EmailAddress::parse(&typed) {
+        Ok(e) => e,
+        Err(e) => return render_member(&state, &admin, id, refuse(e.message)).await,
+    };
+    let (account, who, url) = (id.to_string(), admin.username.clone(), state.settings.public_url.clone());
+    match db::run(&state.pool, move |c| member_users::invite(c, &account, &email, &who, &url)).await {
+        Ok(user) => {
+            let to = percent_encoding::utf8_percent_encode(&user.email, percent_encoding::NON_ALPHANUMERIC).to_string();
+            Ok(redirect(&format!("/members/{id}?invited={to}")))
+        }
+        Err(e @ (InviteError::EmailTaken(_) | InviteError::AlreadyActive(_) | InviteError::AccountRemoved(_))) => render_member(&state, &admin, id, refuse(e.to_string())).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn update_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<MemberForm>) -> Result<HttpResponse, AppError> {

@@ -4,6 +4,7 @@
 mod auth;
 mod contacts;
 mod directory;
+mod message_center;
 mod outbox;
 mod render;
 pub mod session;
@@ -20,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(directory::routes)
         .configure(contacts::routes)
         .configure(verify::routes)
+        .configure(message_center::routes)
         .configure(outbox::routes)
         .default_service(web::to(not_found));
 }

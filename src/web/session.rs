@@ -18,8 +18,11 @@ use serde::de::DeserializeOwned;
 
 use crate::errors::AppError;
 
+const KIND: &str = "kind";
 const ADMIN_ID: &str = "admin_id";
 const ADMIN_NAME: &str = "admin_name";
+const MEMBER_USER_ID: &str = "member_user_id";
+const MEMBER_ACCOUNT: &str = "member_account";
 const SIGNED_IN_AT: &str = "signed_in_at";
 const SEEN_AT: &str = "seen_at";
 const CSRF: &str = "csrf";
@@ -58,16 +61,27 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Starts a fresh session for an administrator who just proved their password: a new
-/// cookie (renewed, so a planted session id is useless) and a new CSRF token.
-pub fn sign_in(session: &Session, admin_id: i32, username: &str) -> Result<(), AppError> {
+/// Starts a fresh session for someone who just proved their password: a new cookie
+/// (renewed, so a planted session id is useless) and, on first use, a new CSRF token.
+fn fresh(session: &Session, kind: &str, name: &str) -> Result<(), AppError> {
     session.renew();
     session.clear();
-    session.insert(ADMIN_ID, admin_id).map_err(session_err)?;
-    session.insert(ADMIN_NAME, username).map_err(session_err)?;
+    session.insert(KIND, kind).map_err(session_err)?;
+    session.insert(ADMIN_NAME, name).map_err(session_err)?;
     session.insert(SIGNED_IN_AT, now()).map_err(session_err)?;
     session.insert(SEEN_AT, now()).map_err(session_err)?;
     Ok(())
+}
+
+pub fn sign_in(session: &Session, admin_id: i32, username: &str) -> Result<(), AppError> {
+    fresh(session, "admin", username)?;
+    session.insert(ADMIN_ID, admin_id).map_err(session_err)
+}
+
+pub fn sign_in_member(session: &Session, user_id: i64, account_id: &str, email: &str) -> Result<(), AppError> {
+    fresh(session, "member", email)?;
+    session.insert(MEMBER_USER_ID, user_id).map_err(session_err)?;
+    session.insert(MEMBER_ACCOUNT, account_id).map_err(session_err)
 }
 
 pub fn sign_out(session: &Session) {
@@ -83,24 +97,88 @@ pub struct CurrentAdmin {
     pub csrf: String,
 }
 
+/// Who a live session belongs to.
+enum Signed {
+    Admin { id: i32, name: String },
+    Member { user_id: i64, account_id: String, email: String },
+}
+
+/// The session's principal, or `Unauthenticated` (redirect to sign-in) when there is
+/// none or it expired.
+fn signed_in(req: &HttpRequest) -> Result<(Signed, String), AppError> {
+    let session = req.get_session();
+    let next = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+    let unauthenticated = || AppError::Unauthenticated { next: next.clone() };
+    let kind = session.get::<String>(KIND).map_err(session_err)?.ok_or_else(unauthenticated)?;
+    let signed_in_at = session.get::<i64>(SIGNED_IN_AT).map_err(session_err)?.unwrap_or(0);
+    let seen_at = session.get::<i64>(SEEN_AT).map_err(session_err)?.unwrap_or(0);
+    let t = now();
+    if expired(t, signed_in_at, seen_at) {
+        session.purge();
+        return Err(unauthenticated());
+    }
+    if t - seen_at > 60 {
+        session.insert(SEEN_AT, t).map_err(session_err)?;
+    }
+    let name = session.get::<String>(ADMIN_NAME).map_err(session_err)?.unwrap_or_default();
+    let who = match kind.as_str() {
+        "admin" => Signed::Admin { id: session.get::<i32>(ADMIN_ID).map_err(session_err)?.ok_or_else(unauthenticated)?, name },
+        "member" => Signed::Member {
+            user_id: session.get::<i64>(MEMBER_USER_ID).map_err(session_err)?.ok_or_else(unauthenticated)?,
+            account_id: session.get::<String>(MEMBER_ACCOUNT).map_err(session_err)?.ok_or_else(unauthenticated)?,
+            email: name,
+        },
+        _ => return Err(unauthenticated()),
+    };
+    Ok((who, csrf_token(&session)?))
+}
+
+/// A page that is not for this kind of user answers like a page that does not exist, so
+/// that a member user learns nothing about the rest of the directory.
+fn not_for_you(req: &HttpRequest) -> AppError {
+    AppError::NotFound(format!("There is no page at {}.", req.path()))
+}
+
 impl CurrentAdmin {
     fn from_session(req: &HttpRequest) -> Result<CurrentAdmin, AppError> {
-        let session = req.get_session();
-        let next = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
-        let unauthenticated = || AppError::Unauthenticated { next: next.clone() };
-        let id = session.get::<i32>(ADMIN_ID).map_err(session_err)?.ok_or_else(unauthenticated)?;
-        let signed_in_at = session.get::<i64>(SIGNED_IN_AT).map_err(session_err)?.unwrap_or(0);
-        let seen_at = session.get::<i64>(SEEN_AT).map_err(session_err)?.unwrap_or(0);
-        let t = now();
-        if expired(t, signed_in_at, seen_at) {
-            session.purge();
-            return Err(unauthenticated());
+        match signed_in(req)? {
+            (Signed::Admin { id, name }, csrf) => Ok(CurrentAdmin { id, username: name, csrf }),
+            (Signed::Member { .. }, _) => Err(not_for_you(req)),
         }
-        if t - seen_at > 60 {
-            session.insert(SEEN_AT, t).map_err(session_err)?;
-        }
-        let username = session.get::<String>(ADMIN_NAME).map_err(session_err)?.unwrap_or_default();
-        Ok(CurrentAdmin { id, username, csrf: csrf_token(&session)? })
+    }
+}
+
+/// A signed-in member user: it sees only its own account's Message Center.
+#[derive(Debug, Clone)]
+pub struct CurrentMember {
+    pub user_id: i64,
+    pub account_id: String,
+    pub email: String,
+    pub csrf: String,
+}
+
+impl FromRequest for CurrentMember {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<CurrentMember, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(match signed_in(req) {
+            Ok((Signed::Member { user_id, account_id, email }, csrf)) => Ok(CurrentMember { user_id, account_id, email, csrf }),
+            Ok((Signed::Admin { .. }, _)) => Err(not_for_you(req)),
+            Err(e) => Err(e),
+        })
+    }
+}
+
+/// Either kind of signed-in user (sign-out).
+pub struct AnyUser;
+
+impl FromRequest for AnyUser {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<AnyUser, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(signed_in(req).map(|_| AnyUser))
     }
 }
 

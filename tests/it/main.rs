@@ -6,5 +6,6 @@ mod console;
 mod contacts;
 mod directory;
 mod jobs;
+mod message_center;
 mod storage;
 mod support;

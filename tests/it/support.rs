@@ -191,10 +191,23 @@ impl TestApp {
         self.send(TestRequest::post().uri(path).insert_header(("Content-Type", "application/x-www-form-urlencoded")).insert_header(("HX-Request", "true")).set_payload(body)).await
     }
 
+    /// `send_htmx` with the session's CSRF token added.
+    pub async fn send_htmx_with_token(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.send_htmx(path, &all).await
+    }
+
     /// POSTs exactly these fields (no token added).
     pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
         let body = serde_urlencoded::to_string(fields).unwrap();
         self.send(TestRequest::post().uri(path).insert_header(("Content-Type", "application/x-www-form-urlencoded")).set_payload(body)).await
+    }
+
+    /// Forgets the session, as a different browser would.
+    pub fn clear_cookies(&mut self) {
+        self.cookies.clear();
     }
 
     pub async fn sign_in(&mut self) {
@@ -320,6 +333,25 @@ impl TestApp {
         let token = capture(&page.body, r#"name="csrf_token" value="([^"]+)""#);
         let done = self.post_raw(path, &[("csrf_token", &token)]).await;
         (page, done)
+    }
+
+    /// Invites `email` for `account` as the administrator, accepts the invitation with a
+    /// password and leaves the member user signed in (the administrator's session ends).
+    pub async fn member_user(&mut self, account: &str, email: &str) {
+        self.clear_cookies();
+        self.sign_in().await;
+        let invited = self.post(&format!("/members/{account}/invite"), &[("email", email)]).await;
+        assert_eq!(invited.status, StatusCode::SEE_OTHER, "{}", invited.body);
+        self.run_pending_jobs().await;
+        let re = regex_lite::Regex::new(r"http://rdc\.test(/invite/[A-Za-z0-9_-]+)").unwrap();
+        let link = self.sent_emails().iter().rev().find(|e| e.to == email).and_then(|e| re.captures(&e.text).map(|c| c[1].to_owned())).expect("an invitation email");
+        self.clear_cookies();
+        let page = self.get(&link).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let token = capture(&page.body, r#"name="csrf_token" value="([^"]+)""#);
+        let done = self.post_raw(&link, &[("csrf_token", &token), ("password", "a long password 1"), ("password_again", "a long password 1")]).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(done.location.as_deref(), Some("/my/message-center"));
     }
 
     /// Adds a contact through the API; returns its id.

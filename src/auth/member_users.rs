@@ -1,0 +1,190 @@
+//! Member users: people who look after one member account's Message Center. An
+//! administrator invites them by email; the single-use link (the rules of C6) lets them
+//! set a password; they sign in with their email.
+
+use argon2::{Argon2, PasswordVerifier};
+use diesel::prelude::*;
+use time::{Duration, PrimitiveDateTime};
+
+use super::AuthError;
+use super::admins::hash_password;
+use crate::db::schema::{accounts, member_invitations, member_users};
+use crate::db::{AnyConnection, is_unique_violation, now_utc};
+use crate::domain::{EmailAddress, Password, Token};
+use crate::jobs::send_email;
+use crate::mail::templates::{InvitationMail, invitation_email};
+
+pub const INVITATION_VALIDITY: Duration = Duration::days(7);
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = member_users)]
+pub struct MemberUser {
+    pub id: i64,
+    pub account_id: String,
+    pub email: String,
+    pub email_key: String,
+    pub password_hash: Option<String>,
+    pub invited_by: String,
+    pub created_at: PrimitiveDateTime,
+    pub activated_at: Option<PrimitiveDateTime>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InviteError {
+    #[error("Member {0} does not exist")]
+    AccountNotFound(String),
+    #[error("Member {0} was removed from the resource directory: it cannot get new users")]
+    AccountRemoved(String),
+    #[error("{0} already signs in for another member account: use another address")]
+    EmailTaken(String),
+    #[error("{0} has already accepted an invitation for this member")]
+    AlreadyActive(String),
+    #[error("This invitation link cannot be used")]
+    Invalid,
+    #[error("This invitation expired")]
+    Expired(InvitationView),
+    #[error("could not render the email: {0}")]
+    Render(#[from] askama::Error),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Pool(#[from] crate::db::PoolError),
+}
+
+/// What the set-password page shows.
+#[derive(Debug, Clone)]
+pub struct InvitationView {
+    pub email: String,
+    pub account_name: String,
+    pub invited_by: String,
+    pub expires_at: PrimitiveDateTime,
+}
+
+/// Invites `email` to look after `account`'s Message Center and queues the email. An
+/// invitation not accepted yet can be sent again.
+pub fn invite(conn: &mut AnyConnection, account: &str, email: &EmailAddress, invited_by: &str, public_url: &str) -> Result<MemberUser, InviteError> {
+    conn.transaction(|conn| {
+        let (display_name, removed): (String, Option<PrimitiveDateTime>) = accounts::table
+            .find(account)
+            .select((accounts::display_name, accounts::removed_at))
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| InviteError::AccountNotFound(account.to_owned()))?;
+        if removed.is_some() {
+            return Err(InviteError::AccountRemoved(account.to_owned()));
+        }
+        let key = email.as_str().to_lowercase();
+        let existing: Option<MemberUser> = member_users::table.filter(member_users::email_key.eq(&key)).select(MemberUser::as_select()).first(conn).optional()?;
+        let user = match existing {
+            Some(u) if u.account_id != account => return Err(InviteError::EmailTaken(email.as_str().to_owned())),
+            Some(u) if u.activated_at.is_some() => return Err(InviteError::AlreadyActive(email.as_str().to_owned())),
+            Some(u) => u,
+            None => {
+                let inserted = diesel::insert_into(member_users::table)
+                    .values((
+                        member_users::account_id.eq(account),
+                        member_users::email.eq(email.as_str()),
+                        member_users::email_key.eq(&key),
+                        member_users::invited_by.eq(invited_by),
+                        member_users::created_at.eq(now_utc()),
+                    ))
+                    .execute(conn);
+                match inserted {
+                    Err(e) if is_unique_violation(&e) => return Err(InviteError::EmailTaken(email.as_str().to_owned())),
+                    other => other?,
+                };
+                member_users::table.filter(member_users::email_key.eq(&key)).select(MemberUser::as_select()).first(conn)?
+            }
+        };
+        let token = Token::generate();
+        let now = now_utc();
+        diesel::insert_into(member_invitations::table)
+            .values((
+                member_invitations::member_user_id.eq(user.id),
+                member_invitations::token_hash.eq(token.hash()),
+                member_invitations::sent_at.eq(now),
+                member_invitations::expires_at.eq(now + INVITATION_VALIDITY),
+            ))
+            .execute(conn)?;
+        let mail = invitation_email(&InvitationMail {
+            to: &user.email,
+            account_name: &display_name,
+            account_id: account,
+            invited_by,
+            link: format!("{public_url}/invite/{}", token.expose()),
+            expires: crate::contacts::when_utc(now + INVITATION_VALIDITY),
+        })?;
+        send_email::enqueue_email(conn, &mail)?;
+        tracing::info!(account.id = %account, member_user.id = user.id, "member user invited");
+        Ok(user)
+    })
+}
+
+/// The newest invitation of its user only: a newer one replaces the older links.
+fn usable(conn: &mut AnyConnection, token: &Token) -> Result<(i64, MemberUser, InvitationView), InviteError> {
+    let (id, user_id, expires_at, used_at): (i64, i64, PrimitiveDateTime, Option<PrimitiveDateTime>) = member_invitations::table
+        .filter(member_invitations::token_hash.eq(token.hash()))
+        .select((member_invitations::id, member_invitations::member_user_id, member_invitations::expires_at, member_invitations::used_at))
+        .first(conn)
+        .optional()?
+        .ok_or(InviteError::Invalid)?;
+    let newest: i64 = member_invitations::table.filter(member_invitations::member_user_id.eq(user_id)).select(diesel::dsl::max(member_invitations::id)).first::<Option<i64>>(conn)?.unwrap_or(id);
+    let user: MemberUser = member_users::table.find(user_id).select(MemberUser::as_select()).first(conn)?;
+    if used_at.is_some() || newest != id || user.activated_at.is_some() {
+        return Err(InviteError::Invalid);
+    }
+    let account_name: String = accounts::table.find(&user.account_id).select(accounts::display_name).first(conn)?;
+    let view = InvitationView { email: user.email.clone(), account_name, invited_by: user.invited_by.clone(), expires_at };
+    if expires_at <= now_utc() {
+        return Err(InviteError::Expired(view));
+    }
+    Ok((id, user, view))
+}
+
+pub fn invitation(conn: &mut AnyConnection, token: &Token) -> Result<InvitationView, InviteError> {
+    usable(conn, token).map(|(_, _, view)| view)
+}
+
+/// Accepts an invitation: the user's password is set and the link is used up.
+pub fn accept(conn: &mut AnyConnection, token: &Token, password: &Password) -> Result<MemberUser, InviteError> {
+    conn.transaction(|conn| {
+        let (invitation_id, mut user, _) = usable(conn, token)?;
+        let hash = hash_password(password.expose())?;
+        let now = now_utc();
+        diesel::update(member_invitations::table.find(invitation_id)).set(member_invitations::used_at.eq(Some(now))).execute(conn)?;
+        diesel::update(member_users::table.find(user.id))
+            .set((member_users::password_hash.eq(Some(&hash)), member_users::activated_at.eq(Some(now))))
+            .execute(conn)?;
+        user.password_hash = Some(hash);
+        user.activated_at = Some(now);
+        Ok(user)
+    })
+}
+
+/// Checks a member user's sign-in by email; an unknown email costs a hash too.
+pub fn verify_login(conn: &mut AnyConnection, email: &str, password: &str) -> Result<MemberUser, AuthError> {
+    let user: Option<MemberUser> =
+        member_users::table.filter(member_users::email_key.eq(email.trim().to_lowercase())).select(MemberUser::as_select()).first(conn).optional()?;
+    let removed = match &user {
+        Some(u) => accounts::table.find(&u.account_id).select(accounts::removed_at).first::<Option<PrimitiveDateTime>>(conn)?.is_some(),
+        None => false,
+    };
+    match user {
+        Some(u) if !removed && u.password_hash.as_deref().is_some_and(|h| Argon2::default().verify_password(password.as_bytes(), h).is_ok()) => Ok(u),
+        _ => {
+            let _ = hash_password(password);
+            Err(AuthError::BadCredentials)
+        }
+    }
+}
+
+pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<MemberUser>> {
+    member_users::table.find(id).select(MemberUser::as_select()).first(conn).optional()
+}
+
+/// The users of one member account, oldest first.
+pub fn users_of(conn: &mut AnyConnection, account: &str) -> QueryResult<Vec<MemberUser>> {
+    member_users::table.filter(member_users::account_id.eq(account)).order(member_users::id).select(MemberUser::as_select()).load(conn)
+}

@@ -1,0 +1,104 @@
+use diesel::prelude::*;
+use time::PrimitiveDateTime;
+
+use crate::db::schema::mc_recipients;
+use crate::domain::{MessageType, MessageTypes};
+
+/// A recipient the member added itself (or its security email, rule M4).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = mc_recipients)]
+pub struct OwnRecipient {
+    pub id: i64,
+    pub account_id: String,
+    pub name: String,
+    pub email: String,
+    pub message_types: i32,
+    pub created_at: PrimitiveDateTime,
+    pub modified_at: PrimitiveDateTime,
+}
+
+impl OwnRecipient {
+    pub fn types(&self) -> MessageTypes {
+        MessageTypes::from_bits(self.message_types)
+    }
+    pub fn receives(&self, t: &MessageType) -> bool {
+        self.types().contains(*t)
+    }
+}
+
+/// A contact the directory put in the member's Message Center, as the member sees it.
+#[derive(Debug, Clone)]
+pub struct DirectoryEntry {
+    pub contact_id: String,
+    pub contact_name: String,
+    /// The verified address notifications go to (none while unverified).
+    pub email: Option<String>,
+    /// The types the directory set on the contact.
+    pub contact_types: MessageTypes,
+    /// The types the member turned off.
+    pub opt_out: MessageTypes,
+    /// When the member removed the entry (it stays associated in the directory's view).
+    pub removed_at: Option<PrimitiveDateTime>,
+    pub associated_at: PrimitiveDateTime,
+}
+
+impl DirectoryEntry {
+    /// The types this entry receives in the member's Message Center.
+    pub fn effective(&self) -> MessageTypes {
+        if self.removed_at.is_some() {
+            return MessageTypes::default();
+        }
+        MessageTypes::from_bits(self.contact_types.bits() & !self.opt_out.bits())
+    }
+    pub fn receives(&self, t: &MessageType) -> bool {
+        self.effective().contains(*t)
+    }
+    pub fn offers(&self, t: &MessageType) -> bool {
+        self.contact_types.contains(*t)
+    }
+    /// The member changed what the directory set (drift, shown to administrators).
+    pub fn has_drift(&self) -> bool {
+        self.removed_at.is_some() || self.contact_types.bits() & self.opt_out.bits() != 0
+    }
+    pub fn opted_out_labels(&self) -> String {
+        MessageTypes::from_bits(self.contact_types.bits() & self.opt_out.bits()).labels()
+    }
+}
+
+/// A member's whole Message Center.
+#[derive(Debug, Clone)]
+pub struct MessageCenter {
+    pub account_id: String,
+    pub own: Vec<OwnRecipient>,
+    pub entries: Vec<DirectoryEntry>,
+}
+
+impl MessageCenter {
+    /// The message types that would have no recipient left without this contact's entry.
+    pub fn types_only_covered_by(&self, contact_id: &str) -> MessageTypes {
+        let Some(entry) = self.entries.iter().find(|e| e.contact_id == contact_id) else { return MessageTypes::default() };
+        entry
+            .effective()
+            .iter()
+            .filter(|t| !self.own.iter().any(|r| r.receives(t)) && !self.entries.iter().any(|e| e.contact_id != contact_id && e.receives(t)))
+            .collect()
+    }
+    /// Message types that reach nobody.
+    pub fn uncovered(&self) -> MessageTypes {
+        MessageType::ALL.into_iter().filter(|t| !self.own.iter().any(|r| r.receives(t)) && !self.entries.iter().any(|e| e.receives(t))).collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecipientKind {
+    Own,
+    Directory { contact_id: String },
+}
+
+/// Who receives one message type for one member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub name: String,
+    pub email: String,
+    pub kind: RecipientKind,
+}

@@ -1,0 +1,245 @@
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Nullable, Text};
+use time::PrimitiveDateTime;
+
+use super::models::{DirectoryEntry, MessageCenter, OwnRecipient, Recipient, RecipientKind};
+use super::McError;
+use crate::db::schema::{accounts, associations, contacts, mc_recipients};
+use crate::db::{AnyConnection, now_utc};
+use crate::domain::{EmailAddress, MessageType, MessageTypes, RecipientName};
+
+type Result<T, E = McError> = std::result::Result<T, E>;
+
+fn ensure_account(conn: &mut AnyConnection, account: &str) -> Result<()> {
+    let found: i64 = accounts::table.filter(accounts::id.eq(account)).count().get_result(conn)?;
+    if found == 0 {
+        return Err(McError::AccountNotFound(account.to_owned()));
+    }
+    Ok(())
+}
+
+/// A member's Message Center: its own recipients and the directory's entries. Two queries.
+pub fn message_center(conn: &mut AnyConnection, account: &str) -> Result<MessageCenter> {
+    ensure_account(conn, account)?;
+    let own = mc_recipients::table
+        .filter(mc_recipients::account_id.eq(account))
+        .order(mc_recipients::id)
+        .select(OwnRecipient::as_select())
+        .load(conn)?;
+    let rows: Vec<(String, String, String, Option<PrimitiveDateTime>, i32, i32, Option<PrimitiveDateTime>, PrimitiveDateTime)> = associations::table
+        .inner_join(contacts::table)
+        .filter(associations::account_id.eq(account))
+        .order((contacts::name_key, contacts::id))
+        .select((
+            contacts::id,
+            contacts::name,
+            contacts::email,
+            contacts::verified_at,
+            contacts::message_types,
+            associations::mc_opt_out,
+            associations::mc_removed_at,
+            associations::associated_at,
+        ))
+        .load(conn)?;
+    let entries = rows
+        .into_iter()
+        .map(|(contact_id, contact_name, email, verified_at, types, opt_out, removed_at, associated_at)| DirectoryEntry {
+            contact_id,
+            contact_name,
+            email: verified_at.map(|_| email),
+            contact_types: MessageTypes::from_bits(types),
+            opt_out: MessageTypes::from_bits(opt_out),
+            removed_at,
+            associated_at,
+        })
+        .collect();
+    Ok(MessageCenter { account_id: account.to_owned(), own, entries })
+}
+
+#[derive(QueryableByName)]
+struct RecipientRow {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    contact_id: Option<String>,
+}
+
+/// Who receives message type `t` for `account`: one indexed query over both kinds of
+/// recipient (the directory's contacts at their verified address).
+pub fn recipients_for(conn: &mut AnyConnection, account: &str, t: MessageType) -> Result<Vec<Recipient>> {
+    let rows: Vec<RecipientRow> = diesel::sql_query(
+        "SELECT r.name AS name, r.email AS email, CAST(NULL AS TEXT) AS contact_id FROM mc_recipients r \
+         WHERE r.account_id = $1 AND (r.message_types & $2) <> 0 \
+         UNION ALL \
+         SELECT c.name AS name, c.email AS email, c.id AS contact_id FROM associations a JOIN contacts c ON c.id = a.contact_id \
+         WHERE a.account_id = $1 AND a.mc_removed_at IS NULL AND c.verified_at IS NOT NULL \
+           AND (c.message_types & $2) <> 0 AND (a.mc_opt_out & $2) = 0 \
+         ORDER BY name",
+    )
+    .bind::<Text, _>(account)
+    .bind::<Integer, _>(t.bit())
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Recipient { name: r.name, email: r.email, kind: r.contact_id.map_or(RecipientKind::Own, |contact_id| RecipientKind::Directory { contact_id }) })
+        .collect())
+}
+
+/// Rule M4: a new member's first own recipient is its security email, on every type.
+pub fn add_security_email_recipient(conn: &mut AnyConnection, account: &str, name: &str, email: &str) -> QueryResult<()> {
+    let now = now_utc();
+    diesel::insert_into(mc_recipients::table)
+        .values((
+            mc_recipients::account_id.eq(account),
+            mc_recipients::name.eq(name),
+            mc_recipients::email.eq(email),
+            mc_recipients::message_types.eq(MessageTypes::EVERY.bits()),
+            mc_recipients::created_at.eq(now),
+            mc_recipients::modified_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn add_recipient(conn: &mut AnyConnection, account: &str, name: &RecipientName, email: &EmailAddress, types: MessageTypes) -> Result<OwnRecipient> {
+    conn.transaction(|conn| {
+        ensure_account(conn, account)?;
+        let now = now_utc();
+        let id: i64 = diesel::insert_into(mc_recipients::table)
+            .values((
+                mc_recipients::account_id.eq(account),
+                mc_recipients::name.eq(name.as_str()),
+                mc_recipients::email.eq(email.as_str()),
+                mc_recipients::message_types.eq(types.bits()),
+                mc_recipients::created_at.eq(now),
+                mc_recipients::modified_at.eq(now),
+            ))
+            .returning(mc_recipients::id)
+            .get_result(conn)?;
+        Ok(mc_recipients::table.find(id).select(OwnRecipient::as_select()).first(conn)?)
+    })
+}
+
+fn own_recipient(conn: &mut AnyConnection, account: &str, id: i64) -> Result<OwnRecipient> {
+    mc_recipients::table
+        .filter(mc_recipients::id.eq(id))
+        .filter(mc_recipients::account_id.eq(account))
+        .select(OwnRecipient::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(McError::RecipientNotFound)
+}
+
+/// Changes one of the member's own recipients; another member's recipient is not found.
+pub fn update_recipient(conn: &mut AnyConnection, account: &str, id: i64, name: &RecipientName, email: &EmailAddress, types: MessageTypes) -> Result<OwnRecipient> {
+    conn.transaction(|conn| {
+        own_recipient(conn, account, id)?;
+        diesel::update(mc_recipients::table.find(id))
+            .set((
+                mc_recipients::name.eq(name.as_str()),
+                mc_recipients::email.eq(email.as_str()),
+                mc_recipients::message_types.eq(types.bits()),
+                mc_recipients::modified_at.eq(now_utc()),
+            ))
+            .execute(conn)?;
+        own_recipient(conn, account, id)
+    })
+}
+
+pub fn remove_recipient(conn: &mut AnyConnection, account: &str, id: i64) -> Result<OwnRecipient> {
+    conn.transaction(|conn| {
+        let r = own_recipient(conn, account, id)?;
+        diesel::delete(mc_recipients::table.find(id)).execute(conn)?;
+        Ok(r)
+    })
+}
+
+fn entry_exists(conn: &mut AnyConnection, account: &str, contact: &str) -> Result<()> {
+    let n: i64 = associations::table
+        .filter(associations::account_id.eq(account))
+        .filter(associations::contact_id.eq(contact))
+        .filter(associations::mc_removed_at.is_null())
+        .count()
+        .get_result(conn)?;
+    if n == 0 {
+        return Err(McError::EntryNotFound);
+    }
+    Ok(())
+}
+
+/// Sets which of the contact's types the member keeps receiving from this directory
+/// entry (rule M2): the others become opt-outs. Nothing flows back to the contact.
+pub fn set_entry_types(conn: &mut AnyConnection, account: &str, contact: &str, keep: MessageTypes) -> Result<()> {
+    conn.transaction(|conn| {
+        entry_exists(conn, account, contact)?;
+        // Only the contact's present types can be opted out of: a type the directory adds
+        // later reaches the member (rule M1).
+        let offered: i32 = contacts::table.find(contact).select(contacts::message_types).first(conn)?;
+        diesel::update(associations::table.find((account, contact))).set(associations::mc_opt_out.eq(offered & !keep.bits())).execute(conn)?;
+        Ok(())
+    })
+}
+
+/// The member removes a directory entry from its Message Center (rule M2). The
+/// association stays: the directory still shows the contact for this member, and later
+/// edits of the contact do not bring the entry back (rule M3).
+pub fn remove_entry(conn: &mut AnyConnection, account: &str, contact: &str) -> Result<()> {
+    conn.transaction(|conn| {
+        entry_exists(conn, account, contact)?;
+        diesel::update(associations::table.find((account, contact))).set(associations::mc_removed_at.eq(Some(now_utc()))).execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Puts `contact` in effect for `account` (rule M1). An explicit binding action re-adds
+/// an entry the member had removed, with every type on again (rule M3); otherwise what
+/// the member chose stays.
+pub fn associate(conn: &mut AnyConnection, account: &str, contact: &str, explicit: bool) -> Result<()> {
+    conn.transaction(|conn| {
+        let existing: Option<Option<PrimitiveDateTime>> =
+            associations::table.find((account, contact)).select(associations::mc_removed_at).first(conn).optional()?;
+        match existing {
+            None => {
+                diesel::insert_into(associations::table)
+                    .values((
+                        associations::account_id.eq(account),
+                        associations::contact_id.eq(contact),
+                        associations::associated_at.eq(now_utc()),
+                        associations::mc_opt_out.eq(0),
+                    ))
+                    .execute(conn)?;
+            }
+            Some(Some(_)) if explicit => {
+                diesel::update(associations::table.find((account, contact)))
+                    .set((associations::mc_removed_at.eq(None::<PrimitiveDateTime>), associations::mc_opt_out.eq(0)))
+                    .execute(conn)?;
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    })
+}
+
+/// The members a contact is associated with, and how many (the directory's view, which
+/// a member's own edits do not change).
+pub fn associated_accounts(conn: &mut AnyConnection, contact: &str) -> Result<Vec<String>> {
+    Ok(associations::table.filter(associations::contact_id.eq(contact)).order(associations::account_id).select(associations::account_id).load(conn)?)
+}
+
+/// The contacts associated with a member, as the directory sees them (ids, by name).
+pub fn associated_contacts(conn: &mut AnyConnection, account: &str) -> Result<Vec<String>> {
+    Ok(associations::table
+        .inner_join(contacts::table)
+        .filter(associations::account_id.eq(account))
+        .order(contacts::name_key)
+        .select(contacts::id)
+        .load(conn)?)
+}
+
+/// For the unbinding rules: the message types of `account` that would be left with no
+/// recipient if `contact` were taken away (empty when it can go).
+pub fn types_left_without(conn: &mut AnyConnection, account: &str, contact: &str) -> Result<MessageTypes> {
+    Ok(message_center(conn, account)?.types_only_covered_by(contact))
+}

@@ -1,0 +1,325 @@
+//! A member user's own Message Center (`/my/…`), and the invitation link that makes
+//! someone a member user. Every route works on the signed-in user's own account: ids in
+//! URLs and forms are looked up within it, so another member's answer 404.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::session::{self, CsrfForm, CurrentMember};
+use super::{Chrome, html, redirect, redirect_for};
+use crate::auth::member_users::{self, InvitationView, InviteError};
+use crate::db;
+use crate::directory::{self, DirectoryError};
+use crate::domain::{AccountId, EmailAddress, MessageType, MessageTypes, Password, RecipientName, Token};
+use crate::errors::AppError;
+use crate::message_center::{self, DirectoryEntry, McError, MessageCenter, OwnRecipient};
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/my", web::get().to(|| async { redirect("/my/message-center") }))
+        .route("/my/message-center", web::get().to(page))
+        .route("/my/message-center/recipients", web::post().to(add_recipient))
+        .route("/my/message-center/recipients/{id}", web::post().to(save_recipient))
+        .route("/my/message-center/recipients/{id}/remove", web::post().to(remove_recipient))
+        .route("/my/message-center/entries/{contact}", web::post().to(save_entry))
+        .route("/my/message-center/entries/{contact}/remove", web::post().to(remove_entry))
+        .route("/invite/{token}", web::get().to(invitation))
+        .route("/invite/{token}", web::post().to(accept));
+}
+
+impl From<McError> for AppError {
+    fn from(e: McError) -> Self {
+        match e {
+            McError::AccountNotFound(_) | McError::RecipientNotFound | McError::EntryNotFound => AppError::NotFound(e.to_string()),
+            McError::Db(db) => db.into(),
+            McError::Pool(p) => p.into(),
+        }
+    }
+}
+
+impl From<InviteError> for AppError {
+    fn from(e: InviteError) -> Self {
+        match e {
+            InviteError::AccountNotFound(_) | InviteError::Invalid => AppError::NotFound(e.to_string()),
+            InviteError::Db(db) => db.into(),
+            InviteError::Pool(p) => p.into(),
+            InviteError::Render(r) => AppError::internal(r),
+            InviteError::Auth(a) => a.into(),
+            other => AppError::Conflict(other.to_string()),
+        }
+    }
+}
+
+/// The types checked in a row form.
+fn checked_types(pairs: &[(String, String)]) -> Result<MessageTypes, String> {
+    let items: Vec<&str> = pairs.iter().filter(|(k, _)| k == "message_types").map(|(_, v)| v.as_str()).collect();
+    if items.is_empty() {
+        return Ok(MessageTypes::default());
+    }
+    MessageTypes::parse(&items).map_err(|e| e.message)
+}
+
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+}
+
+/// One own-recipient row: the values shown and what is wrong with them.
+pub struct OwnRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub types: MessageTypes,
+    pub error: Option<String>,
+    pub csrf: String,
+}
+
+impl OwnRow {
+    fn of(r: &OwnRecipient, csrf: &str) -> OwnRow {
+        OwnRow { id: r.id, name: r.name.clone(), email: r.email.clone(), types: r.types(), error: None, csrf: csrf.to_owned() }
+    }
+    fn has(&self, t: &MessageType) -> bool {
+        self.types.contains(*t)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message_center/_own_row.html")]
+struct OwnRowFragment {
+    row: OwnRow,
+}
+
+/// One directory row.
+pub struct EntryRow {
+    pub entry: DirectoryEntry,
+    pub csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "message_center/_entry_row.html")]
+struct EntryRowFragment {
+    row: EntryRow,
+}
+
+/// The add-a-recipient form.
+#[derive(Default)]
+struct AddForm {
+    name: String,
+    email: String,
+    types: MessageTypes,
+    name_error: Option<String>,
+    email_error: Option<String>,
+    types_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "message_center/page.html")]
+struct McPage {
+    chrome: Chrome,
+    account_name: String,
+    account_id: String,
+    own: Vec<OwnRow>,
+    entries: Vec<EntryRow>,
+    uncovered: String,
+    add: AddForm,
+    types: [MessageType; 6],
+}
+
+fn member_chrome(member: &CurrentMember) -> Chrome {
+    Chrome { username: member.email.clone(), csrf: member.csrf.clone(), section: "member", flash: None }
+}
+
+async fn render_page(state: &AppState, member: &CurrentMember, add: AddForm) -> Result<HttpResponse, AppError> {
+    let account = member.account_id.clone();
+    let (mc, account_name) = db::run(&state.pool, move |c| {
+        let id = AccountId::parse(&account).map_err(|_| McError::AccountNotFound(account.clone()))?;
+        let name = directory::get_account(c, &id).map_err(|e| match e {
+            DirectoryError::Db(db) => McError::Db(db),
+            DirectoryError::Pool(p) => McError::Pool(p),
+            _ => McError::AccountNotFound(account.clone()),
+        })?;
+        Ok::<_, McError>((message_center::message_center(c, &account)?, name.display_name))
+    })
+    .await?;
+    let status = if add.name_error.is_some() || add.email_error.is_some() || add.types_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = McPage {
+        chrome: member_chrome(member),
+        account_name,
+        account_id: member.account_id.clone(),
+        own: mc.own.iter().map(|r| OwnRow::of(r, &member.csrf)).collect(),
+        uncovered: mc.uncovered().labels(),
+        entries: visible_entries(&mc).into_iter().map(|entry| EntryRow { entry, csrf: member.csrf.clone() }).collect(),
+        add,
+        types: MessageType::ALL,
+    };
+    html(status, &page)
+}
+
+/// A member sees the directory's entries it has not removed.
+fn visible_entries(mc: &MessageCenter) -> Vec<DirectoryEntry> {
+    mc.entries.iter().filter(|e| e.removed_at.is_none()).cloned().collect()
+}
+
+async fn page(state: web::Data<AppState>, member: CurrentMember) -> Result<HttpResponse, AppError> {
+    render_page(&state, &member, AddForm::default()).await
+}
+
+async fn add_recipient(state: web::Data<AppState>, member: CurrentMember, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+    let pairs = &form.pairs;
+    let name = RecipientName::parse(field(pairs, "name"));
+    let email = EmailAddress::parse(field(pairs, "email"));
+    let types = checked_types(pairs).and_then(|t| if t.is_empty() { Err("Choose at least one message type".into()) } else { Ok(t) });
+    let (name, email, types) = match (name, email, types) {
+        (Ok(n), Ok(e), Ok(t)) => (n, e, t),
+        (n, e, t) => {
+            let add = AddForm {
+                name: field(pairs, "name").to_owned(),
+                email: field(pairs, "email").to_owned(),
+                types: checked_types(pairs).unwrap_or_default(),
+                name_error: n.err().map(|e| e.message),
+                email_error: e.err().map(|e| e.message),
+                types_error: t.err(),
+            };
+            return render_page(&state, &member, add).await;
+        }
+    };
+    let account = member.account_id.clone();
+    db::run(&state.pool, move |c| message_center::add_recipient(c, &account, &name, &email, types)).await?;
+    Ok(redirect("/my/message-center"))
+}
+
+fn recipient_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse().map_err(|_| AppError::NotFound("There is no such recipient in this Message Center.".into()))
+}
+
+async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+    let id = recipient_id(&path)?;
+    let pairs = &form.pairs;
+    let parsed = (
+        RecipientName::parse(field(pairs, "name")).map_err(|e| e.message),
+        EmailAddress::parse(field(pairs, "email")).map_err(|e| e.message),
+        checked_types(pairs).and_then(|t| if t.is_empty() { Err("Keep at least one message type, or remove the recipient".into()) } else { Ok(t) }),
+    );
+    let account = member.account_id.clone();
+    let (name, email, types) = match parsed {
+        (Ok(n), Ok(e), Ok(t)) => (n, e, t),
+        (n, e, t) => {
+            // Still only this account's recipient: another's is not found.
+            let acc = account.clone();
+            db::run(&state.pool, move |c| message_center::message_center(c, &acc).and_then(|mc| mc.own.iter().any(|r| r.id == id).then_some(()).ok_or(McError::RecipientNotFound))).await?;
+            let row = OwnRow {
+                id,
+                name: field(pairs, "name").to_owned(),
+                email: field(pairs, "email").to_owned(),
+                types: checked_types(pairs).unwrap_or_default(),
+                error: [n.err(), e.err(), t.err()].into_iter().flatten().next(),
+                csrf: member.csrf.clone(),
+            };
+            return if req.headers().contains_key("HX-Request") {
+                html(StatusCode::UNPROCESSABLE_ENTITY, &OwnRowFragment { row })
+            } else {
+                Err(AppError::BadRequest(row.error.unwrap_or_default()))
+            };
+        }
+    };
+    let saved = db::run(&state.pool, move |c| message_center::update_recipient(c, &account, id, &name, &email, types)).await?;
+    if req.headers().contains_key("HX-Request") {
+        html(StatusCode::OK, &OwnRowFragment { row: OwnRow::of(&saved, &member.csrf) })
+    } else {
+        Ok(redirect("/my/message-center"))
+    }
+}
+
+async fn remove_recipient(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, _form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+    let id = recipient_id(&path)?;
+    let account = member.account_id.clone();
+    db::run(&state.pool, move |c| message_center::remove_recipient(c, &account, id)).await?;
+    Ok(redirect_for(&req, "/my/message-center"))
+}
+
+async fn save_entry(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+    let contact = path.into_inner();
+    let keep = checked_types(&form.pairs).map_err(AppError::BadRequest)?;
+    let account = member.account_id.clone();
+    let entry = db::run(&state.pool, move |c| {
+        message_center::set_entry_types(c, &account, &contact, keep)?;
+        message_center::message_center(c, &account)?.entries.into_iter().find(|e| e.contact_id == contact).ok_or(McError::EntryNotFound)
+    })
+    .await?;
+    if req.headers().contains_key("HX-Request") {
+        html(StatusCode::OK, &EntryRowFragment { row: EntryRow { entry, csrf: member.csrf.clone() } })
+    } else {
+        Ok(redirect("/my/message-center"))
+    }
+}
+
+async fn remove_entry(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, _form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+    let contact = path.into_inner();
+    let account = member.account_id.clone();
+    db::run(&state.pool, move |c| message_center::remove_entry(c, &account, &contact)).await?;
+    Ok(redirect_for(&req, "/my/message-center"))
+}
+
+// ---------------------------------------------------------------- invitations
+
+#[derive(Template)]
+#[template(path = "invite/accept.html")]
+struct AcceptPage {
+    csrf: String,
+    token: String,
+    view: InvitationView,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "invite/expired.html")]
+struct ExpiredPage {
+    view: InvitationView,
+}
+
+#[derive(Template)]
+#[template(path = "invite/invalid.html")]
+struct InvalidPage;
+
+fn refusal(e: InviteError) -> Result<HttpResponse, AppError> {
+    match e {
+        InviteError::Invalid => html(StatusCode::NOT_FOUND, &InvalidPage),
+        InviteError::Expired(view) => html(StatusCode::GONE, &ExpiredPage { view }),
+        other => Err(other.into()),
+    }
+}
+
+async fn invitation(state: web::Data<AppState>, session: Session, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let Ok(token) = Token::parse(&path) else { return refusal(InviteError::Invalid) };
+    let raw = token.expose().to_owned();
+    match db::run(&state.pool, move |c| member_users::invitation(c, &token)).await {
+        Ok(view) => html(StatusCode::OK, &AcceptPage { csrf: session::csrf_token(&session)?, token: raw, view, error: None }),
+        Err(e) => refusal(e),
+    }
+}
+
+async fn accept(state: web::Data<AppState>, session: Session, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+    let Ok(token) = Token::parse(&path) else { return refusal(InviteError::Invalid) };
+    let (password, again) = (field(&form.pairs, "password"), field(&form.pairs, "password_again"));
+    let problem = match Password::parse(password) {
+        Err(e) => Some(e.message),
+        Ok(_) if password != again => Some("The two passwords are not the same".to_owned()),
+        Ok(_) => None,
+    };
+    if let Some(error) = problem {
+        let lookup = token.clone();
+        return match db::run(&state.pool, move |c| member_users::invitation(c, &lookup)).await {
+            Ok(view) => html(StatusCode::UNPROCESSABLE_ENTITY, &AcceptPage { csrf: session::csrf_token(&session)?, token: token.expose().to_owned(), view, error: Some(error) }),
+            Err(e) => refusal(e),
+        };
+    }
+    let password = Password::parse(password).expect("checked above");
+    match db::run(&state.pool, move |c| member_users::accept(c, &token, &password)).await {
+        Ok(user) => {
+            session::sign_in_member(&session, user.id, &user.account_id, &user.email)?;
+            Ok(redirect("/my/message-center"))
+        }
+        Err(e) => refusal(e),
+    }
+}
