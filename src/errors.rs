@@ -88,7 +88,8 @@ impl From<DirectoryError> for AppError {
             | DirectoryError::HasSubfolders(_)
             | DirectoryError::HasAccounts(_)
             | DirectoryError::RootFolder
-            | DirectoryError::AccountRemoved(_) => AppError::Conflict(e.to_string()),
+            | DirectoryError::AccountRemoved(_)
+            | DirectoryError::MoveBlocked(_) => AppError::Conflict(e.to_string()),
         }
     }
 }

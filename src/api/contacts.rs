@@ -5,9 +5,10 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::params::Params;
 use super::{ApiResult, object};
+use crate::contacts::bindings::{self, Binding};
 use crate::contacts::{self, Contact, ContactChanges, ContactError, NewContact, Sender};
 use crate::db;
-use crate::domain::{ContactId, ContactName, EmailAddress, MessageTypes, PhoneNumber, Title};
+use crate::domain::{ContactId, ContactName, EmailAddress, MessageTypes, PhoneNumber, TargetId, Title};
 use crate::startup::AppState;
 
 pub async fn dispatch(state: &AppState, caller: &str, action: &str, p: &Params) -> Option<ApiResult> {
@@ -20,6 +21,8 @@ pub async fn dispatch(state: &AppState, caller: &str, action: &str, p: &Params) 
         "SendPhoneVerificationForMessageContact" => send_phone_verification(state, p).await,
         "ListMessageContactVerifications" => list_verifications(state, p).await,
         "CancelMessageContactUpdate" => cancel_update(state, p).await,
+        "AssociateMembers" => associate(state, p, true).await,
+        "DisassociateMembers" => associate(state, p, false).await,
         _ => return None,
     })
 }
@@ -29,7 +32,7 @@ fn date(t: &time::PrimitiveDateTime) -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
 }
 
-fn contact_json(c: &Contact) -> Value {
+fn contact_json(c: &Contact, members: Vec<String>) -> Value {
     json!({
         "ContactId": c.id,
         "Name": c.name,
@@ -37,7 +40,7 @@ fn contact_json(c: &Contact) -> Value {
         "PhoneNumber": c.phone,
         "Title": c.title,
         "MessageTypes": c.types().api_names(),
-        "Members": Vec::<String>::new(),
+        "Members": members,
         "Status": c.status,
         "CreateDate": date(&c.created_at),
     })
@@ -55,7 +58,13 @@ impl From<ContactError> for ApiError {
             ContactError::NoPendingChange => ApiError::new(400, "ContactStatusMismatchAction", "The contact has no pending update to cancel."),
             ContactError::Deleting => ApiError::new(400, "ContactStatusMismatchAction", "The status of the contact does not allow the specified operation: it is being deleted."),
             ContactError::QuotaBelowUsage { .. } => ApiError::new(400, "InvalidParameter.Quota", msg),
+            ContactError::NotActive(_) => ApiError::new(400, "ContactStatusMismatchAction", format!("The status of the contact does not allow the specified operation. {msg}")),
+            ContactError::DuplicateTarget(_) | ContactError::AlreadyBound(_) => ApiError::new(400, "InvalidParameter.Members.Duplicate", format!("The Members contains duplicate values. {msg}")),
+            ContactError::NotBound(_) => ApiError::new(400, "InvalidParameter.Members", format!("The Members is invalid. {msg}")),
+            ContactError::InvalidMember(_) => ApiError::new(400, "InvalidMember", format!("The member does not exist in the resource directory. {msg}")),
+            ContactError::TooManyTargets { .. } => ApiError::new(400, "LimitExceeded.ContactMembers", format!("The maximum number of contact members exceeds the limit. {msg}")),
             ContactError::Render(e) => ApiError::internal(&e),
+            ContactError::Directory(d) => d.into(),
             ContactError::Db(db) => db.into(),
             ContactError::Pool(p) => p.into(),
         }
@@ -120,18 +129,77 @@ async fn update(state: &AppState, caller: &str, p: &Params) -> ApiResult {
     Ok(object(json!({})))
 }
 
-async fn get(state: &AppState, p: &Params) -> ApiResult {
-    let id = p.parse("ContactId", ContactId::parse)?;
-    let contact = db::run(&state.pool, move |c| contacts::get_contact(c, &id)).await?;
-    Ok(object(json!({ "Contact": contact_json(&contact) })))
+fn targets_of(list: &[Binding], contact: &str) -> Vec<String> {
+    list.iter().filter(|b| b.contact_id == contact).map(|b| b.target_id.clone()).collect()
 }
 
+async fn get(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("ContactId", ContactId::parse)?;
+    let (contact, bound) = db::run(&state.pool, move |c| {
+        let contact = contacts::get_contact(c, &id)?;
+        let bound = bindings::bindings_of(c, &contact.id)?;
+        Ok::<_, ContactError>((contact, bound))
+    })
+    .await?;
+    let members = targets_of(&bound, &contact.id);
+    Ok(object(json!({ "Contact": contact_json(&contact, members) })))
+}
+
+/// With `Member`, the contacts bound directly to that target, with the binding's date.
 async fn list(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse_opt("ContactId", ContactId::parse)?;
+    let member = p.parse_opt("Member", TargetId::parse)?;
     let page = p.page()?;
-    let found = db::run(&state.pool, move |c| contacts::list_contacts(c, id.as_ref(), None, page)).await?;
-    let items: Vec<Value> = found.items.iter().map(|row| contact_json(&row.contact)).collect();
+    let (found, bound) = db::run(&state.pool, move |c| {
+        let found = match &member {
+            Some(target) => contacts::contacts_bound_to(c, target, id.as_ref(), page)?,
+            None => contacts::list_contacts(c, id.as_ref(), None, page)?,
+        };
+        let mut bound = Vec::new();
+        for row in &found.items {
+            bound.extend(bindings::bindings_of(c, &row.contact.id)?);
+        }
+        Ok::<_, ContactError>((found, bound))
+    })
+    .await?;
+    let member_key = p.get("Member").map(str::to_owned);
+    let items: Vec<Value> = found
+        .items
+        .iter()
+        .map(|row| {
+            let mut v = contact_json(&row.contact, targets_of(&bound, &row.contact.id));
+            if let Some(m) = &member_key
+                && let Some(b) = bound.iter().find(|b| b.contact_id == row.contact.id && (&b.target_id == m || &b.target_key == m))
+            {
+                v["AssociatedDate"] = json!(date(&b.created_at));
+            }
+            v
+        })
+        .collect();
     Ok(object(json!({ "Contacts": items, "TotalCount": found.total, "PageNumber": page.number, "PageSize": page.size })))
+}
+
+/// AssociateMembers / DisassociateMembers: 1 to 5 targets a call.
+async fn associate(state: &AppState, p: &Params, bind: bool) -> ApiResult {
+    let id = p.parse("ContactId", ContactId::parse)?;
+    let raw = p.list("Members")?;
+    if raw.is_empty() {
+        return Err(ApiError::missing("Members"));
+    }
+    if raw.len() > 5 {
+        return Err(ApiError::new(400, "InvalidParameter.Members.Length", "The maximum number of Members exceeds the limit: name 1 to 5 targets a call."));
+    }
+    let mut targets = Vec::new();
+    for r in &raw {
+        let t = TargetId::parse(r).map_err(|e| ApiError::invalid("Members", format!("{r:?}: {e}")))?;
+        if targets.iter().any(|(_, g): &(TargetId, String)| g == r.trim()) {
+            return Err(ApiError::new(400, "InvalidParameter.Members.Duplicate", format!("The Members contains duplicate values: {r}")));
+        }
+        targets.push((t, r.trim().to_owned()));
+    }
+    let change = db::run(&state.pool, move |c| if bind { bindings::bind(c, &id, &targets) } else { bindings::unbind(c, &id, &targets) }).await?;
+    let members: Vec<Value> = change.targets.iter().map(|(t, at)| json!({ "ContactId": change.contact.id, "MemberId": t, "ModifyDate": date(at) })).collect();
+    Ok(object(json!({ "Members": members })))
 }
 
 async fn send_email_verification(state: &AppState, caller: &str, p: &Params) -> ApiResult {

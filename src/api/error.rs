@@ -75,6 +75,7 @@ impl From<DirectoryError> for ApiError {
             DirectoryError::HasSubfolders(_) => ApiError::new(409, "DeleteConflict.Folder.SubFolder", "This folder has sub folders."),
             DirectoryError::HasAccounts(_) => ApiError::new(409, "DeleteConflict.Folder.Account", "This folder has accounts."),
             DirectoryError::RootFolder => ApiError::new(400, "InvalidParameter.FolderId", msg),
+            DirectoryError::MoveBlocked(_) => ApiError::new(429, "ConcurrentCallNotSupported", format!("The operation conflicts with other operations. Please try again later. {msg}")),
             DirectoryError::Db(db) => db.into(),
             DirectoryError::Pool(p) => p.into(),
         }

@@ -1,7 +1,10 @@
 //! Notification contacts: creation, email verification, modification (rules C1–C6).
 //! Each public function takes a connection and runs one transaction.
 
+pub mod bindings;
 mod models;
+pub mod propagation;
+pub mod scope;
 mod service;
 mod verification;
 
@@ -30,10 +33,24 @@ pub enum ContactError {
     NoPendingChange,
     #[error("The contact is being deleted and cannot be changed")]
     Deleting,
+    #[error("Only an Active contact can be bound: this one is {0}. Its owner must confirm the email address first.")]
+    NotActive(&'static str),
+    #[error("{0} is named twice: name each target once")]
+    DuplicateTarget(String),
+    #[error("The contact is already bound to {0}")]
+    AlreadyBound(String),
+    #[error("The contact is not bound to {0}")]
+    NotBound(String),
+    #[error("{0} is not a folder or member of this resource directory")]
+    InvalidMember(String),
+    #[error("A contact can be bound to at most 10 targets; this one has {bound}. Unbind one first.")]
+    TooManyTargets { bound: i64 },
     #[error("The quota cannot be lower than the {used} contacts in use")]
     QuotaBelowUsage { used: i64 },
     #[error("could not render the email: {0}")]
     Render(#[from] askama::Error),
+    #[error(transparent)]
+    Directory(#[from] crate::directory::DirectoryError),
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
     #[error(transparent)]

@@ -6,7 +6,7 @@ use super::ContactError;
 use crate::db::schema::{contact_verifications, contacts, resource_directories};
 use crate::db::{AnyConnection, is_unique_violation, now_utc};
 use crate::directory::contains_pattern;
-use crate::domain::{ContactId, ContactName, EmailAddress, MessageTypes, Page, PageRequest, PhoneNumber, Title};
+use crate::domain::{ContactId, ContactName, EmailAddress, MessageTypes, Page, PageRequest, PhoneNumber, TargetId, Title};
 
 type Result<T, E = ContactError> = std::result::Result<T, E>;
 
@@ -14,7 +14,7 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql
 
 /// Serializes the writers of contacts: the same statement takes PostgreSQL's row lock
 /// and SQLite's write lock, so a quota or a limit is checked and used atomically.
-fn lock_directory(conn: &mut AnyConnection) -> QueryResult<()> {
+pub(super) fn lock_directory(conn: &mut AnyConnection) -> QueryResult<()> {
     diesel::update(resource_directories::table).set(resource_directories::contact_quota.eq(resource_directories::contact_quota)).execute(conn).map(|_| ())
 }
 
@@ -270,4 +270,38 @@ pub fn pending_verifications(conn: &mut AnyConnection, id: Option<&ContactId>, p
         .map(|c| (c.id.clone(), c.address_to_verify().unwrap_or_default().to_owned()))
         .collect();
     Ok(Page { items, total, request: page })
+}
+
+/// The contacts bound directly to a target (the API's `Member` filter): the directory
+/// id and the root id name the same target.
+pub fn contacts_bound_to(conn: &mut AnyConnection, target: &TargetId, id: Option<&ContactId>, page: PageRequest) -> Result<Page<ContactRow>> {
+    use crate::db::schema::bindings;
+    let key = match target {
+        TargetId::Directory(_) => resource_directories::table.select(resource_directories::root_folder_id).first::<String>(conn)?,
+        TargetId::Folder(f) => f.to_string(),
+        TargetId::Account(a) => a.to_string(),
+    };
+    let mut ids: Vec<String> = bindings::table.filter(bindings::target_key.eq(&key)).select(bindings::contact_id).load(conn)?;
+    if let Some(only) = id {
+        ids.retain(|c| c == only.as_str());
+    }
+    let total = ids.len() as i64;
+    let items: Vec<Contact> = contacts::table
+        .filter(contacts::id.eq_any(&ids))
+        .order((contacts::created_at.desc(), contacts::id))
+        .limit(page.size)
+        .offset(page.offset())
+        .select(Contact::as_select())
+        .load(conn)?;
+    Ok(Page { items: items.into_iter().map(|contact| ContactRow { contact, link_expired: false }).collect(), total, request: page })
+}
+
+/// How many targets each of these contacts is bound to.
+pub fn binding_counts(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<(String, i64)>> {
+    use crate::db::schema::bindings;
+    Ok(bindings::table
+        .filter(bindings::contact_id.eq_any(ids))
+        .group_by(bindings::contact_id)
+        .select((bindings::contact_id, diesel::dsl::count_star()))
+        .load(conn)?)
 }

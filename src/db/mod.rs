@@ -64,7 +64,9 @@ struct ConnectionSetup;
 impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
         if let AnyConnection::Sqlite(c) = conn {
-            c.batch_execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
+            // Case-sensitive LIKE as on PostgreSQL: folder paths are matched by prefix, and ids
+            // differ by case. Searches compare lower() on both sides.
+            c.batch_execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;")
                 .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())

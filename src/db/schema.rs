@@ -118,6 +118,30 @@ diesel::table! {
         associated_at -> Timestamp,
         mc_opt_out -> Integer,
         mc_removed_at -> Nullable<Timestamp>,
+        retained_types -> Integer,
+    }
+}
+
+diesel::table! {
+    bindings (id) {
+        id -> BigInt,
+        contact_id -> Text,
+        target_id -> Text,
+        target_kind -> Text,
+        target_key -> Text,
+        folder_path -> Nullable<Text>,
+        account_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    unbind_tasks (job_id) {
+        job_id -> BigInt,
+        contact_id -> Text,
+        target_id -> Text,
+        folder_path -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -159,6 +183,7 @@ diesel::table! {
 
 diesel::joinable!(accounts -> folders (folder_id));
 diesel::joinable!(associations -> contacts (contact_id));
+diesel::joinable!(bindings -> contacts (contact_id));
 diesel::joinable!(associations -> accounts (account_id));
 diesel::joinable!(mc_recipients -> accounts (account_id));
 diesel::joinable!(member_invitations -> member_users (member_user_id));
@@ -176,5 +201,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     associations,
     mc_recipients,
     member_users,
-    member_invitations
+    member_invitations,
+    bindings,
+    unbind_tasks
 );

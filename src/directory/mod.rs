@@ -27,6 +27,8 @@ pub enum DirectoryError {
     HasAccounts(i64),
     #[error("The root folder cannot be renamed or deleted")]
     RootFolder,
+    #[error("Member {0} cannot move while contacts are being unbound from one of its folders. Try again when the unbinding task has finished (see Tasks).")]
+    MoveBlocked(String),
     #[error("Member {0} was removed from the resource directory")]
     AccountRemoved(String),
     #[error(transparent)]

@@ -271,6 +271,8 @@ pub fn create_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Acco
                     if let Some(email) = &account.security_email {
                         crate::message_center::add_security_email_recipient(conn, &account.id, &account.display_name, email)?;
                     }
+                    // Rule B3: a member joining a covered folder gets its contacts.
+                    crate::contacts::propagation::reconcile_member(conn, &account.id)?;
                     return Ok(account);
                 }
                 Err(e) if is_unique_violation(&e) => continue,
@@ -311,11 +313,18 @@ pub fn move_account(conn: &mut AnyConnection, id: &AccountId, destination: &Fold
         if account.folder_id.as_deref() == Some(dest.id.as_str()) {
             return Ok(account);
         }
+        // Rule B6: not while an unbinding task works on either chain.
+        let from: String = folders::table.find(account.folder_id.clone().unwrap_or_default()).select(folders::path).first(conn)?;
+        if crate::contacts::bindings::unbind_running_over(conn, &from)? || crate::contacts::bindings::unbind_running_over(conn, &dest.path)? {
+            return Err(DirectoryError::MoveBlocked(account.id.clone()));
+        }
         account.folder_id = Some(dest.id);
         account.modified_at = now_utc();
         diesel::update(accounts::table.find(&account.id))
             .set((accounts::folder_id.eq(&account.folder_id), accounts::modified_at.eq(account.modified_at)))
             .execute(conn)?;
+        // Rule B5: what only the old chain gave goes (U2 applies), the new chain's comes.
+        crate::contacts::propagation::reconcile_member(conn, &account.id)?;
         Ok(account)
     })
 }

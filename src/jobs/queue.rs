@@ -94,6 +94,23 @@ pub fn heartbeat(conn: &mut AnyConnection, id: i64, lease: Duration, done: i64, 
         .map(|_| ())
 }
 
+/// Saves a long job's state and progress, and extends its lease, inside the
+/// transaction of the batch it describes.
+pub fn checkpoint(conn: &mut AnyConnection, id: i64, state: &impl Serialize, done: i64, total: i64) -> QueryResult<()> {
+    let payload = serde_json::to_string(state).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let now = now_utc();
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::payload.eq(payload),
+            jobs::progress_done.eq(done),
+            jobs::progress_total.eq(total),
+            jobs::locked_until.eq(now + Duration::minutes(2)),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn complete(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
     let now = now_utc();
     diesel::update(jobs::table.find(id))

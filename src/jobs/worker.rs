@@ -4,6 +4,7 @@ use time::Duration;
 use tracing::{error, info, warn};
 
 use super::{JobError, claim, complete, fail, send_email};
+use crate::contacts::bindings;
 use crate::db::{self, DbPool};
 use crate::mail::Mailer;
 
@@ -16,10 +17,31 @@ pub struct JobContext {
 
 const LEASE: Duration = Duration::minutes(2);
 
-async fn execute(ctx: &JobContext, kind: &str, payload: &str) -> Result<(), JobError> {
+async fn execute(ctx: &JobContext, id: i64, kind: &str, payload: &str) -> Result<(), JobError> {
     match kind {
         send_email::KIND => send_email::run(ctx, payload).await,
+        bindings::BIND_JOB | bindings::UNBIND_JOB => propagate(ctx, id, kind, payload).await,
         other => Err(JobError::UnknownKind(other.to_owned())),
+    }
+}
+
+/// Members per batch of a propagation job: each batch is one short transaction.
+pub const PROPAGATION_BATCH: i64 = 5_000;
+
+/// Works through a binding's or unbinding's members batch by batch, each batch with its
+/// checkpoint, so that a crashed worker's successor resumes where it stopped.
+async fn propagate(ctx: &JobContext, id: i64, kind: &str, payload: &str) -> Result<(), JobError> {
+    let mut state: bindings::Propagation = serde_json::from_str(payload)?;
+    loop {
+        let (k, s) = (kind.to_owned(), state.clone());
+        let next = db::run(&ctx.pool, move |c| {
+            bindings::propagation_step(c, id, &k, &s, PROPAGATION_BATCH).map_err(|e| JobError::Failed { message: e.to_string(), transient: true })
+        })
+        .await?;
+        match next {
+            Some(n) => state = n,
+            None => return Ok(()),
+        }
     }
 }
 
@@ -32,7 +54,7 @@ pub async fn run_one(ctx: &JobContext, worker: &str) -> Result<bool, JobError> {
     let outcome = if job.attempts > job.max_attempts {
         Err(JobError::Failed { message: format!("gave up after {} attempts", job.max_attempts), transient: false })
     } else {
-        execute(ctx, &job.kind, &job.payload).await
+        execute(ctx, job.id, &job.kind, &job.payload).await
     };
     let id = job.id;
     match outcome {

@@ -8,7 +8,10 @@ use serde::Deserialize;
 
 use super::session::{CsrfForm, CurrentAdmin};
 use super::{Chrome, html, redirect, redirect_for};
-use crate::contacts::{self, Contact, ContactChanges, ContactError, ContactRow, NewContact, Sender, Verification};
+use crate::contacts::scope::{self, EffectiveScope};
+use crate::contacts::{self, Contact, ContactChanges, ContactError, ContactRow, NewContact, Sender, Verification, bindings};
+use crate::directory::FolderOption;
+use crate::domain::TargetId;
 use crate::db;
 use crate::domain::{ContactId, ContactName, EmailAddress, MessageType, MessageTypes, Page, PageRequest, Title};
 use crate::errors::AppError;
@@ -23,11 +26,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/contacts/{id}/edit", web::get().to(edit_form))
         .route("/contacts/{id}/resend", web::post().to(resend))
         .route("/contacts/{id}/cancel-update", web::post().to(cancel_update))
+        .route("/contacts/{id}/bind", web::get().to(bind_panel))
+        .route("/contacts/{id}/bind", web::post().to(bind))
+        .route("/contacts/{id}/unbind", web::post().to(unbind))
         .route("/settings/quotas", web::get().to(quotas))
         .route("/settings/quotas", web::post().to(set_quotas));
 }
 
 const PER_PAGE: i64 = 20;
+
+impl ListPage {
+    fn bound_count(&self, id: &str) -> i64 {
+        self.bound.iter().find(|(c, _)| c == id).map_or(0, |(_, n)| *n)
+    }
+}
 
 impl From<ContactError> for AppError {
     fn from(e: ContactError) -> Self {
@@ -36,6 +48,7 @@ impl From<ContactError> for AppError {
             ContactError::Db(db) => db.into(),
             ContactError::Pool(p) => p.into(),
             ContactError::Render(r) => AppError::internal(r),
+            ContactError::Directory(d) => d.into(),
             other => AppError::Conflict(other.to_string()),
         }
     }
@@ -60,6 +73,7 @@ fn sender_parts(state: &AppState, admin: &CurrentAdmin) -> (String, String) {
 struct ListPage {
     chrome: Chrome,
     rows: Page<ContactRow>,
+    bound: Vec<(String, i64)>,
     q: String,
     used: i64,
     quota: i64,
@@ -75,14 +89,16 @@ struct ListQuery {
 
 async fn render_list(state: &AppState, admin: &CurrentAdmin, q: String, page: Option<i64>, flash: Option<String>, error: Option<String>) -> Result<HttpResponse, AppError> {
     let search = q.clone();
-    let (rows, (used, quota)) = db::run(&state.pool, move |c| {
-        Ok::<_, ContactError>((contacts::list_contacts(c, None, Some(&search), PageRequest::with_size(page, PER_PAGE))?, contacts::contact_quota(c)?))
+    let (rows, (used, quota), bound) = db::run(&state.pool, move |c| {
+        let rows = contacts::list_contacts(c, None, Some(&search), PageRequest::with_size(page, PER_PAGE))?;
+        let ids: Vec<String> = rows.items.iter().map(|r| r.contact.id.clone()).collect();
+        Ok::<_, ContactError>((rows, contacts::contact_quota(c)?, contacts::binding_counts(c, &ids)?))
     })
     .await?;
     let mut chrome = Chrome::new(admin, "directory");
     chrome.flash = flash;
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
-    html(status, &ListPage { chrome, rows, q, used, quota, error })
+    html(status, &ListPage { chrome, rows, bound, q, used, quota, error })
 }
 
 async fn list(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
@@ -275,6 +291,7 @@ async fn update(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmi
 struct DetailPage {
     chrome: Chrome,
     contact: Contact,
+    scope: EffectiveScope,
     history: Vec<Verification>,
     now: time::PrimitiveDateTime,
     error: Option<String>,
@@ -299,11 +316,14 @@ struct DetailQuery {
 }
 
 async fn render_details(state: &AppState, admin: &CurrentAdmin, id: ContactId, flash: Option<String>, error: Option<String>) -> Result<HttpResponse, AppError> {
-    let (contact, history) = db::run(&state.pool, move |c| Ok::<_, ContactError>((contacts::get_contact(c, &id)?, contacts::verification_history(c, &id)?))).await?;
+    let (contact, history, scope) = db::run(&state.pool, move |c| {
+        Ok::<_, ContactError>((contacts::get_contact(c, &id)?, contacts::verification_history(c, &id)?, scope::effective_scope(c, id.as_str())?))
+    })
+    .await?;
     let mut chrome = Chrome::new(admin, "directory");
     chrome.flash = flash;
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
-    html(status, &DetailPage { chrome, contact, history, now: db::now_utc(), error })
+    html(status, &DetailPage { chrome, contact, scope, history, now: db::now_utc(), error })
 }
 
 async fn details(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<DetailQuery>) -> Result<HttpResponse, AppError> {
@@ -395,6 +415,115 @@ async fn set_quotas(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfF
     match db::run(&state.pool, move |c| contacts::set_contact_quota(c, n)).await {
         Ok(_) => Ok(redirect("/settings/quotas?saved=1")),
         Err(e @ ContactError::QuotaBelowUsage { .. }) => render_quotas(&state, &admin, Some(typed), Some(e.to_string()), None).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------- binding
+
+#[derive(Template)]
+#[template(path = "contacts/_bind_panel.html")]
+struct BindPanel {
+    csrf: String,
+    contact: Contact,
+    folders: Vec<FolderOption>,
+    bound: Vec<String>,
+    q: String,
+    members: Vec<crate::directory::Account>,
+    error: Option<String>,
+}
+
+impl BindPanel {
+    fn is_bound(&self, key: &str) -> bool {
+        self.bound.iter().any(|b| b == key)
+    }
+    fn indent(&self, option: &FolderOption) -> String {
+        "\u{a0}\u{a0}\u{a0}".repeat(option.depth.max(0) as usize)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "contacts/bind_page.html")]
+struct BindPage {
+    chrome: Chrome,
+    panel: BindPanel,
+}
+
+#[derive(Deserialize)]
+struct BindQuery {
+    q: Option<String>,
+}
+
+async fn render_bind(state: &AppState, req: &HttpRequest, admin: &CurrentAdmin, id: ContactId, q: String, error: Option<String>) -> Result<HttpResponse, AppError> {
+    let search = q.clone();
+    let (contact, folders, bound, members) = db::run(&state.pool, move |c| {
+        let contact = contacts::get_contact(c, &id)?;
+        let folders = crate::directory::folder_options(c)?;
+        let bound = bindings::bindings_of(c, &contact.id)?.into_iter().map(|b| b.target_key).collect();
+        let members = if search.is_empty() {
+            Vec::new()
+        } else {
+            crate::directory::list_accounts(c, None, Some(&search), PageRequest::with_size(None, 20))?.items
+        };
+        Ok::<_, ContactError>((contact, folders, bound, members))
+    })
+    .await?;
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let panel = BindPanel { csrf: admin.csrf.clone(), contact, folders, bound, q, members, error };
+    if is_htmx(req) { html(status, &panel) } else { html(status, &BindPage { chrome: Chrome::new(admin, "directory"), panel }) }
+}
+
+async fn bind_panel(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<BindQuery>) -> Result<HttpResponse, AppError> {
+    let id = contact_id(&path)?;
+    let q: String = query.q.as_deref().unwrap_or("").trim().chars().take(100).collect();
+    render_bind(&state, &req, &admin, id, q, None).await
+}
+
+/// The targets named in a form (`target` fields), parsed.
+fn targets_of(pairs: &[(String, String)]) -> Result<Vec<(TargetId, String)>, String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == "target")
+        .map(|(_, v)| TargetId::parse(v).map(|t| (t, v.trim().to_owned())).map_err(|e| e.message))
+        .collect()
+}
+
+fn back_to(pairs: &[(String, String)], fallback: String) -> String {
+    pairs.iter().find(|(k, _)| k == "back").map(|(_, v)| v.clone()).filter(|b| b.starts_with('/') && !b.starts_with("//")).unwrap_or(fallback)
+}
+
+async fn bind(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+    let id = contact_id(&path)?;
+    let back = back_to(&form.pairs, format!("/contacts/{id}"));
+    let targets = match targets_of(&form.pairs) {
+        Ok(t) if !t.is_empty() => t,
+        Ok(_) => return render_bind(&state, &req, &admin, id, String::new(), Some("Select at least one object to bind".into())).await,
+        Err(e) => return render_bind(&state, &req, &admin, id, String::new(), Some(e)).await,
+    };
+    let target = id.clone();
+    match db::run(&state.pool, move |c| bindings::bind(c, &target, &targets)).await {
+        Ok(_) => Ok(redirect_for(&req, &back)),
+        Err(e @ (ContactError::NotActive(_) | ContactError::DuplicateTarget(_) | ContactError::AlreadyBound(_) | ContactError::InvalidMember(_) | ContactError::TooManyTargets { .. })) => {
+            if back.starts_with("/folders/") {
+                Err(AppError::Conflict(e.to_string()))
+            } else {
+                render_bind(&state, &req, &admin, id, String::new(), Some(e.to_string())).await
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn unbind(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+    let id = contact_id(&path)?;
+    let back = back_to(&form.pairs, format!("/contacts/{id}"));
+    let targets = targets_of(&form.pairs).map_err(AppError::BadRequest)?;
+    let target = id.clone();
+    match db::run(&state.pool, move |c| bindings::unbind(c, &target, &targets)).await {
+        Ok(_) => Ok(redirect(&back)),
+        Err(e @ (ContactError::NotBound(_) | ContactError::InvalidMember(_) | ContactError::DuplicateTarget(_) | ContactError::Deleting)) => {
+            render_details(&state, &admin, id, None, Some(e.to_string())).await
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -11,6 +11,10 @@ use crate::db::{self, AnyConnection};
 use crate::directory::{self, Account, DirectoryError, Folder, FolderOption, FolderSummary, JoinMethod, NewAccount, ResourceDirectory};
 use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest};
 use crate::auth::member_users::{self, InviteError, MemberUser};
+use crate::contacts::bindings::{self, Binding};
+use crate::contacts::scope::{self, MemberContact};
+use crate::contacts::{self, Contact, ContactError};
+use crate::domain::{ContactId, TargetId};
 use crate::errors::AppError;
 use crate::message_center::{self, McError, MessageCenter};
 use crate::startup::AppState;
@@ -24,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/folders/{id}/rename", web::post().to(rename_folder))
         .route("/folders/{id}/delete", web::post().to(delete_folder))
         .route("/folders/{id}/members", web::post().to(create_member))
+        .route("/folders/{id}/bind", web::post().to(bind_to_folder))
         .route("/members/{id}", web::get().to(member_page))
         .route("/members/{id}/update", web::post().to(update_member))
         .route("/members/{id}/move", web::post().to(move_member))
@@ -150,6 +155,9 @@ struct FolderForms {
 struct FolderPage {
     chrome: Chrome,
     rd: ResourceDirectory,
+    bound_here: Vec<(Contact, Binding)>,
+    inherited: Vec<(Contact, Binding, String)>,
+    bindable: Vec<Contact>,
     summary: FolderSummary,
     ancestors: Vec<Folder>,
     subfolders: Page<FolderSummary>,
@@ -176,16 +184,29 @@ impl FolderPage {
 
 struct FolderData {
     rd: ResourceDirectory,
+    bound_here: Vec<(Contact, Binding)>,
+    inherited: Vec<(Contact, Binding, String)>,
+    bindable: Vec<Contact>,
     summary: FolderSummary,
     ancestors: Vec<Folder>,
     subfolders: Page<FolderSummary>,
     members: Page<Account>,
 }
 
-fn load_folder(c: &mut AnyConnection, id: &FolderId, q: &str, page: Option<i64>) -> Result<FolderData, DirectoryError> {
+fn load_folder(c: &mut AnyConnection, id: &FolderId, q: &str, page: Option<i64>) -> Result<FolderData, AppError> {
     let summary = directory::folder_summary(c, id)?;
+    let (bound_here, inherited) = scope::folder_contacts(c, &summary.folder.path)?;
+    let bindable = contacts::list_contacts(c, None, None, PageRequest::with_size(None, 100))?
+        .items
+        .into_iter()
+        .map(|r| r.contact)
+        .filter(|c| c.status == "Active" && !bound_here.iter().any(|(b, _)| b.id == c.id))
+        .collect();
     Ok(FolderData {
         rd: directory::get_directory(c)?,
+        bound_here,
+        inherited,
+        bindable,
         ancestors: directory::ancestors(c, &summary.folder)?,
         subfolders: directory::list_subfolders(c, id, None, PageRequest::with_size(None, FOLDERS_PER_PAGE))?,
         members: directory::list_accounts(c, Some(id), Some(q), PageRequest::with_size(page, MEMBERS_PER_PAGE))?,
@@ -204,6 +225,9 @@ async fn render_folder(state: &AppState, admin: &CurrentAdmin, id: FolderId, q: 
     let page = FolderPage {
         chrome: Chrome::new(admin, "directory"),
         rd: data.rd,
+        bound_here: data.bound_here,
+        inherited: data.inherited,
+        bindable: data.bindable,
         summary: data.summary,
         ancestors: data.ancestors,
         subfolders: data.subfolders,
@@ -337,6 +361,7 @@ struct MemberPage {
     mc: MessageCenter,
     users: Vec<MemberUser>,
     invited: Option<String>,
+    effective: Vec<MemberContact>,
 }
 
 impl MemberPage {
@@ -367,7 +392,7 @@ async fn render_member_with(state: &AppState, admin: &CurrentAdmin, id: AccountI
     } else {
         StatusCode::OK
     };
-    let (rd, account, folder, ancestors, folder_options, mc, users) = db::run(&state.pool, move |c| {
+    let (rd, account, folder, ancestors, folder_options, mc, users, effective) = db::run(&state.pool, move |c| {
         let account = directory::get_account(c, &id)?;
         let folder = match &account.folder_id {
             Some(f) => Some(directory::get_folder(c, &FolderId::parse(f).expect("stored ids are valid"))?),
@@ -389,10 +414,11 @@ async fn render_member_with(state: &AppState, admin: &CurrentAdmin, id: AccountI
             _ => DirectoryError::AccountNotFound(account.id.clone()),
         })?;
         let users = member_users::users_of(c, &account.id)?;
-        Ok::<_, DirectoryError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users))
+        let effective = scope::member_contacts(c, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;
+        Ok::<_, DirectoryError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users, effective))
     })
     .await?;
-    html(status, &MemberPage { chrome: Chrome::new(admin, "directory"), rd, account, folder, ancestors, folder_options, forms, mc, users, invited })
+    html(status, &MemberPage { chrome: Chrome::new(admin, "directory"), rd, account, folder, ancestors, folder_options, forms, mc, users, invited, effective })
 }
 
 #[derive(Deserialize)]
@@ -471,7 +497,7 @@ async fn move_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web:
             tracing::info!(account.id = %account.id, folder.id = ?account.folder_id, "member moved");
             Ok(redirect(&format!("/members/{}", account.id)))
         }
-        Err(e @ (DirectoryError::FolderNotFound(_) | DirectoryError::AccountRemoved(_))) => render_member(&state, &admin, id, refuse(e.to_string())).await,
+        Err(e @ (DirectoryError::FolderNotFound(_) | DirectoryError::AccountRemoved(_) | DirectoryError::MoveBlocked(_))) => render_member(&state, &admin, id, refuse(e.to_string())).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -481,4 +507,21 @@ async fn remove_member(state: web::Data<AppState>, _admin: CurrentAdmin, path: w
     let account = db::run(&state.pool, move |c| directory::remove_account(c, &id)).await?;
     tracing::info!(account.id = %account.id, "member removed from the directory");
     Ok(redirect(&format!("/members/{}", account.id)))
+}
+
+#[derive(Deserialize)]
+struct BindHereForm {
+    contact: String,
+}
+
+/// Binds a contact to this folder (from the folder page).
+async fn bind_to_folder(state: web::Data<AppState>, path: web::Path<String>, _admin: CurrentAdmin, form: CsrfForm<BindHereForm>) -> Result<HttpResponse, AppError> {
+    let folder = folder_id(&path)?;
+    let contact = ContactId::parse(&form.data.contact).map_err(|e| AppError::BadRequest(e.message))?;
+    let target = vec![(TargetId::Folder(folder.clone()), folder.to_string())];
+    match db::run(&state.pool, move |c| bindings::bind(c, &contact, &target)).await {
+        Ok(_) => Ok(redirect(&format!("/folders/{folder}"))),
+        Err(e @ (ContactError::NotActive(_) | ContactError::AlreadyBound(_) | ContactError::TooManyTargets { .. } | ContactError::NotFound(_))) => Err(AppError::Conflict(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -1,0 +1,270 @@
+//! Binding contacts to the directory, a folder or a member, and unbinding them
+//! (rules B1–B6, U1–U3). Small scopes propagate inside the request's transaction;
+//! larger ones are jobs that work through the members in batches.
+
+use diesel::prelude::*;
+use time::PrimitiveDateTime;
+
+use super::models::{Contact, ContactStatus};
+use super::propagation::{self, Scope};
+use super::{ContactError, get_contact, lock_directory};
+use crate::db::schema::{accounts, associations, bindings, folders, resource_directories, unbind_tasks};
+use crate::db::{AnyConnection, now_utc};
+use crate::domain::{ContactId, TargetId};
+use crate::jobs;
+
+/// At most this many targets per contact (rule B2).
+pub const MAX_TARGETS: i64 = 10;
+/// Scopes up to this many members propagate within the request.
+pub const INLINE_LIMIT: i64 = 2_000;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = bindings)]
+pub struct Binding {
+    pub id: i64,
+    pub contact_id: String,
+    pub target_id: String,
+    pub target_kind: String,
+    pub target_key: String,
+    pub folder_path: Option<String>,
+    pub account_id: Option<String>,
+    pub created_at: PrimitiveDateTime,
+}
+
+impl Binding {
+    pub fn scope(&self) -> Scope {
+        match (&self.folder_path, &self.account_id) {
+            (Some(path), _) => Scope::Subtree { path: path.clone() },
+            (None, Some(id)) => Scope::Account { id: id.clone() },
+            (None, None) => Scope::Account { id: String::new() },
+        }
+    }
+}
+
+/// What a target resolves to.
+struct Resolved {
+    given: String,
+    kind: &'static str,
+    key: String,
+    folder_path: Option<String>,
+    account_id: Option<String>,
+}
+
+impl Resolved {
+    fn scope(&self) -> Scope {
+        match (&self.folder_path, &self.account_id) {
+            (Some(path), _) => Scope::Subtree { path: path.clone() },
+            (_, Some(id)) => Scope::Account { id: id.clone() },
+            _ => unreachable!("a target is a folder or a member"),
+        }
+    }
+}
+
+fn resolve(conn: &mut AnyConnection, target: &TargetId, given: &str) -> Result<Resolved, ContactError> {
+    let invalid = || ContactError::InvalidMember(given.to_owned());
+    match target {
+        TargetId::Directory(rd) => {
+            let root: Option<String> = resource_directories::table.filter(resource_directories::id.eq(rd.as_str())).select(resource_directories::root_folder_id).first(conn).optional()?;
+            let root = root.ok_or_else(invalid)?;
+            let path: String = folders::table.find(&root).select(folders::path).first(conn)?;
+            Ok(Resolved { given: given.to_owned(), kind: "directory", key: root, folder_path: Some(path), account_id: None })
+        }
+        TargetId::Folder(f) => {
+            let (path, parent): (String, Option<String>) = folders::table.find(f.as_str()).select((folders::path, folders::parent_id)).first(conn).optional()?.ok_or_else(invalid)?;
+            let kind = if parent.is_none() { "directory" } else { "folder" };
+            Ok(Resolved { given: given.to_owned(), kind, key: f.to_string(), folder_path: Some(path), account_id: None })
+        }
+        TargetId::Account(a) => {
+            let exists: i64 = accounts::table.filter(accounts::id.eq(a.as_str())).count().get_result(conn)?;
+            if exists == 0 {
+                return Err(invalid());
+            }
+            Ok(Resolved { given: given.to_owned(), kind: "account", key: a.to_string(), folder_path: None, account_id: Some(a.to_string()) })
+        }
+    }
+}
+
+pub fn bindings_of(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec<Binding>> {
+    bindings::table.filter(bindings::contact_id.eq(contact)).order(bindings::id).select(Binding::as_select()).load(conn)
+}
+
+/// What a bind or unbind call did: the bindings touched and the jobs still working.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub contact: Contact,
+    pub targets: Vec<(String, PrimitiveDateTime)>,
+    pub jobs: Vec<i64>,
+}
+
+/// Job payloads for propagation too large for one request.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Propagation {
+    pub contact_id: String,
+    pub scope: Scope,
+    pub cursor: String,
+    pub done: i64,
+    pub total: i64,
+}
+
+pub const BIND_JOB: &str = "bind_members";
+pub const UNBIND_JOB: &str = "unbind_members";
+
+/// Binds an Active contact to targets (rules B1, B2). Duplicates within the call or with
+/// an existing binding, unknown targets and going over ten targets are refused whole.
+pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, String)]) -> Result<Change, ContactError> {
+    conn.transaction(|conn| {
+        lock_directory(conn)?;
+        let contact = get_contact(conn, id)?;
+        if contact.status() != ContactStatus::Active {
+            return Err(ContactError::NotActive(contact.status().as_str()));
+        }
+        let existing = bindings_of(conn, &contact.id)?;
+        let mut resolved: Vec<Resolved> = Vec::new();
+        for (target, given) in targets {
+            let r = resolve(conn, target, given)?;
+            if resolved.iter().any(|x| x.key == r.key) {
+                return Err(ContactError::DuplicateTarget(given.clone()));
+            }
+            if existing.iter().any(|b| b.target_key == r.key) {
+                return Err(ContactError::AlreadyBound(given.clone()));
+            }
+            resolved.push(r);
+        }
+        if existing.len() as i64 + resolved.len() as i64 > MAX_TARGETS {
+            return Err(ContactError::TooManyTargets { bound: existing.len() as i64 });
+        }
+        let now = now_utc();
+        let mut change = Change { contact: contact.clone(), targets: Vec::new(), jobs: Vec::new() };
+        for r in resolved {
+            diesel::insert_into(bindings::table)
+                .values((
+                    bindings::contact_id.eq(&contact.id),
+                    bindings::target_id.eq(&r.given),
+                    bindings::target_kind.eq(r.kind),
+                    bindings::target_key.eq(&r.key),
+                    bindings::folder_path.eq(&r.folder_path),
+                    bindings::account_id.eq(&r.account_id),
+                    bindings::created_at.eq(now),
+                ))
+                .execute(conn)?;
+            let scope = r.scope();
+            let total = propagation::covered_count(conn, &scope)?;
+            if total <= INLINE_LIMIT {
+                propagation::add_all(conn, &contact.id, &scope)?;
+            } else {
+                let job = jobs::enqueue(conn, BIND_JOB, &Propagation { contact_id: contact.id.clone(), scope, cursor: String::new(), done: 0, total })?;
+                change.jobs.push(job);
+            }
+            change.targets.push((r.given, now));
+        }
+        tracing::info!(contact.id = %contact.id, targets = change.targets.len(), "contact bound");
+        Ok(change)
+    })
+}
+
+/// Unbinds targets (rules U1–U3): the binding goes at once; each member it covered loses
+/// the contact unless another binding still covers it or the contact is its only
+/// recipient of some type (kept, retained). A member's association with no binding (a
+/// removed member, rule B4, or a retained one) is unbound by naming the member.
+pub fn unbind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, String)]) -> Result<Change, ContactError> {
+    conn.transaction(|conn| {
+        lock_directory(conn)?;
+        let contact = get_contact(conn, id)?;
+        if contact.status() == ContactStatus::Deleting {
+            return Err(ContactError::Deleting);
+        }
+        let existing = bindings_of(conn, &contact.id)?;
+        let mut plan = Vec::new();
+        for (target, given) in targets {
+            let r = resolve(conn, target, given)?;
+            if plan.iter().any(|(k, _, _): &(String, Option<i64>, Scope)| *k == r.key) {
+                return Err(ContactError::DuplicateTarget(given.clone()));
+            }
+            match existing.iter().find(|b| b.target_key == r.key) {
+                Some(b) => plan.push((r.key.clone(), Some(b.id), b.scope())),
+                None => {
+                    let associated: i64 = match &r.account_id {
+                        Some(a) => associations::table.filter(associations::account_id.eq(a)).filter(associations::contact_id.eq(&contact.id)).count().get_result(conn)?,
+                        None => 0,
+                    };
+                    if associated == 0 {
+                        return Err(ContactError::NotBound(given.clone()));
+                    }
+                    plan.push((r.key.clone(), None, r.scope()));
+                }
+            }
+        }
+        let now = now_utc();
+        let mut change = Change { contact: contact.clone(), targets: Vec::new(), jobs: Vec::new() };
+        for ((key, binding, scope), (_, given)) in plan.into_iter().zip(targets) {
+            if let Some(b) = binding {
+                diesel::delete(bindings::table.find(b)).execute(conn)?;
+            }
+            // A member that left the directory (rule B4) is unbound as the administrator
+            // says: it has no Message Center of its own to look after any more.
+            if let Scope::Account { id } = &scope {
+                let removed: Option<PrimitiveDateTime> = accounts::table.find(id).select(accounts::removed_at).first(conn)?;
+                if removed.is_some() {
+                    diesel::delete(associations::table.find((id, &contact.id))).execute(conn)?;
+                    change.targets.push((given.clone(), now));
+                    continue;
+                }
+            }
+            let total = propagation::covered_count(conn, &scope)?;
+            if total <= INLINE_LIMIT {
+                propagation::remove_all(conn, &contact.id, &scope)?;
+            } else {
+                let path = match &scope {
+                    Scope::Subtree { path } => path.clone(),
+                    Scope::Account { .. } => String::new(),
+                };
+                let job = jobs::enqueue(conn, UNBIND_JOB, &Propagation { contact_id: contact.id.clone(), scope, cursor: String::new(), done: 0, total })?;
+                diesel::insert_into(unbind_tasks::table)
+                    .values((
+                        unbind_tasks::job_id.eq(job),
+                        unbind_tasks::contact_id.eq(&contact.id),
+                        unbind_tasks::target_id.eq(given),
+                        unbind_tasks::folder_path.eq(path),
+                        unbind_tasks::created_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                change.jobs.push(job);
+            }
+            let _ = key;
+            change.targets.push((given.clone(), now));
+        }
+        tracing::info!(contact.id = %contact.id, targets = change.targets.len(), "contact unbound");
+        Ok(change)
+    })
+}
+
+/// Rule B6: an unbinding task runs on a folder of this path's chain (root included).
+pub fn unbind_running_over(conn: &mut AnyConnection, folder_path: &str) -> QueryResult<bool> {
+    let tasks: Vec<String> = unbind_tasks::table.select(unbind_tasks::folder_path).load(conn)?;
+    Ok(tasks.iter().any(|t| !t.is_empty() && folder_path.starts_with(t.as_str())))
+}
+
+/// One batch of a propagation job, in its own transaction with the job's checkpoint, so
+/// that a crash resumes where it stopped. Returns the new state (None when finished).
+pub fn propagation_step(conn: &mut AnyConnection, job_id: i64, kind: &str, state: &Propagation, batch: i64) -> Result<Option<Propagation>, ContactError> {
+    conn.transaction(|conn| {
+        lock_directory(conn)?;
+        let (n, next) = if kind == BIND_JOB {
+            propagation::add_batch(conn, &state.contact_id, &state.scope, &state.cursor, batch)?
+        } else {
+            propagation::remove_batch(conn, &state.contact_id, &state.scope, &state.cursor, batch)?
+        };
+        match next {
+            Some(cursor) => {
+                let next = Propagation { cursor, done: (state.done + n as i64).min(state.total), ..state.clone() };
+                jobs::checkpoint(conn, job_id, &next, next.done, next.total)?;
+                Ok(Some(next))
+            }
+            None => {
+                diesel::delete(unbind_tasks::table.find(job_id)).execute(conn)?;
+                jobs::checkpoint(conn, job_id, state, state.total, state.total)?;
+                Ok(None)
+            }
+        }
+    })
+}

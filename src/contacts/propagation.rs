@@ -1,0 +1,231 @@
+//! SQLite numbers `$n` parameters in the order they first appear in the text: every
+//! statement here names them in ascending order.
+//!
+//! Set-based propagation of bindings to associations (rules B1, B3, B5, U1, U2), in
+//! batches of members ordered by id: each batch is a few statements, whatever its size,
+//! and re-running a batch changes nothing.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+
+use crate::db::{AnyConnection, now_utc};
+use crate::domain::MessageType;
+
+/// The members a binding covers: a folder's subtree (the directory is the root's), or one member.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Scope {
+    Subtree { path: String },
+    Account { id: String },
+}
+
+impl Scope {
+    /// The scope's predicate on `m` (accounts) and `f` (its folder), with its one parameter.
+    fn predicate(&self, n: usize) -> (String, String) {
+        match self {
+            Scope::Subtree { path } => (format!("f.path LIKE ${n} AND m.removed_at IS NULL"), format!("{path}%")),
+            Scope::Account { id } => (format!("m.id = ${n}"), id.clone()),
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Upper {
+    #[diesel(sql_type = Nullable<Text>)]
+    upper: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// How many members a scope covers now.
+pub fn covered_count(conn: &mut AnyConnection, scope: &Scope) -> QueryResult<i64> {
+    let (pred, value) = scope.predicate(1);
+    let sql = format!("SELECT COUNT(*) AS n FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id WHERE {pred}");
+    Ok(diesel::sql_query(sql).bind::<Text, _>(value).get_result::<Count>(conn)?.n)
+}
+
+/// Adds the contact for the next batch of covered members after `cursor` (rule B1/M1).
+/// An explicit binding re-adds entries members had removed and ends retention (rule M3).
+/// Returns how many members the batch spanned and the cursor to go on from.
+pub fn add_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor: &str, limit: i64) -> QueryResult<(usize, Option<String>)> {
+    let (pred, value) = scope.predicate(1);
+    let upper = diesel::sql_query(format!(
+        "SELECT MAX(id) AS upper FROM (SELECT m.id FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
+         WHERE {pred} AND m.id > $2 ORDER BY m.id LIMIT $3) s"
+    ))
+    .bind::<Text, _>(&value)
+    .bind::<Text, _>(cursor)
+    .bind::<BigInt, _>(limit)
+    .get_result::<Upper>(conn)?
+    .upper;
+    let Some(upper) = upper else { return Ok((0, None)) };
+    let (pred, _) = scope.predicate(3);
+    let spanned = diesel::sql_query(format!(
+        "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) \
+         SELECT m.id, $1, $2, 0, 0 FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
+         WHERE {pred} AND m.id > $4 AND m.id <= $5 \
+           AND NOT EXISTS (SELECT 1 FROM associations x WHERE x.account_id = m.id AND x.contact_id = $1)"
+    ))
+    .bind::<Text, _>(contact)
+    .bind::<Timestamp, _>(now_utc())
+    .bind::<Text, _>(&value)
+    .bind::<Text, _>(cursor)
+    .bind::<Text, _>(&upper)
+    .execute(conn)?;
+    let (pred, _) = scope.predicate(2);
+    diesel::sql_query(format!(
+        "UPDATE associations SET mc_opt_out = CASE WHEN mc_removed_at IS NULL THEN mc_opt_out ELSE 0 END, mc_removed_at = NULL, retained_types = 0 \
+         WHERE contact_id = $1 AND (mc_removed_at IS NOT NULL OR retained_types <> 0) \
+           AND account_id IN (SELECT m.id FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id WHERE {pred} AND m.id > $3 AND m.id <= $4)"
+    ))
+    .bind::<Text, _>(contact)
+    .bind::<Text, _>(&value)
+    .bind::<Text, _>(cursor)
+    .bind::<Text, _>(&upper)
+    .execute(conn)?;
+    Ok((spanned, Some(upper)))
+}
+
+/// The bit set of message types for which the association row `a` is its member's only
+/// recipient (rule U2), as one SQL expression. `others` narrows which other
+/// associations `o` of the member count as staying (when several go at once, they go
+/// one after another by contact id, so the last one of a type is the one kept).
+pub fn lonely_types_sql(a: &str, others: &str) -> String {
+    MessageType::ALL
+        .iter()
+        .map(|t| {
+            let bit = t.bit();
+            format!(
+                "(CASE WHEN {a}.mc_removed_at IS NULL AND ({a}.mc_opt_out & {bit}) = 0 \
+                   AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = {a}.contact_id AND (c.message_types & {bit}) <> 0) \
+                   AND NOT EXISTS (SELECT 1 FROM mc_recipients r WHERE r.account_id = {a}.account_id AND (r.message_types & {bit}) <> 0) \
+                   AND NOT EXISTS (SELECT 1 FROM associations o JOIN contacts oc ON oc.id = o.contact_id \
+                                   WHERE o.account_id = {a}.account_id AND o.contact_id <> {a}.contact_id AND o.mc_removed_at IS NULL \
+                                     AND oc.verified_at IS NOT NULL AND (oc.message_types & {bit}) <> 0 AND (o.mc_opt_out & {bit}) = 0 AND {others}) \
+                 THEN {bit} ELSE 0 END)"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// `a` (an association joined to its member `m` and folder `f`) is still covered by a
+/// binding of its contact.
+const COVERED: &str = "EXISTS (SELECT 1 FROM bindings b WHERE b.contact_id = a.contact_id \
+     AND (b.account_id = m.id OR (m.removed_at IS NULL AND f.path IS NOT NULL AND b.folder_path IS NOT NULL AND f.path LIKE b.folder_path || '%')))";
+
+/// Takes the contact away from the next batch of members in `scope` that no other
+/// binding of it covers (rule U1): each association goes, unless it is its member's only
+/// recipient of some message type (rule U2), in which case it stays, retained, with
+/// those types. Returns the members spanned and the next cursor.
+pub fn remove_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor: &str, limit: i64) -> QueryResult<(usize, Option<String>)> {
+    let candidates = |n: usize| {
+        let (pred, _) = scope.predicate(n);
+        format!(
+            "SELECT a.account_id FROM associations a JOIN accounts m ON m.id = a.account_id LEFT JOIN folders f ON f.id = m.folder_id \
+             WHERE {pred} AND a.contact_id = ${} AND NOT {COVERED}",
+            n + 1
+        )
+    };
+    let value = scope.predicate(1).1;
+    let upper = diesel::sql_query(format!("SELECT MAX(account_id) AS upper FROM ({} AND a.account_id > $3 ORDER BY a.account_id LIMIT $4) s", candidates(1)))
+        .bind::<Text, _>(&value)
+        .bind::<Text, _>(contact)
+        .bind::<Text, _>(cursor)
+        .bind::<BigInt, _>(limit)
+        .get_result::<Upper>(conn)?
+        .upper;
+    let Some(upper) = upper else { return Ok((0, None)) };
+    let spanned = diesel::sql_query(format!(
+        "UPDATE associations SET retained_types = {} WHERE contact_id = $1 AND account_id > $2 AND account_id <= $3 AND account_id IN ({})",
+        lonely_types_sql("associations", "1 = 1"),
+        candidates(4)
+    ))
+    .bind::<Text, _>(contact)
+    .bind::<Text, _>(cursor)
+    .bind::<Text, _>(&upper)
+    .bind::<Text, _>(&value)
+    .bind::<Text, _>(contact)
+    .execute(conn)?;
+    diesel::sql_query(format!(
+        "DELETE FROM associations WHERE contact_id = $1 AND account_id > $2 AND account_id <= $3 AND retained_types = 0 AND account_id IN ({})",
+        candidates(4)
+    ))
+    .bind::<Text, _>(contact)
+    .bind::<Text, _>(cursor)
+    .bind::<Text, _>(&upper)
+    .bind::<Text, _>(&value)
+    .bind::<Text, _>(contact)
+    .execute(conn)?;
+    Ok((spanned, Some(upper)))
+}
+
+/// Runs every batch now, in the caller's transaction (small scopes).
+pub fn add_all(conn: &mut AnyConnection, contact: &str, scope: &Scope) -> QueryResult<usize> {
+    let (mut cursor, mut total) = (String::new(), 0);
+    while let (n, Some(next)) = add_batch(conn, contact, scope, &cursor, 5_000)? {
+        total += n;
+        cursor = next;
+    }
+    Ok(total)
+}
+
+pub fn remove_all(conn: &mut AnyConnection, contact: &str, scope: &Scope) -> QueryResult<usize> {
+    let (mut cursor, mut total) = (String::new(), 0);
+    while let (n, Some(next)) = remove_batch(conn, contact, scope, &cursor, 5_000)? {
+        total += n;
+        cursor = next;
+    }
+    Ok(total)
+}
+
+/// Rules B3 and B5 for one member that just joined or moved: associations that no
+/// binding covers any more go (U2 applies, retained ones stay), and the bindings
+/// covering its new place add theirs (entries it had removed stay removed).
+pub fn reconcile_member(conn: &mut AnyConnection, account: &str) -> QueryResult<()> {
+    let now = now_utc();
+    let uncovered = format!(
+        "SELECT a.account_id FROM associations a JOIN accounts m ON m.id = a.account_id LEFT JOIN folders f ON f.id = m.folder_id \
+         WHERE a.account_id = $1 AND a.contact_id = associations.contact_id AND a.retained_types = 0 AND NOT {COVERED}"
+    );
+    // Another association stays if a binding covers it where the member is now, or it is
+    // retained; or it goes later (a higher contact id).
+    let others = format!(
+        "(o.contact_id > associations.contact_id OR o.retained_types <> 0 OR EXISTS (SELECT 1 FROM accounts om LEFT JOIN folders ofo ON ofo.id = om.folder_id \
+           WHERE om.id = o.account_id AND {}))",
+        COVERED.replace("a.contact_id", "o.contact_id").replace("m.", "om.").replace("f.path", "ofo.path")
+    );
+    diesel::sql_query(format!("UPDATE associations SET retained_types = {} WHERE account_id = $1 AND EXISTS ({uncovered})", lonely_types_sql("associations", &others)))
+        .bind::<Text, _>(account)
+        .execute(conn)?;
+    // Rows the update above left at 0 and that no binding covers go.
+    diesel::sql_query(format!(
+        "DELETE FROM associations WHERE account_id = $1 AND retained_types = 0 AND NOT EXISTS (SELECT 1 FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
+           WHERE m.id = associations.account_id AND {})",
+        COVERED.replace("a.contact_id", "associations.contact_id")
+    ))
+    .bind::<Text, _>(account)
+    .execute(conn)?;
+    diesel::sql_query(
+        "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) \
+         SELECT DISTINCT m.id, b.contact_id, $1, 0, 0 FROM accounts m JOIN folders f ON f.id = m.folder_id JOIN bindings b \
+           ON (b.account_id = m.id OR (b.folder_path IS NOT NULL AND f.path LIKE b.folder_path || '%')) \
+         WHERE m.id = $2 AND m.removed_at IS NULL \
+           AND NOT EXISTS (SELECT 1 FROM associations x WHERE x.account_id = m.id AND x.contact_id = b.contact_id)",
+    )
+    .bind::<Timestamp, _>(now)
+    .bind::<Text, _>(account)
+    .execute(conn)?;
+    // A retained association that a binding covers again is an ordinary one.
+    diesel::sql_query(format!(
+        "UPDATE associations SET retained_types = 0 WHERE account_id = $1 AND retained_types <> 0 AND EXISTS (SELECT 1 FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
+           WHERE m.id = associations.account_id AND {})",
+        COVERED.replace("a.contact_id", "associations.contact_id")
+    ))
+    .bind::<Text, _>(account)
+    .execute(conn)?;
+    Ok(())
+}

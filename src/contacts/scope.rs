@@ -1,0 +1,193 @@
+//! What the console shows about bindings: a contact's effective scope, the contacts of
+//! a folder, and where each of a member's contacts comes from.
+
+use diesel::prelude::*;
+use time::PrimitiveDateTime;
+
+use super::bindings::{BIND_JOB, Binding, UNBIND_JOB, bindings_of};
+use super::models::Contact;
+use super::propagation::covered_count;
+use crate::db::AnyConnection;
+use crate::db::schema::{accounts, associations, contacts, folders, jobs};
+use crate::domain::MessageTypes;
+
+/// A binding with what it names and how many members it covers now.
+#[derive(Debug, Clone)]
+pub struct BoundTarget {
+    pub binding: Binding,
+    pub name: String,
+    pub members: i64,
+}
+
+impl BoundTarget {
+    pub fn kind_label(&self) -> &'static str {
+        match self.binding.target_kind.as_str() {
+            "directory" => "Resource directory",
+            "folder" => "Folder",
+            _ => "Member",
+        }
+    }
+}
+
+/// A member associated with the contact outside its bindings.
+#[derive(Debug, Clone)]
+pub struct SpecialMember {
+    pub account_id: String,
+    pub display_name: String,
+    pub retained: MessageTypes,
+}
+
+impl SpecialMember {
+    /// Rule U2's reason, as the console shows it.
+    pub fn reason(&self) -> String {
+        format!("the only {} recipient of this member", self.retained.api_names().join(", "))
+    }
+}
+
+/// A propagation task of this contact that has not finished.
+#[derive(Debug, Clone)]
+pub struct RunningTask {
+    pub id: i64,
+    pub kind: &'static str,
+    pub done: i64,
+    pub total: i64,
+}
+
+impl RunningTask {
+    pub fn percent(&self) -> i64 {
+        if self.total > 0 { (self.done * 100 / self.total).clamp(0, 100) } else { 0 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EffectiveScope {
+    pub targets: Vec<BoundTarget>,
+    pub associated: i64,
+    pub covered_sample: Vec<(String, String)>,
+    pub retained: Vec<SpecialMember>,
+    pub removed: Vec<SpecialMember>,
+    pub tasks: Vec<RunningTask>,
+}
+
+pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<EffectiveScope> {
+    let mut targets = Vec::new();
+    for binding in bindings_of(conn, contact)? {
+        let name = match binding.target_kind.as_str() {
+            "account" => accounts::table.find(&binding.target_key).select(accounts::display_name).first(conn).optional()?.unwrap_or_default(),
+            "directory" => "Whole directory".to_owned(),
+            _ => folders::table.find(&binding.target_key).select(folders::name).first(conn).optional()?.unwrap_or_default(),
+        };
+        let members = covered_count(conn, &binding.scope())?;
+        targets.push(BoundTarget { binding, name, members });
+    }
+    let associated: i64 = associations::table.filter(associations::contact_id.eq(contact)).count().get_result(conn)?;
+    let covered_sample: Vec<(String, String)> = associations::table
+        .inner_join(accounts::table)
+        .filter(associations::contact_id.eq(contact))
+        .filter(accounts::removed_at.is_null())
+        .filter(associations::retained_types.eq(0))
+        .order(accounts::display_name)
+        .limit(20)
+        .select((accounts::id, accounts::display_name))
+        .load(conn)?;
+    let special: Vec<(String, String, i32, Option<PrimitiveDateTime>)> = associations::table
+        .inner_join(accounts::table)
+        .filter(associations::contact_id.eq(contact))
+        .filter(associations::retained_types.ne(0).or(accounts::removed_at.is_not_null()))
+        .order(accounts::display_name)
+        .limit(500)
+        .select((accounts::id, accounts::display_name, associations::retained_types, accounts::removed_at))
+        .load(conn)?;
+    let (mut retained, mut removed) = (Vec::new(), Vec::new());
+    for (account_id, display_name, types, removed_at) in special {
+        let m = SpecialMember { account_id, display_name, retained: MessageTypes::from_bits(types) };
+        if removed_at.is_some() { removed.push(m) } else { retained.push(m) }
+    }
+    Ok(EffectiveScope { targets, associated, covered_sample, retained, removed, tasks: running_tasks(conn, contact)? })
+}
+
+/// Unfinished propagation jobs of a contact.
+pub fn running_tasks(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec<RunningTask>> {
+    let rows: Vec<(i64, String, String, i64, i64)> = jobs::table
+        .filter(jobs::kind.eq_any([BIND_JOB, UNBIND_JOB]))
+        .filter(jobs::status.eq_any([crate::jobs::QUEUED, crate::jobs::RUNNING]))
+        .filter(jobs::payload.like(format!("%\"contact_id\":\"{contact}\"%")))
+        .order(jobs::id)
+        .select((jobs::id, jobs::kind, jobs::payload, jobs::progress_done, jobs::progress_total))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, kind, payload, done, total)| {
+            let total = if total > 0 { total } else { serde_json::from_str::<super::bindings::Propagation>(&payload).map(|p| p.total).unwrap_or(0) };
+            RunningTask { id, kind: if kind == BIND_JOB { "Binding" } else { "Unbinding" }, done, total }
+        })
+        .collect())
+}
+
+/// The contacts of a folder: bound to it, and inherited from the folders above.
+pub fn folder_contacts(conn: &mut AnyConnection, folder_path: &str) -> QueryResult<(Vec<(Contact, Binding)>, Vec<(Contact, Binding, String)>)> {
+    use crate::db::schema::bindings;
+    let prefixes: Vec<String> = {
+        let parts: Vec<&str> = folder_path.split('/').filter(|p| !p.is_empty()).collect();
+        (1..=parts.len()).map(|n| format!("{}/", parts[..n].join("/"))).collect()
+    };
+    let rows: Vec<(Contact, Binding)> = bindings::table
+        .inner_join(contacts::table)
+        .filter(bindings::folder_path.eq_any(&prefixes))
+        .order(contacts::name_key)
+        .select((Contact::as_select(), Binding::as_select()))
+        .load(conn)?;
+    let (mut here, mut above) = (Vec::new(), Vec::new());
+    for (c, b) in rows {
+        if b.folder_path.as_deref() == Some(folder_path) {
+            here.push((c, b));
+        } else {
+            let name = folders::table.find(&b.target_key).select(folders::name).first::<String>(conn).optional()?.unwrap_or_default();
+            let name = if b.target_kind == "directory" { "the whole directory".to_owned() } else { name };
+            above.push((c, b, name));
+        }
+    }
+    Ok((here, above))
+}
+
+/// Where each of a member's contacts comes from.
+#[derive(Debug, Clone)]
+pub struct MemberContact {
+    pub contact: Contact,
+    pub source: String,
+}
+
+pub fn member_contacts(conn: &mut AnyConnection, account: &str, folder_path: Option<&str>, removed: bool) -> QueryResult<Vec<MemberContact>> {
+    let rows: Vec<(Contact, i32)> = associations::table
+        .inner_join(contacts::table)
+        .filter(associations::account_id.eq(account))
+        .order(contacts::name_key)
+        .select((Contact::as_select(), associations::retained_types))
+        .load(conn)?;
+    let mut out = Vec::new();
+    for (contact, retained) in rows {
+        let bound = bindings_of(conn, &contact.id)?;
+        let direct = bound.iter().any(|b| b.account_id.as_deref() == Some(account));
+        let from_folder = folder_path.and_then(|p| {
+            bound.iter().filter(|b| b.folder_path.as_deref().is_some_and(|fp| p.starts_with(fp))).max_by_key(|b| b.folder_path.as_ref().map(|s| s.len()))
+        });
+        let source = if removed {
+            "kept: the member left the directory (rule B4)".to_owned()
+        } else if direct {
+            "bound directly".to_owned()
+        } else if let Some(b) = from_folder {
+            let name = if b.target_kind == "directory" {
+                "the whole directory".to_owned()
+            } else {
+                folders::table.find(&b.target_key).select(folders::name).first::<String>(conn).optional()?.unwrap_or_default()
+            };
+            format!("inherited from {name}")
+        } else if retained != 0 {
+            format!("retained: the only {} recipient of this member", MessageTypes::from_bits(retained).api_names().join(", "))
+        } else {
+            "associated".to_owned()
+        };
+        out.push(MemberContact { contact, source });
+    }
+    Ok(out)
+}

@@ -1,0 +1,267 @@
+//! Binding and unbinding contacts: rules B1–B6 and U1–U3.
+
+use actix_web::http::StatusCode;
+use rd_contacts::db::AnyConnection;
+use rd_contacts::directory::{self, JoinMethod, NewAccount};
+use rd_contacts::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MessageType};
+use rd_contacts::message_center;
+
+use crate::support::TestApp;
+
+struct Tree {
+    root: String,
+    a: String,
+    b: String,
+}
+
+fn folder(c: &mut AnyConnection, parent: &str, name: &str) -> String {
+    directory::create_folder(c, &FolderId::parse(parent).unwrap(), &FolderName::parse(name).unwrap()).unwrap().id
+}
+
+fn member_in(c: &mut AnyConnection, folder: &str, name: &str, email: Option<&str>) -> String {
+    let new = NewAccount {
+        display_name: DisplayName::parse(name).unwrap(),
+        folder: FolderId::parse(folder).unwrap(),
+        security_email: email.map(|e| EmailAddress::parse(e).unwrap()),
+        account_name_prefix: None,
+        join_method: JoinMethod::Created,
+    };
+    directory::create_account(c, &new).unwrap().id
+}
+
+async fn tree(app: &TestApp) -> Tree {
+    app.with_conn(|c| {
+        let root = directory::get_directory(c).unwrap().root_folder_id;
+        let a = folder(c, &root, "a");
+        let b = folder(c, &root, "b");
+        Tree { root, a, b }
+    })
+    .await
+}
+
+async fn member(app: &TestApp, folder: &str, name: &'static str, email: Option<&'static str>) -> String {
+    let f = folder.to_owned();
+    app.with_conn(move |c| member_in(c, &f, name, email)).await
+}
+
+async fn contacts_of(app: &TestApp, account: &str) -> Vec<String> {
+    let a = account.to_owned();
+    let mut ids = app.with_conn(move |c| message_center::associated_contacts(c, &a).unwrap()).await;
+    ids.sort();
+    ids
+}
+
+async fn bind(app: &mut TestApp, contact: &str, targets: &[&str]) -> crate::support::Response {
+    let keys: Vec<String> = (1..=targets.len()).map(|i| format!("Members.{i}")).collect();
+    let mut params = vec![("ContactId", contact)];
+    params.extend(keys.iter().map(String::as_str).zip(targets.iter().copied()));
+    app.api("AssociateMembers", &params).await
+}
+
+async fn unbind(app: &mut TestApp, contact: &str, targets: &[&str]) -> crate::support::Response {
+    let keys: Vec<String> = (1..=targets.len()).map(|i| format!("Members.{i}")).collect();
+    let mut params = vec![("ContactId", contact)];
+    params.extend(keys.iter().map(String::as_str).zip(targets.iter().copied()));
+    app.api("DisassociateMembers", &params).await
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[actix_web::test]
+async fn b1_only_an_active_contact_can_be_bound() {
+    let mut app = TestApp::spawn().await;
+    let t = tree(&app).await;
+    let verifying = app.add_contact("tom", "tom@example.com").await;
+    let resp = bind(&mut app, &verifying, &[&t.root]).await;
+    assert_eq!(resp.status, StatusCode::BAD_REQUEST);
+    assert_eq!(resp.json()["Code"], "ContactStatusMismatchAction");
+}
+
+#[actix_web::test]
+async fn b1_the_root_covers_everyone_a_folder_its_subtree_and_a_member_itself() {
+    let mut app = TestApp::spawn().await;
+    let t = tree(&app).await;
+    let a1 = member(&app, &t.a, "in a", None).await;
+    let b1 = member(&app, &t.b, "in b", None).await;
+    let top = member(&app, &t.root, "at root", None).await;
+    let everyone = app.active_contact("Everyone", "all@example.com").await;
+    let folder_a = app.active_contact("FolderA", "a@example.com").await;
+    let just_b = app.active_contact("JustB", "b@example.com").await;
+    let rd = app.api("GetResourceDirectory", &[]).await.json()["ResourceDirectory"]["ResourceDirectoryId"].as_str().unwrap().to_owned();
+    assert_eq!(bind(&mut app, &everyone, &[&rd]).await.status, StatusCode::OK);
+    assert_eq!(bind(&mut app, &folder_a, &[&t.a]).await.status, StatusCode::OK);
+    let direct = bind(&mut app, &just_b, &[&b1]).await;
+    assert_eq!(direct.json()["Members"][0]["MemberId"], b1.as_str());
+    assert_eq!(contacts_of(&app, &a1).await, sorted(vec![everyone.clone(), folder_a.clone()]));
+    assert_eq!(contacts_of(&app, &b1).await, sorted(vec![everyone.clone(), just_b.clone()]));
+    assert_eq!(contacts_of(&app, &top).await, vec![everyone.clone()]);
+    let got = app.api("GetMessageContact", &[("ContactId", &everyone)]).await.json();
+    assert_eq!(got["Contact"]["Members"], serde_json::json!([rd]), "listed as bound");
+    let by_member = app.api("ListMessageContacts", &[("Member", &t.a)]).await.json();
+    assert_eq!(by_member["TotalCount"], 1);
+    assert_eq!(by_member["Contacts"][0]["ContactId"], folder_a.as_str());
+    assert!(by_member["Contacts"][0]["AssociatedDate"].is_string());
+}
+
+#[actix_web::test]
+async fn b2_at_most_ten_targets_and_never_the_same_one_twice() {
+    let mut app = TestApp::spawn().await;
+    let t = tree(&app).await;
+    let tom = app.active_contact("tom", "tom@example.com").await;
+    let folders: Vec<String> = app
+        .with_conn(move |c| {
+            let root = directory::get_directory(c).unwrap().root_folder_id;
+            (0..11).map(|i| folder(c, &root, &format!("f{i}"))).collect()
+        })
+        .await;
+    let dup = bind(&mut app, &tom, &[&t.a, &t.a]).await;
+    assert_eq!(dup.json()["Code"], "InvalidParameter.Members.Duplicate");
+    let six: Vec<&str> = folders[..6].iter().map(String::as_str).collect();
+    assert_eq!(bind(&mut app, &tom, &six).await.json()["Code"], "InvalidParameter.Members.Length");
+    assert_eq!(bind(&mut app, &tom, &["fd-0000000000"]).await.json()["Code"], "InvalidMember");
+    for chunk in folders[..10].chunks(5) {
+        let targets: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        assert_eq!(bind(&mut app, &tom, &targets).await.status, StatusCode::OK);
+    }
+    assert_eq!(bind(&mut app, &tom, &[&folders[10]]).await.json()["Code"], "LimitExceeded.ContactMembers");
+    assert_eq!(bind(&mut app, &tom, &[&folders[0]]).await.json()["Code"], "InvalidParameter.Members.Duplicate", "already bound");
+    assert_eq!(unbind(&mut app, &tom, &[&t.b]).await.json()["Code"], "InvalidParameter.Members", "not bound");
+}
+
+#[actix_web::test]
+async fn b3_a_member_created_five_levels_below_a_bound_root_has_the_contact() {
+    let mut app = TestApp::spawn().await;
+    let t = tree(&app).await;
+    let tom = app.active_contact("tom", "tom@example.com").await;
+    bind(&mut app, &tom, &[&t.root]).await;
+    let deep = app
+        .with_conn(move |c| {
+            let mut parent = t.a.clone();
+            for level in 2..=5 {
+                parent = folder(c, &parent, &format!("l{level}"));
+            }
+            member_in(c, &parent, "deep member", None)
+        })
+        .await;
+    assert_eq!(contacts_of(&app, &deep).await, vec![tom]);
+}
+
+#[actix_web::test]
+async fn b4_a_removed_member_keeps_its_contact_until_it_is_unbound_by_name() {
+    let mut app = TestApp::spawn().await;
+    let t = tree(&app).await;
+    let m = member(&app, &t.a, "leaver", None).await;
+    let tom = app.active_contact("tom", "tom@example.com").await;
+    bind(&mut app, &tom, &[&t.a]).await;
+    app.api("RemoveCloudAccount", &[("AccountId", &m)]).await;
+    assert_eq!(contacts_of(&app, &m).await, vec![tom.clone()], "not unbound by the removal");
+    assert_eq!(recipients(&app, &m, MessageType::SecurityMessage).await, ["tom@example.com"], "still receives");
+    unbind(&mut app, &tom, &[&t.a]).await;
+    assert_eq!(contacts_of(&app, &m).await, vec![tom.clone()], "a folder's unbinding does not reach a member no longer in it");
+    let gone = unbind(&mut app, &tom, &[&m]).await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.body);
+    assert!(contacts_of(&app, &m).await.is_empty());
+}
+
+async fn recipients(app: &TestApp, account: &str, t: MessageType) -> Vec<String> {
+    let a = account.to_owned();
+    app.with_conn(move |c| message_center::recipients_for(c, &a, t).unwrap().into_iter().map(|r| r.email).collect()).await
+}
+
+#[actix_web::test]
+async fn b5_a_member_moved_from_a_to_b_loses_as_contact_gains_bs_and_keeps_the_roots() {
+    let mut app = TestApp::spawn().await;
+    let t = tree(&app).await;
+    let m = member(&app, &t.a, "mover", Some("own@example.com")).await;
+    let (ca, cb, croot, cdirect) = (
+        app.active_contact("ForA", "a@example.com").await,
+        app.active_contact("ForB", "b@example.com").await,
+        app.active_contact("ForRoot", "root@example.com").await,
+        app.active_contact("Direct", "direct@example.com").await,
+    );
+    bind(&mut app, &ca, &[&t.a]).await;
+    bind(&mut app, &cb, &[&t.b]).await;
+    bind(&mut app, &croot, &[&t.root]).await;
+    bind(&mut app, &cdirect, &[&m]).await;
+    assert_eq!(contacts_of(&app, &m).await, sorted(vec![ca.clone(), croot.clone(), cdirect.clone()]));
+    let moved = app.api("MoveAccount", &[("AccountId", &m), ("DestinationFolderId", &t.b)]).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(contacts_of(&app, &m).await, sorted(vec![cb, croot, cdirect]));
+}
+
+#[actix_web::test]
+async fn u1_unbinding_keeps_members_another_binding_still_covers() {
+    let mut app = TestApp::spawn().await;
+    let t = tree(&app).await;
+    let in_a = member(&app, &t.a, "in a", Some("a-own@example.com")).await;
+    let in_b = member(&app, &t.b, "in b", Some("b-own@example.com")).await;
+    let tom = app.active_contact("tom", "tom@example.com").await;
+    bind(&mut app, &tom, &[&t.root, &t.a]).await;
+    let resp = unbind(&mut app, &tom, &[&t.root]).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(contacts_of(&app, &in_a).await, vec![tom.clone()], "still covered by a's binding");
+    assert!(contacts_of(&app, &in_b).await.is_empty());
+    assert_eq!(app.api("GetMessageContact", &[("ContactId", &tom)]).await.json()["Contact"]["Members"], serde_json::json!([t.a]));
+}
+
+#[actix_web::test]
+async fn u2_unbinding_the_only_security_recipient_keeps_the_contact_for_that_member() {
+    let mut app = TestApp::spawn().await;
+    let t = tree(&app).await;
+    let lonely = member(&app, &t.a, "lonely", None).await;
+    let covered = member(&app, &t.a, "covered", Some("own@example.com")).await;
+    let tom = app.active_contact("tom", "tom@example.com").await;
+    bind(&mut app, &tom, &[&t.a]).await;
+    let resp = unbind(&mut app, &tom, &[&t.a]).await;
+    assert_eq!(resp.status, StatusCode::OK, "the unbind itself succeeds");
+    assert_eq!(app.api("GetMessageContact", &[("ContactId", &tom)]).await.json()["Contact"]["Members"], serde_json::json!([]), "the binding is gone");
+    assert_eq!(contacts_of(&app, &lonely).await, vec![tom.clone()], "kept: the only Security and Fault recipient");
+    assert!(contacts_of(&app, &covered).await.is_empty(), "the others lose it");
+    assert_eq!(recipients(&app, &lonely, MessageType::SecurityMessage).await, ["tom@example.com"]);
+    app.sign_in().await;
+    let page = app.get(&format!("/contacts/{tom}")).await;
+    assert!(page.body.contains("the only SecurityMessage, FaultMessage recipient of this member"), "{}", page.body);
+    let member_page = app.get(&format!("/members/{lonely}")).await;
+    assert!(member_page.body.contains("retained"));
+}
+
+#[actix_web::test]
+async fn u3_and_b6_a_large_unbind_is_a_task_and_blocks_moves_until_it_ends() {
+    let mut app = TestApp::spawn().await;
+    app.with_conn(|c| directory::demo::fill(c, 6, 2_300).unwrap()).await;
+    let (root, first, other) = app
+        .with_conn(|c| {
+            let root = directory::get_directory(c).unwrap().root_folder_id;
+            let page = directory::list_accounts(c, None, None, rd_contacts::domain::PageRequest::new(None, Some(1))).unwrap();
+            let folders = directory::folder_options(c).unwrap();
+            (root, page.items[0].clone(), folders.iter().find(|f| f.depth > 0).unwrap().id.clone())
+        })
+        .await;
+    let tom = app.active_contact("tom", "tom@example.com").await;
+    let bound = bind(&mut app, &tom, &[&root]).await;
+    assert_eq!(bound.status, StatusCode::OK);
+    assert!(contacts_of(&app, &first.id).await.is_empty(), "2,300 members: propagation is a task");
+    app.run_pending_jobs().await;
+    assert_eq!(contacts_of(&app, &first.id).await, vec![tom.clone()]);
+    let total = app.with_conn(|c| rd_contacts::jobs::recent(c, 1).unwrap()[0].clone()).await;
+    assert_eq!((total.progress_done, total.progress_total, total.status.as_str()), (2_300, 2_300, "done"));
+
+    unbind(&mut app, &tom, &[&root]).await;
+    let dest = if first.folder_id.as_deref() == Some(other.as_str()) { root.clone() } else { other.clone() };
+    let refused = app.api("MoveAccount", &[("AccountId", &first.id), ("DestinationFolderId", &dest)]).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.json()["Code"], "ConcurrentCallNotSupported");
+    app.sign_in().await;
+    let console = app.post(&format!("/members/{}/move", first.id), &[("destination", &dest)]).await;
+    assert_eq!(console.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(console.body.contains("cannot move while contacts are being unbound"));
+    app.run_pending_jobs().await;
+    let accepted = app.api("MoveAccount", &[("AccountId", &first.id), ("DestinationFolderId", &dest)]).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    let id = AccountId::parse(&first.id).unwrap();
+    let kept = app.with_conn(move |c| message_center::associated_contacts(c, id.as_str()).unwrap()).await;
+    assert!(kept.len() <= 1);
+}
