@@ -1,6 +1,7 @@
 //! `rd-contacts bench …`: benchmarks that print figures (the speed goals are checked
 //! here, not in timed tests).
 
+pub mod bind;
 pub mod pages;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -249,6 +249,8 @@ pub fn unbind_running_over(conn: &mut AnyConnection, folder_path: &str) -> Query
 pub fn propagation_step(conn: &mut AnyConnection, job_id: i64, kind: &str, state: &Propagation, batch: i64) -> Result<Option<Propagation>, ContactError> {
     conn.transaction(|conn| {
         lock_directory(conn)?;
+        // The batches change the associations table fast: keep the planner's view of it fresh.
+        crate::db::analyze(conn, &["associations"])?;
         let (n, next) = if kind == BIND_JOB {
             propagation::add_batch(conn, &state.contact_id, &state.scope, &state.cursor, batch)?
         } else {

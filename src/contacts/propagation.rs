@@ -63,23 +63,28 @@ pub fn add_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor:
     .upper;
     let Some(upper) = upper else { return Ok((0, None)) };
     let (pred, _) = scope.predicate(3);
-    let spanned = diesel::sql_query(format!(
-        "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) \
-         SELECT m.id, $1, $2, 0, 0 FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
-         WHERE {pred} AND m.id > $4 AND m.id <= $5 \
-           AND NOT EXISTS (SELECT 1 FROM associations x WHERE x.account_id = m.id AND x.contact_id = $1)"
-    ))
-    .bind::<Text, _>(contact)
-    .bind::<Timestamp, _>(now_utc())
-    .bind::<Text, _>(&value)
-    .bind::<Text, _>(cursor)
-    .bind::<Text, _>(&upper)
-    .execute(conn)?;
+    let insert = crate::db::insert_ignoring_conflicts(
+        conn,
+        &format!(
+            "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) \
+             SELECT m.id, $1, $2, 0, 0 FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
+             WHERE {pred} AND m.id > $4 AND m.id <= $5"
+        ),
+        "account_id, contact_id",
+    );
+    let spanned = diesel::sql_query(insert)
+        .bind::<Text, _>(contact)
+        .bind::<Timestamp, _>(now_utc())
+        .bind::<Text, _>(&value)
+        .bind::<Text, _>(cursor)
+        .bind::<Text, _>(&upper)
+        .execute(conn)?;
     let (pred, _) = scope.predicate(2);
     diesel::sql_query(format!(
         "UPDATE associations SET mc_opt_out = CASE WHEN mc_removed_at IS NULL THEN mc_opt_out ELSE 0 END, mc_removed_at = NULL, retained_types = 0 \
          WHERE contact_id = $1 AND (mc_removed_at IS NOT NULL OR retained_types <> 0) \
-           AND account_id IN (SELECT m.id FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id WHERE {pred} AND m.id > $3 AND m.id <= $4)"
+           AND account_id IN (SELECT m.id FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id WHERE {pred} AND m.id > $3 AND m.id <= $4) \
+           AND account_id > $3 AND account_id <= $4"
     ))
     .bind::<Text, _>(contact)
     .bind::<Text, _>(&value)

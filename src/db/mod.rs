@@ -140,3 +140,21 @@ where
         Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
+
+/// Refreshes the planner's statistics after a bulk change (PostgreSQL only: its plans
+/// for a table it believes empty turn quadratic once the table has grown).
+pub fn analyze(conn: &mut AnyConnection, tables: &[&str]) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        pg.batch_execute(&format!("ANALYZE {}", tables.join(", ")))?;
+    }
+    Ok(())
+}
+
+/// The clause that makes an INSERT skip rows whose key exists already (an upsert that
+/// does nothing): per backend, since the multi-connection has no form of its own.
+pub fn insert_ignoring_conflicts(conn: &AnyConnection, insert_sql: &str, conflict_columns: &str) -> String {
+    match conn {
+        AnyConnection::Postgresql(_) => format!("{insert_sql} ON CONFLICT ({conflict_columns}) DO NOTHING"),
+        AnyConnection::Sqlite(_) => insert_sql.replacen("INSERT INTO", "INSERT OR IGNORE INTO", 1),
+    }
+}

@@ -8,7 +8,7 @@
 
 mod queue;
 pub mod send_email;
-mod worker;
+pub mod worker;
 
 pub use queue::*;
 pub use worker::{JobContext, run_pending_jobs, spawn_workers};

@@ -1,0 +1,98 @@
+//! `rd-contacts bench bind`: binds a fresh Active contact at the root of the directory
+//! (filled with demo data first if empty) and times the propagation until every
+//! association and Message Center entry is in place, batch by batch; then unbinds it.
+
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+
+use crate::config::Settings;
+use crate::contacts::bindings::{self, Propagation};
+use crate::contacts::{self, NewContact, Sender};
+use crate::db::schema::{associations, contacts as contacts_table};
+use crate::db::{self, now_utc};
+use crate::directory;
+use crate::domain::{ContactId, ContactName, EmailAddress, FolderId, MessageTypes, TargetId, Title, random_alphanumeric};
+use crate::errors::BoxError;
+use crate::jobs;
+use crate::jobs::worker::PROPAGATION_BATCH;
+
+fn run_job(conn: &mut db::AnyConnection, job_id: i64, kind: &str) -> Result<(usize, Duration), BoxError> {
+    let job = jobs::get(conn, job_id)?.ok_or("the job vanished")?;
+    let mut state: Propagation = serde_json::from_str(&job.payload)?;
+    let (mut batches, mut slowest) = (0, Duration::ZERO);
+    loop {
+        let started = Instant::now();
+        let next = bindings::propagation_step(conn, job_id, kind, &state, PROPAGATION_BATCH)?;
+        slowest = slowest.max(started.elapsed());
+        batches += 1;
+        match next {
+            Some(n) => state = n,
+            None => break,
+        }
+    }
+    jobs::complete(conn, job_id)?;
+    Ok((batches, slowest))
+}
+
+pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), BoxError> {
+    let pool = db::connect(&settings.database_url, 2)?;
+    let mut conn = pool.get()?;
+    directory::ensure_directory(&mut conn, "Management account")?;
+    let (f, m) = directory::directory_counts(&mut conn)?;
+    if f == 0 && m == 0 {
+        directory::demo::fill(&mut conn, folders, members)?;
+    }
+    let (f, m) = directory::directory_counts(&mut conn)?;
+    let rd = directory::get_directory(&mut conn)?;
+    contacts::set_contact_quota(&mut conn, 100_000)?;
+    let name: String = format!("Bench{}", random_alphanumeric(6).chars().filter(|c| c.is_ascii_alphabetic()).collect::<String>());
+    let new = NewContact {
+        name: ContactName::parse(&name)?,
+        email: EmailAddress::parse("bench@example.com")?,
+        phone: None,
+        title: Title::Other,
+        types: MessageTypes::EVERY,
+    };
+    let contact = contacts::create_contact(&mut conn, &new, &Sender { requested_by: "bench", public_url: &settings.public_url })?;
+    // The bench stands in for the owner clicking the link.
+    diesel::update(contacts_table::table.find(&contact.id)).set((contacts_table::status.eq("Active"), contacts_table::verified_at.eq(Some(now_utc())))).execute(&mut conn)?;
+    let id = ContactId::parse(&contact.id)?;
+    let root = vec![(TargetId::Folder(FolderId::parse(&rd.root_folder_id)?), rd.root_folder_id.clone())];
+    println!("directory {}: {f} folders, {m} members; batches of {PROPAGATION_BATCH}", rd.id);
+
+    let started = Instant::now();
+    let change = bindings::bind(&mut conn, &id, &root)?;
+    let request = started.elapsed();
+    let (mut batches, mut slowest) = (0, Duration::ZERO);
+    for job in &change.jobs {
+        let (b, s) = run_job(&mut conn, *job, bindings::BIND_JOB)?;
+        batches += b;
+        slowest = slowest.max(s);
+    }
+    let total = started.elapsed();
+    let associated: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut conn)?;
+    println!(
+        "bind at the root:   {:>6.2} s until {associated} associations are in place (request {:.0} ms, {batches} batches, slowest transaction {:.0} ms)",
+        total.as_secs_f64(),
+        request.as_secs_f64() * 1000.0,
+        slowest.as_secs_f64() * 1000.0
+    );
+
+    let started = Instant::now();
+    let change = bindings::unbind(&mut conn, &id, &root)?;
+    let (mut batches, mut slowest) = (0, Duration::ZERO);
+    for job in &change.jobs {
+        let (b, s) = run_job(&mut conn, *job, bindings::UNBIND_JOB)?;
+        batches += b;
+        slowest = slowest.max(s);
+    }
+    let left: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut conn)?;
+    println!(
+        "unbind at the root: {:>6.2} s, {left} retained (rule U2), {batches} batches, slowest transaction {:.0} ms",
+        started.elapsed().as_secs_f64(),
+        slowest.as_secs_f64() * 1000.0
+    );
+    diesel::delete(contacts_table::table.find(&contact.id)).execute(&mut conn)?;
+    Ok(())
+}
