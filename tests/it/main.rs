@@ -8,5 +8,6 @@ mod contacts;
 mod directory;
 mod jobs;
 mod message_center;
+mod model;
 mod storage;
 mod support;

@@ -53,6 +53,12 @@ impl TestDatabase {
     }
 }
 
+impl Default for TestDatabase {
+    fn default() -> Self {
+        TestDatabase::new()
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some(base) = &self.admin_url
