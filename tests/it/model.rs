@@ -66,6 +66,8 @@ struct Model {
     /// folder index -> path of indices from the root (root = 0)
     chains: Vec<Vec<usize>>,
     contact_types: Vec<i32>,
+    /// Each contact's place in id order (several associations going at once go in that order).
+    contact_rank: Vec<usize>,
     /// member -> (folder, removed)
     members: Vec<(usize, bool)>,
     own: BTreeMap<usize, Vec<i32>>,
@@ -138,7 +140,7 @@ impl Model {
             self.assoc.iter().filter(|((m, c), a)| *m == member && a.retained == 0 && !self.covered(*m, *c)).map(|((_, c), _)| *c).collect();
         let mut retained = BTreeMap::new();
         for &c in &uncovered {
-            let lonely = self.lonely(member, c, |o| o > c || self.assoc[&(member, o)].retained != 0 || self.covered(member, o));
+            let lonely = self.lonely(member, c, |o| self.contact_rank[o] > self.contact_rank[c] || self.assoc[&(member, o)].retained != 0 || self.covered(member, o));
             retained.insert(c, lonely);
         }
         for (c, lonely) in retained {
@@ -197,6 +199,9 @@ fn setup(c: &mut AnyConnection, parents: &[usize], types: &[i32]) -> World {
         world.contact_ids.push(contact.id);
         world.model.contact_types.push(*t);
     }
+    let mut sorted = world.contact_ids.clone();
+    sorted.sort();
+    world.model.contact_rank = world.contact_ids.iter().map(|id| sorted.iter().position(|s| s == id).unwrap()).collect();
     world
 }
 
