@@ -6,6 +6,7 @@ use super::error::ApiError;
 use super::params::Params;
 use super::{ApiResult, object};
 use crate::contacts::bindings::{self, Binding};
+use crate::contacts::deletion::{self, Deletion};
 use crate::contacts::{self, Contact, ContactChanges, ContactError, NewContact, Sender};
 use crate::db;
 use crate::domain::{ContactId, ContactName, EmailAddress, MessageTypes, PhoneNumber, TargetId, Title};
@@ -22,6 +23,8 @@ pub async fn dispatch(state: &AppState, caller: &str, action: &str, p: &Params) 
         "ListMessageContactVerifications" => list_verifications(state, p).await,
         "CancelMessageContactUpdate" => cancel_update(state, p).await,
         "AssociateMembers" => associate(state, p, true).await,
+        "DeleteMessageContact" => delete(state, p).await,
+        "GetMessageContactDeletionStatus" => deletion_status(state, p).await,
         "DisassociateMembers" => associate(state, p, false).await,
         _ => return None,
     })
@@ -57,6 +60,8 @@ impl From<ContactError> for ApiError {
             ContactError::NothingToVerify(_) => ApiError::new(404, "EntityNotExists.Contact.Verification", "This contact verification does not exist."),
             ContactError::NoPendingChange => ApiError::new(400, "ContactStatusMismatchAction", "The contact has no pending update to cancel."),
             ContactError::Deleting => ApiError::new(400, "ContactStatusMismatchAction", "The status of the contact does not allow the specified operation: it is being deleted."),
+            ContactError::DeletionRunning => ApiError::new(429, "ConcurrentCallNotSupported", "The operation conflicts with other operations. Please try again later: the contact is being deleted."),
+            ContactError::NoDeletion => ApiError::new(400, "ContactStatusMismatchAction", msg),
             ContactError::QuotaBelowUsage { .. } => ApiError::new(400, "InvalidParameter.Quota", msg),
             ContactError::NotActive(_) => ApiError::new(400, "ContactStatusMismatchAction", format!("The status of the contact does not allow the specified operation. {msg}")),
             ContactError::DuplicateTarget(_) | ContactError::AlreadyBound(_) => ApiError::new(400, "InvalidParameter.Members.Duplicate", format!("The Members contains duplicate values. {msg}")),
@@ -232,4 +237,25 @@ async fn cancel_update(state: &AppState, p: &Params) -> ApiResult {
     phone(p)?;
     db::run(&state.pool, move |c| contacts::cancel_pending_email(c, &id, address.as_ref())).await?;
     Ok(object(json!({})))
+}
+
+async fn delete(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("ContactId", ContactId::parse)?;
+    let keep = p.bool("RetainContactInMembers")?.unwrap_or(true);
+    let outcome = db::run(&state.pool, move |c| deletion::delete_contact(c, &id, keep)).await?;
+    let status = match outcome {
+        Deletion::Deleted => "Deleted",
+        Deletion::Deleting { .. } => "Deleting",
+    };
+    Ok(object(json!({ "Status": status })))
+}
+
+async fn deletion_status(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("ContactId", ContactId::parse)?;
+    let raw = id.to_string();
+    let status = db::run(&state.pool, move |c| deletion::deletion_status(c, &id)).await?;
+    let reasons: Vec<Value> = status.reasons.iter().map(|(account, types)| json!({ "AccountId": account, "MessageTypes": types.api_names() })).collect();
+    Ok(object(json!({
+        "ContactDeletionStatus": { "ContactId": raw, "Status": if status.failed { "Failed" } else { "Deleting" }, "FailReasonList": reasons }
+    })))
 }

@@ -115,6 +115,9 @@ pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, Stri
     conn.transaction(|conn| {
         lock_directory(conn)?;
         let contact = get_contact(conn, id)?;
+        if contact.status() == ContactStatus::Deleting {
+            return Err(ContactError::Deleting);
+        }
         if contact.status() != ContactStatus::Active {
             return Err(ContactError::NotActive(contact.status().as_str()));
         }
@@ -216,7 +219,7 @@ pub fn unbind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, St
             } else {
                 let path = match &scope {
                     Scope::Subtree { path } => path.clone(),
-                    Scope::Account { .. } => String::new(),
+                    Scope::Account { .. } | Scope::Contact { .. } => String::new(),
                 };
                 let job = jobs::enqueue(conn, UNBIND_JOB, &Propagation { contact_id: contact.id.clone(), scope, cursor: String::new(), done: 0, total })?;
                 diesel::insert_into(unbind_tasks::table)

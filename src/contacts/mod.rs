@@ -2,6 +2,7 @@
 //! Each public function takes a connection and runs one transaction.
 
 pub mod bindings;
+pub mod deletion;
 mod models;
 pub mod propagation;
 pub mod scope;
@@ -33,6 +34,10 @@ pub enum ContactError {
     NoPendingChange,
     #[error("The contact is being deleted and cannot be changed")]
     Deleting,
+    #[error("The contact is being deleted already: wait for the task to finish")]
+    DeletionRunning,
+    #[error("The contact is not being deleted, and its last deletion did not fail")]
+    NoDeletion,
     #[error("Only an Active contact can be bound: this one is {0}. Its owner must confirm the email address first.")]
     NotActive(&'static str),
     #[error("{0} is named twice: name each target once")]

@@ -19,6 +19,7 @@ pub struct Contact {
     pub verified_at: Option<PrimitiveDateTime>,
     pub created_at: PrimitiveDateTime,
     pub modified_at: PrimitiveDateTime,
+    pub deletion_failed_at: Option<PrimitiveDateTime>,
 }
 
 /// A contact's status (the API's values).

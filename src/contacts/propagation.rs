@@ -8,6 +8,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
+use crate::db::schema::associations;
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::MessageType;
 
@@ -16,6 +17,8 @@ use crate::domain::MessageType;
 pub enum Scope {
     Subtree { path: String },
     Account { id: String },
+    /// Every member (in the directory) associated with the contact: a deletion.
+    Contact { id: String },
 }
 
 impl Scope {
@@ -24,6 +27,7 @@ impl Scope {
         match self {
             Scope::Subtree { path } => (format!("f.path LIKE ${n} AND m.removed_at IS NULL"), format!("{path}%")),
             Scope::Account { id } => (format!("m.id = ${n}"), id.clone()),
+            Scope::Contact { id } => (format!("EXISTS (SELECT 1 FROM associations sa WHERE sa.account_id = m.id AND sa.contact_id = ${n}) AND m.removed_at IS NULL"), id.clone()),
         }
     }
 }
@@ -32,6 +36,14 @@ impl Scope {
 struct Upper {
     #[diesel(sql_type = Nullable<Text>)]
     upper: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct Verdict {
+    #[diesel(sql_type = Text)]
+    contact_id: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    lonely: i32,
 }
 
 #[derive(QueryableByName)]
@@ -192,28 +204,28 @@ pub fn remove_all(conn: &mut AnyConnection, contact: &str, scope: &Scope) -> Que
 /// covering its new place add theirs (entries it had removed stay removed).
 pub fn reconcile_member(conn: &mut AnyConnection, account: &str) -> QueryResult<()> {
     let now = now_utc();
-    let uncovered = format!(
-        "SELECT a.account_id FROM associations a JOIN accounts m ON m.id = a.account_id LEFT JOIN folders f ON f.id = m.folder_id \
-         WHERE a.account_id = $1 AND a.contact_id = associations.contact_id AND a.retained_types = 0 AND NOT {COVERED}"
-    );
-    // Another association stays if a binding covers it where the member is now, or it is
-    // retained; or it goes later (a higher contact id).
+    // Rule U2 for each association no binding covers any more, computed on one snapshot
+    // (an UPDATE whose subqueries read its own table sees its earlier rows changed on
+    // SQLite), then applied row by row: a member has only a handful of contacts.
     let others = format!(
-        "(o.contact_id > associations.contact_id OR o.retained_types <> 0 OR EXISTS (SELECT 1 FROM accounts om LEFT JOIN folders ofo ON ofo.id = om.folder_id \
+        "(o.contact_id > a.contact_id OR o.retained_types <> 0 OR EXISTS (SELECT 1 FROM accounts om LEFT JOIN folders ofo ON ofo.id = om.folder_id \
            WHERE om.id = o.account_id AND {}))",
         COVERED.replace("a.contact_id", "o.contact_id").replace("m.", "om.").replace("f.path", "ofo.path")
     );
-    diesel::sql_query(format!("UPDATE associations SET retained_types = {} WHERE account_id = $1 AND EXISTS ({uncovered})", lonely_types_sql("associations", &others)))
-        .bind::<Text, _>(account)
-        .execute(conn)?;
-    // Rows the update above left at 0 and that no binding covers go.
-    diesel::sql_query(format!(
-        "DELETE FROM associations WHERE account_id = $1 AND retained_types = 0 AND NOT EXISTS (SELECT 1 FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
-           WHERE m.id = associations.account_id AND {})",
-        COVERED.replace("a.contact_id", "associations.contact_id")
+    let verdicts: Vec<Verdict> = diesel::sql_query(format!(
+        "SELECT a.contact_id AS contact_id, {} AS lonely FROM associations a JOIN accounts m ON m.id = a.account_id LEFT JOIN folders f ON f.id = m.folder_id \
+         WHERE a.account_id = $1 AND a.retained_types = 0 AND NOT {COVERED}",
+        lonely_types_sql("a", &others)
     ))
     .bind::<Text, _>(account)
-    .execute(conn)?;
+    .load(conn)?;
+    for v in verdicts {
+        if v.lonely == 0 {
+            diesel::delete(associations::table.find((account, &v.contact_id))).execute(conn)?;
+        } else {
+            diesel::update(associations::table.find((account, &v.contact_id))).set(associations::retained_types.eq(v.lonely)).execute(conn)?;
+        }
+    }
     diesel::sql_query(
         "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) \
          SELECT DISTINCT m.id, b.contact_id, $1, 0, 0 FROM accounts m JOIN folders f ON f.id = m.folder_id JOIN bindings b \

@@ -109,7 +109,7 @@ pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<E
 /// Unfinished propagation jobs of a contact.
 pub fn running_tasks(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec<RunningTask>> {
     let rows: Vec<(i64, String, String, i64, i64)> = jobs::table
-        .filter(jobs::kind.eq_any([BIND_JOB, UNBIND_JOB]))
+        .filter(jobs::kind.eq_any([BIND_JOB, UNBIND_JOB, super::deletion::DELETE_JOB]))
         .filter(jobs::status.eq_any([crate::jobs::QUEUED, crate::jobs::RUNNING]))
         .filter(jobs::payload.like(format!("%\"contact_id\":\"{contact}\"%")))
         .order(jobs::id)
@@ -119,7 +119,12 @@ pub fn running_tasks(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec
         .into_iter()
         .map(|(id, kind, payload, done, total)| {
             let total = if total > 0 { total } else { serde_json::from_str::<super::bindings::Propagation>(&payload).map(|p| p.total).unwrap_or(0) };
-            RunningTask { id, kind: if kind == BIND_JOB { "Binding" } else { "Unbinding" }, done, total }
+            let kind = match kind.as_str() {
+                BIND_JOB => "Binding",
+                UNBIND_JOB => "Unbinding",
+                _ => "Deletion",
+            };
+            RunningTask { id, kind, done, total }
         })
         .collect())
 }

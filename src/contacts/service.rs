@@ -14,7 +14,7 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql
 
 /// Serializes the writers of contacts: the same statement takes PostgreSQL's row lock
 /// and SQLite's write lock, so a quota or a limit is checked and used atomically.
-pub(super) fn lock_directory(conn: &mut AnyConnection) -> QueryResult<()> {
+pub(crate) fn lock_directory(conn: &mut AnyConnection) -> QueryResult<()> {
     diesel::update(resource_directories::table).set(resource_directories::contact_quota.eq(resource_directories::contact_quota)).execute(conn).map(|_| ())
 }
 
@@ -88,6 +88,7 @@ pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sende
             verified_at: None,
             created_at: now,
             modified_at: now,
+            deletion_failed_at: None,
         };
         match diesel::insert_into(contacts::table).values(&contact).execute(conn) {
             Err(e) if is_unique_violation(&e) => return Err(ContactError::NameTaken(new.name.as_str().to_owned())),

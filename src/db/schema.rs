@@ -94,6 +94,7 @@ diesel::table! {
         verified_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         modified_at -> Timestamp,
+        deletion_failed_at -> Nullable<Timestamp>,
     }
 }
 

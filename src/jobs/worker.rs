@@ -4,7 +4,7 @@ use time::Duration;
 use tracing::{error, info, warn};
 
 use super::{JobError, claim, complete, fail, send_email};
-use crate::contacts::bindings;
+use crate::contacts::{bindings, deletion};
 use crate::db::{self, DbPool};
 use crate::mail::Mailer;
 
@@ -20,7 +20,7 @@ const LEASE: Duration = Duration::minutes(2);
 async fn execute(ctx: &JobContext, id: i64, kind: &str, payload: &str) -> Result<(), JobError> {
     match kind {
         send_email::KIND => send_email::run(ctx, payload).await,
-        bindings::BIND_JOB | bindings::UNBIND_JOB => propagate(ctx, id, kind, payload).await,
+        bindings::BIND_JOB | bindings::UNBIND_JOB | deletion::DELETE_JOB => propagate(ctx, id, kind, payload).await,
         other => Err(JobError::UnknownKind(other.to_owned())),
     }
 }
@@ -35,7 +35,12 @@ async fn propagate(ctx: &JobContext, id: i64, kind: &str, payload: &str) -> Resu
     loop {
         let (k, s) = (kind.to_owned(), state.clone());
         let next = db::run(&ctx.pool, move |c| {
-            bindings::propagation_step(c, id, &k, &s, PROPAGATION_BATCH).map_err(|e| JobError::Failed { message: e.to_string(), transient: true })
+            let step = if k == deletion::DELETE_JOB {
+                deletion::deletion_step(c, id, &s, PROPAGATION_BATCH)
+            } else {
+                bindings::propagation_step(c, id, &k, &s, PROPAGATION_BATCH)
+            };
+            step.map_err(|e| JobError::Failed { message: e.to_string(), transient: true })
         })
         .await?;
         match next {

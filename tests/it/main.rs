@@ -5,6 +5,7 @@ mod api;
 mod bindings;
 mod console;
 mod contacts;
+mod deletion;
 mod directory;
 mod jobs;
 mod message_center;
