@@ -76,6 +76,8 @@
       .then(function (result) {
         if (result.redirect) { window.location = result.redirect; return; }
         if (result.url) { window.location = result.url; return; }
+        // A polled page that is gone (a deleted contact) is reloaded to show why.
+        if (!result.ok && el.__polling) { window.location.reload(); return; }
         // Forms shown again with their messages (422) are swapped in like any fragment.
         if (result.ok || result.status === 422) {
           swap(target, result.text, el.getAttribute("hx-swap") || "innerHTML", el.getAttribute("hx-select"));
@@ -98,6 +100,7 @@
     var once = /\bonce\b/.test(spec);
     var every = spec.match(/every\s+(\d+(?:\.\d+)?)s/);
     if (every) {
+      el.__polling = true;
       var timer = setInterval(function () {
         if (!document.body.contains(el)) { clearInterval(timer); return; }
         request(el, null);

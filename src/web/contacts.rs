@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::session::{CsrfForm, CurrentAdmin};
 use super::{Chrome, html, redirect, redirect_for};
+use crate::contacts::deletion::{self, Deletion, DeletionPreview, DeletionStatus};
 use crate::contacts::scope::{self, EffectiveScope};
 use crate::contacts::{self, Contact, ContactChanges, ContactError, ContactRow, NewContact, Sender, Verification, bindings};
 use crate::directory::FolderOption;
@@ -29,6 +30,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/contacts/{id}/bind", web::get().to(bind_panel))
         .route("/contacts/{id}/bind", web::post().to(bind))
         .route("/contacts/{id}/unbind", web::post().to(unbind))
+        .route("/contacts/{id}/delete", web::get().to(delete_dialog))
+        .route("/contacts/{id}/delete", web::post().to(delete))
         .route("/settings/quotas", web::get().to(quotas))
         .route("/settings/quotas", web::post().to(set_quotas));
 }
@@ -44,7 +47,7 @@ impl ListPage {
 impl From<ContactError> for AppError {
     fn from(e: ContactError) -> Self {
         match e {
-            ContactError::NotFound(_) => AppError::NotFound(e.to_string()),
+            ContactError::NotFound(_) => AppError::NotFound(format!("{e}. It may have been deleted: see the Contacts list.")),
             ContactError::Db(db) => db.into(),
             ContactError::Pool(p) => p.into(),
             ContactError::Render(r) => AppError::internal(r),
@@ -85,6 +88,7 @@ struct ListQuery {
     q: Option<String>,
     page: Option<i64>,
     sent: Option<String>,
+    deleted: Option<String>,
 }
 
 async fn render_list(state: &AppState, admin: &CurrentAdmin, q: String, page: Option<i64>, flash: Option<String>, error: Option<String>) -> Result<HttpResponse, AppError> {
@@ -103,7 +107,11 @@ async fn render_list(state: &AppState, admin: &CurrentAdmin, q: String, page: Op
 
 async fn list(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
     let q: String = query.q.as_deref().unwrap_or("").trim().chars().take(100).collect();
-    let flash = query.sent.as_ref().map(|to| format!("A verification email is on its way to {to}."));
+    let flash = match (&query.sent, &query.deleted) {
+        (Some(to), _) => Some(format!("A verification email is on its way to {to}.")),
+        (None, Some(_)) => Some("The contact is deleted.".to_owned()),
+        (None, None) => None,
+    };
     render_list(&state, &admin, q, query.page, flash, None).await
 }
 
@@ -292,6 +300,7 @@ struct DetailPage {
     chrome: Chrome,
     contact: Contact,
     scope: EffectiveScope,
+    failed_deletion: Option<DeletionStatus>,
     history: Vec<Verification>,
     now: time::PrimitiveDateTime,
     error: Option<String>,
@@ -316,14 +325,16 @@ struct DetailQuery {
 }
 
 async fn render_details(state: &AppState, admin: &CurrentAdmin, id: ContactId, flash: Option<String>, error: Option<String>) -> Result<HttpResponse, AppError> {
-    let (contact, history, scope) = db::run(&state.pool, move |c| {
-        Ok::<_, ContactError>((contacts::get_contact(c, &id)?, contacts::verification_history(c, &id)?, scope::effective_scope(c, id.as_str())?))
+    let (contact, history, scope, failed_deletion) = db::run(&state.pool, move |c| {
+        let contact = contacts::get_contact(c, &id)?;
+        let failed = if contact.deletion_failed_at.is_some() { Some(deletion::deletion_status(c, &id)?) } else { None };
+        Ok::<_, ContactError>((contact, contacts::verification_history(c, &id)?, scope::effective_scope(c, id.as_str())?, failed))
     })
     .await?;
     let mut chrome = Chrome::new(admin, "directory");
     chrome.flash = flash;
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
-    html(status, &DetailPage { chrome, contact, scope, history, now: db::now_utc(), error })
+    html(status, &DetailPage { chrome, contact, scope, failed_deletion, history, now: db::now_utc(), error })
 }
 
 async fn details(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<DetailQuery>) -> Result<HttpResponse, AppError> {
@@ -524,6 +535,43 @@ async fn unbind(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path
         Err(e @ (ContactError::NotBound(_) | ContactError::InvalidMember(_) | ContactError::DuplicateTarget(_) | ContactError::Deleting)) => {
             render_details(&state, &admin, id, None, Some(e.to_string())).await
         }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------- deletion
+
+#[derive(Template)]
+#[template(path = "contacts/delete.html")]
+struct DeletePage {
+    chrome: Chrome,
+    contact: Contact,
+    preview: DeletionPreview,
+}
+
+async fn delete_dialog(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = contact_id(&path)?;
+    let (contact, preview) = db::run(&state.pool, move |c| Ok::<_, ContactError>((contacts::get_contact(c, &id)?, deletion::preview(c, &id)?))).await?;
+    html(StatusCode::OK, &DeletePage { chrome: Chrome::new(&admin, "directory"), contact, preview })
+}
+
+#[derive(Deserialize)]
+struct DeleteForm {
+    choice: Option<String>,
+}
+
+async fn delete(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<DeleteForm>) -> Result<HttpResponse, AppError> {
+    let id = contact_id(&path)?;
+    let keep = match form.data.choice.as_deref() {
+        Some("remove") => false,
+        Some("keep") | None => true,
+        Some(_) => return Err(AppError::BadRequest("Choose whether the members keep the contact or not".into())),
+    };
+    let target = id.clone();
+    match db::run(&state.pool, move |c| deletion::delete_contact(c, &target, keep)).await {
+        Ok(Deletion::Deleted) => Ok(redirect("/contacts?deleted=1")),
+        Ok(Deletion::Deleting { .. }) => Ok(redirect(&format!("/contacts/{id}"))),
+        Err(e @ ContactError::DeletionRunning) => render_details(&state, &admin, id, None, Some(e.to_string())).await,
         Err(e) => Err(e.into()),
     }
 }
