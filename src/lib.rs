@@ -13,5 +13,6 @@ pub mod errors;
 pub mod jobs;
 pub mod mail;
 pub mod message_center;
+pub mod notifications;
 pub mod startup;
 pub mod web;

@@ -4,6 +4,7 @@
 
 mod contacts;
 mod directory;
+mod notifications;
 pub mod error;
 pub mod params;
 pub mod signature;
@@ -82,6 +83,9 @@ async fn handle(state: &AppState, req: &HttpRequest, body: &Bytes) -> ApiResult 
         return result;
     }
     let caller = format!("API access key {}", call.access_key_id);
+    if let Some(result) = notifications::dispatch(state, &caller, &call.action, &call.params).await {
+        return result;
+    }
     contacts::dispatch(state, &caller, &call.action, &call.params).await.unwrap_or_else(|| {
         Err(ApiError::new(404, "InvalidAction.NotFound", format!("Specified api {:?} is not found, please check your url and method.", call.action)))
     })

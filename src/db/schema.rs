@@ -182,6 +182,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        message_type -> Text,
+        subject -> Text,
+        content -> Text,
+        target_id -> Text,
+        members -> BigInt,
+        requested_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> BigInt,
+        notification_id -> BigInt,
+        account_id -> Text,
+        address -> Text,
+        address_key -> Text,
+        status -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    delivery_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        attempted_at -> Timestamp,
+        outcome -> Text,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(deliveries -> notifications (notification_id));
+diesel::joinable!(delivery_attempts -> deliveries (delivery_id));
 diesel::joinable!(accounts -> folders (folder_id));
 diesel::joinable!(associations -> contacts (contact_id));
 diesel::joinable!(bindings -> contacts (contact_id));
@@ -204,5 +243,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     member_users,
     member_invitations,
     bindings,
-    unbind_tasks
+    unbind_tasks,
+    notifications,
+    deliveries,
+    delivery_attempts
 );

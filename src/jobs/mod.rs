@@ -6,6 +6,7 @@
 //! job outlives, and retry failures with exponential backoff. Every job kind is
 //! idempotent: running it twice has the effect of running it once.
 
+pub mod notify;
 mod queue;
 pub mod send_email;
 pub mod worker;

@@ -3,7 +3,8 @@ use std::time::Duration as StdDuration;
 use time::Duration;
 use tracing::{error, info, warn};
 
-use super::{JobError, claim, complete, fail, send_email};
+use super::{JobError, claim, complete, fail, notify, send_email};
+use crate::notifications;
 use crate::contacts::{bindings, deletion};
 use crate::db::{self, DbPool};
 use crate::mail::Mailer;
@@ -20,6 +21,8 @@ const LEASE: Duration = Duration::minutes(2);
 async fn execute(ctx: &JobContext, id: i64, kind: &str, payload: &str) -> Result<(), JobError> {
     match kind {
         send_email::KIND => send_email::run(ctx, payload).await,
+        notifications::FAN_OUT_JOB => notify::fan_out(ctx, id, payload).await,
+        notifications::SEND_JOB => notify::send(ctx, payload).await,
         bindings::BIND_JOB | bindings::UNBIND_JOB | deletion::DELETE_JOB => propagate(ctx, id, kind, payload).await,
         other => Err(JobError::UnknownKind(other.to_owned())),
     }

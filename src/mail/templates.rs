@@ -68,3 +68,34 @@ pub fn invitation_email(m: &InvitationMail<'_>) -> Result<Email, askama::Error> 
         html: InvitationHtml { m }.render()?,
     })
 }
+
+/// A notification as one member's recipient receives it.
+pub struct NotificationMail<'a> {
+    pub to: &'a str,
+    pub type_label: &'a str,
+    pub subject: &'a str,
+    pub content: &'a str,
+    pub account_name: &'a str,
+    pub account_id: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/notification.txt")]
+struct NotificationText<'a> {
+    m: &'a NotificationMail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "emails/notification.html")]
+struct NotificationHtml<'a> {
+    m: &'a NotificationMail<'a>,
+}
+
+pub fn notification_email(m: &NotificationMail<'_>) -> Result<Email, askama::Error> {
+    Ok(Email {
+        to: m.to.to_owned(),
+        subject: format!("[{}] {} ({})", m.type_label, m.subject, m.account_name),
+        text: NotificationText { m }.render()?,
+        html: NotificationHtml { m }.render()?,
+    })
+}

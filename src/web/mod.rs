@@ -5,6 +5,7 @@ mod auth;
 mod contacts;
 mod directory;
 mod message_center;
+mod notifications;
 mod outbox;
 mod render;
 pub mod session;
@@ -22,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(contacts::routes)
         .configure(verify::routes)
         .configure(message_center::routes)
+        .configure(notifications::routes)
         .configure(outbox::routes)
         .default_service(web::to(not_found));
 }

@@ -10,5 +10,6 @@ mod directory;
 mod jobs;
 mod message_center;
 mod model;
+mod notifications;
 mod storage;
 mod support;

@@ -1,0 +1,51 @@
+//! `PublishNotification`, our own action: MessageType, Subject, Content, and AccountId
+//! or FolderId (neither: the whole directory).
+
+use serde_json::json;
+
+use super::error::ApiError;
+use super::params::Params;
+use super::{ApiResult, object};
+use crate::db;
+use crate::domain::{AccountId, FolderId, MessageType, TargetId};
+use crate::notifications::{self, NewNotification, NotifyError};
+use crate::startup::AppState;
+
+impl From<NotifyError> for ApiError {
+    fn from(e: NotifyError) -> Self {
+        let msg = e.to_string();
+        match e {
+            NotifyError::InvalidTarget(_) => ApiError::new(400, "InvalidMember", msg),
+            NotifyError::Invalid(m) => ApiError::new(400, "InvalidParameter", m),
+            NotifyError::Render(r) => ApiError::internal(&r),
+            NotifyError::Directory(d) => d.into(),
+            NotifyError::Db(d) => d.into(),
+            NotifyError::Pool(p) => p.into(),
+        }
+    }
+}
+
+pub async fn dispatch(state: &AppState, caller: &str, action: &str, p: &Params) -> Option<ApiResult> {
+    match action {
+        "PublishNotification" => Some(publish(state, caller, p).await),
+        _ => None,
+    }
+}
+
+async fn publish(state: &AppState, caller: &str, p: &Params) -> ApiResult {
+    let message_type = p.parse("MessageType", MessageType::parse)?;
+    let subject = p.required("Subject")?.to_owned();
+    let content = p.required("Content")?.to_owned();
+    let new = NewNotification::parse(message_type, &subject, &content).map_err(|e| ApiError::invalid(if subject.chars().count() > 200 { "Subject" } else { "Content" }, e))?;
+    let account = p.parse_opt("AccountId", AccountId::parse)?;
+    let folder = p.parse_opt("FolderId", FolderId::parse)?;
+    let target = match (account, folder) {
+        (Some(_), Some(_)) => return Err(ApiError::invalid("AccountId", "Give AccountId or FolderId, not both.")),
+        (Some(a), None) => Some(TargetId::Account(a)),
+        (None, Some(f)) => Some(TargetId::Folder(f)),
+        (None, None) => None,
+    };
+    let caller = caller.to_owned();
+    let (n, members) = db::run(&state.pool, move |c| notifications::publish(c, &new, target.as_ref(), &caller)).await?;
+    Ok(object(json!({ "NotificationId": n.id.to_string(), "Members": members })))
+}

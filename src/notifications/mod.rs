@@ -1,0 +1,24 @@
+//! Delivering notifications (rule M5): a notification (message type, subject, content)
+//! for one member, a folder's members or the whole directory goes to each member's
+//! Message Center recipients of that type, one email per distinct address per member,
+//! through the job queue; every attempt is logged.
+
+mod service;
+
+pub use service::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("{0} is not a member or folder of this resource directory")]
+    InvalidTarget(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("could not render the email: {0}")]
+    Render(#[from] askama::Error),
+    #[error(transparent)]
+    Directory(#[from] crate::directory::DirectoryError),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Pool(#[from] crate::db::PoolError),
+}

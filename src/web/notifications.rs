@@ -1,0 +1,116 @@
+//! The Notifications page (the delivery log, filtered and paginated) and "Send test
+//! notification" on a member's page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::session::{CsrfForm, CurrentAdmin};
+use super::{Chrome, html, redirect};
+use crate::db;
+use crate::domain::{AccountId, MessageType, Page, PageRequest, TargetId};
+use crate::errors::AppError;
+use crate::notifications::{self, LogFilter, LogLine, NewNotification, NotifyError};
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/notifications", web::get().to(log_page)).route("/members/{id}/test-notification", web::post().to(send_test));
+}
+
+impl From<NotifyError> for AppError {
+    fn from(e: NotifyError) -> Self {
+        match e {
+            NotifyError::InvalidTarget(_) => AppError::NotFound(e.to_string()),
+            NotifyError::Invalid(m) => AppError::BadRequest(m),
+            NotifyError::Render(r) => AppError::internal(r),
+            NotifyError::Directory(d) => d.into(),
+            NotifyError::Db(d) => d.into(),
+            NotifyError::Pool(p) => p.into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct LogQuery {
+    notification: Option<i64>,
+    member: Option<String>,
+    r#type: Option<String>,
+    outcome: Option<String>,
+    page: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "notifications/log.html")]
+struct LogPage {
+    chrome: Chrome,
+    lines: Page<LogLine>,
+    member: String,
+    message_type: String,
+    outcome: String,
+    notification: Option<i64>,
+    types: [MessageType; 6],
+    pending: bool,
+}
+
+impl LogPage {
+    fn outcomes(&self) -> [&'static str; 4] {
+        ["sent", "pending", "retrying", "failed"]
+    }
+    fn is_outcome(&self, o: &str) -> bool {
+        self.outcome == o
+    }
+    fn link(&self, page: impl crate::web::render::Value<i64>) -> String {
+        let mut q = vec![("page".to_owned(), page.value().to_string())];
+        if let Some(n) = self.notification {
+            q.push(("notification".into(), n.to_string()));
+        }
+        for (k, v) in [("member", &self.member), ("type", &self.message_type), ("outcome", &self.outcome)] {
+            if !v.is_empty() {
+                q.push((k.into(), v.clone()));
+            }
+        }
+        format!("?{}", serde_urlencoded::to_string(q).unwrap_or_default())
+    }
+}
+
+async fn log_page(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<LogQuery>) -> Result<HttpResponse, AppError> {
+    let member = query.member.clone().unwrap_or_default().trim().to_owned();
+    let message_type = query.r#type.clone().unwrap_or_default();
+    let outcome = query.outcome.clone().filter(|o| ["pending", "sent", "retrying", "failed"].contains(&o.as_str())).unwrap_or_default();
+    let filter = LogFilter {
+        notification: query.notification,
+        account: (!member.is_empty()).then(|| member.clone()),
+        message_type: MessageType::parse(&message_type).ok(),
+        status: (!outcome.is_empty()).then(|| outcome.clone()),
+    };
+    let page = PageRequest::with_size(query.page, 50);
+    let notification = query.notification;
+    let (lines, pending) = db::run(&state.pool, move |c| {
+        let lines = notifications::log(c, &filter, page)?;
+        let pending = match notification {
+            Some(n) => notifications::in_progress(c, n)?,
+            None => false,
+        };
+        Ok::<_, AppError>((lines, pending))
+    })
+    .await?;
+    html(
+        StatusCode::OK,
+        &LogPage { chrome: Chrome::new(&admin, "notifications"), lines, member, message_type, outcome, notification: query.notification, types: MessageType::ALL, pending },
+    )
+}
+
+#[derive(Deserialize)]
+struct TestForm {
+    message_type: String,
+}
+
+async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<TestForm>) -> Result<HttpResponse, AppError> {
+    let account = AccountId::parse(&path).map_err(|_| AppError::NotFound(format!("There is no member {}.", path.as_str())))?;
+    let t = MessageType::parse(&form.data.message_type).map_err(|e| AppError::BadRequest(e.message))?;
+    let new = NewNotification::parse(t, "Test notification", &format!("This is a test {} notification sent by {} from the rd-contacts console.", t.label(), admin.username))?;
+    let who = admin.username.clone();
+    let (n, _) = db::run(&state.pool, move |c| notifications::publish(c, &new, Some(&TargetId::Account(account)), &who)).await?;
+    Ok(redirect(&format!("/notifications?notification={}", n.id)))
+}
