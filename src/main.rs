@@ -57,6 +57,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         members: usize,
     },
+    /// Notification throughput to a local SMTP sink (emails per second).
+    Notify {
+        #[arg(long, default_value_t = 1000)]
+        folders: usize,
+        #[arg(long, default_value_t = 100_000)]
+        members: usize,
+    },
     /// Bind a contact at the root and unbind it again, timing the propagation.
     Bind {
         #[arg(long, default_value_t = 1000)]
@@ -144,6 +151,7 @@ fn bench(settings: Settings, command: BenchCommand) -> Result<(), BoxError> {
         match command {
             BenchCommand::Pages { folders, members } => rd_contacts::bench::pages::run(settings, folders, members).await,
             BenchCommand::Bind { folders, members } => rd_contacts::bench::bind::run(settings, folders, members),
+            BenchCommand::Notify { folders, members } => rd_contacts::bench::notify::run(settings, folders, members).await,
         }
     })
 }

@@ -93,6 +93,34 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
         started.elapsed().as_secs_f64(),
         slowest.as_secs_f64() * 1000.0
     );
+
+    // Rule D2's remove on the same contact bound at the root again.
+    diesel::delete(associations::table.filter(associations::contact_id.eq(&contact.id))).execute(&mut conn)?;
+    let change = bindings::bind(&mut conn, &id, &root)?;
+    for job in &change.jobs {
+        run_job(&mut conn, *job, bindings::BIND_JOB)?;
+    }
+    let started = Instant::now();
+    let deletion = crate::contacts::deletion::delete_contact(&mut conn, &id, false)?;
+    let (mut batches, mut slowest) = (0, Duration::ZERO);
+    if let crate::contacts::deletion::Deletion::Deleting { job } = deletion {
+        let state: Propagation = serde_json::from_str(&jobs::get(&mut conn, job)?.ok_or("the job vanished")?.payload)?;
+        let mut state = Some(state);
+        while let Some(s) = state {
+            let t = Instant::now();
+            state = crate::contacts::deletion::deletion_step(&mut conn, job, &s, PROPAGATION_BATCH)?;
+            slowest = slowest.max(t.elapsed());
+            batches += 1;
+        }
+        jobs::complete(&mut conn, job)?;
+    }
+    let left: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut conn)?;
+    println!(
+        "delete (remove) of a contact bound at the root: {:>6.2} s, {left} members kept it (fail reasons), {batches} batches, slowest transaction {:.0} ms",
+        started.elapsed().as_secs_f64(),
+        slowest.as_secs_f64() * 1000.0
+    );
+    diesel::delete(associations::table.filter(associations::contact_id.eq(&contact.id))).execute(&mut conn)?;
     diesel::delete(contacts_table::table.find(&contact.id)).execute(&mut conn)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! here, not in timed tests).
 
 pub mod bind;
+pub mod notify;
 pub mod pages;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

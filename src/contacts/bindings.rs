@@ -252,8 +252,12 @@ pub fn unbind_running_over(conn: &mut AnyConnection, folder_path: &str) -> Query
 pub fn propagation_step(conn: &mut AnyConnection, job_id: i64, kind: &str, state: &Propagation, batch: i64) -> Result<Option<Propagation>, ContactError> {
     conn.transaction(|conn| {
         lock_directory(conn)?;
-        // The batches change the associations table fast: keep the planner's view of it fresh.
-        crate::db::analyze(conn, &["associations"])?;
+        // Binding grows the associations table fast, and PostgreSQL plans for a table it
+        // believes empty turn quadratic: keep its statistics fresh (every batch while
+        // binding, every fifth while unbinding, which only shrinks the table).
+        if kind == BIND_JOB || state.done % (5 * batch) == 0 {
+            crate::db::analyze(conn, &["associations"])?;
+        }
         let (n, next) = if kind == BIND_JOB {
             propagation::add_batch(conn, &state.contact_id, &state.scope, &state.cursor, batch)?
         } else {

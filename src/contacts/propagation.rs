@@ -111,22 +111,19 @@ pub fn add_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor:
 /// associations `o` of the member count as staying (when several go at once, they go
 /// one after another by contact id, so the last one of a type is the one kept).
 pub fn lonely_types_sql(a: &str, others: &str) -> String {
-    MessageType::ALL
-        .iter()
-        .map(|t| {
-            let bit = t.bit();
-            format!(
-                "(CASE WHEN {a}.mc_removed_at IS NULL AND ({a}.mc_opt_out & {bit}) = 0 \
-                   AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = {a}.contact_id AND (c.message_types & {bit}) <> 0) \
-                   AND NOT EXISTS (SELECT 1 FROM mc_recipients r WHERE r.account_id = {a}.account_id AND (r.message_types & {bit}) <> 0) \
-                   AND NOT EXISTS (SELECT 1 FROM associations o JOIN contacts oc ON oc.id = o.contact_id \
-                                   WHERE o.account_id = {a}.account_id AND o.contact_id <> {a}.contact_id AND o.mc_removed_at IS NULL \
-                                     AND oc.verified_at IS NOT NULL AND (oc.message_types & {bit}) <> 0 AND (o.mc_opt_out & {bit}) = 0 AND {others}) \
-                 THEN {bit} ELSE 0 END)"
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" + ")
+    // The bitwise OR of a column over rows, portably: the sum of each bit's maximum.
+    let or_of = |col: &str| MessageType::ALL.iter().map(|t| format!("MAX({col} & {})", t.bit())).collect::<Vec<_>>().join(" + ");
+    format!(
+        "(CASE WHEN {a}.mc_removed_at IS NOT NULL THEN 0 ELSE \
+           (SELECT c.message_types FROM contacts c WHERE c.id = {a}.contact_id) & ~{a}.mc_opt_out \
+           & ~COALESCE((SELECT {own} FROM mc_recipients r WHERE r.account_id = {a}.account_id), 0) \
+           & ~COALESCE((SELECT {other} FROM associations o JOIN contacts oc ON oc.id = o.contact_id \
+                        WHERE o.account_id = {a}.account_id AND o.contact_id <> {a}.contact_id AND o.mc_removed_at IS NULL \
+                          AND oc.verified_at IS NOT NULL AND {others}), 0) \
+         END)",
+        own = or_of("r.message_types"),
+        other = or_of("(oc.message_types & ~o.mc_opt_out)"),
+    )
 }
 
 /// `a` (an association joined to its member `m` and folder `f`) is still covered by a

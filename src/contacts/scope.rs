@@ -130,7 +130,10 @@ pub fn running_tasks(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec
 }
 
 /// The contacts of a folder: bound to it, and inherited from the folders above.
-pub fn folder_contacts(conn: &mut AnyConnection, folder_path: &str) -> QueryResult<(Vec<(Contact, Binding)>, Vec<(Contact, Binding, String)>)> {
+/// The contacts bound to a folder, and those it inherits with the folder they come from.
+pub type FolderContacts = (Vec<(Contact, Binding)>, Vec<(Contact, Binding, String)>);
+
+pub fn folder_contacts(conn: &mut AnyConnection, folder_path: &str) -> QueryResult<FolderContacts> {
     use crate::db::schema::bindings;
     let prefixes: Vec<String> = {
         let parts: Vec<&str> = folder_path.split('/').filter(|p| !p.is_empty()).collect();

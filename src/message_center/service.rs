@@ -18,6 +18,9 @@ fn ensure_account(conn: &mut AnyConnection, account: &str) -> Result<()> {
     Ok(())
 }
 
+/// contact id, name, email, verified at, types, opt-out, removed at, associated at.
+type EntryRow = (String, String, String, Option<PrimitiveDateTime>, i32, i32, Option<PrimitiveDateTime>, PrimitiveDateTime);
+
 /// A member's Message Center: its own recipients and the directory's entries. Two queries.
 pub fn message_center(conn: &mut AnyConnection, account: &str) -> Result<MessageCenter> {
     ensure_account(conn, account)?;
@@ -26,7 +29,7 @@ pub fn message_center(conn: &mut AnyConnection, account: &str) -> Result<Message
         .order(mc_recipients::id)
         .select(OwnRecipient::as_select())
         .load(conn)?;
-    let rows: Vec<(String, String, String, Option<PrimitiveDateTime>, i32, i32, Option<PrimitiveDateTime>, PrimitiveDateTime)> = associations::table
+    let rows: Vec<EntryRow> = associations::table
         .inner_join(contacts::table)
         .filter(associations::account_id.eq(account))
         .order((contacts::name_key, contacts::id))

@@ -256,6 +256,8 @@ pub struct LogFilter {
     pub status: Option<String>,
 }
 
+type LogRow = (i64, String, String, String, String, String, String, i32, Option<String>, PrimitiveDateTime);
+
 /// The delivery log, newest first, filtered; two queries.
 pub fn log(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest) -> QueryResult<Page<LogLine>> {
     let build = || {
@@ -275,7 +277,7 @@ pub fn log(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest) -> Q
         q
     };
     let total = build().count().get_result(conn)?;
-    let rows: Vec<(i64, String, String, String, String, String, String, i32, Option<String>, PrimitiveDateTime)> = build()
+    let rows: Vec<LogRow> = build()
         .order(deliveries::id.desc())
         .limit(page.size)
         .offset(page.offset())

@@ -159,7 +159,7 @@ impl ContactForm {
 }
 
 /// The parsed form, or the form with a message next to each field that is wrong.
-fn parse_form(mut form: ContactForm) -> Result<NewContact, ContactForm> {
+fn parse_form(mut form: ContactForm) -> Result<NewContact, Box<ContactForm>> {
     let name = ContactName::parse(&form.name).map_err(|e| e.message);
     let email = EmailAddress::parse(&form.email).map_err(|e| e.message);
     let title = Title::parse(&form.title).map_err(|_| "Choose a title".to_owned());
@@ -171,7 +171,7 @@ fn parse_form(mut form: ContactForm) -> Result<NewContact, ContactForm> {
             form.email_error = email.err();
             form.title_error = title.err();
             form.types_error = types.err();
-            Err(form)
+            Err(Box::new(form))
         }
     }
 }
@@ -248,7 +248,7 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmi
     let typed = ContactForm::from_pairs(&form.pairs);
     let new = match parse_form(typed) {
         Ok(new) => new,
-        Err(form) => return render_panel(&req, &admin, None, form),
+        Err(form) => return render_panel(&req, &admin, None, *form),
     };
     let (who, url) = sender_parts(&state, &admin);
     let keep = ContactForm::from_pairs(&form.pairs);
@@ -276,7 +276,7 @@ async fn update(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmi
     let contact = db::run(&state.pool, move |c| contacts::get_contact(c, &lookup)).await?;
     let new = match parse_form(ContactForm::from_pairs(&form.pairs)) {
         Ok(new) => new,
-        Err(form) => return render_panel(&req, &admin, Some(contact), form),
+        Err(form) => return render_panel(&req, &admin, Some(contact), *form),
     };
     let changes = ContactChanges { name: Some(new.name), email: Some(new.email), phone: None, title: Some(new.title), types: Some(new.types) };
     let (who, url) = sender_parts(&state, &admin);
