@@ -177,23 +177,24 @@ pub fn remove_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, curs
     Ok((spanned, Some(upper)))
 }
 
-/// Runs every batch now, in the caller's transaction (small scopes).
-pub fn add_all(conn: &mut AnyConnection, contact: &str, scope: &Scope) -> QueryResult<usize> {
+type Step = fn(&mut AnyConnection, &str, &Scope, &str, i64) -> QueryResult<(usize, Option<String>)>;
+
+/// Runs every batch of `step` now, in the caller's transaction (small scopes).
+fn run_all(conn: &mut AnyConnection, contact: &str, scope: &Scope, step: Step) -> QueryResult<usize> {
     let (mut cursor, mut total) = (String::new(), 0);
-    while let (n, Some(next)) = add_batch(conn, contact, scope, &cursor, 5_000)? {
+    while let (n, Some(next)) = step(conn, contact, scope, &cursor, 5_000)? {
         total += n;
         cursor = next;
     }
     Ok(total)
 }
 
+pub fn add_all(conn: &mut AnyConnection, contact: &str, scope: &Scope) -> QueryResult<usize> {
+    run_all(conn, contact, scope, add_batch)
+}
+
 pub fn remove_all(conn: &mut AnyConnection, contact: &str, scope: &Scope) -> QueryResult<usize> {
-    let (mut cursor, mut total) = (String::new(), 0);
-    while let (n, Some(next)) = remove_batch(conn, contact, scope, &cursor, 5_000)? {
-        total += n;
-        cursor = next;
-    }
-    Ok(total)
+    run_all(conn, contact, scope, remove_batch)
 }
 
 /// Rules B3 and B5 for one member that just joined or moved: associations that no
