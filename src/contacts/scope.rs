@@ -199,3 +199,49 @@ pub fn member_contacts(conn: &mut AnyConnection, account: &str, folder_path: Opt
     }
     Ok(out)
 }
+
+/// One member of a contact's scope, with the binding it comes through.
+#[derive(Debug, Clone)]
+pub struct CoveredMember {
+    pub account_id: String,
+    pub display_name: String,
+    pub through: String,
+}
+
+/// Every member associated with the contact, by name, a page at a time, each with the
+/// target it comes through (direct, a folder or the directory, retained, or kept).
+pub fn covered_members(conn: &mut AnyConnection, contact: &str, page: crate::domain::PageRequest) -> QueryResult<crate::domain::Page<CoveredMember>> {
+    let total: i64 = associations::table.filter(associations::contact_id.eq(contact)).count().get_result(conn)?;
+    let rows: Vec<(String, String, Option<String>, i32, Option<PrimitiveDateTime>)> = associations::table
+        .inner_join(accounts::table)
+        .left_join(folders::table.on(folders::id.nullable().eq(accounts::folder_id)))
+        .filter(associations::contact_id.eq(contact))
+        .order((accounts::display_name, accounts::id))
+        .limit(page.size)
+        .offset(page.offset())
+        .select((accounts::id, accounts::display_name, folders::path.nullable(), associations::retained_types, accounts::removed_at))
+        .load(conn)?;
+    let bound = bindings_of(conn, contact)?;
+    let items = rows
+        .into_iter()
+        .map(|(account_id, display_name, path, retained, removed)| {
+            let direct = bound.iter().find(|b| b.account_id.as_deref() == Some(account_id.as_str()));
+            let via_folder = path.as_deref().and_then(|p| {
+                bound.iter().filter(|b| b.folder_path.as_deref().is_some_and(|fp| p.starts_with(fp))).max_by_key(|b| b.folder_path.as_ref().map(|s| s.len()))
+            });
+            let through = if removed.is_some() {
+                "kept: removed from the directory".to_owned()
+            } else if direct.is_some() {
+                "bound directly".to_owned()
+            } else if let Some(b) = via_folder {
+                if b.target_kind == "directory" { "the whole directory".to_owned() } else { format!("folder {}", b.target_id) }
+            } else if retained != 0 {
+                format!("retained: the only {} recipient", MessageTypes::from_bits(retained).api_names().join(", "))
+            } else {
+                "associated".to_owned()
+            };
+            CoveredMember { account_id, display_name, through }
+        })
+        .collect();
+    Ok(crate::domain::Page { items, total, request: page })
+}

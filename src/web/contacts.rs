@@ -30,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/contacts/{id}/bind", web::get().to(bind_panel))
         .route("/contacts/{id}/bind", web::post().to(bind))
         .route("/contacts/{id}/unbind", web::post().to(unbind))
+        .route("/contacts/{id}/members", web::get().to(members_page))
         .route("/contacts/{id}/delete", web::get().to(delete_dialog))
         .route("/contacts/{id}/delete", web::post().to(delete))
         .route("/settings/quotas", web::get().to(quotas))
@@ -574,4 +575,32 @@ async fn delete(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path
         Err(e @ ContactError::DeletionRunning) => render_details(&state, &admin, id, None, Some(e.to_string())).await,
         Err(e) => Err(e.into()),
     }
+}
+
+// ---------------------------------------------------------------- covered members
+
+#[derive(Template)]
+#[template(path = "contacts/members.html")]
+struct MembersPage {
+    chrome: Chrome,
+    contact: Contact,
+    members: Page<scope::CoveredMember>,
+}
+
+impl MembersPage {
+    fn link(&self, page: impl crate::web::render::Value<i64>) -> String {
+        format!("?page={}", page.value())
+    }
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<i64>,
+}
+
+async fn members_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
+    let id = contact_id(&path)?;
+    let page = PageRequest::with_size(query.page, 50);
+    let (contact, members) = db::run(&state.pool, move |c| Ok::<_, ContactError>((contacts::get_contact(c, &id)?, scope::covered_members(c, id.as_str(), page)?))).await?;
+    html(StatusCode::OK, &MembersPage { chrome: Chrome::new(&admin, "directory"), contact, members })
 }

@@ -64,6 +64,7 @@ def test_a_member_user_manages_its_message_center_and_the_administrator_sees_the
     page.get_by_text("An invitation is on its way").wait_for()
     invite = re.search(r"(http://\S+/invite/[A-Za-z0-9_-]+)", text_of(smtp.wait_for(lambda m: "mc-user@example.com" in m["to"])[0])).group(1)
     page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
 
     page.goto(invite)
     page.get_by_label("New password").fill("correct horse battery")
@@ -71,6 +72,7 @@ def test_a_member_user_manages_its_message_center_and_the_administrator_sees_the
     page.get_by_role("button", name="Set password and sign in").click()
     page.wait_for_url("**/my/message-center")
     page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
     page.get_by_label("User name or email").fill("mc-user@example.com")
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Sign in", exact=True).click()
@@ -96,6 +98,7 @@ def test_a_member_user_manages_its_message_center_and_the_administrator_sees_the
     assert page.goto(f"{server.url}/members/{member}").status == 404
     page.goto(f"{server.url}/my/message-center")
     page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
     sign_in(page, server)
     page.goto(f"{server.url}/members/{member}")
     page.get_by_text("Opted out by the member: Security").wait_for()

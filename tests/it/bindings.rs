@@ -265,3 +265,19 @@ async fn u3_and_b6_a_large_unbind_is_a_task_and_blocks_moves_until_it_ends() {
     let kept = app.with_conn(move |c| message_center::associated_contacts(c, id.as_str()).unwrap()).await;
     assert!(kept.len() <= 1);
 }
+
+#[actix_web::test]
+async fn the_effective_scope_lists_every_member_with_the_target_it_comes_through() {
+    let mut app = TestApp::spawn().await;
+    let t = tree(&app).await;
+    let in_a = member(&app, &t.a, "alpha member", None).await;
+    let in_b = member(&app, &t.b, "beta member", Some("own@example.com")).await;
+    let tom = app.active_contact("tom", "tom@example.com").await;
+    bind(&mut app, &tom, &[&t.a, &in_b]).await;
+    app.sign_in().await;
+    let page = app.get(&format!("/contacts/{tom}/members")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&in_a) && page.body.contains(&format!("folder {}", t.a)));
+    assert!(page.body.contains(&in_b) && page.body.contains("bound directly"));
+    assert!(app.get(&format!("/contacts/{tom}")).await.body.contains("All 2 members"));
+}
