@@ -212,7 +212,9 @@ pub struct CoveredMember {
 /// target it comes through (direct, a folder or the directory, retained, or kept).
 pub fn covered_members(conn: &mut AnyConnection, contact: &str, page: crate::domain::PageRequest) -> QueryResult<crate::domain::Page<CoveredMember>> {
     let total: i64 = associations::table.filter(associations::contact_id.eq(contact)).count().get_result(conn)?;
-    let rows: Vec<(String, String, Option<String>, i32, Option<PrimitiveDateTime>)> = associations::table
+    // account id, display name, folder path, retained types, removed at
+    type Row = (String, String, Option<String>, i32, Option<PrimitiveDateTime>);
+    let rows: Vec<Row> = associations::table
         .inner_join(accounts::table)
         .left_join(folders::table.on(folders::id.nullable().eq(accounts::folder_id)))
         .filter(associations::contact_id.eq(contact))
