@@ -23,7 +23,7 @@ pub enum Scope {
 
 impl Scope {
     /// The scope's predicate on `m` (accounts) and `f` (its folder), with its one parameter.
-    fn predicate(&self, n: usize) -> (String, String) {
+    pub(crate) fn predicate(&self, n: usize) -> (String, String) {
         match self {
             Scope::Subtree { path } => (format!("f.path LIKE ${n} AND m.removed_at IS NULL"), format!("{path}%")),
             Scope::Account { id } => (format!("m.id = ${n}"), id.clone()),

@@ -166,38 +166,64 @@ pub struct MemberContact {
 }
 
 pub fn member_contacts(conn: &mut AnyConnection, account: &str, folder_path: Option<&str>, removed: bool) -> QueryResult<Vec<MemberContact>> {
+    use crate::db::schema::bindings;
     let rows: Vec<(Contact, i32)> = associations::table
         .inner_join(contacts::table)
         .filter(associations::account_id.eq(account))
         .order(contacts::name_key)
         .select((Contact::as_select(), associations::retained_types))
         .load(conn)?;
+    let ids: Vec<&str> = rows.iter().map(|(c, _)| c.id.as_str()).collect();
+    let bound: Vec<Binding> = bindings::table.filter(bindings::contact_id.eq_any(ids)).select(Binding::as_select()).load(conn)?;
     let mut out = Vec::new();
     for (contact, retained) in rows {
-        let bound = bindings_of(conn, &contact.id)?;
-        let direct = bound.iter().any(|b| b.account_id.as_deref() == Some(account));
-        let from_folder = folder_path.and_then(|p| {
-            bound.iter().filter(|b| b.folder_path.as_deref().is_some_and(|fp| p.starts_with(fp))).max_by_key(|b| b.folder_path.as_ref().map(|s| s.len()))
-        });
-        let source = if removed {
-            "kept: the member left the directory (rule B4)".to_owned()
-        } else if direct {
-            "bound directly".to_owned()
-        } else if let Some(b) = from_folder {
-            let name = if b.target_kind == "directory" {
-                "the whole directory".to_owned()
-            } else {
-                folders::table.find(&b.target_key).select(folders::name).first::<String>(conn).optional()?.unwrap_or_default()
-            };
-            format!("inherited from {name}")
-        } else if retained != 0 {
-            format!("retained: the only {} recipient of this member", MessageTypes::from_bits(retained).api_names().join(", "))
-        } else {
-            "associated".to_owned()
+        let own: Vec<Binding> = bound.iter().filter(|b| b.contact_id == contact.id).cloned().collect();
+        let source = match source(&own, account, folder_path, retained, removed) {
+            Source::Kept => "kept: the member left the directory (rule B4)".to_owned(),
+            Source::Direct => "bound directly".to_owned(),
+            Source::Directory => "inherited from the whole directory".to_owned(),
+            Source::Folder(b) => {
+                let name = folders::table.find(&b.target_key).select(folders::name).first::<String>(conn).optional()?.unwrap_or_default();
+                format!("inherited from {name}")
+            }
+            Source::Retained(types) => format!("retained: the only {} recipient of this member", types.api_names().join(", ")),
+            Source::Associated => "associated".to_owned(),
         };
         out.push(MemberContact { contact, source });
     }
     Ok(out)
+}
+
+/// Where a member's association with a contact comes from.
+enum Source<'a> {
+    /// The member left the directory (rule B4).
+    Kept,
+    Direct,
+    Directory,
+    /// The deepest folder binding above the member.
+    Folder(&'a Binding),
+    /// Rule U2 kept it, for these types.
+    Retained(MessageTypes),
+    Associated,
+}
+
+/// `bound` are the contact's bindings; `folder_path` is the member's folder's path.
+fn source<'a>(bound: &'a [Binding], account: &str, folder_path: Option<&str>, retained: i32, removed: bool) -> Source<'a> {
+    if removed {
+        return Source::Kept;
+    }
+    if bound.iter().any(|b| b.account_id.as_deref() == Some(account)) {
+        return Source::Direct;
+    }
+    let via_folder = folder_path.and_then(|p| {
+        bound.iter().filter(|b| b.folder_path.as_deref().is_some_and(|fp| p.starts_with(fp))).max_by_key(|b| b.folder_path.as_ref().map(|s| s.len()))
+    });
+    match via_folder {
+        Some(b) if b.target_kind == "directory" => Source::Directory,
+        Some(b) => Source::Folder(b),
+        None if retained != 0 => Source::Retained(MessageTypes::from_bits(retained)),
+        None => Source::Associated,
+    }
 }
 
 /// One member of a contact's scope, with the binding it comes through.
@@ -227,20 +253,13 @@ pub fn covered_members(conn: &mut AnyConnection, contact: &str, page: crate::dom
     let items = rows
         .into_iter()
         .map(|(account_id, display_name, path, retained, removed)| {
-            let direct = bound.iter().find(|b| b.account_id.as_deref() == Some(account_id.as_str()));
-            let via_folder = path.as_deref().and_then(|p| {
-                bound.iter().filter(|b| b.folder_path.as_deref().is_some_and(|fp| p.starts_with(fp))).max_by_key(|b| b.folder_path.as_ref().map(|s| s.len()))
-            });
-            let through = if removed.is_some() {
-                "kept: removed from the directory".to_owned()
-            } else if direct.is_some() {
-                "bound directly".to_owned()
-            } else if let Some(b) = via_folder {
-                if b.target_kind == "directory" { "the whole directory".to_owned() } else { format!("folder {}", b.target_id) }
-            } else if retained != 0 {
-                format!("retained: the only {} recipient", MessageTypes::from_bits(retained).api_names().join(", "))
-            } else {
-                "associated".to_owned()
+            let through = match source(&bound, &account_id, path.as_deref(), retained, removed.is_some()) {
+                Source::Kept => "kept: removed from the directory".to_owned(),
+                Source::Direct => "bound directly".to_owned(),
+                Source::Directory => "the whole directory".to_owned(),
+                Source::Folder(b) => format!("folder {}", b.target_id),
+                Source::Retained(types) => format!("retained: the only {} recipient", types.api_names().join(", ")),
+                Source::Associated => "associated".to_owned(),
             };
             CoveredMember { account_id, display_name, through }
         })

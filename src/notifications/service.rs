@@ -115,7 +115,7 @@ struct Upper {
 /// distinct address per member). The last batch queues the sending.
 pub fn fan_out_step(conn: &mut AnyConnection, job_id: i64, state: &FanOut, batch: i64) -> Result<Option<FanOut>, NotifyError> {
     conn.transaction(|conn| {
-        let (pred, value) = scope_predicate(&state.scope, 1);
+        let (pred, value) = state.scope.predicate(1);
         let upper = diesel::sql_query(format!(
             "SELECT MAX(id) AS upper FROM (SELECT m.id FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id WHERE {pred} AND m.id > $2 ORDER BY m.id LIMIT $3) s"
         ))
@@ -129,7 +129,7 @@ pub fn fan_out_step(conn: &mut AnyConnection, job_id: i64, state: &FanOut, batch
             jobs::checkpoint(conn, job_id, state, state.total, state.total)?;
             return Ok(None);
         };
-        let (pred, _) = scope_predicate(&state.scope, 3);
+        let (pred, _) = state.scope.predicate(3);
         let insert = insert_ignoring_conflicts(
             conn,
             &format!(
@@ -159,13 +159,6 @@ pub fn fan_out_step(conn: &mut AnyConnection, job_id: i64, state: &FanOut, batch
         tracing::debug!(notification.id = state.notification_id, deliveries = n, "notification fan-out batch");
         Ok(Some(next))
     })
-}
-
-fn scope_predicate(scope: &Scope, n: usize) -> (String, String) {
-    match scope {
-        Scope::Subtree { path } => (format!("f.path LIKE ${n} AND m.removed_at IS NULL"), format!("{path}%")),
-        Scope::Account { id } | Scope::Contact { id } => (format!("m.id = ${n}"), id.clone()),
-    }
 }
 
 /// A delivery waiting to go, with what its email needs.
