@@ -1,7 +1,9 @@
 //! Settings, read from the environment once at start-up and passed down.
 //!
 //! Variables: `RDC_ADDR`, `RDC_PUBLIC_URL`, `RDC_DATA_DIR`, `DATABASE_URL`,
-//! `RDC_SMTP_URL`, `RDC_MAIL_FROM`, `RDC_SECRET_KEY`, `RDC_WORKERS` (see `.env.example`).
+//! `RDC_SMTP_URL`, `RDC_MAIL_FROM`, `RDC_SECRET_KEY`, `RDC_WORKERS`, `RDC_JOB_LEASE_SECS`,
+//! `RDC_JOB_MAX_ATTEMPTS`, `RDC_JOB_RETENTION_DAYS`, `RDC_PROPAGATION_BATCH`,
+//! `RDC_SMTP_CONCURRENCY` (see `.env.example`).
 //! `RDC_LOG` is read by `main` for the tracing filter.
 
 use std::path::{Path, PathBuf};
@@ -31,6 +33,36 @@ pub struct Settings {
     pub secret_key: Vec<u8>,
     /// Background job workers inside `serve`.
     pub workers: usize,
+    pub jobs: JobSettings,
+}
+
+/// How background work runs.
+#[derive(Clone, Debug)]
+pub struct JobSettings {
+    /// How long a claimed job stays with its worker without a heartbeat; the heartbeat
+    /// renews it every third of that. A job whose server died is taken over after it.
+    pub lease: time::Duration,
+    /// Attempts before a job is given up.
+    pub max_attempts: i32,
+    /// Finished jobs are purged after this long.
+    pub retention: time::Duration,
+    /// Members per transaction when a binding, unbinding, deletion or notification
+    /// reaches many members.
+    pub propagation_batch: i64,
+    /// Emails a notification sends at the same time (and SMTP connections it keeps).
+    pub send_concurrency: usize,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            lease: time::Duration::seconds(10),
+            max_attempts: crate::jobs::DEFAULT_MAX_ATTEMPTS,
+            retention: time::Duration::days(14),
+            propagation_batch: 5_000,
+            send_concurrency: 16,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +73,8 @@ pub enum ConfigError {
     PublicUrl(String),
     #[error("RDC_WORKERS must be a whole number from 0 to 64 (got {0:?})")]
     Workers(String),
+    #[error("{name} must be a whole number from {min} to {max} (got {value:?})")]
+    Number { name: &'static str, min: i64, max: i64, value: String },
     #[error("could not use the data directory {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
 }
@@ -63,6 +97,20 @@ impl Settings {
             None => 2,
             Some(w) => w.parse().ok().filter(|n| *n <= 64).ok_or(ConfigError::Workers(w))?,
         };
+        let number = |name: &'static str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => v.trim().parse().ok().filter(|n| (min..=max).contains(n)).ok_or(ConfigError::Number { name, min, max, value: v }),
+            }
+        };
+        let defaults = JobSettings::default();
+        let jobs = JobSettings {
+            lease: time::Duration::seconds(number("RDC_JOB_LEASE_SECS", defaults.lease.whole_seconds(), 1, 3600)?),
+            max_attempts: number("RDC_JOB_MAX_ATTEMPTS", defaults.max_attempts.into(), 1, 100)? as i32,
+            retention: time::Duration::days(number("RDC_JOB_RETENTION_DAYS", defaults.retention.whole_days(), 1, 3650)?),
+            propagation_batch: number("RDC_PROPAGATION_BATCH", defaults.propagation_batch, 1, 100_000)?,
+            send_concurrency: number("RDC_SMTP_CONCURRENCY", defaults.send_concurrency as i64, 1, 256)? as usize,
+        };
         let database_url = var("DATABASE_URL").unwrap_or_else(|| data_dir.join("rd-contacts.db").to_string_lossy().into_owned());
         let mail = match var("RDC_SMTP_URL") {
             Some(url) => MailSetting::Smtp(url),
@@ -77,6 +125,7 @@ impl Settings {
             mail_from: var("RDC_MAIL_FROM").unwrap_or_else(|| "rd-contacts <no-reply@rd-contacts.localhost>".into()),
             secret_key,
             workers,
+            jobs,
         })
     }
 

@@ -60,10 +60,21 @@ pub fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
+/// What a person reads when a concurrent change won a race the service did not name.
+pub const CHANGED_MEANWHILE: &str = "Something this depends on changed at the same moment. Reload the page and try again.";
+
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound("The page you asked for does not exist.".into()),
+            ref other if crate::db::is_unavailable(other) => {
+                tracing::warn!(error = %other, "the database could not be reached");
+                AppError::Unavailable
+            }
+            ref other if crate::db::is_unique_violation(other) || crate::db::is_foreign_key_violation(other) => {
+                tracing::info!(error = %other, "a concurrent change won");
+                AppError::Conflict(CHANGED_MEANWHILE.into())
+            }
             other => AppError::internal(other),
         }
     }
@@ -87,6 +98,7 @@ impl From<DirectoryError> for AppError {
             | DirectoryError::FolderNameTaken(_)
             | DirectoryError::HasSubfolders(_)
             | DirectoryError::HasAccounts(_)
+            | DirectoryError::NotEmpty
             | DirectoryError::RootFolder
             | DirectoryError::AccountRemoved(_)
             | DirectoryError::MoveBlocked(_) => AppError::Conflict(e.to_string()),

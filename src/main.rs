@@ -159,7 +159,7 @@ fn bench(settings: Settings, command: BenchCommand) -> Result<(), BoxError> {
 fn serve(settings: Settings) -> Result<(), BoxError> {
     // The pooled SMTP transport spawns its upkeep task: it is built inside the runtime.
     actix_web::rt::System::new().block_on(async move {
-        let mailer = Mailer::from_setting(&settings.mail, &settings.mail_from)?;
+        let mailer = Mailer::for_settings(&settings)?;
         let (state, first_run) = startup::prepare(settings, mailer)?;
         let addr = state.settings.addr.clone();
         let url = state.settings.public_url.clone();

@@ -14,9 +14,9 @@ use crate::auth::SecretBox;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::errors::BoxError;
-use crate::jobs::JobContext;
+use crate::jobs::{JobContext, Periodic, Registry};
 use crate::mail::Mailer;
-use crate::{api, auth, directory, web as console};
+use crate::{api, auth, contacts, directory, jobs, notifications, web as console};
 
 /// Shared state of a running server.
 #[derive(Clone, Debug)]
@@ -25,12 +25,27 @@ pub struct AppState {
     pub pool: DbPool,
     pub mailer: Mailer,
     pub secrets: SecretBox,
+    pub registry: std::sync::Arc<Registry>,
 }
 
 impl AppState {
     pub fn jobs(&self) -> JobContext {
-        JobContext { pool: self.pool.clone(), mailer: self.mailer.clone() }
+        JobContext { pool: self.pool.clone(), mailer: self.mailer.clone(), settings: self.settings.jobs.clone(), registry: self.registry.clone() }
     }
+}
+
+/// Every kind of background job, and the periodic upkeep, in one place.
+pub fn job_registry() -> Registry {
+    let mut r = Registry::new();
+    r.register::<jobs::send_email::SendEmail>()
+        .register::<contacts::bindings::BindMembers>()
+        .register::<contacts::bindings::UnbindMembers>()
+        .register::<contacts::deletion::DeleteContact>()
+        .register::<notifications::FanOut>()
+        .register::<notifications::SendNotification>()
+        .every(Periodic { name: "forget old API nonces", every: time::Duration::minutes(3), run: |c, _| auth::access_keys::purge_nonces(c, db::now_utc()) })
+        .every(Periodic { name: "purge finished jobs", every: time::Duration::hours(1), run: |c, s| jobs::purge_finished(c, db::now_utc() - s.retention) });
+    r
 }
 
 /// What the first start created, to be shown once.
@@ -39,16 +54,20 @@ pub struct FirstRun {
     pub admin: Option<(String, String)>,
 }
 
-/// Opens the database (migrating it), makes sure the directory exists and, on a fresh
-/// deployment, creates the first administrator.
+/// Opens the database, and under the start-up lock migrates it, makes sure the directory
+/// exists and, on a fresh deployment, creates the first administrator: any number of
+/// servers may start together on one database, and exactly one creates (and shows) it.
 pub fn prepare(settings: Settings, mailer: Mailer) -> Result<(AppState, FirstRun), BoxError> {
-    let pool = db::connect(&settings.database_url, pool_size(&settings))?;
+    let pool = db::open(&settings.database_url, pool_size(&settings))?;
     let mut conn = pool.get()?;
-    directory::ensure_directory(&mut conn, "Management account")?;
-    let admin = auth::admins::ensure_first_admin(&mut conn)?;
+    let admin = db::with_startup_lock(&settings.database_url, &mut conn, |c| {
+        db::run_migrations(c)?;
+        directory::ensure_directory(c, "Management account")?;
+        Ok(auth::admins::ensure_first_admin(c)?)
+    })?;
     drop(conn);
     let secrets = SecretBox::new(&settings.secret_key);
-    Ok((AppState { settings, pool, mailer, secrets }, FirstRun { admin }))
+    Ok((AppState { settings, pool, mailer, secrets, registry: std::sync::Arc::new(job_registry()) }, FirstRun { admin }))
 }
 
 fn pool_size(settings: &Settings) -> u32 {

@@ -9,7 +9,7 @@ use crate::contacts::bindings::{self, Binding};
 use crate::contacts::deletion::{self, Deletion};
 use crate::contacts::{self, Contact, ContactChanges, ContactError, NewContact, Sender};
 use crate::db;
-use crate::domain::{ContactId, ContactName, EmailAddress, MessageTypes, PhoneNumber, TargetId, Title};
+use crate::domain::{AccountId, ContactId, ContactName, EmailAddress, MessageTypes, PhoneNumber, TargetId, Title};
 use crate::startup::AppState;
 
 pub async fn dispatch(state: &AppState, caller: &str, action: &str, p: &Params) -> Option<ApiResult> {
@@ -253,9 +253,18 @@ async fn delete(state: &AppState, p: &Params) -> ApiResult {
 async fn deletion_status(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse("ContactId", ContactId::parse)?;
     let raw = id.to_string();
-    let status = db::run(&state.pool, move |c| deletion::deletion_status(c, &id)).await?;
+    // Every fail reason is kept: a page of them (MaxResults, 1000 by default), the total,
+    // and a NextToken for the next page (our extension; the SDK's model reads the list).
+    let limit = p.int("MaxResults", 1, 1000)?.unwrap_or(1000);
+    let after = match p.get("NextToken").filter(|t| !t.is_empty()) {
+        Some(t) => Some(AccountId::parse(t).map_err(|_| ApiError::invalid("NextToken", "Pass the NextToken of the previous answer."))?.to_string()),
+        None => None,
+    };
+    let status = db::run(&state.pool, move |c| deletion::deletion_status(c, &id, after.as_deref(), limit)).await?;
     let reasons: Vec<Value> = status.reasons.iter().map(|(account, types)| json!({ "AccountId": account, "MessageTypes": types.api_names() })).collect();
-    Ok(object(json!({
-        "ContactDeletionStatus": { "ContactId": raw, "Status": if status.failed { "Failed" } else { "Deleting" }, "FailReasonList": reasons }
-    })))
+    let mut body = json!({ "ContactId": raw, "Status": if status.failed { "Failed" } else { "Deleting" }, "FailReasonList": reasons, "TotalCount": status.total });
+    if let Some(next) = status.next {
+        body["NextToken"] = json!(next);
+    }
+    Ok(object(json!({ "ContactDeletionStatus": body })))
 }

@@ -38,8 +38,22 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    pub fn unavailable() -> ApiError {
+        ApiError::new(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server. Try again later.")
+    }
+}
+
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
+        if crate::db::is_unavailable(&e) {
+            tracing::warn!(error = %e, "the database could not be reached");
+            return ApiError::unavailable();
+        }
+        if crate::db::is_unique_violation(&e) || crate::db::is_foreign_key_violation(&e) {
+            tracing::info!(error = %e, "a concurrent change won");
+            return ApiError::new(429, "ConcurrentCallNotSupported", "The operation conflicts with other operations. Please try again later.");
+        }
         ApiError::internal(&e)
     }
 }
@@ -47,7 +61,7 @@ impl From<diesel::result::Error> for ApiError {
 impl From<crate::db::PoolError> for ApiError {
     fn from(e: crate::db::PoolError) -> Self {
         tracing::warn!(error = %e, "database pool exhausted");
-        ApiError::new(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server. Try again later.")
+        ApiError::unavailable()
     }
 }
 
@@ -74,6 +88,7 @@ impl From<DirectoryError> for ApiError {
             DirectoryError::FolderNameTaken(_) => ApiError::new(409, "EntityAlreadyExists.Folder", msg),
             DirectoryError::HasSubfolders(_) => ApiError::new(409, "DeleteConflict.Folder.SubFolder", "This folder has sub folders."),
             DirectoryError::HasAccounts(_) => ApiError::new(409, "DeleteConflict.Folder.Account", "This folder has accounts."),
+            DirectoryError::NotEmpty => ApiError::new(409, "DeleteConflict.Folder.Account", msg),
             DirectoryError::RootFolder => ApiError::new(400, "InvalidParameter.FolderId", msg),
             DirectoryError::MoveBlocked(_) => ApiError::new(429, "ConcurrentCallNotSupported", format!("The operation conflicts with other operations. Please try again later. {msg}")),
             DirectoryError::Db(db) => db.into(),

@@ -38,7 +38,7 @@ pub const REQUEST_WINDOW: Duration = Duration::minutes(15);
 /// Records a request nonce. False when it was seen before (a replay).
 pub fn record_nonce(conn: &mut AnyConnection, nonce: &str) -> Result<bool, AuthError> {
     let now = now_utc();
-    let inserted = conn.transaction(|conn| {
+    let inserted = crate::db::transaction(conn, |conn| {
         diesel::insert_into(api_nonces::table).values((api_nonces::nonce.eq(nonce), api_nonces::seen_at.eq(now))).execute(conn)
     });
     match inserted {

@@ -65,7 +65,7 @@ pub struct InvitationView {
 /// Invites `email` to look after `account`'s Message Center and queues the email. An
 /// invitation not accepted yet can be sent again.
 pub fn invite(conn: &mut AnyConnection, account: &str, email: &EmailAddress, invited_by: &str, public_url: &str) -> Result<MemberUser, InviteError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let (display_name, removed): (String, Option<PrimitiveDateTime>) = accounts::table
             .find(account)
             .select((accounts::display_name, accounts::removed_at))
@@ -149,11 +149,19 @@ pub fn invitation(conn: &mut AnyConnection, token: &Token) -> Result<InvitationV
 
 /// Accepts an invitation: the user's password is set and the link is used up.
 pub fn accept(conn: &mut AnyConnection, token: &Token, password: &Password) -> Result<MemberUser, InviteError> {
-    conn.transaction(|conn| {
+    // Hashing is slow: not while holding the write lock.
+    let hash = hash_password(password.expose())?;
+    crate::db::transaction(conn, |conn| {
         let (invitation_id, mut user, _) = usable(conn, token)?;
-        let hash = hash_password(password.expose())?;
         let now = now_utc();
-        diesel::update(member_invitations::table.find(invitation_id)).set(member_invitations::used_at.eq(Some(now))).execute(conn)?;
+        // Used up by exactly one of several simultaneous accepts: the one whose update
+        // still finds the link unused.
+        let consumed = diesel::update(member_invitations::table.find(invitation_id).filter(member_invitations::used_at.is_null()))
+            .set(member_invitations::used_at.eq(Some(now)))
+            .execute(conn)?;
+        if consumed == 0 {
+            return Err(InviteError::Invalid);
+        }
         diesel::update(member_users::table.find(user.id))
             .set((member_users::password_hash.eq(Some(&hash)), member_users::activated_at.eq(Some(now))))
             .execute(conn)?;

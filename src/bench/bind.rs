@@ -7,23 +7,30 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 
 use crate::config::Settings;
-use crate::contacts::bindings::{self, Propagation};
+use crate::contacts::bindings::{self, Direction, Propagation};
 use crate::contacts::{self, NewContact, Sender};
 use crate::db::schema::{associations, contacts as contacts_table};
 use crate::db::{self, now_utc};
 use crate::directory;
 use crate::domain::{ContactId, ContactName, EmailAddress, FolderId, MessageTypes, TargetId, Title, random_alphanumeric};
 use crate::errors::BoxError;
-use crate::jobs;
-use crate::jobs::worker::PROPAGATION_BATCH;
+use crate::jobs::{self, Lease};
 
-fn run_job(conn: &mut db::AnyConnection, job_id: i64, kind: &str) -> Result<(usize, Duration), BoxError> {
+const PROPAGATION_BATCH: i64 = 5_000;
+
+/// Takes a queued job for the benchmark to drive step by step.
+fn take(conn: &mut db::AnyConnection, job_id: i64) -> Result<(Lease, Propagation), BoxError> {
+    let lease = Lease::take(conn, job_id, "bench", time::Duration::hours(1))?.ok_or("the job was not queued")?;
     let job = jobs::get(conn, job_id)?.ok_or("the job vanished")?;
-    let mut state: Propagation = serde_json::from_str(&job.payload)?;
+    Ok((lease, serde_json::from_str(&job.payload)?))
+}
+
+fn run_job(conn: &mut db::AnyConnection, job_id: i64, direction: Direction) -> Result<(usize, Duration), BoxError> {
+    let (lease, mut state) = take(conn, job_id)?;
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     loop {
         let started = Instant::now();
-        let next = bindings::propagation_step(conn, job_id, kind, &state, PROPAGATION_BATCH)?;
+        let next = bindings::propagation_step(conn, &lease, direction, &state, PROPAGATION_BATCH)?;
         slowest = slowest.max(started.elapsed());
         batches += 1;
         match next {
@@ -31,7 +38,7 @@ fn run_job(conn: &mut db::AnyConnection, job_id: i64, kind: &str) -> Result<(usi
             None => break,
         }
     }
-    jobs::complete(conn, job_id)?;
+    lease.complete(conn)?;
     Ok((batches, slowest))
 }
 
@@ -66,7 +73,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     let request = started.elapsed();
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     for job in &change.jobs {
-        let (b, s) = run_job(&mut conn, *job, bindings::BIND_JOB)?;
+        let (b, s) = run_job(&mut conn, *job, Direction::Add)?;
         batches += b;
         slowest = slowest.max(s);
     }
@@ -83,7 +90,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     let change = bindings::unbind(&mut conn, &id, &root)?;
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     for job in &change.jobs {
-        let (b, s) = run_job(&mut conn, *job, bindings::UNBIND_JOB)?;
+        let (b, s) = run_job(&mut conn, *job, Direction::Remove)?;
         batches += b;
         slowest = slowest.max(s);
     }
@@ -98,21 +105,21 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     diesel::delete(associations::table.filter(associations::contact_id.eq(&contact.id))).execute(&mut conn)?;
     let change = bindings::bind(&mut conn, &id, &root)?;
     for job in &change.jobs {
-        run_job(&mut conn, *job, bindings::BIND_JOB)?;
+        run_job(&mut conn, *job, Direction::Add)?;
     }
     let started = Instant::now();
     let deletion = crate::contacts::deletion::delete_contact(&mut conn, &id, false)?;
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     if let crate::contacts::deletion::Deletion::Deleting { job } = deletion {
-        let state: Propagation = serde_json::from_str(&jobs::get(&mut conn, job)?.ok_or("the job vanished")?.payload)?;
+        let (lease, state) = take(&mut conn, job)?;
         let mut state = Some(state);
         while let Some(s) = state {
             let t = Instant::now();
-            state = crate::contacts::deletion::deletion_step(&mut conn, job, &s, PROPAGATION_BATCH)?;
+            state = crate::contacts::deletion::deletion_step(&mut conn, &lease, &s, PROPAGATION_BATCH)?;
             slowest = slowest.max(t.elapsed());
             batches += 1;
         }
-        jobs::complete(&mut conn, job)?;
+        lease.complete(&mut conn)?;
     }
     let left: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut conn)?;
     println!(

@@ -106,13 +106,27 @@ pub struct Propagation {
     pub total: i64,
 }
 
-pub const BIND_JOB: &str = "bind_members";
-pub const UNBIND_JOB: &str = "unbind_members";
+/// Adds a binding's contact to its members, batch by batch (rule B1, U3's twin).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct BindMembers(pub Propagation);
+
+/// Takes an unbound contact away from its members, batch by batch (rules U1–U3).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct UnbindMembers(pub Propagation);
+
+/// Which way a propagation goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Add,
+    Remove,
+}
 
 /// Binds an Active contact to targets (rules B1, B2). Duplicates within the call or with
 /// an existing binding, unknown targets and going over ten targets are refused whole.
 pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, String)]) -> Result<Change, ContactError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let contact = get_contact(conn, id)?;
         if contact.status() == ContactStatus::Deleting {
@@ -155,7 +169,7 @@ pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, Stri
             if total <= INLINE_LIMIT {
                 propagation::add_all(conn, &contact.id, &scope)?;
             } else {
-                let job = jobs::enqueue(conn, BIND_JOB, &Propagation { contact_id: contact.id.clone(), scope, cursor: String::new(), done: 0, total })?;
+                let job = jobs::enqueue(conn, &BindMembers(Propagation { contact_id: contact.id.clone(), scope, cursor: String::new(), done: 0, total }))?;
                 change.jobs.push(job);
             }
             change.targets.push((r.given, now));
@@ -170,7 +184,7 @@ pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, Stri
 /// recipient of some type (kept, retained). A member's association with no binding (a
 /// removed member, rule B4, or a retained one) is unbound by naming the member.
 pub fn unbind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, String)]) -> Result<Change, ContactError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let contact = get_contact(conn, id)?;
         if contact.status() == ContactStatus::Deleting {
@@ -221,7 +235,7 @@ pub fn unbind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, St
                     Scope::Subtree { path } => path.clone(),
                     Scope::Account { .. } | Scope::Contact { .. } => String::new(),
                 };
-                let job = jobs::enqueue(conn, UNBIND_JOB, &Propagation { contact_id: contact.id.clone(), scope, cursor: String::new(), done: 0, total })?;
+                let job = jobs::enqueue(conn, &UnbindMembers(Propagation { contact_id: contact.id.clone(), scope, cursor: String::new(), done: 0, total }))?;
                 diesel::insert_into(unbind_tasks::table)
                     .values((
                         unbind_tasks::job_id.eq(job),
@@ -249,16 +263,16 @@ pub fn unbind_running_over(conn: &mut AnyConnection, folder_path: &str) -> Query
 
 /// One batch of a propagation job, in its own transaction with the job's checkpoint, so
 /// that a crash resumes where it stopped. Returns the new state (None when finished).
-pub fn propagation_step(conn: &mut AnyConnection, job_id: i64, kind: &str, state: &Propagation, batch: i64) -> Result<Option<Propagation>, ContactError> {
-    conn.transaction(|conn| {
+pub fn propagation_step(conn: &mut AnyConnection, lease: &jobs::Lease, direction: Direction, state: &Propagation, batch: i64) -> Result<Option<Propagation>, ContactError> {
+    crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         // Binding grows the associations table fast, and PostgreSQL plans for a table it
         // believes empty turn quadratic: keep its statistics fresh (every batch while
         // binding, every fifth while unbinding, which only shrinks the table).
-        if kind == BIND_JOB || state.done % (5 * batch) == 0 {
+        if direction == Direction::Add || state.done % (5 * batch) == 0 {
             crate::db::analyze(conn, &["associations"])?;
         }
-        let (n, next) = if kind == BIND_JOB {
+        let (n, next) = if direction == Direction::Add {
             propagation::add_batch(conn, &state.contact_id, &state.scope, &state.cursor, batch)?
         } else {
             propagation::remove_batch(conn, &state.contact_id, &state.scope, &state.cursor, batch)?
@@ -266,14 +280,19 @@ pub fn propagation_step(conn: &mut AnyConnection, job_id: i64, kind: &str, state
         match next {
             Some(cursor) => {
                 let next = Propagation { cursor, done: (state.done + n as i64).min(state.total), ..state.clone() };
-                jobs::checkpoint(conn, job_id, &next, next.done, next.total)?;
+                lease.checkpoint(conn, &next, next.done, next.total)?;
                 Ok(Some(next))
             }
             None => {
-                diesel::delete(unbind_tasks::table.find(job_id)).execute(conn)?;
-                jobs::checkpoint(conn, job_id, state, state.total, state.total)?;
+                end_unbind_task(conn, lease.job_id)?;
+                lease.checkpoint(conn, state, state.total, state.total)?;
                 Ok(None)
             }
         }
     })
+}
+
+/// An unbinding task is over (finished or given up): rule B6 no longer holds for it.
+pub fn end_unbind_task(conn: &mut AnyConnection, job_id: i64) -> QueryResult<()> {
+    diesel::delete(unbind_tasks::table.find(job_id)).execute(conn).map(|_| ())
 }

@@ -11,12 +11,15 @@ use super::bindings::Propagation;
 use super::models::{Contact, ContactStatus};
 use super::propagation::{self, Scope};
 use super::{ContactError, get_contact, lock_directory};
-use crate::db::schema::{accounts, associations, bindings, contacts};
+use crate::db::schema::{accounts, associations, bindings, contacts, deletion_fail_reasons};
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::{ContactId, MessageTypes};
 use crate::jobs;
 
-pub const DELETE_JOB: &str = "delete_contact";
+/// Removes a contact from its members, batch by batch, then deletes it (rule D2's remove).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct DeleteContact(pub Propagation);
 
 /// What a deletion did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +56,7 @@ fn drop_contact(conn: &mut AnyConnection, contact: &str) -> QueryResult<()> {
 
 /// Deletes a contact. `keep` is the API's RetainContactInMembers (default true).
 pub fn delete_contact(conn: &mut AnyConnection, id: &ContactId, keep: bool) -> Result<Deletion, ContactError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let contact: Contact = get_contact(conn, id)?;
         if contact.status() == ContactStatus::Deleting {
@@ -94,8 +97,9 @@ pub fn delete_contact(conn: &mut AnyConnection, id: &ContactId, keep: bool) -> R
         diesel::update(contacts::table.find(&contact.id))
             .set((contacts::status.eq(ContactStatus::Deleting.as_str()), contacts::deletion_failed_at.eq(None::<PrimitiveDateTime>), contacts::modified_at.eq(now_utc())))
             .execute(conn)?;
+        diesel::delete(deletion_fail_reasons::table.filter(deletion_fail_reasons::contact_id.eq(&contact.id))).execute(conn)?;
         let total: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(conn)?;
-        let job = jobs::enqueue(conn, DELETE_JOB, &Propagation { contact_id: contact.id.clone(), scope: Scope::Contact { id: contact.id.clone() }, cursor: String::new(), done: 0, total })?;
+        let job = jobs::enqueue(conn, &DeleteContact(Propagation { contact_id: contact.id.clone(), scope: Scope::Contact { id: contact.id.clone() }, cursor: String::new(), done: 0, total }))?;
         tracing::info!(contact.id = %contact.id, job.id = job, "contact deletion started");
         Ok(Deletion::Deleting { job })
     })
@@ -103,8 +107,8 @@ pub fn delete_contact(conn: &mut AnyConnection, id: &ContactId, keep: bool) -> R
 
 /// One batch of a removal, with its checkpoint. At the end the contact is gone, or, when
 /// rule U2 kept it for some members, Active again with those members as fail reasons.
-pub fn deletion_step(conn: &mut AnyConnection, job_id: i64, state: &Propagation, batch: i64) -> Result<Option<Propagation>, ContactError> {
-    conn.transaction(|conn| {
+pub fn deletion_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &Propagation, batch: i64) -> Result<Option<Propagation>, ContactError> {
+    crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         // Statistics every fifth batch: a removal only shrinks the table.
         if state.done % (5 * batch) == 0 {
@@ -113,7 +117,7 @@ pub fn deletion_step(conn: &mut AnyConnection, job_id: i64, state: &Propagation,
         let (n, next) = propagation::remove_batch(conn, &state.contact_id, &state.scope, &state.cursor, batch)?;
         if let Some(cursor) = next {
             let next = Propagation { cursor, done: (state.done + n as i64).min(state.total), ..state.clone() };
-            jobs::checkpoint(conn, job_id, &next, next.done, next.total)?;
+            lease.checkpoint(conn, &next, next.done, next.total)?;
             return Ok(Some(next));
         }
         let left: i64 = associations::table.filter(associations::contact_id.eq(&state.contact_id)).count().get_result(conn)?;
@@ -121,37 +125,62 @@ pub fn deletion_step(conn: &mut AnyConnection, job_id: i64, state: &Propagation,
             drop_contact(conn, &state.contact_id)?;
             tracing::info!(contact.id = %state.contact_id, "contact deleted");
         } else {
-            diesel::update(contacts::table.find(&state.contact_id))
-                .set((contacts::status.eq(ContactStatus::Active.as_str()), contacts::deletion_failed_at.eq(Some(now_utc()))))
-                .execute(conn)?;
-            tracing::warn!(contact.id = %state.contact_id, members = left, "contact deletion ended with fail reasons");
+            end_with_fail_reasons(conn, &state.contact_id)?;
         }
-        jobs::checkpoint(conn, job_id, state, state.total, state.total)?;
+        lease.checkpoint(conn, state, state.total, state.total)?;
         Ok(None)
     })
 }
 
-/// GetMessageContactDeletionStatus: `Deleting`, or `Failed` with (member, types) reasons.
+/// A removal is over and some members keep the contact: it stays, `Active` and without
+/// bindings, and the members it stays with, with the message types that kept it, are
+/// recorded as the deletion's fail reasons (rule D3). A removal given up records every
+/// member it had not reached yet, with the types the contact still gives it.
+pub(super) fn end_with_fail_reasons(conn: &mut AnyConnection, contact: &str) -> QueryResult<()> {
+    diesel::delete(deletion_fail_reasons::table.filter(deletion_fail_reasons::contact_id.eq(contact))).execute(conn)?;
+    let recorded = diesel::sql_query(
+        "INSERT INTO deletion_fail_reasons (contact_id, account_id, message_types) \
+         SELECT a.contact_id, a.account_id, CASE WHEN a.retained_types <> 0 THEN a.retained_types ELSE c.message_types & ~a.mc_opt_out END \
+         FROM associations a JOIN contacts c ON c.id = a.contact_id WHERE a.contact_id = $1",
+    )
+    .bind::<Text, _>(contact)
+    .execute(conn)?;
+    diesel::update(contacts::table.find(contact))
+        .set((contacts::status.eq(ContactStatus::Active.as_str()), contacts::deletion_failed_at.eq(Some(now_utc()))))
+        .execute(conn)?;
+    tracing::warn!(contact.id = %contact, members = recorded, "contact deletion ended with fail reasons");
+    Ok(())
+}
+
+/// GetMessageContactDeletionStatus: `Deleting`, or `Failed` with its (member, types)
+/// reasons: a page of them after `after` (member ids ascending), and how many in all.
 #[derive(Debug, Clone)]
 pub struct DeletionStatus {
     pub failed: bool,
     pub reasons: Vec<(String, MessageTypes)>,
+    pub total: i64,
+    /// The last member of this page, when more follow.
+    pub next: Option<String>,
 }
 
-pub fn deletion_status(conn: &mut AnyConnection, id: &ContactId) -> Result<DeletionStatus, ContactError> {
+pub fn deletion_status(conn: &mut AnyConnection, id: &ContactId, after: Option<&str>, limit: i64) -> Result<DeletionStatus, ContactError> {
     let contact = get_contact(conn, id)?;
     if contact.status() == ContactStatus::Deleting {
-        return Ok(DeletionStatus { failed: false, reasons: Vec::new() });
+        return Ok(DeletionStatus { failed: false, reasons: Vec::new(), total: 0, next: None });
     }
     if contact.deletion_failed_at.is_none() {
         return Err(ContactError::NoDeletion);
     }
-    let rows: Vec<(String, i32)> = associations::table
-        .filter(associations::contact_id.eq(&contact.id))
-        .filter(associations::retained_types.ne(0))
-        .order(associations::account_id)
-        .limit(1000)
-        .select((associations::account_id, associations::retained_types))
+    let of_contact = deletion_fail_reasons::table.filter(deletion_fail_reasons::contact_id.eq(&contact.id));
+    let total: i64 = of_contact.count().get_result(conn)?;
+    let mut rows: Vec<(String, i32)> = of_contact
+        .filter(deletion_fail_reasons::account_id.gt(after.unwrap_or("")))
+        .order(deletion_fail_reasons::account_id)
+        .limit(limit + 1)
+        .select((deletion_fail_reasons::account_id, deletion_fail_reasons::message_types))
         .load(conn)?;
-    Ok(DeletionStatus { failed: true, reasons: rows.into_iter().map(|(a, t)| (a, MessageTypes::from_bits(t))).collect() })
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    let next = if more { rows.last().map(|(a, _)| a.clone()) } else { None };
+    Ok(DeletionStatus { failed: true, reasons: rows.into_iter().map(|(a, t)| (a, MessageTypes::from_bits(t))).collect(), total, next })
 }

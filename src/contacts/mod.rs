@@ -3,6 +3,7 @@
 
 pub mod bindings;
 pub mod deletion;
+mod jobs;
 mod models;
 pub mod propagation;
 pub mod scope;

@@ -4,11 +4,13 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::bindings::{BIND_JOB, Binding, UNBIND_JOB, bindings_of};
+use super::bindings::{BindMembers, Binding, UnbindMembers, bindings_of};
+use super::deletion::DeleteContact;
+use crate::jobs::Job;
 use super::models::Contact;
 use super::propagation::covered_count;
 use crate::db::AnyConnection;
-use crate::db::schema::{accounts, associations, contacts, folders, jobs};
+use crate::db::schema::{accounts, associations, contacts, folders};
 use crate::domain::MessageTypes;
 
 /// A binding with what it names and how many members it covers now.
@@ -108,23 +110,17 @@ pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<E
 
 /// Unfinished propagation jobs of a contact.
 pub fn running_tasks(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec<RunningTask>> {
-    let rows: Vec<(i64, String, String, i64, i64)> = jobs::table
-        .filter(jobs::kind.eq_any([BIND_JOB, UNBIND_JOB, super::deletion::DELETE_JOB]))
-        .filter(jobs::status.eq_any([crate::jobs::QUEUED, crate::jobs::RUNNING]))
-        .filter(jobs::payload.like(format!("%\"contact_id\":\"{contact}\"%")))
-        .order(jobs::id)
-        .select((jobs::id, jobs::kind, jobs::payload, jobs::progress_done, jobs::progress_total))
-        .load(conn)?;
+    let rows = crate::jobs::unfinished_about(conn, &[BindMembers::KIND, UnbindMembers::KIND, DeleteContact::KIND], "contact_id", contact)?;
     Ok(rows
         .into_iter()
-        .map(|(id, kind, payload, done, total)| {
-            let total = if total > 0 { total } else { serde_json::from_str::<super::bindings::Propagation>(&payload).map(|p| p.total).unwrap_or(0) };
-            let kind = match kind.as_str() {
-                BIND_JOB => "Binding",
-                UNBIND_JOB => "Unbinding",
+        .map(|job| {
+            let total = if job.progress_total > 0 { job.progress_total } else { serde_json::from_str::<super::bindings::Propagation>(&job.payload).map(|p| p.total).unwrap_or(0) };
+            let kind = match job.kind.as_str() {
+                BindMembers::KIND => "Binding",
+                UnbindMembers::KIND => "Unbinding",
                 _ => "Deletion",
             };
-            RunningTask { id, kind, done, total }
+            RunningTask { id: job.id, kind, done: job.progress_done, total }
         })
         .collect())
 }

@@ -33,7 +33,7 @@ pub fn contact_quota(conn: &mut AnyConnection) -> Result<(i64, i64)> {
 
 /// Changes the quota; never below the contacts in use.
 pub fn set_contact_quota(conn: &mut AnyConnection, new_quota: i64) -> Result<(i64, i64)> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let used = count_contacts(conn)?;
         if new_quota < used {
@@ -65,7 +65,7 @@ pub struct NewContact {
 /// Creates a contact, `Verifying`, and queues its verification email (rules C1–C4). A
 /// refusal (quota, name, a sending limit) leaves nothing behind.
 pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sender<'_>) -> Result<Contact> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let (used, quota) = (count_contacts(conn)?, quota(conn)?);
         if used >= quota {
@@ -116,7 +116,7 @@ pub struct ContactChanges {
 /// cancels the pending change. A Verifying contact simply gets the new address verified
 /// instead. Over a sending limit nothing changes.
 pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &ContactChanges, sender: &Sender<'_>) -> Result<Contact> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let mut contact = get_contact(conn, id)?;
         if contact.status() == ContactStatus::Deleting {
@@ -178,7 +178,7 @@ pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &Contac
 /// Sends a fresh verification email for the address waiting for one; `address`, when
 /// given, must be that address.
 pub fn resend_verification(conn: &mut AnyConnection, id: &ContactId, address: Option<&EmailAddress>, sender: &Sender<'_>) -> Result<Contact> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let contact = get_contact(conn, id)?;
         let waiting = contact.address_to_verify().map(str::to_owned);
@@ -195,7 +195,7 @@ pub fn resend_verification(conn: &mut AnyConnection, id: &ContactId, address: Op
 
 /// Drops a pending email change; `address`, when given, must be the pending one.
 pub fn cancel_pending_email(conn: &mut AnyConnection, id: &ContactId, address: Option<&EmailAddress>) -> Result<Contact> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let mut contact = get_contact(conn, id)?;
         match (&contact.pending_email, address) {
             (Some(p), Some(a)) if !p.eq_ignore_ascii_case(a.as_str()) => return Err(ContactError::NoPendingChange),

@@ -113,10 +113,16 @@ pub fn lookup(conn: &mut AnyConnection, token: &Token) -> Result<VerificationVie
 
 /// Uses the link: the contact becomes Active, or its pending address becomes its address.
 pub fn confirm(conn: &mut AnyConnection, token: &Token) -> Result<Contact, VerifyError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let (v, mut contact) = usable(conn, token)?;
         let now = now_utc();
-        diesel::update(contact_verifications::table.find(v.id)).set(contact_verifications::used_at.eq(Some(now))).execute(conn)?;
+        // Used up by exactly one of several simultaneous confirmations.
+        let consumed = diesel::update(contact_verifications::table.find(v.id).filter(contact_verifications::used_at.is_null()))
+            .set(contact_verifications::used_at.eq(Some(now)))
+            .execute(conn)?;
+        if consumed == 0 {
+            return Err(VerifyError::Invalid);
+        }
         if contact.status() == ContactStatus::Active {
             contact.email = v.address.clone();
             contact.pending_email = None;

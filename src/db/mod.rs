@@ -1,10 +1,16 @@
 //! The database: one `MultiConnection` over PostgreSQL and SQLite, an r2d2 pool whose
 //! manager picks the backend from the URL scheme, and the embedded migrations.
+//!
+//! Every service writes through [`transaction`]: on SQLite it begins `IMMEDIATE`, taking
+//! the write lock before the first read, because a transaction that reads and then writes
+//! fails at once with "database is locked" when another connection wrote in between,
+//! whatever the busy timeout (rule T5).
 
 pub mod schema;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use time::{OffsetDateTime, PrimitiveDateTime};
@@ -75,23 +81,58 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSetup
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Opens the pool and brings the schema up to date. WAL mode is set once here: it is
-/// stored in the SQLite file, and setting it from several fresh connections at once
-/// makes them fight over the lock.
+/// Opens the pool and brings the schema up to date, under the start-up lock. WAL mode is
+/// set once here: it is stored in the SQLite file, and setting it from several fresh
+/// connections at once makes them fight over the lock.
 pub fn connect(url: &str, max_size: u32) -> Result<DbPool, BoxError> {
+    let pool = open(url, max_size)?;
+    let mut conn = pool.get()?;
+    with_startup_lock(url, &mut conn, |c| run_migrations(c).map(|_| ()))?;
+    Ok(pool)
+}
+
+/// Opens the pool without touching the schema.
+pub fn open(url: &str, max_size: u32) -> Result<DbPool, BoxError> {
     if !is_postgres_url(url) {
-        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        let path = sqlite_path(url);
         let mut c = diesel::SqliteConnection::establish(path)?;
-        c.batch_execute("PRAGMA journal_mode = WAL;")?;
+        c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
     }
-    let pool = Pool::builder()
+    Ok(Pool::builder()
         .max_size(max_size)
         .connection_timeout(std::time::Duration::from_secs(10))
         .connection_customizer(Box::new(ConnectionSetup))
-        .build(AnyManager { url: url.to_owned() })?;
-    let mut conn = pool.get()?;
-    run_migrations(&mut conn)?;
-    Ok(pool)
+        .build(AnyManager { url: url.to_owned() })?)
+}
+
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://").unwrap_or(url)
+}
+
+/// Runs start-up work (migrations, the directory, the first administrator) while holding
+/// a lock that every instance starting on the same database takes: a PostgreSQL session
+/// advisory lock, or an exclusive lock on a file beside the SQLite database. Any number of
+/// servers may start together; they take turns here, and only the first finds work to do.
+pub fn with_startup_lock<T>(url: &str, conn: &mut AnyConnection, f: impl FnOnce(&mut AnyConnection) -> Result<T, BoxError>) -> Result<T, BoxError> {
+    const KEY: i64 = 0x7264_632d_7374_6172; // "rdc-star"
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({KEY})")).execute(pg)?;
+            let result = f(conn);
+            if let AnyConnection::Postgresql(pg) = conn {
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({KEY})")).execute(pg)?;
+            }
+            result
+        }
+        AnyConnection::Sqlite(_) => {
+            let lock_path = format!("{}.lock", sqlite_path(url));
+            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+            file.lock()?;
+            let result = f(conn);
+            file.unlock()?;
+            result
+        }
+    }
 }
 
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<Vec<String>, BoxError> {
@@ -115,8 +156,73 @@ pub fn is_postgres(conn: &AnyConnection) -> bool {
 }
 
 /// True when the error is a unique-constraint violation (the same on both backends).
-pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
-    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+pub fn is_unique_violation(e: &DieselError) -> bool {
+    matches!(e, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+}
+
+/// True when the error is a foreign-key violation: the row referred to went away (or a
+/// row still refers to the one being deleted) in a concurrent transaction.
+pub fn is_foreign_key_violation(e: &DieselError) -> bool {
+    matches!(e, DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _))
+}
+
+/// True when the database could not be reached in the middle of a request: the
+/// connection was cut (PostgreSQL restarted, a network failure), or SQLite stayed busy
+/// past its timeout. Like an exhausted pool, this is worth a retry, not a 500.
+pub fn is_unavailable(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            let m = info.message();
+            m.contains("database is locked") || m.contains("terminating connection") || m.contains("server closed the connection")
+        }
+        DieselError::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
+/// A write transaction: `BEGIN IMMEDIATE` on SQLite (retried while another writer holds
+/// the lock past the busy timeout), a plain transaction on PostgreSQL; inside another
+/// transaction, a savepoint. Every service function that writes goes through here.
+pub fn transaction<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<DieselError>,
+{
+    let AnyConnection::Sqlite(sqlite) = conn else {
+        #[expect(clippy::disallowed_methods, reason = "this is the one place that opens transactions")]
+        return conn.transaction(f);
+    };
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth().map_err(E::from)?;
+    if depth.is_some() {
+        #[expect(clippy::disallowed_methods, reason = "a savepoint inside the caller's transaction")]
+        return conn.transaction(f);
+    }
+    let mut tries = 0;
+    loop {
+        match AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE") {
+            Ok(()) => break,
+            Err(e) if is_unavailable(&e) && tries < 5 => {
+                tries += 1;
+                tracing::debug!(tries, "SQLite is busy: waiting to begin a write transaction");
+                std::thread::sleep(std::time::Duration::from_millis(50 * tries));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // As diesel's own `transaction`: commit, or roll back and keep the caller's error.
+    let result = f(conn);
+    let AnyConnection::Sqlite(sqlite) = conn else { unreachable!("the backend does not change") };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite)?;
+            Ok(value)
+        }
+        Err(e) => match AnsiTransactionManager::rollback_transaction(sqlite) {
+            Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(e),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
 }
 
 pub use diesel::r2d2::PoolError;

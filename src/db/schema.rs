@@ -77,6 +77,8 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        priority -> Integer,
+        finished_at -> Nullable<Timestamp>,
     }
 }
 
@@ -192,6 +194,8 @@ diesel::table! {
         members -> BigInt,
         requested_by -> Text,
         created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        gave_up -> Nullable<Text>,
     }
 }
 
@@ -206,6 +210,17 @@ diesel::table! {
         attempts -> Integer,
         last_error -> Nullable<Text>,
         updated_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        claimed_at -> Nullable<Timestamp>,
+        next_attempt_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    deletion_fail_reasons (contact_id, account_id) {
+        contact_id -> Text,
+        account_id -> Text,
+        message_types -> Integer,
     }
 }
 
@@ -228,6 +243,7 @@ diesel::joinable!(associations -> accounts (account_id));
 diesel::joinable!(mc_recipients -> accounts (account_id));
 diesel::joinable!(member_invitations -> member_users (member_user_id));
 diesel::joinable!(contact_verifications -> contacts (contact_id));
+diesel::joinable!(deletion_fail_reasons -> contacts (contact_id));
 diesel::allow_tables_to_appear_in_same_query!(
     resource_directories,
     folders,
@@ -246,5 +262,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     unbind_tasks,
     notifications,
     deliveries,
-    delivery_attempts
+    delivery_attempts,
+    deletion_fail_reasons
 );

@@ -34,7 +34,7 @@ pub enum DemoError {
 /// spread over them (and the root). Members get display names like `retail-prod-000042`
 /// and, nine in ten, a security email.
 pub fn fill(conn: &mut AnyConnection, folder_count: usize, member_count: usize) -> Result<DemoReport, DemoError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let rd = get_directory(conn)?;
         let existing_folders: i64 = folders::table.filter(folders::parent_id.is_not_null()).count().get_result(conn)?;
         let existing_members: i64 = accounts::table.count().get_result(conn)?;

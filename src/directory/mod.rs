@@ -25,6 +25,8 @@ pub enum DirectoryError {
     HasSubfolders(i64),
     #[error("The folder still holds {0} member(s): move or remove them first")]
     HasAccounts(i64),
+    #[error("A member or folder was added to this folder at the same moment, so it is not empty any more")]
+    NotEmpty,
     #[error("The root folder cannot be renamed or deleted")]
     RootFolder,
     #[error("Member {0} cannot move while contacts are being unbound from one of its folders. Try again when the unbinding task has finished (see Tasks).")]

@@ -3,7 +3,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use super::{Account, DirectoryError, Folder, FolderOption, FolderSummary, JoinMethod, ResourceDirectory};
 use crate::db::schema::{accounts, folders, resource_directories};
-use crate::db::{AnyConnection, is_unique_violation, now_utc};
+use crate::db::{AnyConnection, is_foreign_key_violation, is_unique_violation, now_utc};
 use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest, ResourceDirectoryId};
 
 type Result<T, E = DirectoryError> = std::result::Result<T, E>;
@@ -27,7 +27,7 @@ pub fn contains_pattern(q: &str) -> String {
 
 /// Creates the deployment's one resource directory and its root folder, if missing.
 pub fn ensure_directory(conn: &mut AnyConnection, master_account_name: &str) -> Result<ResourceDirectory> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         if let Some(rd) = resource_directories::table.select(ResourceDirectory::as_select()).first(conn).optional()? {
             return Ok(rd);
         }
@@ -89,7 +89,7 @@ fn name_taken(conn: &mut AnyConnection, parent: &str, name: &str, except: Option
 }
 
 pub fn create_folder(conn: &mut AnyConnection, parent: &FolderId, name: &FolderName) -> Result<Folder> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let parent = get_folder(conn, parent)?;
         if parent.depth >= MAX_FOLDER_DEPTH {
             return Err(DirectoryError::TooDeep);
@@ -106,13 +106,23 @@ pub fn create_folder(conn: &mut AnyConnection, parent: &FolderId, name: &FolderN
             depth: parent.depth + 1,
             created_at: now_utc(),
         };
-        diesel::insert_into(folders::table).values(&folder).execute(conn)?;
-        Ok(folder)
+        // The schema keeps names unique under a parent, so that of two simultaneous
+        // creations one wins; a parent deleted meanwhile is gone.
+        match diesel::insert_into(folders::table).values(&folder).execute(conn) {
+            Err(e) if is_unique_violation(&e) => Err(DirectoryError::FolderNameTaken(name.as_str().to_owned())),
+            Err(e) if is_foreign_key_violation(&e) => Err(DirectoryError::FolderNotFound(parent_id_of(&folder))),
+            Err(e) => Err(e.into()),
+            Ok(_) => Ok(folder),
+        }
     })
 }
 
+fn parent_id_of(folder: &Folder) -> String {
+    folder.parent_id.clone().unwrap_or_default()
+}
+
 pub fn rename_folder(conn: &mut AnyConnection, id: &FolderId, name: &FolderName) -> Result<Folder> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let mut folder = get_folder(conn, id)?;
         let Some(parent) = folder.parent_id.clone() else {
             return Err(DirectoryError::RootFolder);
@@ -120,7 +130,10 @@ pub fn rename_folder(conn: &mut AnyConnection, id: &FolderId, name: &FolderName)
         if name_taken(conn, &parent, name.as_str(), Some(&folder.id))? {
             return Err(DirectoryError::FolderNameTaken(name.as_str().to_owned()));
         }
-        diesel::update(folders::table.find(&folder.id)).set(folders::name.eq(name.as_str())).execute(conn)?;
+        match diesel::update(folders::table.find(&folder.id)).set(folders::name.eq(name.as_str())).execute(conn) {
+            Err(e) if is_unique_violation(&e) => return Err(DirectoryError::FolderNameTaken(name.as_str().to_owned())),
+            other => other?,
+        };
         folder.name = name.as_str().to_owned();
         Ok(folder)
     })
@@ -128,7 +141,7 @@ pub fn rename_folder(conn: &mut AnyConnection, id: &FolderId, name: &FolderName)
 
 /// Deletes an empty folder (no subfolders, no members).
 pub fn delete_folder(conn: &mut AnyConnection, id: &FolderId) -> Result<Folder> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let folder = get_folder(conn, id)?;
         if folder.is_root() {
             return Err(DirectoryError::RootFolder);
@@ -141,8 +154,12 @@ pub fn delete_folder(conn: &mut AnyConnection, id: &FolderId) -> Result<Folder> 
         if members > 0 {
             return Err(DirectoryError::HasAccounts(members));
         }
-        diesel::delete(folders::table.find(&folder.id)).execute(conn)?;
-        Ok(folder)
+        // A member or folder created inside it at the same moment keeps it.
+        match diesel::delete(folders::table.find(&folder.id)).execute(conn) {
+            Err(e) if is_foreign_key_violation(&e) => Err(DirectoryError::NotEmpty),
+            Err(e) => Err(e.into()),
+            Ok(_) => Ok(folder),
+        }
     })
 }
 
@@ -247,7 +264,7 @@ pub struct NewAccount {
 }
 
 pub fn create_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Account> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let folder = get_folder(conn, &new.folder)?;
         let rd = get_directory(conn)?;
         // A clash of 16 random digits is unlikely but possible: try a fresh id.
@@ -266,7 +283,7 @@ pub fn create_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Acco
                 modified_at: now,
                 removed_at: None,
             };
-            match conn.transaction(|conn| diesel::insert_into(accounts::table).values(&account).execute(conn)) {
+            match crate::db::transaction(conn, |conn| diesel::insert_into(accounts::table).values(&account).execute(conn)) {
                 Ok(_) => {
                     if let Some(email) = &account.security_email {
                         crate::message_center::add_security_email_recipient(conn, &account.id, &account.display_name, email)?;
@@ -276,6 +293,8 @@ pub fn create_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Acco
                     return Ok(account);
                 }
                 Err(e) if is_unique_violation(&e) => continue,
+                // The folder was deleted at the same moment.
+                Err(e) if is_foreign_key_violation(&e) => return Err(DirectoryError::FolderNotFound(folder.id.clone())),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -285,7 +304,7 @@ pub fn create_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Acco
 
 /// Changes a member's display name and, when given, its security email.
 pub fn update_account(conn: &mut AnyConnection, id: &AccountId, name: Option<&DisplayName>, security_email: Option<Option<&EmailAddress>>) -> Result<Account> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let mut account = get_current_account(conn, id)?;
         if let Some(name) = name {
             account.display_name = name.as_str().to_owned();
@@ -307,7 +326,7 @@ pub fn update_account(conn: &mut AnyConnection, id: &AccountId, name: Option<&Di
 
 /// Moves a member into another folder. Moving into its own folder changes nothing.
 pub fn move_account(conn: &mut AnyConnection, id: &AccountId, destination: &FolderId) -> Result<Account> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let mut account = get_current_account(conn, id)?;
         let dest = get_folder(conn, destination)?;
         if account.folder_id.as_deref() == Some(dest.id.as_str()) {
@@ -320,9 +339,10 @@ pub fn move_account(conn: &mut AnyConnection, id: &AccountId, destination: &Fold
         }
         account.folder_id = Some(dest.id);
         account.modified_at = now_utc();
-        diesel::update(accounts::table.find(&account.id))
-            .set((accounts::folder_id.eq(&account.folder_id), accounts::modified_at.eq(account.modified_at)))
-            .execute(conn)?;
+        match diesel::update(accounts::table.find(&account.id)).set((accounts::folder_id.eq(&account.folder_id), accounts::modified_at.eq(account.modified_at))).execute(conn) {
+            Err(e) if is_foreign_key_violation(&e) => return Err(DirectoryError::FolderNotFound(destination.to_string())),
+            other => other?,
+        };
         // Rule B5: what only the old chain gave goes (U2 applies), the new chain's comes.
         crate::contacts::propagation::reconcile_member(conn, &account.id)?;
         Ok(account)
@@ -332,7 +352,7 @@ pub fn move_account(conn: &mut AnyConnection, id: &AccountId, destination: &Fold
 /// Takes a member out of the directory. Its row stays, without a folder, so that what
 /// was bound to it is kept (rule B4).
 pub fn remove_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Account> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let mut account = get_current_account(conn, id)?;
         let now = now_utc();
         account.folder_id = None;

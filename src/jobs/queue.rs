@@ -1,8 +1,9 @@
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Timestamp};
+use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
 use serde::Serialize;
 use time::{Duration, PrimitiveDateTime};
 
+use super::{Job, Lane};
 use crate::db::schema::jobs;
 use crate::db::{AnyConnection, now_utc};
 
@@ -13,7 +14,7 @@ pub const FAILED: &str = "failed";
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = jobs)]
-pub struct Job {
+pub struct JobRow {
     pub id: i64,
     pub kind: String,
     pub payload: String,
@@ -28,9 +29,11 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
+    pub priority: i32,
+    pub finished_at: Option<PrimitiveDateTime>,
 }
 
-impl Job {
+impl JobRow {
     /// Progress in whole percent (0 when the total is not known yet).
     pub fn percent(&self) -> i64 {
         if self.progress_total <= 0 { if self.status == DONE { 100 } else { 0 } } else { (self.progress_done * 100 / self.progress_total).clamp(0, 100) }
@@ -40,9 +43,17 @@ impl Job {
     }
 }
 
-/// Adds a job to run as soon as a worker is free. Call it inside the transaction of the
-/// change that causes the job, so that both happen or neither does.
-pub fn enqueue(conn: &mut AnyConnection, kind: &str, payload: &impl Serialize) -> QueryResult<i64> {
+/// Attempts a job gets unless the settings say otherwise.
+pub const DEFAULT_MAX_ATTEMPTS: i32 = 8;
+
+/// Adds a job to run as soon as a worker of its lane is free. Call it inside the
+/// transaction of the change that causes the job, so that both happen or neither does.
+pub fn enqueue<J: Job>(conn: &mut AnyConnection, job: &J) -> QueryResult<i64> {
+    enqueue_raw(conn, J::KIND, J::LANE, job)
+}
+
+/// [`enqueue`] by kind name, for kinds the caller cannot name as a type (tests, tools).
+pub fn enqueue_raw(conn: &mut AnyConnection, kind: &str, lane: Lane, payload: &impl Serialize) -> QueryResult<i64> {
     let payload = serde_json::to_string(payload).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     let now = now_utc();
     diesel::insert_into(jobs::table)
@@ -51,78 +62,153 @@ pub fn enqueue(conn: &mut AnyConnection, kind: &str, payload: &impl Serialize) -
             jobs::payload.eq(payload),
             jobs::status.eq(QUEUED),
             jobs::attempts.eq(0),
-            jobs::max_attempts.eq(8),
+            jobs::max_attempts.eq(DEFAULT_MAX_ATTEMPTS),
             jobs::run_at.eq(now),
             jobs::progress_done.eq(0i64),
             jobs::progress_total.eq(0i64),
             jobs::created_at.eq(now),
             jobs::updated_at.eq(now),
+            jobs::priority.eq(lane.priority()),
         ))
         .returning(jobs::id)
         .get_result(conn)
 }
 
 const JOB_COLUMNS: &str = "id, kind, payload, status, attempts, max_attempts, run_at, locked_until, locked_by, \
-     progress_done, progress_total, last_error, created_at, updated_at";
+     progress_done, progress_total, last_error, created_at, updated_at, priority, finished_at";
 
-/// Takes the oldest due job (or one whose worker's lease ran out) and leases it to
-/// `worker` for `lease`.
-pub fn claim(conn: &mut AnyConnection, worker: &str, lease: Duration) -> QueryResult<Option<Job>> {
+/// Takes the most urgent due job of the lanes up to `max_priority` (or one whose
+/// worker's lease ran out) and leases it under `token` until `now + lease`. Each claim
+/// counts an attempt, so a job that keeps killing its worker is given up in the end.
+pub fn claim(conn: &mut AnyConnection, token: &str, lease: Duration, max_priority: i32, max_attempts: i32) -> QueryResult<Option<JobRow>> {
     let now = now_utc();
     let lock = if crate::db::is_postgres(conn) { "FOR UPDATE SKIP LOCKED" } else { "" };
     let sql = format!(
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, locked_by = $2, updated_at = $3 \
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, max_attempts = $1, locked_until = $2, locked_by = $3, updated_at = $4 \
          WHERE id = (SELECT id FROM jobs \
-                     WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3) \
-                     ORDER BY run_at, id LIMIT 1 {lock}) \
+                     WHERE ((status = 'queued' AND run_at <= $4) OR (status = 'running' AND locked_until < $4)) AND priority <= $5 \
+                     ORDER BY priority, run_at, id LIMIT 1 {lock}) \
          RETURNING {JOB_COLUMNS}"
     );
     diesel::sql_query(sql)
+        .bind::<Integer, _>(max_attempts)
         .bind::<Timestamp, _>(now + lease)
-        .bind::<Text, _>(worker)
+        .bind::<Text, _>(token)
         .bind::<Timestamp, _>(now)
-        .get_result::<Job>(conn)
+        .bind::<Integer, _>(max_priority)
+        .get_result::<JobRow>(conn)
         .optional()
 }
 
-/// Extends the lease of a long job and records its progress.
-pub fn heartbeat(conn: &mut AnyConnection, id: i64, lease: Duration, done: i64, total: i64) -> QueryResult<()> {
-    let now = now_utc();
-    diesel::update(jobs::table.find(id))
-        .set((jobs::locked_until.eq(now + lease), jobs::progress_done.eq(done), jobs::progress_total.eq(total), jobs::updated_at.eq(now)))
-        .execute(conn)
-        .map(|_| ())
+/// A worker's hold on a job: the job's id and the token of this claim. Every write about
+/// the job goes through it and changes nothing once another claim has taken the job.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub job_id: i64,
+    pub token: String,
+    pub duration: Duration,
 }
 
-/// Saves a long job's state and progress, and extends its lease, inside the
-/// transaction of the batch it describes.
-pub fn checkpoint(conn: &mut AnyConnection, id: i64, state: &impl Serialize, done: i64, total: i64) -> QueryResult<()> {
-    let payload = serde_json::to_string(state).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    let now = now_utc();
-    diesel::update(jobs::table.find(id))
-        .set((
-            jobs::payload.eq(payload),
-            jobs::progress_done.eq(done),
-            jobs::progress_total.eq(total),
-            jobs::locked_until.eq(now + Duration::minutes(2)),
-            jobs::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .map(|_| ())
+fn owned(id: i64, token: &str) -> diesel::dsl::Filter<diesel::dsl::Find<jobs::table, i64>, diesel::dsl::And<diesel::dsl::Eq<jobs::locked_by, String>, diesel::dsl::Eq<jobs::status, &'static str>>> {
+    jobs::table.find(id).filter(jobs::locked_by.eq(token.to_owned()).and(jobs::status.eq(RUNNING)))
 }
 
-pub fn complete(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
-    let now = now_utc();
-    diesel::update(jobs::table.find(id))
-        .set((
-            jobs::status.eq(DONE),
-            jobs::locked_until.eq(None::<PrimitiveDateTime>),
-            jobs::locked_by.eq(None::<String>),
-            jobs::last_error.eq(None::<String>),
-            jobs::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .map(|_| ())
+impl Lease {
+    /// Takes one queued job by id (benchmarks drive a job's steps themselves).
+    pub fn take(conn: &mut AnyConnection, job_id: i64, token: &str, duration: Duration) -> QueryResult<Option<Lease>> {
+        let now = now_utc();
+        let n = diesel::update(jobs::table.find(job_id).filter(jobs::status.eq(QUEUED)))
+            .set((jobs::status.eq(RUNNING), jobs::attempts.eq(jobs::attempts + 1), jobs::locked_by.eq(token), jobs::locked_until.eq(now + duration), jobs::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok((n == 1).then(|| Lease { job_id, token: token.to_owned(), duration }))
+    }
+
+    /// Extends the lease; `false` when another worker holds the job now.
+    pub fn renew(&self, conn: &mut AnyConnection) -> QueryResult<bool> {
+        let now = now_utc();
+        let n = diesel::update(owned(self.job_id, &self.token)).set(jobs::locked_until.eq(now + self.duration)).execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Saves a long job's state and progress and extends the lease, inside the
+    /// transaction of the batch it describes. When this worker no longer holds the job,
+    /// it fails with `RollbackTransaction`, so the batch is undone and the job's new
+    /// holder does it instead.
+    pub fn checkpoint(&self, conn: &mut AnyConnection, state: &impl Serialize, done: i64, total: i64) -> QueryResult<()> {
+        let payload = serde_json::to_string(state).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+        let now = now_utc();
+        let n = diesel::update(owned(self.job_id, &self.token))
+            .set((
+                jobs::payload.eq(payload),
+                jobs::progress_done.eq(done),
+                jobs::progress_total.eq(total),
+                jobs::locked_until.eq(now + self.duration),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        if n == 1 { Ok(()) } else { Err(diesel::result::Error::RollbackTransaction) }
+    }
+
+    /// Records progress only (jobs whose state lives in their own tables).
+    pub fn progress(&self, conn: &mut AnyConnection, done: i64, total: i64) -> QueryResult<bool> {
+        let now = now_utc();
+        let n = diesel::update(owned(self.job_id, &self.token))
+            .set((jobs::progress_done.eq(done), jobs::progress_total.eq(total), jobs::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// The job is done. `false` when another worker holds it now (nothing changed).
+    pub fn complete(&self, conn: &mut AnyConnection) -> QueryResult<bool> {
+        let now = now_utc();
+        let n = diesel::update(owned(self.job_id, &self.token))
+            .set((
+                jobs::status.eq(DONE),
+                jobs::locked_until.eq(None::<PrimitiveDateTime>),
+                jobs::locked_by.eq(None::<String>),
+                jobs::last_error.eq(None::<String>),
+                jobs::updated_at.eq(now),
+                jobs::finished_at.eq(Some(now)),
+            ))
+            .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Queues the job again for `at`. A failure counts the attempt it used; a job that
+    /// only waits ([`super::Step::RunAgainAt`]) gives its attempt back.
+    pub fn requeue(&self, conn: &mut AnyConnection, at: PrimitiveDateTime, error: Option<&str>) -> QueryResult<bool> {
+        let now = now_utc();
+        let attempts_back = if error.is_none() { 1 } else { 0 };
+        let n = diesel::update(owned(self.job_id, &self.token))
+            .set((
+                jobs::status.eq(QUEUED),
+                jobs::attempts.eq(jobs::attempts - attempts_back),
+                jobs::run_at.eq(at),
+                jobs::locked_until.eq(None::<PrimitiveDateTime>),
+                jobs::locked_by.eq(None::<String>),
+                jobs::last_error.eq(error),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// The job will not be tried again. Fails with `RollbackTransaction` when another
+    /// worker holds it now, so that the give-up work done in the same transaction is undone.
+    pub fn fail(&self, conn: &mut AnyConnection, error: &str) -> QueryResult<()> {
+        let now = now_utc();
+        let n = diesel::update(owned(self.job_id, &self.token))
+            .set((
+                jobs::status.eq(FAILED),
+                jobs::locked_until.eq(None::<PrimitiveDateTime>),
+                jobs::locked_by.eq(None::<String>),
+                jobs::last_error.eq(error),
+                jobs::updated_at.eq(now),
+                jobs::finished_at.eq(Some(now)),
+            ))
+            .execute(conn)?;
+        if n == 1 { Ok(()) } else { Err(diesel::result::Error::RollbackTransaction) }
+    }
 }
 
 /// Backoff before attempt `n + 1`: 5 s, 10 s, 20 s … capped at 10 minutes.
@@ -131,34 +217,50 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::seconds((5i64 << exp).min(600))
 }
 
-/// Records a failure: the job is queued again after a backoff while it may still
-/// succeed, and marked failed otherwise.
-pub fn fail(conn: &mut AnyConnection, job: &Job, error: &str, transient: bool) -> QueryResult<()> {
-    let now = now_utc();
-    let give_up = !transient || job.attempts >= job.max_attempts;
-    diesel::update(jobs::table.find(job.id))
-        .set((
-            jobs::status.eq(if give_up { FAILED } else { QUEUED }),
-            jobs::run_at.eq(now + backoff(job.attempts)),
-            jobs::locked_until.eq(None::<PrimitiveDateTime>),
-            jobs::locked_by.eq(None::<String>),
-            jobs::last_error.eq(error),
-            jobs::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .map(|_| ())
-}
-
-pub fn get(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<Job>> {
-    jobs::table.find(id).select(Job::as_select()).first(conn).optional()
+pub fn get(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<JobRow>> {
+    jobs::table.find(id).select(JobRow::as_select()).first(conn).optional()
 }
 
 /// The most recent jobs, newest first.
-pub fn recent(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<Job>> {
-    jobs::table.order(jobs::id.desc()).limit(limit).select(Job::as_select()).load(conn)
+pub fn recent(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<JobRow>> {
+    jobs::table.order(jobs::id.desc()).limit(limit).select(JobRow::as_select()).load(conn)
 }
 
 /// Jobs not finished yet, by status (queued or running).
 pub fn unfinished_count(conn: &mut AnyConnection) -> QueryResult<i64> {
     jobs::table.filter(jobs::status.eq_any([QUEUED, RUNNING])).count().get_result(conn)
+}
+
+/// Unfinished jobs of these kinds whose payload's `field` is `value` (a contact's or a
+/// notification's jobs), oldest first.
+pub fn unfinished_about(conn: &mut AnyConnection, kinds: &[&str], field: &str, value: &str) -> QueryResult<Vec<JobRow>> {
+    let quoted = serde_json::to_string(value).unwrap_or_default();
+    jobs::table
+        .filter(jobs::kind.eq_any(kinds))
+        .filter(jobs::status.eq_any([QUEUED, RUNNING]))
+        .filter(jobs::payload.like(format!("%\"{field}\":{quoted}%")))
+        .order(jobs::id)
+        .select(JobRow::as_select())
+        .load(conn)
+}
+
+/// Deletes finished jobs (done or failed) that finished before `before`; returns how many.
+pub fn purge_finished(conn: &mut AnyConnection, before: PrimitiveDateTime) -> QueryResult<usize> {
+    diesel::sql_query("DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < $1")
+        .bind::<Timestamp, _>(before)
+        .execute(conn)
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// How many jobs of a lane wait or run (for the Tasks page and tests).
+pub fn waiting_in_lane(conn: &mut AnyConnection, lane: Lane) -> QueryResult<i64> {
+    Ok(diesel::sql_query("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running') AND priority = $1")
+        .bind::<Integer, _>(lane.priority())
+        .get_result::<Count>(conn)?
+        .n)
 }

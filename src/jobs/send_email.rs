@@ -1,19 +1,26 @@
-//! `send_email`: delivers one email through the configured mailer.
+//! `send_email`: delivers one email through the configured mailer, in the express lane.
 
 use diesel::QueryResult;
 
-use super::{JobContext, JobError, enqueue};
+use super::{Job, JobError, JobRun, Lane, Step, enqueue};
 use crate::db::AnyConnection;
 use crate::mail::Email;
 
-pub const KIND: &str = "send_email";
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct SendEmail(pub Email);
+
+impl Job for SendEmail {
+    const KIND: &'static str = "send_email";
+    const LANE: Lane = Lane::Express;
+
+    async fn run(self, run: &JobRun) -> Result<Step, JobError> {
+        run.mailer.send(&self.0).await.map_err(|e| JobError::Failed { message: e.to_string(), transient: e.is_transient() })?;
+        Ok(Step::Done)
+    }
+}
 
 /// Queues an email; call inside the transaction of the change that causes it.
 pub fn enqueue_email(conn: &mut AnyConnection, email: &Email) -> QueryResult<i64> {
-    enqueue(conn, KIND, email)
-}
-
-pub async fn run(ctx: &JobContext, payload: &str) -> Result<(), JobError> {
-    let email: Email = serde_json::from_str(payload)?;
-    ctx.mailer.send(&email).await.map_err(|e| JobError::Failed { message: e.to_string(), transient: e.is_transient() })
+    enqueue(conn, &SendEmail(email.clone()))
 }

@@ -1,120 +1,209 @@
-use std::time::Duration as StdDuration;
+//! Workers: claim a job, run it under a renewed lease, write how it ended.
 
-use time::Duration;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use futures_util::FutureExt;
 use tracing::{error, info, warn};
 
-use super::{JobError, claim, complete, fail, notify, send_email};
-use crate::notifications;
-use crate::contacts::{bindings, deletion};
-use crate::db::{self, DbPool};
+use super::registry::Kind;
+use super::{JobError, JobRow, JobRun, Lane, Lease, Registry, Step, backoff, claim};
+use crate::config::JobSettings;
+use crate::db::{self, DbPool, now_utc};
+use crate::domain::random_alphanumeric;
 use crate::mail::Mailer;
 
-/// What jobs may use: the pool and the mailer.
+/// What workers need: the pool, the mailer, the settings and the kinds they can run.
 #[derive(Clone, Debug)]
 pub struct JobContext {
     pub pool: DbPool,
     pub mailer: Mailer,
+    pub settings: JobSettings,
+    pub registry: Arc<Registry>,
 }
 
-const LEASE: Duration = Duration::minutes(2);
+/// How long an idle worker waits before it looks at the queue again.
+const IDLE_POLL: StdDuration = StdDuration::from_millis(300);
 
-async fn execute(ctx: &JobContext, id: i64, kind: &str, payload: &str) -> Result<(), JobError> {
-    match kind {
-        send_email::KIND => send_email::run(ctx, payload).await,
-        notifications::FAN_OUT_JOB => notify::fan_out(ctx, id, payload).await,
-        notifications::SEND_JOB => notify::send(ctx, payload).await,
-        bindings::BIND_JOB | bindings::UNBIND_JOB | deletion::DELETE_JOB => propagate(ctx, id, kind, payload).await,
-        other => Err(JobError::UnknownKind(other.to_owned())),
-    }
+fn std_duration(d: time::Duration) -> StdDuration {
+    StdDuration::from_secs_f64(d.as_seconds_f64().max(0.0))
 }
 
-/// Members per batch of a propagation job: each batch is one short transaction.
-pub const PROPAGATION_BATCH: i64 = 5_000;
-
-/// Works through a binding's or unbinding's members batch by batch, each batch with its
-/// checkpoint, so that a crashed worker's successor resumes where it stopped.
-async fn propagate(ctx: &JobContext, id: i64, kind: &str, payload: &str) -> Result<(), JobError> {
-    let mut state: bindings::Propagation = serde_json::from_str(payload)?;
+/// Renews the lease every third of its length while the job runs. Returns (and so stops
+/// the job, which `select!` then drops) only when the lease is lost: another worker took
+/// the job, or the lease could not be renewed before it ran out.
+async fn keep_lease(pool: DbPool, lease: Lease) -> &'static str {
+    let length = std_duration(lease.duration);
+    let every = (length / 3).max(StdDuration::from_millis(50));
+    let mut held_until = Instant::now() + length;
     loop {
-        let (k, s) = (kind.to_owned(), state.clone());
-        let next = db::run(&ctx.pool, move |c| {
-            let step = if k == deletion::DELETE_JOB {
-                deletion::deletion_step(c, id, &s, PROPAGATION_BATCH)
-            } else {
-                bindings::propagation_step(c, id, &k, &s, PROPAGATION_BATCH)
-            };
-            step.map_err(|e| JobError::Failed { message: e.to_string(), transient: true })
-        })
-        .await?;
-        match next {
-            Some(n) => state = n,
-            None => return Ok(()),
+        tokio::time::sleep(every).await;
+        let asked = Instant::now();
+        let l = lease.clone();
+        match db::run(&pool, move |c| Ok::<_, JobError>(l.renew(c)?)).await {
+            Ok(true) => held_until = asked + length,
+            Ok(false) => return "another worker holds it now",
+            Err(e) => {
+                warn!(job.id = lease.job_id, error = %e, "could not renew a job's lease");
+                if Instant::now() >= held_until {
+                    return "its lease ran out before it could be renewed";
+                }
+            }
         }
     }
 }
 
-/// Claims and runs one due job. `Ok(false)` when none was due.
-pub async fn run_one(ctx: &JobContext, worker: &str) -> Result<bool, JobError> {
-    let me = worker.to_owned();
-    let Some(job) = db::run(&ctx.pool, move |c| Ok::<_, JobError>(claim(c, &me, LEASE)?)).await? else {
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// How a claimed job ends, as written to the queue.
+#[derive(Debug, Clone)]
+enum Finish {
+    Complete,
+    Requeue { at: time::PrimitiveDateTime, error: Option<String> },
+    GiveUp(String),
+}
+
+/// Claims and runs one due job of `lane` (the bulk lane takes express jobs too, first).
+/// `Ok(false)` when none was due.
+pub async fn run_one(ctx: &JobContext, worker: &str, lane: Lane) -> Result<bool, JobError> {
+    let token = format!("{worker}.{}", random_alphanumeric(8));
+    let (t, length, max_attempts) = (token.clone(), ctx.settings.lease, ctx.settings.max_attempts);
+    let Some(job) = db::run(&ctx.pool, move |c| Ok::<_, JobError>(claim(c, &t, length, lane.priority(), max_attempts)?)).await? else {
         return Ok(false);
     };
-    let outcome = if job.attempts > job.max_attempts {
-        Err(JobError::Failed { message: format!("gave up after {} attempts", job.max_attempts), transient: false })
-    } else {
-        execute(ctx, job.id, &job.kind, &job.payload).await
+    let lease = Lease { job_id: job.id, token, duration: ctx.settings.lease };
+    let kind = ctx.registry.kind(&job.kind);
+    let outcome = match kind {
+        None => Err(JobError::UnknownKind(job.kind.clone())),
+        Some(_) if job.attempts > job.max_attempts => Err(JobError::Failed {
+            message: format!(
+                "gave up after {} attempts; the last one: {}",
+                job.max_attempts,
+                job.last_error.as_deref().unwrap_or("its worker stopped before it finished")
+            ),
+            transient: false,
+        }),
+        Some(k) => {
+            let run = JobRun { pool: ctx.pool.clone(), mailer: ctx.mailer.clone(), settings: ctx.settings.clone(), lease: lease.clone() };
+            let work = AssertUnwindSafe((k.run)(run, job.payload.clone())).catch_unwind();
+            tokio::select! {
+                result = work => result.unwrap_or_else(|panic| Err(JobError::Panicked(panic_message(panic.as_ref())))),
+                why = keep_lease(ctx.pool.clone(), lease.clone()) => {
+                    warn!(job.id = job.id, job.kind = %job.kind, why, "job stopped: its lease was lost, and its new holder goes on");
+                    return Ok(true);
+                }
+            }
+        }
     };
-    let id = job.id;
-    match outcome {
-        Ok(()) => {
-            db::run(&ctx.pool, move |c| Ok::<_, JobError>(complete(c, id)?)).await?;
-            info!(job.id = id, job.kind = %job.kind, "job done");
+    let finish = match outcome {
+        Ok(Step::Done) => {
+            info!(job.id = job.id, job.kind = %job.kind, "job done");
+            Finish::Complete
+        }
+        Ok(Step::RunAgainAt(at)) => Finish::Requeue { at, error: None },
+        Err(e) if e.is_transient() && job.attempts < job.max_attempts => {
+            warn!(job.id = job.id, job.kind = %job.kind, attempt = job.attempts, error = %e, "job failed; it will be tried again");
+            Finish::Requeue { at: now_utc() + backoff(job.attempts), error: Some(e.to_string()) }
         }
         Err(e) => {
-            let transient = e.is_transient();
-            warn!(job.id = id, job.kind = %job.kind, attempt = job.attempts, transient, error = %e, "job failed");
-            let message = e.to_string();
-            db::run(&ctx.pool, move |c| Ok::<_, JobError>(fail(c, &job, &message, transient)?)).await?;
+            error!(job.id = job.id, job.kind = %job.kind, attempt = job.attempts, error = %e, "job given up");
+            Finish::GiveUp(e.to_string())
+        }
+    };
+    write_finish(ctx, &job, &lease, kind, finish).await;
+    Ok(true)
+}
+
+/// Writes how a job ended, trying a few times: a database that is away for a moment must
+/// not leave the job `running` until its lease runs out.
+async fn write_finish(ctx: &JobContext, job: &JobRow, lease: &Lease, kind: Option<Kind>, finish: Finish) {
+    for attempt in 1..=3 {
+        let (lease, finish, payload) = (lease.clone(), finish.clone(), job.payload.clone());
+        let written = db::run(&ctx.pool, move |c| {
+            let held = match &finish {
+                Finish::Complete => lease.complete(c)?,
+                Finish::Requeue { at, error } => lease.requeue(c, *at, error.as_deref())?,
+                Finish::GiveUp(reason) => match db::transaction(c, |c| {
+                    if let Some(k) = kind {
+                        (k.give_up)(c, lease.job_id, &payload, reason)?;
+                    }
+                    lease.fail(c, reason)
+                }) {
+                    Ok(()) => true,
+                    Err(diesel::result::Error::RollbackTransaction) => false,
+                    Err(e) => return Err(e.into()),
+                },
+            };
+            Ok::<_, JobError>(held)
+        })
+        .await;
+        match written {
+            Ok(true) => return,
+            Ok(false) => {
+                warn!(job.id = job.id, job.kind = %job.kind, "job ended after another worker took it over: its outcome is that worker's to write");
+                return;
+            }
+            Err(e) => {
+                warn!(job.id = job.id, job.kind = %job.kind, attempt, error = %e, "could not record how a job ended");
+                tokio::time::sleep(StdDuration::from_secs(1)).await;
+            }
         }
     }
-    Ok(true)
 }
 
 /// Runs due jobs until none is left; returns how many ran. For tests and the CLI.
 pub async fn run_pending_jobs(ctx: &JobContext) -> Result<usize, JobError> {
     let mut ran = 0;
-    while run_one(ctx, "inline").await? {
+    while run_one(ctx, "inline", Lane::Bulk).await? {
         ran += 1;
     }
     Ok(ran)
 }
 
-/// Starts `n` workers on the current runtime. Each polls the queue, sleeping briefly
-/// when it is empty; the first also forgets old API nonces now and then.
+/// Starts `n` workers for every lane and one more for the express lane only, so that a
+/// verification link never waits behind a large notification; and the periodic upkeep.
 pub fn spawn_workers(ctx: JobContext, n: usize) {
-    for i in 0..n {
+    if n == 0 {
+        return;
+    }
+    let pid = std::process::id();
+    for i in 0..=n {
         let ctx = ctx.clone();
-        let name = format!("{}-{}", std::process::id(), i);
+        let (lane, name) = if i == n { (Lane::Express, format!("{pid}-express")) } else { (Lane::Bulk, format!("{pid}-w{i}")) };
         tokio::spawn(async move {
-            let mut idle_rounds = 0u32;
             loop {
-                match run_one(&ctx, &name).await {
-                    Ok(true) => {
-                        idle_rounds = 0;
-                        continue;
-                    }
+                match run_one(&ctx, &name, lane).await {
+                    Ok(true) => continue,
                     Ok(false) => {}
                     Err(e) => error!(worker = %name, error = %e, "the job worker could not reach the queue"),
                 }
-                idle_rounds += 1;
-                if i == 0 && idle_rounds % 600 == 1 {
-                    let purged = db::run(&ctx.pool, |c| Ok::<_, JobError>(crate::auth::access_keys::purge_nonces(c, db::now_utc())?)).await;
-                    if let Err(e) = purged {
-                        warn!(error = %e, "could not purge old API nonces");
-                    }
-                }
-                tokio::time::sleep(StdDuration::from_millis(300)).await;
+                tokio::time::sleep(IDLE_POLL).await;
             }
         });
+    }
+    tokio::spawn(upkeep(ctx));
+}
+
+/// Runs each periodic task when it is due, forever.
+async fn upkeep(ctx: JobContext) {
+    let tasks = ctx.registry.periodic().to_vec();
+    let mut last: Vec<Option<Instant>> = vec![None; tasks.len()];
+    loop {
+        for (task, last) in tasks.iter().zip(last.iter_mut()) {
+            if last.is_some_and(|t| t.elapsed() < std_duration(task.every)) {
+                continue;
+            }
+            *last = Some(Instant::now());
+            let (run, settings) = (task.run, ctx.settings.clone());
+            match db::run(&ctx.pool, move |c| Ok::<_, JobError>(run(c, &settings)?)).await {
+                Ok(n) if n > 0 => info!(task = task.name, removed = n, "upkeep"),
+                Ok(_) => {}
+                Err(e) => warn!(task = task.name, error = %e, "upkeep failed; it will be tried again"),
+            }
+        }
+        tokio::time::sleep(StdDuration::from_secs(5)).await;
     }
 }

@@ -60,7 +60,8 @@ impl MailError {
 pub enum Mailer {
     Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox },
     File { dir: PathBuf, from: String },
-    Memory { sent: Arc<Mutex<Vec<Email>>> },
+    /// Kept in memory (tests); `delay` makes each send take that long, like a slow server.
+    Memory { sent: Arc<Mutex<Vec<Email>>>, delay: Option<std::time::Duration> },
 }
 
 impl std::fmt::Debug for Mailer {
@@ -84,14 +85,33 @@ impl Mailer {
                 std::fs::create_dir_all(dir)?;
                 Mailer::File { dir: dir.clone(), from: from.to_owned() }
             }
-            MailSetting::Memory => Mailer::Memory { sent: Arc::default() },
+            MailSetting::Memory => Mailer::Memory { sent: Arc::default(), delay: None },
         })
+    }
+
+    /// The mailer `serve` uses: SMTP keeps as many pooled connections as a notification
+    /// sends emails at once.
+    pub fn for_settings(settings: &crate::config::Settings) -> Result<Mailer, MailError> {
+        match &settings.mail {
+            MailSetting::Smtp(url) => {
+                let pool = lettre::transport::smtp::PoolConfig::new().max_size(settings.jobs.send_concurrency as u32);
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| MailError::Config(e.to_string()))?.pool_config(pool).build();
+                let from = settings.mail_from.parse().map_err(|e: lettre::address::AddressError| MailError::Config(format!("RDC_MAIL_FROM: {e}")))?;
+                Ok(Mailer::Smtp { transport, from })
+            }
+            other => Mailer::from_setting(other, &settings.mail_from),
+        }
+    }
+
+    /// A memory mailer whose every send takes `delay` (tests of a slow mail server).
+    pub fn memory_with_delay(delay: std::time::Duration) -> Mailer {
+        Mailer::Memory { sent: Arc::default(), delay: Some(delay) }
     }
 
     /// What a memory mailer has sent, oldest first (empty for the others).
     pub fn sent(&self) -> Vec<Email> {
         match self {
-            Mailer::Memory { sent } => sent.lock().expect("mailer lock").clone(),
+            Mailer::Memory { sent, .. } => sent.lock().expect("mailer lock").clone(),
             _ => Vec::new(),
         }
     }
@@ -129,7 +149,10 @@ impl Mailer {
                 tokio::fs::rename(&tmp, dir.join(format!("{id}.json"))).await?;
                 Ok(())
             }
-            Mailer::Memory { sent } => {
+            Mailer::Memory { sent, delay } => {
+                if let Some(d) = delay {
+                    tokio::time::sleep(*d).await;
+                }
                 sent.lock().expect("mailer lock").push(email.clone());
                 Ok(())
             }

@@ -107,7 +107,7 @@ pub fn add_security_email_recipient(conn: &mut AnyConnection, account: &str, nam
 }
 
 pub fn add_recipient(conn: &mut AnyConnection, account: &str, name: &RecipientName, email: &EmailAddress, types: MessageTypes) -> Result<OwnRecipient> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         ensure_account(conn, account)?;
         let now = now_utc();
         let id: i64 = diesel::insert_into(mc_recipients::table)
@@ -137,7 +137,7 @@ fn own_recipient(conn: &mut AnyConnection, account: &str, id: i64) -> Result<Own
 
 /// Changes one of the member's own recipients; another member's recipient is not found.
 pub fn update_recipient(conn: &mut AnyConnection, account: &str, id: i64, name: &RecipientName, email: &EmailAddress, types: MessageTypes) -> Result<OwnRecipient> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         own_recipient(conn, account, id)?;
         diesel::update(mc_recipients::table.find(id))
             .set((
@@ -152,7 +152,7 @@ pub fn update_recipient(conn: &mut AnyConnection, account: &str, id: i64, name: 
 }
 
 pub fn remove_recipient(conn: &mut AnyConnection, account: &str, id: i64) -> Result<OwnRecipient> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let r = own_recipient(conn, account, id)?;
         diesel::delete(mc_recipients::table.find(id)).execute(conn)?;
         Ok(r)
@@ -175,7 +175,7 @@ fn entry_exists(conn: &mut AnyConnection, account: &str, contact: &str) -> Resul
 /// Sets which of the contact's types the member keeps receiving from this directory
 /// entry (rule M2): the others become opt-outs. Nothing flows back to the contact.
 pub fn set_entry_types(conn: &mut AnyConnection, account: &str, contact: &str, keep: MessageTypes) -> Result<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         entry_exists(conn, account, contact)?;
         // Only the contact's present types can be opted out of: a type the directory adds
         // later reaches the member (rule M1).
@@ -189,7 +189,7 @@ pub fn set_entry_types(conn: &mut AnyConnection, account: &str, contact: &str, k
 /// association stays: the directory still shows the contact for this member, and later
 /// edits of the contact do not bring the entry back (rule M3).
 pub fn remove_entry(conn: &mut AnyConnection, account: &str, contact: &str) -> Result<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         entry_exists(conn, account, contact)?;
         diesel::update(associations::table.find((account, contact))).set(associations::mc_removed_at.eq(Some(now_utc()))).execute(conn)?;
         Ok(())
@@ -200,7 +200,7 @@ pub fn remove_entry(conn: &mut AnyConnection, account: &str, contact: &str) -> R
 /// an entry the member had removed, with every type on again (rule M3); otherwise what
 /// the member chose stays.
 pub fn associate(conn: &mut AnyConnection, account: &str, contact: &str, explicit: bool) -> Result<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let existing: Option<Option<PrimitiveDateTime>> =
             associations::table.find((account, contact)).select(associations::mc_removed_at).first(conn).optional()?;
         match existing {

@@ -3,6 +3,8 @@
 //! Message Center recipients of that type, one email per distinct address per member,
 //! through the job queue; every attempt is logged.
 
+pub mod delivery;
+mod jobs;
 mod service;
 
 pub use service::*;

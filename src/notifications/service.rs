@@ -4,16 +4,11 @@ use time::PrimitiveDateTime;
 
 use super::NotifyError;
 use crate::contacts::propagation::{Scope, covered_count};
-use crate::db::schema::{accounts, deliveries, delivery_attempts, folders, notifications};
+use crate::db::schema::{accounts, deliveries, folders, notifications};
 use crate::db::{AnyConnection, insert_ignoring_conflicts, now_utc};
 use crate::directory;
 use crate::domain::{MessageType, Page, PageRequest, TargetId};
 use crate::jobs;
-
-pub const FAN_OUT_JOB: &str = "notification_fan_out";
-pub const SEND_JOB: &str = "notification_send";
-/// Attempts per delivery before it is given up.
-pub const MAX_ATTEMPTS: i32 = 5;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = notifications)]
@@ -26,8 +21,11 @@ pub struct Notification {
     pub members: i64,
     pub requested_by: String,
     pub created_at: PrimitiveDateTime,
+    pub finished_at: Option<PrimitiveDateTime>,
+    pub gave_up: Option<String>,
 }
 
+/// The first job of a notification: its members' recipients become deliveries, batch by batch.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FanOut {
     pub notification_id: i64,
@@ -38,8 +36,9 @@ pub struct FanOut {
     pub total: i64,
 }
 
+/// The second job of a notification: its deliveries are sent (see `delivery`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Send {
+pub struct SendNotification {
     pub notification_id: i64,
 }
 
@@ -66,7 +65,7 @@ impl NewNotification {
 /// Publishes a notification to one member, a folder's subtree or (no target) the whole
 /// directory, and queues its delivery. Returns the notification and how many members it reaches.
 pub fn publish(conn: &mut AnyConnection, new: &NewNotification, target: Option<&TargetId>, requested_by: &str) -> Result<(Notification, i64), NotifyError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let rd = directory::get_directory(conn)?;
         let (scope, target_id) = match target {
             None | Some(TargetId::Directory(_)) => {
@@ -98,7 +97,7 @@ pub fn publish(conn: &mut AnyConnection, new: &NewNotification, target: Option<&
             ))
             .returning(notifications::id)
             .get_result(conn)?;
-        jobs::enqueue(conn, FAN_OUT_JOB, &FanOut { notification_id: id, bit: new.message_type.bit(), scope, cursor: String::new(), done: 0, total: members })?;
+        jobs::enqueue(conn, &FanOut { notification_id: id, bit: new.message_type.bit(), scope, cursor: String::new(), done: 0, total: members })?;
         let n = notifications::table.find(id).select(Notification::as_select()).first(conn)?;
         tracing::info!(notification.id = id, members, "notification published");
         Ok((n, members))
@@ -113,8 +112,8 @@ struct Upper {
 
 /// One batch of members: their recipients of the type become deliveries (one per
 /// distinct address per member). The last batch queues the sending.
-pub fn fan_out_step(conn: &mut AnyConnection, job_id: i64, state: &FanOut, batch: i64) -> Result<Option<FanOut>, NotifyError> {
-    conn.transaction(|conn| {
+pub fn fan_out_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &FanOut, batch: i64) -> Result<Option<FanOut>, NotifyError> {
+    crate::db::transaction(conn, |conn| {
         let (pred, value) = state.scope.predicate(1);
         let upper = diesel::sql_query(format!(
             "SELECT MAX(id) AS upper FROM (SELECT m.id FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id WHERE {pred} AND m.id > $2 ORDER BY m.id LIMIT $3) s"
@@ -125,8 +124,8 @@ pub fn fan_out_step(conn: &mut AnyConnection, job_id: i64, state: &FanOut, batch
         .get_result::<Upper>(conn)?
         .upper;
         let Some(upper) = upper else {
-            jobs::enqueue(conn, SEND_JOB, &Send { notification_id: state.notification_id })?;
-            jobs::checkpoint(conn, job_id, state, state.total, state.total)?;
+            jobs::enqueue(conn, &SendNotification { notification_id: state.notification_id })?;
+            lease.checkpoint(conn, state, state.total, state.total)?;
             return Ok(None);
         };
         let (pred, _) = state.scope.predicate(3);
@@ -155,74 +154,10 @@ pub fn fan_out_step(conn: &mut AnyConnection, job_id: i64, state: &FanOut, batch
             .bind::<Integer, _>(state.bit)
             .execute(conn)?;
         let next = FanOut { cursor: upper, done: (state.done + batch).min(state.total), ..state.clone() };
-        jobs::checkpoint(conn, job_id, &next, next.done, next.total)?;
+        lease.checkpoint(conn, &next, next.done, next.total)?;
         tracing::debug!(notification.id = state.notification_id, deliveries = n, "notification fan-out batch");
         Ok(Some(next))
     })
-}
-
-/// A delivery waiting to go, with what its email needs.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    pub id: i64,
-    pub account_id: String,
-    pub account_name: String,
-    pub address: String,
-    pub attempts: i32,
-}
-
-/// The next deliveries of a notification to attempt, after `after` (ids ascending).
-pub fn pending(conn: &mut AnyConnection, notification: i64, after: i64, limit: i64) -> QueryResult<(Notification, Vec<Pending>)> {
-    let n = notifications::table.find(notification).select(Notification::as_select()).first(conn)?;
-    let rows: Vec<(i64, String, String, String, i32)> = deliveries::table
-        .inner_join(accounts::table.on(accounts::id.eq(deliveries::account_id)))
-        .filter(deliveries::notification_id.eq(notification))
-        .filter(deliveries::status.eq_any(["pending", "retrying"]))
-        .filter(deliveries::id.gt(after))
-        .order(deliveries::id)
-        .limit(limit)
-        .select((deliveries::id, deliveries::account_id, accounts::display_name, deliveries::address, deliveries::attempts))
-        .load(conn)?;
-    Ok((n, rows.into_iter().map(|(id, account_id, account_name, address, attempts)| Pending { id, account_id, account_name, address, attempts }).collect()))
-}
-
-/// The outcome of one attempt.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub delivery: i64,
-    pub attempts: i32,
-    pub error: Option<(String, bool)>,
-}
-
-/// Records a batch of attempts: sent, retrying (transient failure, attempts left) or failed.
-pub fn record(conn: &mut AnyConnection, outcomes: &[Outcome]) -> QueryResult<()> {
-    conn.transaction(|conn| {
-        let now = now_utc();
-        for o in outcomes {
-            let attempts = o.attempts + 1;
-            let (status, error) = match &o.error {
-                None => ("sent", None),
-                Some((e, true)) if attempts < MAX_ATTEMPTS => ("retrying", Some(e.clone())),
-                Some((e, _)) => ("failed", Some(e.clone())),
-            };
-            diesel::update(deliveries::table.find(o.delivery))
-                .set((deliveries::status.eq(status), deliveries::attempts.eq(attempts), deliveries::last_error.eq(&error), deliveries::updated_at.eq(now)))
-                .execute(conn)?;
-            diesel::insert_into(delivery_attempts::table)
-                .values((
-                    delivery_attempts::delivery_id.eq(o.delivery),
-                    delivery_attempts::attempted_at.eq(now),
-                    delivery_attempts::outcome.eq(status),
-                    delivery_attempts::error.eq(&error),
-                ))
-                .execute(conn)?;
-        }
-        Ok(())
-    })
-}
-
-pub fn retrying_count(conn: &mut AnyConnection, notification: i64) -> QueryResult<i64> {
-    deliveries::table.filter(deliveries::notification_id.eq(notification)).filter(deliveries::status.eq("retrying")).count().get_result(conn)
 }
 
 /// One line of the delivery log.
@@ -307,12 +242,29 @@ pub fn log(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest) -> Q
 
 /// The notification's fan-out or sending has not finished.
 pub fn in_progress(conn: &mut AnyConnection, notification: i64) -> QueryResult<bool> {
-    use crate::db::schema::jobs as jobs_table;
-    let n: i64 = jobs_table::table
-        .filter(jobs_table::kind.eq_any([FAN_OUT_JOB, SEND_JOB]))
-        .filter(jobs_table::status.eq_any([jobs::QUEUED, jobs::RUNNING]))
-        .filter(jobs_table::payload.like(format!("%\"notification_id\":{notification},%")).or(jobs_table::payload.like(format!("%\"notification_id\":{notification}}}"))))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+    let finished: Option<Option<PrimitiveDateTime>> = notifications::table.find(notification).select(notifications::finished_at).first(conn).optional()?;
+    Ok(matches!(finished, Some(None)))
+}
+
+pub fn get(conn: &mut AnyConnection, id: i64) -> QueryResult<Notification> {
+    notifications::table.find(id).select(Notification::as_select()).first(conn)
+}
+
+/// A notification with how its deliveries stand.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub notification: Notification,
+    pub counts: super::delivery::Counts,
+}
+
+/// The most recent notifications (or one), newest first, with their counts: two queries.
+pub fn summaries(conn: &mut AnyConnection, only: Option<i64>, limit: i64) -> QueryResult<Vec<Summary>> {
+    let mut q = notifications::table.order(notifications::id.desc()).limit(limit).select(Notification::as_select()).into_boxed();
+    if let Some(id) = only {
+        q = q.filter(notifications::id.eq(id));
+    }
+    let list: Vec<Notification> = q.load(conn)?;
+    let ids: Vec<i64> = list.iter().map(|n| n.id).collect();
+    let mut counts = super::delivery::counts(conn, &ids)?;
+    Ok(list.into_iter().map(|n| Summary { counts: counts.remove(&n.id).unwrap_or_default(), notification: n }).collect())
 }

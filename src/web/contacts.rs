@@ -328,7 +328,7 @@ struct DetailQuery {
 async fn render_details(state: &AppState, admin: &CurrentAdmin, id: ContactId, flash: Option<String>, error: Option<String>) -> Result<HttpResponse, AppError> {
     let (contact, history, scope, failed_deletion) = db::run(&state.pool, move |c| {
         let contact = contacts::get_contact(c, &id)?;
-        let failed = if contact.deletion_failed_at.is_some() { Some(deletion::deletion_status(c, &id)?) } else { None };
+        let failed = if contact.deletion_failed_at.is_some() { Some(deletion::deletion_status(c, &id, None, 100)?) } else { None };
         Ok::<_, ContactError>((contact, contacts::verification_history(c, &id)?, scope::effective_scope(c, id.as_str())?, failed))
     })
     .await?;

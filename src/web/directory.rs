@@ -292,7 +292,7 @@ async fn delete_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: we
             tracing::info!(folder.id = %folder.id, "folder deleted");
             Ok(redirect(&format!("/folders/{}", folder.parent_id.unwrap_or_default())))
         }
-        Err(e @ (DirectoryError::HasSubfolders(_) | DirectoryError::HasAccounts(_) | DirectoryError::RootFolder)) => {
+        Err(e @ (DirectoryError::HasSubfolders(_) | DirectoryError::HasAccounts(_) | DirectoryError::NotEmpty | DirectoryError::RootFolder)) => {
             render_folder(&state, &admin, id, String::new(), None, FolderForms { delete_error: Some(e.to_string()), ..Default::default() }).await
         }
         Err(e) => Err(e.into()),

@@ -128,7 +128,7 @@ async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfFo
 #[template(path = "outbox/jobs.html")]
 struct JobsPage {
     chrome: Chrome,
-    jobs: Vec<jobs::Job>,
+    jobs: Vec<jobs::JobRow>,
     unfinished: i64,
 }
 

@@ -116,17 +116,22 @@ async fn m5_every_attempt_is_logged_and_a_transient_failure_is_retried() {
     app.api("PublishNotification", &[("MessageType", "FaultMessage"), ("Subject", "Outage"), ("Content", "x"), ("AccountId", &m)]).await;
     // A mail server that refuses connections: a transient failure.
     let broken = Mailer::from_setting(&MailSetting::Smtp("smtp://127.0.0.1:9".into()), "x <x@example.com>").unwrap();
-    let ctx = JobContext { pool: app.state.pool.clone(), mailer: broken };
+    let ctx = JobContext { mailer: broken, ..app.state.jobs() };
     jobs::run_pending_jobs(&ctx).await.unwrap();
     app.sign_in().await;
     let log = app.get("/notifications?outcome=retrying").await;
     assert!(log.body.contains("own@example.com") && log.body.contains("night@example.com"), "{}", log.body);
-    let failed_job = app.with_conn(|c| jobs::recent(c, 1).unwrap()[0].clone()).await;
-    assert_eq!(failed_job.status, jobs::QUEUED, "the sending job waits for its retry");
+    let waiting_job = app.with_conn(|c| jobs::recent(c, 1).unwrap()[0].clone()).await;
+    assert_eq!(waiting_job.status, jobs::QUEUED, "the sending job waits for the retries");
+    assert_eq!(waiting_job.attempts, 0, "waiting for a delivery's retry costs the job no attempt");
+    assert!(waiting_job.run_at > rd_contacts::db::now_utc());
     // Due again: now the mail server works.
     app.with_conn(move |c| {
         use diesel::prelude::*;
-        diesel::update(rd_contacts::db::schema::jobs::table.find(failed_job.id)).set(rd_contacts::db::schema::jobs::run_at.eq(rd_contacts::db::now_utc())).execute(c).unwrap();
+        use rd_contacts::db::schema::{deliveries, jobs as jobs_table};
+        let now = rd_contacts::db::now_utc();
+        diesel::update(jobs_table::table.find(waiting_job.id)).set(jobs_table::run_at.eq(now)).execute(c).unwrap();
+        diesel::update(deliveries::table).set(deliveries::next_attempt_at.eq(Some(now))).execute(c).unwrap();
     })
     .await;
     app.run_pending_jobs().await;

@@ -2,6 +2,7 @@
 //! PostgreSQL database when TEST_DATABASE_URL is a postgres:// URL, dropped at the end)
 //! with an in-memory mailer, driven in-process request by request.
 
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_http::Request;
@@ -15,9 +16,9 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use rd_contacts::api::signature;
 use rd_contacts::auth::access_keys;
-use rd_contacts::config::{MailSetting, Settings};
+use rd_contacts::config::{JobSettings, MailSetting, Settings};
 use rd_contacts::db::{self, AnyConnection};
-use rd_contacts::jobs::{self, JobContext};
+use rd_contacts::jobs;
 use rd_contacts::mail::{Email, Mailer};
 use rd_contacts::startup::{self, AppState};
 use serde_json::Value;
@@ -113,15 +114,20 @@ impl Response {
 pub struct TestApp {
     pub state: AppState,
     pub admin_password: String,
-    app: App,
+    app: Rc<App>,
     cookies: Vec<(String, String)>,
     pub access_key: Option<(String, String)>,
     /// Kept so that the database lives as long as the app.
-    _db: TestDatabase,
+    db: Rc<TestDatabase>,
 }
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// The test app with some settings changed first.
+    pub async fn spawn_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         let db = TestDatabase::new();
         let settings = Settings {
             addr: "127.0.0.1:0".into(),
@@ -132,7 +138,10 @@ impl TestApp {
             mail_from: "rd-contacts <no-reply@rdc.test>".into(),
             secret_key: b"a test secret key that is long enough for cookies and sealing, 64+ bytes".to_vec(),
             workers: 0,
+            jobs: JobSettings::default(),
         };
+        let mut settings = settings;
+        change(&mut settings);
         let mailer = Mailer::from_setting(&settings.mail, &settings.mail_from).unwrap();
         let (state, first) = {
             let settings = settings.clone();
@@ -140,7 +149,25 @@ impl TestApp {
         };
         let app = test::init_service(startup::app(state.clone())).await;
         let app = service(actix_service::ServiceExt::map(app, |res: ServiceResponse<_>| res.map_into_boxed_body()));
-        TestApp { state, admin_password: first.admin.expect("a fresh database gets an admin").1, app, cookies: Vec::new(), access_key: None, _db: db }
+        TestApp { state, admin_password: first.admin.expect("a fresh database gets an admin").1, app: Rc::new(app), cookies: Vec::new(), access_key: None, db: Rc::new(db) }
+    }
+
+    /// Another client of the same server: its own cookies (a browser of its own), the
+    /// same database, mailer and access key.
+    pub fn client(&self) -> TestApp {
+        TestApp {
+            state: self.state.clone(),
+            admin_password: self.admin_password.clone(),
+            app: self.app.clone(),
+            cookies: Vec::new(),
+            access_key: self.access_key.clone(),
+            db: self.db.clone(),
+        }
+    }
+
+    /// The database's URL (to open connections of one's own).
+    pub fn database_url(&self) -> &str {
+        &self.db.url
     }
 
     /// Runs blocking database work in the test.
@@ -224,7 +251,7 @@ impl TestApp {
 
     /// Drains the job queue, as the workers of `serve` would.
     pub async fn run_pending_jobs(&self) -> usize {
-        jobs::run_pending_jobs(&JobContext { pool: self.state.pool.clone(), mailer: self.state.mailer.clone() }).await.expect("jobs run")
+        jobs::run_pending_jobs(&self.state.jobs()).await.expect("jobs run")
     }
 
     pub fn sent_emails(&self) -> Vec<Email> {

@@ -1,0 +1,13 @@
+DROP INDEX folders_parent_name;
+DROP TABLE deletion_fail_reasons;
+ALTER TABLE notifications DROP COLUMN gave_up;
+ALTER TABLE notifications DROP COLUMN finished_at;
+ALTER TABLE deliveries DROP COLUMN next_attempt_at;
+ALTER TABLE deliveries DROP COLUMN claimed_at;
+ALTER TABLE deliveries DROP COLUMN claimed_by;
+DROP INDEX jobs_finished;
+DROP INDEX jobs_locked_by;
+DROP INDEX jobs_runnable;
+CREATE INDEX jobs_runnable ON jobs (status, run_at);
+ALTER TABLE jobs DROP COLUMN finished_at;
+ALTER TABLE jobs DROP COLUMN priority;

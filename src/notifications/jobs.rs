@@ -1,0 +1,164 @@
+//! The two jobs of a notification: fan-out (deliveries for each member's recipients,
+//! batch by batch) and sending (each delivery claimed, sent, and its outcome recorded).
+
+use futures_util::StreamExt;
+
+use super::delivery::{self, Claimed, Outcome};
+use super::{FanOut, Notification, SendNotification, fan_out_step};
+use crate::db::{self, AnyConnection};
+use crate::domain::MessageType;
+use crate::jobs::{self, Job, JobError, JobRun, Step};
+use crate::mail::Mailer;
+use crate::mail::templates::{NotificationMail, notification_email};
+
+impl Job for FanOut {
+    const KIND: &'static str = "notification_fan_out";
+
+    async fn run(self, run: &JobRun) -> Result<Step, JobError> {
+        let mut state = self;
+        loop {
+            let (s, lease, batch) = (state.clone(), run.lease.clone(), run.settings.propagation_batch);
+            match db::run(&run.pool, move |c| fan_out_step(c, &lease, &s, batch).map_err(JobError::transient)).await? {
+                Some(next) => state = next,
+                None => return Ok(Step::Done),
+            }
+        }
+    }
+
+    /// The members reached so far still get their emails; the notification says why
+    /// the others did not.
+    fn give_up(self, conn: &mut AnyConnection, _job: i64, reason: &str) -> diesel::QueryResult<()> {
+        delivery::record_gave_up(conn, self.notification_id, &format!("its recipients could not all be listed ({reason})"))?;
+        jobs::enqueue(conn, &SendNotification { notification_id: self.notification_id })?;
+        Ok(())
+    }
+}
+
+/// Sends one delivery's email.
+async fn attempt(mailer: &Mailer, notification: &Notification, label: &str, d: Claimed) -> Outcome {
+    let mail = notification_email(&NotificationMail {
+        to: &d.address,
+        type_label: label,
+        subject: &notification.subject,
+        content: &notification.content,
+        account_name: &d.account_name,
+        account_id: &d.account_id,
+    });
+    let error = match mail {
+        Ok(email) => mailer.send(&email).await.err().map(|e| (e.to_string(), e.is_transient())),
+        Err(e) => Some((e.to_string(), false)),
+    };
+    Outcome { delivery: d.id, attempts: d.attempts, error }
+}
+
+/// Records outcomes, trying again for a few seconds if the database is away: each
+/// outcome lost here is an email sent twice later.
+async fn record(run: &JobRun, outcomes: Vec<Outcome>, finished: i64, total: i64) -> Result<(), JobError> {
+    let mut tries = 0;
+    loop {
+        let (lease, o) = (run.lease.clone(), outcomes.clone());
+        let written = db::run(&run.pool, move |c| {
+            delivery::record(c, &lease.token, &o)?;
+            lease.progress(c, finished, total)?;
+            Ok::<_, JobError>(())
+        })
+        .await;
+        match written {
+            Ok(()) => return Ok(()),
+            Err(e) if tries < 5 => {
+                tries += 1;
+                tracing::warn!(error = %e, tries, "could not record delivery outcomes; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(500 * tries)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+impl Job for SendNotification {
+    const KIND: &'static str = "notification_send";
+
+    /// Claims due deliveries a few at a time and sends them concurrently, recording each
+    /// outcome as soon as it is known, so that at any moment only the emails in flight
+    /// are sent and not yet recorded. Deliveries waiting for a retry bring the job back
+    /// when they are due.
+    async fn run(self, run: &JobRun) -> Result<Step, JobError> {
+        let n = self.notification_id;
+        let (notification, counts) = db::run(&run.pool, move |c| {
+            delivery::release_orphans(c, n)?;
+            let notification = super::get(c, n)?;
+            let counts = delivery::counts(c, &[n])?.remove(&n).unwrap_or_default();
+            Ok::<_, JobError>((notification, counts))
+        })
+        .await?;
+        let label = MessageType::parse(&notification.message_type).map(|t| t.label()).unwrap_or("Notification");
+        let concurrency = run.settings.send_concurrency;
+        let (pool, token) = (run.pool.clone(), run.lease.token.clone());
+        let claims = futures_util::stream::unfold(true, move |more| {
+            let (pool, token) = (pool.clone(), token.clone());
+            async move {
+                if !more {
+                    return None;
+                }
+                let batch = db::run(&pool, move |c| Ok::<_, JobError>(delivery::claim(c, n, &token, concurrency as i64)?)).await;
+                match batch {
+                    Ok(rows) if rows.is_empty() => None,
+                    Ok(rows) => Some((Ok(rows), true)),
+                    Err(e) => Some((Err(e), false)),
+                }
+            }
+        });
+        let notification = &notification;
+        let attempts = claims
+            .flat_map(|batch| {
+                futures_util::stream::iter(match batch {
+                    Ok(rows) => rows.into_iter().map(Ok).collect::<Vec<_>>(),
+                    Err(e) => vec![Err(e)],
+                })
+            })
+            .map(|item| {
+                let mailer = run.mailer.clone();
+                async move {
+                    match item {
+                        Ok(d) => Ok(attempt(&mailer, notification, label, d).await),
+                        Err(e) => Err(e),
+                    }
+                }
+            })
+            .buffer_unordered(concurrency)
+            .ready_chunks(concurrency);
+        futures_util::pin_mut!(attempts);
+        let (mut failure, mut finished) = (None, counts.finished());
+        while let Some(chunk) = attempts.next().await {
+            let mut outcomes = Vec::with_capacity(chunk.len());
+            for result in chunk {
+                match result {
+                    Ok(o) => outcomes.push(o),
+                    Err(e) => failure = Some(e),
+                }
+            }
+            if outcomes.is_empty() {
+                continue;
+            }
+            finished += outcomes.iter().filter(|o| o.error.as_ref().is_none_or(|(_, transient)| !transient || o.attempts + 1 >= delivery::MAX_ATTEMPTS)).count() as i64;
+            record(run, outcomes, finished, counts.total()).await?;
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let lease = run.lease.duration;
+        let wake = db::run(&run.pool, move |c| {
+            let wake = delivery::next_wake(c, n, lease)?;
+            if wake.is_none() {
+                delivery::mark_finished(c, n)?;
+            }
+            Ok::<_, JobError>(wake)
+        })
+        .await?;
+        Ok(wake.map_or(Step::Done, Step::RunAgainAt))
+    }
+
+    fn give_up(self, conn: &mut AnyConnection, _job: i64, reason: &str) -> diesel::QueryResult<()> {
+        delivery::give_up(conn, self.notification_id, reason).map(|_| ())
+    }
+}
