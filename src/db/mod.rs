@@ -94,9 +94,11 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, BoxError> {
 /// Opens the pool without touching the schema.
 pub fn open(url: &str, max_size: u32) -> Result<DbPool, BoxError> {
     if !is_postgres_url(url) {
-        let path = sqlite_path(url);
-        let mut c = diesel::SqliteConnection::establish(path)?;
+        // Switching a new file to WAL needs it to itself: one starting server at a time.
+        let lock = sqlite_lock(url)?;
+        let mut c = diesel::SqliteConnection::establish(sqlite_path(url))?;
         c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
+        lock.unlock()?;
     }
     Ok(Pool::builder()
         .max_size(max_size)
@@ -107,6 +109,13 @@ pub fn open(url: &str, max_size: u32) -> Result<DbPool, BoxError> {
 
 fn sqlite_path(url: &str) -> &str {
     url.strip_prefix("sqlite://").unwrap_or(url)
+}
+
+/// An exclusive lock on a file beside the SQLite database, held until `unlock` or drop.
+fn sqlite_lock(url: &str) -> std::io::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(format!("{}.lock", sqlite_path(url)))?;
+    file.lock()?;
+    Ok(file)
 }
 
 /// Runs start-up work (migrations, the directory, the first administrator) while holding
@@ -125,11 +134,9 @@ pub fn with_startup_lock<T>(url: &str, conn: &mut AnyConnection, f: impl FnOnce(
             result
         }
         AnyConnection::Sqlite(_) => {
-            let lock_path = format!("{}.lock", sqlite_path(url));
-            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
-            file.lock()?;
+            let lock = sqlite_lock(url)?;
             let result = f(conn);
-            file.unlock()?;
+            lock.unlock()?;
             result
         }
     }

@@ -128,21 +128,15 @@ impl TestApp {
 
     /// The test app with some settings changed first.
     pub async fn spawn_with(change: impl FnOnce(&mut Settings)) -> TestApp {
+        TestApp::spawn_with_mailer(change, None).await
+    }
+
+    /// The test app with some settings changed and, when given, this mailer.
+    pub async fn spawn_with_mailer(change: impl FnOnce(&mut Settings), mailer: Option<Mailer>) -> TestApp {
         let db = TestDatabase::new();
-        let settings = Settings {
-            addr: "127.0.0.1:0".into(),
-            public_url: "http://rdc.test".into(),
-            data_dir: std::env::temp_dir(),
-            database_url: db.url.clone(),
-            mail: MailSetting::Memory,
-            mail_from: "rd-contacts <no-reply@rdc.test>".into(),
-            secret_key: b"a test secret key that is long enough for cookies and sealing, 64+ bytes".to_vec(),
-            workers: 0,
-            jobs: JobSettings::default(),
-        };
-        let mut settings = settings;
+        let mut settings = settings_for(&db.url);
         change(&mut settings);
-        let mailer = Mailer::from_setting(&settings.mail, &settings.mail_from).unwrap();
+        let mailer = mailer.unwrap_or_else(|| Mailer::from_setting(&settings.mail, &settings.mail_from).unwrap());
         let (state, first) = {
             let settings = settings.clone();
             tokio::task::spawn_blocking(move || startup::prepare(settings, mailer).expect("prepare the app")).await.unwrap()
@@ -402,6 +396,21 @@ impl TestApp {
         let (_, done) = self.follow_link(&link).await;
         assert_eq!(done.status, StatusCode::OK, "{}", done.body);
         id
+    }
+}
+
+/// The settings of a test server on this database: in-memory mail, no workers.
+pub fn settings_for(database_url: &str) -> Settings {
+    Settings {
+        addr: "127.0.0.1:0".into(),
+        public_url: "http://rdc.test".into(),
+        data_dir: std::env::temp_dir(),
+        database_url: database_url.to_owned(),
+        mail: MailSetting::Memory,
+        mail_from: "rd-contacts <no-reply@rdc.test>".into(),
+        secret_key: b"a test secret key that is long enough for cookies and sealing, 64+ bytes".to_vec(),
+        workers: 0,
+        jobs: JobSettings::default(),
     }
 }
 
