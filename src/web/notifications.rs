@@ -11,7 +11,7 @@ use super::{Chrome, html, redirect};
 use crate::db;
 use crate::domain::{AccountId, MessageType, Page, PageRequest, TargetId};
 use crate::errors::AppError;
-use crate::notifications::{self, LogFilter, LogLine, NewNotification, NotifyError};
+use crate::notifications::{self, LogFilter, LogLine, NewNotification, NotifyError, Summary};
 use crate::startup::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -51,11 +51,13 @@ struct LogPage {
     notification: Option<i64>,
     types: [MessageType; 6],
     pending: bool,
+    /// The selected notification, or the most recent ones, with their counts.
+    summaries: Vec<Summary>,
 }
 
 impl LogPage {
-    fn outcomes(&self) -> [&'static str; 4] {
-        ["sent", "pending", "retrying", "failed"]
+    fn outcomes(&self) -> [&'static str; 5] {
+        ["sent", "pending", "sending", "retrying", "failed"]
     }
     fn is_outcome(&self, o: &str) -> bool {
         self.outcome == o
@@ -77,7 +79,7 @@ impl LogPage {
 async fn log_page(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<LogQuery>) -> Result<HttpResponse, AppError> {
     let member = query.member.clone().unwrap_or_default().trim().to_owned();
     let message_type = query.r#type.clone().unwrap_or_default();
-    let outcome = query.outcome.clone().filter(|o| ["pending", "sent", "retrying", "failed"].contains(&o.as_str())).unwrap_or_default();
+    let outcome = query.outcome.clone().filter(|o| ["pending", "sending", "sent", "retrying", "failed"].contains(&o.as_str())).unwrap_or_default();
     let filter = LogFilter {
         notification: query.notification,
         account: (!member.is_empty()).then(|| member.clone()),
@@ -86,18 +88,16 @@ async fn log_page(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
     };
     let page = PageRequest::with_size(query.page, 50);
     let notification = query.notification;
-    let (lines, pending) = db::run(&state.pool, move |c| {
+    let (lines, summaries) = db::run(&state.pool, move |c| {
         let lines = notifications::log(c, &filter, page)?;
-        let pending = match notification {
-            Some(n) => notifications::in_progress(c, n)?,
-            None => false,
-        };
-        Ok::<_, AppError>((lines, pending))
+        let summaries = notifications::summaries(c, notification, if notification.is_some() { 1 } else { 5 })?;
+        Ok::<_, AppError>((lines, summaries))
     })
     .await?;
+    let pending = summaries.iter().any(|s| s.notification.finished_at.is_none());
     html(
         StatusCode::OK,
-        &LogPage { chrome: Chrome::new(&admin, "notifications"), lines, member, message_type, outcome, notification: query.notification, types: MessageType::ALL, pending },
+        &LogPage { chrome: Chrome::new(&admin, "notifications"), lines, member, message_type, outcome, notification: query.notification, types: MessageType::ALL, pending, summaries },
     )
 }
 

@@ -6,7 +6,7 @@ use rd_contacts::directory::{self, JoinMethod, NewAccount};
 use rd_contacts::domain::{DisplayName, EmailAddress, FolderId, FolderName, MessageTypes, RecipientName};
 use rd_contacts::jobs::{self, JobContext};
 use rd_contacts::mail::Mailer;
-use rd_contacts::message_center;
+use rd_contacts::{message_center, notifications};
 
 use crate::support::TestApp;
 
@@ -160,4 +160,180 @@ async fn m5_bad_notifications_get_clear_codes() {
     for (params, code) in cases {
         assert_eq!(app.api("PublishNotification", params).await.json()["Code"], *code, "{params:?}");
     }
+}
+
+/// `n` members in `folder`, each with its own security email `<tag><i>@example.com`.
+async fn members_with_emails(app: &TestApp, folder: &str, tag: &'static str, n: usize) -> Vec<String> {
+    let f = folder.to_owned();
+    app.with_conn(move |c| {
+        (0..n)
+            .map(|i| {
+                let new = NewAccount {
+                    display_name: DisplayName::parse(&format!("{tag} {i}")).unwrap(),
+                    folder: FolderId::parse(&f).unwrap(),
+                    security_email: Some(EmailAddress::parse(&format!("{tag}{i}@example.com")).unwrap()),
+                    account_name_prefix: None,
+                    join_method: JoinMethod::Created,
+                };
+                directory::create_account(c, &new).unwrap().id
+            })
+            .collect()
+    })
+    .await
+}
+
+async fn publish(app: &mut TestApp, subject: &str, target: (&str, &str)) -> i64 {
+    let resp = app.api("PublishNotification", &[("MessageType", "SecurityMessage"), ("Subject", subject), ("Content", "Check your account."), target]).await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+    resp.json()["NotificationId"].as_str().unwrap().parse().unwrap()
+}
+
+/// Each delivery's (status, attempts) and each attempt's outcome, by delivery id.
+async fn log_of(app: &TestApp, notification: i64) -> Vec<(String, String, i32, Vec<String>)> {
+    app.with_conn(move |c| {
+        use diesel::prelude::*;
+        use rd_contacts::db::schema::{deliveries as d, delivery_attempts as a};
+        let rows: Vec<(i64, String, String, i32)> = d::table.filter(d::notification_id.eq(notification)).order(d::id).select((d::id, d::address, d::status, d::attempts)).load(c).unwrap();
+        rows.into_iter()
+            .map(|(id, address, status, attempts)| {
+                let outcomes: Vec<String> = a::table.filter(a::delivery_id.eq(id)).order(a::id).select(a::outcome).load(c).unwrap();
+                (address, status, attempts, outcomes)
+            })
+            .collect()
+    })
+    .await
+}
+
+async fn finished(app: &TestApp, notification: i64) -> bool {
+    !app.with_conn(move |c| notifications::in_progress(c, notification).unwrap()).await
+}
+
+#[actix_web::test]
+async fn t2_with_two_servers_sending_and_a_lease_far_shorter_than_the_sending_every_recipient_gets_exactly_one_email() {
+    let slow = Mailer::memory_with_delay(std::time::Duration::from_millis(40));
+    let mut app = TestApp::spawn_with_mailer(
+        |s| {
+            s.jobs.lease = time::Duration::milliseconds(300);
+            s.jobs.send_concurrency = 4;
+        },
+        Some(slow.clone()),
+    )
+    .await;
+    let folder = setup_folder(&app).await;
+    members_with_emails(&app, &folder, "two", 120).await;
+    let id = publish(&mut app, "Two servers", ("FolderId", &folder)).await;
+    // Two servers on one database, each with its own pool and two workers; sending takes
+    // 120 × 40 ms / 4 ≈ 1.2 s, four lease lengths.
+    let other = rd_contacts::jobs::JobContext { pool: rd_contacts::db::open(app.database_url(), 6).unwrap(), ..app.state.jobs() };
+    rd_contacts::jobs::spawn_workers(app.state.jobs(), 2);
+    rd_contacts::jobs::spawn_workers(other, 2);
+    let started = std::time::Instant::now();
+    while !finished(&app, id).await {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the notification was not sent within 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut got = received(&app, "Two servers");
+    assert_eq!(got.len(), 120, "one email per recipient, none twice");
+    got.dedup();
+    assert_eq!(got.len(), 120);
+    let log = log_of(&app, id).await;
+    assert_eq!(log.len(), 120);
+    assert!(log.iter().all(|(_, status, attempts, outcomes)| status == "sent" && *attempts == 1 && outcomes == &["sent"]), "the log shows one attempt each: {log:?}");
+}
+
+#[actix_web::test]
+async fn t2_a_delivery_claimed_by_a_live_sender_is_neither_taken_nor_written_by_another() {
+    let mut app = TestApp::spawn().await;
+    let folder = setup_folder(&app).await;
+    members_with_emails(&app, &folder, "claim", 3).await;
+    let id = publish(&mut app, "Claimed", ("FolderId", &folder)).await;
+    let ctx = app.state.jobs();
+    assert!(jobs::run_one(&ctx, "fan-out", jobs::Lane::Bulk).await.unwrap(), "the fan-out runs");
+    let (mine, theirs, written, released) = app
+        .with_conn(move |c| {
+            use diesel::prelude::*;
+            use notifications::delivery;
+            // The sending job is running on server A, whose lease is alive.
+            let job = jobs::claim(c, "server-a", time::Duration::minutes(1), 1, 8).unwrap().unwrap();
+            assert_eq!(job.kind, "notification_send");
+            let mine = delivery::claim(c, id, "server-a", 2).unwrap();
+            let theirs = delivery::claim(c, id, "server-b", 10).unwrap();
+            let outcome = delivery::Outcome { delivery: mine[0].id, attempts: 0, error: None };
+            let written = delivery::record(c, "server-b", &[outcome]).unwrap();
+            let released = delivery::release_orphans(c, id).unwrap();
+            let status: String = rd_contacts::db::schema::deliveries::table.find(mine[0].id).select(rd_contacts::db::schema::deliveries::status).first(c).unwrap();
+            assert_eq!(status, "sending", "still A's");
+            (mine.len(), theirs.len(), written, released)
+        })
+        .await;
+    assert_eq!((mine, theirs), (2, 1), "B gets only what A did not claim");
+    assert_eq!(written, 0, "B cannot write the outcome of A's claim");
+    assert_eq!(released, 1, "only B's claim, which no live lease holds, is an orphan; A's stays A's");
+}
+
+#[actix_web::test]
+async fn t2_emails_in_flight_when_their_server_died_are_logged_interrupted_and_sent_again_once() {
+    let mut app = TestApp::spawn().await;
+    let folder = setup_folder(&app).await;
+    members_with_emails(&app, &folder, "died", 3).await;
+    let id = publish(&mut app, "After a crash", ("FolderId", &folder)).await;
+    let ctx = app.state.jobs();
+    assert!(jobs::run_one(&ctx, "fan-out", jobs::Lane::Bulk).await.unwrap());
+    // A server claimed two deliveries and was killed before it recorded anything.
+    let claimed = app.with_conn(move |c| notifications::delivery::claim(c, id, "killed-server.x", 2).unwrap()).await;
+    let mut in_flight: Vec<String> = claimed.into_iter().map(|d| d.address).collect();
+    in_flight.sort();
+    app.run_pending_jobs().await;
+    assert!(finished(&app, id).await);
+    assert_eq!(received(&app, "After a crash"), ["died0@example.com", "died1@example.com", "died2@example.com"]);
+    let log = log_of(&app, id).await;
+    let mut summary: Vec<(String, i32, Vec<String>)> = log.into_iter().map(|(a, s, n, o)| (format!("{a} {s}"), n, o)).collect();
+    summary.sort();
+    assert_eq!(
+        summary,
+        ["died0@example.com", "died1@example.com", "died2@example.com"]
+            .map(|a| {
+                let twice = in_flight.iter().any(|x| x == a);
+                (format!("{a} sent"), if twice { 2 } else { 1 }, if twice { vec!["interrupted".to_owned(), "sent".to_owned()] } else { vec!["sent".to_owned()] })
+            })
+            .to_vec()
+    );
+}
+
+#[actix_web::test]
+async fn t2_a_sending_job_that_gives_up_leaves_no_delivery_pending_and_the_notifications_page_says_so() {
+    let mut app = TestApp::spawn_with(|s| s.jobs.max_attempts = 3).await;
+    let folder = setup_folder(&app).await;
+    members_with_emails(&app, &folder, "lost", 4).await;
+    let id = publish(&mut app, "Given up", ("FolderId", &folder)).await;
+    // The mail server refuses connections: every delivery waits for its retry.
+    let broken = Mailer::from_setting(&MailSetting::Smtp("smtp://127.0.0.1:9".into()), "x <x@example.com>").unwrap();
+    let ctx = JobContext { mailer: broken, ..app.state.jobs() };
+    jobs::run_pending_jobs(&ctx).await.unwrap();
+    // One delivery is back to pending, one was in flight on a server that died, and the
+    // sending job itself has used its attempts crashing (as kill -9 would).
+    app.with_conn(move |c| {
+        use diesel::prelude::*;
+        use rd_contacts::db::schema::{deliveries as d, jobs as j};
+        let ids: Vec<i64> = d::table.filter(d::notification_id.eq(id)).order(d::id).select(d::id).load(c).unwrap();
+        diesel::update(d::table.find(ids[0])).set(d::status.eq("pending")).execute(c).unwrap();
+        diesel::update(d::table.find(ids[1])).set((d::status.eq("sending"), d::claimed_by.eq("dead"), d::claimed_at.eq(rd_contacts::db::now_utc()))).execute(c).unwrap();
+        diesel::update(j::table.filter(j::kind.eq("notification_send")))
+            .set((j::status.eq("running"), j::attempts.eq(3), j::locked_by.eq("dead"), j::locked_until.eq(rd_contacts::db::now_utc() - time::Duration::seconds(1))))
+            .execute(c)
+            .unwrap();
+    })
+    .await;
+    app.run_pending_jobs().await;
+    let log = log_of(&app, id).await;
+    assert_eq!(log.len(), 4);
+    assert!(log.iter().all(|(_, status, _, _)| status == "failed"), "nothing left pending: {log:?}");
+    assert_eq!(log[1].3.last().map(String::as_str), Some("interrupted"), "the email in flight is logged as such");
+    assert!(finished(&app, id).await);
+    app.sign_in().await;
+    let page = app.get(&format!("/notifications?notification={id}")).await;
+    assert!(page.body.contains("4 failed"), "{}", page.body);
+    assert!(page.body.contains("gave up after 3 attempts"), "{}", page.body);
+    let failed = app.get(&format!("/notifications?notification={id}&outcome=failed")).await;
+    assert_eq!(failed.body.matches("not sent: the sending was given up").count(), 4, "{}", failed.body);
 }
