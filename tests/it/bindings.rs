@@ -281,3 +281,42 @@ async fn the_effective_scope_lists_every_member_with_the_target_it_comes_through
     assert!(page.body.contains(&in_b) && page.body.contains("bound directly"));
     assert!(app.get(&format!("/contacts/{tom}")).await.body.contains("All 2 members"));
 }
+
+#[actix_web::test]
+async fn b6_an_unbinding_task_that_gave_up_no_longer_blocks_moves() {
+    let mut app = TestApp::spawn().await;
+    let t = tree(&app).await;
+    let m = member(&app, &t.a, "mover", Some("mover@example.com")).await;
+    let tom = app.active_contact("tom", "tom@example.com").await;
+    // An unbinding task on folder A, as a large unbind leaves one (rule U3).
+    app.with_conn({
+        let (a, tom) = (t.a.clone(), tom.clone());
+        move |c| {
+            use diesel::prelude::*;
+            use rd_contacts::contacts::bindings::{Propagation, UnbindMembers};
+            use rd_contacts::contacts::propagation::Scope;
+            use rd_contacts::db::schema::{folders, unbind_tasks};
+            let path: String = folders::table.find(&a).select(folders::path).first(c).unwrap();
+            let job = rd_contacts::jobs::enqueue(c, &UnbindMembers(Propagation { contact_id: tom.clone(), scope: Scope::Subtree { path: path.clone() }, cursor: String::new(), done: 0, total: 1 })).unwrap();
+            diesel::insert_into(unbind_tasks::table)
+                .values((unbind_tasks::job_id.eq(job), unbind_tasks::contact_id.eq(&tom), unbind_tasks::target_id.eq(&a), unbind_tasks::folder_path.eq(&path), unbind_tasks::created_at.eq(rd_contacts::db::now_utc())))
+                .execute(c)
+                .unwrap();
+        }
+    })
+    .await;
+    let blocked = app.api("MoveAccount", &[("AccountId", &m), ("DestinationFolderId", &t.b)]).await;
+    assert_eq!(blocked.json()["Code"], "ConcurrentCallNotSupported");
+    app.with_conn(|c| {
+        use diesel::prelude::*;
+        use rd_contacts::db::schema::jobs as j;
+        diesel::update(j::table.filter(j::kind.eq("unbind_members")))
+            .set((j::status.eq("running"), j::attempts.eq(rd_contacts::jobs::DEFAULT_MAX_ATTEMPTS), j::locked_by.eq("dead"), j::locked_until.eq(rd_contacts::db::now_utc() - time::Duration::seconds(1))))
+            .execute(c)
+            .unwrap();
+    })
+    .await;
+    app.run_pending_jobs().await;
+    let moved = app.api("MoveAccount", &[("AccountId", &m), ("DestinationFolderId", &t.b)]).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+}

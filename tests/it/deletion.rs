@@ -102,3 +102,69 @@ async fn d2_d3_remove_fails_for_the_only_fault_recipient_and_reports_it() {
     app.run_pending_jobs().await;
     assert_eq!(app.api("GetMessageContact", &[("ContactId", &tom)]).await.status, StatusCode::NOT_FOUND);
 }
+
+/// Gives the queued job of `kind` up as if its workers had crashed on every attempt.
+async fn exhaust(app: &TestApp, kind: &'static str) {
+    app.with_conn(move |c| {
+        use diesel::prelude::*;
+        use rd_contacts::db::schema::jobs as j;
+        let max = rd_contacts::jobs::DEFAULT_MAX_ATTEMPTS;
+        let n = diesel::update(j::table.filter(j::kind.eq(kind)).filter(j::status.eq_any(["queued", "running"])))
+            .set((j::status.eq("running"), j::attempts.eq(max), j::locked_by.eq("dead"), j::locked_until.eq(rd_contacts::db::now_utc() - time::Duration::seconds(1))))
+            .execute(c)
+            .unwrap();
+        assert_eq!(n, 1, "one {kind} job");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn d3_every_fail_reason_of_a_removal_is_kept_counted_and_paged() {
+    let mut app = TestApp::spawn().await;
+    let members = [member(&app, None).await, member(&app, None).await, member(&app, None).await];
+    let root = root(&app).await;
+    let only = app.active_contact("only", "only@example.com").await;
+    app.api("AssociateMembers", &[("ContactId", &only), ("Members.1", &root)]).await;
+    app.api("DeleteMessageContact", &[("ContactId", &only), ("RetainContactInMembers", "false")]).await;
+    app.run_pending_jobs().await;
+    let first = app.api("GetMessageContactDeletionStatus", &[("ContactId", &only), ("MaxResults", "2")]).await.json();
+    let status = &first["ContactDeletionStatus"];
+    assert_eq!(status["Status"], "Failed");
+    assert_eq!(status["TotalCount"], 3, "{first}");
+    assert_eq!(status["FailReasonList"].as_array().unwrap().len(), 2);
+    let token = status["NextToken"].as_str().expect("a next page").to_owned();
+    let second = app.api("GetMessageContactDeletionStatus", &[("ContactId", &only), ("MaxResults", "2"), ("NextToken", &token)]).await.json();
+    let status = &second["ContactDeletionStatus"];
+    assert_eq!(status["FailReasonList"].as_array().unwrap().len(), 1);
+    assert!(status.get("NextToken").is_none(), "the last page has no NextToken: {second}");
+    let mut listed: Vec<String> = first["ContactDeletionStatus"]["FailReasonList"].as_array().unwrap().iter().chain(status["FailReasonList"].as_array().unwrap()).map(|r| r["AccountId"].as_str().unwrap().to_owned()).collect();
+    listed.sort();
+    let mut expected = members.to_vec();
+    expected.sort();
+    assert_eq!(listed, expected);
+    let bad = app.api("GetMessageContactDeletionStatus", &[("ContactId", &only), ("NextToken", "not a token")]).await;
+    assert_eq!(bad.json()["Code"], "InvalidParameter.NextToken");
+}
+
+#[actix_web::test]
+async fn d3_a_removal_given_up_brings_the_contact_back_active_with_the_members_it_did_not_reach() {
+    let mut app = TestApp::spawn().await;
+    member(&app, Some("own1@example.com")).await;
+    member(&app, Some("own2@example.com")).await;
+    let root = root(&app).await;
+    let tom = app.active_contact("tom", "tom@example.com").await;
+    app.api("AssociateMembers", &[("ContactId", &tom), ("Members.1", &root)]).await;
+    let deleting = app.api("DeleteMessageContact", &[("ContactId", &tom), ("RetainContactInMembers", "false")]).await;
+    assert_eq!(deleting.json()["Status"], "Deleting");
+    exhaust(&app, "delete_contact").await;
+    app.run_pending_jobs().await;
+    let contact = app.api("GetMessageContact", &[("ContactId", &tom)]).await.json();
+    assert_eq!(contact["Contact"]["Status"], "Active", "not left Deleting for ever: {contact}");
+    let status = app.api("GetMessageContactDeletionStatus", &[("ContactId", &tom)]).await.json();
+    assert_eq!(status["ContactDeletionStatus"]["Status"], "Failed");
+    assert_eq!(status["ContactDeletionStatus"]["TotalCount"], 2, "{status}");
+    // It can be deleted again, and this time it goes.
+    app.api("DeleteMessageContact", &[("ContactId", &tom), ("RetainContactInMembers", "false")]).await;
+    app.run_pending_jobs().await;
+    assert_eq!(app.api("GetMessageContact", &[("ContactId", &tom)]).await.status, StatusCode::NOT_FOUND);
+}

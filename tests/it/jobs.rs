@@ -299,3 +299,50 @@ async fn the_console_test_email_goes_out_through_the_queue() {
     let tasks = app.get("/jobs").await;
     assert!(tasks.body.contains("send_email") && tasks.body.contains("done"));
 }
+
+#[actix_web::test]
+async fn t2_a_verification_link_does_not_wait_behind_large_notifications() {
+    let slow = rd_contacts::mail::Mailer::memory_with_delay(StdDuration::from_millis(150));
+    let mut app = TestApp::spawn_with_mailer(|s| s.jobs.send_concurrency = 4, Some(slow)).await;
+    let folder = app
+        .with_conn(|c| {
+            use rd_contacts::directory::{self, JoinMethod, NewAccount};
+            use rd_contacts::domain::{DisplayName, EmailAddress, FolderId, FolderName};
+            let root = FolderId::parse(&directory::get_directory(c).unwrap().root_folder_id).unwrap();
+            let folder = directory::create_folder(c, &root, &FolderName::parse("busy").unwrap()).unwrap().id;
+            for i in 0..60 {
+                let new = NewAccount {
+                    display_name: DisplayName::parse(&format!("busy {i}")).unwrap(),
+                    folder: FolderId::parse(&folder).unwrap(),
+                    security_email: Some(EmailAddress::parse(&format!("busy{i}@example.com")).unwrap()),
+                    account_name_prefix: None,
+                    join_method: JoinMethod::Created,
+                };
+                directory::create_account(c, &new).unwrap();
+            }
+            folder
+        })
+        .await;
+    // Four notifications of 60 emails at 150 ms each, 4 at a time: 2.25 s each, both bulk workers busy.
+    for n in 0..4 {
+        let sent = app.api("PublishNotification", &[("MessageType", "SecurityMessage"), ("Subject", &format!("Bulk {n}")), ("Content", "x"), ("FolderId", &folder)]).await;
+        assert_eq!(sent.status, actix_web::http::StatusCode::OK, "{}", sent.body);
+    }
+    jobs::spawn_workers(app.state.jobs(), 2);
+    wait_until("both bulk workers send", StdDuration::from_secs(10), async || {
+        app.with_conn(|c| jobs_table::table.filter(jobs_table::kind.eq("notification_send")).filter(jobs_table::status.eq("running")).count().get_result::<i64>(c).unwrap()).await == 2
+    })
+    .await;
+    let asked = Instant::now();
+    app.add_contact("waiting", "waiting@example.com").await;
+    wait_until("the verification email is sent", StdDuration::from_secs(10), async || app.sent_emails().iter().any(|e| e.to == "waiting@example.com")).await;
+    let waited = asked.elapsed();
+    let unsent: i64 = app
+        .with_conn(|c| {
+            use rd_contacts::db::schema::deliveries as d;
+            d::table.filter(d::status.ne("sent")).count().get_result(c).unwrap()
+        })
+        .await;
+    assert!(unsent > 60, "the notifications were still sending when the link went out ({unsent} unsent)");
+    assert!(waited < StdDuration::from_millis(1_200), "the link waited {waited:?}, about as long as a notification takes (2.25 s) would be too long");
+}
