@@ -80,8 +80,9 @@ pub async fn run_one(ctx: &JobContext, worker: &str, lane: Lane) -> Result<bool,
         None => Err(JobError::UnknownKind(job.kind.clone())),
         Some(_) if job.attempts > job.max_attempts => Err(JobError::Failed {
             message: format!(
-                "gave up after {} attempts; the last one: {}",
+                "gave up after {} attempt{}; the last one: {}",
                 job.max_attempts,
+                if job.max_attempts == 1 { "" } else { "s" },
                 job.last_error.as_deref().unwrap_or("its worker stopped before it finished")
             ),
             transient: false,
