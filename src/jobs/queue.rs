@@ -109,7 +109,10 @@ pub struct Lease {
     pub duration: Duration,
 }
 
-fn owned(id: i64, token: &str) -> diesel::dsl::Filter<diesel::dsl::Find<jobs::table, i64>, diesel::dsl::And<diesel::dsl::Eq<jobs::locked_by, String>, diesel::dsl::Eq<jobs::status, &'static str>>> {
+/// The job's row while `token` holds it (running, leased to that token).
+type Owned = diesel::dsl::Filter<diesel::dsl::Find<jobs::table, i64>, diesel::dsl::And<diesel::dsl::Eq<jobs::locked_by, String>, diesel::dsl::Eq<jobs::status, &'static str>>>;
+
+fn owned(id: i64, token: &str) -> Owned {
     jobs::table.find(id).filter(jobs::locked_by.eq(token.to_owned()).and(jobs::status.eq(RUNNING)))
 }
 
