@@ -12,13 +12,14 @@ Environment:
 
 import asyncio
 import email
+import email.header
 import os
 import pathlib
 import re
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -28,24 +29,10 @@ import uuid
 import pytest
 from aiosmtpd.controller import Controller
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-    os.environ.pop(var, None)
-
-
-def binary():
-    if os.environ.get("RDC_BIN"):
-        return os.environ["RDC_BIN"]
-    target = os.environ.get("CARGO_TARGET_DIR") or str(ROOT / "target")
-    return str(pathlib.Path(target) / "debug" / "rd-contacts")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from rdc_support import binary, free_port, publish as publish_answer  # noqa: E402
 
 
 def wait_for(what, predicate, timeout=60, every=0.05):
@@ -80,14 +67,6 @@ class SmtpLog:
 
     def count(self, needle):
         return len(self.matching(needle))
-
-
-def text_of(message):
-    parsed = email.message_from_string(message["data"])
-    for part in parsed.walk():
-        if part.get_content_type() == "text/plain":
-            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
-    raise AssertionError("no plain-text part")
 
 
 def subject_of(message):
@@ -218,11 +197,16 @@ def sdk_for(server):
 
 
 def publish(sdk, **query):
-    """Our own PublishNotification, through the SDK's generic call."""
-    from alibabacloud_tea_openapi import utils_models as um
-    from darabonba.runtime import RuntimeOptions
-    params = um.Params(action="PublishNotification", version="2022-04-19", protocol="HTTP", pathname="/", method="POST",
-                       auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
-    answer = sdk.call_api(params, um.OpenApiRequest(query=query), RuntimeOptions())
+    """PublishNotification; returns the notification's id and the members it reaches."""
+    answer = publish_answer(sdk, **query)
     assert answer["statusCode"] == 200, answer
     return int(answer["body"]["NotificationId"]), answer["body"]["Members"]
+
+
+def demo_server(servers, folders, members, **settings):
+    """A server on a demo directory of this size, started; and an SDK client for it."""
+    server = servers(**settings)
+    server.cli("migrate")
+    server.cli("demo", "--folders", str(folders), "--members", str(members))
+    server.start()
+    return server, sdk_for(server)

@@ -2,13 +2,15 @@
 kill -9 in the middle of a bind, a removal and a notification; a sending job that gives up."""
 
 import collections
+import glob
 import re
 import time
 
 import requests
 from alibabacloud_resourcedirectorymaster20220419 import models as rdm
 
-from conftest import publish, sdk_for, subject_of, text_of, wait_for
+from conftest import demo_server, publish, subject_of, wait_for
+from rdc_support import text_of
 
 ACCOUNT = re.compile(r"\b(\d{16})\b")
 
@@ -43,6 +45,15 @@ def delivery_log(database, notification):
     return {(address, account): (status, [o for o in outcomes.split(",") if o]) for address, account, status, outcomes in rows}
 
 
+def publish_part_way(sdk, smtp, subject, delay, at_least):
+    """Publishes a security notification to the whole directory through an SMTP server that
+    takes `delay` a message, and returns once `at_least` of its emails arrived."""
+    smtp.delay = delay
+    notification, _ = publish(sdk, MessageType="SecurityMessage", Subject=subject, Content="Check your account.")
+    wait_for("part of the emails arrive", lambda: len(received(smtp, subject)) >= at_least, timeout=60)
+    return notification
+
+
 def finished(database, notification):
     return database.value(f"SELECT finished_at IS NOT NULL FROM notifications WHERE id = {notification}") == "t"
 
@@ -57,12 +68,8 @@ def job(database, kind):
 
 def test_t2_two_servers_and_a_slow_smtp_server_send_each_recipient_exactly_one_email(database, smtp, servers):
     settings = dict(RDC_JOB_LEASE_SECS=1, RDC_WORKERS=2, RDC_SMTP_CONCURRENCY=8)
-    first = servers(**settings)
-    first.cli("migrate")
-    first.cli("demo", "--folders", "20", "--members", "2000")
-    first.start()
+    first, sdk = demo_server(servers, 20, 2000, **settings)
     second = servers(**settings).start()
-    sdk = sdk_for(first)
     # About 1,800 recipients at 30 ms a message, 8 at a time: about 7 s, seven lease lengths.
     smtp.delay = 0.03
     notification, members = publish(sdk, MessageType="SecurityMessage", Subject="Chaos: two servers", Content="Check your account.")
@@ -76,16 +83,12 @@ def test_t2_two_servers_and_a_slow_smtp_server_send_each_recipient_exactly_one_e
     assert set(got) == set(log), "the SMTP server received exactly the deliveries"
     assert all(status == "sent" and outcomes == ["sent"] for status, outcomes in log.values()), "the log shows one sent attempt each"
     for server in (first, second):
-        logs = "".join(open(f).read() for f in __import__("glob").glob(f"{server.data_dir}/server-{server.port}-*.log"))
+        logs = "".join(open(f).read() for f in glob.glob(f"{server.data_dir}/server-{server.port}-*.log"))
         assert "deadlock" not in logs
 
 
 def test_t2_kill_9_during_a_bind_and_a_removal_of_20000_members_resumes_within_15_s_and_ends_right(database, smtp, servers):
-    server = servers(RDC_PROPAGATION_BATCH=250, RDC_WORKERS=2)
-    server.cli("migrate")
-    server.cli("demo", "--folders", "200", "--members", "20000")
-    server.start()
-    sdk = sdk_for(server)
+    server, sdk = demo_server(servers, 200, 20000, RDC_PROPAGATION_BATCH=250, RDC_WORKERS=2)
     contact = activate(sdk, smtp, "ChaosBind", "chaos-bind@example.com", ["SecurityMessage"])
     root = sdk.get_resource_directory().body.resource_directory.root_folder_id
     members = int(database.value("SELECT COUNT(*) FROM accounts WHERE removed_at IS NULL"))
@@ -123,14 +126,8 @@ def test_t2_kill_9_during_a_bind_and_a_removal_of_20000_members_resumes_within_1
 
 def test_t2_kill_9_while_a_notification_is_sent_repeats_at_most_the_emails_in_flight(database, smtp, servers):
     concurrency = 8
-    server = servers(RDC_SMTP_CONCURRENCY=concurrency, RDC_WORKERS=2)
-    server.cli("migrate")
-    server.cli("demo", "--folders", "20", "--members", "3000")
-    server.start()
-    sdk = sdk_for(server)
-    smtp.delay = 0.01
-    notification, _ = publish(sdk, MessageType="SecurityMessage", Subject="Chaos: kill -9", Content="Check your account.")
-    wait_for("part of the emails arrive", lambda: len(received(smtp, "Chaos: kill -9")) >= 300, timeout=60)
+    server, sdk = demo_server(servers, 20, 3000, RDC_SMTP_CONCURRENCY=concurrency, RDC_WORKERS=2)
+    notification = publish_part_way(sdk, smtp, "Chaos: kill -9", delay=0.01, at_least=300)
     server.kill()
     time.sleep(0.5)  # what was already on the wire lands first
     before = len(received(smtp, "Chaos: kill -9"))
@@ -154,14 +151,8 @@ def test_t2_kill_9_while_a_notification_is_sent_repeats_at_most_the_emails_in_fl
 
 
 def test_t2_a_sending_job_that_gives_up_leaves_no_delivery_pending(database, smtp, servers):
-    server = servers(RDC_JOB_MAX_ATTEMPTS=1, RDC_SMTP_CONCURRENCY=4, RDC_JOB_LEASE_SECS=2, RDC_WORKERS=2)
-    server.cli("migrate")
-    server.cli("demo", "--folders", "10", "--members", "600")
-    server.start()
-    sdk = sdk_for(server)
-    smtp.delay = 0.02
-    notification, _ = publish(sdk, MessageType="SecurityMessage", Subject="Chaos: given up", Content="Check your account.")
-    wait_for("part of the emails arrive", lambda: len(received(smtp, "Chaos: given up")) >= 50, timeout=60)
+    server, sdk = demo_server(servers, 10, 600, RDC_JOB_MAX_ATTEMPTS=1, RDC_SMTP_CONCURRENCY=4, RDC_JOB_LEASE_SECS=2, RDC_WORKERS=2)
+    notification = publish_part_way(sdk, smtp, "Chaos: given up", delay=0.02, at_least=50)
     # The job's one attempt dies with its server: it is given up, not left waiting.
     server.kill()
     server.start()

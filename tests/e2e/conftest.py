@@ -12,8 +12,8 @@ import os
 import pathlib
 import re
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -23,25 +23,10 @@ import uuid
 import pytest
 from aiosmtpd.controller import Controller
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-# The SDK sends even 127.0.0.1 traffic through a proxy from the environment.
-for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-    os.environ.pop(var, None)
-
-
-def binary():
-    if os.environ.get("RDC_BIN"):
-        return os.environ["RDC_BIN"]
-    target = os.environ.get("CARGO_TARGET_DIR") or str(ROOT / "target")
-    return str(pathlib.Path(target) / "debug" / "rd-contacts")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from rdc_support import binary, free_port  # noqa: E402
 
 
 class Inbox:

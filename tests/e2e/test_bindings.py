@@ -2,7 +2,6 @@
 invited through the real SMTP server manages its Message Center in Chromium; an
 administrator binds through the Select Objects panel and unbinds from Effective Scope."""
 
-import email
 import re
 
 from alibabacloud_resourcedirectorymaster20220419 import models as rdm
@@ -10,14 +9,7 @@ from alibabacloud_resourcedirectorymaster20220419 import models as rdm
 from conftest import shot
 from test_console import sign_in
 from test_contacts import link_in
-
-
-def text_of(message):
-    parsed = email.message_from_string(message["data"])
-    for part in parsed.walk():
-        if part.get_content_type() == "text/plain":
-            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
-    raise AssertionError("no plain-text part")
+from rdc_support import text_of
 
 
 def active_contact(sdk, smtp, page, name, address, types):

@@ -2,16 +2,9 @@
 exactly each member's recipients of the type, once per address."""
 
 from alibabacloud_resourcedirectorymaster20220419 import models as rdm
-from alibabacloud_tea_openapi import utils_models as um
-from darabonba.runtime import RuntimeOptions
 
+from rdc_support import publish
 from test_bindings import active_contact
-
-
-def publish(sdk, **query):
-    params = um.Params(action="PublishNotification", version="2022-04-19", protocol="HTTP", pathname="/", method="POST",
-                       auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
-    return sdk.call_api(params, um.OpenApiRequest(query=query), RuntimeOptions())
 
 
 def test_a_notification_to_a_folder_reaches_exactly_its_members_recipients(sdk, smtp, page):
