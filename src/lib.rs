@@ -11,6 +11,7 @@ pub mod directory;
 pub mod domain;
 pub mod errors;
 pub mod jobs;
+pub mod limits;
 pub mod mail;
 pub mod message_center;
 pub mod notifications;

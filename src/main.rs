@@ -111,7 +111,7 @@ fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Admin { command: AdminCommand::Add { username } } => {
             let username = Username::parse(&username)?;
             if std::io::stdin().is_terminal() {
-                eprintln!("Password for {} (at least 10 characters), then Enter:", username.as_str());
+                eprintln!("Password for {} (at least 12 characters, hard to guess), then Enter:", username.as_str());
             }
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line)?;

@@ -3,7 +3,6 @@
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{CookieContentSecurity, PersistentSession};
-use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::DefaultHeaders;
@@ -26,6 +25,7 @@ pub struct AppState {
     pub mailer: Mailer,
     pub secrets: SecretBox,
     pub registry: std::sync::Arc<Registry>,
+    pub hasher: auth::passwords::Hasher,
 }
 
 impl AppState {
@@ -44,7 +44,9 @@ pub fn job_registry() -> Registry {
         .register::<notifications::FanOut>()
         .register::<notifications::SendNotification>()
         .every(Periodic { name: "forget old API nonces", every: time::Duration::minutes(3), run: |c, _| auth::access_keys::purge_nonces(c, db::now_utc()) })
-        .every(Periodic { name: "purge finished jobs", every: time::Duration::hours(1), run: |c, s| jobs::purge_finished(c, db::now_utc() - s.retention) });
+        .every(Periodic { name: "purge finished jobs", every: time::Duration::hours(1), run: |c, s| jobs::purge_finished(c, db::now_utc() - s.retention) })
+        .every(Periodic { name: "purge ended sessions", every: time::Duration::minutes(10), run: |c, _| auth::sessions::purge_expired(c, db::now_utc()) })
+        .every(Periodic { name: "forget old rate-limit events", every: time::Duration::minutes(10), run: |c, _| crate::limits::purge(c, db::now_utc()) });
     r
 }
 
@@ -67,7 +69,7 @@ pub fn prepare(settings: Settings, mailer: Mailer) -> Result<(AppState, FirstRun
     })?;
     drop(conn);
     let secrets = SecretBox::new(&settings.secret_key);
-    Ok((AppState { settings, pool, mailer, secrets, registry: std::sync::Arc::new(job_registry()) }, FirstRun { admin }))
+    Ok((AppState { settings, pool, mailer, secrets, registry: std::sync::Arc::new(job_registry()), hasher: auth::passwords::Hasher::default() }, FirstRun { admin }))
 }
 
 fn pool_size(settings: &Settings) -> u32 {
@@ -87,11 +89,14 @@ fn cookie_key(secret: &[u8]) -> Key {
 pub fn app(
     state: AppState,
 ) -> App<impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error, InitError = ()>> {
-    let session = SessionMiddleware::builder(CookieSessionStore::default(), cookie_key(&state.settings.secret_key))
-        .cookie_name("rdc_session".into())
+    let secure = state.settings.secure_cookies();
+    // Over https the cookie is a `__Host-` one: Secure, for this host only, path `/`.
+    let name = if secure { "__Host-rdc_session" } else { "rdc_session" };
+    let session = SessionMiddleware::builder(console::session::DbSessionStore::new(state.pool.clone()), cookie_key(&state.settings.secret_key))
+        .cookie_name(name.into())
         .cookie_http_only(true)
         .cookie_same_site(SameSite::Lax)
-        .cookie_secure(state.settings.secure_cookies())
+        .cookie_secure(secure)
         .cookie_content_security(CookieContentSecurity::Private)
         .session_lifecycle(PersistentSession::default().session_ttl(actix_web::cookie::time::Duration::hours(12)))
         .build();

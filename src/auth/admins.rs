@@ -1,4 +1,3 @@
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
@@ -14,18 +13,10 @@ pub struct Admin {
     pub username: String,
     pub password_hash: String,
     pub created_at: PrimitiveDateTime,
+    pub session_epoch: i32,
 }
 
-pub fn hash_password(password: &str) -> Result<String, AuthError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| AuthError::Hash(e.to_string()))
-}
-
-fn password_matches(password: &str, hash: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
-}
+pub use super::passwords::hash_password;
 
 pub fn create_admin(conn: &mut AnyConnection, username: &Username, password: &Password) -> Result<Admin, AuthError> {
     let hash = hash_password(password.expose())?;
@@ -48,17 +39,11 @@ pub fn find_by_id(conn: &mut AnyConnection, id: i32) -> QueryResult<Option<Admin
     admins::table.find(id).select(Admin::as_select()).first(conn).optional()
 }
 
-/// Checks a sign-in. An unknown user name costs a hash too, so timing does not tell
-/// which user names exist.
-pub fn verify_login(conn: &mut AnyConnection, username: &str, password: &str) -> Result<Admin, AuthError> {
-    match find_by_username(conn, username.trim())? {
-        Some(admin) if password_matches(password, &admin.password_hash) => Ok(admin),
-        Some(_) => Err(AuthError::BadCredentials),
-        None => {
-            let _ = hash_password(password);
-            Err(AuthError::BadCredentials)
-        }
-    }
+/// Sets a new password hash and ends every session of the administrator; returns the
+/// new session epoch.
+pub fn set_password_hash(conn: &mut AnyConnection, id: i32, hash: &str) -> QueryResult<i32> {
+    diesel::update(admins::table.find(id)).set(admins::password_hash.eq(hash)).execute(conn)?;
+    super::sessions::new_admin_epoch(conn, id)
 }
 
 /// On a fresh deployment, creates `admin` with a generated password and returns the

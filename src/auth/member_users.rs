@@ -2,15 +2,13 @@
 //! administrator invites them by email; the single-use link (the rules of C6) lets them
 //! set a password; they sign in with their email.
 
-use argon2::{Argon2, PasswordVerifier};
 use diesel::prelude::*;
 use time::{Duration, PrimitiveDateTime};
 
 use super::AuthError;
-use super::admins::hash_password;
 use crate::db::schema::{accounts, member_invitations, member_users};
 use crate::db::{AnyConnection, is_unique_violation, now_utc};
-use crate::domain::{EmailAddress, Password, Token};
+use crate::domain::{EmailAddress, Token};
 use crate::jobs::send_email;
 use crate::mail::templates::{InvitationMail, invitation_email};
 
@@ -27,6 +25,7 @@ pub struct MemberUser {
     pub invited_by: String,
     pub created_at: PrimitiveDateTime,
     pub activated_at: Option<PrimitiveDateTime>,
+    pub session_epoch: i32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,9 +147,8 @@ pub fn invitation(conn: &mut AnyConnection, token: &Token) -> Result<InvitationV
 }
 
 /// Accepts an invitation: the user's password is set and the link is used up.
-pub fn accept(conn: &mut AnyConnection, token: &Token, password: &Password) -> Result<MemberUser, InviteError> {
-    // Hashing is slow: not while holding the write lock.
-    let hash = hash_password(password.expose())?;
+/// `hash` is the new password's, made by the caller outside any connection.
+pub fn accept(conn: &mut AnyConnection, token: &Token, hash: &str) -> Result<MemberUser, InviteError> {
     crate::db::transaction(conn, |conn| {
         let (invitation_id, mut user, _) = usable(conn, token)?;
         let now = now_utc();
@@ -163,29 +161,28 @@ pub fn accept(conn: &mut AnyConnection, token: &Token, password: &Password) -> R
             return Err(InviteError::Invalid);
         }
         diesel::update(member_users::table.find(user.id))
-            .set((member_users::password_hash.eq(Some(&hash)), member_users::activated_at.eq(Some(now))))
+            .set((member_users::password_hash.eq(Some(hash)), member_users::activated_at.eq(Some(now))))
             .execute(conn)?;
-        user.password_hash = Some(hash);
+        user.password_hash = Some(hash.to_owned());
         user.activated_at = Some(now);
         Ok(user)
     })
 }
 
-/// Checks a member user's sign-in by email; an unknown email costs a hash too.
-pub fn verify_login(conn: &mut AnyConnection, email: &str, password: &str) -> Result<MemberUser, AuthError> {
-    let user: Option<MemberUser> =
-        member_users::table.filter(member_users::email_key.eq(email.trim().to_lowercase())).select(MemberUser::as_select()).first(conn).optional()?;
-    let removed = match &user {
-        Some(u) => accounts::table.find(&u.account_id).select(accounts::removed_at).first::<Option<PrimitiveDateTime>>(conn)?.is_some(),
-        None => false,
-    };
-    match user {
-        Some(u) if !removed && u.password_hash.as_deref().is_some_and(|h| Argon2::default().verify_password(password.as_bytes(), h).is_ok()) => Ok(u),
-        _ => {
-            let _ = hash_password(password);
-            Err(AuthError::BadCredentials)
-        }
-    }
+/// The member user who signs in with this email, when it may (activated, its member
+/// still in the directory); the caller checks the password.
+pub fn find_for_login(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<MemberUser>> {
+    let user: Option<MemberUser> = member_users::table.filter(member_users::email_key.eq(email.trim().to_lowercase())).select(MemberUser::as_select()).first(conn).optional()?;
+    let Some(user) = user.filter(|u| u.password_hash.is_some()) else { return Ok(None) };
+    let removed = accounts::table.find(&user.account_id).select(accounts::removed_at).first::<Option<PrimitiveDateTime>>(conn)?.is_some();
+    Ok((!removed).then_some(user))
+}
+
+/// Sets a new password hash and ends every session of the member user; returns the new
+/// session epoch.
+pub fn set_password_hash(conn: &mut AnyConnection, id: i64, hash: &str) -> QueryResult<i32> {
+    diesel::update(member_users::table.find(id)).set(member_users::password_hash.eq(Some(hash))).execute(conn)?;
+    super::sessions::new_member_user_epoch(conn, id)
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<MemberUser>> {

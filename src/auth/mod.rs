@@ -3,8 +3,11 @@
 
 pub mod access_keys;
 pub mod admins;
+pub mod login;
 pub mod member_users;
+pub mod passwords;
 pub mod secrets;
+pub mod sessions;
 
 pub use secrets::SecretBox;
 

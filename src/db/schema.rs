@@ -43,6 +43,7 @@ diesel::table! {
         username -> Text,
         password_hash -> Text,
         created_at -> Timestamp,
+        session_epoch -> Integer,
     }
 }
 
@@ -170,6 +171,27 @@ diesel::table! {
         invited_by -> Text,
         created_at -> Timestamp,
         activated_at -> Nullable<Timestamp>,
+        session_epoch -> Integer,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        state -> Text,
+        admin_id -> Nullable<Integer>,
+        member_user_id -> Nullable<BigInt>,
+        epoch -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rate_events (id) {
+        id -> BigInt,
+        scope -> Text,
+        at -> Timestamp,
     }
 }
 
@@ -263,5 +285,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     deliveries,
     delivery_attempts,
-    deletion_fail_reasons
+    deletion_fail_reasons,
+    sessions,
+    rate_events
 );

@@ -98,18 +98,43 @@ impl Username {
     }
 }
 
-/// A new password: at least 10 characters, at most 128.
+/// A new password: at least 12 characters, at most 128, hard to guess.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);
 
+/// The shortest password we take.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
 impl Password {
+    /// At least 12 characters, at most 128, and not easy to guess: zxcvbn's estimate
+    /// (common passwords, words, names, keyboard patterns, dates) must be "safely
+    /// unguessable" (score 3 of 4) or better.
     pub fn parse(s: &str) -> Result<Self, ParseError> {
+        Password::parse_for(s, &[])
+    }
+
+    /// The same, also refusing passwords built from the user's own name or email.
+    pub fn parse_for(s: &str, user_inputs: &[&str]) -> Result<Self, ParseError> {
         let len = s.chars().count();
-        if len < 10 {
-            return Err(ParseError::new("The password must be at least 10 characters long"));
+        if len < MIN_PASSWORD_CHARS {
+            return Err(ParseError::new(format!("The password must be at least {MIN_PASSWORD_CHARS} characters long")));
         }
         if len > 128 {
             return Err(ParseError::new("The password must be at most 128 characters long"));
+        }
+        // The pieces of the user's name or address: none may appear in the password.
+        let words: Vec<String> = user_inputs.iter().flat_map(|i| i.split(|c: char| !c.is_alphanumeric())).filter(|w| w.chars().count() >= 4).map(str::to_lowercase).collect();
+        let lower = s.to_lowercase();
+        if words.iter().any(|w| lower.contains(w.as_str())) {
+            return Err(ParseError::new("The password must not contain your user name or email address"));
+        }
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let estimate = zxcvbn::zxcvbn(s, &words);
+        if (estimate.score() as u8) < 3 {
+            let why = estimate.feedback().and_then(|f| f.warning()).map(|w| format!(" ({w})")).unwrap_or_default();
+            return Err(ParseError::new(format!(
+                "This password is too easy to guess{why}. Use a longer passphrase of unrelated words, or one your password manager makes up"
+            )));
         }
         Ok(Password(s.to_owned()))
     }
@@ -127,6 +152,17 @@ impl std::fmt::Debug for Password {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_is_long_and_hard_to_guess() {
+        assert!(Password::parse("Tide-lantern-91-quartz").is_ok());
+        for weak in ["short1!", "password1234", "aaaaaaaaaaaaaaaa", "qwertyuiopasdf", "123456789012"] {
+            assert!(Password::parse(weak).is_err(), "{weak} is refused");
+        }
+        assert!(Password::parse("password1234").unwrap_err().message.contains("too easy to guess"));
+        assert!(Password::parse("zorbulaxquimbly7").is_ok());
+        assert!(Password::parse_for("zorbulaxquimbly7", &["zorbulax.quimbly@example.com"]).is_err(), "not from the user's own name or address");
+    }
 
     #[test]
     fn folder_names_follow_the_rule() {

@@ -1,20 +1,21 @@
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::session::{self, AnyUser, CsrfForm};
-use super::{html, redirect};
-use crate::auth::{AuthError, admins, member_users};
-use crate::db;
+use super::session::{self, AnyUser, CsrfForm, CurrentUser};
+use super::{Chrome, html, redirect};
+use crate::auth::login::{self, LoginError, Principal};
 use crate::errors::AppError;
 use crate::startup::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login))
-        .route("/logout", web::post().to(logout));
+        .route("/logout", web::post().to(logout))
+        .route("/password", web::get().to(password_page))
+        .route("/password", web::post().to(change_password));
 }
 
 #[derive(Template)]
@@ -24,15 +25,6 @@ struct LoginPage {
     username: String,
     next: String,
     error: Option<String>,
-}
-
-/// One of two outcomes, without a crate for it.
-mod either {
-    pub enum Either<L, R> {
-        Left(L),
-        Right(R),
-    }
-    pub use Either::{Left, Right};
 }
 
 #[derive(Deserialize)]
@@ -60,35 +52,95 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login(state: web::Data<AppState>, session: Session, form: CsrfForm<LoginForm>) -> Result<HttpResponse, AppError> {
+async fn login(state: web::Data<AppState>, req: HttpRequest, session: Session, form: CsrfForm<LoginForm>) -> Result<HttpResponse, AppError> {
     let LoginForm { username, password, next } = form.data;
-    let name = username.clone();
-    // Administrators sign in with a user name, member users with their email.
-    let outcome = if username.contains('@') {
-        db::run(&state.pool, move |c| member_users::verify_login(c, &name, &password)).await.map(either::Right)
-    } else {
-        db::run(&state.pool, move |c| admins::verify_login(c, &name, &password)).await.map(either::Left)
-    };
-    match outcome {
-        Ok(either::Left(admin)) => {
-            session::sign_in(&session, admin.id, &admin.username)?;
+    let client = req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    match login::sign_in(&state.pool, &state.hasher, &username, &password, &client).await {
+        Ok(Principal::Admin(admin)) => {
+            session::sign_in(&session, admin.id, &admin.username, admin.session_epoch)?;
             tracing::info!(admin.id = admin.id, "administrator signed in");
             Ok(redirect(&safe_next(next.as_deref())))
         }
-        Ok(either::Right(user)) => {
-            session::sign_in_member(&session, user.id, &user.account_id, &user.email)?;
+        Ok(Principal::Member(user)) => {
+            session::sign_in_member(&session, user.id, &user.account_id, &user.email, user.session_epoch)?;
             tracing::info!(member_user.id = user.id, "member user signed in");
             Ok(redirect("/my/message-center"))
         }
-        Err(AuthError::BadCredentials) => {
-            let page = LoginPage { csrf: session::csrf_token(&session)?, username, next: safe_next(next.as_deref()), error: Some(AuthError::BadCredentials.to_string()) };
-            html(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        Err(e @ (LoginError::BadCredentials | LoginError::Throttled(_))) => {
+            let page = LoginPage { csrf: session::csrf_token(&session)?, username, next: safe_next(next.as_deref()), error: Some(e.to_string()) };
+            let mut resp = html(if matches!(e, LoginError::Throttled(_)) { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNPROCESSABLE_ENTITY }, &page)?;
+            if let LoginError::Throttled(limit) = e {
+                resp.headers_mut().insert(actix_web::http::header::RETRY_AFTER, limit.retry_after_seconds().into());
+            }
+            Ok(resp)
         }
-        Err(e) => Err(e.into()),
+        Err(LoginError::Db(e)) => Err(e.into()),
+        Err(LoginError::Pool(e)) => Err(e.into()),
+        Err(e @ LoginError::Hash(_)) => Err(AppError::internal(e)),
     }
 }
 
 async fn logout(session: Session, _user: AnyUser, _form: CsrfForm<serde::de::IgnoredAny>) -> HttpResponse {
     session::sign_out(&session);
     redirect("/login")
+}
+
+#[derive(Template)]
+#[template(path = "auth/password.html")]
+struct PasswordPage {
+    chrome: Chrome,
+    error: Option<String>,
+    changed: bool,
+}
+
+fn chrome_of(user: &CurrentUser) -> Chrome {
+    match user {
+        CurrentUser::Admin(a) => Chrome::new(a, "password"),
+        CurrentUser::Member(m) => Chrome::member(m),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChangedQuery {
+    changed: Option<String>,
+}
+
+async fn password_page(user: CurrentUser, query: web::Query<ChangedQuery>) -> Result<HttpResponse, AppError> {
+    html(StatusCode::OK, &PasswordPage { chrome: chrome_of(&user), error: None, changed: query.changed.is_some() })
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    current: String,
+    new: String,
+    again: String,
+}
+
+async fn change_password(state: web::Data<AppState>, session: Session, user: CurrentUser, form: CsrfForm<PasswordForm>) -> Result<HttpResponse, AppError> {
+    let PasswordForm { current, new, again } = form.data;
+    let (who, name) = match &user {
+        CurrentUser::Admin(a) => (login::Who::Admin(a.id), a.username.clone()),
+        CurrentUser::Member(m) => (login::Who::Member(m.user_id), m.email.clone()),
+    };
+    let refuse = |status, error: String| html(status, &PasswordPage { chrome: chrome_of(&user), error: Some(error), changed: false });
+    let new = match crate::domain::Password::parse_for(&new, &[&name]) {
+        Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, e.message),
+        Ok(_) if new != again => return refuse(StatusCode::UNPROCESSABLE_ENTITY, "The two new passwords are not the same".into()),
+        Ok(p) => p,
+    };
+    match login::change_password(&state.pool, &state.hasher, who, &name, &current, &new).await {
+        Ok(epoch) => {
+            session::keep_after_password_change(&session, epoch)?;
+            Ok(redirect("/password?changed=1"))
+        }
+        Err(LoginError::BadCredentials) => refuse(StatusCode::UNPROCESSABLE_ENTITY, "The current password is not correct".into()),
+        Err(LoginError::Throttled(limit)) => {
+            let mut resp = refuse(StatusCode::TOO_MANY_REQUESTS, LoginError::Throttled(limit).to_string())?;
+            resp.headers_mut().insert(actix_web::http::header::RETRY_AFTER, limit.retry_after_seconds().into());
+            Ok(resp)
+        }
+        Err(LoginError::Db(e)) => Err(e.into()),
+        Err(LoginError::Pool(e)) => Err(e.into()),
+        Err(e @ LoginError::Hash(_)) => Err(AppError::internal(e)),
+    }
 }

@@ -127,7 +127,7 @@ struct McPage {
 }
 
 fn member_chrome(member: &CurrentMember) -> Chrome {
-    Chrome { username: member.email.clone(), csrf: member.csrf.clone(), section: "member", flash: None }
+    Chrome::member(member)
 }
 
 async fn render_page(state: &AppState, member: &CurrentMember, add: AddForm) -> Result<HttpResponse, AppError> {
@@ -302,22 +302,24 @@ async fn invitation(state: web::Data<AppState>, session: Session, path: web::Pat
 async fn accept(state: web::Data<AppState>, session: Session, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
     let Ok(token) = Token::parse(&path) else { return refusal(InviteError::Invalid) };
     let (password, again) = (field(&form.pairs, "password"), field(&form.pairs, "password_again"));
-    let problem = match Password::parse(password) {
+    let lookup = token.clone();
+    let view = match db::run(&state.pool, move |c| member_users::invitation(c, &lookup)).await {
+        Ok(view) => view,
+        Err(e) => return refusal(e),
+    };
+    let problem = match Password::parse_for(password, &[&view.email]) {
         Err(e) => Some(e.message),
         Ok(_) if password != again => Some("The two passwords are not the same".to_owned()),
         Ok(_) => None,
     };
     if let Some(error) = problem {
-        let lookup = token.clone();
-        return match db::run(&state.pool, move |c| member_users::invitation(c, &lookup)).await {
-            Ok(view) => html(StatusCode::UNPROCESSABLE_ENTITY, &AcceptPage { csrf: session::csrf_token(&session)?, token: token.expose().to_owned(), view, error: Some(error) }),
-            Err(e) => refusal(e),
-        };
+        return html(StatusCode::UNPROCESSABLE_ENTITY, &AcceptPage { csrf: session::csrf_token(&session)?, token: token.expose().to_owned(), view, error: Some(error) });
     }
-    let password = Password::parse(password).expect("checked above");
-    match db::run(&state.pool, move |c| member_users::accept(c, &token, &password)).await {
+    // Hashed before the transaction: no connection waits on argon2.
+    let hash = state.hasher.hash(password).await?;
+    match db::run(&state.pool, move |c| member_users::accept(c, &token, &hash)).await {
         Ok(user) => {
-            session::sign_in_member(&session, user.id, &user.account_id, &user.email)?;
+            session::sign_in_member(&session, user.id, &user.account_id, &user.email, user.session_epoch)?;
             Ok(redirect("/my/message-center"))
         }
         Err(e) => refusal(e),

@@ -19,6 +19,11 @@ impl Chrome {
     pub fn new(admin: &CurrentAdmin, section: &'static str) -> Chrome {
         Chrome { username: admin.username.clone(), csrf: admin.csrf.clone(), section, flash: None }
     }
+
+    /// The chrome of a member user's pages (only its Message Center in the navigation).
+    pub fn member(member: &super::session::CurrentMember) -> Chrome {
+        Chrome { username: member.email.clone(), csrf: member.csrf.clone(), section: "member", flash: None }
+    }
 }
 
 /// Renders a template with a status (422 for a form shown again with its messages).

@@ -1,12 +1,15 @@
 //! Console sign-in state and CSRF protection.
 //!
-//! The session lives in an encrypted cookie. It holds the administrator's id, when they
-//! signed in (absolute expiry) and when they were last seen (idle expiry), and a random
-//! CSRF token that every state-changing form or htmx request must echo back.
+//! The session lives on the server (`auth::sessions`, through [`DbSessionStore`]); the
+//! cookie carries only its random key. It holds who signed in, when (absolute expiry), when
+//! they were last seen (idle expiry), the user's session epoch, and a random CSRF token
+//! that every state-changing form or htmx request must echo back.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::web::Bytes;
@@ -16,21 +19,69 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngExt;
 use serde::de::DeserializeOwned;
 
+use crate::auth::sessions::{self, ADMIN_ID, EPOCH, MEMBER_USER_ID, SEEN_AT, SIGNED_IN_AT};
+use crate::db::{self, DbPool};
 use crate::errors::AppError;
 
 const KIND: &str = "kind";
-const ADMIN_ID: &str = "admin_id";
 const ADMIN_NAME: &str = "admin_name";
-const MEMBER_USER_ID: &str = "member_user_id";
 const MEMBER_ACCOUNT: &str = "member_account";
-const SIGNED_IN_AT: &str = "signed_in_at";
-const SEEN_AT: &str = "seen_at";
 const CSRF: &str = "csrf";
 
 /// Sign out after this long without a request…
-pub const IDLE_SECONDS: i64 = 30 * 60;
+pub const IDLE_SECONDS: i64 = sessions::IDLE.whole_seconds();
 /// …and after this long in any case.
-pub const ABSOLUTE_SECONDS: i64 = 12 * 60 * 60;
+pub const ABSOLUTE_SECONDS: i64 = sessions::ABSOLUTE.whole_seconds();
+
+/// actix-session's storage, in our database.
+#[derive(Clone, Debug)]
+pub struct DbSessionStore {
+    pool: DbPool,
+}
+
+impl DbSessionStore {
+    pub fn new(pool: DbPool) -> DbSessionStore {
+        DbSessionStore { pool }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StoreError {
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Pool(#[from] db::PoolError),
+}
+
+impl SessionStore for DbSessionStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
+        let key = key.as_ref().to_owned();
+        db::run(&self.pool, move |c| Ok::<_, StoreError>(sessions::load(c, &key)?)).await.map_err(|e| LoadError::Other(e.into()))
+    }
+
+    async fn save(&self, state: HashMap<String, String>, _ttl: &actix_web::cookie::time::Duration) -> Result<SessionKey, SaveError> {
+        let key = crate::domain::random_alphanumeric(64);
+        let k = key.clone();
+        db::run(&self.pool, move |c| Ok::<_, StoreError>(sessions::store(c, &k, &state)?)).await.map_err(|e| SaveError::Other(e.into()))?;
+        SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
+    }
+
+    async fn update(&self, key: SessionKey, state: HashMap<String, String>, _ttl: &actix_web::cookie::time::Duration) -> Result<SessionKey, UpdateError> {
+        let k = key.as_ref().to_owned();
+        db::run(&self.pool, move |c| Ok::<_, StoreError>(sessions::store(c, &k, &state)?)).await.map_err(|e| UpdateError::Other(e.into()))?;
+        Ok(key)
+    }
+
+    /// A session's end follows its state (idle and absolute expiry), not the cookie's.
+    async fn update_ttl(&self, _key: &SessionKey, _ttl: &actix_web::cookie::time::Duration) -> Result<(), anyhow::Error> {
+        Ok(())
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+        let key = key.as_ref().to_owned();
+        Ok(db::run(&self.pool, move |c| Ok::<_, StoreError>(sessions::delete(c, &key)?)).await?)
+    }
+}
 
 /// A session ends after `IDLE_SECONDS` without a request, or `ABSOLUTE_SECONDS` after
 /// sign-in, whichever comes first.
@@ -63,25 +114,33 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Starts a fresh session for someone who just proved their password: a new cookie
 /// (renewed, so a planted session id is useless) and, on first use, a new CSRF token.
-fn fresh(session: &Session, kind: &str, name: &str) -> Result<(), AppError> {
+fn fresh(session: &Session, kind: &str, name: &str, epoch: i32) -> Result<(), AppError> {
     session.renew();
     session.clear();
     session.insert(KIND, kind).map_err(session_err)?;
     session.insert(ADMIN_NAME, name).map_err(session_err)?;
     session.insert(SIGNED_IN_AT, now()).map_err(session_err)?;
     session.insert(SEEN_AT, now()).map_err(session_err)?;
+    session.insert(EPOCH, epoch).map_err(session_err)?;
     Ok(())
 }
 
-pub fn sign_in(session: &Session, admin_id: i32, username: &str) -> Result<(), AppError> {
-    fresh(session, "admin", username)?;
+pub fn sign_in(session: &Session, admin_id: i32, username: &str, epoch: i32) -> Result<(), AppError> {
+    fresh(session, "admin", username, epoch)?;
     session.insert(ADMIN_ID, admin_id).map_err(session_err)
 }
 
-pub fn sign_in_member(session: &Session, user_id: i64, account_id: &str, email: &str) -> Result<(), AppError> {
-    fresh(session, "member", email)?;
+pub fn sign_in_member(session: &Session, user_id: i64, account_id: &str, email: &str, epoch: i32) -> Result<(), AppError> {
+    fresh(session, "member", email, epoch)?;
     session.insert(MEMBER_USER_ID, user_id).map_err(session_err)?;
     session.insert(MEMBER_ACCOUNT, account_id).map_err(session_err)
+}
+
+/// The user changed their password: every other session of theirs ended (a new epoch),
+/// this one goes on with it.
+pub fn keep_after_password_change(session: &Session, epoch: i32) -> Result<(), AppError> {
+    session.renew();
+    session.insert(EPOCH, epoch).map_err(session_err)
 }
 
 pub fn sign_out(session: &Session) {
@@ -167,6 +226,25 @@ impl FromRequest for CurrentMember {
             Ok((Signed::Admin { .. }, _)) => Err(not_for_you(req)),
             Err(e) => Err(e),
         })
+    }
+}
+
+/// Either kind of signed-in user.
+#[derive(Debug, Clone)]
+pub enum CurrentUser {
+    Admin(CurrentAdmin),
+    Member(CurrentMember),
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<CurrentUser, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(signed_in(req).map(|(who, csrf)| match who {
+            Signed::Admin { id, name } => CurrentUser::Admin(CurrentAdmin { id, username: name, csrf }),
+            Signed::Member { user_id, account_id, email } => CurrentUser::Member(CurrentMember { user_id, account_id, email, csrf }),
+        }))
     }
 }
 

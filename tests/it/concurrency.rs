@@ -144,7 +144,7 @@ async fn t5_simultaneous_accepts_of_one_invitation_give_one_account_and_no_5xx()
         .into_iter()
         .map(|(mut c, token)| {
             let link = link.clone();
-            async move { c.post_raw(&link, &[("csrf_token", &token), ("password", "a long password 1"), ("password_again", "a long password 1")]).await }
+            async move { c.post_raw(&link, &[("csrf_token", &token), ("password", "Tide-lantern-91-quartz"), ("password_again", "Tide-lantern-91-quartz")]).await }
         })
         .collect();
     let answers = futures_util::future::join_all(accepts).await;

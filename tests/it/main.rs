@@ -12,5 +12,6 @@ mod jobs;
 mod message_center;
 mod model;
 mod notifications;
+mod security;
 mod storage;
 mod support;

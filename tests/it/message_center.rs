@@ -271,7 +271,7 @@ async fn a_member_user_signs_in_with_its_email_and_lands_on_its_message_center()
     app.clear_cookies();
     let wrong = app.post("/login", &[("username", "user@a.example"), ("password", "wrong password")]).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let ok = app.post("/login", &[("username", "user@a.example"), ("password", "a long password 1")]).await;
+    let ok = app.post("/login", &[("username", "user@a.example"), ("password", "Tide-lantern-91-quartz")]).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     assert_eq!(ok.location.as_deref(), Some("/my/message-center"));
     assert!(app.get("/my/message-center").await.body.contains("Member A"));

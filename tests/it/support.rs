@@ -237,6 +237,15 @@ impl TestApp {
         self.cookies.clear();
     }
 
+    /// The cookies this client holds (to replay them elsewhere, as a thief would).
+    pub fn cookies(&self) -> Vec<(String, String)> {
+        self.cookies.clone()
+    }
+
+    pub fn set_cookies(&mut self, cookies: Vec<(String, String)>) {
+        self.cookies = cookies;
+    }
+
     pub async fn sign_in(&mut self) {
         let password = self.admin_password.clone();
         let resp = self.post("/login", &[("username", "admin"), ("password", &password)]).await;
@@ -376,7 +385,7 @@ impl TestApp {
         let page = self.get(&link).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let token = capture(&page.body, r#"name="csrf_token" value="([^"]+)""#);
-        let done = self.post_raw(&link, &[("csrf_token", &token), ("password", "a long password 1"), ("password_again", "a long password 1")]).await;
+        let done = self.post_raw(&link, &[("csrf_token", &token), ("password", "Tide-lantern-91-quartz"), ("password_again", "Tide-lantern-91-quartz")]).await;
         assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
         assert_eq!(done.location.as_deref(), Some("/my/message-center"));
     }

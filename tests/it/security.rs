@@ -1,0 +1,161 @@
+//! Sessions that end (rule T1), throttled sign-in, and passwords that are hard to guess.
+
+use actix_web::http::StatusCode;
+use diesel::prelude::*;
+use rd_contacts::auth::sessions;
+use rd_contacts::db::now_utc;
+use rd_contacts::db::schema::sessions as sessions_table;
+
+use crate::support::{TestApp, capture};
+
+const NEW_PASSWORD: &str = "Quartz-harbour-77-lichen";
+
+fn csrf_of(page: &str) -> String {
+    capture(page, r#"name="csrf-token" content="([^"]+)""#)
+}
+
+async fn root(app: &TestApp) -> String {
+    app.with_conn(|c| rd_contacts::directory::get_directory(c).unwrap().root_folder_id).await
+}
+
+#[actix_web::test]
+async fn t1_a_session_cookie_copied_before_sign_out_neither_reads_nor_writes_after_it() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let root = root(&app).await;
+    let page = app.get("/directory").await;
+    let csrf = csrf_of(&page.body);
+    let stolen = app.cookies();
+    let out = app.post_raw("/logout", &[("csrf_token", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let mut thief = app.client();
+    thief.set_cookies(stolen);
+    let read = thief.get("/directory").await;
+    assert_eq!(read.status, StatusCode::SEE_OTHER, "reading needs a new sign-in");
+    assert!(read.location.unwrap().starts_with("/login"));
+    let write = thief.post_raw(&format!("/folders/{root}/folders"), &[("csrf_token", &csrf), ("name", "after-sign-out")]).await;
+    assert!(write.status == StatusCode::SEE_OTHER || write.status == StatusCode::FORBIDDEN, "{}", write.status);
+    let listed = app.client().api("ListFoldersForParent", &[("ParentFolderId", &root)]).await.json();
+    assert_eq!(listed["TotalCount"], 0, "nothing was written: {listed}");
+}
+
+#[actix_web::test]
+async fn t1_a_password_change_ends_the_users_other_sessions_and_keeps_this_one() {
+    let app = TestApp::spawn().await;
+    let (mut here, mut elsewhere) = (app.client(), app.client());
+    here.sign_in().await;
+    elsewhere.sign_in().await;
+    let password = app.admin_password.clone();
+    let changed = here.post("/password", &[("current", &password), ("new", NEW_PASSWORD), ("again", NEW_PASSWORD)]).await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    assert!(here.get(changed.location.as_deref().unwrap()).await.body.contains("Your password was changed"));
+    assert_eq!(here.get("/directory").await.status, StatusCode::OK, "the session that changed it goes on");
+    assert_eq!(elsewhere.get("/directory").await.status, StatusCode::SEE_OTHER, "every other session ended");
+    let mut fresh = app.client();
+    let old = fresh.post("/login", &[("username", "admin"), ("password", &password)]).await;
+    assert_eq!(old.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let new = fresh.post("/login", &[("username", "admin"), ("password", NEW_PASSWORD)]).await;
+    assert_eq!(new.status, StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn changing_a_password_needs_the_current_one_and_a_strong_new_one() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let password = app.admin_password.clone();
+    for (current, new, again, message) in [
+        ("not it", NEW_PASSWORD, NEW_PASSWORD, "The current password is not correct"),
+        (password.as_str(), "password1234", "password1234", "too easy to guess"),
+        (password.as_str(), "short", "short", "at least 12 characters"),
+        (password.as_str(), "admin-Quartz-harbour", "admin-Quartz-harbour", "must not contain your user name"),
+        (password.as_str(), NEW_PASSWORD, "Quartz-harbour-77-lichem", "not the same"),
+    ] {
+        let resp = app.post("/password", &[("current", current), ("new", new), ("again", again)]).await;
+        assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        assert!(resp.body.contains(message), "{message}: {}", resp.body);
+    }
+    assert_eq!(app.get("/directory").await.status, StatusCode::OK, "nothing changed, still signed in");
+}
+
+#[actix_web::test]
+async fn t1_removing_a_member_account_ends_its_member_users_sessions_at_once() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let account = app.api("CreateResourceAccount", &[("DisplayName", "leaver"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"].as_str().unwrap().to_owned();
+    app.member_user(&account, "leaver@example.com").await;
+    assert_eq!(app.get("/my/message-center").await.status, StatusCode::OK);
+    let removed = app.client().api("RemoveCloudAccount", &[("AccountId", &account)]).await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    assert_eq!(app.get("/my/message-center").await.status, StatusCode::SEE_OTHER, "signed out at once");
+}
+
+#[actix_web::test]
+async fn t1_ended_sessions_are_purged_and_live_ones_kept() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let purged = app
+        .with_conn(|c| {
+            diesel::insert_into(sessions_table::table)
+                .values((
+                    sessions_table::id.eq("ended"),
+                    sessions_table::state.eq("{}"),
+                    sessions_table::epoch.eq(0),
+                    sessions_table::created_at.eq(now_utc() - time::Duration::days(1)),
+                    sessions_table::expires_at.eq(now_utc() - time::Duration::seconds(1)),
+                ))
+                .execute(c)
+                .unwrap();
+            sessions::purge_expired(c, now_utc()).unwrap()
+        })
+        .await;
+    assert_eq!(purged, 1);
+    assert_eq!(app.get("/directory").await.status, StatusCode::OK, "the live session is kept");
+}
+
+#[actix_web::test]
+async fn t3_the_database_keeps_only_a_hash_of_each_session_key() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let ids: Vec<String> = app.with_conn(|c| sessions_table::table.select(sessions_table::id).load(c).unwrap()).await;
+    assert!(!ids.is_empty());
+    for id in ids {
+        assert!(id.len() == 64 && id.chars().all(|c| c.is_ascii_hexdigit()), "{id} is a SHA-256");
+        for (_, value) in app.cookies() {
+            assert!(!value.contains(&id));
+        }
+    }
+}
+
+#[actix_web::test]
+async fn sign_in_is_throttled_per_user_name_with_retry_after_even_for_the_right_password() {
+    let mut app = TestApp::spawn().await;
+    for i in 0..10 {
+        let wrong = app.post("/login", &[("username", "admin"), ("password", &format!("wrong {i}"))]).await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "attempt {i}");
+    }
+    let password = app.admin_password.clone();
+    let refused = app.post("/login", &[("username", "admin"), ("password", &password)]).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: i64 = refused.headers.get("retry-after").expect("Retry-After").to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    assert!(refused.body.contains("Too many failed sign-ins"));
+    // The window passes.
+    app.with_conn(|c| {
+        use rd_contacts::db::schema::rate_events as r;
+        diesel::update(r::table).set(r::at.eq(now_utc() - time::Duration::minutes(16))).execute(c).unwrap()
+    })
+    .await;
+    assert_eq!(app.post("/login", &[("username", "admin"), ("password", &password)]).await.status, StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn sign_in_is_throttled_per_client_address_across_user_names() {
+    let mut app = TestApp::spawn().await;
+    for i in 0..20 {
+        let wrong = app.post("/login", &[("username", &format!("guess{i}")), ("password", "wrong")]).await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "attempt {i}");
+    }
+    let refused = app.post("/login", &[("username", "someone-else"), ("password", "wrong")]).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers.get("retry-after").is_some());
+}
