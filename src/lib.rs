@@ -15,5 +15,6 @@ pub mod limits;
 pub mod mail;
 pub mod message_center;
 pub mod notifications;
+pub mod secrets;
 pub mod startup;
 pub mod web;

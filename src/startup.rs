@@ -30,7 +30,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn jobs(&self) -> JobContext {
-        JobContext { pool: self.pool.clone(), mailer: self.mailer.clone(), settings: self.settings.jobs.clone(), registry: self.registry.clone() }
+        JobContext { pool: self.pool.clone(), mailer: self.mailer.clone(), secrets: self.secrets.clone(), settings: self.settings.jobs.clone(), registry: self.registry.clone() }
     }
 }
 

@@ -115,8 +115,8 @@ async fn add(state: &AppState, caller: &str, p: &Params) -> ApiResult {
         title: p.parse("Title", Title::parse)?,
         types: types(p, true)?.expect("required"),
     };
-    let (caller, url) = (caller.to_owned(), state.settings.public_url.clone());
-    let contact = db::run(&state.pool, move |c| contacts::create_contact(c, &new, &Sender { requested_by: &caller, public_url: &url })).await?;
+    let (caller, url, secrets) = (caller.to_owned(), state.settings.public_url.clone(), state.secrets.clone());
+    let contact = db::run(&state.pool, move |c| contacts::create_contact(c, &new, &Sender { requested_by: &caller, public_url: &url, secrets: &secrets })).await?;
     Ok(object(json!({ "Contact": { "ContactId": contact.id, "CreateDate": date(&contact.created_at) } })))
 }
 
@@ -129,8 +129,8 @@ async fn update(state: &AppState, caller: &str, p: &Params) -> ApiResult {
         title: p.parse_opt("Title", Title::parse)?,
         types: types(p, false)?,
     };
-    let (caller, url) = (caller.to_owned(), state.settings.public_url.clone());
-    db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &Sender { requested_by: &caller, public_url: &url })).await?;
+    let (caller, url, secrets) = (caller.to_owned(), state.settings.public_url.clone(), state.secrets.clone());
+    db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &Sender { requested_by: &caller, public_url: &url, secrets: &secrets })).await?;
     Ok(object(json!({})))
 }
 
@@ -210,8 +210,8 @@ async fn associate(state: &AppState, p: &Params, bind: bool) -> ApiResult {
 async fn send_email_verification(state: &AppState, caller: &str, p: &Params) -> ApiResult {
     let id = p.parse("ContactId", ContactId::parse)?;
     let address = p.parse("EmailAddress", EmailAddress::parse)?;
-    let (caller, url) = (caller.to_owned(), state.settings.public_url.clone());
-    db::run(&state.pool, move |c| contacts::resend_verification(c, &id, Some(&address), &Sender { requested_by: &caller, public_url: &url })).await?;
+    let (caller, url, secrets) = (caller.to_owned(), state.settings.public_url.clone(), state.secrets.clone());
+    db::run(&state.pool, move |c| contacts::resend_verification(c, &id, Some(&address), &Sender { requested_by: &caller, public_url: &url, secrets: &secrets })).await?;
     Ok(object(json!({})))
 }
 

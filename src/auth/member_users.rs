@@ -63,7 +63,7 @@ pub struct InvitationView {
 
 /// Invites `email` to look after `account`'s Message Center and queues the email. An
 /// invitation not accepted yet can be sent again.
-pub fn invite(conn: &mut AnyConnection, account: &str, email: &EmailAddress, invited_by: &str, public_url: &str) -> Result<MemberUser, InviteError> {
+pub fn invite(conn: &mut AnyConnection, account: &str, email: &EmailAddress, invited_by: &str, public_url: &str, secrets: &crate::secrets::SecretBox) -> Result<MemberUser, InviteError> {
     crate::db::transaction(conn, |conn| {
         let (display_name, removed): (String, Option<PrimitiveDateTime>) = accounts::table
             .find(account)
@@ -112,10 +112,10 @@ pub fn invite(conn: &mut AnyConnection, account: &str, email: &EmailAddress, inv
             account_name: &display_name,
             account_id: account,
             invited_by,
-            link: format!("{public_url}/invite/{}", token.expose()),
+            link: send_email::LINK_SLOT.to_owned(),
             expires: crate::contacts::when_utc(now + INVITATION_VALIDITY),
         })?;
-        send_email::enqueue_email(conn, &mail)?;
+        send_email::enqueue_with_link(conn, &mail, &format!("{public_url}/invite/{}", token.expose()), secrets)?;
         tracing::info!(account.id = %account, member_user.id = user.id, "member user invited");
         Ok(user)
     })

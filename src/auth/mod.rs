@@ -6,10 +6,9 @@ pub mod admins;
 pub mod login;
 pub mod member_users;
 pub mod passwords;
-pub mod secrets;
 pub mod sessions;
 
-pub use secrets::SecretBox;
+pub use crate::secrets::SecretBox;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {

@@ -23,6 +23,8 @@ pub const PER_ADDRESS_PER_MINUTE: i64 = 10;
 pub struct Sender<'a> {
     pub requested_by: &'a str,
     pub public_url: &'a str,
+    /// Seals the link while its email waits in the queue.
+    pub secrets: &'a crate::secrets::SecretBox,
 }
 
 fn window(conn: &mut AnyConnection, since: PrimitiveDateTime, address_key: Option<&str>) -> QueryResult<(i64, Option<PrimitiveDateTime>)> {
@@ -72,11 +74,11 @@ pub fn send(conn: &mut AnyConnection, contact: &Contact, address: &str, sender: 
         requested_by: sender.requested_by,
         directory_id: &directory_id,
         types: contact.types().iter().map(|t: MessageType| (t.label(), t.description())).collect(),
-        link: format!("{}/verify/{}", sender.public_url, token.expose()),
+        link: send_email::LINK_SLOT.to_owned(),
         expires: when_utc(expires_at),
         is_change: contact.status() == ContactStatus::Active,
     })?;
-    send_email::enqueue_email(conn, &email)?;
+    send_email::enqueue_with_link(conn, &email, &format!("{}/verify/{}", sender.public_url, token.expose()), sender.secrets)?;
     tracing::info!(contact.id = %contact.id, "verification email queued");
     Ok(())
 }

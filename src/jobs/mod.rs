@@ -83,6 +83,7 @@ pub enum Step {
 pub struct JobRun {
     pub pool: DbPool,
     pub mailer: Mailer,
+    pub secrets: crate::secrets::SecretBox,
     pub settings: JobSettings,
     pub lease: Lease,
 }

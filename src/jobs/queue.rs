@@ -43,6 +43,10 @@ impl JobRow {
     }
 }
 
+/// A finished job's payload: erased, since it may have carried a sealed link or personal
+/// data that nothing needs any more (rule T3).
+pub const ERASED: &str = "{}";
+
 /// Attempts a job gets unless the settings say otherwise.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 8;
 
@@ -167,6 +171,7 @@ impl Lease {
         let n = diesel::update(owned(self.job_id, &self.token))
             .set((
                 jobs::status.eq(DONE),
+                jobs::payload.eq(ERASED),
                 jobs::locked_until.eq(None::<PrimitiveDateTime>),
                 jobs::locked_by.eq(None::<String>),
                 jobs::last_error.eq(None::<String>),
@@ -203,6 +208,7 @@ impl Lease {
         let n = diesel::update(owned(self.job_id, &self.token))
             .set((
                 jobs::status.eq(FAILED),
+                jobs::payload.eq(ERASED),
                 jobs::locked_until.eq(None::<PrimitiveDateTime>),
                 jobs::locked_by.eq(None::<String>),
                 jobs::last_error.eq(error),

@@ -19,6 +19,7 @@ use crate::mail::Mailer;
 pub struct JobContext {
     pub pool: DbPool,
     pub mailer: Mailer,
+    pub secrets: crate::secrets::SecretBox,
     pub settings: JobSettings,
     pub registry: Arc<Registry>,
 }
@@ -88,7 +89,7 @@ pub async fn run_one(ctx: &JobContext, worker: &str, lane: Lane) -> Result<bool,
             transient: false,
         }),
         Some(k) => {
-            let run = JobRun { pool: ctx.pool.clone(), mailer: ctx.mailer.clone(), settings: ctx.settings.clone(), lease: lease.clone() };
+            let run = JobRun { pool: ctx.pool.clone(), mailer: ctx.mailer.clone(), secrets: ctx.secrets.clone(), settings: ctx.settings.clone(), lease: lease.clone() };
             let work = AssertUnwindSafe((k.run)(run, job.payload.clone())).catch_unwind();
             tokio::select! {
                 result = work => result.unwrap_or_else(|panic| Err(JobError::Panicked(panic_message(panic.as_ref())))),

@@ -34,10 +34,7 @@ struct NextQuery {
 
 /// Only same-site paths, so the sign-in page cannot send anyone elsewhere.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_owned(),
-        _ => "/directory".to_owned(),
-    }
+    next.and_then(super::render::local_path).unwrap_or("/directory").to_owned()
 }
 
 async fn login_page(session: Session, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {

@@ -66,8 +66,9 @@ fn is_htmx(req: &HttpRequest) -> bool {
     req.headers().contains_key("HX-Request")
 }
 
-fn sender_parts(state: &AppState, admin: &CurrentAdmin) -> (String, String) {
-    (admin.username.clone(), state.settings.public_url.clone())
+/// Who asks, where links point, and the key that seals them while they wait.
+fn sender_parts(state: &AppState, admin: &CurrentAdmin) -> (String, String, crate::secrets::SecretBox) {
+    (admin.username.clone(), state.settings.public_url.clone(), state.secrets.clone())
 }
 
 // ---------------------------------------------------------------- list
@@ -251,9 +252,9 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmi
         Ok(new) => new,
         Err(form) => return render_panel(&req, &admin, None, *form),
     };
-    let (who, url) = sender_parts(&state, &admin);
+    let (who, url, secrets) = sender_parts(&state, &admin);
     let keep = ContactForm::from_pairs(&form.pairs);
-    match db::run(&state.pool, move |c| contacts::create_contact(c, &new, &Sender { requested_by: &who, public_url: &url })).await {
+    match db::run(&state.pool, move |c| contacts::create_contact(c, &new, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })).await {
         Ok(contact) => Ok(redirect_for(&req, &format!("/contacts/{}?created=1", contact.id))),
         Err(e @ ContactError::NameTaken(_)) => render_panel(&req, &admin, None, ContactForm { name_error: Some(e.to_string()), ..keep }),
         Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. })) => {
@@ -280,9 +281,9 @@ async fn update(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmi
         Err(form) => return render_panel(&req, &admin, Some(contact), *form),
     };
     let changes = ContactChanges { name: Some(new.name), email: Some(new.email), phone: None, title: Some(new.title), types: Some(new.types) };
-    let (who, url) = sender_parts(&state, &admin);
+    let (who, url, secrets) = sender_parts(&state, &admin);
     let keep = ContactForm::from_pairs(&form.pairs);
-    match db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &Sender { requested_by: &who, public_url: &url })).await {
+    match db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })).await {
         Ok(contact) => Ok(redirect_for(&req, &format!("/contacts/{}", contact.id))),
         Err(e @ ContactError::NameTaken(_)) => render_panel(&req, &admin, Some(contact), ContactForm { name_error: Some(e.to_string()), ..keep }),
         Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. })) => {
@@ -356,9 +357,9 @@ struct ResendForm {
 async fn resend(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<ResendForm>) -> Result<HttpResponse, AppError> {
     let id = contact_id(&path)?;
     let from_list = form.data.from.as_deref() == Some("list");
-    let (who, url) = sender_parts(&state, &admin);
+    let (who, url, secrets) = sender_parts(&state, &admin);
     let target = id.clone();
-    match db::run(&state.pool, move |c| contacts::resend_verification(c, &target, None, &Sender { requested_by: &who, public_url: &url })).await {
+    match db::run(&state.pool, move |c| contacts::resend_verification(c, &target, None, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })).await {
         Ok(contact) => {
             let to = percent_encoding::utf8_percent_encode(contact.address_to_verify().unwrap_or_default(), percent_encoding::NON_ALPHANUMERIC).to_string();
             Ok(redirect(&if from_list { format!("/contacts?sent={to}") } else { format!("/contacts/{}?sent={to}", contact.id) }))
@@ -501,7 +502,7 @@ fn targets_of(pairs: &[(String, String)]) -> Result<Vec<(TargetId, String)>, Str
 }
 
 fn back_to(pairs: &[(String, String)], fallback: String) -> String {
-    pairs.iter().find(|(k, _)| k == "back").map(|(_, v)| v.clone()).filter(|b| b.starts_with('/') && !b.starts_with("//")).unwrap_or(fallback)
+    pairs.iter().find(|(k, _)| k == "back").and_then(|(_, v)| super::render::local_path(v)).map(str::to_owned).unwrap_or(fallback)
 }
 
 async fn bind(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {

@@ -444,8 +444,8 @@ async fn invite_member_user(state: web::Data<AppState>, admin: CurrentAdmin, pat
         Ok(e) => e,
         Err(e) => return render_member(&state, &admin, id, refuse(e.message)).await,
     };
-    let (account, who, url) = (id.to_string(), admin.username.clone(), state.settings.public_url.clone());
-    match db::run(&state.pool, move |c| member_users::invite(c, &account, &email, &who, &url)).await {
+    let (account, who, url, secrets) = (id.to_string(), admin.username.clone(), state.settings.public_url.clone(), state.secrets.clone());
+    match db::run(&state.pool, move |c| member_users::invite(c, &account, &email, &who, &url, &secrets)).await {
         Ok(user) => {
             let to = percent_encoding::utf8_percent_encode(&user.email, percent_encoding::NON_ALPHANUMERIC).to_string();
             Ok(redirect(&format!("/members/{id}?invited={to}")))

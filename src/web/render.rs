@@ -31,6 +31,18 @@ pub fn html(status: StatusCode, page: &impl Template) -> Result<HttpResponse, Ap
     Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(page.render()?))
 }
 
+/// A redirect target from the request (`next=`, `back=`), when it is a path on this site:
+/// it starts with one `/`, and holds only visible ASCII without `\\` (browsers drop tabs
+/// and newlines and read `\\` as `/`, so `/\t/evil.example` or `/\\evil.example` would
+/// leave the site; CR/LF would break the header). Anything else is refused.
+pub fn local_path(candidate: &str) -> Option<&str> {
+    let ok = candidate.starts_with('/')
+        && !candidate.starts_with("//")
+        && candidate.len() <= 2048
+        && candidate.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    ok.then_some(candidate)
+}
+
 /// POST/Redirect/GET.
 pub fn redirect(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
@@ -88,5 +100,20 @@ pub fn page_link(q: &str, page: impl Value<i64>) -> String {
         format!("?page={page}")
     } else {
         format!("?q={}&page={page}", percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_a_path_on_this_site_is_a_redirect_target() {
+        for good in ["/directory", "/folders/fd-1?page=2&q=a%20b", "/"] {
+            assert_eq!(local_path(good), Some(good));
+        }
+        for bad in ["//evil.example", "/\t/evil.example", "/\\evil.example", "/\\/evil.example", "https://evil.example", "evil.example", "/a\r\nSet-Cookie: x=1", "/ünicode", "", "/with space"] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
     }
 }

@@ -102,7 +102,7 @@ async fn t2_a_job_is_claimed_by_one_worker_at_a_time_and_retaken_after_its_lease
     let app = TestApp::spawn().await;
     let (first, second, after_lease) = app
         .with_conn(|c| {
-            jobs::enqueue(c, &send_email::SendEmail(email("a@example.com"))).unwrap();
+            send_email::enqueue_email(c, &email("a@example.com")).unwrap();
             let first = jobs::claim(c, "w1", time::Duration::minutes(2), 1, 8).unwrap();
             let second = jobs::claim(c, "w2", time::Duration::minutes(2), 1, 8).unwrap();
             // A worker that died: its lease has run out.
@@ -124,7 +124,7 @@ async fn t2_a_worker_that_lost_its_lease_can_neither_checkpoint_nor_finish_the_j
     let app = TestApp::spawn().await;
     let (checkpoint, renewed, completed, failed, requeued, now_held_by) = app
         .with_conn(|c| {
-            let id = jobs::enqueue(c, &send_email::SendEmail(email("a@example.com"))).unwrap();
+            let id = send_email::enqueue_email(c, &email("a@example.com")).unwrap();
             let lease = time::Duration::seconds(10);
             let a = jobs::claim(c, "a", lease, 1, 8).unwrap().unwrap();
             diesel::update(jobs_table::table.find(id)).set(jobs_table::locked_until.eq(Some(now_utc() - time::Duration::seconds(1)))).execute(c).unwrap();
@@ -259,7 +259,7 @@ async fn t2_finished_jobs_are_purged_after_the_retention_and_unfinished_ones_nev
         .with_conn(|c| {
             let mut ids = HashMap::new();
             for (name, status, age_days) in [("old done", "done", 15), ("old failed", "failed", 15), ("recent done", "done", 13), ("old queued", "queued", 15)] {
-                let id = jobs::enqueue(c, &send_email::SendEmail(email("a@example.com"))).unwrap();
+                let id = send_email::enqueue_email(c, &email("a@example.com")).unwrap();
                 let finished = (status != "queued").then(|| now_utc() - time::Duration::days(age_days));
                 diesel::update(jobs_table::table.find(id))
                     .set((jobs_table::status.eq(status), jobs_table::finished_at.eq(finished), jobs_table::created_at.eq(now_utc() - time::Duration::days(age_days))))

@@ -193,7 +193,7 @@ fn setup(c: &mut AnyConnection, parents: &[usize], types: &[i32]) -> World {
             title: Title::Other,
             types: MessageTypes::from_bits(*t),
         };
-        let contact = contacts::create_contact(c, &new, &Sender { requested_by: "model", public_url: "http://x" }).unwrap();
+        let contact = contacts::create_contact(c, &new, &Sender { requested_by: "model", public_url: "http://x", secrets: &rd_contacts::secrets::SecretBox::new(b"model secret that is long enough for the sealing key derivation, 64+ bytes") }).unwrap();
         diesel::update(contacts_table::table.find(&contact.id)).set((contacts_table::status.eq("Active"), contacts_table::verified_at.eq(Some(now_utc())))).execute(c).unwrap();
         diesel::sql_query("DELETE FROM contact_verifications").execute(c).unwrap();
         world.contact_ids.push(contact.id);

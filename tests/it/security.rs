@@ -159,3 +159,32 @@ async fn sign_in_is_throttled_per_client_address_across_user_names() {
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.headers.get("retry-after").is_some());
 }
+
+/// Every job payload, as stored.
+async fn payloads(app: &TestApp) -> Vec<String> {
+    app.with_conn(|c| rd_contacts::db::schema::jobs::table.select(rd_contacts::db::schema::jobs::payload).load(c).unwrap()).await
+}
+
+#[actix_web::test]
+async fn t3_no_raw_link_token_is_stored_in_the_queue_before_or_after_its_email_goes() {
+    let mut app = TestApp::spawn().await;
+    app.add_contact("sealed", "sealed@example.com").await;
+    let root = root(&app).await;
+    let account = app.api("CreateResourceAccount", &[("DisplayName", "invitee"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"].as_str().unwrap().to_owned();
+    app.sign_in().await;
+    app.post(&format!("/members/{account}/invite"), &[("email", "invitee@example.com")]).await;
+    let queued = payloads(&app).await;
+    assert_eq!(queued.len(), 2);
+    assert!(queued.iter().all(|p| p.contains("sealed_link") && !p.contains("/verify/") && !p.contains("/invite/")), "{queued:?}");
+    app.run_pending_jobs().await;
+    let verify = app.links_sent_to("sealed@example.com").pop().expect("the link arrived");
+    let token = verify.trim_start_matches("/verify/").to_owned();
+    let invite = app.sent_emails().iter().find(|e| e.to == "invitee@example.com").map(|e| e.text.clone()).unwrap();
+    let invite_token = capture(&invite, r"/invite/([A-Za-z0-9_-]+)");
+    let after = payloads(&app).await;
+    assert!(after.iter().all(|p| p == "{}"), "finished payloads are erased: {after:?}");
+    assert!(after.iter().all(|p| !p.contains(&token) && !p.contains(&invite_token)));
+    // And the link works: it was put in when the email went.
+    let (_, done) = app.follow_link(&verify).await;
+    assert_eq!(done.status, StatusCode::OK);
+}

@@ -27,3 +27,6 @@ CREATE TABLE rate_events (
 );
 CREATE INDEX rate_events_scope ON rate_events (scope, at);
 CREATE INDEX rate_events_at ON rate_events (at);
+
+-- Finished jobs may have carried a verification or invitation link in the clear: erased.
+UPDATE jobs SET payload = '{}' WHERE status IN ('done', 'failed');

@@ -1,3 +1,5 @@
+//! Sealing small secrets at rest (API access-key secrets, links waiting in an email job).
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, KeyInit};
