@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use rand::RngExt;
+use secrecy::SecretSlice;
 
 /// Where outgoing email goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,8 +30,9 @@ pub struct Settings {
     pub database_url: String,
     pub mail: MailSetting,
     pub mail_from: String,
-    /// At least 64 bytes: signs and encrypts cookies, seals secrets at rest.
-    pub secret_key: Vec<u8>,
+    /// At least 64 bytes: signs and encrypts cookies, seals secrets at rest. Never in
+    /// `Debug` output or logs.
+    pub secret_key: SecretSlice<u8>,
     /// Background job workers inside `serve`.
     pub workers: usize,
     pub jobs: JobSettings,
@@ -75,6 +77,10 @@ pub enum ConfigError {
     Workers(String),
     #[error("{name} must be a whole number from {min} to {max} (got {value:?})")]
     Number { name: &'static str, min: i64, max: i64, value: String },
+    #[error("{path} exists but could not be read ({source}). rd-contacts will not make a new key over it: every session and stored API secret depends on it. Fix its permissions (the server's user must read it), or move it away to start with a new key.")]
+    SecretUnreadable { path: PathBuf, source: std::io::Error },
+    #[error("{0} holds fewer than 64 characters: it is not a key rd-contacts wrote. Restore the right file, or move it away to start with a new key.")]
+    SecretTooShortInFile(PathBuf),
     #[error("could not use the data directory {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
 }
@@ -83,14 +89,14 @@ impl Settings {
     pub fn from_env() -> Result<Settings, ConfigError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let data_dir = PathBuf::from(var("RDC_DATA_DIR").unwrap_or_else(|| "./data".into()));
-        std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::DataDir { path: data_dir.clone(), source })?;
+        private_dir(&data_dir).map_err(|source| ConfigError::DataDir { path: data_dir.clone(), source })?;
         let public_url = var("RDC_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             return Err(ConfigError::PublicUrl(public_url));
         }
         let secret_key = match var("RDC_SECRET_KEY") {
             Some(k) if k.len() < 64 => return Err(ConfigError::SecretTooShort(k.len())),
-            Some(k) => k.into_bytes(),
+            Some(k) => SecretSlice::from(k.into_bytes()),
             None => load_or_create_secret(&data_dir)?,
         };
         let workers = match var("RDC_WORKERS") {
@@ -136,22 +142,104 @@ impl Settings {
 }
 
 /// The generated key lives in the data dir so that sessions and sealed secrets survive
-/// restarts without any set-up.
-fn load_or_create_secret(dir: &Path) -> Result<Vec<u8>, ConfigError> {
+/// restarts without any set-up. It is made only when there is no file: a key that cannot
+/// be read stops the start with a message, because a new one would sign everyone out and
+/// make every stored API secret unreadable.
+fn load_or_create_secret(dir: &Path) -> Result<SecretSlice<u8>, ConfigError> {
     let path = dir.join("secret.key");
-    let io = |source| ConfigError::DataDir { path: path.clone(), source };
     match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= 64 => Ok(s.trim().as_bytes().to_vec()),
-        _ => {
+        Ok(s) if s.trim().len() >= 64 => Ok(SecretSlice::from(s.trim().as_bytes().to_vec())),
+        Ok(_) => Err(ConfigError::SecretTooShortInFile(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let bytes: [u8; 48] = rand::rng().random();
             let key = hex::encode(bytes);
-            std::fs::write(&path, &key).map_err(io)?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
-            }
-            Ok(key.into_bytes())
+            let mut file = private_file(&path).map_err(|source| ConfigError::DataDir { path: path.clone(), source })?;
+            std::io::Write::write_all(&mut file, key.as_bytes()).map_err(|source| ConfigError::DataDir { path: path.clone(), source })?;
+            Ok(SecretSlice::from(key.into_bytes()))
         }
+        Err(source) => Err(ConfigError::SecretUnreadable { path, source }),
+    }
+}
+
+/// Creates a directory only its owner can enter (0700), or makes an existing one so.
+pub fn private_dir(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(path)
+    }
+}
+
+/// Creates a new file only its owner can read (0600); fails if it exists.
+pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn temp_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("rdc-config-{}", crate::domain::random_alphanumeric(10)));
+        private_dir(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_generated_key_is_private_from_its_creation_and_kept() {
+        let dir = temp_dir();
+        let first = load_or_create_secret(&dir).unwrap();
+        let again = load_or_create_secret(&dir).unwrap();
+        assert_eq!(first.expose_secret(), again.expose_secret(), "the same key on the next start");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(dir.join("secret.key")).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_key_file_that_cannot_be_used_stops_the_start_instead_of_being_replaced() {
+        let dir = temp_dir();
+        std::fs::write(dir.join("secret.key"), "short").unwrap();
+        assert!(matches!(load_or_create_secret(&dir), Err(ConfigError::SecretTooShortInFile(_))));
+        assert_eq!(std::fs::read_to_string(dir.join("secret.key")).unwrap(), "short", "left as it was");
+        std::fs::remove_file(dir.join("secret.key")).unwrap();
+        std::fs::create_dir(dir.join("secret.key")).unwrap();
+        let err = load_or_create_secret(&dir).unwrap_err();
+        assert!(matches!(err, ConfigError::SecretUnreadable { .. }), "{err}");
+        assert!(err.to_string().contains("will not make a new key"));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug_output() {
+        let key = "k".repeat(64);
+        let settings = Settings {
+            addr: String::new(),
+            public_url: String::new(),
+            data_dir: PathBuf::new(),
+            database_url: String::new(),
+            mail: MailSetting::Memory,
+            mail_from: String::new(),
+            secret_key: SecretSlice::from(key.clone().into_bytes()),
+            workers: 0,
+            jobs: JobSettings::default(),
+        };
+        assert!(!format!("{settings:?}").contains(&key));
+        assert!(!format!("{settings:?}").contains("107, 107"), "not as bytes either");
     }
 }

@@ -123,7 +123,7 @@ fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::AccessKey { command: AccessKeyCommand::Create } => {
             let pool = db::connect(&settings.database_url, 1)?;
-            let key = access_keys::create_access_key(&mut *pool.get()?, &SecretBox::new(&settings.secret_key))?;
+            let key = access_keys::create_access_key(&mut *pool.get()?, &SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)))?;
             println!("AccessKeyId={}", key.id);
             println!("AccessKeySecret={}", key.secret);
             Ok(())

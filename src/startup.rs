@@ -4,9 +4,11 @@
 use actix_session::SessionMiddleware;
 use actix_session::config::{CookieContentSecurity, PersistentSession};
 use actix_web::cookie::{Key, SameSite};
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{App, web};
+use actix_web::{App, HttpMessage, web};
+use tracing::Instrument;
 use sha2::{Digest, Sha512};
 
 use crate::auth::SecretBox;
@@ -68,7 +70,7 @@ pub fn prepare(settings: Settings, mailer: Mailer) -> Result<(AppState, FirstRun
         Ok(auth::admins::ensure_first_admin(c)?)
     })?;
     drop(conn);
-    let secrets = SecretBox::new(&settings.secret_key);
+    let secrets = SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key));
     Ok((AppState { settings, pool, mailer, secrets, registry: std::sync::Arc::new(job_registry()), hasher: auth::passwords::Hasher::default() }, FirstRun { admin }))
 }
 
@@ -92,7 +94,7 @@ pub fn app(
     let secure = state.settings.secure_cookies();
     // Over https the cookie is a `__Host-` one: Secure, for this host only, path `/`.
     let name = if secure { "__Host-rdc_session" } else { "rdc_session" };
-    let session = SessionMiddleware::builder(console::session::DbSessionStore::new(state.pool.clone()), cookie_key(&state.settings.secret_key))
+    let session = SessionMiddleware::builder(console::session::DbSessionStore::new(state.pool.clone()), cookie_key(secrecy::ExposeSecret::expose_secret(&state.settings.secret_key)))
         .cookie_name(name.into())
         .cookie_http_only(true)
         .cookie_same_site(SameSite::Lax)
@@ -112,13 +114,51 @@ pub fn app(
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::FormConfig::default().limit(64 * 1024))
+        .app_data(web::QueryConfig::default().error_handler(|_, _| {
+            crate::errors::AppError::BadRequest("A value in this page's address is not valid (a page number, for one, is a whole number from 1). Go back, or open the page from the menu.".into()).into()
+        }))
+        .app_data(web::PathConfig::default().error_handler(|_, _| crate::errors::AppError::NotFound("There is no such page.".into()).into()))
         .wrap(session)
         .wrap(headers)
-        .wrap(tracing_actix())
+        .wrap_fn(move |req, srv| {
+            // One id per request: in every log line of the request (a span), in the
+            // X-Request-Id header, and as the API's RequestId.
+            let id = uuid::Uuid::new_v4().to_string().to_uppercase();
+            req.extensions_mut().insert(RequestId(id.clone()));
+            let (method, started, is_static) = (req.method().clone(), std::time::Instant::now(), req.path().starts_with("/static/"));
+            let span = tracing::info_span!("request", request.id = %id);
+            let call = srv.call(req);
+            async move {
+                let mut res = call.await?;
+                // The route's pattern, never the path itself: `/verify/{token}` and not the token.
+                let route = res.request().match_pattern().unwrap_or_else(|| "(no route)".to_owned());
+                let status = res.status().as_u16();
+                let headers = res.headers_mut();
+                headers.insert(header::HeaderName::from_static("x-request-id"), HeaderValue::from_str(&id).expect("a uuid is a header value"));
+                if !headers.contains_key(header::CACHE_CONTROL) {
+                    // Signed-in pages, links' pages, the Outbox and API answers are nobody's to keep.
+                    let policy = if is_static { "no-cache" } else { "no-store" };
+                    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+                }
+                if secure {
+                    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+                }
+                tracing::info!(target: "rd_contacts::http", %method, route, status, ms = started.elapsed().as_millis() as u64, "request");
+                Ok(res)
+            }
+            .instrument(span)
+        })
         .configure(api::routes)
         .configure(console::routes)
 }
 
-fn tracing_actix() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%r %s %Dms").log_target("rd_contacts::http")
+/// The id of the request being served (see the logging middleware in `app`).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// The id of this request (a fresh one when the middleware did not run, as in a unit test).
+    pub fn of(req: &actix_web::HttpRequest) -> String {
+        req.extensions().get::<RequestId>().map_or_else(|| uuid::Uuid::new_v4().to_string().to_uppercase(), |r| r.0.clone())
+    }
 }

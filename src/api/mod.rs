@@ -48,12 +48,8 @@ pub fn object(v: Value) -> Map<String, Value> {
     }
 }
 
-fn request_id() -> String {
-    uuid::Uuid::new_v4().to_string().to_uppercase()
-}
-
 async fn endpoint(state: web::Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
-    let request_id = request_id();
+    let request_id = crate::startup::RequestId::of(&req);
     match handle(&state, &req, &body).await {
         Ok(mut fields) => {
             fields.insert("RequestId".into(), Value::String(request_id));

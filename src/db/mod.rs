@@ -96,6 +96,11 @@ pub fn open(url: &str, max_size: u32) -> Result<DbPool, BoxError> {
     if !is_postgres_url(url) {
         // Switching a new file to WAL needs it to itself: one starting server at a time.
         let lock = sqlite_lock(url)?;
+        // Made private before SQLite creates it: its journal files copy its permissions.
+        let path = std::path::Path::new(sqlite_path(url));
+        if !path.exists() && sqlite_path(url) != ":memory:" {
+            let _ = crate::config::private_file(path);
+        }
         let mut c = diesel::SqliteConnection::establish(sqlite_path(url))?;
         c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
         lock.unlock()?;
@@ -113,7 +118,11 @@ fn sqlite_path(url: &str) -> &str {
 
 /// An exclusive lock on a file beside the SQLite database, held until `unlock` or drop.
 fn sqlite_lock(url: &str) -> std::io::Result<std::fs::File> {
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(format!("{}.lock", sqlite_path(url)))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(format!("{}.lock", sqlite_path(url)))?;
     file.lock()?;
     Ok(file)
 }

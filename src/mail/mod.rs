@@ -82,7 +82,8 @@ impl Mailer {
                 Mailer::Smtp { transport, from: from.parse().map_err(|e: lettre::address::AddressError| MailError::Config(format!("RDC_MAIL_FROM: {e}")))? }
             }
             MailSetting::File(dir) => {
-                std::fs::create_dir_all(dir)?;
+                // The outbox holds links in the clear: only the server's user may read it.
+                crate::config::private_dir(dir)?;
                 Mailer::File { dir: dir.clone(), from: from.to_owned() }
             }
             MailSetting::Memory => Mailer::Memory { sent: Arc::default(), delay: None },
@@ -144,9 +145,13 @@ impl Mailer {
                 let id = format!("{}-{}", now.unix_timestamp_nanos(), uuid::Uuid::new_v4().simple());
                 let message = OutboxMessage { id: id.clone(), from: from.clone(), sent_at, email: email.clone() };
                 let json = serde_json::to_vec_pretty(&message).map_err(|e| MailError::Build(e.to_string()))?;
-                let tmp = dir.join(format!("{id}.tmp"));
-                tokio::fs::write(&tmp, json).await?;
-                tokio::fs::rename(&tmp, dir.join(format!("{id}.json"))).await?;
+                let (tmp, done) = (dir.join(format!("{id}.tmp")), dir.join(format!("{id}.json")));
+                tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                    std::io::Write::write_all(&mut crate::config::private_file(&tmp)?, &json)?;
+                    std::fs::rename(&tmp, &done)
+                })
+                .await
+                .map_err(|e| MailError::Io(std::io::Error::other(e)))??;
                 Ok(())
             }
             Mailer::Memory { sent, delay } => {

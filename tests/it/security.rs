@@ -188,3 +188,56 @@ async fn t3_no_raw_link_token_is_stored_in_the_queue_before_or_after_its_email_g
     let (_, done) = app.follow_link(&verify).await;
     assert_eq!(done.status, StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn signed_in_pages_links_and_api_answers_are_not_stored_and_carry_their_request_id() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    for path in ["/directory", "/contacts", "/outbox", "/verify/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/login"] {
+        let resp = app.get(path).await;
+        assert_eq!(resp.headers.get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "{path}");
+        assert!(resp.headers.get("x-request-id").is_some(), "{path}");
+    }
+    let api = app.api("GetResourceDirectory", &[]).await;
+    assert_eq!(api.headers.get("cache-control").unwrap(), "no-store");
+    assert_eq!(api.json()["RequestId"].as_str(), api.headers.get("x-request-id").unwrap().to_str().ok(), "one id for the logs and the caller");
+    assert!(app.get("/static/app.css").await.headers.get("cache-control").is_some_and(|v| v != "no-store"), "static files may be cached");
+    assert!(api.headers.get("strict-transport-security").is_none(), "no HSTS over plain http");
+}
+
+#[actix_web::test]
+async fn over_https_the_session_cookie_is_a_host_only_secure_one_and_hsts_is_on() {
+    let mut app = TestApp::spawn_with(|s| s.public_url = "https://rdc.test".into()).await;
+    let page = app.get("/login").await;
+    assert!(page.headers.get("strict-transport-security").is_some());
+    let cookie = page.headers.get_all("set-cookie").map(|v| v.to_str().unwrap().to_owned()).find(|c| c.contains("rdc_session")).expect("a session cookie");
+    assert!(cookie.starts_with("__Host-rdc_session="), "{cookie}");
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/") && !cookie.contains("Domain"), "{cookie}");
+}
+
+#[actix_web::test]
+async fn a_page_number_that_is_not_a_number_gets_a_page_that_says_so() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let resp = app.get("/contacts?page=abc").await;
+    assert_eq!(resp.status, StatusCode::BAD_REQUEST);
+    assert!(resp.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+    assert!(resp.body.contains("page number") && !resp.body.contains("invalid digit"), "{}", resp.body);
+}
+
+#[actix_web::test]
+async fn sign_in_never_sends_anyone_to_another_site() {
+    for next in ["//evil.example", "/%09/evil.example", "/%5Cevil.example", "https://evil.example/", "/a%0D%0ALocation:%20https://evil.example"] {
+        let mut app = TestApp::spawn().await;
+        let form = app.get(&format!("/login?next={next}")).await;
+        assert_eq!(form.status, StatusCode::OK, "{next}");
+        let password = app.admin_password.clone();
+        let signed_in = app.post("/login", &[("username", "admin"), ("password", &password), ("next", &percent_decode(next))]).await;
+        assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{next}: {}", signed_in.body);
+        assert_eq!(signed_in.location.as_deref(), Some("/directory"), "{next}");
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}

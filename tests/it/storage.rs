@@ -63,3 +63,31 @@ async fn the_directory_has_alibaba_shaped_ids_and_one_root() {
     assert!(rd.id.starts_with("rd-") && rd.id.len() == 9, "{}", rd.id);
     assert!(rd.root_folder_id.starts_with("r-") && rd.root_folder_id.len() == 8, "{}", rd.root_folder_id);
 }
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[actix_web::test]
+async fn the_embedded_database_its_journal_and_the_outbox_are_private_to_the_server() {
+    let mut app = TestApp::spawn().await;
+    if db::is_postgres_url(app.database_url()) {
+        return;
+    }
+    app.add_contact("private", "private@example.com").await;
+    let db_file = std::path::PathBuf::from(app.database_url());
+    for suffix in ["", "-wal", "-shm", ".lock"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", db_file.display()));
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    let dir = std::env::temp_dir().join(format!("rdc-outbox-{}", rd_contacts::domain::random_alphanumeric(8)));
+    let outbox = rd_contacts::mail::Mailer::from_setting(&rd_contacts::config::MailSetting::File(dir.clone()), "x <x@example.com>").unwrap();
+    outbox.send(&rd_contacts::mail::Email { to: "a@example.com".into(), subject: "s".into(), text: "t".into(), html: "h".into() }).await.unwrap();
+    assert_eq!(mode(&dir), 0o700);
+    let written = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    assert_eq!(mode(&written), 0o600, "{}", written.display());
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -417,7 +417,7 @@ pub fn settings_for(database_url: &str) -> Settings {
         database_url: database_url.to_owned(),
         mail: MailSetting::Memory,
         mail_from: "rd-contacts <no-reply@rdc.test>".into(),
-        secret_key: b"a test secret key that is long enough for cookies and sealing, 64+ bytes".to_vec(),
+        secret_key: b"a test secret key that is long enough for cookies and sealing, 64+ bytes".to_vec().into(),
         workers: 0,
         jobs: JobSettings::default(),
     }
