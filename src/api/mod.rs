@@ -48,9 +48,30 @@ pub fn object(v: Value) -> Map<String, Value> {
     }
 }
 
-async fn endpoint(state: web::Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
+/// The largest request body taken: room for PublishNotification's 20,000 characters.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// Reads the body up to `BODY_LIMIT`; beyond it, a JSON error the SDKs can read.
+async fn read_body(mut payload: web::Payload) -> Result<Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::new(400, "InvalidParameter", "The request body could not be read."))?;
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return Err(ApiError::new(413, "RequestEntityTooLarge", format!("The request body is larger than {} KB.", BODY_LIMIT / 1024)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+async fn endpoint(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let request_id = crate::startup::RequestId::of(&req);
-    match handle(&state, &req, &body).await {
+    let outcome = match read_body(payload).await {
+        Ok(body) => handle(&state, &req, &body).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
         Ok(mut fields) => {
             fields.insert("RequestId".into(), Value::String(request_id));
             HttpResponse::Ok().content_type("application/json;charset=utf-8").json(Value::Object(fields))
@@ -106,9 +127,18 @@ async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Resu
     let authorization = header(req, "authorization").filter(|a| a.starts_with(V3_ALGORITHM));
     let (key_id, timestamp, nonce, action, version) = if let Some(auth) = authorization {
         let auth = V3Authorization::parse(auth).ok_or_else(|| ApiError::new(400, "IncompleteSignature", "The Authorization header is malformed."))?;
+        // The headers that carry the request's meaning must be signed (the official SDKs
+        // sign them all), or a captured signature could be replayed as another action.
+        let mut must_sign: Vec<&str> = MUST_SIGN.to_vec();
+        if !body.is_empty() {
+            must_sign.push("content-type");
+        }
+        if let Some(missing) = must_sign.iter().find(|h| !auth.signed_headers.iter().any(|s| s == *h)) {
+            return Err(ApiError::new(400, "IncompleteSignature", format!("The {missing} header must be signed: list it in SignedHeaders.")));
+        }
         let secret = secret_of(state, &auth.access_key_id).await?;
         let body_hash = signature::sha256_hex(body);
-        if header(req, "x-acs-content-sha256").is_some_and(|h| !h.eq_ignore_ascii_case(&body_hash)) {
+        if !header(req, "x-acs-content-sha256").is_some_and(|h| h.eq_ignore_ascii_case(&body_hash)) {
             return Err(ApiError::new(400, "ContentSHA256NotMatch", "The x-acs-content-sha256 header does not match the request body."));
         }
         let canonical = signature::v3_canonical_request(req.method().as_str(), req.path(), &query, &auth.signed_headers, |n| header(req, n), &body_hash)
@@ -131,6 +161,9 @@ async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Resu
     };
 
     check_time(&timestamp)?;
+    if nonce.trim().is_empty() || nonce.len() > 128 {
+        return Err(ApiError::new(400, "InvalidParameter.SignatureNonce", "SignatureNonce must be a unique value of 1 to 128 characters for each request."));
+    }
     let fresh = db::run(&state.pool, move |c| access_keys::record_nonce(c, &nonce)).await?;
     if !fresh {
         return Err(ApiError::new(400, "SignatureNonceUsed", "The request signature nonce has been used."));
@@ -138,6 +171,9 @@ async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Resu
     tracing::debug!(access_key.id = %key_id, action = %action, "signed API call");
     Ok(Call { access_key_id: key_id, action, version, params: Params::new(all) })
 }
+
+/// Headers a V3 signature must cover (and `content-type` when there is a body).
+const MUST_SIGN: [&str; 6] = ["host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"];
 
 fn signature_mismatch() -> ApiError {
     ApiError::new(400, "SignatureDoesNotMatch", "The request signature does not conform to Aliyun standards: check your AccessKey secret.")

@@ -186,3 +186,100 @@ async fn parameters_in_a_form_body_are_read_and_signed() {
     let listed = app.api("ListFoldersForParent", &[("QueryKeyword", "from-body")]).await.json();
     assert_eq!(listed["TotalCount"], 1);
 }
+
+/// A V3 request signed over exactly `signed` (lower-case header names), with `body`.
+async fn v3_signed_over(app: &mut TestApp, action: &str, params: &[(&str, &str)], signed: &[&str], nonce: &str, body: &[u8], content_sha256: Option<&str>) -> crate::support::Response {
+    use rd_contacts::api::signature;
+    let (id, secret) = app.access_key.clone().unwrap();
+    let query: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let date = OffsetDateTime::now_utc();
+    let date = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", date.year(), u8::from(date.month()), date.day(), date.hour(), date.minute(), date.second());
+    let body_hash = signature::sha256_hex(body);
+    let headers = [
+        ("host", "rdc.test".to_owned()),
+        ("x-acs-action", action.to_owned()),
+        ("x-acs-version", "2022-04-19".to_owned()),
+        ("x-acs-date", date),
+        ("x-acs-signature-nonce", nonce.to_owned()),
+        ("x-acs-content-sha256", content_sha256.unwrap_or(&body_hash).to_owned()),
+        ("content-type", "application/x-www-form-urlencoded".to_owned()),
+    ];
+    let names: Vec<String> = signed.iter().map(|s| s.to_string()).collect();
+    let canonical = signature::v3_canonical_request("POST", "/", &query, &names, |n| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str()), &body_hash).unwrap();
+    let auth = format!("ACS3-HMAC-SHA256 Credential={id},SignedHeaders={},Signature={}", names.join(";"), signature::v3_signature(&secret, &canonical));
+    let qs = serde_urlencoded::to_string(&query).unwrap();
+    let mut req = actix_web::test::TestRequest::post().uri(&format!("/?{qs}")).insert_header(("Authorization", auth)).set_payload(body.to_vec());
+    for (k, v) in &headers {
+        req = req.insert_header((*k, v.as_str()));
+    }
+    app.send(req).await
+}
+
+const ALL_SIGNED: [&str; 6] = ["host", "x-acs-action", "x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce", "x-acs-version"];
+
+#[actix_web::test]
+async fn a_v3_request_must_sign_every_header_that_carries_its_meaning() {
+    let mut app = TestApp::spawn().await;
+    app.api("GetResourceDirectory", &[]).await;
+    let folder = app.api("CreateFolder", &[("FolderName", "keep")]).await.json()["Folder"]["FolderId"].as_str().unwrap().to_owned();
+    // Signed over host only: action, date and nonce could be swapped by anyone who saw it.
+    let forged = v3_signed_over(&mut app, "DeleteFolder", &[("FolderId", &folder)], &["host"], &nonce(), b"", None).await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+    assert_eq!(forged.json()["Code"], "IncompleteSignature");
+    for leave_out in ALL_SIGNED {
+        let signed: Vec<&str> = ALL_SIGNED.iter().copied().filter(|h| *h != leave_out).collect();
+        let resp = v3_signed_over(&mut app, "DeleteFolder", &[("FolderId", &folder)], &signed, &nonce(), b"", None).await;
+        assert_eq!(resp.json()["Code"], "IncompleteSignature", "{leave_out} unsigned");
+        assert!(resp.json()["Message"].as_str().unwrap().contains(leave_out));
+    }
+    assert_eq!(app.api("GetFolder", &[("FolderId", &folder)]).await.status, StatusCode::OK, "the folder is still there");
+    let proper = v3_signed_over(&mut app, "DeleteFolder", &[("FolderId", &folder)], &ALL_SIGNED, &nonce(), b"", None).await;
+    assert_eq!(proper.status, StatusCode::OK, "{}", proper.body);
+}
+
+#[actix_web::test]
+async fn a_v3_body_must_match_its_signed_hash_and_its_content_type_must_be_signed() {
+    let mut app = TestApp::spawn().await;
+    app.api("GetResourceDirectory", &[]).await;
+    let body = b"FolderName=from-the-body";
+    let mut with_type = ALL_SIGNED.to_vec();
+    with_type.push("content-type");
+    let wrong_hash = rd_contacts::api::signature::sha256_hex(b"something else");
+    let mismatch = v3_signed_over(&mut app, "CreateFolder", &[], &with_type, &nonce(), body, Some(&wrong_hash)).await;
+    assert_eq!(mismatch.json()["Code"], "ContentSHA256NotMatch");
+    let untyped = v3_signed_over(&mut app, "CreateFolder", &[], &ALL_SIGNED, &nonce(), body, None).await;
+    assert_eq!(untyped.json()["Code"], "IncompleteSignature");
+    let ok = v3_signed_over(&mut app, "CreateFolder", &[], &with_type, &nonce(), body, None).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(ok.json()["Folder"]["FolderName"], "from-the-body");
+}
+
+#[actix_web::test]
+async fn an_empty_signature_nonce_is_refused_in_both_schemes() {
+    let mut app = TestApp::spawn().await;
+    app.api("GetResourceDirectory", &[]).await;
+    let v3 = v3_signed_over(&mut app, "GetResourceDirectory", &[], &ALL_SIGNED, "", b"", None).await;
+    assert_eq!(v3.json()["Code"], "InvalidParameter.SignatureNonce");
+    let (id, secret) = app.access_key.clone().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let stamp = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", now.year(), u8::from(now.month()), now.day(), now.hour(), now.minute(), now.second());
+    let mut all: Vec<(String, String)> = [("Action", "GetResourceDirectory"), ("Format", "json"), ("Version", "2022-04-19"), ("Timestamp", &stamp), ("SignatureNonce", ""), ("SignatureMethod", "HMAC-SHA1"), ("SignatureVersion", "1.0"), ("AccessKeyId", &id)]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let sig = rd_contacts::api::signature::v1_signature(&secret, "GET", &all);
+    all.push(("Signature".into(), sig));
+    let v1 = app.get(&format!("/?{}", serde_urlencoded::to_string(&all).unwrap())).await;
+    assert_eq!(v1.json()["Code"], "InvalidParameter.SignatureNonce");
+}
+
+#[actix_web::test]
+async fn an_api_body_over_the_limit_gets_an_error_the_sdk_can_read() {
+    let mut app = TestApp::spawn().await;
+    app.api("GetResourceDirectory", &[]).await;
+    let big = vec![b'a'; rd_contacts::api::BODY_LIMIT + 1];
+    let resp = app.send(actix_web::test::TestRequest::post().uri("/").insert_header(("content-type", "application/x-www-form-urlencoded")).set_payload(big)).await;
+    assert_eq!(resp.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(resp.json()["Code"], "RequestEntityTooLarge");
+    assert!(resp.json()["RequestId"].is_string());
+}

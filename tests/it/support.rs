@@ -170,7 +170,7 @@ impl TestApp {
         tokio::task::spawn_blocking(move || f(&mut pool.get().expect("a connection"))).await.unwrap()
     }
 
-    async fn send(&mut self, req: TestRequest) -> Response {
+    pub async fn send(&mut self, req: TestRequest) -> Response {
         let mut req = req;
         if !self.cookies.is_empty() {
             let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
