@@ -73,8 +73,8 @@ pub fn delete_contact(conn: &mut AnyConnection, id: &ContactId, keep: bool) -> R
             // verified address, the contact's types less what each member opted out of.
             let now = now_utc();
             diesel::sql_query(
-                "INSERT INTO mc_recipients (account_id, name, email, message_types, created_at, modified_at) \
-                 SELECT a.account_id, c.name, c.email, (c.message_types & ~a.mc_opt_out) & $1, $2, $2 \
+                "INSERT INTO mc_recipients (account_id, name, email, message_types, created_at, modified_at, verified_at) \
+                 SELECT a.account_id, c.name, c.email, (c.message_types & ~a.mc_opt_out) & $1, $2, $2, c.verified_at \
                  FROM associations a JOIN contacts c ON c.id = a.contact_id \
                  WHERE a.contact_id = $3 AND a.mc_removed_at IS NULL AND (c.message_types & ~a.mc_opt_out & $1) <> 0",
             )

@@ -116,7 +116,7 @@ pub fn lonely_types_sql(a: &str, others: &str) -> String {
     format!(
         "(CASE WHEN {a}.mc_removed_at IS NOT NULL THEN 0 ELSE \
            (SELECT c.message_types FROM contacts c WHERE c.id = {a}.contact_id) & ~{a}.mc_opt_out \
-           & ~COALESCE((SELECT {own} FROM mc_recipients r WHERE r.account_id = {a}.account_id), 0) \
+           & ~COALESCE((SELECT {own} FROM mc_recipients r WHERE r.account_id = {a}.account_id AND r.verified_at IS NOT NULL), 0) \
            & ~COALESCE((SELECT {other} FROM associations o JOIN contacts oc ON oc.id = o.contact_id \
                         WHERE o.account_id = {a}.account_id AND o.contact_id <> {a}.contact_id AND o.mc_removed_at IS NULL \
                           AND oc.verified_at IS NOT NULL AND {others}), 0) \

@@ -18,14 +18,7 @@ pub const LINK_VALIDITY: Duration = Duration::days(7);
 pub const DAILY_LIMIT: i64 = 100;
 pub const PER_ADDRESS_PER_MINUTE: i64 = 10;
 
-/// Who asks, and where links point: what a verification email needs besides the contact.
-#[derive(Debug, Clone)]
-pub struct Sender<'a> {
-    pub requested_by: &'a str,
-    pub public_url: &'a str,
-    /// Seals the link while its email waits in the queue.
-    pub secrets: &'a crate::secrets::SecretBox,
-}
+pub use crate::mail::Sender;
 
 fn window(conn: &mut AnyConnection, since: PrimitiveDateTime, address_key: Option<&str>) -> QueryResult<(i64, Option<PrimitiveDateTime>)> {
     let mut q = contact_verifications::table.filter(contact_verifications::sent_at.gt(since)).into_boxed();

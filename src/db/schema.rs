@@ -158,6 +158,7 @@ diesel::table! {
         message_types -> Integer,
         created_at -> Timestamp,
         modified_at -> Timestamp,
+        verified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -184,6 +185,18 @@ diesel::table! {
         epoch -> Integer,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mc_recipient_verifications (id) {
+        id -> BigInt,
+        recipient_id -> BigInt,
+        address -> Text,
+        token_hash -> Text,
+        sent_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -263,6 +276,7 @@ diesel::joinable!(associations -> contacts (contact_id));
 diesel::joinable!(bindings -> contacts (contact_id));
 diesel::joinable!(associations -> accounts (account_id));
 diesel::joinable!(mc_recipients -> accounts (account_id));
+diesel::joinable!(mc_recipient_verifications -> mc_recipients (recipient_id));
 diesel::joinable!(member_invitations -> member_users (member_user_id));
 diesel::joinable!(contact_verifications -> contacts (contact_id));
 diesel::joinable!(deletion_fail_reasons -> contacts (contact_id));
@@ -287,5 +301,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     delivery_attempts,
     deletion_fail_reasons,
     sessions,
-    rate_events
+    rate_events,
+    mc_recipient_verifications
 );

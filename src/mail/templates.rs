@@ -69,6 +69,39 @@ pub fn invitation_email(m: &InvitationMail<'_>) -> Result<Email, askama::Error> 
     })
 }
 
+/// Asks the owner of an address a member user added to its Message Center to confirm it
+/// (rule M6).
+pub struct RecipientMail<'a> {
+    pub to: &'a str,
+    pub account_name: &'a str,
+    pub account_id: &'a str,
+    pub added_by: &'a str,
+    pub types: String,
+    pub link: String,
+    pub expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/recipient.txt")]
+struct RecipientText<'a> {
+    m: &'a RecipientMail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "emails/recipient.html")]
+struct RecipientHtml<'a> {
+    m: &'a RecipientMail<'a>,
+}
+
+pub fn recipient_email(m: &RecipientMail<'_>) -> Result<Email, askama::Error> {
+    Ok(Email {
+        to: m.to.to_owned(),
+        subject: format!("Confirm your address for the notifications of {}", m.account_name),
+        text: RecipientText { m }.render()?,
+        html: RecipientHtml { m }.render()?,
+    })
+}
+
 /// A notification as one member's recipient receives it.
 pub struct NotificationMail<'a> {
     pub to: &'a str,

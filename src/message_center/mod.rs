@@ -5,9 +5,13 @@
 
 mod models;
 mod service;
+pub mod verification;
 
 pub use models::{DirectoryEntry, MessageCenter, OwnRecipient, Recipient, RecipientKind};
 pub use service::*;
+
+/// At most this many recipients of its own per member (rule M6).
+pub const MAX_OWN_RECIPIENTS: i64 = 50;
 
 /// Why a Message Center change was refused.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +22,14 @@ pub enum McError {
     RecipientNotFound,
     #[error("There is no such directory contact in this Message Center")]
     EntryNotFound,
+    #[error("A Message Center has at most {} recipients of its own: remove one first", MAX_OWN_RECIPIENTS)]
+    TooManyRecipients,
+    #[error("At most {} confirmation emails a minute can go to {address}. Try again after {}.", verification::PER_ADDRESS.max, crate::contacts::when_utc(*retry_at))]
+    AddressLimit { address: String, retry_at: time::PrimitiveDateTime },
+    #[error("This recipient's address is confirmed already")]
+    AlreadyConfirmed,
+    #[error("could not render the email: {0}")]
+    Render(#[from] askama::Error),
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
     #[error(transparent)]

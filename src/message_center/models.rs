@@ -15,14 +15,24 @@ pub struct OwnRecipient {
     pub message_types: i32,
     pub created_at: PrimitiveDateTime,
     pub modified_at: PrimitiveDateTime,
+    /// When its owner confirmed the address; until then it receives nothing (rule M6).
+    pub verified_at: Option<PrimitiveDateTime>,
 }
 
 impl OwnRecipient {
     pub fn types(&self) -> MessageTypes {
         MessageTypes::from_bits(self.message_types)
     }
-    pub fn receives(&self, t: &MessageType) -> bool {
+    /// The types chosen for it (what the form shows).
+    pub fn chosen(&self, t: &MessageType) -> bool {
         self.types().contains(*t)
+    }
+    /// It receives `t`: chosen and confirmed.
+    pub fn receives(&self, t: &MessageType) -> bool {
+        self.verified_at.is_some() && self.chosen(t)
+    }
+    pub fn is_confirmed(&self) -> bool {
+        self.verified_at.is_some()
     }
 }
 

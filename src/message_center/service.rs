@@ -7,6 +7,7 @@ use super::McError;
 use crate::db::schema::{accounts, associations, contacts, mc_recipients};
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::{EmailAddress, MessageType, MessageTypes, RecipientName};
+use crate::mail::Sender;
 
 type Result<T, E = McError> = std::result::Result<T, E>;
 
@@ -74,7 +75,7 @@ struct RecipientRow {
 pub fn recipients_for(conn: &mut AnyConnection, account: &str, t: MessageType) -> Result<Vec<Recipient>> {
     let rows: Vec<RecipientRow> = diesel::sql_query(
         "SELECT r.name AS name, r.email AS email, CAST(NULL AS TEXT) AS contact_id FROM mc_recipients r \
-         WHERE r.account_id = $1 AND (r.message_types & $2) <> 0 \
+         WHERE r.account_id = $1 AND (r.message_types & $2) <> 0 AND r.verified_at IS NOT NULL \
          UNION ALL \
          SELECT c.name AS name, c.email AS email, c.id AS contact_id FROM associations a JOIN contacts c ON c.id = a.contact_id \
          WHERE a.account_id = $1 AND a.mc_removed_at IS NULL AND c.verified_at IS NOT NULL \
@@ -101,14 +102,22 @@ pub fn add_security_email_recipient(conn: &mut AnyConnection, account: &str, nam
             mc_recipients::message_types.eq(MessageTypes::EVERY.bits()),
             mc_recipients::created_at.eq(now),
             mc_recipients::modified_at.eq(now),
+            // The account's own security email needs no confirmation (rule M4).
+            mc_recipients::verified_at.eq(Some(now)),
         ))
         .execute(conn)
         .map(|_| ())
 }
 
-pub fn add_recipient(conn: &mut AnyConnection, account: &str, name: &RecipientName, email: &EmailAddress, types: MessageTypes) -> Result<OwnRecipient> {
+/// Adds a recipient of the member's own (rule M6): at most fifty, and it receives nothing
+/// until its owner confirms the address through the link emailed now.
+pub fn add_recipient(conn: &mut AnyConnection, account: &str, name: &RecipientName, email: &EmailAddress, types: MessageTypes, sender: &Sender<'_>) -> Result<OwnRecipient> {
     crate::db::transaction(conn, |conn| {
         ensure_account(conn, account)?;
+        let own: i64 = mc_recipients::table.filter(mc_recipients::account_id.eq(account)).count().get_result(conn)?;
+        if own >= super::MAX_OWN_RECIPIENTS {
+            return Err(McError::TooManyRecipients);
+        }
         let now = now_utc();
         let id: i64 = diesel::insert_into(mc_recipients::table)
             .values((
@@ -121,7 +130,21 @@ pub fn add_recipient(conn: &mut AnyConnection, account: &str, name: &RecipientNa
             ))
             .returning(mc_recipients::id)
             .get_result(conn)?;
-        Ok(mc_recipients::table.find(id).select(OwnRecipient::as_select()).first(conn)?)
+        let added = mc_recipients::table.find(id).select(OwnRecipient::as_select()).first(conn)?;
+        super::verification::send_link(conn, &added, sender)?;
+        Ok(added)
+    })
+}
+
+/// Sends a recipient's confirmation link again.
+pub fn resend_link(conn: &mut AnyConnection, account: &str, id: i64, sender: &Sender<'_>) -> Result<OwnRecipient> {
+    crate::db::transaction(conn, |conn| {
+        let r = own_recipient(conn, account, id)?;
+        if r.is_confirmed() {
+            return Err(McError::AlreadyConfirmed);
+        }
+        super::verification::send_link(conn, &r, sender)?;
+        Ok(r)
     })
 }
 
@@ -136,9 +159,11 @@ fn own_recipient(conn: &mut AnyConnection, account: &str, id: i64) -> Result<Own
 }
 
 /// Changes one of the member's own recipients; another member's recipient is not found.
-pub fn update_recipient(conn: &mut AnyConnection, account: &str, id: i64, name: &RecipientName, email: &EmailAddress, types: MessageTypes) -> Result<OwnRecipient> {
+/// A new address must be confirmed again before it receives anything (rule M6).
+pub fn update_recipient(conn: &mut AnyConnection, account: &str, id: i64, name: &RecipientName, email: &EmailAddress, types: MessageTypes, sender: &Sender<'_>) -> Result<OwnRecipient> {
     crate::db::transaction(conn, |conn| {
-        own_recipient(conn, account, id)?;
+        let before = own_recipient(conn, account, id)?;
+        let new_address = !before.email.eq_ignore_ascii_case(email.as_str());
         diesel::update(mc_recipients::table.find(id))
             .set((
                 mc_recipients::name.eq(name.as_str()),
@@ -147,6 +172,11 @@ pub fn update_recipient(conn: &mut AnyConnection, account: &str, id: i64, name: 
                 mc_recipients::modified_at.eq(now_utc()),
             ))
             .execute(conn)?;
+        if new_address {
+            diesel::update(mc_recipients::table.find(id)).set(mc_recipients::verified_at.eq(None::<PrimitiveDateTime>)).execute(conn)?;
+            let changed = own_recipient(conn, account, id)?;
+            super::verification::send_link(conn, &changed, sender)?;
+        }
         own_recipient(conn, account, id)
     })
 }

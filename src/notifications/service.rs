@@ -135,7 +135,7 @@ pub fn fan_out_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &FanOu
                 "INSERT INTO deliveries (notification_id, account_id, address, address_key, status, attempts, updated_at) \
                  SELECT $1, x.account_id, x.email, lower(x.email), 'pending', 0, $2 FROM ( \
                    SELECT r.account_id AS account_id, r.email AS email FROM mc_recipients r JOIN accounts m ON m.id = r.account_id LEFT JOIN folders f ON f.id = m.folder_id \
-                   WHERE {pred} AND m.id > $4 AND m.id <= $5 AND (r.message_types & $6) <> 0 \
+                   WHERE {pred} AND m.id > $4 AND m.id <= $5 AND (r.message_types & $6) <> 0 AND r.verified_at IS NOT NULL \
                    UNION ALL \
                    SELECT a.account_id AS account_id, c.email AS email FROM associations a JOIN contacts c ON c.id = a.contact_id \
                      JOIN accounts m ON m.id = a.account_id LEFT JOIN folders f ON f.id = m.folder_id \

@@ -12,7 +12,8 @@ use super::{Chrome, html, redirect, redirect_for};
 use crate::auth::member_users::{self, InvitationView, InviteError};
 use crate::db;
 use crate::directory::{self, DirectoryError};
-use crate::domain::{AccountId, EmailAddress, MessageType, MessageTypes, Password, RecipientName, Token};
+use crate::domain::{AccountId, EmailAddress, MessageType, MessageTypes, Page, PageRequest, Password, RecipientName, Token};
+use crate::mail::Sender;
 use crate::errors::AppError;
 use crate::message_center::{self, DirectoryEntry, McError, MessageCenter, OwnRecipient};
 use crate::startup::AppState;
@@ -23,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/my/message-center/recipients", web::post().to(add_recipient))
         .route("/my/message-center/recipients/{id}", web::post().to(save_recipient))
         .route("/my/message-center/recipients/{id}/remove", web::post().to(remove_recipient))
+        .route("/my/message-center/recipients/{id}/resend", web::post().to(resend_link))
         .route("/my/message-center/entries/{contact}", web::post().to(save_entry))
         .route("/my/message-center/entries/{contact}/remove", web::post().to(remove_entry))
         .route("/invite/{token}", web::get().to(invitation))
@@ -33,6 +35,8 @@ impl From<McError> for AppError {
     fn from(e: McError) -> Self {
         match e {
             McError::AccountNotFound(_) | McError::RecipientNotFound | McError::EntryNotFound => AppError::NotFound(e.to_string()),
+            McError::TooManyRecipients | McError::AddressLimit { .. } | McError::AlreadyConfirmed => AppError::Conflict(e.to_string()),
+            McError::Render(r) => AppError::internal(r),
             McError::Db(db) => db.into(),
             McError::Pool(p) => p.into(),
         }
@@ -71,13 +75,15 @@ pub struct OwnRow {
     pub name: String,
     pub email: String,
     pub types: MessageTypes,
+    /// Its owner confirmed the address (rule M6); until then it receives nothing.
+    pub confirmed: bool,
     pub error: Option<String>,
     pub csrf: String,
 }
 
 impl OwnRow {
     fn of(r: &OwnRecipient, csrf: &str) -> OwnRow {
-        OwnRow { id: r.id, name: r.name.clone(), email: r.email.clone(), types: r.types(), error: None, csrf: csrf.to_owned() }
+        OwnRow { id: r.id, name: r.name.clone(), email: r.email.clone(), types: r.types(), confirmed: r.is_confirmed(), error: None, csrf: csrf.to_owned() }
     }
     fn has(&self, t: &MessageType) -> bool {
         self.types.contains(*t)
@@ -124,6 +130,18 @@ struct McPage {
     uncovered: String,
     add: AddForm,
     types: [MessageType; 6],
+    /// Rows (own recipients first, then the directory's) come a page at a time.
+    pager: Page<()>,
+    q: String,
+}
+
+/// Rows of the Message Center per page.
+const ROWS_PER_PAGE: i64 = 25;
+
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    page: Option<i64>,
+    sent: Option<String>,
 }
 
 fn member_chrome(member: &CurrentMember) -> Chrome {
@@ -131,6 +149,10 @@ fn member_chrome(member: &CurrentMember) -> Chrome {
 }
 
 async fn render_page(state: &AppState, member: &CurrentMember, add: AddForm) -> Result<HttpResponse, AppError> {
+    render_page_at(state, member, add, PageRequest::with_size(None, ROWS_PER_PAGE), None).await
+}
+
+async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, page: PageRequest, flash: Option<String>) -> Result<HttpResponse, AppError> {
     let account = member.account_id.clone();
     let (mc, account_name) = db::run(&state.pool, move |c| {
         let id = AccountId::parse(&account).map_err(|_| McError::AccountNotFound(account.clone()))?;
@@ -143,15 +165,29 @@ async fn render_page(state: &AppState, member: &CurrentMember, add: AddForm) -> 
     })
     .await?;
     let status = if add.name_error.is_some() || add.email_error.is_some() || add.types_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let own: Vec<OwnRow> = mc.own.iter().map(|r| OwnRow::of(r, &member.csrf)).collect();
+    let entries: Vec<EntryRow> = visible_entries(&mc).into_iter().map(|entry| EntryRow { entry, csrf: member.csrf.clone() }).collect();
+    let total = (own.len() + entries.len()) as i64;
+    // Past the last page shows the last one.
+    let last = ((total + page.size - 1) / page.size).max(1);
+    let page = PageRequest { number: page.number.min(last), ..page };
+    let (from, to) = (page.offset() as usize, (page.offset() + page.size) as usize);
+    let split = own.len();
+    let own: Vec<OwnRow> = own.into_iter().enumerate().filter(|(i, _)| (from..to).contains(i)).map(|(_, r)| r).collect();
+    let entries: Vec<EntryRow> = entries.into_iter().enumerate().filter(|(i, _)| (from..to).contains(&(i + split))).map(|(_, r)| r).collect();
+    let mut chrome = member_chrome(member);
+    chrome.flash = flash;
     let page = McPage {
-        chrome: member_chrome(member),
+        chrome,
         account_name,
         account_id: member.account_id.clone(),
-        own: mc.own.iter().map(|r| OwnRow::of(r, &member.csrf)).collect(),
+        own,
         uncovered: mc.uncovered().labels(),
-        entries: visible_entries(&mc).into_iter().map(|entry| EntryRow { entry, csrf: member.csrf.clone() }).collect(),
+        entries,
         add,
         types: MessageType::ALL,
+        pager: Page { items: Vec::new(), total, request: page },
+        q: String::new(),
     };
     html(status, &page)
 }
@@ -161,8 +197,9 @@ fn visible_entries(mc: &MessageCenter) -> Vec<DirectoryEntry> {
     mc.entries.iter().filter(|e| e.removed_at.is_none()).cloned().collect()
 }
 
-async fn page(state: web::Data<AppState>, member: CurrentMember) -> Result<HttpResponse, AppError> {
-    render_page(&state, &member, AddForm::default()).await
+async fn page(state: web::Data<AppState>, member: CurrentMember, query: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
+    let flash = query.sent.is_some().then(|| "A confirmation link was sent. The address receives notifications once its owner confirms it.".to_owned());
+    render_page_at(&state, &member, AddForm::default(), PageRequest::with_size(query.page, ROWS_PER_PAGE), flash).await
 }
 
 async fn add_recipient(state: web::Data<AppState>, member: CurrentMember, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
@@ -185,8 +222,24 @@ async fn add_recipient(state: web::Data<AppState>, member: CurrentMember, form: 
         }
     };
     let account = member.account_id.clone();
-    db::run(&state.pool, move |c| message_center::add_recipient(c, &account, &name, &email, types)).await?;
-    Ok(redirect("/my/message-center"))
+    let (who, url, secrets) = (member.email.clone(), state.settings.public_url.clone(), state.secrets.clone());
+    let typed = (field(pairs, "name").to_owned(), field(pairs, "email").to_owned());
+    match db::run(&state.pool, move |c| message_center::add_recipient(c, &account, &name, &email, types, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })).await {
+        Ok(_) => Ok(redirect("/my/message-center?sent=1")),
+        Err(e @ (McError::TooManyRecipients | McError::AddressLimit { .. })) => {
+            let add = AddForm { name: typed.0, email: typed.1, types, email_error: Some(e.to_string()), ..Default::default() };
+            render_page(&state, &member, add).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sends a recipient's confirmation link again.
+async fn resend_link(state: web::Data<AppState>, member: CurrentMember, path: web::Path<String>, _form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+    let id = recipient_id(&path)?;
+    let (account, who, url, secrets) = (member.account_id.clone(), member.email.clone(), state.settings.public_url.clone(), state.secrets.clone());
+    db::run(&state.pool, move |c| message_center::resend_link(c, &account, id, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })).await?;
+    Ok(redirect("/my/message-center?sent=1"))
 }
 
 fn recipient_id(raw: &str) -> Result<i64, AppError> {
@@ -213,6 +266,7 @@ async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: Cu
                 name: field(pairs, "name").to_owned(),
                 email: field(pairs, "email").to_owned(),
                 types: checked_types(pairs).unwrap_or_default(),
+                confirmed: false,
                 error: [n.err(), e.err(), t.err()].into_iter().flatten().next(),
                 csrf: member.csrf.clone(),
             };
@@ -223,7 +277,8 @@ async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: Cu
             };
         }
     };
-    let saved = db::run(&state.pool, move |c| message_center::update_recipient(c, &account, id, &name, &email, types)).await?;
+    let (who, url, secrets) = (member.email.clone(), state.settings.public_url.clone(), state.secrets.clone());
+    let saved = db::run(&state.pool, move |c| message_center::update_recipient(c, &account, id, &name, &email, types, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })).await?;
     if req.headers().contains_key("HX-Request") {
         html(StatusCode::OK, &OwnRowFragment { row: OwnRow::of(&saved, &member.csrf) })
     } else {

@@ -2,6 +2,7 @@
 //! top to bottom: extract, parse, one service call, then a redirect or a page.
 
 mod auth;
+mod confirm;
 mod contacts;
 mod directory;
 mod message_center;
@@ -22,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(directory::routes)
         .configure(contacts::routes)
         .configure(verify::routes)
+        .configure(confirm::routes)
         .configure(message_center::routes)
         .configure(notifications::routes)
         .configure(outbox::routes)

@@ -95,7 +95,7 @@ async fn d2_d3_remove_fails_for_the_only_fault_recipient_and_reports_it() {
     // Once the member has another recipient, a retry goes through.
     let l2 = lonely.clone();
     app.with_conn(move |c| {
-        message_center::add_recipient(c, &l2, &rd_contacts::domain::RecipientName::parse("ops").unwrap(), &EmailAddress::parse("ops@example.com").unwrap(), rd_contacts::domain::MessageTypes::EVERY).unwrap()
+        crate::support::add_confirmed_recipient(c, &l2, &rd_contacts::domain::RecipientName::parse("ops").unwrap(), &EmailAddress::parse("ops@example.com").unwrap(), rd_contacts::domain::MessageTypes::EVERY)
     })
     .await;
     assert_eq!(app.api("DeleteMessageContact", &[("ContactId", &tom), ("RetainContactInMembers", "false")]).await.json()["Status"], "Deleting");

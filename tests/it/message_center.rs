@@ -158,8 +158,14 @@ async fn m2_opting_out_of_a_type_changes_only_the_members_message_center() {
     assert!(app.get(&format!("/members/{a}")).await.body.contains("Opted out by the member: Security"));
 }
 
+/// The path of the newest confirmation link sent to `to`.
+fn confirm_link(app: &TestApp, to: &str) -> Option<String> {
+    let re = regex_lite::Regex::new(r"http://rdc\.test(/confirm/[A-Za-z0-9_-]+)").unwrap();
+    app.sent_emails().iter().rev().filter(|e| e.to == to).find_map(|e| re.captures(&e.text).map(|c| c[1].to_owned()))
+}
+
 #[actix_web::test]
-async fn m2_a_member_adds_edits_and_removes_its_own_recipients() {
+async fn m2_m6_a_member_adds_edits_and_removes_its_own_recipients_each_address_confirmed_first() {
     let mut app = TestApp::spawn().await;
     let a = new_member(&app, "Member A", None).await;
     app.member_user(&a, "user@a.example").await;
@@ -169,15 +175,92 @@ async fn m2_a_member_adds_edits_and_removes_its_own_recipients() {
     assert!(bad.body.contains("Choose at least one message type"));
     let added = app.post("/my/message-center/recipients", &[("name", "Finance team"), ("email", "fin@a.example"), ("message_types", "AccountExpenses")]).await;
     assert_eq!(added.status, StatusCode::SEE_OTHER);
+    assert!(recipients(&app, &a, MessageType::AccountExpenses).await.is_empty(), "nothing until the address is confirmed");
+    let page = app.get(added.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("waiting for confirmation") && page.body.contains("A confirmation link was sent"));
+    app.run_pending_jobs().await;
+    let link = confirm_link(&app, "fin@a.example").expect("a confirmation email");
+    let mut owner = app.client();
+    let (shown, done) = owner.follow_link(&link).await;
+    assert!(shown.body.contains("Member A") && shown.body.contains("Account"), "{}", shown.body);
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(recipients(&app, &a, MessageType::AccountExpenses).await, ["fin@a.example"]);
+    assert_eq!(owner.follow_link(&link).await.0.status, StatusCode::NOT_FOUND, "single use");
+
     let a2 = a.clone();
     let id = app.with_conn(move |c| message_center::message_center(c, &a2).unwrap().own[0].id).await;
     let edited = app.post(&format!("/my/message-center/recipients/{id}"), &[("name", "Finance"), ("email", "fin2@a.example"), ("message_types", "ServiceMessage")]).await;
     assert_eq!(edited.status, StatusCode::SEE_OTHER);
+    assert!(recipients(&app, &a, MessageType::ServiceMessage).await.is_empty(), "a new address is confirmed again");
+    app.run_pending_jobs().await;
+    let (_, done) = owner.follow_link(&confirm_link(&app, "fin2@a.example").expect("a new link")).await;
+    assert_eq!(done.status, StatusCode::OK);
     assert_eq!(recipients(&app, &a, MessageType::ServiceMessage).await, ["fin2@a.example"]);
     let removed = app.post(&format!("/my/message-center/recipients/{id}/remove"), &[]).await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
     assert!(recipients(&app, &a, MessageType::ServiceMessage).await.is_empty());
+}
+
+#[actix_web::test]
+async fn m6_an_unconfirmed_recipient_gets_no_notification_and_does_not_count_for_rule_u2() {
+    let mut app = TestApp::spawn().await;
+    let a = new_member(&app, "Member A", None).await;
+    let tom = contact_with(&mut app, "Tom", "tom@example.com", &["SecurityMessage"]).await;
+    app.api("AssociateMembers", &[("ContactId", &tom), ("Members.1", &a)]).await;
+    app.member_user(&a, "user@a.example").await;
+    app.post("/my/message-center/recipients", &[("name", "Stranger"), ("email", "stranger@elsewhere.example"), ("message_types", "SecurityMessage")]).await;
+    let mut admin = app.client();
+    admin.api("PublishNotification", &[("MessageType", "SecurityMessage"), ("Subject", "Unconfirmed"), ("Content", "x"), ("AccountId", &a)]).await;
+    app.run_pending_jobs().await;
+    let got: Vec<String> = app.sent_emails().into_iter().filter(|e| e.subject.contains("Unconfirmed")).map(|e| e.to).collect();
+    assert_eq!(got, ["tom@example.com"], "the unconfirmed address got nothing");
+    let unbound = admin.api("DisassociateMembers", &[("ContactId", &tom), ("Members.1", &a)]).await;
+    assert_eq!(unbound.status, StatusCode::OK);
+    assert_eq!(recipients(&app, &a, MessageType::SecurityMessage).await, ["tom@example.com"], "Tom is retained: the unconfirmed recipient does not count");
+}
+
+#[actix_web::test]
+async fn m6_a_member_has_at_most_fifty_recipients_of_its_own() {
+    let mut app = TestApp::spawn().await;
+    let a = new_member(&app, "Member A", None).await;
+    let a2 = a.clone();
+    app.with_conn(move |c| {
+        for i in 0..50 {
+            let email = EmailAddress::parse(&format!("r{i}@a.example")).unwrap();
+            crate::support::add_confirmed_recipient(c, &a2, &rd_contacts::domain::RecipientName::parse(&format!("r{i}")).unwrap(), &email, rd_contacts::domain::MessageTypes::EVERY);
+        }
+    })
+    .await;
+    app.member_user(&a, "user@a.example").await;
+    let refused = app.post("/my/message-center/recipients", &[("name", "one more"), ("email", "more@a.example"), ("message_types", "FaultMessage")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("at most 50 recipients"), "{}", refused.body);
+    let page = app.get("/my/message-center").await;
+    assert!(page.body.contains("Page 1 of 2"), "the page comes in pages");
+    assert!(app.get("/my/message-center?page=2").await.body.contains("r49@a.example"));
+}
+
+#[actix_web::test]
+async fn m6_t4_confirmation_emails_to_one_address_are_limited_to_ten_a_minute() {
+    let mut app = TestApp::spawn().await;
+    let a = new_member(&app, "Member A", None).await;
+    app.member_user(&a, "user@a.example").await;
+    app.post("/my/message-center/recipients", &[("name", "Target"), ("email", "target@victim.example"), ("message_types", "FaultMessage")]).await;
+    let a2 = a.clone();
+    let id = app.with_conn(move |c| message_center::message_center(c, &a2).unwrap().own[0].id).await;
+    for i in 0..9 {
+        let again = app.post(&format!("/my/message-center/recipients/{id}/resend"), &[]).await;
+        assert_eq!(again.status, StatusCode::SEE_OTHER, "resend {i}");
+    }
+    let refused = app.post(&format!("/my/message-center/recipients/{id}/resend"), &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("At most 10 confirmation emails a minute"), "{}", refused.body);
+    let another = app.post("/my/message-center/recipients", &[("name", "Target two"), ("email", "TARGET@victim.example"), ("message_types", "FaultMessage")]).await;
+    assert_eq!(another.status, StatusCode::UNPROCESSABLE_ENTITY, "the limit is per address, whatever the recipient");
+    let a2 = a.clone();
+    assert_eq!(app.with_conn(move |c| message_center::message_center(c, &a2).unwrap().own.len()).await, 1, "the refused one was not added");
+    app.run_pending_jobs().await;
+    assert_eq!(app.sent_emails().iter().filter(|e| e.to.eq_ignore_ascii_case("target@victim.example")).count(), 10);
 }
 
 // ---------------------------------------------------------------- M3

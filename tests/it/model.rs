@@ -309,7 +309,7 @@ fn apply(c: &mut AnyConnection, w: &mut World, op: &Op) {
         }
         Op::AddOwn { member: m, types } => {
             let Some(m) = member(w, m) else { return };
-            message_center::add_recipient(c, &w.member_ids[m], &RecipientName::parse("own").unwrap(), &EmailAddress::parse("own@example.com").unwrap(), MessageTypes::from_bits(types)).unwrap();
+            crate::support::add_confirmed_recipient(c, &w.member_ids[m], &RecipientName::parse("own").unwrap(), &EmailAddress::parse(&format!("own-{}@example.com", rd_contacts::domain::random_alphanumeric(8).to_lowercase())).unwrap(), MessageTypes::from_bits(types));
             w.model.own.entry(m).or_default().push(types);
         }
         Op::RemoveOwn { member: m } => {

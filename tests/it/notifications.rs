@@ -6,7 +6,7 @@ use rd_contacts::directory::{self, JoinMethod, NewAccount};
 use rd_contacts::domain::{DisplayName, EmailAddress, FolderId, FolderName, MessageTypes, RecipientName};
 use rd_contacts::jobs::{self, JobContext};
 use rd_contacts::mail::Mailer;
-use rd_contacts::{message_center, notifications};
+use rd_contacts::notifications;
 
 use crate::support::TestApp;
 
@@ -110,7 +110,7 @@ async fn m5_every_attempt_is_logged_and_a_transient_failure_is_retried() {
     let m = member(&app, &folder, "member", Some("own@example.com")).await;
     let m2 = m.clone();
     app.with_conn(move |c| {
-        message_center::add_recipient(c, &m2, &RecipientName::parse("night").unwrap(), &EmailAddress::parse("night@example.com").unwrap(), MessageTypes::parse(&["FaultMessage"]).unwrap()).unwrap()
+        crate::support::add_confirmed_recipient(c, &m2, &RecipientName::parse("night").unwrap(), &EmailAddress::parse("night@example.com").unwrap(), MessageTypes::parse(&["FaultMessage"]).unwrap())
     })
     .await;
     app.api("PublishNotification", &[("MessageType", "FaultMessage"), ("Subject", "Outage"), ("Content", "x"), ("AccountId", &m)]).await;

@@ -429,3 +429,22 @@ pub fn capture(body: &str, pattern: &str) -> String {
     re.captures(body).unwrap_or_else(|| panic!("{pattern} not found in:\n{body}"))[1].to_owned()
 }
 
+
+/// Adds a recipient of the member's own and confirms its address at once, as its owner
+/// would through the link (tests of other rules than M6).
+pub fn add_confirmed_recipient(
+    c: &mut AnyConnection,
+    account: &str,
+    name: &rd_contacts::domain::RecipientName,
+    email: &rd_contacts::domain::EmailAddress,
+    types: rd_contacts::domain::MessageTypes,
+) -> rd_contacts::message_center::OwnRecipient {
+    use diesel::prelude::*;
+    let secrets = rd_contacts::secrets::SecretBox::new(b"a test secret key that is long enough for cookies and sealing, 64+ bytes");
+    let sender = rd_contacts::mail::Sender { requested_by: "test", public_url: "http://rdc.test", secrets: &secrets };
+    let mut r = rd_contacts::message_center::add_recipient(c, account, name, email, types, &sender).unwrap();
+    let now = db::now_utc();
+    diesel::update(rd_contacts::db::schema::mc_recipients::table.find(r.id)).set(rd_contacts::db::schema::mc_recipients::verified_at.eq(Some(now))).execute(c).unwrap();
+    r.verified_at = Some(now);
+    r
+}

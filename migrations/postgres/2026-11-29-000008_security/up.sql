@@ -30,3 +30,19 @@ CREATE INDEX rate_events_at ON rate_events (at);
 
 -- Finished jobs may have carried a verification or invitation link in the clear: erased.
 UPDATE jobs SET payload = '{}' WHERE status IN ('done', 'failed');
+
+-- Rule M6: a recipient a member user adds receives nothing until its owner confirms the
+-- address through a single-use link (only its hash kept). Recipients from before this
+-- rule keep receiving (they count as verified from their creation).
+ALTER TABLE mc_recipients ADD COLUMN verified_at TIMESTAMP;
+UPDATE mc_recipients SET verified_at = created_at;
+CREATE TABLE mc_recipient_verifications (
+    id           BIGSERIAL PRIMARY KEY,
+    recipient_id BIGINT NOT NULL REFERENCES mc_recipients (id) ON DELETE CASCADE,
+    address      TEXT NOT NULL,
+    token_hash   TEXT NOT NULL UNIQUE,
+    sent_at      TIMESTAMP NOT NULL,
+    expires_at   TIMESTAMP NOT NULL,
+    used_at      TIMESTAMP
+);
+CREATE INDEX mc_recipient_verifications_recipient ON mc_recipient_verifications (recipient_id, sent_at);
