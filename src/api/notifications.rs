@@ -16,7 +16,9 @@ impl From<NotifyError> for ApiError {
         let msg = e.to_string();
         match e {
             NotifyError::InvalidTarget(_) => ApiError::new(400, "InvalidMember", msg),
-            NotifyError::Invalid(m) => ApiError::new(400, "InvalidParameter", m),
+            NotifyError::InvalidSubject(m) => ApiError::invalid("Subject", m),
+            NotifyError::InvalidContent(m) => ApiError::invalid("Content", m),
+            NotifyError::Throttled(_) => ApiError::new(400, "Throttling.User", format!("Request was denied due to user flow control: at most {} notifications a minute per access key.", crate::limits::PUBLISH_PER_KEY.max)),
             NotifyError::Render(r) => ApiError::internal(&r),
             NotifyError::Directory(d) => d.into(),
             NotifyError::Db(d) => d.into(),
@@ -36,7 +38,7 @@ async fn publish(state: &AppState, caller: &str, p: &Params) -> ApiResult {
     let message_type = p.parse("MessageType", MessageType::parse)?;
     let subject = p.required("Subject")?.to_owned();
     let content = p.required("Content")?.to_owned();
-    let new = NewNotification::parse(message_type, &subject, &content).map_err(|e| ApiError::invalid(if subject.chars().count() > 200 { "Subject" } else { "Content" }, e))?;
+    let new = NewNotification::parse(message_type, &subject, &content)?;
     let account = p.parse_opt("AccountId", AccountId::parse)?;
     let folder = p.parse_opt("FolderId", FolderId::parse)?;
     let target = match (account, folder) {
@@ -46,6 +48,10 @@ async fn publish(state: &AppState, caller: &str, p: &Params) -> ApiResult {
         (None, None) => None,
     };
     let caller = caller.to_owned();
-    let (n, members) = db::run(&state.pool, move |c| notifications::publish(c, &new, target.as_ref(), &caller)).await?;
+    let (n, members) = db::run(&state.pool, move |c| {
+        let scope = format!("publish:{caller}");
+        notifications::publish(c, &new, target.as_ref(), &caller, Some((&scope, crate::limits::PUBLISH_PER_KEY)))
+    })
+    .await?;
     Ok(object(json!({ "NotificationId": n.id.to_string(), "Members": members })))
 }

@@ -38,6 +38,8 @@ pub enum InviteError {
     EmailTaken(String),
     #[error("{0} has already accepted an invitation for this member")]
     AlreadyActive(String),
+    #[error("At most {} emails a minute can go to {address}. Try again after {}.", crate::limits::MAIL_PER_ADDRESS.max, crate::contacts::when_utc(*retry_at))]
+    AddressLimit { address: String, retry_at: PrimitiveDateTime },
     #[error("This invitation link cannot be used")]
     Invalid,
     #[error("This invitation expired")]
@@ -97,6 +99,9 @@ pub fn invite(conn: &mut AnyConnection, account: &str, email: &EmailAddress, inv
                 member_users::table.filter(member_users::email_key.eq(&key)).select(MemberUser::as_select()).first(conn)?
             }
         };
+        if let Err(e) = crate::limits::take(conn, &crate::limits::mail_scope(email.as_str()), crate::limits::MAIL_PER_ADDRESS)? {
+            return Err(InviteError::AddressLimit { address: email.as_str().to_owned(), retry_at: e.retry_at });
+        }
         let token = Token::generate();
         let now = now_utc();
         diesel::insert_into(member_invitations::table)

@@ -53,6 +53,17 @@ pub fn enqueue_email(conn: &mut AnyConnection, email: &Email) -> QueryResult<i64
     enqueue(conn, &SendEmail { email: email.clone(), sealed_link: None })
 }
 
+/// Queues an email that someone asked for (a test email), within the limit of mail to
+/// its address; `Err` says when the next one may go.
+pub fn enqueue_limited(conn: &mut AnyConnection, email: &Email) -> QueryResult<Result<i64, crate::limits::Exceeded>> {
+    crate::db::transaction(conn, |conn| {
+        Ok(match crate::limits::take(conn, &crate::limits::mail_scope(&email.to), crate::limits::MAIL_PER_ADDRESS)? {
+            Ok(_) => Ok(enqueue_email(conn, email)?),
+            Err(e) => Err(e),
+        })
+    })
+}
+
 /// Queues an email whose text and HTML hold `LINK_SLOT` where `link` goes; the link is
 /// stored sealed.
 pub fn enqueue_with_link(conn: &mut AnyConnection, email: &Email, link: &str, secrets: &SecretBox) -> QueryResult<i64> {

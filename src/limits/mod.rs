@@ -12,6 +12,22 @@ use time::{Duration, PrimitiveDateTime};
 use crate::db::schema::rate_events;
 use crate::db::{AnyConnection, is_postgres, now_utc};
 
+/// Mail anyone can make the server send to one address (invitations, test emails,
+/// recipients' confirmation links): at most this many a minute (rule T4). Contacts'
+/// verification emails have their own limits (rule C4).
+pub const MAIL_PER_ADDRESS: Limit = Limit { max: 10, window: Duration::minutes(1) };
+
+/// The scope of mail to one address.
+pub fn mail_scope(address: &str) -> String {
+    format!("mail:{}", address.trim().to_lowercase())
+}
+
+/// PublishNotification through one access key (rule T4): beyond it, `Throttling.User`.
+pub const PUBLISH_PER_KEY: Limit = Limit { max: 20, window: Duration::minutes(1) };
+
+/// Test notifications to one member from the console.
+pub const TEST_NOTIFICATIONS_PER_MEMBER: Limit = Limit { max: 10, window: Duration::minutes(1) };
+
 /// A limit: at most `max` events per `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {

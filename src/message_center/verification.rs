@@ -12,24 +12,18 @@ use crate::db::schema::{accounts, mc_recipient_verifications, mc_recipients};
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::Token;
 use crate::jobs::send_email;
-use crate::limits::{self, Limit};
+use crate::limits;
 use crate::mail::Sender;
 use crate::mail::templates::{RecipientMail, recipient_email};
 
 pub const LINK_VALIDITY: Duration = Duration::days(7);
 
-/// Mail anyone can make the server send to an address: at most this many a minute.
-pub const PER_ADDRESS: Limit = Limit { max: 10, window: Duration::minutes(1) };
-
-/// The limit scope of mail to one address.
-pub fn mail_scope(address: &str) -> String {
-    format!("mail:{}", address.to_lowercase())
-}
+pub use crate::limits::MAIL_PER_ADDRESS as PER_ADDRESS;
 
 /// Records a new link for the recipient's address and queues its email, inside the
 /// caller's transaction; refused (nothing recorded) over the address's limit.
 pub fn send_link(conn: &mut AnyConnection, recipient: &OwnRecipient, sender: &Sender<'_>) -> Result<(), McError> {
-    if let Err(e) = limits::take(conn, &mail_scope(&recipient.email), PER_ADDRESS)? {
+    if let Err(e) = limits::take(conn, &limits::mail_scope(&recipient.email), PER_ADDRESS)? {
         return Err(McError::AddressLimit { address: recipient.email.clone(), retry_at: e.retry_at });
     }
     let (token, now) = (Token::generate(), now_utc());

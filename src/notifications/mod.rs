@@ -14,7 +14,11 @@ pub enum NotifyError {
     #[error("{0} is not a member or folder of this resource directory")]
     InvalidTarget(String),
     #[error("{0}")]
-    Invalid(String),
+    InvalidSubject(String),
+    #[error("{0}")]
+    InvalidContent(String),
+    #[error("Too many notifications: wait {} seconds and try again", .0.retry_after_seconds())]
+    Throttled(crate::limits::Exceeded),
     #[error("could not render the email: {0}")]
     Render(#[from] askama::Error),
     #[error(transparent)]

@@ -9,6 +9,7 @@ use crate::db::{AnyConnection, insert_ignoring_conflicts, now_utc};
 use crate::directory;
 use crate::domain::{MessageType, Page, PageRequest, TargetId};
 use crate::jobs;
+use crate::limits::Limit;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = notifications)]
@@ -53,10 +54,13 @@ impl NewNotification {
     pub fn parse(message_type: MessageType, subject: &str, content: &str) -> Result<NewNotification, NotifyError> {
         let subject = subject.trim();
         if subject.is_empty() || subject.chars().count() > 200 || subject.chars().any(char::is_control) {
-            return Err(NotifyError::Invalid("The subject must be 1 to 200 characters on one line".into()));
+            return Err(NotifyError::InvalidSubject("The subject must be 1 to 200 characters on one line".into()));
         }
         if content.trim().is_empty() || content.chars().count() > 20_000 {
-            return Err(NotifyError::Invalid("The content must be 1 to 20000 characters".into()));
+            return Err(NotifyError::InvalidContent("The content must be 1 to 20000 characters".into()));
+        }
+        if content.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err(NotifyError::InvalidContent("The content may hold line breaks and tabs, but no other control characters".into()));
         }
         Ok(NewNotification { message_type, subject: subject.to_owned(), content: content.to_owned() })
     }
@@ -64,8 +68,12 @@ impl NewNotification {
 
 /// Publishes a notification to one member, a folder's subtree or (no target) the whole
 /// directory, and queues its delivery. Returns the notification and how many members it reaches.
-pub fn publish(conn: &mut AnyConnection, new: &NewNotification, target: Option<&TargetId>, requested_by: &str) -> Result<(Notification, i64), NotifyError> {
+/// `limit`: the scope and limit this publication counts against (rule T4), if any.
+pub fn publish(conn: &mut AnyConnection, new: &NewNotification, target: Option<&TargetId>, requested_by: &str, limit: Option<(&str, Limit)>) -> Result<(Notification, i64), NotifyError> {
     crate::db::transaction(conn, |conn| {
+        if let Some((scope, limit)) = limit {
+            crate::limits::take(conn, scope, limit)?.map_err(NotifyError::Throttled)?;
+        }
         let rd = directory::get_directory(conn)?;
         let (scope, target_id) = match target {
             None | Some(TargetId::Directory(_)) => {

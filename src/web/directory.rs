@@ -450,7 +450,9 @@ async fn invite_member_user(state: web::Data<AppState>, admin: CurrentAdmin, pat
             let to = percent_encoding::utf8_percent_encode(&user.email, percent_encoding::NON_ALPHANUMERIC).to_string();
             Ok(redirect(&format!("/members/{id}?invited={to}")))
         }
-        Err(e @ (InviteError::EmailTaken(_) | InviteError::AlreadyActive(_) | InviteError::AccountRemoved(_))) => render_member(&state, &admin, id, refuse(e.to_string())).await,
+        Err(e @ (InviteError::EmailTaken(_) | InviteError::AlreadyActive(_) | InviteError::AccountRemoved(_) | InviteError::AddressLimit { .. })) => {
+            render_member(&state, &admin, id, refuse(e.to_string())).await
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -22,7 +22,8 @@ impl From<NotifyError> for AppError {
     fn from(e: NotifyError) -> Self {
         match e {
             NotifyError::InvalidTarget(_) => AppError::NotFound(e.to_string()),
-            NotifyError::Invalid(m) => AppError::BadRequest(m),
+            NotifyError::InvalidSubject(m) | NotifyError::InvalidContent(m) => AppError::BadRequest(m),
+            NotifyError::Throttled(_) => AppError::Conflict(e.to_string()),
             NotifyError::Render(r) => AppError::internal(r),
             NotifyError::Directory(d) => d.into(),
             NotifyError::Db(d) => d.into(),
@@ -111,6 +112,10 @@ async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, path: web::P
     let t = MessageType::parse(&form.data.message_type).map_err(|e| AppError::BadRequest(e.message))?;
     let new = NewNotification::parse(t, "Test notification", &format!("This is a test {} notification sent by {} from the rd-contacts console.", t.label(), admin.username))?;
     let who = admin.username.clone();
-    let (n, _) = db::run(&state.pool, move |c| notifications::publish(c, &new, Some(&TargetId::Account(account)), &who)).await?;
+    let (n, _) = db::run(&state.pool, move |c| {
+        let scope = format!("test-notification:{account}");
+        notifications::publish(c, &new, Some(&TargetId::Account(account.clone())), &who, Some((&scope, crate::limits::TEST_NOTIFICATIONS_PER_MEMBER)))
+    })
+    .await?;
     Ok(redirect(&format!("/notifications?notification={}", n.id)))
 }

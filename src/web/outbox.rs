@@ -120,8 +120,14 @@ async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfFo
         text: TestEmailText { console_url }.render()?,
         html: TestEmailHtml { console_url }.render()?,
     };
-    db::run(&state.pool, move |c| Ok::<_, JobError>(send_email::enqueue_email(c, &email)?)).await?;
-    Ok(redirect("/outbox?sent=1"))
+    let typed = form.data.to.clone();
+    match db::run(&state.pool, move |c| Ok::<_, JobError>(send_email::enqueue_limited(c, &email)?)).await? {
+        Ok(_) => Ok(redirect("/outbox?sent=1")),
+        Err(limit) => {
+            let message = format!("At most {} emails a minute can go to one address. Try again after {}.", crate::limits::MAIL_PER_ADDRESS.max, crate::contacts::when_utc(limit.retry_at));
+            render_outbox(&state, &admin, None, typed, Some(message), false).await
+        }
+    }
 }
 
 #[derive(Template)]

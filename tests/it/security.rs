@@ -241,3 +241,74 @@ async fn sign_in_never_sends_anyone_to_another_site() {
 fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
+
+#[actix_web::test]
+async fn t4_invitations_and_test_emails_to_one_address_are_limited_to_ten_a_minute() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let account = app.api("CreateResourceAccount", &[("DisplayName", "target"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"].as_str().unwrap().to_owned();
+    app.sign_in().await;
+    for i in 0..10 {
+        let sent = app.post(&format!("/members/{account}/invite"), &[("email", "victim@example.com")]).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "invitation {i}");
+    }
+    let refused = app.post(&format!("/members/{account}/invite"), &[("email", "Victim@Example.com")]).await;
+    assert!(refused.status.is_client_error(), "{}", refused.status);
+    assert!(refused.body.contains("At most 10 emails a minute can go to Victim@Example.com"), "{}", refused.body);
+    let test = app.post("/outbox/test", &[("to", "victim@example.com")]).await;
+    assert!(test.status.is_client_error() && test.body.contains("At most 10 emails a minute"), "test emails count against the same limit: {}", test.status);
+    let other = app.post("/outbox/test", &[("to", "someone-else@example.com")]).await;
+    assert_eq!(other.status, StatusCode::SEE_OTHER, "another address is not limited");
+    app.run_pending_jobs().await;
+    assert_eq!(app.sent_emails().iter().filter(|e| e.to.eq_ignore_ascii_case("victim@example.com")).count(), 10);
+}
+
+#[actix_web::test]
+async fn t4_publish_notification_is_limited_per_access_key_with_throttling_user() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let account = app.api("CreateResourceAccount", &[("DisplayName", "target"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"].as_str().unwrap().to_owned();
+    let publish = [("MessageType", "FaultMessage"), ("Subject", "Flood"), ("Content", "x"), ("AccountId", account.as_str())];
+    for i in 0..20 {
+        assert_eq!(app.api("PublishNotification", &publish).await.status, StatusCode::OK, "call {i}");
+    }
+    let refused = app.api("PublishNotification", &publish).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.json()["Code"], "Throttling.User");
+    let count = app.with_conn(|c| rd_contacts::db::schema::notifications::table.count().get_result::<i64>(c).unwrap()).await;
+    assert_eq!(count, 20, "the refused call queued nothing");
+    // Another key has its own allowance.
+    let mut other = app.client();
+    other.access_key = None;
+    assert_eq!(other.api("PublishNotification", &publish).await.status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn t4_test_notifications_to_one_member_are_limited() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let account = app.api("CreateResourceAccount", &[("DisplayName", "target"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"].as_str().unwrap().to_owned();
+    app.sign_in().await;
+    for i in 0..10 {
+        assert_eq!(app.post(&format!("/members/{account}/test-notification"), &[("message_type", "FaultMessage")]).await.status, StatusCode::SEE_OTHER, "test {i}");
+    }
+    let refused = app.post(&format!("/members/{account}/test-notification"), &[("message_type", "FaultMessage")]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("Too many notifications"), "{}", refused.body);
+}
+
+#[actix_web::test]
+async fn publish_notification_names_the_parameter_that_is_wrong() {
+    let mut app = TestApp::spawn().await;
+    let long = "s".repeat(201);
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (&[("MessageType", "FaultMessage"), ("Subject", &long), ("Content", "fine")], "InvalidParameter.Subject"),
+        (&[("MessageType", "FaultMessage"), ("Subject", "fine"), ("Content", "nul \0 inside")], "InvalidParameter.Content"),
+        (&[("MessageType", "FaultMessage"), ("Subject", "line\nbreak"), ("Content", "fine")], "InvalidParameter.Subject"),
+    ];
+    for (params, code) in cases {
+        let resp = app.api("PublishNotification", params).await;
+        assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{code}");
+        assert_eq!(resp.json()["Code"], code);
+    }
+}
