@@ -7,7 +7,7 @@ use super::params::Params;
 use super::{ApiResult, iso_time, object};
 use crate::db;
 use crate::directory::{self, Account, DirectoryError, Folder, JoinMethod, NewAccount, ResourceDirectory};
-use crate::domain::{AccountId, DisplayName, FolderId, FolderName};
+use crate::domain::{AccountId, DisplayName, FolderId, FolderName, SearchText};
 use crate::startup::AppState;
 
 /// Runs the action if this area has it.
@@ -119,9 +119,14 @@ async fn delete_folder(state: &AppState, p: &Params) -> ApiResult {
     Ok(object(json!({})))
 }
 
+/// QueryKeyword, parsed like a console search.
+fn keyword(p: &Params) -> Result<Option<String>, ApiError> {
+    Ok(p.parse_opt("QueryKeyword", SearchText::parse)?.flatten().map(|t| t.as_str().to_owned()))
+}
+
 async fn list_folders_for_parent(state: &AppState, p: &Params) -> ApiResult {
     let parent = folder_param(p, "ParentFolderId")?;
-    let keyword = p.get("QueryKeyword").map(str::to_owned);
+    let keyword = keyword(p)?;
     let page = p.page()?;
     let found = db::run(&state.pool, move |c| {
         let parent = match parent {
@@ -212,7 +217,7 @@ async fn update_account(state: &AppState, p: &Params) -> ApiResult {
 
 async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiResult {
     let parent = if for_parent { Some(p.parse("ParentFolderId", FolderId::parse)?) } else { None };
-    let keyword = p.get("QueryKeyword").map(str::to_owned);
+    let keyword = keyword(p)?;
     let page = p.page()?;
     let (rd, found, folders) = db::run(&state.pool, move |c| {
         let rd = directory::get_directory(c)?;

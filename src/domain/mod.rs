@@ -7,12 +7,14 @@ mod email;
 mod ids;
 mod names;
 mod paging;
+mod search;
 
 pub use contact::{ContactId, ContactName, MessageType, MessageTypes, PhoneNumber, Title, Token};
 pub use email::EmailAddress;
 pub use ids::{AccountId, FolderId, ResourceDirectoryId, TargetId, random_alphanumeric};
 pub use names::{DisplayName, FolderName, Password, RecipientName, Username};
 pub use paging::{Page, PageRequest};
+pub use search::SearchText;
 
 /// Folders may nest at most this many levels below the root (the root is level 0).
 pub const MAX_FOLDER_DEPTH: i32 = 5;

@@ -108,7 +108,7 @@ async fn render_list(state: &AppState, admin: &CurrentAdmin, q: String, page: Op
 }
 
 async fn list(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
-    let q: String = query.q.as_deref().unwrap_or("").trim().chars().take(100).collect();
+    let q = super::render::search_text(query.q.as_deref())?;
     let flash = match (&query.sent, &query.deleted) {
         (Some(to), _) => Some(format!("A verification email is on its way to {to}.")),
         (None, Some(_)) => Some("The contact is deleted.".to_owned()),
@@ -488,7 +488,7 @@ async fn render_bind(state: &AppState, req: &HttpRequest, admin: &CurrentAdmin, 
 
 async fn bind_panel(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<BindQuery>) -> Result<HttpResponse, AppError> {
     let id = contact_id(&path)?;
-    let q: String = query.q.as_deref().unwrap_or("").trim().chars().take(100).collect();
+    let q = super::render::search_text(query.q.as_deref())?;
     render_bind(&state, &req, &admin, id, q, None).await
 }
 

@@ -48,8 +48,8 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn text(&self) -> String {
-        self.q.as_deref().unwrap_or("").trim().chars().take(100).collect()
+    fn text(&self) -> Result<String, AppError> {
+        super::render::search_text(self.q.as_deref())
     }
 }
 
@@ -84,7 +84,7 @@ struct OverviewPage {
 }
 
 async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
-    let q = query.text();
+    let q = query.text()?;
     let page = query.page;
     let search = q.clone();
     let (rd, (folder_count, member_count), root, children, members, found) = db::run(&state.pool, move |c| {
@@ -241,7 +241,7 @@ async fn render_folder(state: &AppState, admin: &CurrentAdmin, id: FolderId, q: 
 
 async fn folder_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
     let id = folder_id(&path)?;
-    render_folder(&state, &admin, id, query.text(), query.page, FolderForms::default()).await
+    render_folder(&state, &admin, id, query.text()?, query.page, FolderForms::default()).await
 }
 
 #[derive(Deserialize)]

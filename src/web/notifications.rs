@@ -79,6 +79,9 @@ impl LogPage {
 
 async fn log_page(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<LogQuery>) -> Result<HttpResponse, AppError> {
     let member = query.member.clone().unwrap_or_default().trim().to_owned();
+    if !member.is_empty() && AccountId::parse(&member).is_err() {
+        return Err(AppError::BadRequest("A member id is 16 digits: check the Member id filter.".into()));
+    }
     let message_type = query.r#type.clone().unwrap_or_default();
     let outcome = query.outcome.clone().filter(|o| ["pending", "sending", "sent", "retrying", "failed"].contains(&o.as_str())).unwrap_or_default();
     let filter = LogFilter {

@@ -43,6 +43,14 @@ pub fn local_path(candidate: &str) -> Option<&str> {
     ok.then_some(candidate)
 }
 
+/// A search box's text from the address, parsed: empty when nothing was typed; a text the
+/// search cannot take (a control character, too long) is a page that says so.
+pub fn search_text(q: Option<&str>) -> Result<String, crate::errors::AppError> {
+    crate::domain::SearchText::parse(q.unwrap_or(""))
+        .map(|t| t.map(|t| t.as_str().to_owned()).unwrap_or_default())
+        .map_err(|e| crate::errors::AppError::BadRequest(format!("{}.", e.message)))
+}
+
 /// POST/Redirect/GET.
 pub fn redirect(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()

@@ -312,3 +312,26 @@ async fn publish_notification_names_the_parameter_that_is_wrong() {
         assert_eq!(resp.json()["Code"], code);
     }
 }
+
+#[actix_web::test]
+async fn searches_with_a_nul_byte_or_50000_characters_get_a_clear_answer_not_a_500() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let root = root(&app).await;
+    let contact = app.add_contact("searcher", "searcher@example.com").await;
+    let long = "r".repeat(50_000);
+    for bad in ["a%00b", long.as_str()] {
+        for path in [format!("/directory?q={bad}"), format!("/folders/{root}?q={bad}"), format!("/contacts?q={bad}"), format!("/contacts/{contact}/bind?q={bad}"), format!("/notifications?member={bad}")] {
+            let resp = app.get(&path).await;
+            assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{}", &path[..path.len().min(80)]);
+            assert!(resp.body.contains("Search for") || resp.body.contains("16 digits"), "{}", &path[..path.len().min(80)]);
+        }
+        let decoded = percent_encoding::percent_decode_str(bad).decode_utf8_lossy().into_owned();
+        for action in ["ListAccounts", "ListFoldersForParent"] {
+            let resp = app.api(action, &[("QueryKeyword", &decoded)]).await;
+            assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{action}");
+            assert_eq!(resp.json()["Code"], "InvalidParameter.QueryKeyword", "{action}");
+        }
+    }
+    assert_eq!(app.get("/directory?q=retail").await.status, StatusCode::OK, "an ordinary search still works");
+}
