@@ -133,6 +133,23 @@ impl From<askama::Error> for AppError {
     }
 }
 
+/// A 500 that is not ours (every handler answers with an `AppError`) comes from the
+/// framework around the handlers: in this server, the session store, that is, the
+/// database. It gets the 503 page (with Retry-After) instead of an empty 500.
+pub fn framework_failure<B>(res: actix_web::dev::ServiceResponse<B>) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::middleware::ErrorHandlerResponse;
+    let ours = res.response().error().is_some_and(|e| e.as_error::<AppError>().is_some());
+    if ours {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    if let Some(e) = res.response().error() {
+        tracing::warn!(error = %e, "a request failed around its handler (the session store could not reach the database)");
+    }
+    let (req, _) = res.into_parts();
+    let busy = AppError::Unavailable.error_response();
+    Ok(ErrorHandlerResponse::Response(actix_web::dev::ServiceResponse::new(req, busy).map_into_right_body()))
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
@@ -179,5 +196,30 @@ impl ResponseError for AppError {
             resp.insert_header((header::RETRY_AFTER, "2"));
         }
         resp.body(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::StatusCode;
+    use actix_web::middleware::ErrorHandlers;
+    use actix_web::{App, test, web};
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_failure_around_the_handlers_answers_503_and_our_own_500_stays() {
+        let app = test::init_service(
+            App::new()
+                .wrap(ErrorHandlers::new().handler(StatusCode::INTERNAL_SERVER_ERROR, framework_failure))
+                .route("/store", web::get().to(|| async { Err::<String, _>(actix_web::error::ErrorInternalServerError("session store: connection refused")) }))
+                .route("/ours", web::get().to(|| async { Err::<String, AppError>(AppError::internal("a bug")) })),
+        )
+        .await;
+        let store = test::call_service(&app, test::TestRequest::get().uri("/store").to_request()).await;
+        assert_eq!(store.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(store.headers().contains_key("retry-after"));
+        let ours = test::call_service(&app, test::TestRequest::get().uri("/ours").to_request()).await;
+        assert_eq!(ours.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

@@ -119,6 +119,7 @@ pub fn app(
         }))
         .app_data(web::PathConfig::default().error_handler(|_, _| crate::errors::AppError::NotFound("There is no such page.".into()).into()))
         .wrap(session)
+        .wrap(actix_web::middleware::ErrorHandlers::new().handler(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, crate::errors::framework_failure))
         .wrap(headers)
         .wrap_fn(move |req, srv| {
             // One id per request: in every log line of the request (a span), in the
