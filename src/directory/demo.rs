@@ -154,10 +154,11 @@ fn insert_members(conn: &mut AnyConnection, count: usize, rd_id: &str) -> QueryR
         .bind::<BigInt, _>(count as i64)
         .bind::<BigInt, _>(folder_count)
         .execute(conn)?;
-    // Rule M4: each member's security email is the first recipient of its Message Center.
+    // Rule M4: each member's security email is the first recipient of its Message Center,
+    // confirmed as it is (rule M6).
     diesel::sql_query(
-        "INSERT INTO mc_recipients (account_id, name, email, message_types, created_at, modified_at) \
-         SELECT id, display_name, security_email, $1, joined_at, joined_at FROM accounts WHERE security_email IS NOT NULL",
+        "INSERT INTO mc_recipients (account_id, name, email, message_types, created_at, modified_at, verified_at) \
+         SELECT id, display_name, security_email, $1, joined_at, joined_at, joined_at FROM accounts WHERE security_email IS NOT NULL",
     )
     .bind::<diesel::sql_types::Integer, _>(crate::domain::MessageTypes::EVERY.bits())
     .execute(conn)

@@ -155,6 +155,13 @@ async fn the_demo_fills_an_empty_directory_only() {
         let options = directory::folder_options(c).unwrap();
         assert_eq!(options.len(), 61);
         assert!(options.iter().all(|o| o.depth <= 5));
+        // Rule M4: demo members with a security email receive through it, as created ones do.
+        use diesel::prelude::*;
+        use rd_contacts::db::schema::{accounts, mc_recipients};
+        let with_email: i64 = accounts::table.filter(accounts::security_email.is_not_null()).count().get_result(c).unwrap();
+        let receiving: i64 = mc_recipients::table.filter(mc_recipients::verified_at.is_not_null()).count().get_result(c).unwrap();
+        assert!(with_email > 0);
+        assert_eq!(receiving, with_email, "every security email counts as confirmed (rule M6)");
         assert!(matches!(directory::demo::fill(c, 1, 1), Err(directory::demo::DemoError::NotEmpty { .. })));
     })
     .await;
