@@ -77,7 +77,9 @@ pub enum ConfigError {
     Workers(String),
     #[error("{name} must be a whole number from {min} to {max} (got {value:?})")]
     Number { name: &'static str, min: i64, max: i64, value: String },
-    #[error("{path} exists but could not be read ({source}). rd-contacts will not make a new key over it: every session and stored API secret depends on it. Fix its permissions (the server's user must read it), or move it away to start with a new key.")]
+    #[error(
+        "{path} exists but could not be read ({source}). rd-contacts will not make a new key over it: every session and stored API secret depends on it. Fix its permissions (the server's user must read it), or move it away to start with a new key."
+    )]
     SecretUnreadable { path: PathBuf, source: std::io::Error },
     #[error("{0} holds fewer than 64 characters: it is not a key rd-contacts wrote. Restore the right file, or move it away to start with a new key.")]
     SecretTooShortInFile(PathBuf),

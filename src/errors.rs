@@ -180,7 +180,10 @@ impl ResponseError for AppError {
         let (title, message) = match self {
             AppError::Internal(e) => {
                 tracing::error!(error = %cause_chain(e.as_ref()), "request failed");
-                ("Something went wrong", "The server could not finish this request. It has been logged; try again, and tell your administrator if it keeps happening.".to_owned())
+                (
+                    "Something went wrong",
+                    "The server could not finish this request. It has been logged; try again, and tell your administrator if it keeps happening.".to_owned(),
+                )
             }
             AppError::NotFound(m) => ("Not found", m.clone()),
             AppError::Csrf => ("Form expired", self.to_string()),

@@ -88,7 +88,11 @@ enum AccessKeyCommand {
 fn main() -> ExitCode {
     let filter = std::env::var("RDC_LOG").unwrap_or_else(|_| "info,rd_contacts=info".into());
     // Colours only on a terminal: a log file or journal gets plain text.
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -8,8 +8,8 @@ use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpMessage, web};
-use tracing::Instrument;
 use sha2::{Digest, Sha512};
+use tracing::Instrument;
 
 use crate::auth::SecretBox;
 use crate::config::Settings;
@@ -32,7 +32,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn jobs(&self) -> JobContext {
-        JobContext { pool: self.pool.clone(), mailer: self.mailer.clone(), secrets: self.secrets.clone(), settings: self.settings.jobs.clone(), registry: self.registry.clone() }
+        JobContext {
+            pool: self.pool.clone(),
+            mailer: self.mailer.clone(),
+            secrets: self.secrets.clone(),
+            settings: self.settings.jobs.clone(),
+            registry: self.registry.clone(),
+        }
     }
 }
 
@@ -71,7 +77,10 @@ pub fn prepare(settings: Settings, mailer: Mailer) -> Result<(AppState, FirstRun
     })?;
     drop(conn);
     let secrets = SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key));
-    Ok((AppState { settings, pool, mailer, secrets, registry: std::sync::Arc::new(job_registry()), hasher: auth::passwords::Hasher::default() }, FirstRun { admin }))
+    Ok((
+        AppState { settings, pool, mailer, secrets, registry: std::sync::Arc::new(job_registry()), hasher: auth::passwords::Hasher::default() },
+        FirstRun { admin },
+    ))
 }
 
 fn pool_size(settings: &Settings) -> u32 {
@@ -90,18 +99,23 @@ fn cookie_key(secret: &[u8]) -> Key {
 
 pub fn app(
     state: AppState,
-) -> App<impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error, InitError = ()>> {
+) -> App<
+    impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error, InitError = ()>,
+> {
     let secure = state.settings.secure_cookies();
     // Over https the cookie is a `__Host-` one: Secure, for this host only, path `/`.
     let name = if secure { "__Host-rdc_session" } else { "rdc_session" };
-    let session = SessionMiddleware::builder(console::session::DbSessionStore::new(state.pool.clone()), cookie_key(secrecy::ExposeSecret::expose_secret(&state.settings.secret_key)))
-        .cookie_name(name.into())
-        .cookie_http_only(true)
-        .cookie_same_site(SameSite::Lax)
-        .cookie_secure(secure)
-        .cookie_content_security(CookieContentSecurity::Private)
-        .session_lifecycle(PersistentSession::default().session_ttl(actix_web::cookie::time::Duration::hours(12)))
-        .build();
+    let session = SessionMiddleware::builder(
+        console::session::DbSessionStore::new(state.pool.clone()),
+        cookie_key(secrecy::ExposeSecret::expose_secret(&state.settings.secret_key)),
+    )
+    .cookie_name(name.into())
+    .cookie_http_only(true)
+    .cookie_same_site(SameSite::Lax)
+    .cookie_secure(secure)
+    .cookie_content_security(CookieContentSecurity::Private)
+    .session_lifecycle(PersistentSession::default().session_ttl(actix_web::cookie::time::Duration::hours(12)))
+    .build();
     let headers = DefaultHeaders::new()
         .add((
             "Content-Security-Policy",
@@ -115,7 +129,11 @@ pub fn app(
         .app_data(web::Data::new(state))
         .app_data(web::FormConfig::default().limit(64 * 1024))
         .app_data(web::QueryConfig::default().error_handler(|_, _| {
-            crate::errors::AppError::BadRequest("A value in this page's address is not valid (a page number, for one, is a whole number from 1). Go back, or open the page from the menu.".into()).into()
+            crate::errors::AppError::BadRequest(
+                "A value in this page's address is not valid (a page number, for one, is a whole number from 1). Go back, or open the page from the menu."
+                    .into(),
+            )
+            .into()
         }))
         .app_data(web::PathConfig::default().error_handler(|_, _| crate::errors::AppError::NotFound("There is no such page.".into()).into()))
         .wrap(session)

@@ -59,15 +59,27 @@ impl From<ContactError> for ApiError {
             ContactError::DailyLimit { .. } | ContactError::AddressLimit { .. } => ApiError::new(409, "SendValidateCodeExceedsLimitForAccount", msg),
             ContactError::NothingToVerify(_) => ApiError::new(404, "EntityNotExists.Contact.Verification", "This contact verification does not exist."),
             ContactError::NoPendingChange => ApiError::new(400, "ContactStatusMismatchAction", "The contact has no pending update to cancel."),
-            ContactError::Deleting => ApiError::new(400, "ContactStatusMismatchAction", "The status of the contact does not allow the specified operation: it is being deleted."),
-            ContactError::DeletionRunning => ApiError::new(429, "ConcurrentCallNotSupported", "The operation conflicts with other operations. Please try again later: the contact is being deleted."),
+            ContactError::Deleting => {
+                ApiError::new(400, "ContactStatusMismatchAction", "The status of the contact does not allow the specified operation: it is being deleted.")
+            }
+            ContactError::DeletionRunning => ApiError::new(
+                429,
+                "ConcurrentCallNotSupported",
+                "The operation conflicts with other operations. Please try again later: the contact is being deleted.",
+            ),
             ContactError::NoDeletion => ApiError::new(400, "ContactStatusMismatchAction", msg),
             ContactError::QuotaBelowUsage { .. } => ApiError::new(400, "InvalidParameter.Quota", msg),
-            ContactError::NotActive(_) => ApiError::new(400, "ContactStatusMismatchAction", format!("The status of the contact does not allow the specified operation. {msg}")),
-            ContactError::DuplicateTarget(_) | ContactError::AlreadyBound(_) => ApiError::new(400, "InvalidParameter.Members.Duplicate", format!("The Members contains duplicate values. {msg}")),
+            ContactError::NotActive(_) => {
+                ApiError::new(400, "ContactStatusMismatchAction", format!("The status of the contact does not allow the specified operation. {msg}"))
+            }
+            ContactError::DuplicateTarget(_) | ContactError::AlreadyBound(_) => {
+                ApiError::new(400, "InvalidParameter.Members.Duplicate", format!("The Members contains duplicate values. {msg}"))
+            }
             ContactError::NotBound(_) => ApiError::new(400, "InvalidParameter.Members", format!("The Members is invalid. {msg}")),
             ContactError::InvalidMember(_) => ApiError::new(400, "InvalidMember", format!("The member does not exist in the resource directory. {msg}")),
-            ContactError::TooManyTargets { .. } => ApiError::new(400, "LimitExceeded.ContactMembers", format!("The maximum number of contact members exceeds the limit. {msg}")),
+            ContactError::TooManyTargets { .. } => {
+                ApiError::new(400, "LimitExceeded.ContactMembers", format!("The maximum number of contact members exceeds the limit. {msg}"))
+            }
             ContactError::Render(e) => ApiError::internal(&e),
             ContactError::Directory(d) => d.into(),
             ContactError::Db(db) => db.into(),
@@ -102,7 +114,9 @@ fn types(p: &Params, required: bool) -> Result<Option<MessageTypes>, ApiError> {
 fn phone(p: &Params) -> Result<Option<PhoneNumber>, ApiError> {
     match p.get("PhoneNumber") {
         None => Ok(None),
-        Some(v) if !v.trim().starts_with("86-") && v.contains('-') => Err(ApiError::new(400, "InvalidParameter.MobileCountryCode", "The current site does not support the country code.")),
+        Some(v) if !v.trim().starts_with("86-") && v.contains('-') => {
+            Err(ApiError::new(400, "InvalidParameter.MobileCountryCode", "The current site does not support the country code."))
+        }
         Some(v) => PhoneNumber::parse(v).map(Some).map_err(|e| ApiError::invalid("PhoneNumber", e)),
     }
 }
@@ -116,7 +130,8 @@ async fn add(state: &AppState, caller: &str, p: &Params) -> ApiResult {
         types: types(p, true)?.expect("required"),
     };
     let (caller, url, secrets) = (caller.to_owned(), state.settings.public_url.clone(), state.secrets.clone());
-    let contact = db::run(&state.pool, move |c| contacts::create_contact(c, &new, &Sender { requested_by: &caller, public_url: &url, secrets: &secrets })).await?;
+    let contact =
+        db::run(&state.pool, move |c| contacts::create_contact(c, &new, &Sender { requested_by: &caller, public_url: &url, secrets: &secrets })).await?;
     Ok(object(json!({ "Contact": { "ContactId": contact.id, "CreateDate": date(&contact.created_at) } })))
 }
 
@@ -211,7 +226,10 @@ async fn send_email_verification(state: &AppState, caller: &str, p: &Params) -> 
     let id = p.parse("ContactId", ContactId::parse)?;
     let address = p.parse("EmailAddress", EmailAddress::parse)?;
     let (caller, url, secrets) = (caller.to_owned(), state.settings.public_url.clone(), state.secrets.clone());
-    db::run(&state.pool, move |c| contacts::resend_verification(c, &id, Some(&address), &Sender { requested_by: &caller, public_url: &url, secrets: &secrets })).await?;
+    db::run(&state.pool, move |c| {
+        contacts::resend_verification(c, &id, Some(&address), &Sender { requested_by: &caller, public_url: &url, secrets: &secrets })
+    })
+    .await?;
     Ok(object(json!({})))
 }
 
@@ -220,7 +238,11 @@ async fn send_phone_verification(state: &AppState, p: &Params) -> ApiResult {
     p.required("PhoneNumber")?;
     phone(p)?;
     db::run(&state.pool, move |c| contacts::get_contact(c, &id)).await?;
-    Err(ApiError::new(400, "OperationNotSupported.Sms", "This deployment sends no SMS: phone numbers are stored but cannot be verified. Verify the contact by email."))
+    Err(ApiError::new(
+        400,
+        "OperationNotSupported.Sms",
+        "This deployment sends no SMS: phone numbers are stored but cannot be verified. Verify the contact by email.",
+    ))
 }
 
 async fn list_verifications(state: &AppState, p: &Params) -> ApiResult {
@@ -262,7 +284,8 @@ async fn deletion_status(state: &AppState, p: &Params) -> ApiResult {
     };
     let status = db::run(&state.pool, move |c| deletion::deletion_status(c, &id, after.as_deref(), limit)).await?;
     let reasons: Vec<Value> = status.reasons.iter().map(|(account, types)| json!({ "AccountId": account, "MessageTypes": types.api_names() })).collect();
-    let mut body = json!({ "ContactId": raw, "Status": if status.failed { "Failed" } else { "Deleting" }, "FailReasonList": reasons, "TotalCount": status.total });
+    let mut body =
+        json!({ "ContactId": raw, "Status": if status.failed { "Failed" } else { "Deleting" }, "FailReasonList": reasons, "TotalCount": status.total });
     if let Some(next) = status.next {
         body["NextToken"] = json!(next);
     }

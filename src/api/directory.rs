@@ -137,11 +137,8 @@ async fn list_folders_for_parent(state: &AppState, p: &Params) -> ApiResult {
         directory::list_subfolders(c, &parent, keyword.as_deref(), page)
     })
     .await?;
-    let folders: Vec<Value> = found
-        .items
-        .iter()
-        .map(|s| json!({ "FolderId": s.folder.id, "FolderName": s.folder.name, "CreateTime": iso_time(&s.folder.created_at) }))
-        .collect();
+    let folders: Vec<Value> =
+        found.items.iter().map(|s| json!({ "FolderId": s.folder.id, "FolderName": s.folder.name, "CreateTime": iso_time(&s.folder.created_at) })).collect();
     Ok(object(json!({ "Folders": { "Folder": folders }, "TotalCount": found.total, "PageNumber": page.number, "PageSize": page.size })))
 }
 
@@ -162,7 +159,11 @@ async fn list_ancestors(state: &AppState, p: &Params) -> ApiResult {
 fn account_name_prefix(p: &Params) -> Result<Option<String>, ApiError> {
     match p.get("AccountNamePrefix") {
         None => Ok(None),
-        Some(v) if (2..=37).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric()) => {
+        Some(v)
+            if (2..=37).contains(&v.len())
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric()) =>
+        {
             Ok(Some(v.to_owned()))
         }
         Some(_) => Err(ApiError::invalid("AccountNamePrefix", "Use 2 to 37 letters, digits, _ . or -, starting with a letter or digit.")),
@@ -252,4 +253,3 @@ async fn remove_cloud_account(state: &AppState, p: &Params) -> ApiResult {
     db::run(&state.pool, move |c| directory::remove_account(c, &id)).await?;
     Ok(object(json!({})))
 }
-

@@ -90,7 +90,9 @@ impl From<DirectoryError> for ApiError {
             DirectoryError::HasAccounts(_) => ApiError::new(409, "DeleteConflict.Folder.Account", "This folder has accounts."),
             DirectoryError::NotEmpty => ApiError::new(409, "DeleteConflict.Folder.Account", msg),
             DirectoryError::RootFolder => ApiError::new(400, "InvalidParameter.FolderId", msg),
-            DirectoryError::MoveBlocked(_) => ApiError::new(429, "ConcurrentCallNotSupported", format!("The operation conflicts with other operations. Please try again later. {msg}")),
+            DirectoryError::MoveBlocked(_) => {
+                ApiError::new(429, "ConcurrentCallNotSupported", format!("The operation conflicts with other operations. Please try again later. {msg}"))
+            }
             DirectoryError::Db(db) => db.into(),
             DirectoryError::Pool(p) => p.into(),
         }

@@ -4,8 +4,8 @@
 
 mod contacts;
 mod directory;
-mod notifications;
 pub mod error;
+mod notifications;
 pub mod params;
 pub mod signature;
 
@@ -29,11 +29,12 @@ pub const RM_VERSION: &str = "2020-03-31";
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::post().to(endpoint)).route(
         "/",
-        web::get().guard(actix_web::guard::fn_guard(|ctx| {
-            let q = ctx.head().uri.query().unwrap_or("");
-            q.contains("Signature=") || q.contains("Action=")
-        }))
-        .to(endpoint),
+        web::get()
+            .guard(actix_web::guard::fn_guard(|ctx| {
+                let q = ctx.head().uri.query().unwrap_or("");
+                q.contains("Signature=") || q.contains("Action=")
+            }))
+            .to(endpoint),
     );
 }
 
@@ -146,7 +147,9 @@ async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Resu
         if !signature::same(&signature::v3_signature(&secret, &canonical), &auth.signature) {
             return Err(signature_mismatch());
         }
-        let required = |name: &str| header(req, name).map(str::to_owned).ok_or_else(|| ApiError::new(400, "IncompleteSignature", format!("The {name} header is required.")));
+        let required = |name: &str| {
+            header(req, name).map(str::to_owned).ok_or_else(|| ApiError::new(400, "IncompleteSignature", format!("The {name} header is required.")))
+        };
         (auth.access_key_id, required("x-acs-date")?, required("x-acs-signature-nonce")?, required("x-acs-action")?, required("x-acs-version")?)
     } else if let Some(sig) = param("Signature") {
         let key_id = param("AccessKeyId").ok_or_else(|| ApiError::missing("AccessKeyId"))?.to_owned();
@@ -188,24 +191,19 @@ async fn secret_of(state: &AppState, key_id: &str) -> Result<String, ApiError> {
 }
 
 fn check_time(timestamp: &str) -> Result<(), ApiError> {
-    let t = OffsetDateTime::parse(timestamp, &Rfc3339).map_err(|_| ApiError::new(400, "InvalidTimeStamp.Format", "Specified time stamp is not in the form YYYY-MM-DDThh:mm:ssZ."))?;
+    let t = OffsetDateTime::parse(timestamp, &Rfc3339)
+        .map_err(|_| ApiError::new(400, "InvalidTimeStamp.Format", "Specified time stamp is not in the form YYYY-MM-DDThh:mm:ssZ."))?;
     if (OffsetDateTime::now_utc() - t).abs() > REQUEST_WINDOW {
-        return Err(ApiError::new(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired: the request time must be within 15 minutes of the server's."));
+        return Err(ApiError::new(
+            400,
+            "InvalidTimeStamp.Expired",
+            "Specified time stamp or date value is expired: the request time must be within 15 minutes of the server's.",
+        ));
     }
     Ok(())
 }
 
 /// API dates of directory objects: ISO-8601 in UTC with milliseconds.
 pub fn iso_time(t: &time::PrimitiveDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second(), t.millisecond())
 }
-

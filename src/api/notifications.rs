@@ -18,7 +18,11 @@ impl From<NotifyError> for ApiError {
             NotifyError::InvalidTarget(_) => ApiError::new(400, "InvalidMember", msg),
             NotifyError::InvalidSubject(m) => ApiError::invalid("Subject", m),
             NotifyError::InvalidContent(m) => ApiError::invalid("Content", m),
-            NotifyError::Throttled(_) => ApiError::new(400, "Throttling.User", format!("Request was denied due to user flow control: at most {} notifications a minute per access key.", crate::limits::PUBLISH_PER_KEY.max)),
+            NotifyError::Throttled(_) => ApiError::new(
+                400,
+                "Throttling.User",
+                format!("Request was denied due to user flow control: at most {} notifications a minute per access key.", crate::limits::PUBLISH_PER_KEY.max),
+            ),
             NotifyError::Render(r) => ApiError::internal(&r),
             NotifyError::Directory(d) => d.into(),
             NotifyError::Db(d) => d.into(),

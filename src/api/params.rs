@@ -6,7 +6,17 @@ use crate::domain::{PageRequest, ParseError};
 
 /// Parameters every request may carry that no action reads.
 const COMMON: &[&str] = &[
-    "Action", "Version", "Format", "Timestamp", "SignatureNonce", "SignatureMethod", "SignatureVersion", "AccessKeyId", "Signature", "SecurityToken", "RegionId",
+    "Action",
+    "Version",
+    "Format",
+    "Timestamp",
+    "SignatureNonce",
+    "SignatureMethod",
+    "SignatureVersion",
+    "AccessKeyId",
+    "Signature",
+    "SecurityToken",
+    "RegionId",
 ];
 
 #[derive(Debug, Clone, Default)]

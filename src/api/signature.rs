@@ -130,7 +130,9 @@ mod tests {
             ("x-acs-content-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
             ("x-acs-credentials-provider", "static_ak"),
         ];
-        let canonical = v3_canonical_request("POST", "/", &query, &auth.signed_headers, |n| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| *v), &sha256_hex(b"")).unwrap();
+        let canonical =
+            v3_canonical_request("POST", "/", &query, &auth.signed_headers, |n| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| *v), &sha256_hex(b""))
+                .unwrap();
         assert_eq!(sha256_hex(canonical.as_bytes()), "eea289b339bea1fcf281ef7ec24f31b97092939babaf5d3f9a9e4ab231c1c7d9");
         assert_eq!(v3_signature("testsecret", &canonical), auth.signature);
         assert_ne!(v3_signature("wrongsecret", &canonical), auth.signature);

@@ -16,11 +16,7 @@ pub struct NewAccessKey {
 pub fn create_access_key(conn: &mut AnyConnection, secrets: &SecretBox) -> Result<NewAccessKey, AuthError> {
     let key = NewAccessKey { id: format!("LTAI{}", random_alphanumeric(20)), secret: random_alphanumeric(30) };
     diesel::insert_into(access_keys::table)
-        .values((
-            access_keys::id.eq(&key.id),
-            access_keys::secret_sealed.eq(secrets.seal(&key.secret)),
-            access_keys::created_at.eq(now_utc()),
-        ))
+        .values((access_keys::id.eq(&key.id), access_keys::secret_sealed.eq(secrets.seal(&key.secret)), access_keys::created_at.eq(now_utc())))
         .execute(conn)?;
     Ok(key)
 }

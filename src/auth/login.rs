@@ -59,7 +59,11 @@ pub async fn sign_in(pool: &DbPool, hasher: &Hasher, name: &str, password: &str,
                     (Ok(user), Ok(client)) => (user, client),
                     (Err(e), _) | (_, Err(e)) => return Err(LoginError::Throttled(e)),
                 };
-                let found = if is_member { member_users::find_for_login(c, &name)?.map(Principal::Member) } else { admins::find_by_username(c, &name)?.map(Principal::Admin) };
+                let found = if is_member {
+                    member_users::find_for_login(c, &name)?.map(Principal::Member)
+                } else {
+                    admins::find_by_username(c, &name)?.map(Principal::Admin)
+                };
                 Ok((Counted { user, client }, found))
             })
         })

@@ -65,7 +65,14 @@ pub struct InvitationView {
 
 /// Invites `email` to look after `account`'s Message Center and queues the email. An
 /// invitation not accepted yet can be sent again.
-pub fn invite(conn: &mut AnyConnection, account: &str, email: &EmailAddress, invited_by: &str, public_url: &str, secrets: &crate::secrets::SecretBox) -> Result<MemberUser, InviteError> {
+pub fn invite(
+    conn: &mut AnyConnection,
+    account: &str,
+    email: &EmailAddress,
+    invited_by: &str,
+    public_url: &str,
+    secrets: &crate::secrets::SecretBox,
+) -> Result<MemberUser, InviteError> {
     crate::db::transaction(conn, |conn| {
         let (display_name, removed): (String, Option<PrimitiveDateTime>) = accounts::table
             .find(account)
@@ -77,7 +84,8 @@ pub fn invite(conn: &mut AnyConnection, account: &str, email: &EmailAddress, inv
             return Err(InviteError::AccountRemoved(account.to_owned()));
         }
         let key = email.as_str().to_lowercase();
-        let existing: Option<MemberUser> = member_users::table.filter(member_users::email_key.eq(&key)).select(MemberUser::as_select()).first(conn).optional()?;
+        let existing: Option<MemberUser> =
+            member_users::table.filter(member_users::email_key.eq(&key)).select(MemberUser::as_select()).first(conn).optional()?;
         let user = match existing {
             Some(u) if u.account_id != account => return Err(InviteError::EmailTaken(email.as_str().to_owned())),
             Some(u) if u.activated_at.is_some() => return Err(InviteError::AlreadyActive(email.as_str().to_owned())),
@@ -134,7 +142,11 @@ fn usable(conn: &mut AnyConnection, token: &Token) -> Result<(i64, MemberUser, I
         .first(conn)
         .optional()?
         .ok_or(InviteError::Invalid)?;
-    let newest: i64 = member_invitations::table.filter(member_invitations::member_user_id.eq(user_id)).select(diesel::dsl::max(member_invitations::id)).first::<Option<i64>>(conn)?.unwrap_or(id);
+    let newest: i64 = member_invitations::table
+        .filter(member_invitations::member_user_id.eq(user_id))
+        .select(diesel::dsl::max(member_invitations::id))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(id);
     let user: MemberUser = member_users::table.find(user_id).select(MemberUser::as_select()).first(conn)?;
     if used_at.is_some() || newest != id || user.activated_at.is_some() {
         return Err(InviteError::Invalid);
@@ -177,7 +189,8 @@ pub fn accept(conn: &mut AnyConnection, token: &Token, hash: &str) -> Result<Mem
 /// The member user who signs in with this email, when it may (activated, its member
 /// still in the directory); the caller checks the password.
 pub fn find_for_login(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<MemberUser>> {
-    let user: Option<MemberUser> = member_users::table.filter(member_users::email_key.eq(email.trim().to_lowercase())).select(MemberUser::as_select()).first(conn).optional()?;
+    let user: Option<MemberUser> =
+        member_users::table.filter(member_users::email_key.eq(email.trim().to_lowercase())).select(MemberUser::as_select()).first(conn).optional()?;
     let Some(user) = user.filter(|u| u.password_hash.is_some()) else { return Ok(None) };
     let removed = accounts::table.find(&user.account_id).select(accounts::removed_at).first::<Option<PrimitiveDateTime>>(conn)?.is_some();
     Ok((!removed).then_some(user))

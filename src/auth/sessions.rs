@@ -91,7 +91,13 @@ pub fn store(conn: &mut AnyConnection, key: &str, state: &State) -> QueryResult<
     let id = key_hash(key);
     crate::db::transaction(conn, |conn| {
         let updated = diesel::update(sessions::table.find(&id))
-            .set((sessions::state.eq(&json), sessions::admin_id.eq(admin), sessions::member_user_id.eq(member), sessions::epoch.eq(epoch), sessions::expires_at.eq(expires)))
+            .set((
+                sessions::state.eq(&json),
+                sessions::admin_id.eq(admin),
+                sessions::member_user_id.eq(member),
+                sessions::epoch.eq(epoch),
+                sessions::expires_at.eq(expires),
+            ))
             .execute(conn)?;
         if updated == 0 {
             diesel::insert_into(sessions::table)
@@ -140,14 +146,12 @@ struct Count {
 
 /// How many live sessions a user has (for tests and the console).
 pub fn live_count(conn: &mut AnyConnection, admin_id: Option<i32>, member_user_id: Option<i64>) -> QueryResult<i64> {
-    Ok(diesel::sql_query(
-        "SELECT COUNT(*) AS n FROM sessions s WHERE s.expires_at > $1 AND (s.admin_id = $2 OR s.member_user_id = $3)",
-    )
-    .bind::<Timestamp, _>(now_utc())
-    .bind::<Nullable<diesel::sql_types::Integer>, _>(admin_id)
-    .bind::<Nullable<diesel::sql_types::BigInt>, _>(member_user_id)
-    .get_result::<Count>(conn)?
-    .n)
+    Ok(diesel::sql_query("SELECT COUNT(*) AS n FROM sessions s WHERE s.expires_at > $1 AND (s.admin_id = $2 OR s.member_user_id = $3)")
+        .bind::<Timestamp, _>(now_utc())
+        .bind::<Nullable<diesel::sql_types::Integer>, _>(admin_id)
+        .bind::<Nullable<diesel::sql_types::BigInt>, _>(member_user_id)
+        .get_result::<Count>(conn)?
+        .n)
 }
 
 #[cfg(test)]

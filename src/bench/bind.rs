@@ -61,9 +61,19 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
         title: Title::Other,
         types: MessageTypes::EVERY,
     };
-    let contact = contacts::create_contact(&mut conn, &new, &Sender { requested_by: "bench", public_url: &settings.public_url, secrets: &crate::secrets::SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)) })?;
+    let contact = contacts::create_contact(
+        &mut conn,
+        &new,
+        &Sender {
+            requested_by: "bench",
+            public_url: &settings.public_url,
+            secrets: &crate::secrets::SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)),
+        },
+    )?;
     // The bench stands in for the owner clicking the link.
-    diesel::update(contacts_table::table.find(&contact.id)).set((contacts_table::status.eq("Active"), contacts_table::verified_at.eq(Some(now_utc())))).execute(&mut conn)?;
+    diesel::update(contacts_table::table.find(&contact.id))
+        .set((contacts_table::status.eq("Active"), contacts_table::verified_at.eq(Some(now_utc()))))
+        .execute(&mut conn)?;
     let id = ContactId::parse(&contact.id)?;
     let root = vec![(TargetId::Folder(FolderId::parse(&rd.root_folder_id)?), rd.root_folder_id.clone())];
     println!("directory {}: {f} folders, {m} members; batches of {PROPAGATION_BATCH}", rd.id);

@@ -92,7 +92,13 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
     let target = TargetId::Folder(FolderId::parse(&folder)?);
     let started = Instant::now();
     let (n, _) = db::run(&pool, move |c| notifications::publish(c, &new, Some(&target), "bench", None).map_err(BoxError::from)).await?;
-    let ctx = JobContext { pool: pool.clone(), mailer, secrets: crate::secrets::SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)), settings: settings.jobs.clone(), registry: std::sync::Arc::new(crate::startup::job_registry()) };
+    let ctx = JobContext {
+        pool: pool.clone(),
+        mailer,
+        secrets: crate::secrets::SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)),
+        settings: settings.jobs.clone(),
+        registry: std::sync::Arc::new(crate::startup::job_registry()),
+    };
     jobs::run_pending_jobs(&ctx).await?;
     let elapsed = started.elapsed().as_secs_f64();
     let id = n.id;

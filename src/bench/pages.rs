@@ -55,7 +55,8 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
     let (_, login) = call(TestRequest::get().uri("/login"), &mut cookie).await;
     let token = login.split("name=\"csrf_token\" value=\"").nth(1).and_then(|s| s.split('"').next()).ok_or("no CSRF token on the sign-in page")?.to_owned();
     let form = serde_urlencoded::to_string([("csrf_token", token.as_str()), ("username", &user), ("password", &password)])?;
-    let (status, _) = call(TestRequest::post().uri("/login").insert_header(("Content-Type", "application/x-www-form-urlencoded")).set_payload(form), &mut cookie).await;
+    let (status, _) =
+        call(TestRequest::post().uri("/login").insert_header(("Content-Type", "application/x-www-form-urlencoded")).set_payload(form), &mut cookie).await;
     if status != StatusCode::SEE_OTHER {
         return Err(format!("signing in answered {status}").into());
     }

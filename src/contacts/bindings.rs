@@ -64,13 +64,18 @@ fn resolve(conn: &mut AnyConnection, target: &TargetId, given: &str) -> Result<R
     let invalid = || ContactError::InvalidMember(given.to_owned());
     match target {
         TargetId::Directory(rd) => {
-            let root: Option<String> = resource_directories::table.filter(resource_directories::id.eq(rd.as_str())).select(resource_directories::root_folder_id).first(conn).optional()?;
+            let root: Option<String> = resource_directories::table
+                .filter(resource_directories::id.eq(rd.as_str()))
+                .select(resource_directories::root_folder_id)
+                .first(conn)
+                .optional()?;
             let root = root.ok_or_else(invalid)?;
             let path: String = folders::table.find(&root).select(folders::path).first(conn)?;
             Ok(Resolved { given: given.to_owned(), kind: "directory", key: root, folder_path: Some(path), account_id: None })
         }
         TargetId::Folder(f) => {
-            let (path, parent): (String, Option<String>) = folders::table.find(f.as_str()).select((folders::path, folders::parent_id)).first(conn).optional()?.ok_or_else(invalid)?;
+            let (path, parent): (String, Option<String>) =
+                folders::table.find(f.as_str()).select((folders::path, folders::parent_id)).first(conn).optional()?.ok_or_else(invalid)?;
             let kind = if parent.is_none() { "directory" } else { "folder" };
             Ok(Resolved { given: given.to_owned(), kind, key: f.to_string(), folder_path: Some(path), account_id: None })
         }
@@ -201,7 +206,11 @@ pub fn unbind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, St
                 Some(b) => plan.push((r.key.clone(), Some(b.id), b.scope())),
                 None => {
                     let associated: i64 = match &r.account_id {
-                        Some(a) => associations::table.filter(associations::account_id.eq(a)).filter(associations::contact_id.eq(&contact.id)).count().get_result(conn)?,
+                        Some(a) => associations::table
+                            .filter(associations::account_id.eq(a))
+                            .filter(associations::contact_id.eq(&contact.id))
+                            .count()
+                            .get_result(conn)?,
                         None => 0,
                     };
                     if associated == 0 {
@@ -263,7 +272,13 @@ pub fn unbind_running_over(conn: &mut AnyConnection, folder_path: &str) -> Query
 
 /// One batch of a propagation job, in its own transaction with the job's checkpoint, so
 /// that a crash resumes where it stopped. Returns the new state (None when finished).
-pub fn propagation_step(conn: &mut AnyConnection, lease: &jobs::Lease, direction: Direction, state: &Propagation, batch: i64) -> Result<Option<Propagation>, ContactError> {
+pub fn propagation_step(
+    conn: &mut AnyConnection,
+    lease: &jobs::Lease,
+    direction: Direction,
+    state: &Propagation,
+    batch: i64,
+) -> Result<Option<Propagation>, ContactError> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         // Binding grows the associations table fast, and PostgreSQL plans for a table it

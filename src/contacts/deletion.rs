@@ -43,7 +43,8 @@ pub fn preview(conn: &mut AnyConnection, id: &ContactId) -> Result<DeletionPrevi
     let contact = get_contact(conn, id)?;
     let bound_targets: i64 = bindings::table.filter(bindings::contact_id.eq(&contact.id)).count().get_result(conn)?;
     let members: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(conn)?;
-    let entries_kept: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).filter(associations::mc_removed_at.is_null()).count().get_result(conn)?;
+    let entries_kept: i64 =
+        associations::table.filter(associations::contact_id.eq(&contact.id)).filter(associations::mc_removed_at.is_null()).count().get_result(conn)?;
     Ok(DeletionPreview { immediate: contact.status() != ContactStatus::Active || (bound_targets == 0 && members == 0), bound_targets, members, entries_kept })
 }
 
@@ -95,11 +96,24 @@ pub fn delete_contact(conn: &mut AnyConnection, id: &ContactId, keep: bool) -> R
         )
         .execute(conn)?;
         diesel::update(contacts::table.find(&contact.id))
-            .set((contacts::status.eq(ContactStatus::Deleting.as_str()), contacts::deletion_failed_at.eq(None::<PrimitiveDateTime>), contacts::modified_at.eq(now_utc())))
+            .set((
+                contacts::status.eq(ContactStatus::Deleting.as_str()),
+                contacts::deletion_failed_at.eq(None::<PrimitiveDateTime>),
+                contacts::modified_at.eq(now_utc()),
+            ))
             .execute(conn)?;
         diesel::delete(deletion_fail_reasons::table.filter(deletion_fail_reasons::contact_id.eq(&contact.id))).execute(conn)?;
         let total: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(conn)?;
-        let job = jobs::enqueue(conn, &DeleteContact(Propagation { contact_id: contact.id.clone(), scope: Scope::Contact { id: contact.id.clone() }, cursor: String::new(), done: 0, total }))?;
+        let job = jobs::enqueue(
+            conn,
+            &DeleteContact(Propagation {
+                contact_id: contact.id.clone(),
+                scope: Scope::Contact { id: contact.id.clone() },
+                cursor: String::new(),
+                done: 0,
+                total,
+            }),
+        )?;
         tracing::info!(contact.id = %contact.id, job.id = job, "contact deletion started");
         Ok(Deletion::Deleting { job })
     })

@@ -15,10 +15,16 @@ use crate::domain::MessageType;
 /// The members a binding covers: a folder's subtree (the directory is the root's), or one member.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Scope {
-    Subtree { path: String },
-    Account { id: String },
+    Subtree {
+        path: String,
+    },
+    Account {
+        id: String,
+    },
     /// Every member (in the directory) associated with the contact: a deletion.
-    Contact { id: String },
+    Contact {
+        id: String,
+    },
 }
 
 impl Scope {
@@ -27,7 +33,9 @@ impl Scope {
         match self {
             Scope::Subtree { path } => (format!("f.path LIKE ${n} AND m.removed_at IS NULL"), format!("{path}%")),
             Scope::Account { id } => (format!("m.id = ${n}"), id.clone()),
-            Scope::Contact { id } => (format!("EXISTS (SELECT 1 FROM associations sa WHERE sa.account_id = m.id AND sa.contact_id = ${n}) AND m.removed_at IS NULL"), id.clone()),
+            Scope::Contact { id } => {
+                (format!("EXISTS (SELECT 1 FROM associations sa WHERE sa.account_id = m.id AND sa.contact_id = ${n}) AND m.removed_at IS NULL"), id.clone())
+            }
         }
     }
 }

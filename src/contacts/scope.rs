@@ -6,12 +6,12 @@ use time::PrimitiveDateTime;
 
 use super::bindings::{BindMembers, Binding, UnbindMembers, bindings_of};
 use super::deletion::DeleteContact;
-use crate::jobs::Job;
 use super::models::Contact;
 use super::propagation::covered_count;
 use crate::db::AnyConnection;
 use crate::db::schema::{accounts, associations, contacts, folders};
 use crate::domain::MessageTypes;
+use crate::jobs::Job;
 
 /// A binding with what it names and how many members it covers now.
 #[derive(Debug, Clone)]
@@ -114,7 +114,11 @@ pub fn running_tasks(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec
     Ok(rows
         .into_iter()
         .map(|job| {
-            let total = if job.progress_total > 0 { job.progress_total } else { serde_json::from_str::<super::bindings::Propagation>(&job.payload).map(|p| p.total).unwrap_or(0) };
+            let total = if job.progress_total > 0 {
+                job.progress_total
+            } else {
+                serde_json::from_str::<super::bindings::Propagation>(&job.payload).map(|p| p.total).unwrap_or(0)
+            };
             let kind = match job.kind.as_str() {
                 BindMembers::KIND => "Binding",
                 UnbindMembers::KIND => "Unbinding",

@@ -1,8 +1,8 @@
 use diesel::prelude::*;
 
+use super::ContactError;
 use super::models::{Contact, ContactRow, ContactStatus, Verification};
 use super::verification::{self, Sender};
-use super::ContactError;
 use crate::db::schema::{contact_verifications, contacts, resource_directories};
 use crate::db::{AnyConnection, is_unique_violation, now_utc};
 use crate::directory::contains_pattern;
@@ -226,7 +226,8 @@ pub fn list_contacts(conn: &mut AnyConnection, id: Option<&ContactId>, query: Op
         q
     };
     let total = build().count().get_result(conn)?;
-    let items: Vec<Contact> = build().order((contacts::created_at.desc(), contacts::id)).limit(page.size).offset(page.offset()).select(Contact::as_select()).load(conn)?;
+    let items: Vec<Contact> =
+        build().order((contacts::created_at.desc(), contacts::id)).limit(page.size).offset(page.offset()).select(Contact::as_select()).load(conn)?;
     let ids: Vec<&str> = items.iter().map(|c| c.id.as_str()).collect();
     let links: Vec<Verification> = contact_verifications::table
         .filter(contact_verifications::contact_id.eq_any(ids))

@@ -71,11 +71,8 @@ fn plan_tree(root: &Folder, count: usize) -> Vec<Folder> {
                 }
             }
         };
-        let name = if parent.depth == 0 {
-            format!("{}-{:03}", AREAS[i % AREAS.len()], i)
-        } else {
-            format!("{}-{:04}", ENVIRONMENTS[i % ENVIRONMENTS.len()], i)
-        };
+        let name =
+            if parent.depth == 0 { format!("{}-{:03}", AREAS[i % AREAS.len()], i) } else { format!("{}-{:04}", ENVIRONMENTS[i % ENVIRONMENTS.len()], i) };
         let id = FolderId::generate();
         let folder = Folder {
             path: format!("{}{id}/", parent.path),
@@ -131,10 +128,9 @@ fn insert_members(conn: &mut AnyConnection, count: usize, rd_id: &str) -> QueryR
     let domain = format!("{}.rd-contacts.local", rd_id.to_lowercase());
     let (series, pad) = match conn {
         AnyConnection::Postgresql(_) => ("generate_series(1, $4) AS s(i)".to_owned(), "lpad(CAST(i AS TEXT), 6, '0')"),
-        AnyConnection::Sqlite(_) => (
-            "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $4) SELECT i FROM n) AS s".to_owned(),
-            "substr('000000' || i, -6)",
-        ),
+        AnyConnection::Sqlite(_) => {
+            ("(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $4) SELECT i FROM n) AS s".to_owned(), "substr('000000' || i, -6)")
+        }
     };
     let sql = format!(
         "INSERT INTO accounts (id, display_name, account_name, folder_id, security_email, join_method, joined_at, modified_at, removed_at) \

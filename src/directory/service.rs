@@ -34,14 +34,7 @@ pub fn ensure_directory(conn: &mut AnyConnection, master_account_name: &str) -> 
         let now = now_utc();
         let root = FolderId::generate_root();
         diesel::insert_into(folders::table)
-            .values(&Folder {
-                id: root.to_string(),
-                name: "Root".into(),
-                parent_id: None,
-                depth: 0,
-                path: format!("{root}/"),
-                created_at: now,
-            })
+            .values(&Folder { id: root.to_string(), name: "Root".into(), parent_id: None, depth: 0, path: format!("{root}/"), created_at: now })
             .execute(conn)?;
         let rd = ResourceDirectory {
             id: ResourceDirectoryId::generate().to_string(),
@@ -56,20 +49,11 @@ pub fn ensure_directory(conn: &mut AnyConnection, master_account_name: &str) -> 
 }
 
 pub fn get_directory(conn: &mut AnyConnection) -> Result<ResourceDirectory> {
-    resource_directories::table
-        .select(ResourceDirectory::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(DirectoryError::NoDirectory)
+    resource_directories::table.select(ResourceDirectory::as_select()).first(conn).optional()?.ok_or(DirectoryError::NoDirectory)
 }
 
 pub fn get_folder(conn: &mut AnyConnection, id: &FolderId) -> Result<Folder> {
-    folders::table
-        .find(id.as_str())
-        .select(Folder::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| DirectoryError::FolderNotFound(id.to_string()))
+    folders::table.find(id.as_str()).select(Folder::as_select()).first(conn).optional()?.ok_or_else(|| DirectoryError::FolderNotFound(id.to_string()))
 }
 
 /// The folder's ancestors, root first, without the folder itself.
@@ -81,10 +65,8 @@ pub fn ancestors(conn: &mut AnyConnection, folder: &Folder) -> Result<Vec<Folder
 }
 
 fn name_taken(conn: &mut AnyConnection, parent: &str, name: &str, except: Option<&str>) -> QueryResult<bool> {
-    let q = folders::table
-        .filter(folders::parent_id.eq(parent))
-        .filter(lower(folders::name).eq(name.to_lowercase()))
-        .filter(folders::id.ne(except.unwrap_or("")));
+    let q =
+        folders::table.filter(folders::parent_id.eq(parent)).filter(lower(folders::name).eq(name.to_lowercase())).filter(folders::id.ne(except.unwrap_or("")));
     diesel::select(diesel::dsl::exists(q)).get_result(conn)
 }
 
@@ -205,10 +187,8 @@ pub fn search_folders(conn: &mut AnyConnection, query: &str, page: PageRequest) 
         .bind::<BigInt, _>(page.size)
         .bind::<BigInt, _>(page.offset())
         .load::<FolderSummary>(conn)?;
-    let total = folders::table
-        .filter(lower(folders::name).like(&pattern).escape('\\').or(lower(folders::id).like(&pattern).escape('\\')))
-        .count()
-        .get_result(conn)?;
+    let total =
+        folders::table.filter(lower(folders::name).like(&pattern).escape('\\').or(lower(folders::id).like(&pattern).escape('\\'))).count().get_result(conn)?;
     Ok(Page { items, total, request: page })
 }
 
@@ -236,12 +216,7 @@ pub fn folder_options(conn: &mut AnyConnection) -> Result<Vec<FolderOption>> {
 }
 
 pub fn get_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Account> {
-    accounts::table
-        .find(id.as_str())
-        .select(Account::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| DirectoryError::AccountNotFound(id.to_string()))
+    accounts::table.find(id.as_str()).select(Account::as_select()).first(conn).optional()?.ok_or_else(|| DirectoryError::AccountNotFound(id.to_string()))
 }
 
 fn get_current_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Account> {
@@ -339,7 +314,10 @@ pub fn move_account(conn: &mut AnyConnection, id: &AccountId, destination: &Fold
         }
         account.folder_id = Some(dest.id);
         account.modified_at = now_utc();
-        match diesel::update(accounts::table.find(&account.id)).set((accounts::folder_id.eq(&account.folder_id), accounts::modified_at.eq(account.modified_at))).execute(conn) {
+        match diesel::update(accounts::table.find(&account.id))
+            .set((accounts::folder_id.eq(&account.folder_id), accounts::modified_at.eq(account.modified_at)))
+            .execute(conn)
+        {
             Err(e) if is_foreign_key_violation(&e) => return Err(DirectoryError::FolderNotFound(destination.to_string())),
             other => other?,
         };
@@ -376,22 +354,17 @@ pub fn list_accounts(conn: &mut AnyConnection, folder: Option<&FolderId>, query:
         if let Some(text) = query.filter(|t| !t.trim().is_empty()) {
             let pattern = contains_pattern(text);
             q = q.filter(
-                lower(accounts::display_name)
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(accounts::id.like(pattern.clone()).escape('\\'))
-                    .or(lower(accounts::security_email.assume_not_null()).like(pattern).escape('\\')),
+                lower(accounts::display_name).like(pattern.clone()).escape('\\').or(accounts::id.like(pattern.clone()).escape('\\')).or(lower(
+                    accounts::security_email.assume_not_null(),
+                )
+                .like(pattern)
+                .escape('\\')),
             );
         }
         q
     };
     let total = build().count().get_result(conn)?;
-    let items = build()
-        .order((lower(accounts::display_name), accounts::id))
-        .limit(page.size)
-        .offset(page.offset())
-        .select(Account::as_select())
-        .load(conn)?;
+    let items = build().order((lower(accounts::display_name), accounts::id)).limit(page.size).offset(page.offset()).select(Account::as_select()).load(conn)?;
     Ok(Page { items, total, request: page })
 }
 

@@ -83,7 +83,8 @@ pub enum Title {
 }
 
 impl Title {
-    pub const ALL: [Title; 6] = [Title::FinanceDirector, Title::TechnicalDirector, Title::MaintenanceDirector, Title::Ceo, Title::ProjectDirector, Title::Other];
+    pub const ALL: [Title; 6] =
+        [Title::FinanceDirector, Title::TechnicalDirector, Title::MaintenanceDirector, Title::Ceo, Title::ProjectDirector, Title::Other];
 
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         Title::ALL
@@ -115,16 +116,18 @@ impl Title {
     /// The message types we suggest for someone with this title.
     pub fn suggested_types(self) -> MessageTypes {
         use MessageType::*;
-        MessageTypes::from_iter(match self {
-            Title::FinanceDirector => &[AccountExpenses, ServiceMessage][..],
-            Title::TechnicalDirector => &[ProductMessage, SecurityMessage, FaultMessage][..],
-            Title::MaintenanceDirector => &[ProductMessage, SecurityMessage, FaultMessage, ServiceMessage][..],
-            Title::Ceo => &[AccountExpenses, SecurityMessage, ServiceMessage][..],
-            Title::ProjectDirector => &[ProductMessage, FaultMessage, ActivityMessage][..],
-            Title::Other => &[ProductMessage, ServiceMessage][..],
-        }
-        .iter()
-        .copied())
+        MessageTypes::from_iter(
+            match self {
+                Title::FinanceDirector => &[AccountExpenses, ServiceMessage][..],
+                Title::TechnicalDirector => &[ProductMessage, SecurityMessage, FaultMessage][..],
+                Title::MaintenanceDirector => &[ProductMessage, SecurityMessage, FaultMessage, ServiceMessage][..],
+                Title::Ceo => &[AccountExpenses, SecurityMessage, ServiceMessage][..],
+                Title::ProjectDirector => &[ProductMessage, FaultMessage, ActivityMessage][..],
+                Title::Other => &[ProductMessage, ServiceMessage][..],
+            }
+            .iter()
+            .copied(),
+        )
     }
 }
 

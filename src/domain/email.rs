@@ -30,11 +30,7 @@ impl EmailAddress {
                     && !label.ends_with('-')
                     && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
-        if local_ok && domain_ok {
-            Ok(EmailAddress(s.to_owned()))
-        } else {
-            Err(invalid())
-        }
+        if local_ok && domain_ok { Ok(EmailAddress(s.to_owned())) } else { Err(invalid()) }
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -50,7 +46,20 @@ mod tests {
         for ok in ["a@example.com", "first.last+tag@sub.example.org", "x_y@a-b.io"] {
             assert!(EmailAddress::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a", "a@", "@example.com", "a@example", "a b@example.com", "a@exa mple.com", "a..b@example.com", "a@-x.com", "a@x..com", "<a>@x.com", "a@x.com\n"] {
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@example.com",
+            "a@example",
+            "a b@example.com",
+            "a@exa mple.com",
+            "a..b@example.com",
+            "a@-x.com",
+            "a@x..com",
+            "<a>@x.com",
+            "a@x.com\n",
+        ] {
             assert!(EmailAddress::parse(bad).is_err() || bad.trim() != bad, "{bad:?}");
         }
     }

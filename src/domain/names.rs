@@ -16,10 +16,7 @@ impl FolderName {
             return Err(ParseError::new(format!("The folder name must be at most 24 characters long (it has {len})")));
         }
         if let Some(c) = s.chars().find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
-            return Err(ParseError::new(format!(
-                "The folder name may contain letters, digits, _ . and - only ({:?} is not allowed)",
-                c
-            )));
+            return Err(ParseError::new(format!("The folder name may contain letters, digits, _ . and - only ({:?} is not allowed)", c)));
         }
         Ok(FolderName(s.to_owned()))
     }
@@ -44,10 +41,7 @@ impl DisplayName {
             return Err(ParseError::new(format!("The display name must be 2 to 50 characters long (it has {len})")));
         }
         if let Some(c) = s.chars().find(|c| !(c.is_alphanumeric() || matches!(c, ' ' | '_' | '.' | '-' | '@'))) {
-            return Err(ParseError::new(format!(
-                "The display name may contain letters, digits, spaces, _ . - and @ only ({:?} is not allowed)",
-                c
-            )));
+            return Err(ParseError::new(format!("The display name may contain letters, digits, spaces, _ . - and @ only ({:?} is not allowed)", c)));
         }
         Ok(DisplayName(s.to_owned()))
     }
@@ -123,7 +117,8 @@ impl Password {
             return Err(ParseError::new("The password must be at most 128 characters long"));
         }
         // The pieces of the user's name or address: none may appear in the password.
-        let words: Vec<String> = user_inputs.iter().flat_map(|i| i.split(|c: char| !c.is_alphanumeric())).filter(|w| w.chars().count() >= 4).map(str::to_lowercase).collect();
+        let words: Vec<String> =
+            user_inputs.iter().flat_map(|i| i.split(|c: char| !c.is_alphanumeric())).filter(|w| w.chars().count() >= 4).map(str::to_lowercase).collect();
         let lower = s.to_lowercase();
         if words.iter().any(|w| lower.contains(w.as_str())) {
             return Err(ParseError::new("The password must not contain your user name or email address"));

@@ -114,7 +114,10 @@ pub struct Lease {
 }
 
 /// The job's row while `token` holds it (running, leased to that token).
-type Owned = diesel::dsl::Filter<diesel::dsl::Find<jobs::table, i64>, diesel::dsl::And<diesel::dsl::Eq<jobs::locked_by, String>, diesel::dsl::Eq<jobs::status, &'static str>>>;
+type Owned = diesel::dsl::Filter<
+    diesel::dsl::Find<jobs::table, i64>,
+    diesel::dsl::And<diesel::dsl::Eq<jobs::locked_by, String>, diesel::dsl::Eq<jobs::status, &'static str>>,
+>;
 
 fn owned(id: i64, token: &str) -> Owned {
     jobs::table.find(id).filter(jobs::locked_by.eq(token.to_owned()).and(jobs::status.eq(RUNNING)))
@@ -125,7 +128,13 @@ impl Lease {
     pub fn take(conn: &mut AnyConnection, job_id: i64, token: &str, duration: Duration) -> QueryResult<Option<Lease>> {
         let now = now_utc();
         let n = diesel::update(jobs::table.find(job_id).filter(jobs::status.eq(QUEUED)))
-            .set((jobs::status.eq(RUNNING), jobs::attempts.eq(jobs::attempts + 1), jobs::locked_by.eq(token), jobs::locked_until.eq(now + duration), jobs::updated_at.eq(now)))
+            .set((
+                jobs::status.eq(RUNNING),
+                jobs::attempts.eq(jobs::attempts + 1),
+                jobs::locked_by.eq(token),
+                jobs::locked_until.eq(now + duration),
+                jobs::updated_at.eq(now),
+            ))
             .execute(conn)?;
         Ok((n == 1).then(|| Lease { job_id, token: token.to_owned(), duration }))
     }
@@ -255,9 +264,7 @@ pub fn unfinished_about(conn: &mut AnyConnection, kinds: &[&str], field: &str, v
 
 /// Deletes finished jobs (done or failed) that finished before `before`; returns how many.
 pub fn purge_finished(conn: &mut AnyConnection, before: PrimitiveDateTime) -> QueryResult<usize> {
-    diesel::sql_query("DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < $1")
-        .bind::<Timestamp, _>(before)
-        .execute(conn)
+    diesel::sql_query("DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < $1").bind::<Timestamp, _>(before).execute(conn)
 }
 
 #[derive(QueryableByName)]

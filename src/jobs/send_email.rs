@@ -32,7 +32,9 @@ impl SendEmail {
     /// The email as it goes out: the link opened and put in its slot.
     pub fn open(&self, secrets: &SecretBox) -> Result<Email, JobError> {
         let Some(sealed) = &self.sealed_link else { return Ok(self.email.clone()) };
-        let link = secrets.open(sealed).ok_or_else(|| JobError::Failed { message: "the email's link could not be opened: was RDC_SECRET_KEY changed?".into(), transient: false })?;
+        let link = secrets
+            .open(sealed)
+            .ok_or_else(|| JobError::Failed { message: "the email's link could not be opened: was RDC_SECRET_KEY changed?".into(), transient: false })?;
         Ok(Email { text: self.email.text.replace(LINK_SLOT, &link), html: self.email.html.replace(LINK_SLOT, &html_escape(&link)), ..self.email.clone() })
     }
 }
@@ -78,7 +80,8 @@ mod tests {
     fn t3_a_queued_link_is_sealed_and_put_in_only_when_sent() {
         let secrets = SecretBox::new(b"a test secret key that is long enough for cookies and sealing, 64+ bytes");
         let link = "https://rdc.example/verify/AbC_123-xyz&x=1";
-        let email = Email { to: "a@example.com".into(), subject: "s".into(), text: format!("Open {LINK_SLOT}"), html: format!("<a href=\"{LINK_SLOT}\">open</a>") };
+        let email =
+            Email { to: "a@example.com".into(), subject: "s".into(), text: format!("Open {LINK_SLOT}"), html: format!("<a href=\"{LINK_SLOT}\">open</a>") };
         let job = SendEmail { email, sealed_link: Some(secrets.seal(link)) };
         let payload = serde_json::to_string(&job).unwrap();
         assert!(!payload.contains("AbC_123-xyz"), "the token is not in the payload: {payload}");

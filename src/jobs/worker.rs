@@ -56,7 +56,11 @@ async fn keep_lease(pool: DbPool, lease: Lease) -> &'static str {
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic without a message".into())
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 /// How a claimed job ends, as written to the queue.
@@ -89,7 +93,13 @@ pub async fn run_one(ctx: &JobContext, worker: &str, lane: Lane) -> Result<bool,
             transient: false,
         }),
         Some(k) => {
-            let run = JobRun { pool: ctx.pool.clone(), mailer: ctx.mailer.clone(), secrets: ctx.secrets.clone(), settings: ctx.settings.clone(), lease: lease.clone() };
+            let run = JobRun {
+                pool: ctx.pool.clone(),
+                mailer: ctx.mailer.clone(),
+                secrets: ctx.secrets.clone(),
+                settings: ctx.settings.clone(),
+                lease: lease.clone(),
+            };
             let work = AssertUnwindSafe((k.run)(run, job.payload.clone())).catch_unwind();
             tokio::select! {
                 result = work => result.unwrap_or_else(|panic| Err(JobError::Panicked(panic_message(panic.as_ref())))),

@@ -67,10 +67,19 @@ impl MailError {
 
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox },
-    File { dir: PathBuf, from: String },
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+    File {
+        dir: PathBuf,
+        from: String,
+    },
     /// Kept in memory (tests); `delay` makes each send take that long, like a slow server.
-    Memory { sent: Arc<Mutex<Vec<Email>>>, delay: Option<std::time::Duration> },
+    Memory {
+        sent: Arc<Mutex<Vec<Email>>>,
+        delay: Option<std::time::Duration>,
+    },
 }
 
 impl std::fmt::Debug for Mailer {
@@ -144,9 +153,11 @@ impl Mailer {
                     .subject(&email.subject)
                     .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
                     .map_err(|e| MailError::Build(e.to_string()))?;
-                transport.send(message).await.map(|_| ()).map_err(|e| {
-                    if e.is_permanent() { MailError::Permanent(e.to_string()) } else { MailError::Transient(e.to_string()) }
-                })
+                transport
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| if e.is_permanent() { MailError::Permanent(e.to_string()) } else { MailError::Transient(e.to_string()) })
             }
             Mailer::File { dir, from } => {
                 let now = time::OffsetDateTime::now_utc();
@@ -177,11 +188,7 @@ impl Mailer {
 /// The file outbox, newest first: one page of messages and the total count.
 pub fn read_outbox(dir: &Path, offset: usize, limit: usize) -> std::io::Result<(Vec<OutboxMessage>, usize)> {
     let mut names: Vec<String> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n.ends_with(".json"))
-            .collect(),
+        Ok(entries) => entries.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).filter(|n| n.ends_with(".json")).collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(e),
     };

@@ -2,8 +2,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text};
 use time::PrimitiveDateTime;
 
-use super::models::{DirectoryEntry, MessageCenter, OwnRecipient, Recipient, RecipientKind};
 use super::McError;
+use super::models::{DirectoryEntry, MessageCenter, OwnRecipient, Recipient, RecipientKind};
 use crate::db::schema::{accounts, associations, contacts, mc_recipients};
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::{EmailAddress, MessageType, MessageTypes, RecipientName};
@@ -25,11 +25,7 @@ type EntryRow = (String, String, String, Option<PrimitiveDateTime>, i32, i32, Op
 /// A member's Message Center: its own recipients and the directory's entries. Two queries.
 pub fn message_center(conn: &mut AnyConnection, account: &str) -> Result<MessageCenter> {
     ensure_account(conn, account)?;
-    let own = mc_recipients::table
-        .filter(mc_recipients::account_id.eq(account))
-        .order(mc_recipients::id)
-        .select(OwnRecipient::as_select())
-        .load(conn)?;
+    let own = mc_recipients::table.filter(mc_recipients::account_id.eq(account)).order(mc_recipients::id).select(OwnRecipient::as_select()).load(conn)?;
     let rows: Vec<EntryRow> = associations::table
         .inner_join(contacts::table)
         .filter(associations::account_id.eq(account))
@@ -87,7 +83,11 @@ pub fn recipients_for(conn: &mut AnyConnection, account: &str, t: MessageType) -
     .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|r| Recipient { name: r.name, email: r.email, kind: r.contact_id.map_or(RecipientKind::Own, |contact_id| RecipientKind::Directory { contact_id }) })
+        .map(|r| Recipient {
+            name: r.name,
+            email: r.email,
+            kind: r.contact_id.map_or(RecipientKind::Own, |contact_id| RecipientKind::Directory { contact_id }),
+        })
         .collect())
 }
 
@@ -111,7 +111,14 @@ pub fn add_security_email_recipient(conn: &mut AnyConnection, account: &str, nam
 
 /// Adds a recipient of the member's own (rule M6): at most fifty, and it receives nothing
 /// until its owner confirms the address through the link emailed now.
-pub fn add_recipient(conn: &mut AnyConnection, account: &str, name: &RecipientName, email: &EmailAddress, types: MessageTypes, sender: &Sender<'_>) -> Result<OwnRecipient> {
+pub fn add_recipient(
+    conn: &mut AnyConnection,
+    account: &str,
+    name: &RecipientName,
+    email: &EmailAddress,
+    types: MessageTypes,
+    sender: &Sender<'_>,
+) -> Result<OwnRecipient> {
     crate::db::transaction(conn, |conn| {
         ensure_account(conn, account)?;
         let own: i64 = mc_recipients::table.filter(mc_recipients::account_id.eq(account)).count().get_result(conn)?;
@@ -160,7 +167,15 @@ fn own_recipient(conn: &mut AnyConnection, account: &str, id: i64) -> Result<Own
 
 /// Changes one of the member's own recipients; another member's recipient is not found.
 /// A new address must be confirmed again before it receives anything (rule M6).
-pub fn update_recipient(conn: &mut AnyConnection, account: &str, id: i64, name: &RecipientName, email: &EmailAddress, types: MessageTypes, sender: &Sender<'_>) -> Result<OwnRecipient> {
+pub fn update_recipient(
+    conn: &mut AnyConnection,
+    account: &str,
+    id: i64,
+    name: &RecipientName,
+    email: &EmailAddress,
+    types: MessageTypes,
+    sender: &Sender<'_>,
+) -> Result<OwnRecipient> {
     crate::db::transaction(conn, |conn| {
         let before = own_recipient(conn, account, id)?;
         let new_address = !before.email.eq_ignore_ascii_case(email.as_str());

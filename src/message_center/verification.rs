@@ -89,8 +89,12 @@ fn usable(conn: &mut AnyConnection, token: &Token) -> Result<(i64, OwnRecipient,
         .first(conn)
         .optional()?
         .ok_or(LinkError::Invalid)?;
-    let newest: Option<i64> = mc_recipient_verifications::table.filter(mc_recipient_verifications::recipient_id.eq(recipient_id)).select(diesel::dsl::max(mc_recipient_verifications::id)).first(conn)?;
-    let recipient: OwnRecipient = mc_recipients::table.find(recipient_id).select(OwnRecipient::as_select()).first(conn).optional()?.ok_or(LinkError::Invalid)?;
+    let newest: Option<i64> = mc_recipient_verifications::table
+        .filter(mc_recipient_verifications::recipient_id.eq(recipient_id))
+        .select(diesel::dsl::max(mc_recipient_verifications::id))
+        .first(conn)?;
+    let recipient: OwnRecipient =
+        mc_recipients::table.find(recipient_id).select(OwnRecipient::as_select()).first(conn).optional()?.ok_or(LinkError::Invalid)?;
     if used_at.is_some() || newest != Some(id) || recipient.verified_at.is_some() || !recipient.email.eq_ignore_ascii_case(&address) {
         return Err(LinkError::Invalid);
     }

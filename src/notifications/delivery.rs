@@ -75,7 +75,13 @@ pub fn claim(conn: &mut AnyConnection, notification: i64, token: &str, limit: i6
         accounts::table.filter(accounts::id.eq_any(&ids)).select((accounts::id, accounts::display_name)).load::<(String, String)>(conn)?.into_iter().collect();
     let mut claimed: Vec<Claimed> = rows
         .into_iter()
-        .map(|r| Claimed { account_name: names.get(&r.account_id).cloned().unwrap_or_default(), id: r.id, account_id: r.account_id, address: r.address, attempts: r.attempts })
+        .map(|r| Claimed {
+            account_name: names.get(&r.account_id).cloned().unwrap_or_default(),
+            id: r.id,
+            account_id: r.account_id,
+            address: r.address,
+            attempts: r.attempts,
+        })
         .collect();
     claimed.sort_by_key(|c| c.id);
     Ok(claimed)
@@ -241,18 +247,27 @@ pub fn counts(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<std::collect
 /// delivery is finished. Deliveries still claimed by a live sender are waited for one lease.
 pub fn next_wake(conn: &mut AnyConnection, notification: i64, lease: Duration) -> QueryResult<Option<PrimitiveDateTime>> {
     let now = now_utc();
-    let busy: i64 = deliveries::table.filter(deliveries::notification_id.eq(notification)).filter(deliveries::status.eq_any([PENDING, SENDING])).count().get_result(conn)?;
+    let busy: i64 = deliveries::table
+        .filter(deliveries::notification_id.eq(notification))
+        .filter(deliveries::status.eq_any([PENDING, SENDING]))
+        .count()
+        .get_result(conn)?;
     if busy > 0 {
         return Ok(Some(now + lease));
     }
-    let retry: Option<PrimitiveDateTime> =
-        deliveries::table.filter(deliveries::notification_id.eq(notification)).filter(deliveries::status.eq(RETRYING)).select(diesel::dsl::min(deliveries::next_attempt_at)).first(conn)?;
+    let retry: Option<PrimitiveDateTime> = deliveries::table
+        .filter(deliveries::notification_id.eq(notification))
+        .filter(deliveries::status.eq(RETRYING))
+        .select(diesel::dsl::min(deliveries::next_attempt_at))
+        .first(conn)?;
     Ok(retry.map(|at| at.max(now)))
 }
 
 /// Every delivery of the notification is finished.
 pub fn mark_finished(conn: &mut AnyConnection, notification: i64) -> QueryResult<()> {
-    diesel::update(notifications::table.find(notification).filter(notifications::finished_at.is_null())).set(notifications::finished_at.eq(Some(now_utc()))).execute(conn)?;
+    diesel::update(notifications::table.find(notification).filter(notifications::finished_at.is_null()))
+        .set(notifications::finished_at.eq(Some(now_utc())))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -281,6 +296,8 @@ pub fn give_up(conn: &mut AnyConnection, notification: i64, reason: &str) -> Que
 
 /// Notes why part of a notification's work stopped early (kept with the first reason).
 pub fn record_gave_up(conn: &mut AnyConnection, notification: i64, reason: &str) -> QueryResult<()> {
-    diesel::update(notifications::table.find(notification).filter(notifications::gave_up.is_null())).set(notifications::gave_up.eq(Some(reason))).execute(conn)?;
+    diesel::update(notifications::table.find(notification).filter(notifications::gave_up.is_null()))
+        .set(notifications::gave_up.eq(Some(reason)))
+        .execute(conn)?;
     Ok(())
 }

@@ -140,7 +140,8 @@ impl Job for SendNotification {
             if outcomes.is_empty() {
                 continue;
             }
-            finished += outcomes.iter().filter(|o| o.error.as_ref().is_none_or(|(_, transient)| !transient || o.attempts + 1 >= delivery::MAX_ATTEMPTS)).count() as i64;
+            finished +=
+                outcomes.iter().filter(|o| o.error.as_ref().is_none_or(|(_, transient)| !transient || o.attempts + 1 >= delivery::MAX_ATTEMPTS)).count() as i64;
             record(run, outcomes, finished, counts.total()).await?;
         }
         if let Some(e) = failure {

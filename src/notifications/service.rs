@@ -69,7 +69,13 @@ impl NewNotification {
 /// Publishes a notification to one member, a folder's subtree or (no target) the whole
 /// directory, and queues its delivery. Returns the notification and how many members it reaches.
 /// `limit`: the scope and limit this publication counts against (rule T4), if any.
-pub fn publish(conn: &mut AnyConnection, new: &NewNotification, target: Option<&TargetId>, requested_by: &str, limit: Option<(&str, Limit)>) -> Result<(Notification, i64), NotifyError> {
+pub fn publish(
+    conn: &mut AnyConnection,
+    new: &NewNotification,
+    target: Option<&TargetId>,
+    requested_by: &str,
+    limit: Option<(&str, Limit)>,
+) -> Result<(Notification, i64), NotifyError> {
     crate::db::transaction(conn, |conn| {
         if let Some((scope, limit)) = limit {
             crate::limits::take(conn, scope, limit)?.map_err(NotifyError::Throttled)?;

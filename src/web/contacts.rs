@@ -11,9 +11,9 @@ use super::{Chrome, html, redirect, redirect_for};
 use crate::contacts::deletion::{self, Deletion, DeletionPreview, DeletionStatus};
 use crate::contacts::scope::{self, EffectiveScope};
 use crate::contacts::{self, Contact, ContactChanges, ContactError, ContactRow, NewContact, Sender, Verification, bindings};
+use crate::db;
 use crate::directory::FolderOption;
 use crate::domain::TargetId;
-use crate::db;
 use crate::domain::{ContactId, ContactName, EmailAddress, MessageType, MessageTypes, Page, PageRequest, Title};
 use crate::errors::AppError;
 use crate::startup::AppState;
@@ -93,7 +93,14 @@ struct ListQuery {
     deleted: Option<String>,
 }
 
-async fn render_list(state: &AppState, admin: &CurrentAdmin, q: String, page: Option<i64>, flash: Option<String>, error: Option<String>) -> Result<HttpResponse, AppError> {
+async fn render_list(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    q: String,
+    page: Option<i64>,
+    flash: Option<String>,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
     let search = q.clone();
     let (rows, (used, quota), bound) = db::run(&state.pool, move |c| {
         let rows = contacts::list_contacts(c, None, Some(&search), PageRequest::with_size(page, PER_PAGE))?;
@@ -212,7 +219,12 @@ impl Panel {
     fn type_choices(&self) -> Vec<TypeChoice> {
         MessageType::ALL
             .into_iter()
-            .map(|t| TypeChoice { value: t.api_name(), label: t.label(), description: t.description(), checked: self.form.types.iter().any(|v| v == t.api_name()) })
+            .map(|t| TypeChoice {
+                value: t.api_name(),
+                label: t.label(),
+                description: t.description(),
+                checked: self.form.types.iter().any(|v| v == t.api_name()),
+            })
             .collect()
     }
     fn title_choices(&self) -> Vec<TitleChoice> {
@@ -272,7 +284,13 @@ async fn edit_form(state: web::Data<AppState>, req: HttpRequest, admin: CurrentA
     render_panel(&req, &admin, Some(contact), form)
 }
 
-async fn update(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: CurrentAdmin,
+    path: web::Path<String>,
+    form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
     let id = contact_id(&path)?;
     let lookup = id.clone();
     let contact = db::run(&state.pool, move |c| contacts::get_contact(c, &lookup)).await?;
@@ -359,7 +377,9 @@ async fn resend(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path
     let from_list = form.data.from.as_deref() == Some("list");
     let (who, url, secrets) = sender_parts(&state, &admin);
     let target = id.clone();
-    match db::run(&state.pool, move |c| contacts::resend_verification(c, &target, None, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })).await {
+    match db::run(&state.pool, move |c| contacts::resend_verification(c, &target, None, &Sender { requested_by: &who, public_url: &url, secrets: &secrets }))
+        .await
+    {
         Ok(contact) => {
             let to = percent_encoding::utf8_percent_encode(contact.address_to_verify().unwrap_or_default(), percent_encoding::NON_ALPHANUMERIC).to_string();
             Ok(redirect(&if from_list { format!("/contacts?sent={to}") } else { format!("/contacts/{}?sent={to}", contact.id) }))
@@ -375,7 +395,12 @@ async fn resend(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path
     }
 }
 
-async fn cancel_update(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn cancel_update(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    path: web::Path<String>,
+    _form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
     let id = contact_id(&path)?;
     let target = id.clone();
     match db::run(&state.pool, move |c| contacts::cancel_pending_email(c, &target, None)).await {
@@ -397,7 +422,13 @@ struct QuotasPage {
     error: Option<String>,
 }
 
-async fn render_quotas(state: &AppState, admin: &CurrentAdmin, value: Option<String>, error: Option<String>, flash: Option<String>) -> Result<HttpResponse, AppError> {
+async fn render_quotas(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    value: Option<String>,
+    error: Option<String>,
+    flash: Option<String>,
+) -> Result<HttpResponse, AppError> {
     let (used, quota) = db::run(&state.pool, contacts::contact_quota).await?;
     let mut chrome = Chrome::new(admin, "settings");
     chrome.flash = flash;
@@ -467,17 +498,21 @@ struct BindQuery {
     q: Option<String>,
 }
 
-async fn render_bind(state: &AppState, req: &HttpRequest, admin: &CurrentAdmin, id: ContactId, q: String, error: Option<String>) -> Result<HttpResponse, AppError> {
+async fn render_bind(
+    state: &AppState,
+    req: &HttpRequest,
+    admin: &CurrentAdmin,
+    id: ContactId,
+    q: String,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
     let search = q.clone();
     let (contact, folders, bound, members) = db::run(&state.pool, move |c| {
         let contact = contacts::get_contact(c, &id)?;
         let folders = crate::directory::folder_options(c)?;
         let bound = bindings::bindings_of(c, &contact.id)?.into_iter().map(|b| b.target_key).collect();
-        let members = if search.is_empty() {
-            Vec::new()
-        } else {
-            crate::directory::list_accounts(c, None, Some(&search), PageRequest::with_size(None, 20))?.items
-        };
+        let members =
+            if search.is_empty() { Vec::new() } else { crate::directory::list_accounts(c, None, Some(&search), PageRequest::with_size(None, 20))?.items };
         Ok::<_, ContactError>((contact, folders, bound, members))
     })
     .await?;
@@ -486,7 +521,13 @@ async fn render_bind(state: &AppState, req: &HttpRequest, admin: &CurrentAdmin, 
     if is_htmx(req) { html(status, &panel) } else { html(status, &BindPage { chrome: Chrome::new(admin, "directory"), panel }) }
 }
 
-async fn bind_panel(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<BindQuery>) -> Result<HttpResponse, AppError> {
+async fn bind_panel(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: CurrentAdmin,
+    path: web::Path<String>,
+    query: web::Query<BindQuery>,
+) -> Result<HttpResponse, AppError> {
     let id = contact_id(&path)?;
     let q = super::render::search_text(query.q.as_deref())?;
     render_bind(&state, &req, &admin, id, q, None).await
@@ -494,18 +535,20 @@ async fn bind_panel(state: web::Data<AppState>, req: HttpRequest, admin: Current
 
 /// The targets named in a form (`target` fields), parsed.
 fn targets_of(pairs: &[(String, String)]) -> Result<Vec<(TargetId, String)>, String> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k == "target")
-        .map(|(_, v)| TargetId::parse(v).map(|t| (t, v.trim().to_owned())).map_err(|e| e.message))
-        .collect()
+    pairs.iter().filter(|(k, _)| k == "target").map(|(_, v)| TargetId::parse(v).map(|t| (t, v.trim().to_owned())).map_err(|e| e.message)).collect()
 }
 
 fn back_to(pairs: &[(String, String)], fallback: String) -> String {
     pairs.iter().find(|(k, _)| k == "back").and_then(|(_, v)| super::render::local_path(v)).map(str::to_owned).unwrap_or(fallback)
 }
 
-async fn bind(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn bind(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: CurrentAdmin,
+    path: web::Path<String>,
+    form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
     let id = contact_id(&path)?;
     let back = back_to(&form.pairs, format!("/contacts/{id}"));
     let targets = match targets_of(&form.pairs) {
@@ -516,7 +559,13 @@ async fn bind(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin,
     let target = id.clone();
     match db::run(&state.pool, move |c| bindings::bind(c, &target, &targets)).await {
         Ok(_) => Ok(redirect_for(&req, &back)),
-        Err(e @ (ContactError::NotActive(_) | ContactError::DuplicateTarget(_) | ContactError::AlreadyBound(_) | ContactError::InvalidMember(_) | ContactError::TooManyTargets { .. })) => {
+        Err(
+            e @ (ContactError::NotActive(_)
+            | ContactError::DuplicateTarget(_)
+            | ContactError::AlreadyBound(_)
+            | ContactError::InvalidMember(_)
+            | ContactError::TooManyTargets { .. }),
+        ) => {
             if back.starts_with("/folders/") {
                 Err(AppError::Conflict(e.to_string()))
             } else {
@@ -527,7 +576,12 @@ async fn bind(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin,
     }
 }
 
-async fn unbind(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn unbind(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    path: web::Path<String>,
+    form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
     let id = contact_id(&path)?;
     let back = back_to(&form.pairs, format!("/contacts/{id}"));
     let targets = targets_of(&form.pairs).map_err(AppError::BadRequest)?;
@@ -599,9 +653,15 @@ struct PageQuery {
     page: Option<i64>,
 }
 
-async fn members_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
+async fn members_page(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
     let id = contact_id(&path)?;
     let page = PageRequest::with_size(query.page, 50);
-    let (contact, members) = db::run(&state.pool, move |c| Ok::<_, ContactError>((contacts::get_contact(c, &id)?, scope::covered_members(c, id.as_str(), page)?))).await?;
+    let (contact, members) =
+        db::run(&state.pool, move |c| Ok::<_, ContactError>((contacts::get_contact(c, &id)?, scope::covered_members(c, id.as_str(), page)?))).await?;
     html(StatusCode::OK, &MembersPage { chrome: Chrome::new(&admin, "directory"), contact, members })
 }

@@ -7,13 +7,13 @@ use serde::Deserialize;
 
 use super::session::{CsrfForm, CurrentAdmin};
 use super::{Chrome, html, redirect};
-use crate::db::{self, AnyConnection};
-use crate::directory::{self, Account, DirectoryError, Folder, FolderOption, FolderSummary, JoinMethod, NewAccount, ResourceDirectory};
-use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest};
 use crate::auth::member_users::{self, InviteError, MemberUser};
 use crate::contacts::bindings::{self, Binding};
 use crate::contacts::scope::{self, MemberContact};
 use crate::contacts::{self, Contact, ContactError};
+use crate::db::{self, AnyConnection};
+use crate::directory::{self, Account, DirectoryError, Folder, FolderOption, FolderSummary, JoinMethod, NewAccount, ResourceDirectory};
+use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest};
 use crate::domain::{ContactId, TargetId};
 use crate::errors::AppError;
 use crate::message_center::{self, McError, MessageCenter};
@@ -214,10 +214,22 @@ fn load_folder(c: &mut AnyConnection, id: &FolderId, q: &str, page: Option<i64>)
     })
 }
 
-async fn render_folder(state: &AppState, admin: &CurrentAdmin, id: FolderId, q: String, page: Option<i64>, forms: FolderForms) -> Result<HttpResponse, AppError> {
+async fn render_folder(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    id: FolderId,
+    q: String,
+    page: Option<i64>,
+    forms: FolderForms,
+) -> Result<HttpResponse, AppError> {
     let search = q.clone();
     let data = db::run(&state.pool, move |c| load_folder(c, &id, &search, page)).await?;
-    let status = if forms.new_folder_error.is_some() || forms.rename_error.is_some() || forms.member_name_error.is_some() || forms.member_email_error.is_some() || forms.delete_error.is_some() {
+    let status = if forms.new_folder_error.is_some()
+        || forms.rename_error.is_some()
+        || forms.member_name_error.is_some()
+        || forms.member_email_error.is_some()
+        || forms.delete_error.is_some()
+    {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -263,7 +275,9 @@ async fn create_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: we
             tracing::info!(folder.id = %folder.id, "folder created");
             Ok(redirect(&format!("/folders/{}", folder.id)))
         }
-        Err(e @ (DirectoryError::TooDeep | DirectoryError::FolderNameTaken(_))) => render_folder(&state, &admin, parent, String::new(), None, refuse(e.to_string())).await,
+        Err(e @ (DirectoryError::TooDeep | DirectoryError::FolderNameTaken(_))) => {
+            render_folder(&state, &admin, parent, String::new(), None, refuse(e.to_string())).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -279,12 +293,19 @@ async fn rename_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: we
     let target = id.clone();
     match db::run(&state.pool, move |c| directory::rename_folder(c, &target, &name)).await {
         Ok(folder) => Ok(redirect(&format!("/folders/{}", folder.id))),
-        Err(e @ (DirectoryError::FolderNameTaken(_) | DirectoryError::RootFolder)) => render_folder(&state, &admin, id, String::new(), None, refuse(e.to_string())).await,
+        Err(e @ (DirectoryError::FolderNameTaken(_) | DirectoryError::RootFolder)) => {
+            render_folder(&state, &admin, id, String::new(), None, refuse(e.to_string())).await
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn delete_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn delete_folder(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    path: web::Path<String>,
+    _form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
     let id = folder_id(&path)?;
     let target = id.clone();
     match db::run(&state.pool, move |c| directory::delete_folder(c, &target)).await {
@@ -386,7 +407,13 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
     render_member_with(state, admin, id, forms, None).await
 }
 
-async fn render_member_with(state: &AppState, admin: &CurrentAdmin, id: AccountId, forms: MemberForms, invited: Option<String>) -> Result<HttpResponse, AppError> {
+async fn render_member_with(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    id: AccountId,
+    forms: MemberForms,
+    invited: Option<String>,
+) -> Result<HttpResponse, AppError> {
     let status = if forms.display_name_error.is_some() || forms.security_email_error.is_some() || forms.move_error.is_some() || forms.invite_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -426,7 +453,12 @@ struct MemberQuery {
     invited: Option<String>,
 }
 
-async fn member_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<MemberQuery>) -> Result<HttpResponse, AppError> {
+async fn member_page(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    path: web::Path<String>,
+    query: web::Query<MemberQuery>,
+) -> Result<HttpResponse, AppError> {
     let id = account_id(&path)?;
     render_member_with(&state, &admin, id, MemberForms::default(), query.invited.clone()).await
 }
@@ -436,7 +468,12 @@ struct InviteForm {
     email: String,
 }
 
-async fn invite_member_user(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<InviteForm>) -> Result<HttpResponse, AppError> {
+async fn invite_member_user(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    path: web::Path<String>,
+    form: CsrfForm<InviteForm>,
+) -> Result<HttpResponse, AppError> {
     let id = account_id(&path)?;
     let typed = form.data.email;
     let refuse = |message: String| MemberForms { invite_email: Some(typed.clone()), invite_error: Some(message), ..Default::default() };
@@ -499,12 +536,19 @@ async fn move_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web:
             tracing::info!(account.id = %account.id, folder.id = ?account.folder_id, "member moved");
             Ok(redirect(&format!("/members/{}", account.id)))
         }
-        Err(e @ (DirectoryError::FolderNotFound(_) | DirectoryError::AccountRemoved(_) | DirectoryError::MoveBlocked(_))) => render_member(&state, &admin, id, refuse(e.to_string())).await,
+        Err(e @ (DirectoryError::FolderNotFound(_) | DirectoryError::AccountRemoved(_) | DirectoryError::MoveBlocked(_))) => {
+            render_member(&state, &admin, id, refuse(e.to_string())).await
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn remove_member(state: web::Data<AppState>, _admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn remove_member(
+    state: web::Data<AppState>,
+    _admin: CurrentAdmin,
+    path: web::Path<String>,
+    _form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
     let id = account_id(&path)?;
     let account = db::run(&state.pool, move |c| directory::remove_account(c, &id)).await?;
     tracing::info!(account.id = %account.id, "member removed from the directory");
@@ -517,13 +561,20 @@ struct BindHereForm {
 }
 
 /// Binds a contact to this folder (from the folder page).
-async fn bind_to_folder(state: web::Data<AppState>, path: web::Path<String>, _admin: CurrentAdmin, form: CsrfForm<BindHereForm>) -> Result<HttpResponse, AppError> {
+async fn bind_to_folder(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _admin: CurrentAdmin,
+    form: CsrfForm<BindHereForm>,
+) -> Result<HttpResponse, AppError> {
     let folder = folder_id(&path)?;
     let contact = ContactId::parse(&form.data.contact).map_err(|e| AppError::BadRequest(e.message))?;
     let target = vec![(TargetId::Folder(folder.clone()), folder.to_string())];
     match db::run(&state.pool, move |c| bindings::bind(c, &contact, &target)).await {
         Ok(_) => Ok(redirect(&format!("/folders/{folder}"))),
-        Err(e @ (ContactError::NotActive(_) | ContactError::AlreadyBound(_) | ContactError::TooManyTargets { .. } | ContactError::NotFound(_))) => Err(AppError::Conflict(e.to_string())),
+        Err(e @ (ContactError::NotActive(_) | ContactError::AlreadyBound(_) | ContactError::TooManyTargets { .. } | ContactError::NotFound(_))) => {
+            Err(AppError::Conflict(e.to_string()))
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -13,8 +13,8 @@ use crate::auth::member_users::{self, InvitationView, InviteError};
 use crate::db;
 use crate::directory::{self, DirectoryError};
 use crate::domain::{AccountId, EmailAddress, MessageType, MessageTypes, Page, PageRequest, Password, RecipientName, Token};
-use crate::mail::Sender;
 use crate::errors::AppError;
+use crate::mail::Sender;
 use crate::message_center::{self, DirectoryEntry, McError, MessageCenter, OwnRecipient};
 use crate::startup::AppState;
 
@@ -164,7 +164,8 @@ async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, 
         Ok::<_, McError>((message_center::message_center(c, &account)?, name.display_name))
     })
     .await?;
-    let status = if add.name_error.is_some() || add.email_error.is_some() || add.types_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status =
+        if add.name_error.is_some() || add.email_error.is_some() || add.types_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let own: Vec<OwnRow> = mc.own.iter().map(|r| OwnRow::of(r, &member.csrf)).collect();
     let entries: Vec<EntryRow> = visible_entries(&mc).into_iter().map(|entry| EntryRow { entry, csrf: member.csrf.clone() }).collect();
     let total = (own.len() + entries.len()) as i64;
@@ -224,7 +225,11 @@ async fn add_recipient(state: web::Data<AppState>, member: CurrentMember, form: 
     let account = member.account_id.clone();
     let (who, url, secrets) = (member.email.clone(), state.settings.public_url.clone(), state.secrets.clone());
     let typed = (field(pairs, "name").to_owned(), field(pairs, "email").to_owned());
-    match db::run(&state.pool, move |c| message_center::add_recipient(c, &account, &name, &email, types, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })).await {
+    match db::run(&state.pool, move |c| {
+        message_center::add_recipient(c, &account, &name, &email, types, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })
+    })
+    .await
+    {
         Ok(_) => Ok(redirect("/my/message-center?sent=1")),
         Err(e @ (McError::TooManyRecipients | McError::AddressLimit { .. })) => {
             let add = AddForm { name: typed.0, email: typed.1, types, email_error: Some(e.to_string()), ..Default::default() };
@@ -235,7 +240,12 @@ async fn add_recipient(state: web::Data<AppState>, member: CurrentMember, form: 
 }
 
 /// Sends a recipient's confirmation link again.
-async fn resend_link(state: web::Data<AppState>, member: CurrentMember, path: web::Path<String>, _form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn resend_link(
+    state: web::Data<AppState>,
+    member: CurrentMember,
+    path: web::Path<String>,
+    _form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
     let id = recipient_id(&path)?;
     let (account, who, url, secrets) = (member.account_id.clone(), member.email.clone(), state.settings.public_url.clone(), state.secrets.clone());
     db::run(&state.pool, move |c| message_center::resend_link(c, &account, id, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })).await?;
@@ -246,7 +256,13 @@ fn recipient_id(raw: &str) -> Result<i64, AppError> {
     raw.parse().map_err(|_| AppError::NotFound("There is no such recipient in this Message Center.".into()))
 }
 
-async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn save_recipient(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    member: CurrentMember,
+    path: web::Path<String>,
+    form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
     let id = recipient_id(&path)?;
     let pairs = &form.pairs;
     let parsed = (
@@ -260,7 +276,10 @@ async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: Cu
         (n, e, t) => {
             // Still only this account's recipient: another's is not found.
             let acc = account.clone();
-            db::run(&state.pool, move |c| message_center::message_center(c, &acc).and_then(|mc| mc.own.iter().any(|r| r.id == id).then_some(()).ok_or(McError::RecipientNotFound))).await?;
+            db::run(&state.pool, move |c| {
+                message_center::message_center(c, &acc).and_then(|mc| mc.own.iter().any(|r| r.id == id).then_some(()).ok_or(McError::RecipientNotFound))
+            })
+            .await?;
             let row = OwnRow {
                 id,
                 name: field(pairs, "name").to_owned(),
@@ -278,7 +297,10 @@ async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: Cu
         }
     };
     let (who, url, secrets) = (member.email.clone(), state.settings.public_url.clone(), state.secrets.clone());
-    let saved = db::run(&state.pool, move |c| message_center::update_recipient(c, &account, id, &name, &email, types, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })).await?;
+    let saved = db::run(&state.pool, move |c| {
+        message_center::update_recipient(c, &account, id, &name, &email, types, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })
+    })
+    .await?;
     if req.headers().contains_key("HX-Request") {
         html(StatusCode::OK, &OwnRowFragment { row: OwnRow::of(&saved, &member.csrf) })
     } else {
@@ -286,14 +308,26 @@ async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: Cu
     }
 }
 
-async fn remove_recipient(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, _form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn remove_recipient(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    member: CurrentMember,
+    path: web::Path<String>,
+    _form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
     let id = recipient_id(&path)?;
     let account = member.account_id.clone();
     db::run(&state.pool, move |c| message_center::remove_recipient(c, &account, id)).await?;
     Ok(redirect_for(&req, "/my/message-center"))
 }
 
-async fn save_entry(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn save_entry(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    member: CurrentMember,
+    path: web::Path<String>,
+    form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
     let contact = path.into_inner();
     let keep = checked_types(&form.pairs).map_err(AppError::BadRequest)?;
     let account = member.account_id.clone();
@@ -309,7 +343,13 @@ async fn save_entry(state: web::Data<AppState>, req: HttpRequest, member: Curren
     }
 }
 
-async fn remove_entry(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, _form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn remove_entry(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    member: CurrentMember,
+    path: web::Path<String>,
+    _form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
     let contact = path.into_inner();
     let account = member.account_id.clone();
     db::run(&state.pool, move |c| message_center::remove_entry(c, &account, &contact)).await?;
@@ -354,7 +394,12 @@ async fn invitation(state: web::Data<AppState>, session: Session, path: web::Pat
     }
 }
 
-async fn accept(state: web::Data<AppState>, session: Session, path: web::Path<String>, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn accept(
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<String>,
+    form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
     let Ok(token) = Token::parse(&path) else { return refusal(InviteError::Invalid) };
     let (password, again) = (field(&form.pairs, "password"), field(&form.pairs, "password_again"));
     let lookup = token.clone();
@@ -368,7 +413,10 @@ async fn accept(state: web::Data<AppState>, session: Session, path: web::Path<St
         Ok(_) => None,
     };
     if let Some(error) = problem {
-        return html(StatusCode::UNPROCESSABLE_ENTITY, &AcceptPage { csrf: session::csrf_token(&session)?, token: token.expose().to_owned(), view, error: Some(error) });
+        return html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &AcceptPage { csrf: session::csrf_token(&session)?, token: token.expose().to_owned(), view, error: Some(error) },
+        );
     }
     // Hashed before the transaction: no connection waits on argon2.
     let hash = state.hasher.hash(password).await?;

@@ -101,7 +101,17 @@ async fn log_page(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
     let pending = summaries.iter().any(|s| s.notification.finished_at.is_none());
     html(
         StatusCode::OK,
-        &LogPage { chrome: Chrome::new(&admin, "notifications"), lines, member, message_type, outcome, notification: query.notification, types: MessageType::ALL, pending, summaries },
+        &LogPage {
+            chrome: Chrome::new(&admin, "notifications"),
+            lines,
+            member,
+            message_type,
+            outcome,
+            notification: query.notification,
+            types: MessageType::ALL,
+            pending,
+            summaries,
+        },
     )
 }
 
@@ -113,7 +123,11 @@ struct TestForm {
 async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<TestForm>) -> Result<HttpResponse, AppError> {
     let account = AccountId::parse(&path).map_err(|_| AppError::NotFound(format!("There is no member {}.", path.as_str())))?;
     let t = MessageType::parse(&form.data.message_type).map_err(|e| AppError::BadRequest(e.message))?;
-    let new = NewNotification::parse(t, "Test notification", &format!("This is a test {} notification sent by {} from the rd-contacts console.", t.label(), admin.username))?;
+    let new = NewNotification::parse(
+        t,
+        "Test notification",
+        &format!("This is a test {} notification sent by {} from the rd-contacts console.", t.label(), admin.username),
+    )?;
     let who = admin.username.clone();
     let (n, _) = db::run(&state.pool, move |c| {
         let scope = format!("test-notification:{account}");

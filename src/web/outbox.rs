@@ -44,7 +44,14 @@ struct OutboxQuery {
     sent: Option<String>,
 }
 
-async fn render_outbox(state: &AppState, admin: &CurrentAdmin, page: Option<i64>, test_to: String, test_error: Option<String>, sent: bool) -> Result<HttpResponse, AppError> {
+async fn render_outbox(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    page: Option<i64>,
+    test_to: String,
+    test_error: Option<String>,
+    sent: bool,
+) -> Result<HttpResponse, AppError> {
     let request = PageRequest::with_size(page, PER_PAGE);
     let (messages, total) = match state.mailer.outbox_dir() {
         Some(dir) => {
@@ -124,7 +131,11 @@ async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfFo
     match db::run(&state.pool, move |c| Ok::<_, JobError>(send_email::enqueue_limited(c, &email)?)).await? {
         Ok(_) => Ok(redirect("/outbox?sent=1")),
         Err(limit) => {
-            let message = format!("At most {} emails a minute can go to one address. Try again after {}.", crate::limits::MAIL_PER_ADDRESS.max, crate::contacts::when_utc(limit.retry_at));
+            let message = format!(
+                "At most {} emails a minute can go to one address. Try again after {}.",
+                crate::limits::MAIL_PER_ADDRESS.max,
+                crate::contacts::when_utc(limit.retry_at)
+            );
             render_outbox(&state, &admin, None, typed, Some(message), false).await
         }
     }

@@ -36,10 +36,8 @@ pub fn html(status: StatusCode, page: &impl Template) -> Result<HttpResponse, Ap
 /// and newlines and read `\\` as `/`, so `/\t/evil.example` or `/\\evil.example` would
 /// leave the site; CR/LF would break the header). Anything else is refused.
 pub fn local_path(candidate: &str) -> Option<&str> {
-    let ok = candidate.starts_with('/')
-        && !candidate.starts_with("//")
-        && candidate.len() <= 2048
-        && candidate.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    let ok =
+        candidate.starts_with('/') && !candidate.starts_with("//") && candidate.len() <= 2048 && candidate.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
     ok.then_some(candidate)
 }
 
@@ -59,11 +57,7 @@ pub fn redirect(location: &str) -> HttpResponse {
 /// The same for a form our script sent (`HX-Request`): it navigates on `HX-Redirect`,
 /// since a fetch that follows a 303 itself would load the page for nothing.
 pub fn redirect_for(req: &actix_web::HttpRequest, location: &str) -> HttpResponse {
-    if req.headers().contains_key("HX-Request") {
-        HttpResponse::Ok().insert_header(("HX-Redirect", location)).finish()
-    } else {
-        redirect(location)
-    }
+    if req.headers().contains_key("HX-Request") { HttpResponse::Ok().insert_header(("HX-Redirect", location)).finish() } else { redirect(location) }
 }
 
 /// Lets the helpers below take a value however deeply askama referenced it.
@@ -120,7 +114,18 @@ mod tests {
         for good in ["/directory", "/folders/fd-1?page=2&q=a%20b", "/"] {
             assert_eq!(local_path(good), Some(good));
         }
-        for bad in ["//evil.example", "/\t/evil.example", "/\\evil.example", "/\\/evil.example", "https://evil.example", "evil.example", "/a\r\nSet-Cookie: x=1", "/ünicode", "", "/with space"] {
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "/\\/evil.example",
+            "https://evil.example",
+            "evil.example",
+            "/a\r\nSet-Cookie: x=1",
+            "/ünicode",
+            "",
+            "/with space",
+        ] {
             assert_eq!(local_path(bad), None, "{bad:?}");
         }
     }

@@ -138,7 +138,8 @@ async fn members_are_created_listed_moved_and_removed_through_the_api() {
     let b = app.api("CreateFolder", &[("FolderName", "b")]).await.json()["Folder"]["FolderId"].as_str().unwrap().to_owned();
     let mut ids = Vec::new();
     for i in 0..7 {
-        let resp = app.api("CreateResourceAccount", &[("DisplayName", &format!("member {i}")), ("ParentFolderId", &a), ("AccountNamePrefix", &format!("m{i}"))]).await;
+        let resp =
+            app.api("CreateResourceAccount", &[("DisplayName", &format!("member {i}")), ("ParentFolderId", &a), ("AccountNamePrefix", &format!("m{i}"))]).await;
         assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
         let account = &resp.json()["Account"];
         assert_eq!(account["FolderId"], a.as_str());
@@ -188,7 +189,15 @@ async fn parameters_in_a_form_body_are_read_and_signed() {
 }
 
 /// A V3 request signed over exactly `signed` (lower-case header names), with `body`.
-async fn v3_signed_over(app: &mut TestApp, action: &str, params: &[(&str, &str)], signed: &[&str], nonce: &str, body: &[u8], content_sha256: Option<&str>) -> crate::support::Response {
+async fn v3_signed_over(
+    app: &mut TestApp,
+    action: &str,
+    params: &[(&str, &str)],
+    signed: &[&str],
+    nonce: &str,
+    body: &[u8],
+    content_sha256: Option<&str>,
+) -> crate::support::Response {
     use rd_contacts::api::signature;
     let (id, secret) = app.access_key.clone().unwrap();
     let query: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -205,7 +214,8 @@ async fn v3_signed_over(app: &mut TestApp, action: &str, params: &[(&str, &str)]
         ("content-type", "application/x-www-form-urlencoded".to_owned()),
     ];
     let names: Vec<String> = signed.iter().map(|s| s.to_string()).collect();
-    let canonical = signature::v3_canonical_request("POST", "/", &query, &names, |n| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str()), &body_hash).unwrap();
+    let canonical =
+        signature::v3_canonical_request("POST", "/", &query, &names, |n| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str()), &body_hash).unwrap();
     let auth = format!("ACS3-HMAC-SHA256 Credential={id},SignedHeaders={},Signature={}", names.join(";"), signature::v3_signature(&secret, &canonical));
     let qs = serde_urlencoded::to_string(&query).unwrap();
     let mut req = actix_web::test::TestRequest::post().uri(&format!("/?{qs}")).insert_header(("Authorization", auth)).set_payload(body.to_vec());
@@ -263,10 +273,19 @@ async fn an_empty_signature_nonce_is_refused_in_both_schemes() {
     let (id, secret) = app.access_key.clone().unwrap();
     let now = OffsetDateTime::now_utc();
     let stamp = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", now.year(), u8::from(now.month()), now.day(), now.hour(), now.minute(), now.second());
-    let mut all: Vec<(String, String)> = [("Action", "GetResourceDirectory"), ("Format", "json"), ("Version", "2022-04-19"), ("Timestamp", &stamp), ("SignatureNonce", ""), ("SignatureMethod", "HMAC-SHA1"), ("SignatureVersion", "1.0"), ("AccessKeyId", &id)]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let mut all: Vec<(String, String)> = [
+        ("Action", "GetResourceDirectory"),
+        ("Format", "json"),
+        ("Version", "2022-04-19"),
+        ("Timestamp", &stamp),
+        ("SignatureNonce", ""),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("AccessKeyId", &id),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     let sig = rd_contacts::api::signature::v1_signature(&secret, "GET", &all);
     all.push(("Signature".into(), sig));
     let v1 = app.get(&format!("/?{}", serde_urlencoded::to_string(&all).unwrap())).await;
@@ -278,7 +297,8 @@ async fn an_api_body_over_the_limit_gets_an_error_the_sdk_can_read() {
     let mut app = TestApp::spawn().await;
     app.api("GetResourceDirectory", &[]).await;
     let big = vec![b'a'; rd_contacts::api::BODY_LIMIT + 1];
-    let resp = app.send(actix_web::test::TestRequest::post().uri("/").insert_header(("content-type", "application/x-www-form-urlencoded")).set_payload(big)).await;
+    let resp =
+        app.send(actix_web::test::TestRequest::post().uri("/").insert_header(("content-type", "application/x-www-form-urlencoded")).set_payload(big)).await;
     assert_eq!(resp.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(resp.json()["Code"], "RequestEntityTooLarge");
     assert!(resp.json()["RequestId"].is_string());

@@ -297,9 +297,19 @@ async fn b6_an_unbinding_task_that_gave_up_no_longer_blocks_moves() {
             use rd_contacts::contacts::propagation::Scope;
             use rd_contacts::db::schema::{folders, unbind_tasks};
             let path: String = folders::table.find(&a).select(folders::path).first(c).unwrap();
-            let job = rd_contacts::jobs::enqueue(c, &UnbindMembers(Propagation { contact_id: tom.clone(), scope: Scope::Subtree { path: path.clone() }, cursor: String::new(), done: 0, total: 1 })).unwrap();
+            let job = rd_contacts::jobs::enqueue(
+                c,
+                &UnbindMembers(Propagation { contact_id: tom.clone(), scope: Scope::Subtree { path: path.clone() }, cursor: String::new(), done: 0, total: 1 }),
+            )
+            .unwrap();
             diesel::insert_into(unbind_tasks::table)
-                .values((unbind_tasks::job_id.eq(job), unbind_tasks::contact_id.eq(&tom), unbind_tasks::target_id.eq(&a), unbind_tasks::folder_path.eq(&path), unbind_tasks::created_at.eq(rd_contacts::db::now_utc())))
+                .values((
+                    unbind_tasks::job_id.eq(job),
+                    unbind_tasks::contact_id.eq(&tom),
+                    unbind_tasks::target_id.eq(&a),
+                    unbind_tasks::folder_path.eq(&path),
+                    unbind_tasks::created_at.eq(rd_contacts::db::now_utc()),
+                ))
                 .execute(c)
                 .unwrap();
         }
@@ -311,7 +321,12 @@ async fn b6_an_unbinding_task_that_gave_up_no_longer_blocks_moves() {
         use diesel::prelude::*;
         use rd_contacts::db::schema::jobs as j;
         diesel::update(j::table.filter(j::kind.eq("unbind_members")))
-            .set((j::status.eq("running"), j::attempts.eq(rd_contacts::jobs::DEFAULT_MAX_ATTEMPTS), j::locked_by.eq("dead"), j::locked_until.eq(rd_contacts::db::now_utc() - time::Duration::seconds(1))))
+            .set((
+                j::status.eq("running"),
+                j::attempts.eq(rd_contacts::jobs::DEFAULT_MAX_ATTEMPTS),
+                j::locked_by.eq("dead"),
+                j::locked_until.eq(rd_contacts::db::now_utc() - time::Duration::seconds(1)),
+            ))
             .execute(c)
             .unwrap();
     })

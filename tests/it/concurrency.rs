@@ -54,11 +54,18 @@ async fn t5_eight_clients_writing_at_once_through_the_api_and_the_console_get_no
                 for j in 0..30 {
                     let (what, r) = match j % 6 {
                         0 => ("CreateFolder", c.api("CreateFolder", &[("FolderName", &format!("c{i}f{j}")), ("ParentFolderId", &root)]).await),
-                        1 => ("CreateResourceAccount", c.api("CreateResourceAccount", &[("DisplayName", &format!("c{i} m{j}")), ("ParentFolderId", &root)]).await),
+                        1 => (
+                            "CreateResourceAccount",
+                            c.api("CreateResourceAccount", &[("DisplayName", &format!("c{i} m{j}")), ("ParentFolderId", &root)]).await,
+                        ),
                         2 => ("console create folder", c.post(&format!("/folders/{root}/folders"), &[("name", &format!("k{i}g{j}"))]).await),
                         3 => (
                             "console create member",
-                            c.post(&format!("/folders/{root}/members"), &[("display_name", &format!("k{i} n{j}")), ("security_email", &format!("k{i}n{j}@example.com"))]).await,
+                            c.post(
+                                &format!("/folders/{root}/members"),
+                                &[("display_name", &format!("k{i} n{j}")), ("security_email", &format!("k{i}n{j}@example.com"))],
+                            )
+                            .await,
                         ),
                         4 if j % 12 == 4 => ("AssociateMembers", c.api("AssociateMembers", &[("ContactId", &contact), ("Members.1", &root)]).await),
                         4 => ("DisassociateMembers", c.api("DisassociateMembers", &[("ContactId", &contact), ("Members.1", &root)]).await),
@@ -92,7 +99,8 @@ async fn t5_simultaneous_creations_of_one_folder_name_create_one_folder() {
         .collect();
     let answers = futures_util::future::join_all(calls).await;
     let created = answers.iter().filter(|r| r.status == StatusCode::OK).count();
-    let refused: Vec<_> = answers.iter().filter(|r| r.status != StatusCode::OK).map(|r| (r.status, r.json()["Code"].as_str().unwrap_or("").to_owned())).collect();
+    let refused: Vec<_> =
+        answers.iter().filter(|r| r.status != StatusCode::OK).map(|r| (r.status, r.json()["Code"].as_str().unwrap_or("").to_owned())).collect();
     assert_eq!(created, 1, "{refused:?}");
     assert!(refused.iter().all(|(s, code)| *s == StatusCode::CONFLICT && code == "EntityAlreadyExists.Folder"), "{refused:?}");
     let listed = app.client().api("ListFoldersForParent", &[("ParentFolderId", &root)]).await.json();
@@ -105,12 +113,16 @@ async fn t5_deleting_a_folder_while_members_are_created_in_it_never_answers_5xx(
     let root = root(&app).await;
     let mut c = app.client();
     for round in 0..10 {
-        let folder = c.api("CreateFolder", &[("FolderName", &format!("race{round}")), ("ParentFolderId", &root)]).await.json()["Folder"]["FolderId"].as_str().unwrap().to_owned();
+        let folder = c.api("CreateFolder", &[("FolderName", &format!("race{round}")), ("ParentFolderId", &root)]).await.json()["Folder"]["FolderId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let (mut a, mut b, mut d) = (app.client(), app.client(), app.client());
         let delete = [("FolderId", folder.as_str())];
         let member = [("DisplayName", "racer"), ("ParentFolderId", folder.as_str())];
         let inner = [("FolderName", "inner"), ("ParentFolderId", folder.as_str())];
-        let (deleted, created, created_too) = tokio::join!(a.api("DeleteFolder", &delete), b.api("CreateResourceAccount", &member), d.api("CreateFolder", &inner));
+        let (deleted, created, created_too) =
+            tokio::join!(a.api("DeleteFolder", &delete), b.api("CreateResourceAccount", &member), d.api("CreateFolder", &inner));
         for (what, r) in [("DeleteFolder", &deleted), ("CreateResourceAccount", &created), ("CreateFolder", &created_too)] {
             assert!(!r.status.is_server_error(), "round {round}, {what}: {} {}", r.status, r.body);
         }
@@ -127,7 +139,10 @@ async fn t5_simultaneous_accepts_of_one_invitation_give_one_account_and_no_5xx()
     let mut app = TestApp::spawn().await;
     app.sign_in().await;
     let root = root(&app).await;
-    let member = app.api("CreateResourceAccount", &[("DisplayName", "invited"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"].as_str().unwrap().to_owned();
+    let member = app.api("CreateResourceAccount", &[("DisplayName", "invited"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let invited = app.post(&format!("/members/{member}/invite"), &[("email", "keeper@example.com")]).await;
     assert_eq!(invited.status, StatusCode::SEE_OTHER, "{}", invited.body);
     app.run_pending_jobs().await;
@@ -140,13 +155,16 @@ async fn t5_simultaneous_accepts_of_one_invitation_give_one_account_and_no_5xx()
         let token = crate::support::capture(&page.body, r#"name="csrf_token" value="([^"]+)""#);
         clients.push((c, token));
     }
-    let accepts: Vec<_> = clients
-        .into_iter()
-        .map(|(mut c, token)| {
-            let link = link.clone();
-            async move { c.post_raw(&link, &[("csrf_token", &token), ("password", "Tide-lantern-91-quartz"), ("password_again", "Tide-lantern-91-quartz")]).await }
-        })
-        .collect();
+    let accepts: Vec<_> =
+        clients
+            .into_iter()
+            .map(|(mut c, token)| {
+                let link = link.clone();
+                async move {
+                    c.post_raw(&link, &[("csrf_token", &token), ("password", "Tide-lantern-91-quartz"), ("password_again", "Tide-lantern-91-quartz")]).await
+                }
+            })
+            .collect();
     let answers = futures_util::future::join_all(accepts).await;
     let statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
     assert!(statuses.iter().all(|s| *s < 500), "{statuses:?}");

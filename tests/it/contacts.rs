@@ -34,7 +34,10 @@ async fn forget_sends(app: &TestApp) {
 #[actix_web::test]
 async fn c1_the_21st_contact_is_refused_then_accepted_after_the_quota_is_raised() {
     let mut app = TestApp::spawn().await;
-    let names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"];
+    let names = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett", "kilo", "lima", "mike", "november", "oscar", "papa",
+        "quebec", "romeo", "sierra", "tango",
+    ];
     for (i, name) in names.iter().enumerate() {
         let resp = app.api("AddMessageContact", &contact(name, &format!("c{i}@example.com"))).await;
         assert_eq!(resp.status, StatusCode::OK, "{name}: {}", resp.body);
@@ -119,8 +122,14 @@ async fn c2_email_title_and_message_types_are_checked() {
         (vec![("Name", "tom"), ("EmailAddress", "t@example.com"), ("Title", "CEO")], "MissingParameter.MessageTypes"),
         (vec![("Name", "tom"), ("EmailAddress", "t@example.com"), ("Title", "CEO"), ("MessageTypes.1", "Spam")], "InvalidParameter.MessageTypes"),
         (vec![("EmailAddress", "t@example.com"), ("Title", "CEO"), ("MessageTypes.1", "ProductMessage")], "MissingParameter.Name"),
-        (vec![("Name", "tom"), ("EmailAddress", "t@example.com"), ("Title", "CEO"), ("MessageTypes.1", "ProductMessage"), ("PhoneNumber", "1-2025550123")], "InvalidParameter.MobileCountryCode"),
-        (vec![("Name", "tom"), ("EmailAddress", "t@example.com"), ("Title", "CEO"), ("MessageTypes.1", "ProductMessage"), ("PhoneNumber", "86-123")], "InvalidParameter.PhoneNumber"),
+        (
+            vec![("Name", "tom"), ("EmailAddress", "t@example.com"), ("Title", "CEO"), ("MessageTypes.1", "ProductMessage"), ("PhoneNumber", "1-2025550123")],
+            "InvalidParameter.MobileCountryCode",
+        ),
+        (
+            vec![("Name", "tom"), ("EmailAddress", "t@example.com"), ("Title", "CEO"), ("MessageTypes.1", "ProductMessage"), ("PhoneNumber", "86-123")],
+            "InvalidParameter.PhoneNumber",
+        ),
     ];
     for (params, code) in cases {
         let resp = app.api("AddMessageContact", &params).await;
@@ -128,7 +137,10 @@ async fn c2_email_title_and_message_types_are_checked() {
         assert_eq!(resp.json()["Code"], code, "{params:?}");
     }
     let with_phone = app
-        .api("AddMessageContact", &[("Name", "tom"), ("EmailAddress", "t@example.com"), ("Title", "CEO"), ("MessageTypes.1", "ProductMessage"), ("PhoneNumber", "86-13900001234")])
+        .api(
+            "AddMessageContact",
+            &[("Name", "tom"), ("EmailAddress", "t@example.com"), ("Title", "CEO"), ("MessageTypes.1", "ProductMessage"), ("PhoneNumber", "86-13900001234")],
+        )
         .await;
     let id = with_phone.json()["Contact"]["ContactId"].as_str().unwrap().to_owned();
     assert_eq!(get(&mut app, &id).await["PhoneNumber"], "86-13900001234");
@@ -371,12 +383,24 @@ async fn the_console_panel_creates_a_contact_and_shows_each_message_next_to_its_
     app.sign_in().await;
     let bad = app.post("/contacts", &[("name", "x1"), ("email", "nope"), ("title", ""), ("csrf_extra", "")]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    for message in ["may contain Chinese characters and English letters only", "is not an email address", "Choose a title", "Choose at least one message type"] {
+    for message in ["may contain Chinese characters and English letters only", "is not an email address", "Choose a title", "Choose at least one message type"]
+    {
         assert!(bad.body.contains(message), "{message}");
     }
     assert!(bad.body.contains(r#"value="x1""#) && bad.body.contains(r#"value="nope""#), "the input is kept");
 
-    let ok = app.post("/contacts", &[("name", "张三"), ("email", "zhang@example.com"), ("title", "MaintenanceDirector"), ("message_types", "FaultMessage"), ("message_types", "SecurityMessage")]).await;
+    let ok = app
+        .post(
+            "/contacts",
+            &[
+                ("name", "张三"),
+                ("email", "zhang@example.com"),
+                ("title", "MaintenanceDirector"),
+                ("message_types", "FaultMessage"),
+                ("message_types", "SecurityMessage"),
+            ],
+        )
+        .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     let detail_url = ok.location.unwrap();
     let page = app.get(&detail_url).await;
@@ -386,7 +410,9 @@ async fn the_console_panel_creates_a_contact_and_shows_each_message_next_to_its_
     assert!(app.get("/contacts?q=nobody").await.body.contains("No contact matches"));
 
     let id = capture(&detail_url, r"/contacts/(c-[A-Za-z0-9]{16})");
-    let renamed = app.post(&format!("/contacts/{id}"), &[("name", "张三丰"), ("email", "zhang@example.com"), ("title", "CEO"), ("message_types", "AccountExpenses")]).await;
+    let renamed = app
+        .post(&format!("/contacts/{id}"), &[("name", "张三丰"), ("email", "zhang@example.com"), ("title", "CEO"), ("message_types", "AccountExpenses")])
+        .await;
     assert_eq!(renamed.status, StatusCode::SEE_OTHER);
     assert!(app.get(&format!("/contacts/{id}")).await.body.contains("张三丰"));
 }

@@ -95,7 +95,13 @@ async fn d2_d3_remove_fails_for_the_only_fault_recipient_and_reports_it() {
     // Once the member has another recipient, a retry goes through.
     let l2 = lonely.clone();
     app.with_conn(move |c| {
-        crate::support::add_confirmed_recipient(c, &l2, &rd_contacts::domain::RecipientName::parse("ops").unwrap(), &EmailAddress::parse("ops@example.com").unwrap(), rd_contacts::domain::MessageTypes::EVERY)
+        crate::support::add_confirmed_recipient(
+            c,
+            &l2,
+            &rd_contacts::domain::RecipientName::parse("ops").unwrap(),
+            &EmailAddress::parse("ops@example.com").unwrap(),
+            rd_contacts::domain::MessageTypes::EVERY,
+        )
     })
     .await;
     assert_eq!(app.api("DeleteMessageContact", &[("ContactId", &tom), ("RetainContactInMembers", "false")]).await.json()["Status"], "Deleting");
@@ -110,7 +116,12 @@ async fn exhaust(app: &TestApp, kind: &'static str) {
         use rd_contacts::db::schema::jobs as j;
         let max = rd_contacts::jobs::DEFAULT_MAX_ATTEMPTS;
         let n = diesel::update(j::table.filter(j::kind.eq(kind)).filter(j::status.eq_any(["queued", "running"])))
-            .set((j::status.eq("running"), j::attempts.eq(max), j::locked_by.eq("dead"), j::locked_until.eq(rd_contacts::db::now_utc() - time::Duration::seconds(1))))
+            .set((
+                j::status.eq("running"),
+                j::attempts.eq(max),
+                j::locked_by.eq("dead"),
+                j::locked_until.eq(rd_contacts::db::now_utc() - time::Duration::seconds(1)),
+            ))
             .execute(c)
             .unwrap();
         assert_eq!(n, 1, "one {kind} job");
@@ -137,7 +148,13 @@ async fn d3_every_fail_reason_of_a_removal_is_kept_counted_and_paged() {
     let status = &second["ContactDeletionStatus"];
     assert_eq!(status["FailReasonList"].as_array().unwrap().len(), 1);
     assert!(status.get("NextToken").is_none(), "the last page has no NextToken: {second}");
-    let mut listed: Vec<String> = first["ContactDeletionStatus"]["FailReasonList"].as_array().unwrap().iter().chain(status["FailReasonList"].as_array().unwrap()).map(|r| r["AccountId"].as_str().unwrap().to_owned()).collect();
+    let mut listed: Vec<String> = first["ContactDeletionStatus"]["FailReasonList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(status["FailReasonList"].as_array().unwrap())
+        .map(|r| r["AccountId"].as_str().unwrap().to_owned())
+        .collect();
     listed.sort();
     let mut expected = members.to_vec();
     expected.sort();

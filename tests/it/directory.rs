@@ -15,7 +15,13 @@ fn folder(c: &mut AnyConnection, parent: &FolderId, name: &str) -> Result<Folder
 }
 
 fn member(c: &mut AnyConnection, folder: &FolderId, name: &str) -> rd_contacts::directory::Account {
-    let new = NewAccount { display_name: DisplayName::parse(name).unwrap(), folder: folder.clone(), security_email: None, account_name_prefix: None, join_method: JoinMethod::Created };
+    let new = NewAccount {
+        display_name: DisplayName::parse(name).unwrap(),
+        folder: folder.clone(),
+        security_email: None,
+        account_name_prefix: None,
+        join_method: JoinMethod::Created,
+    };
     directory::create_account(c, &new).unwrap()
 }
 

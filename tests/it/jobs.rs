@@ -154,11 +154,12 @@ async fn t2_a_running_job_renews_its_lease_so_that_no_other_worker_takes_it() {
     let app = TestApp::spawn_with(|s| s.jobs.lease = time::Duration::milliseconds(300)).await;
     let ctx = context(&app);
     let p = probe("long", 1_500, "finish");
-    let id = app.with_conn({
-        let p = p.clone();
-        move |c| jobs::enqueue(c, &p).unwrap()
-    })
-    .await;
+    let id = app
+        .with_conn({
+            let p = p.clone();
+            move |c| jobs::enqueue(c, &p).unwrap()
+        })
+        .await;
     // Two workers compete while the job runs for five lease lengths.
     let (a, b) = (ctx.clone(), ctx.clone());
     let first = actix_web::rt::spawn(async move { jobs::run_one(&a, "one", Lane::Bulk).await.unwrap() });
@@ -258,11 +259,16 @@ async fn t2_finished_jobs_are_purged_after_the_retention_and_unfinished_ones_nev
     let ids: HashMap<&str, i64> = app
         .with_conn(|c| {
             let mut ids = HashMap::new();
-            for (name, status, age_days) in [("old done", "done", 15), ("old failed", "failed", 15), ("recent done", "done", 13), ("old queued", "queued", 15)] {
+            for (name, status, age_days) in [("old done", "done", 15), ("old failed", "failed", 15), ("recent done", "done", 13), ("old queued", "queued", 15)]
+            {
                 let id = send_email::enqueue_email(c, &email("a@example.com")).unwrap();
                 let finished = (status != "queued").then(|| now_utc() - time::Duration::days(age_days));
                 diesel::update(jobs_table::table.find(id))
-                    .set((jobs_table::status.eq(status), jobs_table::finished_at.eq(finished), jobs_table::created_at.eq(now_utc() - time::Duration::days(age_days))))
+                    .set((
+                        jobs_table::status.eq(status),
+                        jobs_table::finished_at.eq(finished),
+                        jobs_table::created_at.eq(now_utc() - time::Duration::days(age_days)),
+                    ))
                     .execute(c)
                     .unwrap();
                 ids.insert(name, id);
@@ -325,12 +331,18 @@ async fn t2_a_verification_link_does_not_wait_behind_large_notifications() {
         .await;
     // Four notifications of 60 emails at 150 ms each, 4 at a time: 2.25 s each, both bulk workers busy.
     for n in 0..4 {
-        let sent = app.api("PublishNotification", &[("MessageType", "SecurityMessage"), ("Subject", &format!("Bulk {n}")), ("Content", "x"), ("FolderId", &folder)]).await;
+        let sent = app
+            .api("PublishNotification", &[("MessageType", "SecurityMessage"), ("Subject", &format!("Bulk {n}")), ("Content", "x"), ("FolderId", &folder)])
+            .await;
         assert_eq!(sent.status, actix_web::http::StatusCode::OK, "{}", sent.body);
     }
     jobs::spawn_workers(app.state.jobs(), 2);
     wait_until("both bulk workers send", StdDuration::from_secs(10), async || {
-        app.with_conn(|c| jobs_table::table.filter(jobs_table::kind.eq("notification_send")).filter(jobs_table::status.eq("running")).count().get_result::<i64>(c).unwrap()).await == 2
+        app.with_conn(|c| {
+            jobs_table::table.filter(jobs_table::kind.eq("notification_send")).filter(jobs_table::status.eq("running")).count().get_result::<i64>(c).unwrap()
+        })
+        .await
+            == 2
     })
     .await;
     let asked = Instant::now();

@@ -189,7 +189,9 @@ async fn m2_m6_a_member_adds_edits_and_removes_its_own_recipients_each_address_c
 
     let a2 = a.clone();
     let id = app.with_conn(move |c| message_center::message_center(c, &a2).unwrap().own[0].id).await;
-    let edited = app.post(&format!("/my/message-center/recipients/{id}"), &[("name", "Finance"), ("email", "fin2@a.example"), ("message_types", "ServiceMessage")]).await;
+    let edited = app
+        .post(&format!("/my/message-center/recipients/{id}"), &[("name", "Finance"), ("email", "fin2@a.example"), ("message_types", "ServiceMessage")])
+        .await;
     assert_eq!(edited.status, StatusCode::SEE_OTHER);
     assert!(recipients(&app, &a, MessageType::ServiceMessage).await.is_empty(), "a new address is confirmed again");
     app.run_pending_jobs().await;
@@ -227,7 +229,13 @@ async fn m6_a_member_has_at_most_fifty_recipients_of_its_own() {
     app.with_conn(move |c| {
         for i in 0..50 {
             let email = EmailAddress::parse(&format!("r{i}@a.example")).unwrap();
-            crate::support::add_confirmed_recipient(c, &a2, &rd_contacts::domain::RecipientName::parse(&format!("r{i}")).unwrap(), &email, rd_contacts::domain::MessageTypes::EVERY);
+            crate::support::add_confirmed_recipient(
+                c,
+                &a2,
+                &rd_contacts::domain::RecipientName::parse(&format!("r{i}")).unwrap(),
+                &email,
+                rd_contacts::domain::MessageTypes::EVERY,
+            );
         }
     })
     .await;
@@ -255,7 +263,8 @@ async fn m6_t4_confirmation_emails_to_one_address_are_limited_to_ten_a_minute() 
     let refused = app.post(&format!("/my/message-center/recipients/{id}/resend"), &[]).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert!(refused.body.contains("At most 10 confirmation emails a minute"), "{}", refused.body);
-    let another = app.post("/my/message-center/recipients", &[("name", "Target two"), ("email", "TARGET@victim.example"), ("message_types", "FaultMessage")]).await;
+    let another =
+        app.post("/my/message-center/recipients", &[("name", "Target two"), ("email", "TARGET@victim.example"), ("message_types", "FaultMessage")]).await;
     assert_eq!(another.status, StatusCode::UNPROCESSABLE_ENTITY, "the limit is per address, whatever the recipient");
     let a2 = a.clone();
     assert_eq!(app.with_conn(move |c| message_center::message_center(c, &a2).unwrap().own.len()).await, 1, "the refused one was not added");
@@ -292,9 +301,8 @@ async fn the_only_recipient_of_a_type_is_reported_before_it_is_taken_away() {
     associate(&app, &a, &tom).await;
     associate(&app, &a, &ann).await;
     let (a2, t2, n2) = (a.clone(), tom.clone(), ann.clone());
-    let (left_tom, left_ann) = app
-        .with_conn(move |c| (message_center::types_left_without(c, &a2, &t2).unwrap(), message_center::types_left_without(c, &a2, &n2).unwrap()))
-        .await;
+    let (left_tom, left_ann) =
+        app.with_conn(move |c| (message_center::types_left_without(c, &a2, &t2).unwrap(), message_center::types_left_without(c, &a2, &n2).unwrap())).await;
     assert_eq!(left_tom.api_names(), ["SecurityMessage"]);
     assert!(left_ann.is_empty(), "Tom still covers Fault");
 }
@@ -315,7 +323,17 @@ async fn a_member_user_cannot_reach_another_members_message_center_by_any_url_or
     app.member_user(&a, "user@a.example").await;
     assert_eq!(app.get("/my/message-center").await.status, StatusCode::OK);
     assert!(!app.get("/my/message-center").await.body.contains("owner@b.example"));
-    for path in [format!("/members/{b}"), format!("/members/{a}"), "/directory".into(), "/contacts".into(), format!("/contacts/{tom}"), format!("/folders/{root}"), "/outbox".into(), "/jobs".into(), "/settings/quotas".into()] {
+    for path in [
+        format!("/members/{b}"),
+        format!("/members/{a}"),
+        "/directory".into(),
+        "/contacts".into(),
+        format!("/contacts/{tom}"),
+        format!("/folders/{root}"),
+        "/outbox".into(),
+        "/jobs".into(),
+        "/settings/quotas".into(),
+    ] {
         assert_eq!(app.get(&path).await.status, StatusCode::NOT_FOUND, "GET {path}");
     }
     let posts: Vec<(String, Vec<(&str, &str)>)> = vec![

@@ -140,7 +140,8 @@ impl Model {
             self.assoc.iter().filter(|((m, c), a)| *m == member && a.retained == 0 && !self.covered(*m, *c)).map(|((_, c), _)| *c).collect();
         let mut retained = BTreeMap::new();
         for &c in &uncovered {
-            let lonely = self.lonely(member, c, |o| self.contact_rank[o] > self.contact_rank[c] || self.assoc[&(member, o)].retained != 0 || self.covered(member, o));
+            let lonely =
+                self.lonely(member, c, |o| self.contact_rank[o] > self.contact_rank[c] || self.assoc[&(member, o)].retained != 0 || self.covered(member, o));
             retained.insert(c, lonely);
         }
         for (c, lonely) in retained {
@@ -193,8 +194,20 @@ fn setup(c: &mut AnyConnection, parents: &[usize], types: &[i32]) -> World {
             title: Title::Other,
             types: MessageTypes::from_bits(*t),
         };
-        let contact = contacts::create_contact(c, &new, &Sender { requested_by: "model", public_url: "http://x", secrets: &rd_contacts::secrets::SecretBox::new(b"model secret that is long enough for the sealing key derivation, 64+ bytes") }).unwrap();
-        diesel::update(contacts_table::table.find(&contact.id)).set((contacts_table::status.eq("Active"), contacts_table::verified_at.eq(Some(now_utc())))).execute(c).unwrap();
+        let contact = contacts::create_contact(
+            c,
+            &new,
+            &Sender {
+                requested_by: "model",
+                public_url: "http://x",
+                secrets: &rd_contacts::secrets::SecretBox::new(b"model secret that is long enough for the sealing key derivation, 64+ bytes"),
+            },
+        )
+        .unwrap();
+        diesel::update(contacts_table::table.find(&contact.id))
+            .set((contacts_table::status.eq("Active"), contacts_table::verified_at.eq(Some(now_utc()))))
+            .execute(c)
+            .unwrap();
         diesel::sql_query("DELETE FROM contact_verifications").execute(c).unwrap();
         world.contact_ids.push(contact.id);
         world.model.contact_types.push(*t);
@@ -309,7 +322,13 @@ fn apply(c: &mut AnyConnection, w: &mut World, op: &Op) {
         }
         Op::AddOwn { member: m, types } => {
             let Some(m) = member(w, m) else { return };
-            crate::support::add_confirmed_recipient(c, &w.member_ids[m], &RecipientName::parse("own").unwrap(), &EmailAddress::parse(&format!("own-{}@example.com", rd_contacts::domain::random_alphanumeric(8).to_lowercase())).unwrap(), MessageTypes::from_bits(types));
+            crate::support::add_confirmed_recipient(
+                c,
+                &w.member_ids[m],
+                &RecipientName::parse("own").unwrap(),
+                &EmailAddress::parse(&format!("own-{}@example.com", rd_contacts::domain::random_alphanumeric(8).to_lowercase())).unwrap(),
+                MessageTypes::from_bits(types),
+            );
             w.model.own.entry(m).or_default().push(types);
         }
         Op::RemoveOwn { member: m } => {

@@ -54,7 +54,12 @@ async fn m5_a_notification_reaches_each_members_recipients_of_its_type_once_per_
     app.api("AssociateMembers", &[("ContactId", &ann), ("Members.1", &folder)]).await;
     let before = app.sent_emails().len();
 
-    let resp = app.api("PublishNotification", &[("MessageType", "SecurityMessage"), ("Subject", "Unusual logon"), ("Content", "Someone signed in."), ("FolderId", &folder)]).await;
+    let resp = app
+        .api(
+            "PublishNotification",
+            &[("MessageType", "SecurityMessage"), ("Subject", "Unusual logon"), ("Content", "Someone signed in."), ("FolderId", &folder)],
+        )
+        .await;
     assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
     assert_eq!(resp.json()["Members"], 2);
     assert!(resp.json()["NotificationId"].is_string());
@@ -110,7 +115,13 @@ async fn m5_every_attempt_is_logged_and_a_transient_failure_is_retried() {
     let m = member(&app, &folder, "member", Some("own@example.com")).await;
     let m2 = m.clone();
     app.with_conn(move |c| {
-        crate::support::add_confirmed_recipient(c, &m2, &RecipientName::parse("night").unwrap(), &EmailAddress::parse("night@example.com").unwrap(), MessageTypes::parse(&["FaultMessage"]).unwrap())
+        crate::support::add_confirmed_recipient(
+            c,
+            &m2,
+            &RecipientName::parse("night").unwrap(),
+            &EmailAddress::parse("night@example.com").unwrap(),
+            MessageTypes::parse(&["FaultMessage"]).unwrap(),
+        )
     })
     .await;
     app.api("PublishNotification", &[("MessageType", "FaultMessage"), ("Subject", "Outage"), ("Content", "x"), ("AccountId", &m)]).await;
@@ -193,7 +204,8 @@ async fn log_of(app: &TestApp, notification: i64) -> Vec<(String, String, i32, V
     app.with_conn(move |c| {
         use diesel::prelude::*;
         use rd_contacts::db::schema::{deliveries as d, delivery_attempts as a};
-        let rows: Vec<(i64, String, String, i32)> = d::table.filter(d::notification_id.eq(notification)).order(d::id).select((d::id, d::address, d::status, d::attempts)).load(c).unwrap();
+        let rows: Vec<(i64, String, String, i32)> =
+            d::table.filter(d::notification_id.eq(notification)).order(d::id).select((d::id, d::address, d::status, d::attempts)).load(c).unwrap();
         rows.into_iter()
             .map(|(id, address, status, attempts)| {
                 let outcomes: Vec<String> = a::table.filter(a::delivery_id.eq(id)).order(a::id).select(a::outcome).load(c).unwrap();
@@ -238,7 +250,10 @@ async fn t2_with_two_servers_sending_and_a_lease_far_shorter_than_the_sending_ev
     assert_eq!(got.len(), 120);
     let log = log_of(&app, id).await;
     assert_eq!(log.len(), 120);
-    assert!(log.iter().all(|(_, status, attempts, outcomes)| status == "sent" && *attempts == 1 && outcomes == &["sent"]), "the log shows one attempt each: {log:?}");
+    assert!(
+        log.iter().all(|(_, status, attempts, outcomes)| status == "sent" && *attempts == 1 && outcomes == &["sent"]),
+        "the log shows one attempt each: {log:?}"
+    );
 }
 
 #[actix_web::test]
@@ -261,7 +276,8 @@ async fn t2_a_delivery_claimed_by_a_live_sender_is_neither_taken_nor_written_by_
             let outcome = delivery::Outcome { delivery: mine[0].id, attempts: 0, error: None };
             let written = delivery::record(c, "server-b", &[outcome]).unwrap();
             let released = delivery::release_orphans(c, id).unwrap();
-            let status: String = rd_contacts::db::schema::deliveries::table.find(mine[0].id).select(rd_contacts::db::schema::deliveries::status).first(c).unwrap();
+            let status: String =
+                rd_contacts::db::schema::deliveries::table.find(mine[0].id).select(rd_contacts::db::schema::deliveries::status).first(c).unwrap();
             assert_eq!(status, "sending", "still A's");
             (mine.len(), theirs.len(), written, released)
         })
@@ -294,7 +310,11 @@ async fn t2_emails_in_flight_when_their_server_died_are_logged_interrupted_and_s
         ["died0@example.com", "died1@example.com", "died2@example.com"]
             .map(|a| {
                 let twice = in_flight.iter().any(|x| x == a);
-                (format!("{a} sent"), if twice { 2 } else { 1 }, if twice { vec!["interrupted".to_owned(), "sent".to_owned()] } else { vec!["sent".to_owned()] })
+                (
+                    format!("{a} sent"),
+                    if twice { 2 } else { 1 },
+                    if twice { vec!["interrupted".to_owned(), "sent".to_owned()] } else { vec!["sent".to_owned()] },
+                )
             })
             .to_vec()
     );
@@ -317,9 +337,17 @@ async fn t2_a_sending_job_that_gives_up_leaves_no_delivery_pending_and_the_notif
         use rd_contacts::db::schema::{deliveries as d, jobs as j};
         let ids: Vec<i64> = d::table.filter(d::notification_id.eq(id)).order(d::id).select(d::id).load(c).unwrap();
         diesel::update(d::table.find(ids[0])).set(d::status.eq("pending")).execute(c).unwrap();
-        diesel::update(d::table.find(ids[1])).set((d::status.eq("sending"), d::claimed_by.eq("dead"), d::claimed_at.eq(rd_contacts::db::now_utc()))).execute(c).unwrap();
+        diesel::update(d::table.find(ids[1]))
+            .set((d::status.eq("sending"), d::claimed_by.eq("dead"), d::claimed_at.eq(rd_contacts::db::now_utc())))
+            .execute(c)
+            .unwrap();
         diesel::update(j::table.filter(j::kind.eq("notification_send")))
-            .set((j::status.eq("running"), j::attempts.eq(3), j::locked_by.eq("dead"), j::locked_until.eq(rd_contacts::db::now_utc() - time::Duration::seconds(1))))
+            .set((
+                j::status.eq("running"),
+                j::attempts.eq(3),
+                j::locked_by.eq("dead"),
+                j::locked_until.eq(rd_contacts::db::now_utc() - time::Duration::seconds(1)),
+            ))
             .execute(c)
             .unwrap();
     })

@@ -81,7 +81,10 @@ async fn changing_a_password_needs_the_current_one_and_a_strong_new_one() {
 async fn t1_removing_a_member_account_ends_its_member_users_sessions_at_once() {
     let mut app = TestApp::spawn().await;
     let root = root(&app).await;
-    let account = app.api("CreateResourceAccount", &[("DisplayName", "leaver"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"].as_str().unwrap().to_owned();
+    let account = app.api("CreateResourceAccount", &[("DisplayName", "leaver"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.member_user(&account, "leaver@example.com").await;
     assert_eq!(app.get("/my/message-center").await.status, StatusCode::OK);
     let removed = app.client().api("RemoveCloudAccount", &[("AccountId", &account)]).await;
@@ -170,7 +173,10 @@ async fn t3_no_raw_link_token_is_stored_in_the_queue_before_or_after_its_email_g
     let mut app = TestApp::spawn().await;
     app.add_contact("sealed", "sealed@example.com").await;
     let root = root(&app).await;
-    let account = app.api("CreateResourceAccount", &[("DisplayName", "invitee"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"].as_str().unwrap().to_owned();
+    let account = app.api("CreateResourceAccount", &[("DisplayName", "invitee"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.sign_in().await;
     app.post(&format!("/members/{account}/invite"), &[("email", "invitee@example.com")]).await;
     let queued = payloads(&app).await;
@@ -246,7 +252,10 @@ fn percent_decode(s: &str) -> String {
 async fn t4_invitations_and_test_emails_to_one_address_are_limited_to_ten_a_minute() {
     let mut app = TestApp::spawn().await;
     let root = root(&app).await;
-    let account = app.api("CreateResourceAccount", &[("DisplayName", "target"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"].as_str().unwrap().to_owned();
+    let account = app.api("CreateResourceAccount", &[("DisplayName", "target"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.sign_in().await;
     for i in 0..10 {
         let sent = app.post(&format!("/members/{account}/invite"), &[("email", "victim@example.com")]).await;
@@ -267,7 +276,10 @@ async fn t4_invitations_and_test_emails_to_one_address_are_limited_to_ten_a_minu
 async fn t4_publish_notification_is_limited_per_access_key_with_throttling_user() {
     let mut app = TestApp::spawn().await;
     let root = root(&app).await;
-    let account = app.api("CreateResourceAccount", &[("DisplayName", "target"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"].as_str().unwrap().to_owned();
+    let account = app.api("CreateResourceAccount", &[("DisplayName", "target"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let publish = [("MessageType", "FaultMessage"), ("Subject", "Flood"), ("Content", "x"), ("AccountId", account.as_str())];
     for i in 0..20 {
         assert_eq!(app.api("PublishNotification", &publish).await.status, StatusCode::OK, "call {i}");
@@ -287,10 +299,17 @@ async fn t4_publish_notification_is_limited_per_access_key_with_throttling_user(
 async fn t4_test_notifications_to_one_member_are_limited() {
     let mut app = TestApp::spawn().await;
     let root = root(&app).await;
-    let account = app.api("CreateResourceAccount", &[("DisplayName", "target"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"].as_str().unwrap().to_owned();
+    let account = app.api("CreateResourceAccount", &[("DisplayName", "target"), ("ParentFolderId", &root)]).await.json()["Account"]["AccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.sign_in().await;
     for i in 0..10 {
-        assert_eq!(app.post(&format!("/members/{account}/test-notification"), &[("message_type", "FaultMessage")]).await.status, StatusCode::SEE_OTHER, "test {i}");
+        assert_eq!(
+            app.post(&format!("/members/{account}/test-notification"), &[("message_type", "FaultMessage")]).await.status,
+            StatusCode::SEE_OTHER,
+            "test {i}"
+        );
     }
     let refused = app.post(&format!("/members/{account}/test-notification"), &[("message_type", "FaultMessage")]).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
@@ -321,7 +340,13 @@ async fn searches_with_a_nul_byte_or_50000_characters_get_a_clear_answer_not_a_5
     let contact = app.add_contact("searcher", "searcher@example.com").await;
     let long = "r".repeat(50_000);
     for bad in ["a%00b", long.as_str()] {
-        for path in [format!("/directory?q={bad}"), format!("/folders/{root}?q={bad}"), format!("/contacts?q={bad}"), format!("/contacts/{contact}/bind?q={bad}"), format!("/notifications?member={bad}")] {
+        for path in [
+            format!("/directory?q={bad}"),
+            format!("/folders/{root}?q={bad}"),
+            format!("/contacts?q={bad}"),
+            format!("/contacts/{contact}/bind?q={bad}"),
+            format!("/notifications?member={bad}"),
+        ] {
             let resp = app.get(&path).await;
             assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{}", &path[..path.len().min(80)]);
             assert!(resp.body.contains("Search for") || resp.body.contains("16 digits"), "{}", &path[..path.len().min(80)]);

@@ -143,7 +143,14 @@ impl TestApp {
         };
         let app = test::init_service(startup::app(state.clone())).await;
         let app = service(actix_service::ServiceExt::map(app, |res: ServiceResponse<_>| res.map_into_boxed_body()));
-        TestApp { state, admin_password: first.admin.expect("a fresh database gets an admin").1, app: Rc::new(app), cookies: Vec::new(), access_key: None, db: Rc::new(db) }
+        TestApp {
+            state,
+            admin_password: first.admin.expect("a fresh database gets an admin").1,
+            app: Rc::new(app),
+            cookies: Vec::new(),
+            access_key: None,
+            db: Rc::new(db),
+        }
     }
 
     /// Another client of the same server: its own cookies (a browser of its own), the
@@ -215,7 +222,14 @@ impl TestApp {
     /// POSTs a form as our script does (HX-Request header).
     pub async fn send_htmx(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
         let body = serde_urlencoded::to_string(fields).unwrap();
-        self.send(TestRequest::post().uri(path).insert_header(("Content-Type", "application/x-www-form-urlencoded")).insert_header(("HX-Request", "true")).set_payload(body)).await
+        self.send(
+            TestRequest::post()
+                .uri(path)
+                .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+                .insert_header(("HX-Request", "true"))
+                .set_payload(body),
+        )
+        .await
     }
 
     /// `send_htmx` with the session's CSRF token added.
@@ -289,7 +303,15 @@ impl TestApp {
             ("x-acs-content-sha256", signature::sha256_hex(b"")),
         ];
         let names: Vec<String> = headers.iter().map(|(k, _)| k.to_string()).collect();
-        let canonical = signature::v3_canonical_request("POST", "/", &query, &names, |n| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str()), &signature::sha256_hex(b"")).unwrap();
+        let canonical = signature::v3_canonical_request(
+            "POST",
+            "/",
+            &query,
+            &names,
+            |n| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str()),
+            &signature::sha256_hex(b""),
+        )
+        .unwrap();
         let sig = signature::v3_signature(secret, &canonical);
         let mut sorted = names.clone();
         sorted.sort();
@@ -343,7 +365,8 @@ impl TestApp {
             ("x-acs-version", "2022-04-19".to_owned()),
         ];
         let names: Vec<String> = headers.iter().map(|(k, _)| k.to_string()).collect();
-        let canonical = signature::v3_canonical_request("POST", "/", &[], &names, |n| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str()), &hash).unwrap();
+        let canonical =
+            signature::v3_canonical_request("POST", "/", &[], &names, |n| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str()), &hash).unwrap();
         let auth = format!("ACS3-HMAC-SHA256 Credential={id},SignedHeaders={},Signature={}", names.join(";"), signature::v3_signature(&secret, &canonical));
         let mut req = TestRequest::post().uri("/").insert_header(("Authorization", auth)).set_payload(body);
         for (k, v) in &headers {
@@ -380,7 +403,8 @@ impl TestApp {
         assert_eq!(invited.status, StatusCode::SEE_OTHER, "{}", invited.body);
         self.run_pending_jobs().await;
         let re = regex_lite::Regex::new(r"http://rdc\.test(/invite/[A-Za-z0-9_-]+)").unwrap();
-        let link = self.sent_emails().iter().rev().find(|e| e.to == email).and_then(|e| re.captures(&e.text).map(|c| c[1].to_owned())).expect("an invitation email");
+        let link =
+            self.sent_emails().iter().rev().find(|e| e.to == email).and_then(|e| re.captures(&e.text).map(|c| c[1].to_owned())).expect("an invitation email");
         self.clear_cookies();
         let page = self.get(&link).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -392,7 +416,18 @@ impl TestApp {
 
     /// Adds a contact through the API; returns its id.
     pub async fn add_contact(&mut self, name: &str, email: &str) -> String {
-        let resp = self.api("AddMessageContact", &[("Name", name), ("EmailAddress", email), ("Title", "TechnicalDirector"), ("MessageTypes.1", "SecurityMessage"), ("MessageTypes.2", "FaultMessage")]).await;
+        let resp = self
+            .api(
+                "AddMessageContact",
+                &[
+                    ("Name", name),
+                    ("EmailAddress", email),
+                    ("Title", "TechnicalDirector"),
+                    ("MessageTypes.1", "SecurityMessage"),
+                    ("MessageTypes.2", "FaultMessage"),
+                ],
+            )
+            .await;
         assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
         resp.json()["Contact"]["ContactId"].as_str().unwrap().to_owned()
     }
@@ -429,7 +464,6 @@ pub fn capture(body: &str, pattern: &str) -> String {
     re.captures(body).unwrap_or_else(|| panic!("{pattern} not found in:\n{body}"))[1].to_owned()
 }
 
-
 /// Adds a recipient of the member's own and confirms its address at once, as its owner
 /// would through the link (tests of other rules than M6).
 pub fn add_confirmed_recipient(
@@ -444,7 +478,10 @@ pub fn add_confirmed_recipient(
     let sender = rd_contacts::mail::Sender { requested_by: "test", public_url: "http://rdc.test", secrets: &secrets };
     let mut r = rd_contacts::message_center::add_recipient(c, account, name, email, types, &sender).unwrap();
     let now = db::now_utc();
-    diesel::update(rd_contacts::db::schema::mc_recipients::table.find(r.id)).set(rd_contacts::db::schema::mc_recipients::verified_at.eq(Some(now))).execute(c).unwrap();
+    diesel::update(rd_contacts::db::schema::mc_recipients::table.find(r.id))
+        .set(rd_contacts::db::schema::mc_recipients::verified_at.eq(Some(now)))
+        .execute(c)
+        .unwrap();
     r.verified_at = Some(now);
     r
 }
