@@ -129,15 +129,15 @@ pub fn app(
         .app_data(web::Data::new(state))
         .app_data(web::FormConfig::default().limit(64 * 1024))
         .app_data(web::QueryConfig::default().error_handler(|_, _| {
-            crate::errors::AppError::BadRequest(
+            crate::web::AppError::BadRequest(
                 "A value in this page's address is not valid (a page number, for one, is a whole number from 1). Go back, or open the page from the menu."
                     .into(),
             )
             .into()
         }))
-        .app_data(web::PathConfig::default().error_handler(|_, _| crate::errors::AppError::NotFound("There is no such page.".into()).into()))
+        .app_data(web::PathConfig::default().error_handler(|_, _| crate::web::AppError::NotFound("There is no such page.".into()).into()))
         .wrap(session)
-        .wrap(actix_web::middleware::ErrorHandlers::new().handler(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, crate::errors::framework_failure))
+        .wrap(actix_web::middleware::ErrorHandlers::new().handler(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, crate::web::error::framework_failure))
         .wrap(headers)
         .wrap_fn(move |req, srv| {
             // One id per request: in every log line of the request (a span), in the

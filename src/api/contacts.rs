@@ -49,45 +49,6 @@ fn contact_json(c: &Contact, members: Vec<String>) -> Value {
     })
 }
 
-impl From<ContactError> for ApiError {
-    fn from(e: ContactError) -> Self {
-        let msg = e.to_string();
-        match e {
-            ContactError::NotFound(_) => ApiError::new(404, "EntityNotExists.Contact", "This Contact does not exist."),
-            ContactError::QuotaExceeded { .. } => ApiError::new(409, "QuotaExceeded.Contacts", msg),
-            ContactError::NameTaken(_) => ApiError::new(400, "InvalidParameter.Name.AlreadyUsed", "The Name already exists. Please change to another name."),
-            ContactError::DailyLimit { .. } | ContactError::AddressLimit { .. } => ApiError::new(409, "SendValidateCodeExceedsLimitForAccount", msg),
-            ContactError::NothingToVerify(_) => ApiError::new(404, "EntityNotExists.Contact.Verification", "This contact verification does not exist."),
-            ContactError::NoPendingChange => ApiError::new(400, "ContactStatusMismatchAction", "The contact has no pending update to cancel."),
-            ContactError::Deleting => {
-                ApiError::new(400, "ContactStatusMismatchAction", "The status of the contact does not allow the specified operation: it is being deleted.")
-            }
-            ContactError::DeletionRunning => ApiError::new(
-                429,
-                "ConcurrentCallNotSupported",
-                "The operation conflicts with other operations. Please try again later: the contact is being deleted.",
-            ),
-            ContactError::NoDeletion => ApiError::new(400, "ContactStatusMismatchAction", msg),
-            ContactError::QuotaBelowUsage { .. } => ApiError::new(400, "InvalidParameter.Quota", msg),
-            ContactError::NotActive(_) => {
-                ApiError::new(400, "ContactStatusMismatchAction", format!("The status of the contact does not allow the specified operation. {msg}"))
-            }
-            ContactError::DuplicateTarget(_) | ContactError::AlreadyBound(_) => {
-                ApiError::new(400, "InvalidParameter.Members.Duplicate", format!("The Members contains duplicate values. {msg}"))
-            }
-            ContactError::NotBound(_) => ApiError::new(400, "InvalidParameter.Members", format!("The Members is invalid. {msg}")),
-            ContactError::InvalidMember(_) => ApiError::new(400, "InvalidMember", format!("The member does not exist in the resource directory. {msg}")),
-            ContactError::TooManyTargets { .. } => {
-                ApiError::new(400, "LimitExceeded.ContactMembers", format!("The maximum number of contact members exceeds the limit. {msg}"))
-            }
-            ContactError::Render(e) => ApiError::internal(&e),
-            ContactError::Directory(d) => d.into(),
-            ContactError::Db(db) => db.into(),
-            ContactError::Pool(p) => p.into(),
-        }
-    }
-}
-
 fn name(p: &Params, required: bool) -> Result<Option<ContactName>, ApiError> {
     match p.get("Name") {
         None if required => Err(ApiError::missing("Name")),

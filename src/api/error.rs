@@ -1,13 +1,16 @@
 //! API errors: Alibaba's JSON error body (`RequestId`, `Code`, `Message`) with the
-//! status the SDKs map to their exceptions (4xx ClientException, 5xx ServerException).
+//! status the SDKs map to their exceptions (4xx ClientException, 5xx ServerException),
+//! and every conversion of a service's error into one.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use serde_json::json;
 
 use crate::auth::AuthError;
+use crate::contacts::ContactError;
 use crate::directory::DirectoryError;
-use crate::errors::cause_chain;
+use crate::errors::{StorageError, cause_chain};
+use crate::notifications::NotifyError;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -65,11 +68,20 @@ impl From<crate::db::PoolError> for ApiError {
     }
 }
 
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Db(db) => db.into(),
+            StorageError::Pool(p) => p.into(),
+            StorageError::Render(r) => ApiError::internal(&r),
+        }
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::Db(db) => db.into(),
-            AuthError::Pool(p) => p.into(),
+            AuthError::Storage(s) => s.into(),
             other => ApiError::internal(&other),
         }
     }
@@ -93,8 +105,62 @@ impl From<DirectoryError> for ApiError {
             DirectoryError::MoveBlocked(_) => {
                 ApiError::new(429, "ConcurrentCallNotSupported", format!("The operation conflicts with other operations. Please try again later. {msg}"))
             }
-            DirectoryError::Db(db) => db.into(),
-            DirectoryError::Pool(p) => p.into(),
+            DirectoryError::Storage(s) => s.into(),
+        }
+    }
+}
+
+impl From<ContactError> for ApiError {
+    fn from(e: ContactError) -> Self {
+        let msg = e.to_string();
+        match e {
+            ContactError::NotFound(_) => ApiError::new(404, "EntityNotExists.Contact", "This Contact does not exist."),
+            ContactError::QuotaExceeded { .. } => ApiError::new(409, "QuotaExceeded.Contacts", msg),
+            ContactError::NameTaken(_) => ApiError::new(400, "InvalidParameter.Name.AlreadyUsed", "The Name already exists. Please change to another name."),
+            ContactError::DailyLimit { .. } | ContactError::AddressLimit { .. } => ApiError::new(409, "SendValidateCodeExceedsLimitForAccount", msg),
+            ContactError::NothingToVerify(_) => ApiError::new(404, "EntityNotExists.Contact.Verification", "This contact verification does not exist."),
+            ContactError::NoPendingChange => ApiError::new(400, "ContactStatusMismatchAction", "The contact has no pending update to cancel."),
+            ContactError::Deleting => {
+                ApiError::new(400, "ContactStatusMismatchAction", "The status of the contact does not allow the specified operation: it is being deleted.")
+            }
+            ContactError::DeletionRunning => ApiError::new(
+                429,
+                "ConcurrentCallNotSupported",
+                "The operation conflicts with other operations. Please try again later: the contact is being deleted.",
+            ),
+            ContactError::NoDeletion => ApiError::new(400, "ContactStatusMismatchAction", msg),
+            ContactError::QuotaBelowUsage { .. } => ApiError::new(400, "InvalidParameter.Quota", msg),
+            ContactError::NotActive(_) => {
+                ApiError::new(400, "ContactStatusMismatchAction", format!("The status of the contact does not allow the specified operation. {msg}"))
+            }
+            ContactError::DuplicateTarget(_) | ContactError::AlreadyBound(_) => {
+                ApiError::new(400, "InvalidParameter.Members.Duplicate", format!("The Members contains duplicate values. {msg}"))
+            }
+            ContactError::NotBound(_) => ApiError::new(400, "InvalidParameter.Members", format!("The Members is invalid. {msg}")),
+            ContactError::InvalidMember(_) => ApiError::new(400, "InvalidMember", format!("The member does not exist in the resource directory. {msg}")),
+            ContactError::TooManyTargets { .. } => {
+                ApiError::new(400, "LimitExceeded.ContactMembers", format!("The maximum number of contact members exceeds the limit. {msg}"))
+            }
+            ContactError::Directory(d) => d.into(),
+            ContactError::Storage(s) => s.into(),
+        }
+    }
+}
+
+impl From<NotifyError> for ApiError {
+    fn from(e: NotifyError) -> Self {
+        let msg = e.to_string();
+        match e {
+            NotifyError::InvalidTarget(_) => ApiError::new(400, "InvalidMember", msg),
+            NotifyError::InvalidSubject(m) => ApiError::invalid("Subject", m),
+            NotifyError::InvalidContent(m) => ApiError::invalid("Content", m),
+            NotifyError::Throttled(_) => ApiError::new(
+                400,
+                "Throttling.User",
+                format!("Request was denied due to user flow control: at most {} notifications a minute per access key.", crate::limits::PUBLISH_PER_KEY.max),
+            ),
+            NotifyError::Directory(d) => d.into(),
+            NotifyError::Storage(s) => s.into(),
         }
     }
 }

@@ -8,28 +8,8 @@ use super::params::Params;
 use super::{ApiResult, object};
 use crate::db;
 use crate::domain::{AccountId, FolderId, MessageType, TargetId};
-use crate::notifications::{self, NewNotification, NotifyError};
+use crate::notifications::{self, NewNotification};
 use crate::startup::AppState;
-
-impl From<NotifyError> for ApiError {
-    fn from(e: NotifyError) -> Self {
-        let msg = e.to_string();
-        match e {
-            NotifyError::InvalidTarget(_) => ApiError::new(400, "InvalidMember", msg),
-            NotifyError::InvalidSubject(m) => ApiError::invalid("Subject", m),
-            NotifyError::InvalidContent(m) => ApiError::invalid("Content", m),
-            NotifyError::Throttled(_) => ApiError::new(
-                400,
-                "Throttling.User",
-                format!("Request was denied due to user flow control: at most {} notifications a minute per access key.", crate::limits::PUBLISH_PER_KEY.max),
-            ),
-            NotifyError::Render(r) => ApiError::internal(&r),
-            NotifyError::Directory(d) => d.into(),
-            NotifyError::Db(d) => d.into(),
-            NotifyError::Pool(p) => p.into(),
-        }
-    }
-}
 
 pub async fn dispatch(state: &AppState, caller: &str, action: &str, p: &Params) -> Option<ApiResult> {
     match action {

@@ -31,10 +31,10 @@ pub enum LoginError {
     #[error("could not hash the password: {0}")]
     Hash(String),
     #[error(transparent)]
-    Db(#[from] diesel::result::Error),
-    #[error(transparent)]
-    Pool(#[from] db::PoolError),
+    Storage(#[from] crate::errors::StorageError),
 }
+
+crate::errors::storage_errors!(LoginError);
 
 /// The events an attempt counted, to take back when it succeeds.
 struct Counted {

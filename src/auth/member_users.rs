@@ -44,15 +44,13 @@ pub enum InviteError {
     Invalid,
     #[error("This invitation expired")]
     Expired(InvitationView),
-    #[error("could not render the email: {0}")]
-    Render(#[from] askama::Error),
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error(transparent)]
-    Db(#[from] diesel::result::Error),
-    #[error(transparent)]
-    Pool(#[from] crate::db::PoolError),
+    Storage(#[from] crate::errors::StorageError),
 }
+
+crate::errors::storage_errors!(InviteError);
 
 /// What the set-password page shows.
 #[derive(Debug, Clone)]

@@ -21,7 +21,7 @@ pub enum AuthError {
     #[error("a stored secret could not be opened: was RDC_SECRET_KEY changed?")]
     Unseal,
     #[error(transparent)]
-    Db(#[from] diesel::result::Error),
-    #[error(transparent)]
-    Pool(#[from] crate::db::PoolError),
+    Storage(#[from] crate::errors::StorageError),
 }
+
+crate::errors::storage_errors!(AuthError);

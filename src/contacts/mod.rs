@@ -53,15 +53,13 @@ pub enum ContactError {
     TooManyTargets { bound: i64 },
     #[error("The quota cannot be lower than the {used} contacts in use")]
     QuotaBelowUsage { used: i64 },
-    #[error("could not render the email: {0}")]
-    Render(#[from] askama::Error),
     #[error(transparent)]
     Directory(#[from] crate::directory::DirectoryError),
     #[error(transparent)]
-    Db(#[from] diesel::result::Error),
-    #[error(transparent)]
-    Pool(#[from] crate::db::PoolError),
+    Storage(#[from] crate::errors::StorageError),
 }
+
+crate::errors::storage_errors!(ContactError);
 
 /// Why a verification link did not work.
 #[derive(Debug, thiserror::Error)]
@@ -73,10 +71,10 @@ pub enum VerifyError {
     #[error("This link expired")]
     Expired(VerificationView),
     #[error(transparent)]
-    Db(#[from] diesel::result::Error),
-    #[error(transparent)]
-    Pool(#[from] crate::db::PoolError),
+    Storage(#[from] crate::errors::StorageError),
 }
+
+crate::errors::storage_errors!(VerifyError);
 
 /// `2026-11-28 04:19:07 UTC`: when a limit frees up, to the second.
 pub fn when_utc(t: PrimitiveDateTime) -> String {

@@ -27,8 +27,10 @@ pub enum DemoError {
     #[error(transparent)]
     Directory(#[from] DirectoryError),
     #[error(transparent)]
-    Db(#[from] diesel::result::Error),
+    Storage(#[from] crate::errors::StorageError),
 }
+
+crate::errors::storage_errors!(DemoError);
 
 /// Adds `folder_count` folders nested up to the depth limit and `member_count` members
 /// spread over them (and the root). Members get display names like `retail-prod-000042`

@@ -34,7 +34,7 @@ pub enum DirectoryError {
     #[error("Member {0} was removed from the resource directory")]
     AccountRemoved(String),
     #[error(transparent)]
-    Db(#[from] diesel::result::Error),
-    #[error(transparent)]
-    Pool(#[from] crate::db::PoolError),
+    Storage(#[from] crate::errors::StorageError),
 }
+
+crate::errors::storage_errors!(DirectoryError);

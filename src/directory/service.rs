@@ -273,7 +273,7 @@ pub fn create_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Acco
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(DirectoryError::Db(diesel::result::Error::RollbackTransaction))
+        Err(diesel::result::Error::RollbackTransaction.into())
     })
 }
 

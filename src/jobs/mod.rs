@@ -100,10 +100,10 @@ pub enum JobError {
     #[error("the job panicked: {0}")]
     Panicked(String),
     #[error(transparent)]
-    Db(#[from] diesel::result::Error),
-    #[error(transparent)]
-    Pool(#[from] crate::db::PoolError),
+    Storage(#[from] crate::errors::StorageError),
 }
+
+crate::errors::storage_errors!(JobError);
 
 impl JobError {
     /// A failure worth another try (the database or the mail server may be back).
@@ -114,7 +114,7 @@ impl JobError {
     pub fn is_transient(&self) -> bool {
         match self {
             JobError::Failed { transient, .. } => *transient,
-            JobError::Db(_) | JobError::Pool(_) | JobError::Panicked(_) => true,
+            JobError::Storage(_) | JobError::Panicked(_) => true,
             JobError::Payload(_) | JobError::UnknownKind(_) => false,
         }
     }

@@ -28,10 +28,8 @@ pub enum McError {
     AddressLimit { address: String, retry_at: time::PrimitiveDateTime },
     #[error("This recipient's address is confirmed already")]
     AlreadyConfirmed,
-    #[error("could not render the email: {0}")]
-    Render(#[from] askama::Error),
     #[error(transparent)]
-    Db(#[from] diesel::result::Error),
-    #[error(transparent)]
-    Pool(#[from] crate::db::PoolError),
+    Storage(#[from] crate::errors::StorageError),
 }
+
+crate::errors::storage_errors!(McError);

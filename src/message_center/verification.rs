@@ -69,10 +69,10 @@ pub enum LinkError {
     #[error("This link expired")]
     Expired(LinkView),
     #[error(transparent)]
-    Db(#[from] diesel::result::Error),
-    #[error(transparent)]
-    Pool(#[from] crate::db::PoolError),
+    Storage(#[from] crate::errors::StorageError),
 }
+
+crate::errors::storage_errors!(LinkError);
 
 /// The link's verification id and recipient, while it may still be used: the newest
 /// link of the recipient, for its present address, unused, recipient not yet confirmed.

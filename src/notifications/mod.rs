@@ -19,12 +19,10 @@ pub enum NotifyError {
     InvalidContent(String),
     #[error("Too many notifications: wait {} seconds and try again", .0.retry_after_seconds())]
     Throttled(crate::limits::Exceeded),
-    #[error("could not render the email: {0}")]
-    Render(#[from] askama::Error),
     #[error(transparent)]
     Directory(#[from] crate::directory::DirectoryError),
     #[error(transparent)]
-    Db(#[from] diesel::result::Error),
-    #[error(transparent)]
-    Pool(#[from] crate::db::PoolError),
+    Storage(#[from] crate::errors::StorageError),
 }
+
+crate::errors::storage_errors!(NotifyError);

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use super::session::{self, AnyUser, CsrfForm, CurrentUser};
 use super::{Chrome, html, redirect};
 use crate::auth::login::{self, LoginError, Principal};
-use crate::errors::AppError;
 use crate::startup::AppState;
+use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(login_page))
@@ -71,9 +71,7 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, session: Session, f
             }
             Ok(resp)
         }
-        Err(LoginError::Db(e)) => Err(e.into()),
-        Err(LoginError::Pool(e)) => Err(e.into()),
-        Err(e @ LoginError::Hash(_)) => Err(AppError::internal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -136,8 +134,6 @@ async fn change_password(state: web::Data<AppState>, session: Session, user: Cur
             resp.headers_mut().insert(actix_web::http::header::RETRY_AFTER, limit.retry_after_seconds().into());
             Ok(resp)
         }
-        Err(LoginError::Db(e)) => Err(e.into()),
-        Err(LoginError::Pool(e)) => Err(e.into()),
-        Err(e @ LoginError::Hash(_)) => Err(AppError::internal(e)),
+        Err(e) => Err(e.into()),
     }
 }

@@ -10,9 +10,9 @@ use super::html;
 use super::session::{self, CsrfForm};
 use crate::db;
 use crate::domain::Token;
-use crate::errors::AppError;
 use crate::message_center::verification::{self, LinkError, LinkView};
 use crate::startup::AppState;
+use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/confirm/{token}", web::get().to(show)).route("/confirm/{token}", web::post().to(confirm));
@@ -46,8 +46,7 @@ fn refusal(e: LinkError) -> Result<HttpResponse, AppError> {
     match e {
         LinkError::Invalid => html(StatusCode::NOT_FOUND, &InvalidPage),
         LinkError::Expired(view) => html(StatusCode::GONE, &ExpiredPage { view }),
-        LinkError::Db(db) => Err(db.into()),
-        LinkError::Pool(p) => Err(p.into()),
+        LinkError::Storage(s) => Err(s.into()),
     }
 }
 

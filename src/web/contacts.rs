@@ -15,8 +15,8 @@ use crate::db;
 use crate::directory::FolderOption;
 use crate::domain::TargetId;
 use crate::domain::{ContactId, ContactName, EmailAddress, MessageType, MessageTypes, Page, PageRequest, Title};
-use crate::errors::AppError;
 use crate::startup::AppState;
+use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/contacts", web::get().to(list))
@@ -42,19 +42,6 @@ const PER_PAGE: i64 = 20;
 impl ListPage {
     fn bound_count(&self, id: &str) -> i64 {
         self.bound.iter().find(|(c, _)| c == id).map_or(0, |(_, n)| *n)
-    }
-}
-
-impl From<ContactError> for AppError {
-    fn from(e: ContactError) -> Self {
-        match e {
-            ContactError::NotFound(_) => AppError::NotFound(format!("{e}. It may have been deleted: see the Contacts list.")),
-            ContactError::Db(db) => db.into(),
-            ContactError::Pool(p) => p.into(),
-            ContactError::Render(r) => AppError::internal(r),
-            ContactError::Directory(d) => d.into(),
-            other => AppError::Conflict(other.to_string()),
-        }
     }
 }
 

@@ -15,9 +15,9 @@ use crate::db::{self, AnyConnection};
 use crate::directory::{self, Account, DirectoryError, Folder, FolderOption, FolderSummary, JoinMethod, NewAccount, ResourceDirectory};
 use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest};
 use crate::domain::{ContactId, TargetId};
-use crate::errors::AppError;
-use crate::message_center::{self, McError, MessageCenter};
+use crate::message_center::{self, MessageCenter};
 use crate::startup::AppState;
+use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
@@ -435,14 +435,10 @@ async fn render_member_with(
             None => Vec::new(),
         };
         let options = if account.is_removed() { Vec::new() } else { directory::folder_options(c)? };
-        let mc = message_center::message_center(c, &account.id).map_err(|e| match e {
-            McError::Db(db) => DirectoryError::Db(db),
-            McError::Pool(p) => DirectoryError::Pool(p),
-            _ => DirectoryError::AccountNotFound(account.id.clone()),
-        })?;
+        let mc = message_center::message_center(c, &account.id)?;
         let users = member_users::users_of(c, &account.id)?;
         let effective = scope::member_contacts(c, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;
-        Ok::<_, DirectoryError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users, effective))
+        Ok::<_, AppError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users, effective))
     })
     .await?;
     html(status, &MemberPage { chrome: Chrome::new(admin, "directory"), rd, account, folder, ancestors, folder_options, forms, mc, users, invited, effective })

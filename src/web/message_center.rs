@@ -11,12 +11,12 @@ use super::session::{self, CsrfForm, CurrentMember};
 use super::{Chrome, html, redirect, redirect_for};
 use crate::auth::member_users::{self, InvitationView, InviteError};
 use crate::db;
-use crate::directory::{self, DirectoryError};
+use crate::directory;
 use crate::domain::{AccountId, EmailAddress, MessageType, MessageTypes, Page, PageRequest, Password, RecipientName, Token};
-use crate::errors::AppError;
 use crate::mail::Sender;
 use crate::message_center::{self, DirectoryEntry, McError, MessageCenter, OwnRecipient};
 use crate::startup::AppState;
+use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/my", web::get().to(|| async { redirect("/my/message-center") }))
@@ -29,31 +29,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/my/message-center/entries/{contact}/remove", web::post().to(remove_entry))
         .route("/invite/{token}", web::get().to(invitation))
         .route("/invite/{token}", web::post().to(accept));
-}
-
-impl From<McError> for AppError {
-    fn from(e: McError) -> Self {
-        match e {
-            McError::AccountNotFound(_) | McError::RecipientNotFound | McError::EntryNotFound => AppError::NotFound(e.to_string()),
-            McError::TooManyRecipients | McError::AddressLimit { .. } | McError::AlreadyConfirmed => AppError::Conflict(e.to_string()),
-            McError::Render(r) => AppError::internal(r),
-            McError::Db(db) => db.into(),
-            McError::Pool(p) => p.into(),
-        }
-    }
-}
-
-impl From<InviteError> for AppError {
-    fn from(e: InviteError) -> Self {
-        match e {
-            InviteError::AccountNotFound(_) | InviteError::Invalid => AppError::NotFound(e.to_string()),
-            InviteError::Db(db) => db.into(),
-            InviteError::Pool(p) => p.into(),
-            InviteError::Render(r) => AppError::internal(r),
-            InviteError::Auth(a) => a.into(),
-            other => AppError::Conflict(other.to_string()),
-        }
-    }
 }
 
 /// The types checked in a row form.
@@ -156,12 +131,8 @@ async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, 
     let account = member.account_id.clone();
     let (mc, account_name) = db::run(&state.pool, move |c| {
         let id = AccountId::parse(&account).map_err(|_| McError::AccountNotFound(account.clone()))?;
-        let name = directory::get_account(c, &id).map_err(|e| match e {
-            DirectoryError::Db(db) => McError::Db(db),
-            DirectoryError::Pool(p) => McError::Pool(p),
-            _ => McError::AccountNotFound(account.clone()),
-        })?;
-        Ok::<_, McError>((message_center::message_center(c, &account)?, name.display_name))
+        let name = directory::get_account(c, &id)?;
+        Ok::<_, AppError>((message_center::message_center(c, &account)?, name.display_name))
     })
     .await?;
     let status =

@@ -5,11 +5,14 @@ mod auth;
 mod confirm;
 mod contacts;
 mod directory;
+pub mod error;
 mod message_center;
 mod notifications;
 mod outbox;
 mod render;
 pub mod session;
+
+pub use error::AppError;
 mod verify;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -40,6 +43,6 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, crate::errors::AppError> {
-    Err(crate::errors::AppError::NotFound(format!("There is no page at {}.", req.path())))
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, crate::web::AppError> {
+    Err(crate::web::AppError::NotFound(format!("There is no page at {}.", req.path())))
 }

@@ -10,26 +10,12 @@ use super::session::{CsrfForm, CurrentAdmin};
 use super::{Chrome, html, redirect};
 use crate::db;
 use crate::domain::{AccountId, MessageType, Page, PageRequest, TargetId};
-use crate::errors::AppError;
-use crate::notifications::{self, LogFilter, LogLine, NewNotification, NotifyError, Summary};
+use crate::notifications::{self, LogFilter, LogLine, NewNotification, Summary};
 use crate::startup::AppState;
+use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/notifications", web::get().to(log_page)).route("/members/{id}/test-notification", web::post().to(send_test));
-}
-
-impl From<NotifyError> for AppError {
-    fn from(e: NotifyError) -> Self {
-        match e {
-            NotifyError::InvalidTarget(_) => AppError::NotFound(e.to_string()),
-            NotifyError::InvalidSubject(m) | NotifyError::InvalidContent(m) => AppError::BadRequest(m),
-            NotifyError::Throttled(_) => AppError::Conflict(e.to_string()),
-            NotifyError::Render(r) => AppError::internal(r),
-            NotifyError::Directory(d) => d.into(),
-            NotifyError::Db(d) => d.into(),
-            NotifyError::Pool(p) => p.into(),
-        }
-    }
 }
 
 #[derive(Deserialize)]

@@ -10,10 +10,10 @@ use super::session::{CsrfForm, CurrentAdmin};
 use super::{Chrome, html, redirect};
 use crate::db;
 use crate::domain::{EmailAddress, PageRequest};
-use crate::errors::AppError;
 use crate::jobs::{self, JobError, send_email};
 use crate::mail::{self, Email, OutboxMessage};
 use crate::startup::AppState;
+use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/outbox", web::get().to(outbox))

@@ -3,7 +3,7 @@ use actix_web::http::{StatusCode, header};
 use askama::Template;
 
 use super::session::CurrentAdmin;
-use crate::errors::AppError;
+use crate::web::AppError;
 
 /// What every console page shows around its content: who is signed in, the CSRF token
 /// for its forms and the active section of the navigation.
@@ -43,10 +43,10 @@ pub fn local_path(candidate: &str) -> Option<&str> {
 
 /// A search box's text from the address, parsed: empty when nothing was typed; a text the
 /// search cannot take (a control character, too long) is a page that says so.
-pub fn search_text(q: Option<&str>) -> Result<String, crate::errors::AppError> {
+pub fn search_text(q: Option<&str>) -> Result<String, crate::web::AppError> {
     crate::domain::SearchText::parse(q.unwrap_or(""))
         .map(|t| t.map(|t| t.as_str().to_owned()).unwrap_or_default())
-        .map_err(|e| crate::errors::AppError::BadRequest(format!("{}.", e.message)))
+        .map_err(|e| crate::web::AppError::BadRequest(format!("{}.", e.message)))
 }
 
 /// POST/Redirect/GET.

@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::sessions::{self, ADMIN_ID, EPOCH, MEMBER_USER_ID, SEEN_AT, SIGNED_IN_AT};
 use crate::db::{self, DbPool};
-use crate::errors::AppError;
+use crate::web::AppError;
 
 const KIND: &str = "kind";
 const ADMIN_NAME: &str = "admin_name";
@@ -48,10 +48,10 @@ impl DbSessionStore {
 #[derive(Debug, thiserror::Error)]
 enum StoreError {
     #[error(transparent)]
-    Db(#[from] diesel::result::Error),
-    #[error(transparent)]
-    Pool(#[from] db::PoolError),
+    Storage(#[from] crate::errors::StorageError),
 }
+
+crate::errors::storage_errors!(StoreError);
 
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {

@@ -11,8 +11,8 @@ use super::session::{self, CsrfForm};
 use crate::contacts::{self, VerificationView, VerifyError};
 use crate::db;
 use crate::domain::Token;
-use crate::errors::AppError;
 use crate::startup::AppState;
+use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/verify/{token}", web::get().to(show)).route("/verify/{token}", web::post().to(confirm));
@@ -47,8 +47,7 @@ fn refusal(e: VerifyError) -> Result<HttpResponse, AppError> {
     match e {
         VerifyError::Invalid => html(StatusCode::NOT_FOUND, &InvalidPage),
         VerifyError::Expired(view) => html(StatusCode::GONE, &ExpiredPage { view }),
-        VerifyError::Db(db) => Err(db.into()),
-        VerifyError::Pool(p) => Err(p.into()),
+        VerifyError::Storage(s) => Err(s.into()),
     }
 }
 

@@ -6,9 +6,9 @@ use diesel::connection::SimpleConnection;
 use rd_contacts::config::MailSetting;
 use rd_contacts::db;
 use rd_contacts::directory;
-use rd_contacts::errors::AppError;
 use rd_contacts::mail::Mailer;
 use rd_contacts::startup;
+use rd_contacts::web::AppError;
 
 use crate::support::{Response, TestApp, TestDatabase};
 
