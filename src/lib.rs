@@ -17,4 +17,5 @@ pub mod message_center;
 pub mod notifications;
 pub mod secrets;
 pub mod startup;
+pub mod state;
 pub mod web;

@@ -13,34 +13,12 @@ use tracing::Instrument;
 
 use crate::auth::SecretBox;
 use crate::config::Settings;
-use crate::db::{self, DbPool};
+use crate::db;
 use crate::errors::BoxError;
-use crate::jobs::{JobContext, Periodic, Registry};
+use crate::jobs::{Periodic, Registry};
 use crate::mail::Mailer;
+pub use crate::state::{AppState, RequestId};
 use crate::{api, auth, contacts, directory, jobs, notifications, web as console};
-
-/// Shared state of a running server.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    pub settings: Settings,
-    pub pool: DbPool,
-    pub mailer: Mailer,
-    pub secrets: SecretBox,
-    pub registry: std::sync::Arc<Registry>,
-    pub hasher: auth::passwords::Hasher,
-}
-
-impl AppState {
-    pub fn jobs(&self) -> JobContext {
-        JobContext {
-            pool: self.pool.clone(),
-            mailer: self.mailer.clone(),
-            secrets: self.secrets.clone(),
-            settings: self.settings.jobs.clone(),
-            registry: self.registry.clone(),
-        }
-    }
-}
 
 /// Every kind of background job, and the periodic upkeep, in one place.
 pub fn job_registry() -> Registry {
@@ -169,15 +147,4 @@ pub fn app(
         })
         .configure(api::routes)
         .configure(console::routes)
-}
-
-/// The id of the request being served (see the logging middleware in `app`).
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
-
-impl RequestId {
-    /// The id of this request (a fresh one when the middleware did not run, as in a unit test).
-    pub fn of(req: &actix_web::HttpRequest) -> String {
-        req.extensions().get::<RequestId>().map_or_else(|| uuid::Uuid::new_v4().to_string().to_uppercase(), |r| r.0.clone())
-    }
 }

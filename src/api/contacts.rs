@@ -10,7 +10,7 @@ use crate::contacts::deletion::{self, Deletion};
 use crate::contacts::{self, Contact, ContactChanges, ContactError, NewContact, Sender};
 use crate::db;
 use crate::domain::{AccountId, ContactId, ContactName, EmailAddress, MessageTypes, PhoneNumber, TargetId, Title};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn dispatch(state: &AppState, caller: &str, action: &str, p: &Params) -> Option<ApiResult> {
     Some(match action {

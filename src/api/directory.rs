@@ -8,7 +8,7 @@ use super::{ApiResult, iso_time, object};
 use crate::db;
 use crate::directory::{self, Account, DirectoryError, Folder, JoinMethod, NewAccount, ResourceDirectory};
 use crate::domain::{AccountId, DisplayName, FolderId, FolderName, SearchText};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Runs the action if this area has it.
 pub async fn dispatch(state: &AppState, action: &str, p: &Params) -> Option<ApiResult> {

@@ -20,7 +20,7 @@ use self::params::Params;
 use self::signature::{V3_ALGORITHM, V3Authorization};
 use crate::auth::access_keys::{self, REQUEST_WINDOW};
 use crate::db;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const VERSION: &str = "2022-04-19";
 /// The older Resource Manager version: its SDK sends the same directory actions.
@@ -67,7 +67,7 @@ async fn read_body(mut payload: web::Payload) -> Result<Bytes, ApiError> {
 }
 
 async fn endpoint(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let request_id = crate::startup::RequestId::of(&req);
+    let request_id = crate::state::RequestId::of(&req);
     let outcome = match read_body(payload).await {
         Ok(body) => handle(&state, &req, &body).await,
         Err(e) => Err(e),

@@ -9,7 +9,7 @@ use super::{ApiResult, object};
 use crate::db;
 use crate::domain::{AccountId, FolderId, MessageType, TargetId};
 use crate::notifications::{self, NewNotification};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn dispatch(state: &AppState, caller: &str, action: &str, p: &Params) -> Option<ApiResult> {
     match action {

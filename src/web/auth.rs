@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::session::{self, AnyUser, CsrfForm, CurrentUser};
 use super::{Chrome, html, redirect};
 use crate::auth::login::{self, LoginError, Principal};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -15,7 +15,7 @@ use crate::db;
 use crate::directory::FolderOption;
 use crate::domain::TargetId;
 use crate::domain::{ContactId, ContactName, EmailAddress, MessageType, MessageTypes, Page, PageRequest, Title};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

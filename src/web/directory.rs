@@ -16,7 +16,7 @@ use crate::directory::{self, Account, DirectoryError, Folder, FolderOption, Fold
 use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest};
 use crate::domain::{ContactId, TargetId};
 use crate::message_center::{self, MessageCenter};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -15,7 +15,7 @@ use crate::directory;
 use crate::domain::{AccountId, EmailAddress, MessageType, MessageTypes, Page, PageRequest, Password, RecipientName, Token};
 use crate::mail::Sender;
 use crate::message_center::{self, DirectoryEntry, McError, MessageCenter, OwnRecipient};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -11,7 +11,7 @@ use super::{Chrome, html, redirect};
 use crate::db;
 use crate::domain::{AccountId, MessageType, Page, PageRequest, TargetId};
 use crate::notifications::{self, LogFilter, LogLine, NewNotification, Summary};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -12,7 +12,7 @@ use crate::db;
 use crate::domain::{EmailAddress, PageRequest};
 use crate::jobs::{self, JobError, send_email};
 use crate::mail::{self, Email, OutboxMessage};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -11,7 +11,7 @@ use super::session::{self, CsrfForm};
 use crate::contacts::{self, VerificationView, VerifyError};
 use crate::db;
 use crate::domain::Token;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
