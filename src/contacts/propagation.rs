@@ -67,12 +67,12 @@ pub fn covered_count(conn: &mut AnyConnection, scope: &Scope) -> QueryResult<i64
     Ok(diesel::sql_query(sql).bind::<Text, _>(value).get_result::<Count>(conn)?.n)
 }
 
-/// Adds the contact for the next batch of covered members after `cursor` (rule B1/M1).
-/// An explicit binding re-adds entries members had removed and ends retention (rule M3).
-/// Returns how many members the batch spanned and the cursor to go on from.
-pub fn add_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor: &str, limit: i64) -> QueryResult<(usize, Option<String>)> {
+/// The batch cursor: the id of the last of the next `limit` members of `scope` after
+/// `cursor` (ids ascending), or `None` when none is left. A batch is then every member
+/// with `cursor < id <= upper`, whatever changes meanwhile.
+pub fn next_batch_upper(conn: &mut AnyConnection, scope: &Scope, cursor: &str, limit: i64) -> QueryResult<Option<String>> {
     let (pred, value) = scope.predicate(1);
-    let upper = diesel::sql_query(format!(
+    Ok(diesel::sql_query(format!(
         "SELECT MAX(id) AS upper FROM (SELECT m.id FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
          WHERE {pred} AND m.id > $2 ORDER BY m.id LIMIT $3) s"
     ))
@@ -80,17 +80,22 @@ pub fn add_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor:
     .bind::<Text, _>(cursor)
     .bind::<BigInt, _>(limit)
     .get_result::<Upper>(conn)?
-    .upper;
-    let Some(upper) = upper else { return Ok((0, None)) };
+    .upper)
+}
+
+/// Adds the contact for the next batch of covered members after `cursor` (rule B1/M1).
+/// An explicit binding re-adds entries members had removed and ends retention (rule M3).
+/// Returns how many members the batch spanned and the cursor to go on from.
+pub fn add_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor: &str, limit: i64) -> QueryResult<(usize, Option<String>)> {
+    let value = scope.predicate(1).1;
+    let Some(upper) = next_batch_upper(conn, scope, cursor, limit)? else { return Ok((0, None)) };
     let (pred, _) = scope.predicate(3);
-    let insert = crate::db::insert_ignoring_conflicts(
-        conn,
-        &format!(
-            "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) \
-             SELECT m.id, $1, $2, 0, 0 FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
-             WHERE {pred} AND m.id > $4 AND m.id <= $5"
-        ),
-        "account_id, contact_id",
+    // The same upsert on both engines (SQLite has taken ON CONFLICT since 3.24).
+    let insert = format!(
+        "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) \
+         SELECT m.id, $1, $2, 0, 0 FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
+         WHERE {pred} AND m.id > $4 AND m.id <= $5 \
+         ON CONFLICT (account_id, contact_id) DO NOTHING"
     );
     let spanned = diesel::sql_query(insert)
         .bind::<Text, _>(contact)
@@ -134,10 +139,14 @@ pub fn lonely_types_sql(a: &str, others: &str) -> String {
     )
 }
 
-/// `a` (an association joined to its member `m` and folder `f`) is still covered by a
-/// binding of its contact.
-const COVERED: &str = "EXISTS (SELECT 1 FROM bindings b WHERE b.contact_id = a.contact_id \
-     AND (b.account_id = m.id OR (m.removed_at IS NULL AND f.path IS NOT NULL AND b.folder_path IS NOT NULL AND f.path LIKE b.folder_path || '%')))";
+/// The association of `contact` (an SQL expression, such as `a.contact_id`) with member
+/// `m` (in folder `f`: both table aliases) is still covered by a binding of the contact.
+fn covered(contact: &str, m: &str, f: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM bindings b WHERE b.contact_id = {contact} \
+         AND (b.account_id = {m}.id OR ({m}.removed_at IS NULL AND {f}.path IS NOT NULL AND b.folder_path IS NOT NULL AND {f}.path LIKE b.folder_path || '%')))"
+    )
+}
 
 /// Takes the contact away from the next batch of members in `scope` that no other
 /// binding of it covers (rule U1): each association goes, unless it is its member's only
@@ -148,8 +157,9 @@ pub fn remove_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, curs
         let (pred, _) = scope.predicate(n);
         format!(
             "SELECT a.account_id FROM associations a JOIN accounts m ON m.id = a.account_id LEFT JOIN folders f ON f.id = m.folder_id \
-             WHERE {pred} AND a.contact_id = ${} AND NOT {COVERED}",
-            n + 1
+             WHERE {pred} AND a.contact_id = ${} AND NOT {}",
+            n + 1,
+            covered("a.contact_id", "m", "f")
         )
     };
     let value = scope.predicate(1).1;
@@ -216,12 +226,13 @@ pub fn reconcile_member(conn: &mut AnyConnection, account: &str) -> QueryResult<
     let others = format!(
         "(o.contact_id > a.contact_id OR o.retained_types <> 0 OR EXISTS (SELECT 1 FROM accounts om LEFT JOIN folders ofo ON ofo.id = om.folder_id \
            WHERE om.id = o.account_id AND {}))",
-        COVERED.replace("a.contact_id", "o.contact_id").replace("m.", "om.").replace("f.path", "ofo.path")
+        covered("o.contact_id", "om", "ofo")
     );
     let verdicts: Vec<Verdict> = diesel::sql_query(format!(
         "SELECT a.contact_id AS contact_id, {} AS lonely FROM associations a JOIN accounts m ON m.id = a.account_id LEFT JOIN folders f ON f.id = m.folder_id \
-         WHERE a.account_id = $1 AND a.retained_types = 0 AND NOT {COVERED}",
-        lonely_types_sql("a", &others)
+         WHERE a.account_id = $1 AND a.retained_types = 0 AND NOT {}",
+        lonely_types_sql("a", &others),
+        covered("a.contact_id", "m", "f")
     ))
     .bind::<Text, _>(account)
     .load(conn)?;
@@ -246,7 +257,7 @@ pub fn reconcile_member(conn: &mut AnyConnection, account: &str) -> QueryResult<
     diesel::sql_query(format!(
         "UPDATE associations SET retained_types = 0 WHERE account_id = $1 AND retained_types <> 0 AND EXISTS (SELECT 1 FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
            WHERE m.id = associations.account_id AND {})",
-        COVERED.replace("a.contact_id", "associations.contact_id")
+        covered("associations.contact_id", "m", "f")
     ))
     .bind::<Text, _>(account)
     .execute(conn)?;

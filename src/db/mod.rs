@@ -33,6 +33,24 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// Refuses a `DATABASE_URL` that names another engine (`mysql://…`) or is not a URL or a
+/// path at all, instead of taking it for the name of a SQLite file to create.
+pub fn check_url(url: &str) -> Result<(), BoxError> {
+    if url.trim().is_empty() {
+        return Err("DATABASE_URL is empty: leave it unset for the embedded database, or give a postgres:// URL".into());
+    }
+    if is_postgres_url(url) || url.starts_with("sqlite://") || url == ":memory:" || url.starts_with("file:") {
+        return Ok(());
+    }
+    if let Some((scheme, _)) = url.split_once("://") {
+        return Err(format!("DATABASE_URL {scheme}://… is not a database rd-contacts can use: give a postgres:// URL, or a sqlite:// URL or file path").into());
+    }
+    if url.contains('=') && url.contains(' ') {
+        return Err("DATABASE_URL looks like libpq keywords (host=… dbname=…): write it as a postgres:// URL".into());
+    }
+    Ok(())
+}
+
 /// Picks the backend from the URL scheme, so a PostgreSQL server that is down reports
 /// its real error instead of the multi-connection's generic one.
 #[derive(Debug)]
@@ -79,7 +97,7 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSetup
     }
 }
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use crate::errors::BoxError;
 
 /// Opens the pool and brings the schema up to date, under the start-up lock. WAL mode is
 /// set once here: it is stored in the SQLite file, and setting it from several fresh
@@ -93,6 +111,7 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, BoxError> {
 
 /// Opens the pool without touching the schema.
 pub fn open(url: &str, max_size: u32) -> Result<DbPool, BoxError> {
+    check_url(url)?;
     if !is_postgres_url(url) {
         // Switching a new file to WAL needs it to itself: one starting server at a time.
         let lock = sqlite_lock(url)?;
@@ -272,11 +291,18 @@ pub fn analyze(conn: &mut AnyConnection, tables: &[&str]) -> QueryResult<()> {
     Ok(())
 }
 
-/// The clause that makes an INSERT skip rows whose key exists already (an upsert that
-/// does nothing): per backend, since the multi-connection has no form of its own.
-pub fn insert_ignoring_conflicts(conn: &AnyConnection, insert_sql: &str, conflict_columns: &str) -> String {
-    match conn {
-        AnyConnection::Postgresql(_) => format!("{insert_sql} ON CONFLICT ({conflict_columns}) DO NOTHING"),
-        AnyConnection::Sqlite(_) => insert_sql.replacen("INSERT INTO", "INSERT OR IGNORE INTO", 1),
+#[cfg(test)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn a_database_url_of_another_engine_is_refused_not_taken_for_a_file_name() {
+        for ok in ["postgres://u@h/db", "postgresql://h/db", "sqlite://data/x.db", "data/rd-contacts.db", "/var/lib/rdc/x.db", ":memory:"] {
+            assert!(check_url(ok).is_ok(), "{ok}");
+        }
+        for bad in ["mysql://u@h/db", "redis://h", "host=127.0.0.1 port=1 dbname=x", "  "] {
+            let e = check_url(bad).unwrap_err().to_string();
+            assert!(e.contains("DATABASE_URL"), "{bad}: {e}");
+        }
     }
 }

@@ -1,11 +1,11 @@
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
 use time::PrimitiveDateTime;
 
 use super::NotifyError;
 use crate::contacts::propagation::{Scope, covered_count};
 use crate::db::schema::{accounts, deliveries, folders, notifications};
-use crate::db::{AnyConnection, insert_ignoring_conflicts, now_utc};
+use crate::db::{AnyConnection, now_utc};
 use crate::directory;
 use crate::domain::{MessageType, Page, PageRequest, TargetId};
 use crate::jobs;
@@ -118,35 +118,21 @@ pub fn publish(
     })
 }
 
-#[derive(QueryableByName)]
-struct Upper {
-    #[diesel(sql_type = Nullable<Text>)]
-    upper: Option<String>,
-}
-
 /// One batch of members: their recipients of the type become deliveries (one per
 /// distinct address per member). The last batch queues the sending.
 pub fn fan_out_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &FanOut, batch: i64) -> Result<Option<FanOut>, NotifyError> {
     crate::db::transaction(conn, |conn| {
-        let (pred, value) = state.scope.predicate(1);
-        let upper = diesel::sql_query(format!(
-            "SELECT MAX(id) AS upper FROM (SELECT m.id FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id WHERE {pred} AND m.id > $2 ORDER BY m.id LIMIT $3) s"
-        ))
-        .bind::<Text, _>(&value)
-        .bind::<Text, _>(&state.cursor)
-        .bind::<BigInt, _>(batch)
-        .get_result::<Upper>(conn)?
-        .upper;
-        let Some(upper) = upper else {
+        let value = state.scope.predicate(1).1;
+        let Some(upper) = crate::contacts::propagation::next_batch_upper(conn, &state.scope, &state.cursor, batch)? else {
             jobs::enqueue(conn, &SendNotification { notification_id: state.notification_id })?;
             lease.checkpoint(conn, state, state.total, state.total)?;
             return Ok(None);
         };
         let (pred, _) = state.scope.predicate(3);
-        let insert = insert_ignoring_conflicts(
-            conn,
-            &format!(
-                "INSERT INTO deliveries (notification_id, account_id, address, address_key, status, attempts, updated_at) \
+        // The same upsert on both engines (SQLite has taken ON CONFLICT since 3.24; its
+        // parser wants the WHERE before it).
+        let insert = format!(
+            "INSERT INTO deliveries (notification_id, account_id, address, address_key, status, attempts, updated_at) \
                  SELECT $1, x.account_id, x.email, lower(x.email), 'pending', 0, $2 FROM ( \
                    SELECT r.account_id AS account_id, r.email AS email FROM mc_recipients r JOIN accounts m ON m.id = r.account_id LEFT JOIN folders f ON f.id = m.folder_id \
                    WHERE {pred} AND m.id > $4 AND m.id <= $5 AND (r.message_types & $6) <> 0 AND r.verified_at IS NOT NULL \
@@ -155,9 +141,8 @@ pub fn fan_out_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &FanOu
                      JOIN accounts m ON m.id = a.account_id LEFT JOIN folders f ON f.id = m.folder_id \
                    WHERE {pred} AND m.id > $4 AND m.id <= $5 AND a.mc_removed_at IS NULL AND c.verified_at IS NOT NULL \
                      AND (c.message_types & $6) <> 0 AND (a.mc_opt_out & $6) = 0 \
-                 ) x ORDER BY x.account_id"
-            ),
-            "notification_id, account_id, address_key",
+                 ) x WHERE true ORDER BY x.account_id \
+                 ON CONFLICT (notification_id, account_id, address_key) DO NOTHING"
         );
         let n = diesel::sql_query(insert)
             .bind::<BigInt, _>(state.notification_id)
