@@ -41,10 +41,10 @@ fn contact_json(c: &Contact, members: Vec<String>) -> Value {
         "Name": c.name,
         "EmailAddress": c.email,
         "PhoneNumber": c.phone,
-        "Title": c.title,
+        "Title": c.title.api_name(),
         "MessageTypes": c.types().api_names(),
         "Members": members,
-        "Status": c.status,
+        "Status": c.status.as_str(),
         "CreateDate": date(&c.created_at),
     })
 }

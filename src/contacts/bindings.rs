@@ -24,7 +24,8 @@ pub struct Binding {
     pub id: i64,
     pub contact_id: String,
     pub target_id: String,
-    pub target_kind: String,
+    #[diesel(deserialize_as = String)]
+    pub target_kind: TargetKind,
     pub target_key: String,
     pub folder_path: Option<String>,
     pub account_id: Option<String>,
@@ -41,10 +42,49 @@ impl Binding {
     }
 }
 
+/// What a binding's target is; stored as `directory`, `folder` or `account`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// The whole directory (given as the directory's id or the root folder's).
+    Directory,
+    Folder,
+    Account,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Directory => "directory",
+            TargetKind::Folder => "folder",
+            TargetKind::Account => "account",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            TargetKind::Directory => "Resource directory",
+            TargetKind::Folder => "Folder",
+            TargetKind::Account => "Member",
+        }
+    }
+    pub fn is_directory(self) -> bool {
+        self == TargetKind::Directory
+    }
+}
+
+impl TryFrom<String> for TargetKind {
+    type Error = crate::db::UnknownStored;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        [TargetKind::Directory, TargetKind::Folder, TargetKind::Account]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or(crate::db::UnknownStored { what: "binding target kind", value: s })
+    }
+}
+
 /// What a target resolves to.
 struct Resolved {
     given: String,
-    kind: &'static str,
+    kind: TargetKind,
     key: String,
     folder_path: Option<String>,
     account_id: Option<String>,
@@ -71,12 +111,12 @@ fn resolve(conn: &mut AnyConnection, target: &TargetId, given: &str) -> Result<R
                 .optional()?;
             let root = root.ok_or_else(invalid)?;
             let path: String = folders::table.find(&root).select(folders::path).first(conn)?;
-            Ok(Resolved { given: given.to_owned(), kind: "directory", key: root, folder_path: Some(path), account_id: None })
+            Ok(Resolved { given: given.to_owned(), kind: TargetKind::Directory, key: root, folder_path: Some(path), account_id: None })
         }
         TargetId::Folder(f) => {
             let (path, parent): (String, Option<String>) =
                 folders::table.find(f.as_str()).select((folders::path, folders::parent_id)).first(conn).optional()?.ok_or_else(invalid)?;
-            let kind = if parent.is_none() { "directory" } else { "folder" };
+            let kind = if parent.is_none() { TargetKind::Directory } else { TargetKind::Folder };
             Ok(Resolved { given: given.to_owned(), kind, key: f.to_string(), folder_path: Some(path), account_id: None })
         }
         TargetId::Account(a) => {
@@ -84,7 +124,7 @@ fn resolve(conn: &mut AnyConnection, target: &TargetId, given: &str) -> Result<R
             if exists == 0 {
                 return Err(invalid());
             }
-            Ok(Resolved { given: given.to_owned(), kind: "account", key: a.to_string(), folder_path: None, account_id: Some(a.to_string()) })
+            Ok(Resolved { given: given.to_owned(), kind: TargetKind::Account, key: a.to_string(), folder_path: None, account_id: Some(a.to_string()) })
         }
     }
 }
@@ -162,7 +202,7 @@ pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, Stri
                 .values((
                     bindings::contact_id.eq(&contact.id),
                     bindings::target_id.eq(&r.given),
-                    bindings::target_kind.eq(r.kind),
+                    bindings::target_kind.eq(r.kind.as_str()),
                     bindings::target_key.eq(&r.key),
                     bindings::folder_path.eq(&r.folder_path),
                     bindings::account_id.eq(&r.account_id),

@@ -1,6 +1,7 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
+use crate::db::UnknownStored;
 use crate::db::schema::{contact_verifications, contacts};
 use crate::domain::{MessageTypes, Title};
 
@@ -13,9 +14,11 @@ pub struct Contact {
     pub email: String,
     pub pending_email: Option<String>,
     pub phone: Option<String>,
-    pub title: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub title: Title,
     pub message_types: i32,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: ContactStatus,
     pub verified_at: Option<PrimitiveDateTime>,
     pub created_at: PrimitiveDateTime,
     pub modified_at: PrimitiveDateTime,
@@ -41,24 +44,42 @@ impl ContactStatus {
             ContactStatus::Deleting => "Deleting",
         }
     }
-    fn parse(s: &str) -> ContactStatus {
-        match s {
-            "Active" => ContactStatus::Active,
-            "Deleting" => ContactStatus::Deleting,
-            _ => ContactStatus::Verifying,
-        }
+    pub fn is_active(self) -> bool {
+        self == ContactStatus::Active
+    }
+    pub fn is_deleting(self) -> bool {
+        self == ContactStatus::Deleting
+    }
+}
+
+impl std::fmt::Display for ContactStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for ContactStatus {
+    type Error = UnknownStored;
+    fn try_from(s: String) -> Result<Self, UnknownStored> {
+        [ContactStatus::Verifying, ContactStatus::Active, ContactStatus::Deleting]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or(UnknownStored { what: "contact status", value: s })
+    }
+}
+
+impl From<ContactStatus> for String {
+    fn from(s: ContactStatus) -> String {
+        s.as_str().to_owned()
     }
 }
 
 impl Contact {
     pub fn status(&self) -> ContactStatus {
-        ContactStatus::parse(&self.status)
+        self.status
     }
     pub fn types(&self) -> MessageTypes {
         MessageTypes::from_bits(self.message_types)
-    }
-    pub fn title_value(&self) -> Title {
-        Title::parse(&self.title).unwrap_or(Title::Other)
     }
     /// The address a verification is waiting for: the contact's own while it is
     /// Verifying, or the pending new one of an Active contact.

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::bindings::{BindMembers, Binding, UnbindMembers, bindings_of};
+use super::bindings::{BindMembers, Binding, TargetKind, UnbindMembers, bindings_of};
 use super::deletion::DeleteContact;
 use super::models::Contact;
 use super::propagation::covered_count;
@@ -23,11 +23,7 @@ pub struct BoundTarget {
 
 impl BoundTarget {
     pub fn kind_label(&self) -> &'static str {
-        match self.binding.target_kind.as_str() {
-            "directory" => "Resource directory",
-            "folder" => "Folder",
-            _ => "Member",
-        }
+        self.binding.target_kind.label()
     }
 }
 
@@ -74,10 +70,10 @@ pub struct EffectiveScope {
 pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<EffectiveScope> {
     let mut targets = Vec::new();
     for binding in bindings_of(conn, contact)? {
-        let name = match binding.target_kind.as_str() {
-            "account" => accounts::table.find(&binding.target_key).select(accounts::display_name).first(conn).optional()?.unwrap_or_default(),
-            "directory" => "Whole directory".to_owned(),
-            _ => folders::table.find(&binding.target_key).select(folders::name).first(conn).optional()?.unwrap_or_default(),
+        let name = match binding.target_kind {
+            TargetKind::Account => accounts::table.find(&binding.target_key).select(accounts::display_name).first(conn).optional()?.unwrap_or_default(),
+            TargetKind::Directory => "Whole directory".to_owned(),
+            TargetKind::Folder => folders::table.find(&binding.target_key).select(folders::name).first(conn).optional()?.unwrap_or_default(),
         };
         let members = covered_count(conn, &binding.scope())?;
         targets.push(BoundTarget { binding, name, members });
@@ -151,7 +147,7 @@ pub fn folder_contacts(conn: &mut AnyConnection, folder_path: &str) -> QueryResu
             here.push((c, b));
         } else {
             let name = folders::table.find(&b.target_key).select(folders::name).first::<String>(conn).optional()?.unwrap_or_default();
-            let name = if b.target_kind == "directory" { "the whole directory".to_owned() } else { name };
+            let name = if b.target_kind.is_directory() { "the whole directory".to_owned() } else { name };
             above.push((c, b, name));
         }
     }
@@ -219,7 +215,7 @@ fn source<'a>(bound: &'a [Binding], account: &str, folder_path: Option<&str>, re
         bound.iter().filter(|b| b.folder_path.as_deref().is_some_and(|fp| p.starts_with(fp))).max_by_key(|b| b.folder_path.as_ref().map(|s| s.len()))
     });
     match via_folder {
-        Some(b) if b.target_kind == "directory" => Source::Directory,
+        Some(b) if b.target_kind.is_directory() => Source::Directory,
         Some(b) => Source::Folder(b),
         None if retained != 0 => Source::Retained(MessageTypes::from_bits(retained)),
         None => Source::Associated,

@@ -82,15 +82,15 @@ pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sende
             email: new.email.as_str().to_owned(),
             pending_email: None,
             phone: new.phone.as_ref().map(|p| p.as_str().to_owned()),
-            title: new.title.api_name().to_owned(),
+            title: new.title,
             message_types: new.types.bits(),
-            status: ContactStatus::Verifying.as_str().to_owned(),
+            status: ContactStatus::Verifying,
             verified_at: None,
             created_at: now,
             modified_at: now,
             deletion_failed_at: None,
         };
-        match diesel::insert_into(contacts::table).values(&contact).execute(conn) {
+        match diesel::insert_into(contacts::table).values(contact.clone()).execute(conn) {
             Err(e) if is_unique_violation(&e) => return Err(ContactError::NameTaken(new.name.as_str().to_owned())),
             other => other?,
         };
@@ -130,7 +130,7 @@ pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &Contac
             contact.name_key = name.key();
         }
         if let Some(title) = changes.title {
-            contact.title = title.api_name().to_owned();
+            contact.title = title;
         }
         if let Some(types) = changes.types {
             contact.message_types = types.bits();
@@ -163,7 +163,7 @@ pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &Contac
                 contacts::email.eq(&contact.email),
                 contacts::pending_email.eq(&contact.pending_email),
                 contacts::phone.eq(&contact.phone),
-                contacts::title.eq(&contact.title),
+                contacts::title.eq(contact.title.api_name()),
                 contacts::message_types.eq(contact.message_types),
                 contacts::modified_at.eq(contact.modified_at),
             ))

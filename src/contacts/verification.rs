@@ -122,14 +122,14 @@ pub fn confirm(conn: &mut AnyConnection, token: &Token) -> Result<Contact, Verif
             contact.email = v.address.clone();
             contact.pending_email = None;
         }
-        contact.status = ContactStatus::Active.as_str().to_owned();
+        contact.status = ContactStatus::Active;
         contact.verified_at = Some(now);
         contact.modified_at = now;
         diesel::update(contacts::table.find(&contact.id))
             .set((
                 contacts::email.eq(&contact.email),
                 contacts::pending_email.eq(&contact.pending_email),
-                contacts::status.eq(&contact.status),
+                contacts::status.eq(contact.status.as_str()),
                 contacts::verified_at.eq(contact.verified_at),
                 contacts::modified_at.eq(now),
             ))

@@ -190,6 +190,15 @@ pub fn is_postgres(conn: &AnyConnection) -> bool {
     matches!(conn, AnyConnection::Postgresql(_))
 }
 
+/// A stored value that is none of ours (a status, a kind): reading it is an error, never
+/// a quiet default. Enums stored as text convert from `String` with this error.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {what} {value:?} in the database")]
+pub struct UnknownStored {
+    pub what: &'static str,
+    pub value: String,
+}
+
 /// True when the error is a unique-constraint violation (the same on both backends).
 pub fn is_unique_violation(e: &DieselError) -> bool {
     matches!(e, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))

@@ -71,7 +71,7 @@ impl ContactName {
     }
 }
 
-/// A contact's title.
+/// A contact's title; stored as its API value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Title {
     FinanceDirector,
@@ -80,6 +80,19 @@ pub enum Title {
     Ceo,
     ProjectDirector,
     Other,
+}
+
+impl TryFrom<String> for Title {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Title::parse(&s)
+    }
+}
+
+impl From<Title> for String {
+    fn from(t: Title) -> String {
+        t.api_name().to_owned()
+    }
 }
 
 impl Title {

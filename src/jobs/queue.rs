@@ -7,18 +7,54 @@ use super::{Job, Lane};
 use crate::db::schema::jobs;
 use crate::db::{AnyConnection, now_utc};
 
-pub const QUEUED: &str = "queued";
-pub const RUNNING: &str = "running";
-pub const DONE: &str = "done";
-pub const FAILED: &str = "failed";
+/// Where a job is; stored as its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
 
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+pub const QUEUED: JobStatus = JobStatus::Queued;
+pub const RUNNING: JobStatus = JobStatus::Running;
+pub const DONE: JobStatus = JobStatus::Done;
+pub const FAILED: JobStatus = JobStatus::Failed;
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 4] = [QUEUED, RUNNING, DONE, FAILED];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for JobStatus {
+    type Error = crate::db::UnknownStored;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        JobStatus::ALL.into_iter().find(|j| j.as_str() == s).ok_or(crate::db::UnknownStored { what: "job status", value: s })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = jobs)]
 pub struct JobRow {
     pub id: i64,
     pub kind: String,
     pub payload: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: JobStatus,
     pub attempts: i32,
     pub max_attempts: i32,
     pub run_at: PrimitiveDateTime,
@@ -64,7 +100,7 @@ pub fn enqueue_raw(conn: &mut AnyConnection, kind: &str, lane: Lane, payload: &i
         .values((
             jobs::kind.eq(kind),
             jobs::payload.eq(payload),
-            jobs::status.eq(QUEUED),
+            jobs::status.eq(QUEUED.as_str()),
             jobs::attempts.eq(0),
             jobs::max_attempts.eq(DEFAULT_MAX_ATTEMPTS),
             jobs::run_at.eq(now),
@@ -78,8 +114,11 @@ pub fn enqueue_raw(conn: &mut AnyConnection, kind: &str, lane: Lane, payload: &i
         .get_result(conn)
 }
 
-const JOB_COLUMNS: &str = "id, kind, payload, status, attempts, max_attempts, run_at, locked_until, locked_by, \
-     progress_done, progress_total, last_error, created_at, updated_at, priority, finished_at";
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
 
 /// Takes the most urgent due job of the lanes up to `max_priority` (or one whose
 /// worker's lease ran out) and leases it under `token` until `now + lease`. Each claim
@@ -92,16 +131,20 @@ pub fn claim(conn: &mut AnyConnection, token: &str, lease: Duration, max_priorit
          WHERE id = (SELECT id FROM jobs \
                      WHERE ((status = 'queued' AND run_at <= $4) OR (status = 'running' AND locked_until < $4)) AND priority <= $5 \
                      ORDER BY priority, run_at, id LIMIT 1 {lock}) \
-         RETURNING {JOB_COLUMNS}"
+         RETURNING id"
     );
-    diesel::sql_query(sql)
+    let claimed = diesel::sql_query(sql)
         .bind::<Integer, _>(max_attempts)
         .bind::<Timestamp, _>(now + lease)
         .bind::<Text, _>(token)
         .bind::<Timestamp, _>(now)
         .bind::<Integer, _>(max_priority)
-        .get_result::<JobRow>(conn)
-        .optional()
+        .get_result::<Claimed>(conn)
+        .optional()?;
+    match claimed {
+        Some(c) => get(conn, c.id),
+        None => Ok(None),
+    }
 }
 
 /// A worker's hold on a job: the job's id and the token of this claim. Every write about
@@ -120,16 +163,16 @@ type Owned = diesel::dsl::Filter<
 >;
 
 fn owned(id: i64, token: &str) -> Owned {
-    jobs::table.find(id).filter(jobs::locked_by.eq(token.to_owned()).and(jobs::status.eq(RUNNING)))
+    jobs::table.find(id).filter(jobs::locked_by.eq(token.to_owned()).and(jobs::status.eq(RUNNING.as_str())))
 }
 
 impl Lease {
     /// Takes one queued job by id (benchmarks drive a job's steps themselves).
     pub fn take(conn: &mut AnyConnection, job_id: i64, token: &str, duration: Duration) -> QueryResult<Option<Lease>> {
         let now = now_utc();
-        let n = diesel::update(jobs::table.find(job_id).filter(jobs::status.eq(QUEUED)))
+        let n = diesel::update(jobs::table.find(job_id).filter(jobs::status.eq(QUEUED.as_str())))
             .set((
-                jobs::status.eq(RUNNING),
+                jobs::status.eq(RUNNING.as_str()),
                 jobs::attempts.eq(jobs::attempts + 1),
                 jobs::locked_by.eq(token),
                 jobs::locked_until.eq(now + duration),
@@ -179,7 +222,7 @@ impl Lease {
         let now = now_utc();
         let n = diesel::update(owned(self.job_id, &self.token))
             .set((
-                jobs::status.eq(DONE),
+                jobs::status.eq(DONE.as_str()),
                 jobs::payload.eq(ERASED),
                 jobs::locked_until.eq(None::<PrimitiveDateTime>),
                 jobs::locked_by.eq(None::<String>),
@@ -198,7 +241,7 @@ impl Lease {
         let attempts_back = if error.is_none() { 1 } else { 0 };
         let n = diesel::update(owned(self.job_id, &self.token))
             .set((
-                jobs::status.eq(QUEUED),
+                jobs::status.eq(QUEUED.as_str()),
                 jobs::attempts.eq(jobs::attempts - attempts_back),
                 jobs::run_at.eq(at),
                 jobs::locked_until.eq(None::<PrimitiveDateTime>),
@@ -216,7 +259,7 @@ impl Lease {
         let now = now_utc();
         let n = diesel::update(owned(self.job_id, &self.token))
             .set((
-                jobs::status.eq(FAILED),
+                jobs::status.eq(FAILED.as_str()),
                 jobs::payload.eq(ERASED),
                 jobs::locked_until.eq(None::<PrimitiveDateTime>),
                 jobs::locked_by.eq(None::<String>),
@@ -246,7 +289,7 @@ pub fn recent(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<JobRow>> 
 
 /// Jobs not finished yet, by status (queued or running).
 pub fn unfinished_count(conn: &mut AnyConnection) -> QueryResult<i64> {
-    jobs::table.filter(jobs::status.eq_any([QUEUED, RUNNING])).count().get_result(conn)
+    jobs::table.filter(jobs::status.eq_any([QUEUED.as_str(), RUNNING.as_str()])).count().get_result(conn)
 }
 
 /// Unfinished jobs of these kinds whose payload's `field` is `value` (a contact's or a
@@ -255,7 +298,7 @@ pub fn unfinished_about(conn: &mut AnyConnection, kinds: &[&str], field: &str, v
     let quoted = serde_json::to_string(value).unwrap_or_default();
     jobs::table
         .filter(jobs::kind.eq_any(kinds))
-        .filter(jobs::status.eq_any([QUEUED, RUNNING]))
+        .filter(jobs::status.eq_any([QUEUED.as_str(), RUNNING.as_str()]))
         .filter(jobs::payload.like(format!("%\"{field}\":{quoted}%")))
         .order(jobs::id)
         .select(JobRow::as_select())

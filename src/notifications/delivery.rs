@@ -18,11 +18,58 @@ use crate::db::{AnyConnection, is_postgres, now_utc};
 /// Attempts per delivery before it is given up.
 pub const MAX_ATTEMPTS: i32 = 5;
 
-pub const PENDING: &str = "pending";
-pub const SENDING: &str = "sending";
-pub const SENT: &str = "sent";
-pub const RETRYING: &str = "retrying";
-pub const FAILED: &str = "failed";
+/// Where a delivery is; stored as its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting to be sent.
+    Pending,
+    /// Claimed by a sender, its email on the way.
+    Sending,
+    Sent,
+    /// Failed for now; tried again after a wait.
+    Retrying,
+    /// Given up: its error says why.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 5] =
+        [DeliveryStatus::Pending, DeliveryStatus::Sending, DeliveryStatus::Sent, DeliveryStatus::Retrying, DeliveryStatus::Failed];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Sending => "sending",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Retrying => "retrying",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    /// From the console's filter; `None` for anything else.
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for DeliveryStatus {
+    type Error = crate::db::UnknownStored;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        DeliveryStatus::parse(&s).ok_or(crate::db::UnknownStored { what: "delivery status", value: s })
+    }
+}
+
+const PENDING: &str = DeliveryStatus::Pending.as_str();
+const SENDING: &str = DeliveryStatus::Sending.as_str();
+const SENT: &str = DeliveryStatus::Sent.as_str();
+const RETRYING: &str = DeliveryStatus::Retrying.as_str();
+const FAILED: &str = DeliveryStatus::Failed.as_str();
 /// An attempt whose outcome was never recorded: its sender stopped.
 pub const INTERRUPTED: &str = "interrupted";
 
@@ -232,12 +279,12 @@ pub fn counts(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<std::collect
     let mut out: std::collections::HashMap<i64, Counts> = ids.iter().map(|id| (*id, Counts::default())).collect();
     for (id, status, n) in rows {
         let c = out.entry(id).or_default();
-        match status.as_str() {
-            PENDING => c.pending += n,
-            SENDING => c.sending += n,
-            SENT => c.sent += n,
-            RETRYING => c.retrying += n,
-            _ => c.failed += n,
+        match DeliveryStatus::try_from(status).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))? {
+            DeliveryStatus::Pending => c.pending += n,
+            DeliveryStatus::Sending => c.sending += n,
+            DeliveryStatus::Sent => c.sent += n,
+            DeliveryStatus::Retrying => c.retrying += n,
+            DeliveryStatus::Failed => c.failed += n,
         }
     }
     Ok(out)

@@ -168,7 +168,7 @@ pub struct LogLine {
     pub account_id: String,
     pub account_name: String,
     pub address: String,
-    pub status: String,
+    pub status: super::delivery::DeliveryStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub updated_at: PrimitiveDateTime,
@@ -180,7 +180,7 @@ pub struct LogFilter {
     pub notification: Option<i64>,
     pub account: Option<String>,
     pub message_type: Option<MessageType>,
-    pub status: Option<String>,
+    pub status: Option<super::delivery::DeliveryStatus>,
 }
 
 type LogRow = (i64, String, String, String, String, String, String, i32, Option<String>, PrimitiveDateTime);
@@ -199,7 +199,7 @@ pub fn log(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest) -> Q
             q = q.filter(notifications::message_type.eq(t.api_name()));
         }
         if let Some(s) = &filter.status {
-            q = q.filter(deliveries::status.eq(s.clone()));
+            q = q.filter(deliveries::status.eq(s.as_str()));
         }
         q
     };
@@ -223,19 +223,21 @@ pub fn log(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest) -> Q
         .load(conn)?;
     let items = rows
         .into_iter()
-        .map(|(notification_id, message_type, subject, account_id, account_name, address, status, attempts, last_error, updated_at)| LogLine {
-            notification_id,
-            message_type,
-            subject,
-            account_id,
-            account_name,
-            address,
-            status,
-            attempts,
-            last_error,
-            updated_at,
+        .map(|(notification_id, message_type, subject, account_id, account_name, address, status, attempts, last_error, updated_at)| {
+            Ok(LogLine {
+                notification_id,
+                message_type,
+                subject,
+                account_id,
+                account_name,
+                address,
+                status: status.try_into().map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
+                attempts,
+                last_error,
+                updated_at,
+            })
         })
-        .collect();
+        .collect::<QueryResult<Vec<LogLine>>>()?;
     Ok(Page { items, total, request: page })
 }
 

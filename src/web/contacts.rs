@@ -125,6 +125,8 @@ struct ContactForm {
     title_error: Option<String>,
     types_error: Option<String>,
     form_error: Option<String>,
+    /// The error is the contact quota: the form links to where it is raised.
+    quota_full: bool,
 }
 
 impl ContactForm {
@@ -132,7 +134,7 @@ impl ContactForm {
         ContactForm {
             name: c.name.clone(),
             email: c.pending_email.clone().unwrap_or_else(|| c.email.clone()),
-            title: c.title.clone(),
+            title: c.title.api_name().to_owned(),
             types: c.types().api_names().into_iter().map(str::to_owned).collect(),
             ..Default::default()
         }
@@ -259,7 +261,9 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmi
         Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. })) => {
             render_panel(&req, &admin, None, ContactForm { email_error: Some(e.to_string()), ..keep })
         }
-        Err(e @ ContactError::QuotaExceeded { .. }) => render_panel(&req, &admin, None, ContactForm { form_error: Some(e.to_string()), ..keep }),
+        Err(e @ ContactError::QuotaExceeded { .. }) => {
+            render_panel(&req, &admin, None, ContactForm { form_error: Some(e.to_string()), quota_full: true, ..keep })
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -318,7 +322,7 @@ impl DetailPage {
         self.contact.types().labels()
     }
     fn title_label(&self) -> &'static str {
-        self.contact.title_value().label()
+        self.contact.title.label()
     }
     fn waiting(&self) -> Option<&str> {
         self.contact.address_to_verify()

@@ -200,7 +200,7 @@ fn load_folder(c: &mut AnyConnection, id: &FolderId, q: &str, page: Option<i64>)
         .items
         .into_iter()
         .map(|r| r.contact)
-        .filter(|c| c.status == "Active" && !bound_here.iter().any(|(b, _)| b.id == c.id))
+        .filter(|c| c.status.is_active() && !bound_here.iter().any(|(b, _)| b.id == c.id))
         .collect();
     Ok(FolderData {
         rd: directory::get_directory(c)?,

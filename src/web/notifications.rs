@@ -10,6 +10,7 @@ use super::session::{CsrfForm, CurrentAdmin};
 use super::{Chrome, html, redirect};
 use crate::db;
 use crate::domain::{AccountId, MessageType, Page, PageRequest, TargetId};
+use crate::notifications::delivery::DeliveryStatus;
 use crate::notifications::{self, LogFilter, LogLine, NewNotification, Summary};
 use crate::state::AppState;
 use crate::web::AppError;
@@ -43,11 +44,11 @@ struct LogPage {
 }
 
 impl LogPage {
-    fn outcomes(&self) -> [&'static str; 5] {
-        ["sent", "pending", "sending", "retrying", "failed"]
+    fn outcomes(&self) -> [DeliveryStatus; 5] {
+        DeliveryStatus::ALL
     }
-    fn is_outcome(&self, o: &str) -> bool {
-        self.outcome == o
+    fn is_outcome(&self, o: &DeliveryStatus) -> bool {
+        self.outcome == o.as_str()
     }
     fn link(&self, page: impl crate::web::render::Value<i64>) -> String {
         let mut q = vec![("page".to_owned(), page.value().to_string())];
@@ -69,12 +70,13 @@ async fn log_page(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
         return Err(AppError::BadRequest("A member id is 16 digits: check the Member id filter.".into()));
     }
     let message_type = query.r#type.clone().unwrap_or_default();
-    let outcome = query.outcome.clone().filter(|o| ["pending", "sending", "sent", "retrying", "failed"].contains(&o.as_str())).unwrap_or_default();
+    let status = query.outcome.as_deref().and_then(DeliveryStatus::parse);
+    let outcome = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
     let filter = LogFilter {
         notification: query.notification,
         account: (!member.is_empty()).then(|| member.clone()),
         message_type: MessageType::parse(&message_type).ok(),
-        status: (!outcome.is_empty()).then(|| outcome.clone()),
+        status,
     };
     let page = PageRequest::with_size(query.page, 50);
     let notification = query.notification;

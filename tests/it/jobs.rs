@@ -176,7 +176,7 @@ async fn t2_a_running_job_renews_its_lease_so_that_no_other_worker_takes_it() {
     assert_eq!(second_ran, 0, "the second worker never got the job");
     assert_eq!((runs(&p.tag, "started"), runs(&p.tag, "finished")), (1, 1));
     let row = job(&app, id).await;
-    assert_eq!((row.status.as_str(), row.attempts), (jobs::DONE, 1));
+    assert_eq!((row.status, row.attempts), (jobs::DONE, 1));
 }
 
 #[actix_web::test]
@@ -237,7 +237,7 @@ async fn t2_a_failed_job_is_retried_later_with_backoff_and_given_up_after_its_at
     app.with_conn(move |c| diesel::update(jobs_table::table.find(id)).set(jobs_table::run_at.eq(now_utc())).execute(c).unwrap()).await;
     assert!(jobs::run_one(&ctx, "w", Lane::Bulk).await.unwrap());
     let row = job(&app, id).await;
-    assert_eq!((row.status.as_str(), row.attempts), (jobs::FAILED, 2), "given up after its last attempt");
+    assert_eq!((row.status, row.attempts), (jobs::FAILED, 2), "given up after its last attempt");
     assert_eq!(jobs::backoff(1), time::Duration::seconds(5));
     assert_eq!(jobs::backoff(3), time::Duration::seconds(20));
     assert_eq!(jobs::backoff(20), time::Duration::seconds(600));

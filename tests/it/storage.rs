@@ -91,3 +91,17 @@ async fn the_embedded_database_its_journal_and_the_outbox_are_private_to_the_ser
     assert_eq!(mode(&written), 0o600, "{}", written.display());
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[actix_web::test]
+async fn an_unknown_stored_status_is_an_error_never_a_quiet_default() {
+    let mut app = TestApp::spawn().await;
+    let id = app.add_contact("tampered", "tampered@example.com").await;
+    let read = app
+        .with_conn(move |c| {
+            diesel::sql_query(format!("UPDATE contacts SET status = 'Bogus' WHERE id = '{id}'")).execute(c).unwrap();
+            rd_contacts::contacts::get_contact(c, &rd_contacts::domain::ContactId::parse(&id).unwrap()).map(|c| c.status)
+        })
+        .await;
+    let err = read.expect_err("an unknown status does not read as Verifying");
+    assert!(err.to_string().contains("unknown contact status \"Bogus\""), "{err}");
+}
