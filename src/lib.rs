@@ -13,6 +13,7 @@ pub mod errors;
 pub mod jobs;
 pub mod limits;
 pub mod mail;
+pub mod membership;
 pub mod message_center;
 pub mod notifications;
 pub mod secrets;

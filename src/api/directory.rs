@@ -178,7 +178,7 @@ async fn create_resource_account(state: &AppState, p: &Params) -> ApiResult {
         let rd = directory::get_directory(c)?;
         let folder = parent.unwrap_or_else(|| root_id(&rd));
         let new = NewAccount { display_name, folder, security_email: None, account_name_prefix: prefix, join_method: JoinMethod::Created };
-        let account = directory::create_account(c, &new)?;
+        let account = crate::membership::create_account(c, &new)?;
         let folder = directory::get_folder(c, &new.folder)?;
         Ok::<_, DirectoryError>((rd, account, folder))
     })
@@ -244,7 +244,7 @@ async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiRes
 async fn move_account(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse("AccountId", AccountId::parse)?;
     let dest = p.parse("DestinationFolderId", FolderId::parse)?;
-    db::run(&state.pool, move |c| directory::move_account(c, &id, &dest)).await?;
+    db::run(&state.pool, move |c| crate::membership::move_account(c, &id, &dest)).await?;
     Ok(object(json!({})))
 }
 

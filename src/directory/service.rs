@@ -219,7 +219,8 @@ pub fn get_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Account> 
     accounts::table.find(id.as_str()).select(Account::as_select()).first(conn).optional()?.ok_or_else(|| DirectoryError::AccountNotFound(id.to_string()))
 }
 
-fn get_current_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Account> {
+/// A member still in the directory.
+pub fn get_current_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Account> {
     let account = get_account(conn, id)?;
     if account.is_removed() {
         return Err(DirectoryError::AccountRemoved(id.to_string()));
@@ -238,7 +239,9 @@ pub struct NewAccount {
     pub join_method: JoinMethod,
 }
 
-pub fn create_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Account> {
+/// Adds the member's row only; `membership::create_account` also gives it its Message
+/// Center and its contacts.
+pub fn insert_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Account> {
     crate::db::transaction(conn, |conn| {
         let folder = get_folder(conn, &new.folder)?;
         let rd = get_directory(conn)?;
@@ -259,14 +262,7 @@ pub fn create_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Acco
                 removed_at: None,
             };
             match crate::db::transaction(conn, |conn| diesel::insert_into(accounts::table).values(&account).execute(conn)) {
-                Ok(_) => {
-                    if let Some(email) = &account.security_email {
-                        crate::message_center::add_security_email_recipient(conn, &account.id, &account.display_name, email)?;
-                    }
-                    // Rule B3: a member joining a covered folder gets its contacts.
-                    crate::contacts::propagation::reconcile_member(conn, &account.id)?;
-                    return Ok(account);
-                }
+                Ok(_) => return Ok(account),
                 Err(e) if is_unique_violation(&e) => continue,
                 // The folder was deleted at the same moment.
                 Err(e) if is_foreign_key_violation(&e) => return Err(DirectoryError::FolderNotFound(folder.id.clone())),
@@ -299,20 +295,13 @@ pub fn update_account(conn: &mut AnyConnection, id: &AccountId, name: Option<&Di
     })
 }
 
-/// Moves a member into another folder. Moving into its own folder changes nothing.
-pub fn move_account(conn: &mut AnyConnection, id: &AccountId, destination: &FolderId) -> Result<Account> {
+/// Puts a member in another folder (the row only; `membership::move_account` applies the
+/// rules of a move).
+pub fn set_account_folder(conn: &mut AnyConnection, account: &Account, dest: &Folder) -> Result<Account> {
     crate::db::transaction(conn, |conn| {
-        let mut account = get_current_account(conn, id)?;
-        let dest = get_folder(conn, destination)?;
-        if account.folder_id.as_deref() == Some(dest.id.as_str()) {
-            return Ok(account);
-        }
-        // Rule B6: not while an unbinding task works on either chain.
-        let from: String = folders::table.find(account.folder_id.clone().unwrap_or_default()).select(folders::path).first(conn)?;
-        if crate::contacts::bindings::unbind_running_over(conn, &from)? || crate::contacts::bindings::unbind_running_over(conn, &dest.path)? {
-            return Err(DirectoryError::MoveBlocked(account.id.clone()));
-        }
-        account.folder_id = Some(dest.id);
+        let mut account = account.clone();
+        let destination = dest.id.clone();
+        account.folder_id = Some(dest.id.clone());
         account.modified_at = now_utc();
         match diesel::update(accounts::table.find(&account.id))
             .set((accounts::folder_id.eq(&account.folder_id), accounts::modified_at.eq(account.modified_at)))
@@ -321,8 +310,6 @@ pub fn move_account(conn: &mut AnyConnection, id: &AccountId, destination: &Fold
             Err(e) if is_foreign_key_violation(&e) => return Err(DirectoryError::FolderNotFound(destination.to_string())),
             other => other?,
         };
-        // Rule B5: what only the old chain gave goes (U2 applies), the new chain's comes.
-        crate::contacts::propagation::reconcile_member(conn, &account.id)?;
         Ok(account)
     })
 }

@@ -84,15 +84,6 @@ pub struct MessageCenter {
 }
 
 impl MessageCenter {
-    /// The message types that would have no recipient left without this contact's entry.
-    pub fn types_only_covered_by(&self, contact_id: &str) -> MessageTypes {
-        let Some(entry) = self.entries.iter().find(|e| e.contact_id == contact_id) else { return MessageTypes::default() };
-        entry
-            .effective()
-            .iter()
-            .filter(|t| !self.own.iter().any(|r| r.receives(t)) && !self.entries.iter().any(|e| e.contact_id != contact_id && e.receives(t)))
-            .collect()
-    }
     /// Message types that reach nobody.
     pub fn uncovered(&self) -> MessageTypes {
         MessageType::ALL.into_iter().filter(|t| !self.own.iter().any(|r| r.receives(t)) && !self.entries.iter().any(|e| e.receives(t))).collect()

@@ -351,7 +351,7 @@ async fn create_member(state: web::Data<AppState>, admin: CurrentAdmin, path: we
         }
     };
     let new = NewAccount { display_name: name, folder, security_email: email, account_name_prefix: None, join_method: JoinMethod::Created };
-    let account = db::run(&state.pool, move |c| directory::create_account(c, &new)).await?;
+    let account = db::run(&state.pool, move |c| crate::membership::create_account(c, &new)).await?;
     tracing::info!(account.id = %account.id, "member created");
     Ok(redirect(&format!("/members/{}", account.id)))
 }
@@ -527,7 +527,7 @@ async fn move_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web:
         Err(e) => return render_member(&state, &admin, id, refuse(e.message)).await,
     };
     let target = id.clone();
-    match db::run(&state.pool, move |c| directory::move_account(c, &target, &destination)).await {
+    match db::run(&state.pool, move |c| crate::membership::move_account(c, &target, &destination)).await {
         Ok(account) => {
             tracing::info!(account.id = %account.id, folder.id = ?account.folder_id, "member moved");
             Ok(redirect(&format!("/members/{}", account.id)))

@@ -26,7 +26,7 @@ fn member_in(c: &mut AnyConnection, folder: &str, name: &str, email: Option<&str
         account_name_prefix: None,
         join_method: JoinMethod::Created,
     };
-    directory::create_account(c, &new).unwrap().id
+    rd_contacts::membership::create_account(c, &new).unwrap().id
 }
 
 async fn tree(app: &TestApp) -> Tree {
@@ -46,7 +46,8 @@ async fn member(app: &TestApp, folder: &str, name: &'static str, email: Option<&
 
 async fn contacts_of(app: &TestApp, account: &str) -> Vec<String> {
     let a = account.to_owned();
-    let mut ids = app.with_conn(move |c| message_center::associated_contacts(c, &a).unwrap()).await;
+    let mut ids: Vec<String> =
+        app.with_conn(move |c| rd_contacts::contacts::scope::member_contacts(c, &a, None, false).unwrap().into_iter().map(|m| m.contact.id).collect()).await;
     ids.sort();
     ids
 }
@@ -262,7 +263,7 @@ async fn u3_and_b6_a_large_unbind_is_a_task_and_blocks_moves_until_it_ends() {
     let accepted = app.api("MoveAccount", &[("AccountId", &first.id), ("DestinationFolderId", &dest)]).await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
     let id = AccountId::parse(&first.id).unwrap();
-    let kept = app.with_conn(move |c| message_center::associated_contacts(c, id.as_str()).unwrap()).await;
+    let kept = app.with_conn(move |c| rd_contacts::contacts::scope::member_contacts(c, id.as_str(), None, false).unwrap()).await;
     assert!(kept.len() <= 1);
 }
 

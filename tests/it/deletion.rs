@@ -17,7 +17,7 @@ async fn member(app: &TestApp, email: Option<&'static str>) -> String {
             account_name_prefix: None,
             join_method: JoinMethod::Created,
         };
-        directory::create_account(c, &new).unwrap().id
+        rd_contacts::membership::create_account(c, &new).unwrap().id
     })
     .await
 }

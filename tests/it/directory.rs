@@ -22,7 +22,7 @@ fn member(c: &mut AnyConnection, folder: &FolderId, name: &str) -> rd_contacts::
         account_name_prefix: None,
         join_method: JoinMethod::Created,
     };
-    directory::create_account(c, &new).unwrap()
+    rd_contacts::membership::create_account(c, &new).unwrap()
 }
 
 #[actix_web::test]
@@ -67,7 +67,7 @@ async fn only_an_empty_folder_can_be_deleted() {
         assert!(matches!(directory::delete_folder(c, &a), Err(DirectoryError::HasSubfolders(1))));
         let m = member(c, &b, "someone");
         assert!(matches!(directory::delete_folder(c, &b), Err(DirectoryError::HasAccounts(1))));
-        directory::move_account(c, &m.id.parse_id(), &r).unwrap();
+        rd_contacts::membership::move_account(c, &m.id.parse_id(), &r).unwrap();
         directory::delete_folder(c, &b).unwrap();
         directory::delete_folder(c, &a).unwrap();
         assert!(matches!(directory::get_folder(c, &a), Err(DirectoryError::FolderNotFound(_))));
@@ -95,13 +95,13 @@ async fn a_moved_member_is_listed_in_its_new_folder_only() {
         let b = folder(c, &r, "b").unwrap();
         let m = member(c, &a, "mover");
         assert!(m.id.len() == 16 && m.id.bytes().all(|b| b.is_ascii_digit()));
-        directory::move_account(c, &m.id.parse_id(), &b).unwrap();
+        rd_contacts::membership::move_account(c, &m.id.parse_id(), &b).unwrap();
         let in_a = directory::list_accounts(c, Some(&a), None, PageRequest::new(None, None)).unwrap();
         let in_b = directory::list_accounts(c, Some(&b), None, PageRequest::new(None, None)).unwrap();
         assert_eq!(in_a.total, 0);
         assert_eq!(in_b.items.iter().map(|x| x.id.clone()).collect::<Vec<_>>(), vec![m.id.clone()]);
         let missing = FolderId::parse("fd-0000000000").unwrap();
-        assert!(matches!(directory::move_account(c, &m.id.parse_id(), &missing), Err(DirectoryError::FolderNotFound(_))));
+        assert!(matches!(rd_contacts::membership::move_account(c, &m.id.parse_id(), &missing), Err(DirectoryError::FolderNotFound(_))));
     })
     .await;
 }
@@ -119,7 +119,7 @@ async fn a_removed_member_leaves_the_tree_but_keeps_its_record() {
         let kept = directory::get_account(c, &m.id.parse_id()).unwrap();
         assert!(kept.is_removed());
         assert_eq!(directory::list_removed_accounts(c, PageRequest::new(None, None)).unwrap().total, 1);
-        assert!(matches!(directory::move_account(c, &m.id.parse_id(), &r), Err(DirectoryError::AccountRemoved(_))));
+        assert!(matches!(rd_contacts::membership::move_account(c, &m.id.parse_id(), &r), Err(DirectoryError::AccountRemoved(_))));
         directory::delete_folder(c, &a).expect("a removed member does not keep its old folder from being deleted");
     })
     .await;

@@ -324,7 +324,7 @@ async fn t2_a_verification_link_does_not_wait_behind_large_notifications() {
                     account_name_prefix: None,
                     join_method: JoinMethod::Created,
                 };
-                directory::create_account(c, &new).unwrap();
+                rd_contacts::membership::create_account(c, &new).unwrap();
             }
             folder
         })

@@ -17,16 +17,27 @@ fn member(c: &mut AnyConnection, name: &str, email: Option<&str>) -> String {
         account_name_prefix: None,
         join_method: JoinMethod::Created,
     };
-    directory::create_account(c, &new).unwrap().id
+    rd_contacts::membership::create_account(c, &new).unwrap().id
 }
 
 async fn new_member(app: &TestApp, name: &'static str, email: Option<&'static str>) -> String {
     app.with_conn(move |c| member(c, name, email)).await
 }
 
-async fn associate(app: &TestApp, account: &str, contact: &str) {
-    let (a, c) = (account.to_owned(), contact.to_owned());
-    app.with_conn(move |conn| message_center::associate(conn, &a, &c, true).unwrap()).await;
+/// Binds `contact` to `target` (a member or folder) through the API, as an administrator.
+async fn associate(app: &TestApp, target: &str, contact: &str) {
+    let resp = app.client().api("AssociateMembers", &[("ContactId", contact), ("Members.1", target)]).await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+}
+
+/// The contacts the directory associates with a member (its view, which a member's own
+/// edits do not change), by id.
+async fn directory_view(app: &TestApp, account: &str) -> Vec<String> {
+    let a = account.to_owned();
+    let mut ids: Vec<String> =
+        app.with_conn(move |c| rd_contacts::contacts::scope::member_contacts(c, &a, None, false).unwrap().into_iter().map(|m| m.contact.id).collect()).await;
+    ids.sort();
+    ids
 }
 
 async fn recipients(app: &TestApp, account: &str, t: MessageType) -> Vec<String> {
@@ -126,10 +137,9 @@ async fn m2_a_member_removing_tom_leaves_alice_while_the_directory_still_lists_b
     let mut after = recipients(&app, &a, MessageType::AccountExpenses).await;
     after.sort();
     assert_eq!(after, ["alice@example.com", "owner@a.example"], "notifications go to Alice (and the member's own) only");
-    let a2 = a.clone();
-    let directory_view = app.with_conn(move |c| message_center::associated_contacts(c, &a2).unwrap()).await;
-    assert_eq!(directory_view.len(), 2, "the directory still lists Alice and Tom for Member A");
-    assert!(directory_view.contains(&alice) && directory_view.contains(&tom));
+    let listed = directory_view(&app, &a).await;
+    assert_eq!(listed.len(), 2, "the directory still lists Alice and Tom for Member A");
+    assert!(listed.contains(&alice) && listed.contains(&tom));
 
     // The administrator sees the drift.
     app.clear_cookies();
@@ -277,34 +287,55 @@ async fn m6_t4_confirmation_emails_to_one_address_are_limited_to_ten_a_minute() 
 #[actix_web::test]
 async fn m3_a_removed_entry_comes_back_only_with_a_new_explicit_binding() {
     let mut app = TestApp::spawn().await;
-    let a = new_member(&app, "Member A", None).await;
+    let (x, y) = app
+        .with_conn(|c| {
+            let root = FolderId::parse(&directory::get_directory(c).unwrap().root_folder_id).unwrap();
+            let mk = |c: &mut AnyConnection, n: &str| directory::create_folder(c, &root, &rd_contacts::domain::FolderName::parse(n).unwrap()).unwrap().id;
+            (mk(c, "x"), mk(c, "y"))
+        })
+        .await;
+    let a = app.api("CreateResourceAccount", &[("DisplayName", "Member A"), ("ParentFolderId", &x)]).await.json()["Account"]["AccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let tom = contact_with(&mut app, "Tom", "tom@example.com", &["SecurityMessage"]).await;
     associate(&app, &a, &tom).await;
+    associate(&app, &y, &tom).await;
     let (a2, t2) = (a.clone(), tom.clone());
     app.with_conn(move |c| message_center::remove_entry(c, &a2, &t2).unwrap()).await;
     app.api("UpdateMessageContact", &[("ContactId", &tom), ("MessageTypes.1", "SecurityMessage"), ("MessageTypes.2", "FaultMessage"), ("Name", "Tommy")]).await;
     assert!(recipients(&app, &a, MessageType::SecurityMessage).await.is_empty(), "a contact edit does not re-add it");
     assert!(recipients(&app, &a, MessageType::FaultMessage).await.is_empty());
-    let (a2, t2) = (a.clone(), tom.clone());
-    app.with_conn(move |c| message_center::associate(c, &a2, &t2, false).unwrap()).await;
-    assert!(recipients(&app, &a, MessageType::SecurityMessage).await.is_empty(), "an implicit association (a move) does not either");
-    associate(&app, &a, &tom).await;
-    assert_eq!(recipients(&app, &a, MessageType::SecurityMessage).await, ["tom@example.com"], "a new binding action does");
+    let moved = app.api("MoveAccount", &[("AccountId", &a), ("DestinationFolderId", &y)]).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert!(recipients(&app, &a, MessageType::SecurityMessage).await.is_empty(), "moving into a folder the contact covers does not either");
+    associate(&app, &x, &tom).await;
+    assert!(recipients(&app, &a, MessageType::SecurityMessage).await.is_empty(), "nor a binding that does not cover the member");
+    let root = app.with_conn(|c| directory::get_directory(c).unwrap().root_folder_id).await;
+    associate(&app, &root, &tom).await;
+    assert_eq!(recipients(&app, &a, MessageType::SecurityMessage).await, ["tom@example.com"], "a new binding action that covers it does");
 }
 
 #[actix_web::test]
-async fn the_only_recipient_of_a_type_is_reported_before_it_is_taken_away() {
+async fn u2_unbinding_keeps_a_contact_for_exactly_the_types_it_alone_covers() {
     let mut app = TestApp::spawn().await;
     let a = new_member(&app, "Member A", None).await;
     let tom = contact_with(&mut app, "Tom", "tom@example.com", &["SecurityMessage", "FaultMessage"]).await;
     let ann = contact_with(&mut app, "Ann", "ann@example.com", &["FaultMessage"]).await;
     associate(&app, &a, &tom).await;
     associate(&app, &a, &ann).await;
-    let (a2, t2, n2) = (a.clone(), tom.clone(), ann.clone());
-    let (left_tom, left_ann) =
-        app.with_conn(move |c| (message_center::types_left_without(c, &a2, &t2).unwrap(), message_center::types_left_without(c, &a2, &n2).unwrap())).await;
-    assert_eq!(left_tom.api_names(), ["SecurityMessage"]);
-    assert!(left_ann.is_empty(), "Tom still covers Fault");
+    let unbind = |contact: String| {
+        let (mut c, a) = (app.client(), a.clone());
+        async move { c.api("DisassociateMembers", &[("ContactId", &contact), ("Members.1", &a)]).await }
+    };
+    assert_eq!(unbind(ann.clone()).await.status, StatusCode::OK);
+    assert_eq!(directory_view(&app, &a).await, vec![tom.clone()], "Tom still covers Fault: Ann goes");
+    assert_eq!(unbind(tom.clone()).await.status, StatusCode::OK);
+    let a2 = a.clone();
+    let kept = app.with_conn(move |c| rd_contacts::contacts::scope::member_contacts(c, &a2, None, false).unwrap()).await;
+    assert_eq!(kept.len(), 1, "Tom is the only recipient left: he stays");
+    assert_eq!(recipients(&app, &a, MessageType::SecurityMessage).await, ["tom@example.com"]);
+    assert_eq!(recipients(&app, &a, MessageType::FaultMessage).await, ["tom@example.com"]);
 }
 
 // ---------------------------------------------------------------- who sees what

@@ -292,7 +292,7 @@ fn apply(c: &mut AnyConnection, w: &mut World, op: &Op) {
                 account_name_prefix: None,
                 join_method: JoinMethod::Created,
             };
-            w.member_ids.push(directory::create_account(c, &new).unwrap().id);
+            w.member_ids.push(rd_contacts::membership::create_account(c, &new).unwrap().id);
             let m = w.member_ids.len() - 1;
             w.model.members.push((f, false));
             if email {
@@ -303,7 +303,7 @@ fn apply(c: &mut AnyConnection, w: &mut World, op: &Op) {
         Op::Move { member: m, folder } => {
             let Some(m) = member(w, m) else { return };
             let f = folder % nf;
-            let result = directory::move_account(c, &AccountId::parse(&w.member_ids[m]).unwrap(), &FolderId::parse(&w.folder_ids[f]).unwrap());
+            let result = rd_contacts::membership::move_account(c, &AccountId::parse(&w.member_ids[m]).unwrap(), &FolderId::parse(&w.folder_ids[f]).unwrap());
             if w.model.members[m].1 {
                 assert!(result.is_err());
                 return;

@@ -28,7 +28,7 @@ async fn member(app: &TestApp, folder: &str, name: &'static str, email: Option<&
             account_name_prefix: None,
             join_method: JoinMethod::Created,
         };
-        directory::create_account(c, &new).unwrap().id
+        rd_contacts::membership::create_account(c, &new).unwrap().id
     })
     .await
 }
@@ -186,7 +186,7 @@ async fn members_with_emails(app: &TestApp, folder: &str, tag: &'static str, n: 
                     account_name_prefix: None,
                     join_method: JoinMethod::Created,
                 };
-                directory::create_account(c, &new).unwrap().id
+                rd_contacts::membership::create_account(c, &new).unwrap().id
             })
             .collect()
     })
