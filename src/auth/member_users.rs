@@ -38,7 +38,7 @@ pub enum InviteError {
     EmailTaken(String),
     #[error("{0} has already accepted an invitation for this member")]
     AlreadyActive(String),
-    #[error("At most {} emails a minute can go to {address}. Try again after {}.", crate::limits::MAIL_PER_ADDRESS.max, crate::contacts::when_utc(*retry_at))]
+    #[error("At most {} emails a minute can go to {address}. Try again after {}.", crate::limits::MAIL_PER_ADDRESS.max, crate::domain::when_utc(*retry_at))]
     AddressLimit { address: String, retry_at: PrimitiveDateTime },
     #[error("This invitation link cannot be used")]
     Invalid,
@@ -124,7 +124,7 @@ pub fn invite(
             account_id: account,
             invited_by,
             link: send_email::LINK_SLOT.to_owned(),
-            expires: crate::contacts::when_utc(now + INVITATION_VALIDITY),
+            expires: crate::domain::when_utc(now + INVITATION_VALIDITY),
         })?;
         send_email::enqueue_with_link(conn, &mail, &format!("{public_url}/invite/{}", token.expose()), secrets)?;
         tracing::info!(account.id = %account, member_user.id = user.id, "member user invited");

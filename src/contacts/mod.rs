@@ -10,6 +10,7 @@ pub mod scope;
 mod service;
 mod verification;
 
+pub use crate::domain::when_utc;
 pub use models::{Contact, ContactRow, ContactStatus, Verification, VerificationView};
 pub use service::*;
 pub use verification::{DAILY_LIMIT, LINK_VALIDITY, PER_ADDRESS_PER_MINUTE, Sender, confirm, lookup};
@@ -25,9 +26,9 @@ pub enum ContactError {
     QuotaExceeded { used: i64, quota: i64 },
     #[error("A contact named {0:?} already exists: choose another name")]
     NameTaken(String),
-    #[error("At most {} verification emails can be sent per day, and that many went out in the last 24 hours. The next one can be sent after {}.", verification::DAILY_LIMIT, crate::contacts::when_utc(*next_at))]
+    #[error("At most {} verification emails can be sent per day, and that many went out in the last 24 hours. The next one can be sent after {}.", verification::DAILY_LIMIT, crate::domain::when_utc(*next_at))]
     DailyLimit { next_at: PrimitiveDateTime },
-    #[error("At most {} verification emails per minute can go to {address}. Try again after {}.", verification::PER_ADDRESS_PER_MINUTE, crate::contacts::when_utc(*next_at))]
+    #[error("At most {} verification emails per minute can go to {address}. Try again after {}.", verification::PER_ADDRESS_PER_MINUTE, crate::domain::when_utc(*next_at))]
     AddressLimit { address: String, next_at: PrimitiveDateTime },
     #[error("Nothing is waiting for verification at {0}")]
     NothingToVerify(String),
@@ -75,8 +76,3 @@ pub enum VerifyError {
 }
 
 crate::errors::storage_errors!(VerifyError);
-
-/// `2026-11-28 04:19:07 UTC`: when a limit frees up, to the second.
-pub fn when_utc(t: PrimitiveDateTime) -> String {
-    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
-}

@@ -16,6 +16,11 @@ pub use names::{DisplayName, FolderName, Password, RecipientName, Username};
 pub use paging::{Page, PageRequest};
 pub use search::SearchText;
 
+/// `2026-11-28 04:19:07 UTC`: a moment as the console and emails say it, to the second.
+pub fn when_utc(t: time::PrimitiveDateTime) -> String {
+    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
+}
+
 /// Folders may nest at most this many levels below the root (the root is level 0).
 pub const MAX_FOLDER_DEPTH: i32 = 5;
 

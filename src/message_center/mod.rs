@@ -24,7 +24,7 @@ pub enum McError {
     EntryNotFound,
     #[error("A Message Center has at most {} recipients of its own: remove one first", MAX_OWN_RECIPIENTS)]
     TooManyRecipients,
-    #[error("At most {} confirmation emails a minute can go to {address}. Try again after {}.", verification::PER_ADDRESS.max, crate::contacts::when_utc(*retry_at))]
+    #[error("At most {} confirmation emails a minute can go to {address}. Try again after {}.", verification::PER_ADDRESS.max, crate::domain::when_utc(*retry_at))]
     AddressLimit { address: String, retry_at: time::PrimitiveDateTime },
     #[error("This recipient's address is confirmed already")]
     AlreadyConfirmed,

@@ -44,7 +44,7 @@ pub fn send_link(conn: &mut AnyConnection, recipient: &OwnRecipient, sender: &Se
         added_by: sender.requested_by,
         types: recipient.types().labels(),
         link: send_email::LINK_SLOT.to_owned(),
-        expires: crate::contacts::when_utc(now + LINK_VALIDITY),
+        expires: crate::domain::when_utc(now + LINK_VALIDITY),
     })?;
     send_email::enqueue_with_link(conn, &email, &format!("{}/confirm/{}", sender.public_url, token.expose()), sender.secrets)?;
     tracing::info!(recipient.id = recipient.id, "recipient confirmation email queued");

@@ -134,7 +134,7 @@ async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfFo
             let message = format!(
                 "At most {} emails a minute can go to one address. Try again after {}.",
                 crate::limits::MAIL_PER_ADDRESS.max,
-                crate::contacts::when_utc(limit.retry_at)
+                crate::domain::when_utc(limit.retry_at)
             );
             render_outbox(&state, &admin, None, typed, Some(message), false).await
         }
