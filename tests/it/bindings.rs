@@ -79,6 +79,7 @@ async fn b1_only_an_active_contact_can_be_bound() {
     let resp = bind(&mut app, &verifying, &[&t.root]).await;
     assert_eq!(resp.status, StatusCode::BAD_REQUEST);
     assert_eq!(resp.json()["Code"], "ContactStatusMismatchAction");
+    app.run_pending_jobs().await;
 }
 
 #[actix_web::test]

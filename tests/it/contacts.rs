@@ -60,6 +60,7 @@ async fn c1_the_21st_contact_is_refused_then_accepted_after_the_quota_is_raised(
     let accepted = app.api("AddMessageContact", &contact("uniform", "u@example.com")).await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
     assert!(app.get("/contacts").await.body.contains("21 of 25 contacts"));
+    app.run_pending_jobs().await;
 }
 
 #[actix_web::test]
@@ -76,6 +77,7 @@ async fn c1_the_quota_is_never_lowered_below_the_contacts_in_use() {
     assert_eq!(nonsense.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(app.post("/settings/quotas", &[("contact_quota", "2")]).await.status == StatusCode::SEE_OTHER);
     assert!(app.get("/settings/quotas").await.body.contains("2 of 2 in use"));
+    app.run_pending_jobs().await;
 }
 
 // ---------------------------------------------------------------- C2
@@ -101,6 +103,7 @@ async fn c2_names_are_2_to_12_chinese_characters_or_english_letters() {
         assert_eq!(get(&mut app, &id).await["Name"], *name, "stored exactly");
     }
     assert_eq!(app.api("ListMessageContacts", &[]).await.json()["TotalCount"], 6, "nothing refused was stored");
+    app.run_pending_jobs().await;
 }
 
 #[actix_web::test]
@@ -110,6 +113,7 @@ async fn c2_a_name_is_unique_in_the_directory_and_two_contacts_may_share_an_emai
     let same = app.api("AddMessageContact", &contact("alice", "other@example.com")).await;
     assert_eq!(same.json()["Code"], "InvalidParameter.Name.AlreadyUsed");
     app.add_contact("Bob", "shared@example.com").await;
+    app.run_pending_jobs().await;
 }
 
 #[actix_web::test]
@@ -146,6 +150,7 @@ async fn c2_email_title_and_message_types_are_checked() {
     assert_eq!(get(&mut app, &id).await["PhoneNumber"], "86-13900001234");
     let sms = app.api("SendPhoneVerificationForMessageContact", &[("ContactId", &id), ("PhoneNumber", "86-13900001234")]).await;
     assert_eq!(sms.json()["Code"], "OperationNotSupported.Sms");
+    app.run_pending_jobs().await;
 }
 
 // ---------------------------------------------------------------- C3 and C6
@@ -309,6 +314,7 @@ async fn c4_the_101st_send_of_the_day_is_refused_and_nothing_else_changes() {
     assert_eq!(update.json()["Code"], "SendValidateCodeExceedsLimitForAccount");
     let after = get(&mut app, &id).await;
     assert_eq!((after["Name"].as_str(), after["EmailAddress"].as_str()), (Some("tom"), Some("tom@example.com")), "the refused update changed nothing");
+    app.run_pending_jobs().await;
 }
 
 // ---------------------------------------------------------------- C5
@@ -415,6 +421,7 @@ async fn the_console_panel_creates_a_contact_and_shows_each_message_next_to_its_
         .await;
     assert_eq!(renamed.status, StatusCode::SEE_OTHER);
     assert!(app.get(&format!("/contacts/{id}")).await.body.contains("张三丰"));
+    app.run_pending_jobs().await;
 }
 
 #[actix_web::test]
@@ -475,4 +482,5 @@ async fn every_naughty_string_is_refused_clearly_or_round_trips_exactly() {
         }
     }
     assert!(accepted > 0, "some naughty strings are fine names");
+    app.run_pending_jobs().await;
 }

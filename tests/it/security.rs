@@ -293,6 +293,7 @@ async fn t4_publish_notification_is_limited_per_access_key_with_throttling_user(
     let mut other = app.client();
     other.access_key = None;
     assert_eq!(other.api("PublishNotification", &publish).await.status, StatusCode::OK);
+    app.run_pending_jobs().await;
 }
 
 #[actix_web::test]
@@ -314,6 +315,7 @@ async fn t4_test_notifications_to_one_member_are_limited() {
     let refused = app.post(&format!("/members/{account}/test-notification"), &[("message_type", "FaultMessage")]).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert!(refused.body.contains("Too many notifications"), "{}", refused.body);
+    app.run_pending_jobs().await;
 }
 
 #[actix_web::test]
@@ -359,4 +361,5 @@ async fn searches_with_a_nul_byte_or_50000_characters_get_a_clear_answer_not_a_5
         }
     }
     assert_eq!(app.get("/directory?q=retail").await.status, StatusCode::OK, "an ordinary search still works");
+    app.run_pending_jobs().await;
 }

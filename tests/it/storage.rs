@@ -90,6 +90,7 @@ async fn the_embedded_database_its_journal_and_the_outbox_are_private_to_the_ser
     let written = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
     assert_eq!(mode(&written), 0o600, "{}", written.display());
     std::fs::remove_dir_all(dir).ok();
+    app.run_pending_jobs().await;
 }
 
 #[actix_web::test]
@@ -104,4 +105,6 @@ async fn an_unknown_stored_status_is_an_error_never_a_quiet_default() {
         .await;
     let err = read.expect_err("an unknown status does not read as Verifying");
     assert!(err.to_string().contains("unknown contact status \"Bogus\""), "{err}");
+    // The queue is left as it is: its contact is unreadable on purpose.
+    app.leftover_jobs_ok.set(true);
 }

@@ -112,6 +112,8 @@ impl Response {
 }
 
 pub struct TestApp {
+    /// The test may end with jobs queued (workers of its own ran, or it is about them).
+    pub leftover_jobs_ok: std::cell::Cell<bool>,
     pub state: AppState,
     pub admin_password: String,
     app: Rc<App>,
@@ -144,6 +146,7 @@ impl TestApp {
         let app = test::init_service(startup::app(state.clone())).await;
         let app = service(actix_service::ServiceExt::map(app, |res: ServiceResponse<_>| res.map_into_boxed_body()));
         TestApp {
+            leftover_jobs_ok: std::cell::Cell::new(false),
             state,
             admin_password: first.admin.expect("a fresh database gets an admin").1,
             app: Rc::new(app),
@@ -157,6 +160,8 @@ impl TestApp {
     /// same database, mailer and access key.
     pub fn client(&self) -> TestApp {
         TestApp {
+            // Only the first client checks the queue.
+            leftover_jobs_ok: std::cell::Cell::new(true),
             state: self.state.clone(),
             admin_password: self.admin_password.clone(),
             app: self.app.clone(),
@@ -440,6 +445,19 @@ impl TestApp {
         let (_, done) = self.follow_link(&link).await;
         assert_eq!(done.status, StatusCode::OK, "{}", done.body);
         id
+    }
+}
+
+/// As crates.io's test app does: a test that ends with jobs still queued has left work
+/// undone that it did not look at.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if self.leftover_jobs_ok.get() || std::thread::panicking() {
+            return;
+        }
+        let Ok(mut conn) = self.state.pool.get() else { return };
+        let left = jobs::unfinished_count(&mut conn).unwrap_or(0);
+        assert_eq!(left, 0, "the test left {left} job(s) queued: run them (run_pending_jobs) or say why not (leftover_jobs_ok)");
     }
 }
 
