@@ -3,7 +3,7 @@
 //! Variables: `RDC_ADDR`, `RDC_PUBLIC_URL`, `RDC_DATA_DIR`, `DATABASE_URL`,
 //! `RDC_SMTP_URL`, `RDC_MAIL_FROM`, `RDC_SECRET_KEY`, `RDC_WORKERS`, `RDC_JOB_LEASE_SECS`,
 //! `RDC_JOB_MAX_ATTEMPTS`, `RDC_JOB_RETENTION_DAYS`, `RDC_PROPAGATION_BATCH`,
-//! `RDC_SMTP_CONCURRENCY` (see `.env.example`).
+//! `RDC_SMTP_CONCURRENCY`, `RDC_INLINE_PROPAGATION_LIMIT` (see `.env.example`).
 //! `RDC_LOG` is read by `main` for the tracing filter.
 
 use std::path::{Path, PathBuf};
@@ -53,6 +53,9 @@ pub struct JobSettings {
     pub propagation_batch: i64,
     /// Emails a notification sends at the same time (and SMTP connections it keeps).
     pub send_concurrency: usize,
+    /// A binding or unbinding that reaches at most this many members propagates within
+    /// the request; a larger one is a background task.
+    pub inline_limit: i64,
 }
 
 impl Default for JobSettings {
@@ -63,6 +66,7 @@ impl Default for JobSettings {
             retention: time::Duration::days(14),
             propagation_batch: 5_000,
             send_concurrency: 16,
+            inline_limit: 2_000,
         }
     }
 }
@@ -118,6 +122,7 @@ impl Settings {
             retention: time::Duration::days(number("RDC_JOB_RETENTION_DAYS", defaults.retention.whole_days(), 1, 3650)?),
             propagation_batch: number("RDC_PROPAGATION_BATCH", defaults.propagation_batch, 1, 100_000)?,
             send_concurrency: number("RDC_SMTP_CONCURRENCY", defaults.send_concurrency as i64, 1, 256)? as usize,
+            inline_limit: number("RDC_INLINE_PROPAGATION_LIMIT", defaults.inline_limit, 0, 1_000_000)?,
         };
         let database_url = var("DATABASE_URL").unwrap_or_else(|| data_dir.join("rd-contacts.db").to_string_lossy().into_owned());
         let mail = match var("RDC_SMTP_URL") {

@@ -178,7 +178,9 @@ async fn associate(state: &AppState, p: &Params, bind: bool) -> ApiResult {
         }
         targets.push((t, r.trim().to_owned()));
     }
-    let change = db::run(&state.pool, move |c| if bind { bindings::bind(c, &id, &targets) } else { bindings::unbind(c, &id, &targets) }).await?;
+    let inline = state.settings.jobs.inline_limit;
+    let change =
+        db::run(&state.pool, move |c| if bind { bindings::bind(c, &id, &targets, inline) } else { bindings::unbind(c, &id, &targets, inline) }).await?;
     let members: Vec<Value> = change.targets.iter().map(|(t, at)| json!({ "ContactId": change.contact.id, "MemberId": t, "ModifyDate": date(at) })).collect();
     Ok(object(json!({ "Members": members })))
 }

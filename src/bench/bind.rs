@@ -79,7 +79,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     println!("directory {}: {f} folders, {m} members; batches of {PROPAGATION_BATCH}", rd.id);
 
     let started = Instant::now();
-    let change = bindings::bind(&mut conn, &id, &root)?;
+    let change = bindings::bind(&mut conn, &id, &root, settings.jobs.inline_limit)?;
     let request = started.elapsed();
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     for job in &change.jobs {
@@ -97,7 +97,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     );
 
     let started = Instant::now();
-    let change = bindings::unbind(&mut conn, &id, &root)?;
+    let change = bindings::unbind(&mut conn, &id, &root, settings.jobs.inline_limit)?;
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     for job in &change.jobs {
         let (b, s) = run_job(&mut conn, *job, Direction::Remove)?;
@@ -113,7 +113,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
 
     // Rule D2's remove on the same contact bound at the root again.
     diesel::delete(associations::table.filter(associations::contact_id.eq(&contact.id))).execute(&mut conn)?;
-    let change = bindings::bind(&mut conn, &id, &root)?;
+    let change = bindings::bind(&mut conn, &id, &root, settings.jobs.inline_limit)?;
     for job in &change.jobs {
         run_job(&mut conn, *job, Direction::Add)?;
     }

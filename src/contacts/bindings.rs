@@ -15,8 +15,6 @@ use crate::jobs;
 
 /// At most this many targets per contact (rule B2).
 pub const MAX_TARGETS: i64 = 10;
-/// Scopes up to this many members propagate within the request.
-pub const INLINE_LIMIT: i64 = 2_000;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = bindings)]
@@ -170,7 +168,8 @@ pub enum Direction {
 
 /// Binds an Active contact to targets (rules B1, B2). Duplicates within the call or with
 /// an existing binding, unknown targets and going over ten targets are refused whole.
-pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, String)]) -> Result<Change, ContactError> {
+/// Scopes of up to `inline_limit` members propagate within the call; larger ones are jobs.
+pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, String)], inline_limit: i64) -> Result<Change, ContactError> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let contact = get_contact(conn, id)?;
@@ -211,7 +210,7 @@ pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, Stri
                 .execute(conn)?;
             let scope = r.scope();
             let total = propagation::covered_count(conn, &scope)?;
-            if total <= INLINE_LIMIT {
+            if total <= inline_limit {
                 propagation::add_all(conn, &contact.id, &scope)?;
             } else {
                 let job = jobs::enqueue(conn, &BindMembers(Propagation { contact_id: contact.id.clone(), scope, cursor: String::new(), done: 0, total }))?;
@@ -228,7 +227,7 @@ pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, Stri
 /// the contact unless another binding still covers it or the contact is its only
 /// recipient of some type (kept, retained). A member's association with no binding (a
 /// removed member, rule B4, or a retained one) is unbound by naming the member.
-pub fn unbind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, String)]) -> Result<Change, ContactError> {
+pub fn unbind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, String)], inline_limit: i64) -> Result<Change, ContactError> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let contact = get_contact(conn, id)?;
@@ -277,7 +276,7 @@ pub fn unbind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, St
                 }
             }
             let total = propagation::covered_count(conn, &scope)?;
-            if total <= INLINE_LIMIT {
+            if total <= inline_limit {
                 propagation::remove_all(conn, &contact.id, &scope)?;
             } else {
                 let path = match &scope {

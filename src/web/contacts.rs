@@ -548,7 +548,8 @@ async fn bind(
         Err(e) => return render_bind(&state, &req, &admin, id, String::new(), Some(e)).await,
     };
     let target = id.clone();
-    match db::run(&state.pool, move |c| bindings::bind(c, &target, &targets)).await {
+    let inline = state.settings.jobs.inline_limit;
+    match db::run(&state.pool, move |c| bindings::bind(c, &target, &targets, inline)).await {
         Ok(_) => Ok(redirect_for(&req, &back)),
         Err(
             e @ (ContactError::NotActive(_)
@@ -577,7 +578,8 @@ async fn unbind(
     let back = back_to(&form.pairs, format!("/contacts/{id}"));
     let targets = targets_of(&form.pairs).map_err(AppError::BadRequest)?;
     let target = id.clone();
-    match db::run(&state.pool, move |c| bindings::unbind(c, &target, &targets)).await {
+    let inline = state.settings.jobs.inline_limit;
+    match db::run(&state.pool, move |c| bindings::unbind(c, &target, &targets, inline)).await {
         Ok(_) => Ok(redirect(&back)),
         Err(e @ (ContactError::NotBound(_) | ContactError::InvalidMember(_) | ContactError::DuplicateTarget(_) | ContactError::Deleting)) => {
             render_details(&state, &admin, id, None, Some(e.to_string())).await

@@ -566,7 +566,8 @@ async fn bind_to_folder(
     let folder = folder_id(&path)?;
     let contact = ContactId::parse(&form.data.contact).map_err(|e| AppError::BadRequest(e.message))?;
     let target = vec![(TargetId::Folder(folder.clone()), folder.to_string())];
-    match db::run(&state.pool, move |c| bindings::bind(c, &contact, &target)).await {
+    let inline = state.settings.jobs.inline_limit;
+    match db::run(&state.pool, move |c| bindings::bind(c, &contact, &target, inline)).await {
         Ok(_) => Ok(redirect(&format!("/folders/{folder}"))),
         Err(e @ (ContactError::NotActive(_) | ContactError::AlreadyBound(_) | ContactError::TooManyTargets { .. } | ContactError::NotFound(_))) => {
             Err(AppError::Conflict(e.to_string()))

@@ -19,6 +19,24 @@ use crate::support::TestDatabase;
 
 const TYPES: i32 = 0b11_1111;
 
+/// Scopes of more than two members take the job path, in batches of two members: the
+/// model crosses batch boundaries and checkpoints as a large directory would.
+const INLINE_LIMIT: i64 = 2;
+const BATCH: i64 = 2;
+
+/// Runs a change's propagation jobs to the end now, step by step, as a worker would.
+fn run_jobs(c: &mut AnyConnection, change: &bindings::Change, direction: bindings::Direction) {
+    for job in &change.jobs {
+        let lease = rd_contacts::jobs::Lease::take(c, *job, "model", time::Duration::hours(1)).unwrap().expect("the job is queued");
+        let row = rd_contacts::jobs::get(c, *job).unwrap().unwrap();
+        let mut state: bindings::Propagation = serde_json::from_str(&row.payload).unwrap();
+        while let Some(next) = bindings::propagation_step(c, &lease, direction, &state, BATCH).unwrap() {
+            state = next;
+        }
+        assert!(lease.complete(c).unwrap());
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Bind { contact: usize, target: Target },
@@ -238,8 +256,11 @@ fn apply(c: &mut AnyConnection, w: &mut World, op: &Op) {
         Op::Bind { contact, target: t } => {
             let Some((tid, given, key)) = target(w, t) else { return };
             let refused = w.model.bindings.contains(&(contact, key)) || w.model.bindings.iter().filter(|(c, _)| *c == contact).count() >= 10;
-            let result = bindings::bind(c, &ContactId::parse(&w.contact_ids[contact]).unwrap(), &[(tid, given)]);
+            let result = bindings::bind(c, &ContactId::parse(&w.contact_ids[contact]).unwrap(), &[(tid, given)], INLINE_LIMIT);
             assert_eq!(result.is_err(), refused, "bind {op:?}: {result:?}");
+            if let Ok(change) = &result {
+                run_jobs(c, change, bindings::Direction::Add);
+            }
             if refused {
                 return;
             }
@@ -259,8 +280,11 @@ fn apply(c: &mut AnyConnection, w: &mut World, op: &Op) {
                 TargetKey::Member(m) => w.model.assoc.contains_key(&(m, contact)),
                 TargetKey::Folder(_) => false,
             };
-            let result = bindings::unbind(c, &ContactId::parse(&w.contact_ids[contact]).unwrap(), &[(tid, given)]);
+            let result = bindings::unbind(c, &ContactId::parse(&w.contact_ids[contact]).unwrap(), &[(tid, given)], INLINE_LIMIT);
             assert_eq!(result.is_ok(), bound || direct_member, "unbind {op:?}: {result:?}");
+            if let Ok(change) = &result {
+                run_jobs(c, change, bindings::Direction::Remove);
+            }
             if result.is_err() {
                 return;
             }
