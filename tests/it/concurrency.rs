@@ -173,7 +173,7 @@ async fn t5_simultaneous_accepts_of_one_invitation_give_one_account_and_no_5xx()
 
 #[test]
 fn t5_servers_starting_together_on_a_new_database_all_start_and_one_creates_the_administrator() {
-    let db = TestDatabase::new();
+    let db = TestDatabase::empty();
     let starts: Vec<_> = (0..4)
         .map(|_| {
             let mut settings = crate::support::settings_for(&db.url);

@@ -2,6 +2,7 @@
 //! PostgreSQL database when TEST_DATABASE_URL is a postgres:// URL, dropped at the end)
 //! with an in-memory mailer, driven in-process request by request.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,19 +31,81 @@ pub struct TestDatabase {
     pub url: String,
     admin_url: Option<String>,
     name: String,
-    _dir: tempfile_dir::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// The migrated PostgreSQL database that each test's database is cloned from (as
+/// crates.io's test databases are): named after the migrations, so a changed schema
+/// makes a new one, and made once, by whichever test process comes first.
+fn pg_template(base: &str) -> String {
+    static TEMPLATE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let mut hasher = DefaultHasher::new();
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+            let mut files: Vec<_> = walk(&dir);
+            files.sort();
+            for f in files {
+                f.hash(&mut hasher);
+                std::fs::read(&f).unwrap().hash(&mut hasher);
+            }
+            let name = format!("rdc_template_{:016x}", hasher.finish());
+            let mut admin = PgConnection::establish(base).expect("TEST_DATABASE_URL must reach PostgreSQL");
+            admin.batch_execute("SELECT pg_advisory_lock(7264630)").unwrap();
+            let exists: i64 = diesel::RunQueryDsl::get_result::<Count>(
+                diesel::sql_query(format!("SELECT COUNT(*) AS n FROM pg_database WHERE datname = '{name}'")),
+                &mut admin,
+            )
+            .unwrap()
+            .n;
+            if exists == 0 {
+                admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+                let url = format!("{}/{name}", base.rsplit_once('/').expect("TEST_DATABASE_URL needs a database name").0);
+                let mut any = AnyConnection::Postgresql(PgConnection::establish(&url).unwrap());
+                db::run_migrations(&mut any).unwrap();
+            }
+            admin.batch_execute("SELECT pg_advisory_unlock(7264630)").unwrap();
+            name
+        })
+        .clone()
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
 impl TestDatabase {
+    /// A database with the schema in place (on PostgreSQL, a clone of the template).
     pub fn new() -> TestDatabase {
-        let dir = tempfile_dir::TempDir::new();
+        TestDatabase::make(true)
+    }
+
+    /// A database with nothing in it, not even the schema.
+    pub fn empty() -> TestDatabase {
+        TestDatabase::make(false)
+    }
+
+    fn make(migrated: bool) -> TestDatabase {
+        let dir = tempfile::Builder::new().prefix("rdc-test-").tempdir().expect("a temporary directory");
         let name = format!("rdc_t_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), rand_suffix());
         match std::env::var("TEST_DATABASE_URL").ok().filter(|u| db::is_postgres_url(u)) {
             Some(base) => {
+                let template = if migrated { format!(" TEMPLATE {}", pg_template(&base)) } else { String::new() };
                 let mut admin = PgConnection::establish(&base).expect("TEST_DATABASE_URL must reach PostgreSQL");
-                admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create the test database");
+                admin.batch_execute(&format!("CREATE DATABASE {name}{template}")).expect("create the test database");
                 let url = match base.rsplit_once('/') {
                     Some((server, _)) => format!("{server}/{name}"),
                     None => panic!("TEST_DATABASE_URL needs a database name"),
@@ -72,30 +135,6 @@ impl Drop for TestDatabase {
 
 fn rand_suffix() -> String {
     rd_contacts::domain::random_alphanumeric(6).to_lowercase()
-}
-
-/// A tiny temporary directory, removed on drop.
-mod tempfile_dir {
-    use std::path::{Path, PathBuf};
-
-    pub struct TempDir(PathBuf);
-
-    impl TempDir {
-        pub fn new() -> TempDir {
-            let path = std::env::temp_dir().join(format!("rdc-test-{}", rd_contacts::domain::random_alphanumeric(12)));
-            std::fs::create_dir_all(&path).expect("create a temp dir");
-            TempDir(path)
-        }
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 pub struct Response {
