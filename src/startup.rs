@@ -123,6 +123,7 @@ pub fn app(
             let id = uuid::Uuid::new_v4().to_string().to_uppercase();
             req.extensions_mut().insert(RequestId(id.clone()));
             let (method, started, is_static) = (req.method().clone(), std::time::Instant::now(), req.path().starts_with("/static/"));
+            let versioned = is_static && req.query_string().starts_with("v=");
             let span = tracing::info_span!("request", request.id = %id);
             let call = srv.call(req);
             async move {
@@ -134,7 +135,14 @@ pub fn app(
                 headers.insert(header::HeaderName::from_static("x-request-id"), HeaderValue::from_str(&id).expect("a uuid is a header value"));
                 if !headers.contains_key(header::CACHE_CONTROL) {
                     // Signed-in pages, links' pages, the Outbox and API answers are nobody's to keep.
-                    let policy = if is_static { "no-cache" } else { "no-store" };
+                    // A versioned asset never changes; an unversioned one is checked each time.
+                    let policy = if versioned {
+                        "public, max-age=31536000, immutable"
+                    } else if is_static {
+                        "no-cache"
+                    } else {
+                        "no-store"
+                    };
                     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
                 }
                 if secure {

@@ -39,6 +39,23 @@ fn static_dir() -> String {
     std::env::var("RDC_STATIC_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_owned())
 }
 
+/// A short hash of the static files as served: pages link `/static/app.css?v=<it>`, so a
+/// browser may keep an asset for good and still gets the new one after an upgrade.
+pub fn asset_version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(static_dir()).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        names.sort();
+        let mut h = Sha256::new();
+        for name in names {
+            h.update(name.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+            h.update(std::fs::read(&name).unwrap_or_default());
+        }
+        hex::encode(&h.finalize()[..6])
+    })
+}
+
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }

@@ -156,3 +156,17 @@ async fn the_overview_searches_folders_and_members() {
     let none = app.get("/directory?q=zzzznothing").await;
     assert!(none.body.contains("No folder matches.") && none.body.contains("No member matches."));
 }
+
+#[actix_web::test]
+async fn static_assets_are_linked_with_their_version_and_kept_by_browsers_until_they_change() {
+    let mut app = TestApp::spawn().await;
+    let page = app.get("/login").await;
+    let href = capture(&page.body, r#"href="(/static/app\.css\?v=[0-9a-f]{12})""#);
+    let css = app.get(&href).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(css.headers.get("cache-control").unwrap(), "public, max-age=31536000, immutable");
+    app.sign_in().await;
+    let signed_in = app.get("/directory").await;
+    assert!(signed_in.body.contains(&href), "every page links the same version");
+    assert!(signed_in.body.contains("/static/app.js?v="));
+}
