@@ -11,6 +11,7 @@ mod notifications;
 mod outbox;
 mod render;
 pub mod session;
+mod settings;
 
 pub use error::AppError;
 mod verify;
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(auth::routes)
         .configure(directory::routes)
         .configure(contacts::routes)
+        .configure(settings::routes)
         .configure(verify::routes)
         .configure(confirm::routes)
         .configure(message_center::routes)

@@ -1,0 +1,58 @@
+//! Deleting a contact: the dialog with its two choices.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::contacts::deletion::{self, Deletion, DeletionPreview};
+use crate::contacts::{self, Contact, ContactError};
+use crate::db;
+use crate::state::AppState;
+use crate::web::AppError;
+use crate::web::session::{CsrfForm, CurrentAdmin};
+use crate::web::{Chrome, html, redirect};
+
+use super::contact_id;
+use super::detail::render_details;
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/contacts/{id}/delete", web::get().to(delete_dialog)).route("/contacts/{id}/delete", web::post().to(delete));
+}
+
+#[derive(Template)]
+#[template(path = "contacts/delete.html")]
+struct DeletePage {
+    chrome: Chrome,
+    contact: Contact,
+    preview: DeletionPreview,
+}
+
+async fn delete_dialog(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = contact_id(&path)?;
+    let (contact, preview) = db::run(&state.pool, move |c| Ok::<_, ContactError>((contacts::get_contact(c, &id)?, deletion::preview(c, &id)?))).await?;
+    html(StatusCode::OK, &DeletePage { chrome: Chrome::new(&admin, "directory"), contact, preview })
+}
+
+#[derive(Deserialize)]
+struct DeleteForm {
+    choice: Option<String>,
+}
+
+async fn delete(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<DeleteForm>) -> Result<HttpResponse, AppError> {
+    let id = contact_id(&path)?;
+    let keep = match form.data.choice.as_deref() {
+        Some("remove") => false,
+        Some("keep") | None => true,
+        Some(_) => return Err(AppError::BadRequest("Choose whether the members keep the contact or not".into())),
+    };
+    let target = id.clone();
+    match db::run(&state.pool, move |c| deletion::delete_contact(c, &target, keep)).await {
+        Ok(Deletion::Deleted) => Ok(redirect("/contacts?deleted=1")),
+        Ok(Deletion::Deleting { .. }) => Ok(redirect(&format!("/contacts/{id}"))),
+        Err(e @ ContactError::DeletionRunning) => render_details(&state, &admin, id, None, Some(e.to_string())).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------- covered members

@@ -1,0 +1,81 @@
+//! The Contacts tab: the list of contacts with their bound objects.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::contacts::{self, ContactError, ContactRow};
+use crate::db;
+use crate::domain::{Page, PageRequest};
+use crate::state::AppState;
+use crate::web::AppError;
+use crate::web::session::CurrentAdmin;
+use crate::web::{Chrome, html};
+
+use super::PER_PAGE;
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/contacts", web::get().to(list));
+}
+
+impl ListPage {
+    fn bound_count(&self, id: &str) -> i64 {
+        self.bound.iter().find(|(c, _)| c == id).map_or(0, |(_, n)| *n)
+    }
+}
+
+// ---------------------------------------------------------------- list
+
+#[derive(Template)]
+#[template(path = "contacts/list.html")]
+struct ListPage {
+    chrome: Chrome,
+    rows: Page<ContactRow>,
+    bound: Vec<(String, i64)>,
+    q: String,
+    used: i64,
+    quota: i64,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    page: Option<i64>,
+    sent: Option<String>,
+    deleted: Option<String>,
+}
+
+pub(super) async fn render_list(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    q: String,
+    page: Option<i64>,
+    flash: Option<String>,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let search = q.clone();
+    let (rows, (used, quota), bound) = db::run(&state.pool, move |c| {
+        let rows = contacts::list_contacts(c, None, Some(&search), PageRequest::with_size(page, PER_PAGE))?;
+        let ids: Vec<String> = rows.items.iter().map(|r| r.contact.id.clone()).collect();
+        Ok::<_, ContactError>((rows, contacts::contact_quota(c)?, contacts::binding_counts(c, &ids)?))
+    })
+    .await?;
+    let mut chrome = Chrome::new(admin, "directory");
+    chrome.flash = flash;
+    let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    html(status, &ListPage { chrome, rows, bound, q, used, quota, error })
+}
+
+async fn list(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+    let q = crate::web::render::search_text(query.q.as_deref())?;
+    let flash = match (&query.sent, &query.deleted) {
+        (Some(to), _) => Some(format!("A verification email is on its way to {to}.")),
+        (None, Some(_)) => Some("The contact is deleted.".to_owned()),
+        (None, None) => None,
+    };
+    render_list(&state, &admin, q, query.page, flash, None).await
+}
+
+// ---------------------------------------------------------------- the panel

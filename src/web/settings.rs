@@ -1,0 +1,70 @@
+//! Settings → Quotas (rule C1's quota, our stand-in for Quota Center).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::contacts::{self, ContactError};
+use crate::db;
+use crate::state::AppState;
+use crate::web::AppError;
+use crate::web::session::{CsrfForm, CurrentAdmin};
+use crate::web::{Chrome, html, redirect};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/settings/quotas", web::get().to(quotas)).route("/settings/quotas", web::post().to(set_quotas));
+}
+
+#[derive(Template)]
+#[template(path = "settings/quotas.html")]
+struct QuotasPage {
+    chrome: Chrome,
+    used: i64,
+    quota: i64,
+    value: String,
+    error: Option<String>,
+}
+
+async fn render_quotas(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    value: Option<String>,
+    error: Option<String>,
+    flash: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let (used, quota) = db::run(&state.pool, contacts::contact_quota).await?;
+    let mut chrome = Chrome::new(admin, "settings");
+    chrome.flash = flash;
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    html(status, &QuotasPage { chrome, used, quota, value: value.unwrap_or_else(|| quota.to_string()), error })
+}
+
+#[derive(Deserialize)]
+struct QuotasQuery {
+    saved: Option<String>,
+}
+
+async fn quotas(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<QuotasQuery>) -> Result<HttpResponse, AppError> {
+    render_quotas(&state, &admin, None, None, query.saved.as_ref().map(|_| "The quota is saved.".to_owned())).await
+}
+
+#[derive(Deserialize)]
+struct QuotaForm {
+    contact_quota: String,
+}
+
+async fn set_quotas(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<QuotaForm>) -> Result<HttpResponse, AppError> {
+    let typed = form.data.contact_quota;
+    let n = match typed.trim().parse::<i64>() {
+        Ok(n) if (1..=100_000).contains(&n) => n,
+        _ => return render_quotas(&state, &admin, Some(typed), Some("Enter a whole number from 1 to 100000".into()), None).await,
+    };
+    match db::run(&state.pool, move |c| contacts::set_contact_quota(c, n)).await {
+        Ok(_) => Ok(redirect("/settings/quotas?saved=1")),
+        Err(e @ ContactError::QuotaBelowUsage { .. }) => render_quotas(&state, &admin, Some(typed), Some(e.to_string()), None).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------- binding
