@@ -1,0 +1,264 @@
+//! A folder's details: its subfolders and members, its contacts, and its forms.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::contacts::bindings::{self, Binding};
+use crate::contacts::scope::{self};
+use crate::contacts::{self, Contact, ContactError};
+use crate::db::{self, AnyConnection};
+use crate::directory::{self, Account, DirectoryError, Folder, FolderSummary, JoinMethod, NewAccount, ResourceDirectory};
+use crate::domain::{ContactId, TargetId};
+use crate::domain::{DisplayName, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest};
+use crate::state::AppState;
+use crate::web::AppError;
+use crate::web::session::{CsrfForm, CurrentAdmin};
+use crate::web::{Chrome, html, redirect};
+
+use super::*;
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/folders/{id}", web::get().to(folder_page))
+        .route("/folders/{id}/folders", web::post().to(create_folder))
+        .route("/folders/{id}/rename", web::post().to(rename_folder))
+        .route("/folders/{id}/delete", web::post().to(delete_folder))
+        .route("/folders/{id}/members", web::post().to(create_member))
+        .route("/folders/{id}/bind", web::post().to(bind_to_folder));
+}
+
+// ---------------------------------------------------------------- folder details
+
+/// The forms of the folder page, with what was typed and what was wrong.
+#[derive(Default)]
+struct FolderForms {
+    new_folder: String,
+    new_folder_error: Option<String>,
+    rename: Option<String>,
+    rename_error: Option<String>,
+    member_name: String,
+    member_name_error: Option<String>,
+    member_email: String,
+    member_email_error: Option<String>,
+    delete_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "directory/folder.html")]
+struct FolderPage {
+    chrome: Chrome,
+    rd: ResourceDirectory,
+    bound_here: Vec<(Contact, Binding)>,
+    inherited: Vec<(Contact, Binding, String)>,
+    bindable: Vec<Contact>,
+    summary: FolderSummary,
+    ancestors: Vec<Folder>,
+    subfolders: Page<FolderSummary>,
+    members: Page<Account>,
+    q: String,
+    forms: FolderForms,
+    max_depth: i32,
+}
+
+impl FolderPage {
+    fn folder(&self) -> &Folder {
+        &self.summary.folder
+    }
+    fn rename_value(&self) -> &str {
+        self.forms.rename.as_deref().unwrap_or(&self.summary.folder.name)
+    }
+    fn can_have_subfolders(&self) -> bool {
+        self.summary.folder.depth < MAX_FOLDER_DEPTH
+    }
+    fn is_empty(&self) -> bool {
+        self.summary.subfolders == 0 && self.summary.members == 0
+    }
+}
+
+struct FolderData {
+    rd: ResourceDirectory,
+    bound_here: Vec<(Contact, Binding)>,
+    inherited: Vec<(Contact, Binding, String)>,
+    bindable: Vec<Contact>,
+    summary: FolderSummary,
+    ancestors: Vec<Folder>,
+    subfolders: Page<FolderSummary>,
+    members: Page<Account>,
+}
+
+fn load_folder(c: &mut AnyConnection, id: &FolderId, q: &str, page: Option<i64>) -> Result<FolderData, AppError> {
+    let summary = directory::folder_summary(c, id)?;
+    let (bound_here, inherited) = scope::folder_contacts(c, &summary.folder.path)?;
+    let bindable = contacts::list_contacts(c, None, None, PageRequest::with_size(None, 100))?
+        .items
+        .into_iter()
+        .map(|r| r.contact)
+        .filter(|c| c.status.is_active() && !bound_here.iter().any(|(b, _)| b.id == c.id))
+        .collect();
+    Ok(FolderData {
+        rd: directory::get_directory(c)?,
+        bound_here,
+        inherited,
+        bindable,
+        ancestors: directory::ancestors(c, &summary.folder)?,
+        subfolders: directory::list_subfolders(c, id, None, PageRequest::with_size(None, FOLDERS_PER_PAGE))?,
+        members: directory::list_accounts(c, Some(id), Some(q), PageRequest::with_size(page, MEMBERS_PER_PAGE))?,
+        summary,
+    })
+}
+
+async fn render_folder(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    id: FolderId,
+    q: String,
+    page: Option<i64>,
+    forms: FolderForms,
+) -> Result<HttpResponse, AppError> {
+    let search = q.clone();
+    let data = db::run(&state.pool, move |c| load_folder(c, &id, &search, page)).await?;
+    let status = if forms.new_folder_error.is_some()
+        || forms.rename_error.is_some()
+        || forms.member_name_error.is_some()
+        || forms.member_email_error.is_some()
+        || forms.delete_error.is_some()
+    {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = FolderPage {
+        chrome: Chrome::new(admin, "directory"),
+        rd: data.rd,
+        bound_here: data.bound_here,
+        inherited: data.inherited,
+        bindable: data.bindable,
+        summary: data.summary,
+        ancestors: data.ancestors,
+        subfolders: data.subfolders,
+        members: data.members,
+        q,
+        forms,
+        max_depth: MAX_FOLDER_DEPTH,
+    };
+    html(status, &page)
+}
+
+async fn folder_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+    let id = folder_id(&path)?;
+    render_folder(&state, &admin, id, query.text()?, query.page, FolderForms::default()).await
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    name: String,
+}
+
+async fn create_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<NameForm>) -> Result<HttpResponse, AppError> {
+    let parent = folder_id(&path)?;
+    let typed = form.data.name;
+    let refuse = |message: String| FolderForms { new_folder: typed.clone(), new_folder_error: Some(message), ..Default::default() };
+    let name = match FolderName::parse(&typed) {
+        Ok(n) => n,
+        Err(e) => return render_folder(&state, &admin, parent, String::new(), None, refuse(e.message)).await,
+    };
+    let p = parent.clone();
+    match db::run(&state.pool, move |c| directory::create_folder(c, &p, &name)).await {
+        Ok(folder) => {
+            tracing::info!(folder.id = %folder.id, "folder created");
+            Ok(redirect(&format!("/folders/{}", folder.id)))
+        }
+        Err(e @ (DirectoryError::TooDeep | DirectoryError::FolderNameTaken(_))) => {
+            render_folder(&state, &admin, parent, String::new(), None, refuse(e.to_string())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn rename_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<NameForm>) -> Result<HttpResponse, AppError> {
+    let id = folder_id(&path)?;
+    let typed = form.data.name;
+    let refuse = |message: String| FolderForms { rename: Some(typed.clone()), rename_error: Some(message), ..Default::default() };
+    let name = match FolderName::parse(&typed) {
+        Ok(n) => n,
+        Err(e) => return render_folder(&state, &admin, id, String::new(), None, refuse(e.message)).await,
+    };
+    let target = id.clone();
+    match db::run(&state.pool, move |c| directory::rename_folder(c, &target, &name)).await {
+        Ok(folder) => Ok(redirect(&format!("/folders/{}", folder.id))),
+        Err(e @ (DirectoryError::FolderNameTaken(_) | DirectoryError::RootFolder)) => {
+            render_folder(&state, &admin, id, String::new(), None, refuse(e.to_string())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn delete_folder(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    path: web::Path<String>,
+    _form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
+    let id = folder_id(&path)?;
+    let target = id.clone();
+    match db::run(&state.pool, move |c| directory::delete_folder(c, &target)).await {
+        Ok(folder) => {
+            tracing::info!(folder.id = %folder.id, "folder deleted");
+            Ok(redirect(&format!("/folders/{}", folder.parent_id.unwrap_or_default())))
+        }
+        Err(e @ (DirectoryError::HasSubfolders(_) | DirectoryError::HasAccounts(_) | DirectoryError::NotEmpty | DirectoryError::RootFolder)) => {
+            render_folder(&state, &admin, id, String::new(), None, FolderForms { delete_error: Some(e.to_string()), ..Default::default() }).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn create_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<MemberForm>) -> Result<HttpResponse, AppError> {
+    let folder = folder_id(&path)?;
+    let MemberForm { display_name, security_email } = form.data;
+    let name = DisplayName::parse(&display_name);
+    let email = optional_email(&security_email);
+    let (name, email) = match (name, email) {
+        (Ok(n), Ok(e)) => (n, e),
+        (n, e) => {
+            let forms = FolderForms {
+                member_name_error: n.err().map(|e| e.message),
+                member_email_error: e.err(),
+                member_name: display_name,
+                member_email: security_email,
+                ..Default::default()
+            };
+            return render_folder(&state, &admin, folder, String::new(), None, forms).await;
+        }
+    };
+    let new = NewAccount { display_name: name, folder, security_email: email, account_name_prefix: None, join_method: JoinMethod::Created };
+    let account = db::run(&state.pool, move |c| crate::membership::create_account(c, &new)).await?;
+    tracing::info!(account.id = %account.id, "member created");
+    Ok(redirect(&format!("/members/{}", account.id)))
+}
+
+#[derive(Deserialize)]
+struct BindHereForm {
+    contact: String,
+}
+
+/// Binds a contact to this folder (from the folder page).
+async fn bind_to_folder(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _admin: CurrentAdmin,
+    form: CsrfForm<BindHereForm>,
+) -> Result<HttpResponse, AppError> {
+    let folder = folder_id(&path)?;
+    let contact = ContactId::parse(&form.data.contact).map_err(|e| AppError::BadRequest(e.message))?;
+    let target = vec![(TargetId::Folder(folder.clone()), folder.to_string())];
+    let inline = state.settings.jobs.inline_limit;
+    match db::run(&state.pool, move |c| bindings::bind(c, &contact, &target, inline)).await {
+        Ok(_) => Ok(redirect(&format!("/folders/{folder}"))),
+        Err(e @ (ContactError::NotActive(_) | ContactError::AlreadyBound(_) | ContactError::TooManyTargets { .. } | ContactError::NotFound(_))) => {
+            Err(AppError::Conflict(e.to_string()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

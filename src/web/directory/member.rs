@@ -1,0 +1,222 @@
+//! A member's details: its place, its contacts and Message Center, its users, its forms.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::member_users::{self, InviteError, MemberUser};
+use crate::contacts::scope::{self, MemberContact};
+use crate::db::{self};
+use crate::directory::{self, Account, DirectoryError, Folder, FolderOption, ResourceDirectory};
+use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId};
+use crate::message_center::{self, MessageCenter};
+use crate::state::AppState;
+use crate::web::AppError;
+use crate::web::session::{CsrfForm, CurrentAdmin};
+use crate::web::{Chrome, html, redirect};
+
+use super::*;
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/members/{id}", web::get().to(member_page))
+        .route("/members/{id}/update", web::post().to(update_member))
+        .route("/members/{id}/move", web::post().to(move_member))
+        .route("/members/{id}/remove", web::post().to(remove_member))
+        .route("/members/{id}/invite", web::post().to(invite_member_user));
+}
+
+// ---------------------------------------------------------------- member details
+
+#[derive(Default)]
+struct MemberForms {
+    invite_email: Option<String>,
+    invite_error: Option<String>,
+    display_name: Option<String>,
+    display_name_error: Option<String>,
+    security_email: Option<String>,
+    security_email_error: Option<String>,
+    move_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "directory/member.html")]
+struct MemberPage {
+    chrome: Chrome,
+    rd: ResourceDirectory,
+    account: Account,
+    folder: Option<Folder>,
+    ancestors: Vec<Folder>,
+    folder_options: Vec<FolderOption>,
+    forms: MemberForms,
+    mc: MessageCenter,
+    users: Vec<MemberUser>,
+    invited: Option<String>,
+    effective: Vec<MemberContact>,
+}
+
+impl MemberPage {
+    fn invite_value(&self) -> &str {
+        self.forms.invite_email.as_deref().unwrap_or("")
+    }
+    fn display_name_value(&self) -> &str {
+        self.forms.display_name.as_deref().unwrap_or(&self.account.display_name)
+    }
+    fn security_email_value(&self) -> &str {
+        self.forms.security_email.as_deref().or(self.account.security_email.as_deref()).unwrap_or("")
+    }
+    fn option_label(&self, option: &FolderOption) -> String {
+        format!("{}{}", "\u{a0}\u{a0}\u{a0}".repeat(option.depth.max(0) as usize), option.label)
+    }
+    fn is_current_folder(&self, option: &FolderOption) -> bool {
+        self.account.folder_id.as_deref() == Some(option.id.as_str())
+    }
+}
+
+async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, forms: MemberForms) -> Result<HttpResponse, AppError> {
+    render_member_with(state, admin, id, forms, None).await
+}
+
+async fn render_member_with(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    id: AccountId,
+    forms: MemberForms,
+    invited: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let status = if forms.display_name_error.is_some() || forms.security_email_error.is_some() || forms.move_error.is_some() || forms.invite_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let (rd, account, folder, ancestors, folder_options, mc, users, effective) = db::run(&state.pool, move |c| {
+        let account = directory::get_account(c, &id)?;
+        let folder = match &account.folder_id {
+            Some(f) => Some(directory::get_folder(c, &FolderId::parse(f).expect("stored ids are valid"))?),
+            None => None,
+        };
+        // The breadcrumb runs down to the member's own folder.
+        let ancestors = match &folder {
+            Some(f) => {
+                let mut chain = directory::ancestors(c, f)?;
+                chain.push(f.clone());
+                chain
+            }
+            None => Vec::new(),
+        };
+        let options = if account.is_removed() { Vec::new() } else { directory::folder_options(c)? };
+        let mc = message_center::message_center(c, &account.id)?;
+        let users = member_users::users_of(c, &account.id)?;
+        let effective = scope::member_contacts(c, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;
+        Ok::<_, AppError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users, effective))
+    })
+    .await?;
+    html(status, &MemberPage { chrome: Chrome::new(admin, "directory"), rd, account, folder, ancestors, folder_options, forms, mc, users, invited, effective })
+}
+
+#[derive(Deserialize)]
+struct MemberQuery {
+    invited: Option<String>,
+}
+
+async fn member_page(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    path: web::Path<String>,
+    query: web::Query<MemberQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = account_id(&path)?;
+    render_member_with(&state, &admin, id, MemberForms::default(), query.invited.clone()).await
+}
+
+#[derive(Deserialize)]
+struct InviteForm {
+    email: String,
+}
+
+async fn invite_member_user(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    path: web::Path<String>,
+    form: CsrfForm<InviteForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = account_id(&path)?;
+    let typed = form.data.email;
+    let refuse = |message: String| MemberForms { invite_email: Some(typed.clone()), invite_error: Some(message), ..Default::default() };
+    let email = match EmailAddress::parse(&typed) {
+        Ok(e) => e,
+        Err(e) => return render_member(&state, &admin, id, refuse(e.message)).await,
+    };
+    let (account, who, url, secrets) = (id.to_string(), admin.username.clone(), state.settings.public_url.clone(), state.secrets.clone());
+    match db::run(&state.pool, move |c| member_users::invite(c, &account, &email, &who, &url, &secrets)).await {
+        Ok(user) => {
+            let to = percent_encoding::utf8_percent_encode(&user.email, percent_encoding::NON_ALPHANUMERIC).to_string();
+            Ok(redirect(&format!("/members/{id}?invited={to}")))
+        }
+        Err(e @ (InviteError::EmailTaken(_) | InviteError::AlreadyActive(_) | InviteError::AccountRemoved(_) | InviteError::AddressLimit { .. })) => {
+            render_member(&state, &admin, id, refuse(e.to_string())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn update_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<MemberForm>) -> Result<HttpResponse, AppError> {
+    let id = account_id(&path)?;
+    let MemberForm { display_name, security_email } = form.data;
+    let (name, email) = match (DisplayName::parse(&display_name), optional_email(&security_email)) {
+        (Ok(n), Ok(e)) => (n, e),
+        (n, e) => {
+            let forms = MemberForms {
+                display_name_error: n.err().map(|e| e.message),
+                security_email_error: e.err(),
+                display_name: Some(display_name),
+                security_email: Some(security_email),
+                ..Default::default()
+            };
+            return render_member(&state, &admin, id, forms).await;
+        }
+    };
+    let target = id.clone();
+    match db::run(&state.pool, move |c| directory::update_account(c, &target, Some(&name), Some(email.as_ref()))).await {
+        Ok(account) => Ok(redirect(&format!("/members/{}", account.id))),
+        Err(e @ DirectoryError::AccountRemoved(_)) => Err(AppError::Conflict(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct MoveForm {
+    destination: String,
+}
+
+async fn move_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<MoveForm>) -> Result<HttpResponse, AppError> {
+    let id = account_id(&path)?;
+    let refuse = |message: String| MemberForms { move_error: Some(message), ..Default::default() };
+    let destination = match FolderId::parse(&form.data.destination) {
+        Ok(d) => d,
+        Err(e) => return render_member(&state, &admin, id, refuse(e.message)).await,
+    };
+    let target = id.clone();
+    match db::run(&state.pool, move |c| crate::membership::move_account(c, &target, &destination)).await {
+        Ok(account) => {
+            tracing::info!(account.id = %account.id, folder.id = ?account.folder_id, "member moved");
+            Ok(redirect(&format!("/members/{}", account.id)))
+        }
+        Err(e @ (DirectoryError::FolderNotFound(_) | DirectoryError::AccountRemoved(_) | DirectoryError::MoveBlocked(_))) => {
+            render_member(&state, &admin, id, refuse(e.to_string())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn remove_member(
+    state: web::Data<AppState>,
+    _admin: CurrentAdmin,
+    path: web::Path<String>,
+    _form: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
+    let id = account_id(&path)?;
+    let account = db::run(&state.pool, move |c| directory::remove_account(c, &id)).await?;
+    tracing::info!(account.id = %account.id, "member removed from the directory");
+    Ok(redirect(&format!("/members/{}", account.id)))
+}
