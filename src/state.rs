@@ -7,7 +7,7 @@ use crate::auth::SecretBox;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::jobs::{JobContext, Registry};
-use crate::mail::Mailer;
+use crate::mail::{Mailer, Sender};
 
 /// Shared state of a running server.
 #[derive(Clone, Debug)]
@@ -29,6 +29,12 @@ impl AppState {
             settings: self.settings.jobs.clone(),
             registry: self.registry.clone(),
         }
+    }
+
+    /// Who asks for an email with a link (a console user, an API caller), with where
+    /// links point and the key that seals them while the email waits.
+    pub fn sender(&self, requested_by: &str) -> Sender {
+        Sender { requested_by: requested_by.to_owned(), public_url: self.settings.public_url.clone(), secrets: self.secrets.clone() }
     }
 }
 

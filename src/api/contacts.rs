@@ -7,7 +7,7 @@ use super::params::Params;
 use super::{ApiResult, object};
 use crate::contacts::bindings::{self, Binding};
 use crate::contacts::deletion::{self, Deletion};
-use crate::contacts::{self, Contact, ContactChanges, ContactError, NewContact, Sender};
+use crate::contacts::{self, Contact, ContactChanges, ContactError, NewContact};
 use crate::db;
 use crate::domain::{AccountId, ContactId, ContactName, EmailAddress, MessageTypes, PhoneNumber, TargetId, Title};
 use crate::state::AppState;
@@ -90,9 +90,8 @@ async fn add(state: &AppState, caller: &str, p: &Params) -> ApiResult {
         title: p.parse("Title", Title::parse)?,
         types: types(p, true)?.expect("required"),
     };
-    let (caller, url, secrets) = (caller.to_owned(), state.settings.public_url.clone(), state.secrets.clone());
-    let contact =
-        db::run(&state.pool, move |c| contacts::create_contact(c, &new, &Sender { requested_by: &caller, public_url: &url, secrets: &secrets })).await?;
+    let sender = state.sender(caller);
+    let contact = db::run(&state.pool, move |c| contacts::create_contact(c, &new, &sender)).await?;
     Ok(object(json!({ "Contact": { "ContactId": contact.id, "CreateDate": date(&contact.created_at) } })))
 }
 
@@ -105,8 +104,8 @@ async fn update(state: &AppState, caller: &str, p: &Params) -> ApiResult {
         title: p.parse_opt("Title", Title::parse)?,
         types: types(p, false)?,
     };
-    let (caller, url, secrets) = (caller.to_owned(), state.settings.public_url.clone(), state.secrets.clone());
-    db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &Sender { requested_by: &caller, public_url: &url, secrets: &secrets })).await?;
+    let sender = state.sender(caller);
+    db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &sender)).await?;
     Ok(object(json!({})))
 }
 
@@ -188,11 +187,8 @@ async fn associate(state: &AppState, p: &Params, bind: bool) -> ApiResult {
 async fn send_email_verification(state: &AppState, caller: &str, p: &Params) -> ApiResult {
     let id = p.parse("ContactId", ContactId::parse)?;
     let address = p.parse("EmailAddress", EmailAddress::parse)?;
-    let (caller, url, secrets) = (caller.to_owned(), state.settings.public_url.clone(), state.secrets.clone());
-    db::run(&state.pool, move |c| {
-        contacts::resend_verification(c, &id, Some(&address), &Sender { requested_by: &caller, public_url: &url, secrets: &secrets })
-    })
-    .await?;
+    let sender = state.sender(caller);
+    db::run(&state.pool, move |c| contacts::resend_verification(c, &id, Some(&address), &sender)).await?;
     Ok(object(json!({})))
 }
 

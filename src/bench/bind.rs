@@ -65,9 +65,9 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
         &mut conn,
         &new,
         &Sender {
-            requested_by: "bench",
-            public_url: &settings.public_url,
-            secrets: &crate::secrets::SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)),
+            requested_by: "bench".into(),
+            public_url: settings.public_url.clone(),
+            secrets: crate::secrets::SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)),
         },
     )?;
     // The bench stands in for the owner clicking the link.

@@ -50,6 +50,8 @@ pub enum TargetKind {
 }
 
 impl TargetKind {
+    pub const ALL: [TargetKind; 3] = [TargetKind::Directory, TargetKind::Folder, TargetKind::Account];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TargetKind::Directory => "directory",
@@ -69,15 +71,7 @@ impl TargetKind {
     }
 }
 
-impl TryFrom<String> for TargetKind {
-    type Error = crate::db::UnknownStored;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        [TargetKind::Directory, TargetKind::Folder, TargetKind::Account]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or(crate::db::UnknownStored { what: "binding target kind", value: s })
-    }
-}
+crate::stored_as_text!(TargetKind, "binding target kind");
 
 /// What a target resolves to.
 struct Resolved {

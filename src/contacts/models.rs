@@ -1,7 +1,6 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use crate::db::UnknownStored;
 use crate::db::schema::{contact_verifications, contacts};
 use crate::domain::{MessageTypes, Title};
 
@@ -37,6 +36,8 @@ pub enum ContactStatus {
 }
 
 impl ContactStatus {
+    pub const ALL: [ContactStatus; 3] = [ContactStatus::Verifying, ContactStatus::Active, ContactStatus::Deleting];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ContactStatus::Verifying => "Verifying",
@@ -52,27 +53,7 @@ impl ContactStatus {
     }
 }
 
-impl std::fmt::Display for ContactStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl TryFrom<String> for ContactStatus {
-    type Error = UnknownStored;
-    fn try_from(s: String) -> Result<Self, UnknownStored> {
-        [ContactStatus::Verifying, ContactStatus::Active, ContactStatus::Deleting]
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or(UnknownStored { what: "contact status", value: s })
-    }
-}
-
-impl From<ContactStatus> for String {
-    fn from(s: ContactStatus) -> String {
-        s.as_str().to_owned()
-    }
-}
+crate::stored_as_text!(ContactStatus, "contact status");
 
 impl Contact {
     pub fn status(&self) -> ContactStatus {

@@ -64,7 +64,7 @@ pub struct NewContact {
 
 /// Creates a contact, `Verifying`, and queues its verification email (rules C1–C4). A
 /// refusal (quota, name, a sending limit) leaves nothing behind.
-pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sender<'_>) -> Result<Contact> {
+pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sender) -> Result<Contact> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let (used, quota) = (count_contacts(conn)?, quota(conn)?);
@@ -115,7 +115,7 @@ pub struct ContactChanges {
 /// while notifications keep going to the verified one; giving the verified address back
 /// cancels the pending change. A Verifying contact simply gets the new address verified
 /// instead. Over a sending limit nothing changes.
-pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &ContactChanges, sender: &Sender<'_>) -> Result<Contact> {
+pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &ContactChanges, sender: &Sender) -> Result<Contact> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let mut contact = get_contact(conn, id)?;
@@ -177,7 +177,7 @@ pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &Contac
 
 /// Sends a fresh verification email for the address waiting for one; `address`, when
 /// given, must be that address.
-pub fn resend_verification(conn: &mut AnyConnection, id: &ContactId, address: Option<&EmailAddress>, sender: &Sender<'_>) -> Result<Contact> {
+pub fn resend_verification(conn: &mut AnyConnection, id: &ContactId, address: Option<&EmailAddress>, sender: &Sender) -> Result<Contact> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let contact = get_contact(conn, id)?;

@@ -44,7 +44,7 @@ fn check_limits(conn: &mut AnyConnection, address: &str, now: PrimitiveDateTime)
 
 /// Records a new link for `address` and queues its email, inside the caller's
 /// transaction; refused (and nothing recorded) over a limit.
-pub fn send(conn: &mut AnyConnection, contact: &Contact, address: &str, sender: &Sender<'_>) -> Result<(), ContactError> {
+pub fn send(conn: &mut AnyConnection, contact: &Contact, address: &str, sender: &Sender) -> Result<(), ContactError> {
     let now = now_utc();
     check_limits(conn, address, now)?;
     let token = Token::generate();
@@ -55,7 +55,7 @@ pub fn send(conn: &mut AnyConnection, contact: &Contact, address: &str, sender: 
             contact_verifications::address.eq(address),
             contact_verifications::address_key.eq(address.to_lowercase()),
             contact_verifications::token_hash.eq(token.hash()),
-            contact_verifications::requested_by.eq(sender.requested_by),
+            contact_verifications::requested_by.eq(&sender.requested_by),
             contact_verifications::sent_at.eq(now),
             contact_verifications::expires_at.eq(expires_at),
         ))
@@ -64,14 +64,14 @@ pub fn send(conn: &mut AnyConnection, contact: &Contact, address: &str, sender: 
     let email = verification_email(&VerificationMail {
         to: address,
         contact_name: &contact.name,
-        requested_by: sender.requested_by,
+        requested_by: &sender.requested_by,
         directory_id: &directory_id,
         types: contact.types().iter().map(|t: MessageType| (t.label(), t.description())).collect(),
         link: send_email::LINK_SLOT.to_owned(),
         expires: when_utc(expires_at),
         is_change: contact.status() == ContactStatus::Active,
     })?;
-    send_email::enqueue_with_link(conn, &email, &format!("{}/verify/{}", sender.public_url, token.expose()), sender.secrets)?;
+    send_email::enqueue_with_link(conn, &email, &format!("{}/verify/{}", sender.public_url, token.expose()), &sender.secrets)?;
     tracing::info!(contact.id = %contact.id, "verification email queued");
     Ok(())
 }

@@ -199,6 +199,31 @@ pub struct UnknownStored {
     pub value: String,
 }
 
+/// An enum stored as one of its names (`ALL` and `as_str` on the type): `Display` and
+/// `Into<String>` write the name, `TryFrom<String>` reads it back and refuses any other
+/// with [`UnknownStored`]. Used with diesel's `deserialize_as = String`.
+#[macro_export]
+macro_rules! stored_as_text {
+    ($ty:ident, $what:literal) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl TryFrom<String> for $ty {
+            type Error = $crate::db::UnknownStored;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                $ty::ALL.into_iter().find(|v| v.as_str() == s).ok_or($crate::db::UnknownStored { what: $what, value: s })
+            }
+        }
+        impl From<$ty> for String {
+            fn from(v: $ty) -> String {
+                v.as_str().to_owned()
+            }
+        }
+    };
+}
+
 /// True when the error is a unique-constraint violation (the same on both backends).
 pub fn is_unique_violation(e: &DieselError) -> bool {
     matches!(e, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))

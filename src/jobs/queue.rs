@@ -34,18 +34,7 @@ impl JobStatus {
     }
 }
 
-impl std::fmt::Display for JobStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl TryFrom<String> for JobStatus {
-    type Error = crate::db::UnknownStored;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        JobStatus::ALL.into_iter().find(|j| j.as_str() == s).ok_or(crate::db::UnknownStored { what: "job status", value: s })
-    }
-}
+crate::stored_as_text!(JobStatus, "job status");
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = jobs)]

@@ -15,10 +15,10 @@ pub mod templates;
 /// Who asks for an email with a single-use link, where links point, and the key that
 /// seals the link while the email waits in the queue.
 #[derive(Debug, Clone)]
-pub struct Sender<'a> {
-    pub requested_by: &'a str,
-    pub public_url: &'a str,
-    pub secrets: &'a crate::secrets::SecretBox,
+pub struct Sender {
+    pub requested_by: String,
+    pub public_url: String,
+    pub secrets: crate::secrets::SecretBox,
 }
 
 /// One email, as the jobs queue carries it.

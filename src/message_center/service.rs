@@ -117,7 +117,7 @@ pub fn add_recipient(
     name: &RecipientName,
     email: &EmailAddress,
     types: MessageTypes,
-    sender: &Sender<'_>,
+    sender: &Sender,
 ) -> Result<OwnRecipient> {
     crate::db::transaction(conn, |conn| {
         ensure_account(conn, account)?;
@@ -144,7 +144,7 @@ pub fn add_recipient(
 }
 
 /// Sends a recipient's confirmation link again.
-pub fn resend_link(conn: &mut AnyConnection, account: &str, id: i64, sender: &Sender<'_>) -> Result<OwnRecipient> {
+pub fn resend_link(conn: &mut AnyConnection, account: &str, id: i64, sender: &Sender) -> Result<OwnRecipient> {
     crate::db::transaction(conn, |conn| {
         let r = own_recipient(conn, account, id)?;
         if r.is_confirmed() {
@@ -174,7 +174,7 @@ pub fn update_recipient(
     name: &RecipientName,
     email: &EmailAddress,
     types: MessageTypes,
-    sender: &Sender<'_>,
+    sender: &Sender,
 ) -> Result<OwnRecipient> {
     crate::db::transaction(conn, |conn| {
         let before = own_recipient(conn, account, id)?;

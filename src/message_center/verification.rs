@@ -22,7 +22,7 @@ pub use crate::limits::MAIL_PER_ADDRESS as PER_ADDRESS;
 
 /// Records a new link for the recipient's address and queues its email, inside the
 /// caller's transaction; refused (nothing recorded) over the address's limit.
-pub fn send_link(conn: &mut AnyConnection, recipient: &OwnRecipient, sender: &Sender<'_>) -> Result<(), McError> {
+pub fn send_link(conn: &mut AnyConnection, recipient: &OwnRecipient, sender: &Sender) -> Result<(), McError> {
     if let Err(e) = limits::take(conn, &limits::mail_scope(&recipient.email), PER_ADDRESS)? {
         return Err(McError::AddressLimit { address: recipient.email.clone(), retry_at: e.retry_at });
     }
@@ -41,12 +41,12 @@ pub fn send_link(conn: &mut AnyConnection, recipient: &OwnRecipient, sender: &Se
         to: &recipient.email,
         account_name: &account_name,
         account_id: &recipient.account_id,
-        added_by: sender.requested_by,
+        added_by: &sender.requested_by,
         types: recipient.types().labels(),
         link: send_email::LINK_SLOT.to_owned(),
         expires: crate::domain::when_utc(now + LINK_VALIDITY),
     })?;
-    send_email::enqueue_with_link(conn, &email, &format!("{}/confirm/{}", sender.public_url, token.expose()), sender.secrets)?;
+    send_email::enqueue_with_link(conn, &email, &format!("{}/confirm/{}", sender.public_url, token.expose()), &sender.secrets)?;
     tracing::info!(recipient.id = recipient.id, "recipient confirmation email queued");
     Ok(())
 }

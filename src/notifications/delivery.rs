@@ -52,18 +52,7 @@ impl DeliveryStatus {
     }
 }
 
-impl std::fmt::Display for DeliveryStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl TryFrom<String> for DeliveryStatus {
-    type Error = crate::db::UnknownStored;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        DeliveryStatus::parse(&s).ok_or(crate::db::UnknownStored { what: "delivery status", value: s })
-    }
-}
+crate::stored_as_text!(DeliveryStatus, "delivery status");
 
 const PENDING: &str = DeliveryStatus::Pending.as_str();
 const SENDING: &str = DeliveryStatus::Sending.as_str();

@@ -1,3 +1,4 @@
+use crate::web::Reply;
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -8,7 +9,6 @@ use super::session::{self, AnyUser, CsrfForm, CurrentUser};
 use super::{Chrome, html, redirect};
 use crate::auth::login::{self, LoginError, Principal};
 use crate::state::AppState;
-use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(login_page))
@@ -37,7 +37,7 @@ fn safe_next(next: Option<&str>) -> String {
     next.and_then(super::render::local_path).unwrap_or("/directory").to_owned()
 }
 
-async fn login_page(session: Session, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+async fn login_page(session: Session, query: web::Query<NextQuery>) -> Reply {
     let page = LoginPage { csrf: session::csrf_token(&session)?, username: String::new(), next: safe_next(query.next.as_deref()), error: None };
     html(StatusCode::OK, &page)
 }
@@ -49,7 +49,7 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login(state: web::Data<AppState>, req: HttpRequest, session: Session, form: CsrfForm<LoginForm>) -> Result<HttpResponse, AppError> {
+async fn login(state: web::Data<AppState>, req: HttpRequest, session: Session, form: CsrfForm<LoginForm>) -> Reply {
     let LoginForm { username, password, next } = form.data;
     let client = req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
     match login::sign_in(&state.pool, &state.hasher, &username, &password, &client).await {
@@ -75,7 +75,7 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, session: Session, f
     }
 }
 
-async fn logout(session: Session, _user: AnyUser, _form: CsrfForm<serde::de::IgnoredAny>) -> HttpResponse {
+async fn logout(session: Session, _user: AnyUser, _form: CsrfForm) -> HttpResponse {
     session::sign_out(&session);
     redirect("/login")
 }
@@ -100,7 +100,7 @@ struct ChangedQuery {
     changed: Option<String>,
 }
 
-async fn password_page(user: CurrentUser, query: web::Query<ChangedQuery>) -> Result<HttpResponse, AppError> {
+async fn password_page(user: CurrentUser, query: web::Query<ChangedQuery>) -> Reply {
     html(StatusCode::OK, &PasswordPage { chrome: chrome_of(&user), error: None, changed: query.changed.is_some() })
 }
 
@@ -111,7 +111,7 @@ struct PasswordForm {
     again: String,
 }
 
-async fn change_password(state: web::Data<AppState>, session: Session, user: CurrentUser, form: CsrfForm<PasswordForm>) -> Result<HttpResponse, AppError> {
+async fn change_password(state: web::Data<AppState>, session: Session, user: CurrentUser, form: CsrfForm<PasswordForm>) -> Reply {
     let PasswordForm { current, new, again } = form.data;
     let (who, name) = match &user {
         CurrentUser::Admin(a) => (login::Who::Admin(a.id), a.username.clone()),

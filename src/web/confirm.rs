@@ -1,9 +1,10 @@
 //! The public link that confirms an address a member user added (rule M6): the GET shows
 //! what the address will receive and a Confirm button; the POST confirms. No sign-in.
 
+use crate::web::Reply;
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use askama::Template;
 
 use super::html;
@@ -12,7 +13,6 @@ use crate::db;
 use crate::domain::Token;
 use crate::message_center::verification::{self, LinkError, LinkView};
 use crate::state::AppState;
-use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/confirm/{token}", web::get().to(show)).route("/confirm/{token}", web::post().to(confirm));
@@ -42,7 +42,7 @@ struct ExpiredPage {
 #[template(path = "confirm/invalid.html")]
 struct InvalidPage;
 
-fn refusal(e: LinkError) -> Result<HttpResponse, AppError> {
+fn refusal(e: LinkError) -> Reply {
     match e {
         LinkError::Invalid => html(StatusCode::NOT_FOUND, &InvalidPage),
         LinkError::Expired(view) => html(StatusCode::GONE, &ExpiredPage { view }),
@@ -50,7 +50,7 @@ fn refusal(e: LinkError) -> Result<HttpResponse, AppError> {
     }
 }
 
-async fn show(state: web::Data<AppState>, session: Session, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn show(state: web::Data<AppState>, session: Session, path: web::Path<String>) -> Reply {
     let Ok(token) = Token::parse(&path) else { return refusal(LinkError::Invalid) };
     let raw = token.expose().to_owned();
     match db::run(&state.pool, move |c| verification::lookup(c, &token)).await {
@@ -59,7 +59,7 @@ async fn show(state: web::Data<AppState>, session: Session, path: web::Path<Stri
     }
 }
 
-async fn confirm(state: web::Data<AppState>, path: web::Path<String>, _form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn confirm(state: web::Data<AppState>, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let Ok(token) = Token::parse(&path) else { return refusal(LinkError::Invalid) };
     match db::run(&state.pool, move |c| verification::confirm(c, &token)).await {
         Ok(view) => html(StatusCode::OK, &DonePage { view }),

@@ -2,9 +2,10 @@
 //! someone a member user. Every route works on the signed-in user's own account: ids in
 //! URLs and forms are looked up within it, so another member's answer 404.
 
+use crate::web::Reply;
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, web};
 use askama::Template;
 
 use super::session::{self, CsrfForm, CurrentMember};
@@ -13,7 +14,6 @@ use crate::auth::member_users::{self, InvitationView, InviteError};
 use crate::db;
 use crate::directory;
 use crate::domain::{AccountId, EmailAddress, MessageType, MessageTypes, Page, PageRequest, Password, RecipientName, Token};
-use crate::mail::Sender;
 use crate::message_center::{self, DirectoryEntry, McError, MessageCenter, OwnRecipient};
 use crate::state::AppState;
 use crate::web::AppError;
@@ -123,11 +123,11 @@ fn member_chrome(member: &CurrentMember) -> Chrome {
     Chrome::member(member)
 }
 
-async fn render_page(state: &AppState, member: &CurrentMember, add: AddForm) -> Result<HttpResponse, AppError> {
+async fn render_page(state: &AppState, member: &CurrentMember, add: AddForm) -> Reply {
     render_page_at(state, member, add, PageRequest::with_size(None, ROWS_PER_PAGE), None).await
 }
 
-async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, page: PageRequest, flash: Option<String>) -> Result<HttpResponse, AppError> {
+async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, page: PageRequest, flash: Option<String>) -> Reply {
     let account = member.account_id.clone();
     let (mc, account_name) = db::run(&state.pool, move |c| {
         let id = AccountId::parse(&account).map_err(|_| McError::AccountNotFound(account.clone()))?;
@@ -169,12 +169,12 @@ fn visible_entries(mc: &MessageCenter) -> Vec<DirectoryEntry> {
     mc.entries.iter().filter(|e| e.removed_at.is_none()).cloned().collect()
 }
 
-async fn page(state: web::Data<AppState>, member: CurrentMember, query: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
+async fn page(state: web::Data<AppState>, member: CurrentMember, query: web::Query<PageQuery>) -> Reply {
     let flash = query.sent.is_some().then(|| "A confirmation link was sent. The address receives notifications once its owner confirms it.".to_owned());
     render_page_at(&state, &member, AddForm::default(), PageRequest::with_size(query.page, ROWS_PER_PAGE), flash).await
 }
 
-async fn add_recipient(state: web::Data<AppState>, member: CurrentMember, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn add_recipient(state: web::Data<AppState>, member: CurrentMember, form: CsrfForm) -> Reply {
     let pairs = &form.pairs;
     let name = RecipientName::parse(field(pairs, "name"));
     let email = EmailAddress::parse(field(pairs, "email"));
@@ -194,13 +194,9 @@ async fn add_recipient(state: web::Data<AppState>, member: CurrentMember, form: 
         }
     };
     let account = member.account_id.clone();
-    let (who, url, secrets) = (member.email.clone(), state.settings.public_url.clone(), state.secrets.clone());
+    let sender = state.sender(&member.email);
     let typed = (field(pairs, "name").to_owned(), field(pairs, "email").to_owned());
-    match db::run(&state.pool, move |c| {
-        message_center::add_recipient(c, &account, &name, &email, types, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })
-    })
-    .await
-    {
+    match db::run(&state.pool, move |c| message_center::add_recipient(c, &account, &name, &email, types, &sender)).await {
         Ok(_) => Ok(redirect("/my/message-center?sent=1")),
         Err(e @ (McError::TooManyRecipients | McError::AddressLimit { .. })) => {
             let add = AddForm { name: typed.0, email: typed.1, types, email_error: Some(e.to_string()), ..Default::default() };
@@ -211,15 +207,10 @@ async fn add_recipient(state: web::Data<AppState>, member: CurrentMember, form: 
 }
 
 /// Sends a recipient's confirmation link again.
-async fn resend_link(
-    state: web::Data<AppState>,
-    member: CurrentMember,
-    path: web::Path<String>,
-    _form: CsrfForm<serde::de::IgnoredAny>,
-) -> Result<HttpResponse, AppError> {
+async fn resend_link(state: web::Data<AppState>, member: CurrentMember, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let id = recipient_id(&path)?;
-    let (account, who, url, secrets) = (member.account_id.clone(), member.email.clone(), state.settings.public_url.clone(), state.secrets.clone());
-    db::run(&state.pool, move |c| message_center::resend_link(c, &account, id, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })).await?;
+    let (account, sender) = (member.account_id.clone(), state.sender(&member.email));
+    db::run(&state.pool, move |c| message_center::resend_link(c, &account, id, &sender)).await?;
     Ok(redirect("/my/message-center?sent=1"))
 }
 
@@ -227,13 +218,7 @@ fn recipient_id(raw: &str) -> Result<i64, AppError> {
     raw.parse().map_err(|_| AppError::NotFound("There is no such recipient in this Message Center.".into()))
 }
 
-async fn save_recipient(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    member: CurrentMember,
-    path: web::Path<String>,
-    form: CsrfForm<serde::de::IgnoredAny>,
-) -> Result<HttpResponse, AppError> {
+async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, form: CsrfForm) -> Reply {
     let id = recipient_id(&path)?;
     let pairs = &form.pairs;
     let parsed = (
@@ -267,11 +252,8 @@ async fn save_recipient(
             };
         }
     };
-    let (who, url, secrets) = (member.email.clone(), state.settings.public_url.clone(), state.secrets.clone());
-    let saved = db::run(&state.pool, move |c| {
-        message_center::update_recipient(c, &account, id, &name, &email, types, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })
-    })
-    .await?;
+    let sender = state.sender(&member.email);
+    let saved = db::run(&state.pool, move |c| message_center::update_recipient(c, &account, id, &name, &email, types, &sender)).await?;
     if req.headers().contains_key("HX-Request") {
         html(StatusCode::OK, &OwnRowFragment { row: OwnRow::of(&saved, &member.csrf) })
     } else {
@@ -279,26 +261,14 @@ async fn save_recipient(
     }
 }
 
-async fn remove_recipient(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    member: CurrentMember,
-    path: web::Path<String>,
-    _form: CsrfForm<serde::de::IgnoredAny>,
-) -> Result<HttpResponse, AppError> {
+async fn remove_recipient(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let id = recipient_id(&path)?;
     let account = member.account_id.clone();
     db::run(&state.pool, move |c| message_center::remove_recipient(c, &account, id)).await?;
     Ok(redirect_for(&req, "/my/message-center"))
 }
 
-async fn save_entry(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    member: CurrentMember,
-    path: web::Path<String>,
-    form: CsrfForm<serde::de::IgnoredAny>,
-) -> Result<HttpResponse, AppError> {
+async fn save_entry(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, form: CsrfForm) -> Reply {
     let contact = path.into_inner();
     let keep = checked_types(&form.pairs).map_err(AppError::BadRequest)?;
     let account = member.account_id.clone();
@@ -314,13 +284,7 @@ async fn save_entry(
     }
 }
 
-async fn remove_entry(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    member: CurrentMember,
-    path: web::Path<String>,
-    _form: CsrfForm<serde::de::IgnoredAny>,
-) -> Result<HttpResponse, AppError> {
+async fn remove_entry(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let contact = path.into_inner();
     let account = member.account_id.clone();
     db::run(&state.pool, move |c| message_center::remove_entry(c, &account, &contact)).await?;
@@ -348,7 +312,7 @@ struct ExpiredPage {
 #[template(path = "invite/invalid.html")]
 struct InvalidPage;
 
-fn refusal(e: InviteError) -> Result<HttpResponse, AppError> {
+fn refusal(e: InviteError) -> Reply {
     match e {
         InviteError::Invalid => html(StatusCode::NOT_FOUND, &InvalidPage),
         InviteError::Expired(view) => html(StatusCode::GONE, &ExpiredPage { view }),
@@ -356,7 +320,7 @@ fn refusal(e: InviteError) -> Result<HttpResponse, AppError> {
     }
 }
 
-async fn invitation(state: web::Data<AppState>, session: Session, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn invitation(state: web::Data<AppState>, session: Session, path: web::Path<String>) -> Reply {
     let Ok(token) = Token::parse(&path) else { return refusal(InviteError::Invalid) };
     let raw = token.expose().to_owned();
     match db::run(&state.pool, move |c| member_users::invitation(c, &token)).await {
@@ -365,12 +329,7 @@ async fn invitation(state: web::Data<AppState>, session: Session, path: web::Pat
     }
 }
 
-async fn accept(
-    state: web::Data<AppState>,
-    session: Session,
-    path: web::Path<String>,
-    form: CsrfForm<serde::de::IgnoredAny>,
-) -> Result<HttpResponse, AppError> {
+async fn accept(state: web::Data<AppState>, session: Session, path: web::Path<String>, form: CsrfForm) -> Reply {
     let Ok(token) = Token::parse(&path) else { return refusal(InviteError::Invalid) };
     let (password, again) = (field(&form.pairs, "password"), field(&form.pairs, "password_again"));
     let lookup = token.clone();

@@ -14,6 +14,9 @@ pub mod session;
 mod settings;
 
 pub use error::AppError;
+
+/// What a console handler answers: a page, a fragment or a redirect, or an error page.
+pub type Reply = Result<HttpResponse, AppError>;
 mod verify;
 
 use actix_web::{HttpRequest, HttpResponse, web};

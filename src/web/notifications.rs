@@ -1,8 +1,9 @@
 //! The Notifications page (the delivery log, filtered and paginated) and "Send test
 //! notification" on a member's page.
 
+use crate::web::Reply;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
@@ -64,7 +65,7 @@ impl LogPage {
     }
 }
 
-async fn log_page(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<LogQuery>) -> Result<HttpResponse, AppError> {
+async fn log_page(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<LogQuery>) -> Reply {
     let member = query.member.clone().unwrap_or_default().trim().to_owned();
     if !member.is_empty() && AccountId::parse(&member).is_err() {
         return Err(AppError::BadRequest("A member id is 16 digits: check the Member id filter.".into()));
@@ -108,7 +109,7 @@ struct TestForm {
     message_type: String,
 }
 
-async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<TestForm>) -> Result<HttpResponse, AppError> {
+async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<TestForm>) -> Reply {
     let account = AccountId::parse(&path).map_err(|_| AppError::NotFound(format!("There is no member {}.", path.as_str())))?;
     let t = MessageType::parse(&form.data.message_type).map_err(|e| AppError::BadRequest(e.message))?;
     let new = NewNotification::parse(

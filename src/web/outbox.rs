@@ -1,8 +1,9 @@
 //! The Outbox: the messages the file mailer wrote, so that a newcomer can follow a
 //! verification link without any mail server; and a test email to check the set-up.
 
+use crate::web::Reply;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
@@ -45,14 +46,7 @@ struct OutboxQuery {
     sent: Option<String>,
 }
 
-async fn render_outbox(
-    state: &AppState,
-    admin: &CurrentAdmin,
-    page: Option<i64>,
-    test_to: String,
-    test_error: Option<String>,
-    sent: bool,
-) -> Result<HttpResponse, AppError> {
+async fn render_outbox(state: &AppState, admin: &CurrentAdmin, page: Option<i64>, test_to: String, test_error: Option<String>, sent: bool) -> Reply {
     let request = PageRequest::with_size(page, PER_PAGE);
     let (messages, total) = match state.mailer.outbox_dir() {
         Some(dir) => {
@@ -79,7 +73,7 @@ async fn render_outbox(
     html(status, &page)
 }
 
-async fn outbox(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<OutboxQuery>) -> Result<HttpResponse, AppError> {
+async fn outbox(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<OutboxQuery>) -> Reply {
     render_outbox(&state, &admin, query.page, String::new(), None, query.sent.is_some()).await
 }
 
@@ -90,7 +84,7 @@ struct MessagePage {
     message: OutboxMessage,
 }
 
-async fn message(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn message(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Reply {
     let Some(dir) = state.mailer.outbox_dir().map(|d| d.to_owned()) else {
         return Err(AppError::NotFound("This server sends email through SMTP; it keeps no outbox.".into()));
     };
@@ -117,7 +111,7 @@ struct TestForm {
     to: String,
 }
 
-async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<TestForm>) -> Result<HttpResponse, AppError> {
+async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<TestForm>) -> Reply {
     let to = match EmailAddress::parse(&form.data.to) {
         Ok(to) => to,
         Err(e) => return render_outbox(&state, &admin, None, form.data.to, Some(e.message), false).await,
@@ -151,7 +145,7 @@ struct JobsPage {
     unfinished: i64,
 }
 
-async fn jobs_page(state: web::Data<AppState>, admin: CurrentAdmin) -> Result<HttpResponse, AppError> {
+async fn jobs_page(state: web::Data<AppState>, admin: CurrentAdmin) -> Reply {
     let (jobs, unfinished) = db::run(&state.pool, |c| Ok::<_, JobError>((jobs::recent(c, 50)?, jobs::unfinished_count(c)?))).await?;
     html(StatusCode::OK, &JobsPage { chrome: Chrome::new(&admin, "jobs"), jobs, unfinished })
 }

@@ -1,9 +1,9 @@
+use crate::web::Reply;
 use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
 use askama::Template;
 
 use super::session::CurrentAdmin;
-use crate::web::AppError;
 
 /// What every console page shows around its content: who is signed in, the CSRF token
 /// for its forms and the active section of the navigation.
@@ -27,7 +27,7 @@ impl Chrome {
 }
 
 /// Renders a template with a status (422 for a form shown again with its messages).
-pub fn html(status: StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
+pub fn html(status: StatusCode, page: &impl Template) -> Reply {
     Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(page.render()?))
 }
 

@@ -271,9 +271,9 @@ impl FromRequest for CurrentAdmin {
 
 /// A url-encoded form whose CSRF token (the `csrf_token` field, or the `X-CSRF-Token`
 /// header that our script sends) matches the session's. `pairs` keeps every field in
-/// order, for repeated fields such as checkboxes.
+/// order, for repeated fields such as checkboxes; `CsrfForm` alone reads only `pairs`.
 #[derive(Debug)]
-pub struct CsrfForm<T> {
+pub struct CsrfForm<T = serde::de::IgnoredAny> {
     pub data: T,
     pub pairs: Vec<(String, String)>,
 }

@@ -1,16 +1,15 @@
 //! Settings → Quotas (rule C1's quota, our stand-in for Quota Center).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
 use crate::contacts::{self, ContactError};
 use crate::db;
 use crate::state::AppState;
-use crate::web::AppError;
 use crate::web::session::{CsrfForm, CurrentAdmin};
-use crate::web::{Chrome, html, redirect};
+use crate::web::{Chrome, Reply, html, redirect};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings/quotas", web::get().to(quotas)).route("/settings/quotas", web::post().to(set_quotas));
@@ -26,13 +25,7 @@ struct QuotasPage {
     error: Option<String>,
 }
 
-async fn render_quotas(
-    state: &AppState,
-    admin: &CurrentAdmin,
-    value: Option<String>,
-    error: Option<String>,
-    flash: Option<String>,
-) -> Result<HttpResponse, AppError> {
+async fn render_quotas(state: &AppState, admin: &CurrentAdmin, value: Option<String>, error: Option<String>, flash: Option<String>) -> Reply {
     let (used, quota) = db::run(&state.pool, contacts::contact_quota).await?;
     let mut chrome = Chrome::new(admin, "settings");
     chrome.flash = flash;
@@ -45,7 +38,7 @@ struct QuotasQuery {
     saved: Option<String>,
 }
 
-async fn quotas(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<QuotasQuery>) -> Result<HttpResponse, AppError> {
+async fn quotas(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<QuotasQuery>) -> Reply {
     render_quotas(&state, &admin, None, None, query.saved.as_ref().map(|_| "The quota is saved.".to_owned())).await
 }
 
@@ -54,7 +47,7 @@ struct QuotaForm {
     contact_quota: String,
 }
 
-async fn set_quotas(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<QuotaForm>) -> Result<HttpResponse, AppError> {
+async fn set_quotas(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<QuotaForm>) -> Reply {
     let typed = form.data.contact_quota;
     let n = match typed.trim().parse::<i64>() {
         Ok(n) if (1..=100_000).contains(&n) => n,

@@ -1,9 +1,10 @@
 //! The public verification link (rule C6): the GET shows whose address is being
 //! verified and a Confirm button; the POST confirms. No sign-in.
 
+use crate::web::Reply;
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use askama::Template;
 
 use super::html;
@@ -12,7 +13,6 @@ use crate::contacts::{self, VerificationView, VerifyError};
 use crate::db;
 use crate::domain::Token;
 use crate::state::AppState;
-use crate::web::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/verify/{token}", web::get().to(show)).route("/verify/{token}", web::post().to(confirm));
@@ -43,7 +43,7 @@ struct ExpiredPage {
 #[template(path = "verify/invalid.html")]
 struct InvalidPage;
 
-fn refusal(e: VerifyError) -> Result<HttpResponse, AppError> {
+fn refusal(e: VerifyError) -> Reply {
     match e {
         VerifyError::Invalid => html(StatusCode::NOT_FOUND, &InvalidPage),
         VerifyError::Expired(view) => html(StatusCode::GONE, &ExpiredPage { view }),
@@ -51,7 +51,7 @@ fn refusal(e: VerifyError) -> Result<HttpResponse, AppError> {
     }
 }
 
-async fn show(state: web::Data<AppState>, session: Session, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn show(state: web::Data<AppState>, session: Session, path: web::Path<String>) -> Reply {
     let Ok(token) = Token::parse(&path) else { return refusal(VerifyError::Invalid) };
     let raw = token.expose().to_owned();
     match db::run(&state.pool, move |c| contacts::lookup(c, &token)).await {
@@ -60,7 +60,7 @@ async fn show(state: web::Data<AppState>, session: Session, path: web::Path<Stri
     }
 }
 
-async fn confirm(state: web::Data<AppState>, path: web::Path<String>, _form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn confirm(state: web::Data<AppState>, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let Ok(token) = Token::parse(&path) else { return refusal(VerifyError::Invalid) };
     match db::run(&state.pool, move |c| contacts::confirm(c, &token)).await {
         Ok(contact) => html(StatusCode::OK, &DonePage { name: contact.name, address: contact.email }),

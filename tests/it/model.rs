@@ -216,9 +216,9 @@ fn setup(c: &mut AnyConnection, parents: &[usize], types: &[i32]) -> World {
             c,
             &new,
             &Sender {
-                requested_by: "model",
-                public_url: "http://x",
-                secrets: &rd_contacts::secrets::SecretBox::new(b"model secret that is long enough for the sealing key derivation, 64+ bytes"),
+                requested_by: "model".into(),
+                public_url: "http://x".into(),
+                secrets: rd_contacts::secrets::SecretBox::new(b"model secret that is long enough for the sealing key derivation, 64+ bytes"),
             },
         )
         .unwrap();

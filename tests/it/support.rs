@@ -532,7 +532,7 @@ pub fn add_confirmed_recipient(
 ) -> rd_contacts::message_center::OwnRecipient {
     use diesel::prelude::*;
     let secrets = rd_contacts::secrets::SecretBox::new(b"a test secret key that is long enough for cookies and sealing, 64+ bytes");
-    let sender = rd_contacts::mail::Sender { requested_by: "test", public_url: "http://rdc.test", secrets: &secrets };
+    let sender = rd_contacts::mail::Sender { requested_by: "test".into(), public_url: "http://rdc.test".into(), secrets };
     let mut r = rd_contacts::message_center::add_recipient(c, account, name, email, types, &sender).unwrap();
     let now = db::now_utc();
     diesel::update(rd_contacts::db::schema::mc_recipients::table.find(r.id))

@@ -1,7 +1,7 @@
 //! Select Objects: binding a contact to the directory, folders and members, and unbinding.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -13,7 +13,7 @@ use crate::domain::{ContactId, PageRequest};
 use crate::state::AppState;
 use crate::web::AppError;
 use crate::web::session::{CsrfForm, CurrentAdmin};
-use crate::web::{Chrome, html, redirect, redirect_for};
+use crate::web::{Chrome, Reply, html, redirect, redirect_for};
 
 use super::detail::render_details;
 use super::{contact_id, is_htmx};
@@ -57,14 +57,7 @@ struct BindQuery {
     q: Option<String>,
 }
 
-pub(super) async fn render_bind(
-    state: &AppState,
-    req: &HttpRequest,
-    admin: &CurrentAdmin,
-    id: ContactId,
-    q: String,
-    error: Option<String>,
-) -> Result<HttpResponse, AppError> {
+pub(super) async fn render_bind(state: &AppState, req: &HttpRequest, admin: &CurrentAdmin, id: ContactId, q: String, error: Option<String>) -> Reply {
     let search = q.clone();
     let (contact, folders, bound, members) = db::run(&state.pool, move |c| {
         let contact = contacts::get_contact(c, &id)?;
@@ -80,13 +73,7 @@ pub(super) async fn render_bind(
     if is_htmx(req) { html(status, &panel) } else { html(status, &BindPage { chrome: Chrome::new(admin, "directory"), panel }) }
 }
 
-async fn bind_panel(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    admin: CurrentAdmin,
-    path: web::Path<String>,
-    query: web::Query<BindQuery>,
-) -> Result<HttpResponse, AppError> {
+async fn bind_panel(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<BindQuery>) -> Reply {
     let id = contact_id(&path)?;
     let q = crate::web::render::search_text(query.q.as_deref())?;
     render_bind(&state, &req, &admin, id, q, None).await
@@ -101,13 +88,7 @@ fn back_to(pairs: &[(String, String)], fallback: String) -> String {
     pairs.iter().find(|(k, _)| k == "back").and_then(|(_, v)| crate::web::render::local_path(v)).map(str::to_owned).unwrap_or(fallback)
 }
 
-async fn bind(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    admin: CurrentAdmin,
-    path: web::Path<String>,
-    form: CsrfForm<serde::de::IgnoredAny>,
-) -> Result<HttpResponse, AppError> {
+async fn bind(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm) -> Reply {
     let id = contact_id(&path)?;
     let back = back_to(&form.pairs, format!("/contacts/{id}"));
     let targets = match targets_of(&form.pairs) {
@@ -136,12 +117,7 @@ async fn bind(
     }
 }
 
-async fn unbind(
-    state: web::Data<AppState>,
-    admin: CurrentAdmin,
-    path: web::Path<String>,
-    form: CsrfForm<serde::de::IgnoredAny>,
-) -> Result<HttpResponse, AppError> {
+async fn unbind(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm) -> Reply {
     let id = contact_id(&path)?;
     let back = back_to(&form.pairs, format!("/contacts/{id}"));
     let targets = targets_of(&form.pairs).map_err(AppError::BadRequest)?;

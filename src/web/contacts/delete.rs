@@ -1,7 +1,7 @@
 //! Deleting a contact: the dialog with its two choices.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
@@ -11,7 +11,7 @@ use crate::db;
 use crate::state::AppState;
 use crate::web::AppError;
 use crate::web::session::{CsrfForm, CurrentAdmin};
-use crate::web::{Chrome, html, redirect};
+use crate::web::{Chrome, Reply, html, redirect};
 
 use super::contact_id;
 use super::detail::render_details;
@@ -28,7 +28,7 @@ struct DeletePage {
     preview: DeletionPreview,
 }
 
-async fn delete_dialog(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn delete_dialog(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Reply {
     let id = contact_id(&path)?;
     let (contact, preview) = db::run(&state.pool, move |c| Ok::<_, ContactError>((contacts::get_contact(c, &id)?, deletion::preview(c, &id)?))).await?;
     html(StatusCode::OK, &DeletePage { chrome: Chrome::new(&admin, "directory"), contact, preview })
@@ -39,7 +39,7 @@ struct DeleteForm {
     choice: Option<String>,
 }
 
-async fn delete(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<DeleteForm>) -> Result<HttpResponse, AppError> {
+async fn delete(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<DeleteForm>) -> Reply {
     let id = contact_id(&path)?;
     let keep = match form.data.choice.as_deref() {
         Some("remove") => false,

@@ -2,22 +2,21 @@
 //! verifications, and the members it reaches.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
 use crate::contacts::deletion::{self, DeletionStatus};
 use crate::contacts::scope::{self, EffectiveScope};
-use crate::contacts::{self, Contact, ContactError, Sender, Verification};
+use crate::contacts::{self, Contact, ContactError, Verification};
 use crate::db;
 use crate::domain::{ContactId, Page, PageRequest};
 use crate::state::AppState;
-use crate::web::AppError;
 use crate::web::session::{CsrfForm, CurrentAdmin};
-use crate::web::{Chrome, html, redirect};
+use crate::web::{Chrome, Reply, html, redirect};
 
+use super::contact_id;
 use super::list::render_list;
-use super::{contact_id, sender_parts};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/contacts/{id}", web::get().to(details))
@@ -56,13 +55,7 @@ struct DetailQuery {
     sent: Option<String>,
 }
 
-pub(super) async fn render_details(
-    state: &AppState,
-    admin: &CurrentAdmin,
-    id: ContactId,
-    flash: Option<String>,
-    error: Option<String>,
-) -> Result<HttpResponse, AppError> {
+pub(super) async fn render_details(state: &AppState, admin: &CurrentAdmin, id: ContactId, flash: Option<String>, error: Option<String>) -> Reply {
     let (contact, history, scope, failed_deletion) = db::run(&state.pool, move |c| {
         let contact = contacts::get_contact(c, &id)?;
         let failed = if contact.deletion_failed_at.is_some() { Some(deletion::deletion_status(c, &id, None, 100)?) } else { None };
@@ -75,7 +68,7 @@ pub(super) async fn render_details(
     html(status, &DetailPage { chrome, contact, scope, failed_deletion, history, now: db::now_utc(), error })
 }
 
-async fn details(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<DetailQuery>) -> Result<HttpResponse, AppError> {
+async fn details(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<DetailQuery>) -> Reply {
     let id = contact_id(&path)?;
     let flash = if query.created.is_some() {
         Some("Contact created. A verification email is on its way: the contact becomes Active once its owner confirms the address.".to_owned())
@@ -90,14 +83,12 @@ struct ResendForm {
     from: Option<String>,
 }
 
-async fn resend(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<ResendForm>) -> Result<HttpResponse, AppError> {
+async fn resend(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<ResendForm>) -> Reply {
     let id = contact_id(&path)?;
     let from_list = form.data.from.as_deref() == Some("list");
-    let (who, url, secrets) = sender_parts(&state, &admin);
+    let sender = state.sender(&admin.username);
     let target = id.clone();
-    match db::run(&state.pool, move |c| contacts::resend_verification(c, &target, None, &Sender { requested_by: &who, public_url: &url, secrets: &secrets }))
-        .await
-    {
+    match db::run(&state.pool, move |c| contacts::resend_verification(c, &target, None, &sender)).await {
         Ok(contact) => {
             let to = percent_encoding::utf8_percent_encode(contact.address_to_verify().unwrap_or_default(), percent_encoding::NON_ALPHANUMERIC).to_string();
             Ok(redirect(&if from_list { format!("/contacts?sent={to}") } else { format!("/contacts/{}?sent={to}", contact.id) }))
@@ -113,12 +104,7 @@ async fn resend(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path
     }
 }
 
-async fn cancel_update(
-    state: web::Data<AppState>,
-    admin: CurrentAdmin,
-    path: web::Path<String>,
-    _form: CsrfForm<serde::de::IgnoredAny>,
-) -> Result<HttpResponse, AppError> {
+async fn cancel_update(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let id = contact_id(&path)?;
     let target = id.clone();
     match db::run(&state.pool, move |c| contacts::cancel_pending_email(c, &target, None)).await {
@@ -149,12 +135,7 @@ struct PageQuery {
     page: Option<i64>,
 }
 
-async fn members_page(
-    state: web::Data<AppState>,
-    admin: CurrentAdmin,
-    path: web::Path<String>,
-    query: web::Query<PageQuery>,
-) -> Result<HttpResponse, AppError> {
+async fn members_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<PageQuery>) -> Reply {
     let id = contact_id(&path)?;
     let page = PageRequest::with_size(query.page, 50);
     let (contact, members) =

@@ -1,18 +1,17 @@
 //! The Create/Modify panel (a page of its own without JavaScript).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, web};
 use askama::Template;
 
-use crate::contacts::{self, Contact, ContactChanges, ContactError, NewContact, Sender};
+use crate::contacts::{self, Contact, ContactChanges, ContactError, NewContact};
 use crate::db;
 use crate::domain::{ContactName, EmailAddress, MessageType, MessageTypes, Title};
 use crate::state::AppState;
-use crate::web::AppError;
 use crate::web::session::{CsrfForm, CurrentAdmin};
-use crate::web::{Chrome, html, redirect_for};
+use crate::web::{Chrome, Reply, html, redirect_for};
 
-use super::{contact_id, is_htmx, sender_parts};
+use super::{contact_id, is_htmx};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/contacts", web::post().to(create))
@@ -145,25 +144,25 @@ struct FormPage {
     panel: Panel,
 }
 
-fn render_panel(req: &HttpRequest, admin: &CurrentAdmin, contact: Option<Contact>, form: ContactForm) -> Result<HttpResponse, AppError> {
+fn render_panel(req: &HttpRequest, admin: &CurrentAdmin, contact: Option<Contact>, form: ContactForm) -> Reply {
     let status = if form.has_errors() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let panel = Panel { csrf: admin.csrf.clone(), contact, form };
     if is_htmx(req) { html(status, &panel) } else { html(status, &FormPage { chrome: Chrome::new(admin, "directory"), panel }) }
 }
 
-async fn new_form(req: HttpRequest, admin: CurrentAdmin) -> Result<HttpResponse, AppError> {
+async fn new_form(req: HttpRequest, admin: CurrentAdmin) -> Reply {
     render_panel(&req, &admin, None, ContactForm::default())
 }
 
-async fn create(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, form: CsrfForm<serde::de::IgnoredAny>) -> Result<HttpResponse, AppError> {
+async fn create(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, form: CsrfForm) -> Reply {
     let typed = ContactForm::from_pairs(&form.pairs);
     let new = match parse_form(typed) {
         Ok(new) => new,
         Err(form) => return render_panel(&req, &admin, None, *form),
     };
-    let (who, url, secrets) = sender_parts(&state, &admin);
+    let sender = state.sender(&admin.username);
     let keep = ContactForm::from_pairs(&form.pairs);
-    match db::run(&state.pool, move |c| contacts::create_contact(c, &new, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })).await {
+    match db::run(&state.pool, move |c| contacts::create_contact(c, &new, &sender)).await {
         Ok(contact) => Ok(redirect_for(&req, &format!("/contacts/{}?created=1", contact.id))),
         Err(e @ ContactError::NameTaken(_)) => render_panel(&req, &admin, None, ContactForm { name_error: Some(e.to_string()), ..keep }),
         Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. })) => {
@@ -176,20 +175,14 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmi
     }
 }
 
-async fn edit_form(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn edit_form(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>) -> Reply {
     let id = contact_id(&path)?;
     let contact = db::run(&state.pool, move |c| contacts::get_contact(c, &id)).await?;
     let form = ContactForm::from_contact(&contact);
     render_panel(&req, &admin, Some(contact), form)
 }
 
-async fn update(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    admin: CurrentAdmin,
-    path: web::Path<String>,
-    form: CsrfForm<serde::de::IgnoredAny>,
-) -> Result<HttpResponse, AppError> {
+async fn update(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm) -> Reply {
     let id = contact_id(&path)?;
     let lookup = id.clone();
     let contact = db::run(&state.pool, move |c| contacts::get_contact(c, &lookup)).await?;
@@ -198,9 +191,9 @@ async fn update(
         Err(form) => return render_panel(&req, &admin, Some(contact), *form),
     };
     let changes = ContactChanges { name: Some(new.name), email: Some(new.email), phone: None, title: Some(new.title), types: Some(new.types) };
-    let (who, url, secrets) = sender_parts(&state, &admin);
+    let sender = state.sender(&admin.username);
     let keep = ContactForm::from_pairs(&form.pairs);
-    match db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &Sender { requested_by: &who, public_url: &url, secrets: &secrets })).await {
+    match db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &sender)).await {
         Ok(contact) => Ok(redirect_for(&req, &format!("/contacts/{}", contact.id))),
         Err(e @ ContactError::NameTaken(_)) => render_panel(&req, &admin, Some(contact), ContactForm { name_error: Some(e.to_string()), ..keep }),
         Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. })) => {

@@ -1,7 +1,7 @@
 //! The Contacts tab: the list of contacts with their bound objects.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
@@ -9,9 +9,8 @@ use crate::contacts::{self, ContactError, ContactRow};
 use crate::db;
 use crate::domain::{Page, PageRequest};
 use crate::state::AppState;
-use crate::web::AppError;
 use crate::web::session::CurrentAdmin;
-use crate::web::{Chrome, html};
+use crate::web::{Chrome, Reply, html};
 
 use super::PER_PAGE;
 
@@ -47,14 +46,7 @@ struct ListQuery {
     deleted: Option<String>,
 }
 
-pub(super) async fn render_list(
-    state: &AppState,
-    admin: &CurrentAdmin,
-    q: String,
-    page: Option<i64>,
-    flash: Option<String>,
-    error: Option<String>,
-) -> Result<HttpResponse, AppError> {
+pub(super) async fn render_list(state: &AppState, admin: &CurrentAdmin, q: String, page: Option<i64>, flash: Option<String>, error: Option<String>) -> Reply {
     let search = q.clone();
     let (rows, (used, quota), bound) = db::run(&state.pool, move |c| {
         let rows = contacts::list_contacts(c, None, Some(&search), PageRequest::with_size(page, PER_PAGE))?;
@@ -68,7 +60,7 @@ pub(super) async fn render_list(
     html(status, &ListPage { chrome, rows, bound, q, used, quota, error })
 }
 
-async fn list(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+async fn list(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<ListQuery>) -> Reply {
     let q = crate::web::render::search_text(query.q.as_deref())?;
     let flash = match (&query.sent, &query.deleted) {
         (Some(to), _) => Some(format!("A verification email is on its way to {to}.")),

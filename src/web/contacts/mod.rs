@@ -10,9 +10,7 @@ mod list;
 use actix_web::{HttpRequest, web};
 
 use crate::domain::ContactId;
-use crate::state::AppState;
 use crate::web::AppError;
-use crate::web::session::CurrentAdmin;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(list::routes).configure(form::routes).configure(detail::routes).configure(bind::routes).configure(delete::routes);
@@ -26,9 +24,4 @@ fn contact_id(raw: &str) -> Result<ContactId, AppError> {
 
 fn is_htmx(req: &HttpRequest) -> bool {
     req.headers().contains_key("HX-Request")
-}
-
-/// Who asks, where links point, and the key that seals them while they wait.
-fn sender_parts(state: &AppState, admin: &CurrentAdmin) -> (String, String, crate::secrets::SecretBox) {
-    (admin.username.clone(), state.settings.public_url.clone(), state.secrets.clone())
 }

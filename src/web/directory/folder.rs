@@ -1,7 +1,7 @@
 //! A folder's details: its subfolders and members, its contacts, and its forms.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
@@ -15,7 +15,7 @@ use crate::domain::{DisplayName, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, P
 use crate::state::AppState;
 use crate::web::AppError;
 use crate::web::session::{CsrfForm, CurrentAdmin};
-use crate::web::{Chrome, html, redirect};
+use crate::web::{Chrome, Reply, html, redirect};
 
 use super::*;
 
@@ -76,18 +76,8 @@ impl FolderPage {
     }
 }
 
-struct FolderData {
-    rd: ResourceDirectory,
-    bound_here: Vec<(Contact, Binding)>,
-    inherited: Vec<(Contact, Binding, String)>,
-    bindable: Vec<Contact>,
-    summary: FolderSummary,
-    ancestors: Vec<Folder>,
-    subfolders: Page<FolderSummary>,
-    members: Page<Account>,
-}
-
-fn load_folder(c: &mut AnyConnection, id: &FolderId, q: &str, page: Option<i64>) -> Result<FolderData, AppError> {
+/// Reads the folder page: the folder, its contacts, its subfolders and a page of its members.
+fn load_folder(c: &mut AnyConnection, id: &FolderId, page: Option<i64>, chrome: Chrome, q: String, forms: FolderForms) -> Result<FolderPage, AppError> {
     let summary = directory::folder_summary(c, id)?;
     let (bound_here, inherited) = scope::folder_contacts(c, &summary.folder.path)?;
     let bindable = contacts::list_contacts(c, None, None, PageRequest::with_size(None, 100))?
@@ -96,28 +86,23 @@ fn load_folder(c: &mut AnyConnection, id: &FolderId, q: &str, page: Option<i64>)
         .map(|r| r.contact)
         .filter(|c| c.status.is_active() && !bound_here.iter().any(|(b, _)| b.id == c.id))
         .collect();
-    Ok(FolderData {
+    Ok(FolderPage {
+        chrome,
         rd: directory::get_directory(c)?,
         bound_here,
         inherited,
         bindable,
         ancestors: directory::ancestors(c, &summary.folder)?,
         subfolders: directory::list_subfolders(c, id, None, PageRequest::with_size(None, FOLDERS_PER_PAGE))?,
-        members: directory::list_accounts(c, Some(id), Some(q), PageRequest::with_size(page, MEMBERS_PER_PAGE))?,
+        members: directory::list_accounts(c, Some(id), Some(&q), PageRequest::with_size(page, MEMBERS_PER_PAGE))?,
         summary,
+        q,
+        forms,
+        max_depth: MAX_FOLDER_DEPTH,
     })
 }
 
-async fn render_folder(
-    state: &AppState,
-    admin: &CurrentAdmin,
-    id: FolderId,
-    q: String,
-    page: Option<i64>,
-    forms: FolderForms,
-) -> Result<HttpResponse, AppError> {
-    let search = q.clone();
-    let data = db::run(&state.pool, move |c| load_folder(c, &id, &search, page)).await?;
+async fn render_folder(state: &AppState, admin: &CurrentAdmin, id: FolderId, q: String, page: Option<i64>, forms: FolderForms) -> Reply {
     let status = if forms.new_folder_error.is_some()
         || forms.rename_error.is_some()
         || forms.member_name_error.is_some()
@@ -128,24 +113,12 @@ async fn render_folder(
     } else {
         StatusCode::OK
     };
-    let page = FolderPage {
-        chrome: Chrome::new(admin, "directory"),
-        rd: data.rd,
-        bound_here: data.bound_here,
-        inherited: data.inherited,
-        bindable: data.bindable,
-        summary: data.summary,
-        ancestors: data.ancestors,
-        subfolders: data.subfolders,
-        members: data.members,
-        q,
-        forms,
-        max_depth: MAX_FOLDER_DEPTH,
-    };
+    let chrome = Chrome::new(admin, "directory");
+    let page = db::run(&state.pool, move |c| load_folder(c, &id, page, chrome, q, forms)).await?;
     html(status, &page)
 }
 
-async fn folder_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+async fn folder_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<ListQuery>) -> Reply {
     let id = folder_id(&path)?;
     render_folder(&state, &admin, id, query.text()?, query.page, FolderForms::default()).await
 }
@@ -155,7 +128,7 @@ struct NameForm {
     name: String,
 }
 
-async fn create_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<NameForm>) -> Result<HttpResponse, AppError> {
+async fn create_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<NameForm>) -> Reply {
     let parent = folder_id(&path)?;
     let typed = form.data.name;
     let refuse = |message: String| FolderForms { new_folder: typed.clone(), new_folder_error: Some(message), ..Default::default() };
@@ -176,7 +149,7 @@ async fn create_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: we
     }
 }
 
-async fn rename_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<NameForm>) -> Result<HttpResponse, AppError> {
+async fn rename_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<NameForm>) -> Reply {
     let id = folder_id(&path)?;
     let typed = form.data.name;
     let refuse = |message: String| FolderForms { rename: Some(typed.clone()), rename_error: Some(message), ..Default::default() };
@@ -194,12 +167,7 @@ async fn rename_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: we
     }
 }
 
-async fn delete_folder(
-    state: web::Data<AppState>,
-    admin: CurrentAdmin,
-    path: web::Path<String>,
-    _form: CsrfForm<serde::de::IgnoredAny>,
-) -> Result<HttpResponse, AppError> {
+async fn delete_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let id = folder_id(&path)?;
     let target = id.clone();
     match db::run(&state.pool, move |c| directory::delete_folder(c, &target)).await {
@@ -214,7 +182,7 @@ async fn delete_folder(
     }
 }
 
-async fn create_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<MemberForm>) -> Result<HttpResponse, AppError> {
+async fn create_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<MemberForm>) -> Reply {
     let folder = folder_id(&path)?;
     let MemberForm { display_name, security_email } = form.data;
     let name = DisplayName::parse(&display_name);
@@ -244,12 +212,7 @@ struct BindHereForm {
 }
 
 /// Binds a contact to this folder (from the folder page).
-async fn bind_to_folder(
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    _admin: CurrentAdmin,
-    form: CsrfForm<BindHereForm>,
-) -> Result<HttpResponse, AppError> {
+async fn bind_to_folder(state: web::Data<AppState>, path: web::Path<String>, _admin: CurrentAdmin, form: CsrfForm<BindHereForm>) -> Reply {
     let folder = folder_id(&path)?;
     let contact = ContactId::parse(&form.data.contact).map_err(|e| AppError::BadRequest(e.message))?;
     let target = vec![(TargetId::Folder(folder.clone()), folder.to_string())];

@@ -1,7 +1,7 @@
 //! A member's details: its place, its contacts and Message Center, its users, its forms.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
@@ -14,7 +14,7 @@ use crate::message_center::{self, MessageCenter};
 use crate::state::AppState;
 use crate::web::AppError;
 use crate::web::session::{CsrfForm, CurrentAdmin};
-use crate::web::{Chrome, html, redirect};
+use crate::web::{Chrome, Reply, html, redirect};
 
 use super::*;
 
@@ -73,17 +73,11 @@ impl MemberPage {
     }
 }
 
-async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, forms: MemberForms) -> Result<HttpResponse, AppError> {
+async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, forms: MemberForms) -> Reply {
     render_member_with(state, admin, id, forms, None).await
 }
 
-async fn render_member_with(
-    state: &AppState,
-    admin: &CurrentAdmin,
-    id: AccountId,
-    forms: MemberForms,
-    invited: Option<String>,
-) -> Result<HttpResponse, AppError> {
+async fn render_member_with(state: &AppState, admin: &CurrentAdmin, id: AccountId, forms: MemberForms, invited: Option<String>) -> Reply {
     let status = if forms.display_name_error.is_some() || forms.security_email_error.is_some() || forms.move_error.is_some() || forms.invite_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -119,12 +113,7 @@ struct MemberQuery {
     invited: Option<String>,
 }
 
-async fn member_page(
-    state: web::Data<AppState>,
-    admin: CurrentAdmin,
-    path: web::Path<String>,
-    query: web::Query<MemberQuery>,
-) -> Result<HttpResponse, AppError> {
+async fn member_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<MemberQuery>) -> Reply {
     let id = account_id(&path)?;
     render_member_with(&state, &admin, id, MemberForms::default(), query.invited.clone()).await
 }
@@ -134,12 +123,7 @@ struct InviteForm {
     email: String,
 }
 
-async fn invite_member_user(
-    state: web::Data<AppState>,
-    admin: CurrentAdmin,
-    path: web::Path<String>,
-    form: CsrfForm<InviteForm>,
-) -> Result<HttpResponse, AppError> {
+async fn invite_member_user(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<InviteForm>) -> Reply {
     let id = account_id(&path)?;
     let typed = form.data.email;
     let refuse = |message: String| MemberForms { invite_email: Some(typed.clone()), invite_error: Some(message), ..Default::default() };
@@ -160,7 +144,7 @@ async fn invite_member_user(
     }
 }
 
-async fn update_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<MemberForm>) -> Result<HttpResponse, AppError> {
+async fn update_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<MemberForm>) -> Reply {
     let id = account_id(&path)?;
     let MemberForm { display_name, security_email } = form.data;
     let (name, email) = match (DisplayName::parse(&display_name), optional_email(&security_email)) {
@@ -189,7 +173,7 @@ struct MoveForm {
     destination: String,
 }
 
-async fn move_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<MoveForm>) -> Result<HttpResponse, AppError> {
+async fn move_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<MoveForm>) -> Reply {
     let id = account_id(&path)?;
     let refuse = |message: String| MemberForms { move_error: Some(message), ..Default::default() };
     let destination = match FolderId::parse(&form.data.destination) {
@@ -209,12 +193,7 @@ async fn move_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web:
     }
 }
 
-async fn remove_member(
-    state: web::Data<AppState>,
-    _admin: CurrentAdmin,
-    path: web::Path<String>,
-    _form: CsrfForm<serde::de::IgnoredAny>,
-) -> Result<HttpResponse, AppError> {
+async fn remove_member(state: web::Data<AppState>, _admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let id = account_id(&path)?;
     let account = db::run(&state.pool, move |c| directory::remove_account(c, &id)).await?;
     tracing::info!(account.id = %account.id, "member removed from the directory");

@@ -1,16 +1,15 @@
 //! The Resource Organization View: the tree, its search, and folders opened on demand.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use askama::Template;
 
 use crate::db::{self};
 use crate::directory::{self, Account, DirectoryError, FolderSummary, ResourceDirectory};
 use crate::domain::{FolderId, Page, PageRequest};
 use crate::state::AppState;
-use crate::web::AppError;
 use crate::web::session::CurrentAdmin;
-use crate::web::{Chrome, html};
+use crate::web::{Chrome, Reply, html};
 
 use super::*;
 
@@ -35,7 +34,7 @@ struct OverviewPage {
     found_members: Option<Page<Account>>,
 }
 
-async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<ListQuery>) -> Reply {
     let q = query.text()?;
     let page = query.page;
     let search = q.clone();
@@ -73,7 +72,7 @@ struct TreeChildren {
 }
 
 /// The htmx fragment that expands one folder of the tree.
-async fn tree_children(state: web::Data<AppState>, _admin: CurrentAdmin, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn tree_children(state: web::Data<AppState>, _admin: CurrentAdmin, path: web::Path<String>) -> Reply {
     let id = folder_id(&path)?;
     let fragment = db::run(&state.pool, move |c| {
         Ok::<_, DirectoryError>(TreeChildren {
