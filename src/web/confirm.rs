@@ -13,6 +13,7 @@ use crate::db;
 use crate::domain::Token;
 use crate::message_center::verification::{self, LinkError, LinkView};
 use crate::state::AppState;
+use crate::web::filters;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/confirm/{token}", web::get().to(show)).route("/confirm/{token}", web::post().to(confirm));

@@ -17,6 +17,7 @@ use crate::domain::{AccountId, EmailAddress, MessageType, MessageTypes, Page, Pa
 use crate::message_center::{self, DirectoryEntry, McError, MessageCenter, OwnRecipient};
 use crate::state::AppState;
 use crate::web::AppError;
+use crate::web::filters;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/my", web::get().to(|| async { redirect("/my/message-center") }))

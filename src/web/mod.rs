@@ -21,7 +21,7 @@ mod verify;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-pub use render::{Chrome, html, redirect, redirect_for};
+pub use render::{Chrome, filters, html, redirect, redirect_for};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(actix_files::Files::new("/static", static_dir()).prefer_utf8(true))

@@ -15,6 +15,7 @@ use crate::notifications::delivery::DeliveryStatus;
 use crate::notifications::{self, LogFilter, LogLine, NewNotification, Summary};
 use crate::state::AppState;
 use crate::web::AppError;
+use crate::web::filters;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/notifications", web::get().to(log_page)).route("/members/{id}/test-notification", web::post().to(send_test));

@@ -15,6 +15,7 @@ use crate::jobs::{self, JobError, send_email};
 use crate::mail::{self, Email, OutboxMessage};
 use crate::state::AppState;
 use crate::web::AppError;
+use crate::web::filters;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/outbox", web::get().to(outbox))

@@ -83,16 +83,33 @@ impl<T, V: Value<T> + ?Sized> Value<T> for &V {
     }
 }
 
-/// A timestamp for people: `2026-11-28 04:19 UTC`.
-pub fn when(t: impl Value<time::PrimitiveDateTime>) -> String {
-    let t = t.value();
-    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
-}
+/// The filters of our templates: `{{ t|when }}`, `{{ t|when_exact }}`,
+/// `{{ n|plural("member", "members") }}`. A module whose templates use them imports
+/// `crate::web::filters` (askama looks for `filters` beside the template's struct).
+pub mod filters {
+    use askama::{Result, Values};
 
-/// "1 member", "3 members".
-pub fn plural(n: impl Value<i64>, one: &str, many: &str) -> String {
-    let n = n.value();
-    format!("{n} {}", if n == 1 { one } else { many })
+    use super::Value;
+
+    /// A timestamp for people, to the minute: `2026-11-28 04:19 UTC`.
+    #[askama::filter_fn]
+    pub fn when(t: impl Value<time::PrimitiveDateTime>, _: &dyn Values) -> Result<String> {
+        let t = t.value();
+        Ok(format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute()))
+    }
+
+    /// A timestamp to the second, as the emails write it (a link's expiry).
+    #[askama::filter_fn]
+    pub fn when_exact(t: impl Value<time::PrimitiveDateTime>, _: &dyn Values) -> Result<String> {
+        Ok(crate::domain::when_utc(t.value()))
+    }
+
+    /// A count with its noun: "1 member", "3 members".
+    #[askama::filter_fn]
+    pub fn plural(n: impl Value<i64>, _: &dyn Values, one: &str, many: &str) -> Result<String> {
+        let n = n.value();
+        Ok(format!("{n} {}", if n == 1 { one } else { many }))
+    }
 }
 
 /// A query string for a page link: `?q=…&page=N`, with `q` left out when empty.
@@ -107,7 +124,7 @@ pub fn page_link(q: &str, page: impl Value<i64>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::local_path;
+    use super::{filters, local_path};
 
     #[test]
     fn only_a_path_on_this_site_is_a_redirect_target() {
@@ -128,5 +145,23 @@ mod tests {
         ] {
             assert_eq!(local_path(bad), None, "{bad:?}");
         }
+    }
+
+    #[derive(askama::Template)]
+    #[template(
+        source = "{{ at|when }} · {{ at|when_exact }} · {{ one|plural(\"member\", \"members\") }} · {{ three|plural(\"member\", \"members\") }}",
+        ext = "txt"
+    )]
+    struct Dates {
+        at: time::PrimitiveDateTime,
+        one: i64,
+        three: i64,
+    }
+
+    #[test]
+    fn templates_write_times_in_utc_and_counts_with_their_noun() {
+        let at = time::Date::from_calendar_date(2026, time::Month::November, 28).unwrap().with_hms(4, 19, 7).unwrap();
+        let text = askama::Template::render(&Dates { at, one: 1, three: 3 }).unwrap();
+        assert_eq!(text, "2026-11-28 04:19 UTC · 2026-11-28 04:19:07 UTC · 1 member · 3 members");
     }
 }

@@ -13,6 +13,7 @@ use crate::contacts::{self, VerificationView, VerifyError};
 use crate::db;
 use crate::domain::Token;
 use crate::state::AppState;
+use crate::web::filters;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/verify/{token}", web::get().to(show)).route("/verify/{token}", web::post().to(confirm));

@@ -12,6 +12,7 @@ use crate::contacts::{self, Contact, ContactError, Verification};
 use crate::db;
 use crate::domain::{ContactId, Page, PageRequest};
 use crate::state::AppState;
+use crate::web::filters;
 use crate::web::session::{CsrfForm, CurrentAdmin};
 use crate::web::{Chrome, Reply, html, redirect};
 

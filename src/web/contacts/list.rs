@@ -9,6 +9,7 @@ use crate::contacts::{self, ContactError, ContactRow};
 use crate::db;
 use crate::domain::{Page, PageRequest};
 use crate::state::AppState;
+use crate::web::filters;
 use crate::web::session::CurrentAdmin;
 use crate::web::{Chrome, Reply, html};
 

@@ -14,6 +14,7 @@ use crate::domain::{ContactId, TargetId};
 use crate::domain::{DisplayName, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest};
 use crate::state::AppState;
 use crate::web::AppError;
+use crate::web::filters;
 use crate::web::session::{CsrfForm, CurrentAdmin};
 use crate::web::{Chrome, Reply, html, redirect};
 

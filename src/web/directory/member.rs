@@ -13,6 +13,7 @@ use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId};
 use crate::message_center::{self, MessageCenter};
 use crate::state::AppState;
 use crate::web::AppError;
+use crate::web::filters;
 use crate::web::session::{CsrfForm, CurrentAdmin};
 use crate::web::{Chrome, Reply, html, redirect};
 

@@ -8,6 +8,7 @@ use crate::db::{self};
 use crate::directory::{self, Account, DirectoryError, FolderSummary, ResourceDirectory};
 use crate::domain::{FolderId, Page, PageRequest};
 use crate::state::AppState;
+use crate::web::filters;
 use crate::web::session::CurrentAdmin;
 use crate::web::{Chrome, Reply, html};
 
