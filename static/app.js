@@ -62,6 +62,10 @@
       options.headers["X-CSRF-Token"] = csrfToken();
       options.headers["Content-Type"] = "application/x-www-form-urlencoded";
       options.body = form ? new URLSearchParams(new FormData(form)).toString() : "";
+    } else if (el.tagName === "FORM") {
+      // A GET form (a search) sends its fields in the query string, as the browser would.
+      var query = new URLSearchParams(new FormData(el)).toString();
+      if (query) url += (url.indexOf("?") === -1 ? "?" : "&") + query;
     }
     var target = resolveTarget(el);
     if (!target) return;

@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn paging_is_bounded() {
-        assert_eq!(params(&[]).page().unwrap(), PageRequest { number: 1, size: 10 });
+        assert_eq!(params(&[]).page().unwrap(), PageRequest { number: 1, size: 10, clamp: false });
         assert_eq!(params(&[("PageSize", "101")]).page().unwrap_err().code, "InvalidParameter.PageSize");
         assert_eq!(params(&[("PageNumber", "0")]).page().unwrap_err().code, "InvalidParameter.PageNumber");
     }

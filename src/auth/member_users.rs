@@ -206,6 +206,58 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<MemberUser>
 }
 
 /// The users of one member account, oldest first.
-pub fn users_of(conn: &mut AnyConnection, account: &str) -> QueryResult<Vec<MemberUser>> {
-    member_users::table.filter(member_users::account_id.eq(account)).order(member_users::id).select(MemberUser::as_select()).load(conn)
+/// Where a member user is: signed up, or invited with a link that works until a time,
+/// or invited with a link that expired (an administrator sends a new one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserState {
+    Active(PrimitiveDateTime),
+    Invited { until: PrimitiveDateTime },
+    Expired,
+}
+
+/// A member user with where it is.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub user: MemberUser,
+    pub state: UserState,
+}
+
+impl UserRow {
+    pub fn is_active(&self) -> bool {
+        matches!(self.state, UserState::Active(_))
+    }
+    pub fn is_expired(&self) -> bool {
+        self.state == UserState::Expired
+    }
+    pub fn active_since(&self) -> Option<PrimitiveDateTime> {
+        if let UserState::Active(t) = self.state { Some(t) } else { None }
+    }
+    pub fn invited_until(&self) -> Option<PrimitiveDateTime> {
+        if let UserState::Invited { until } = self.state { Some(until) } else { None }
+    }
+}
+
+/// The member users of an account, each with the state of its newest invitation. Two queries.
+pub fn users_of(conn: &mut AnyConnection, account: &str) -> QueryResult<Vec<UserRow>> {
+    let users: Vec<MemberUser> =
+        member_users::table.filter(member_users::account_id.eq(account)).order(member_users::id).select(MemberUser::as_select()).load(conn)?;
+    let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+    let newest: Vec<(i64, Option<PrimitiveDateTime>)> = member_invitations::table
+        .filter(member_invitations::member_user_id.eq_any(&ids))
+        .group_by(member_invitations::member_user_id)
+        .select((member_invitations::member_user_id, diesel::dsl::max(member_invitations::expires_at)))
+        .load(conn)?;
+    let now = now_utc();
+    Ok(users
+        .into_iter()
+        .map(|user| {
+            let until = newest.iter().find(|(id, _)| *id == user.id).and_then(|(_, t)| *t);
+            let state = match (user.activated_at, until) {
+                (Some(at), _) => UserState::Active(at),
+                (None, Some(until)) if until > now => UserState::Invited { until },
+                (None, _) => UserState::Expired,
+            };
+            UserRow { user, state }
+        })
+        .collect())
 }

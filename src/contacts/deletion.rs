@@ -198,3 +198,32 @@ pub fn deletion_status(conn: &mut AnyConnection, id: &ContactId, after: Option<&
     let next = if more { rows.last().map(|(a, _)| a.clone()) } else { None };
     Ok(DeletionStatus { failed: true, reasons: rows.into_iter().map(|(a, t)| (a, MessageTypes::from_bits(t))).collect(), total, next })
 }
+
+/// The console's account of a deletion that did not finish: the members that kept the
+/// contact, by name, with the message types that kept it.
+#[derive(Debug, Clone)]
+pub struct FailedDeletion {
+    pub at: PrimitiveDateTime,
+    /// (member id, display name, types), the first of them by member id.
+    pub reasons: Vec<(String, String, MessageTypes)>,
+    pub total: i64,
+}
+
+/// The last deletion's failure, while it still stands: not once the contact was bound
+/// again (its administrator chose to keep it), nor while another deletion runs.
+pub fn standing_failure(conn: &mut AnyConnection, contact: &Contact, limit: i64) -> Result<Option<FailedDeletion>, ContactError> {
+    let Some(at) = contact.deletion_failed_at.filter(|_| contact.status() == ContactStatus::Active) else { return Ok(None) };
+    let bound_since: i64 = bindings::table.filter(bindings::contact_id.eq(&contact.id)).filter(bindings::created_at.ge(at)).count().get_result(conn)?;
+    if bound_since > 0 {
+        return Ok(None);
+    }
+    let of_contact = deletion_fail_reasons::table.filter(deletion_fail_reasons::contact_id.eq(&contact.id));
+    let total: i64 = of_contact.count().get_result(conn)?;
+    let rows: Vec<(String, String, i32)> = of_contact
+        .inner_join(accounts::table.on(accounts::id.eq(deletion_fail_reasons::account_id)))
+        .order(deletion_fail_reasons::account_id)
+        .limit(limit)
+        .select((deletion_fail_reasons::account_id, accounts::display_name, deletion_fail_reasons::message_types))
+        .load(conn)?;
+    Ok(Some(FailedDeletion { at, reasons: rows.into_iter().map(|(id, name, t)| (id, name, MessageTypes::from_bits(t))).collect(), total }))
+}

@@ -7,6 +7,11 @@ use super::deletion::{self, DeleteContact};
 use crate::db::{self, AnyConnection};
 use crate::jobs::{Job, JobError, JobRun, Step};
 
+/// What a contact's jobs are about (see [`Job::about`]).
+pub fn about_contact(id: &str) -> String {
+    format!("contact:{id}")
+}
+
 async fn propagate(run: &JobRun, mut state: Propagation, direction: Option<Direction>) -> Result<Step, JobError> {
     loop {
         let (s, lease, batch) = (state.clone(), run.lease.clone(), run.settings.propagation_batch);
@@ -28,6 +33,10 @@ async fn propagate(run: &JobRun, mut state: Propagation, direction: Option<Direc
 impl Job for BindMembers {
     const KIND: &'static str = "bind_members";
 
+    fn about(&self) -> Option<String> {
+        Some(about_contact(&self.0.contact_id))
+    }
+
     async fn run(self, run: &JobRun) -> Result<Step, JobError> {
         propagate(run, self.0, Some(Direction::Add)).await
     }
@@ -35,6 +44,10 @@ impl Job for BindMembers {
 
 impl Job for UnbindMembers {
     const KIND: &'static str = "unbind_members";
+
+    fn about(&self) -> Option<String> {
+        Some(about_contact(&self.0.contact_id))
+    }
 
     async fn run(self, run: &JobRun) -> Result<Step, JobError> {
         propagate(run, self.0, Some(Direction::Remove)).await
@@ -48,6 +61,10 @@ impl Job for UnbindMembers {
 
 impl Job for DeleteContact {
     const KIND: &'static str = "delete_contact";
+
+    fn about(&self) -> Option<String> {
+        Some(about_contact(&self.0.contact_id))
+    }
 
     async fn run(self, run: &JobRun) -> Result<Step, JobError> {
         propagate(run, self.0, None).await

@@ -95,6 +95,42 @@ impl Verification {
     pub fn is_expired(&self, now: PrimitiveDateTime) -> bool {
         self.used_at.is_none() && self.expires_at <= now
     }
+
+    /// What became of this link: used, expired, no longer wanted (the change it was for
+    /// was cancelled or replaced), or still waiting.
+    pub fn outcome(&self, contact: &Contact, now: PrimitiveDateTime) -> LinkOutcome {
+        if let Some(at) = self.used_at {
+            return LinkOutcome::Confirmed(at);
+        }
+        let wanted = contact.address_to_verify().is_some_and(|a| a.eq_ignore_ascii_case(&self.address));
+        match (wanted, self.expires_at <= now) {
+            (false, _) => LinkOutcome::Withdrawn,
+            (true, true) => LinkOutcome::Expired,
+            (true, false) => LinkOutcome::Waiting,
+        }
+    }
+}
+
+/// What became of a verification link (the contact page's history).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkOutcome {
+    Confirmed(PrimitiveDateTime),
+    Waiting,
+    Expired,
+    /// The contact no longer waits for this address: the change was cancelled or replaced.
+    Withdrawn,
+}
+
+impl LinkOutcome {
+    pub fn confirmed_at(self) -> Option<PrimitiveDateTime> {
+        if let LinkOutcome::Confirmed(t) = self { Some(t) } else { None }
+    }
+    pub fn is_waiting(self) -> bool {
+        self == LinkOutcome::Waiting
+    }
+    pub fn is_expired(self) -> bool {
+        self == LinkOutcome::Expired
+    }
 }
 
 /// A contact in the list, with what its latest verification email says about it.

@@ -49,9 +49,27 @@ pub struct RunningTask {
     pub kind: &'static str,
     pub done: i64,
     pub total: i64,
+    /// When it ended, and whether it failed (with why).
+    pub finished: Option<(PrimitiveDateTime, Option<String>)>,
+}
+
+impl EffectiveScope {
+    /// True while a binding, unbinding or deletion of the contact still runs.
+    pub fn any_running(&self) -> bool {
+        self.tasks.iter().any(RunningTask::is_running)
+    }
 }
 
 impl RunningTask {
+    pub fn is_running(&self) -> bool {
+        self.finished.is_none()
+    }
+    pub fn finished_at(&self) -> Option<PrimitiveDateTime> {
+        self.finished.as_ref().map(|(t, _)| *t)
+    }
+    pub fn failure(&self) -> Option<&str> {
+        self.finished.as_ref().and_then(|(_, e)| e.as_deref())
+    }
     pub fn percent(&self) -> i64 {
         if self.total > 0 { (self.done * 100 / self.total).clamp(0, 100) } else { 0 }
     }
@@ -104,11 +122,18 @@ pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<E
     Ok(EffectiveScope { targets, associated, covered_sample, retained, removed, tasks: running_tasks(conn, contact)? })
 }
 
-/// Unfinished propagation jobs of a contact.
+/// How long a finished task stays on its contact's page, so that whoever watched it run
+/// sees how it ended.
+pub const FINISHED_TASKS_SHOWN: time::Duration = time::Duration::minutes(10);
+
+/// A contact's propagation jobs: the unfinished ones, and those that ended in the last
+/// [`FINISHED_TASKS_SHOWN`].
 pub fn running_tasks(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec<RunningTask>> {
-    let rows = crate::jobs::unfinished_about(conn, &[BindMembers::KIND, UnbindMembers::KIND, DeleteContact::KIND], "contact_id", contact)?;
+    let since = crate::db::now_utc() - FINISHED_TASKS_SHOWN;
+    let rows = crate::jobs::tasks_about(conn, &super::jobs::about_contact(contact), since)?;
     Ok(rows
         .into_iter()
+        .filter(|job| [BindMembers::KIND, UnbindMembers::KIND, DeleteContact::KIND].contains(&job.kind.as_str()))
         .map(|job| {
             let total = if job.progress_total > 0 {
                 job.progress_total
@@ -120,7 +145,8 @@ pub fn running_tasks(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec
                 UnbindMembers::KIND => "Unbinding",
                 _ => "Deletion",
             };
-            RunningTask { id: job.id, kind, done: job.progress_done, total }
+            let finished = job.finished_at.map(|t| (t, (job.status == crate::jobs::JobStatus::Failed).then(|| job.last_error.clone().unwrap_or_default())));
+            RunningTask { id: job.id, kind, done: job.progress_done, total, finished }
         })
         .collect())
 }
@@ -152,6 +178,27 @@ pub fn folder_contacts(conn: &mut AnyConnection, folder_path: &str) -> QueryResu
         }
     }
     Ok((here, above))
+}
+
+/// Contacts that members of a folder's subtree keep without a binding that covers them
+/// (an unbinding or a deletion left them as the only recipient of some message type), with
+/// how many of those members keep each. Two queries.
+pub fn kept_in_subtree(conn: &mut AnyConnection, folder_path: &str) -> QueryResult<Vec<(Contact, i64)>> {
+    let members = accounts::table
+        .inner_join(folders::table)
+        .filter(folders::path.like(format!("{folder_path}%")))
+        .filter(accounts::removed_at.is_null())
+        .select(accounts::id);
+    let counts: Vec<(String, i64)> = associations::table
+        .filter(associations::retained_types.ne(0))
+        .filter(associations::mc_removed_at.is_null())
+        .filter(associations::account_id.eq_any(members))
+        .group_by(associations::contact_id)
+        .select((associations::contact_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    let ids: Vec<&str> = counts.iter().map(|(id, _)| id.as_str()).collect();
+    let found: Vec<Contact> = contacts::table.filter(contacts::id.eq_any(ids)).order(contacts::name_key).select(Contact::as_select()).load(conn)?;
+    Ok(found.into_iter().map(|c| (counts.iter().find(|(id, _)| *id == c.id).map_or(0, |(_, n)| *n), c)).map(|(n, c)| (c, n)).collect())
 }
 
 /// Where each of a member's contacts comes from.
@@ -234,6 +281,7 @@ pub struct CoveredMember {
 /// target it comes through (direct, a folder or the directory, retained, or kept).
 pub fn covered_members(conn: &mut AnyConnection, contact: &str, page: crate::domain::PageRequest) -> QueryResult<crate::domain::Page<CoveredMember>> {
     let total: i64 = associations::table.filter(associations::contact_id.eq(contact)).count().get_result(conn)?;
+    let page = page.within(total);
     // account id, display name, folder path, retained types, removed at
     type Row = (String, String, Option<String>, i32, Option<PrimitiveDateTime>);
     let rows: Vec<Row> = associations::table

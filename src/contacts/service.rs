@@ -226,6 +226,7 @@ pub fn list_contacts(conn: &mut AnyConnection, id: Option<&ContactId>, query: Op
         q
     };
     let total = build().count().get_result(conn)?;
+    let page = page.within(total);
     let items: Vec<Contact> =
         build().order((contacts::created_at.desc(), contacts::id)).limit(page.size).offset(page.offset()).select(Contact::as_select()).load(conn)?;
     let ids: Vec<&str> = items.iter().map(|c| c.id.as_str()).collect();
@@ -265,6 +266,7 @@ pub fn pending_verifications(conn: &mut AnyConnection, id: Option<&ContactId>, p
     };
     all.retain(|c| c.address_to_verify().is_some());
     let total = all.len() as i64;
+    let page = page.within(total);
     let items = all
         .iter()
         .skip(page.offset() as usize)
@@ -288,6 +290,7 @@ pub fn contacts_bound_to(conn: &mut AnyConnection, target: &TargetId, id: Option
         ids.retain(|c| c == only.as_str());
     }
     let total = ids.len() as i64;
+    let page = page.within(total);
     let items: Vec<Contact> = contacts::table
         .filter(contacts::id.eq_any(&ids))
         .order((contacts::created_at.desc(), contacts::id))

@@ -80,6 +80,7 @@ diesel::table! {
         updated_at -> Timestamp,
         priority -> Integer,
         finished_at -> Nullable<Timestamp>,
+        about -> Nullable<Text>,
     }
 }
 

@@ -155,17 +155,18 @@ const SUMMARY_SELECT: &str = "SELECT f.id, f.name, f.parent_id, f.depth, f.path,
 pub fn list_subfolders(conn: &mut AnyConnection, parent: &FolderId, query: Option<&str>, page: PageRequest) -> Result<Page<FolderSummary>> {
     let pattern = contains_pattern(query.unwrap_or(""));
     let filter = "f.parent_id = $1 AND (lower(f.name) LIKE $2 ESCAPE '\\' OR lower(f.id) LIKE $2 ESCAPE '\\')";
+    let total = folders::table
+        .filter(folders::parent_id.eq(parent.as_str()))
+        .filter(lower(folders::name).like(&pattern).escape('\\').or(lower(folders::id).like(&pattern).escape('\\')))
+        .count()
+        .get_result(conn)?;
+    let page = page.within(total);
     let items = diesel::sql_query(format!("{SUMMARY_SELECT} WHERE {filter} ORDER BY lower(f.name), f.id LIMIT $3 OFFSET $4"))
         .bind::<Text, _>(parent.as_str())
         .bind::<Text, _>(&pattern)
         .bind::<BigInt, _>(page.size)
         .bind::<BigInt, _>(page.offset())
         .load::<FolderSummary>(conn)?;
-    let total = folders::table
-        .filter(folders::parent_id.eq(parent.as_str()))
-        .filter(lower(folders::name).like(&pattern).escape('\\').or(lower(folders::id).like(&pattern).escape('\\')))
-        .count()
-        .get_result(conn)?;
     Ok(Page { items, total, request: page })
 }
 
@@ -182,13 +183,14 @@ pub fn folder_summary(conn: &mut AnyConnection, id: &FolderId) -> Result<FolderS
 pub fn search_folders(conn: &mut AnyConnection, query: &str, page: PageRequest) -> Result<Page<FolderSummary>> {
     let pattern = contains_pattern(query);
     let filter = "(lower(f.name) LIKE $1 ESCAPE '\\' OR lower(f.id) LIKE $1 ESCAPE '\\')";
+    let total =
+        folders::table.filter(lower(folders::name).like(&pattern).escape('\\').or(lower(folders::id).like(&pattern).escape('\\'))).count().get_result(conn)?;
+    let page = page.within(total);
     let items = diesel::sql_query(format!("{SUMMARY_SELECT} WHERE {filter} ORDER BY lower(f.name), f.id LIMIT $2 OFFSET $3"))
         .bind::<Text, _>(&pattern)
         .bind::<BigInt, _>(page.size)
         .bind::<BigInt, _>(page.offset())
         .load::<FolderSummary>(conn)?;
-    let total =
-        folders::table.filter(lower(folders::name).like(&pattern).escape('\\').or(lower(folders::id).like(&pattern).escape('\\'))).count().get_result(conn)?;
     Ok(Page { items, total, request: page })
 }
 
@@ -351,6 +353,7 @@ pub fn list_accounts(conn: &mut AnyConnection, folder: Option<&FolderId>, query:
         q
     };
     let total = build().count().get_result(conn)?;
+    let page = page.within(total);
     let items = build().order((lower(accounts::display_name), accounts::id)).limit(page.size).offset(page.offset()).select(Account::as_select()).load(conn)?;
     Ok(Page { items, total, request: page })
 }
@@ -358,6 +361,7 @@ pub fn list_accounts(conn: &mut AnyConnection, folder: Option<&FolderId>, query:
 /// Members that were removed from the directory, most recent first.
 pub fn list_removed_accounts(conn: &mut AnyConnection, page: PageRequest) -> Result<Page<Account>> {
     let total = accounts::table.filter(accounts::removed_at.is_not_null()).count().get_result(conn)?;
+    let page = page.within(total);
     let items = accounts::table
         .filter(accounts::removed_at.is_not_null())
         .order(accounts::removed_at.desc())

@@ -3,6 +3,8 @@
 pub struct PageRequest {
     pub number: i64,
     pub size: i64,
+    /// A page past the end shows the last one (the console); otherwise it is empty (the API).
+    pub clamp: bool,
 }
 
 impl PageRequest {
@@ -15,10 +17,17 @@ impl PageRequest {
         PageRequest {
             number: number.filter(|n| *n >= 1).unwrap_or(1),
             size: size.filter(|s| *s >= 1).map(|s| s.min(Self::MAX_SIZE)).unwrap_or(Self::DEFAULT_SIZE),
+            clamp: false,
         }
     }
+    /// A console page: a number past the end (an old link, a typed one) shows the last page.
     pub fn with_size(number: Option<i64>, size: i64) -> PageRequest {
-        PageRequest { number: number.filter(|n| *n >= 1).unwrap_or(1), size }
+        PageRequest { number: number.filter(|n| *n >= 1).unwrap_or(1), size, clamp: true }
+    }
+    /// This request among `total` items: clamped to the last page when it asks to be.
+    pub fn within(self, total: i64) -> PageRequest {
+        let last = ((total + self.size - 1) / self.size).max(1);
+        if self.clamp && self.number > last { PageRequest { number: last, ..self } } else { self }
     }
     pub fn offset(&self) -> i64 {
         (self.number - 1).saturating_mul(self.size)

@@ -61,6 +61,12 @@ pub trait Job: Serialize + DeserializeOwned + Send + 'static {
     /// [`Lease::checkpoint`] inside the transaction of each batch.
     fn run(self, run: &JobRun) -> impl Future<Output = Result<Step, JobError>> + Send;
 
+    /// What the job works on (`contact:c-…`, `notification:12`), stored beside it and kept
+    /// after its payload is erased: the console finds a thing's tasks by it.
+    fn about(&self) -> Option<String> {
+        None
+    }
+
     /// The job will not be tried again: make what it leaves undone visible (deliveries
     /// failed, a deletion failed…). Runs in the transaction that marks the job failed.
     fn give_up(self, conn: &mut AnyConnection, job_id: i64, reason: &str) -> diesel::QueryResult<()> {

@@ -56,6 +56,7 @@ pub struct JobRow {
     pub updated_at: PrimitiveDateTime,
     pub priority: i32,
     pub finished_at: Option<PrimitiveDateTime>,
+    pub about: Option<String>,
 }
 
 impl JobRow {
@@ -78,11 +79,15 @@ pub const DEFAULT_MAX_ATTEMPTS: i32 = 8;
 /// Adds a job to run as soon as a worker of its lane is free. Call it inside the
 /// transaction of the change that causes the job, so that both happen or neither does.
 pub fn enqueue<J: Job>(conn: &mut AnyConnection, job: &J) -> QueryResult<i64> {
-    enqueue_raw(conn, J::KIND, J::LANE, job)
+    enqueue_with(conn, J::KIND, J::LANE, job, job.about())
 }
 
 /// [`enqueue`] by kind name, for kinds the caller cannot name as a type (tests, tools).
 pub fn enqueue_raw(conn: &mut AnyConnection, kind: &str, lane: Lane, payload: &impl Serialize) -> QueryResult<i64> {
+    enqueue_with(conn, kind, lane, payload, None)
+}
+
+fn enqueue_with(conn: &mut AnyConnection, kind: &str, lane: Lane, payload: &impl Serialize, about: Option<String>) -> QueryResult<i64> {
     let payload = serde_json::to_string(payload).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     let now = now_utc();
     diesel::insert_into(jobs::table)
@@ -98,6 +103,7 @@ pub fn enqueue_raw(conn: &mut AnyConnection, kind: &str, lane: Lane, payload: &i
             jobs::created_at.eq(now),
             jobs::updated_at.eq(now),
             jobs::priority.eq(lane.priority()),
+            jobs::about.eq(about),
         ))
         .returning(jobs::id)
         .get_result(conn)
@@ -281,14 +287,12 @@ pub fn unfinished_count(conn: &mut AnyConnection) -> QueryResult<i64> {
     jobs::table.filter(jobs::status.eq_any([QUEUED.as_str(), RUNNING.as_str()])).count().get_result(conn)
 }
 
-/// Unfinished jobs of these kinds whose payload's `field` is `value` (a contact's or a
-/// notification's jobs), oldest first.
-pub fn unfinished_about(conn: &mut AnyConnection, kinds: &[&str], field: &str, value: &str) -> QueryResult<Vec<JobRow>> {
-    let quoted = serde_json::to_string(value).unwrap_or_default();
+/// The jobs about one thing (see [`Job::about`]) that are unfinished, or finished since
+/// `since`, oldest first.
+pub fn tasks_about(conn: &mut AnyConnection, about: &str, since: PrimitiveDateTime) -> QueryResult<Vec<JobRow>> {
     jobs::table
-        .filter(jobs::kind.eq_any(kinds))
-        .filter(jobs::status.eq_any([QUEUED.as_str(), RUNNING.as_str()]))
-        .filter(jobs::payload.like(format!("%\"{field}\":{quoted}%")))
+        .filter(jobs::about.eq(about))
+        .filter(jobs::finished_at.is_null().or(jobs::finished_at.ge(since)))
         .order(jobs::id)
         .select(JobRow::as_select())
         .load(conn)

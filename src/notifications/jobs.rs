@@ -14,6 +14,10 @@ use crate::mail::templates::{NotificationMail, notification_email};
 impl Job for FanOut {
     const KIND: &'static str = "notification_fan_out";
 
+    fn about(&self) -> Option<String> {
+        Some(format!("notification:{}", self.notification_id))
+    }
+
     async fn run(self, run: &JobRun) -> Result<Step, JobError> {
         let mut state = self;
         loop {
@@ -77,6 +81,10 @@ async fn record(run: &JobRun, outcomes: Vec<Outcome>, finished: i64, total: i64)
 
 impl Job for SendNotification {
     const KIND: &'static str = "notification_send";
+
+    fn about(&self) -> Option<String> {
+        Some(format!("notification:{}", self.notification_id))
+    }
 
     /// Claims due deliveries a few at a time and sends them concurrently, recording each
     /// outcome as soon as it is known, so that at any moment only the emails in flight

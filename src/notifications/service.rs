@@ -204,6 +204,7 @@ pub fn log(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest) -> Q
         q
     };
     let total = build().count().get_result(conn)?;
+    let page = page.within(total);
     let rows: Vec<LogRow> = build()
         .order(deliveries::id.desc())
         .limit(page.size)

@@ -85,7 +85,6 @@ async fn logout(session: Session, _user: AnyUser, _form: CsrfForm) -> HttpRespon
 struct PasswordPage {
     chrome: Chrome,
     error: Option<String>,
-    changed: bool,
 }
 
 fn chrome_of(user: &CurrentUser) -> Chrome {
@@ -95,13 +94,8 @@ fn chrome_of(user: &CurrentUser) -> Chrome {
     }
 }
 
-#[derive(Deserialize)]
-struct ChangedQuery {
-    changed: Option<String>,
-}
-
-async fn password_page(user: CurrentUser, query: web::Query<ChangedQuery>) -> Reply {
-    html(StatusCode::OK, &PasswordPage { chrome: chrome_of(&user), error: None, changed: query.changed.is_some() })
+async fn password_page(user: CurrentUser) -> Reply {
+    html(StatusCode::OK, &PasswordPage { chrome: chrome_of(&user), error: None })
 }
 
 #[derive(Deserialize)]
@@ -117,7 +111,7 @@ async fn change_password(state: web::Data<AppState>, session: Session, user: Cur
         CurrentUser::Admin(a) => (login::Who::Admin(a.id), a.username.clone()),
         CurrentUser::Member(m) => (login::Who::Member(m.user_id), m.email.clone()),
     };
-    let refuse = |status, error: String| html(status, &PasswordPage { chrome: chrome_of(&user), error: Some(error), changed: false });
+    let refuse = |status, error: String| html(status, &PasswordPage { chrome: chrome_of(&user), error: Some(error) });
     let new = match crate::domain::Password::parse_for(&new, &[&name]) {
         Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, e.message),
         Ok(_) if new != again => return refuse(StatusCode::UNPROCESSABLE_ENTITY, "The two new passwords are not the same".into()),
@@ -126,7 +120,8 @@ async fn change_password(state: web::Data<AppState>, session: Session, user: Cur
     match login::change_password(&state.pool, &state.hasher, who, &name, &current, &new).await {
         Ok(epoch) => {
             session::keep_after_password_change(&session, epoch)?;
-            Ok(redirect("/password?changed=1"))
+            user.flash().say("Your password is changed. Your other sessions have ended.");
+            Ok(redirect("/password"))
         }
         Err(LoginError::BadCredentials) => refuse(StatusCode::UNPROCESSABLE_ENTITY, "The current password is not correct".into()),
         Err(LoginError::Throttled(limit)) => {

@@ -218,6 +218,7 @@ struct ErrorPage<'a> {
     status: u16,
     title: &'a str,
     message: String,
+    home: &'a str,
 }
 
 impl ResponseError for AppError {
@@ -253,15 +254,72 @@ impl ResponseError for AppError {
             AppError::BadRequest(m) | AppError::Conflict(m) => ("That did not work", m.clone()),
             AppError::Unauthenticated { .. } => unreachable!("handled above"),
         };
-        let page = ErrorPage { status: status.as_u16(), title, message };
+        let page = ErrorPage { status: status.as_u16(), title, message: message.clone(), home: "/" };
         let body = page.render().unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
         let mut resp = HttpResponse::build(status);
         resp.content_type("text/html; charset=utf-8");
         if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.insert_header((header::RETRY_AFTER, "2"));
         }
-        resp.body(body)
+        let mut resp = resp.body(body);
+        resp.extensions_mut().insert(Shown { title, message });
+        resp
     }
+}
+
+/// What an error page said, kept on the response so that [`in_layout`] can say it again
+/// inside the console's layout.
+#[derive(Clone)]
+struct Shown {
+    title: &'static str,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "error_in_layout.html")]
+struct ErrorInLayout {
+    chrome: crate::web::Chrome,
+    status: u16,
+    title: &'static str,
+    message: String,
+    home: &'static str,
+}
+
+/// A signed-in user's error page keeps the console's header and navigation, and its way
+/// back leads to their own start page (a member user's is its Message Center); anyone
+/// else gets the bare page, whose way back is the sign-in page.
+pub fn in_layout<B>(res: actix_web::dev::ServiceResponse<B>) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::FromRequest;
+    use actix_web::middleware::ErrorHandlerResponse;
+
+    use crate::web::session::CurrentUser;
+    let Some(shown) = res.response().extensions().get::<Shown>().cloned() else {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    };
+    let user = CurrentUser::extract(res.request()).into_inner().ok();
+    let status = res.status();
+    let page = match &user {
+        Some(CurrentUser::Admin(admin)) => {
+            let chrome = crate::web::Chrome::new(admin, "");
+            ErrorInLayout { chrome, status: status.as_u16(), title: shown.title, message: shown.message, home: "/directory" }.render()
+        }
+        Some(CurrentUser::Member(member)) => {
+            let chrome = crate::web::Chrome::member(member);
+            ErrorInLayout { chrome, status: status.as_u16(), title: shown.title, message: shown.message, home: "/my/message-center" }.render()
+        }
+        None => ErrorPage { status: status.as_u16(), title: shown.title, message: shown.message, home: "/login" }.render(),
+    };
+    let Ok(body) = page else {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    };
+    let (req, old) = res.into_parts();
+    let mut resp = HttpResponse::build(status);
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_LENGTH {
+            resp.append_header((name.clone(), value.clone()));
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(actix_web::dev::ServiceResponse::new(req, resp.body(body)).map_into_right_body()))
 }
 
 #[cfg(test)]

@@ -117,7 +117,6 @@ const ROWS_PER_PAGE: i64 = 25;
 #[derive(serde::Deserialize)]
 struct PageQuery {
     page: Option<i64>,
-    sent: Option<String>,
 }
 
 fn member_chrome(member: &CurrentMember) -> Chrome {
@@ -125,10 +124,10 @@ fn member_chrome(member: &CurrentMember) -> Chrome {
 }
 
 async fn render_page(state: &AppState, member: &CurrentMember, add: AddForm) -> Reply {
-    render_page_at(state, member, add, PageRequest::with_size(None, ROWS_PER_PAGE), None).await
+    render_page_at(state, member, add, PageRequest::with_size(None, ROWS_PER_PAGE)).await
 }
 
-async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, page: PageRequest, flash: Option<String>) -> Reply {
+async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, page: PageRequest) -> Reply {
     let account = member.account_id.clone();
     let (mc, account_name) = db::run(&state.pool, move |c| {
         let id = AccountId::parse(&account).map_err(|_| McError::AccountNotFound(account.clone()))?;
@@ -141,15 +140,12 @@ async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, 
     let own: Vec<OwnRow> = mc.own.iter().map(|r| OwnRow::of(r, &member.csrf)).collect();
     let entries: Vec<EntryRow> = visible_entries(&mc).into_iter().map(|entry| EntryRow { entry, csrf: member.csrf.clone() }).collect();
     let total = (own.len() + entries.len()) as i64;
-    // Past the last page shows the last one.
-    let last = ((total + page.size - 1) / page.size).max(1);
-    let page = PageRequest { number: page.number.min(last), ..page };
+    let page = page.within(total);
     let (from, to) = (page.offset() as usize, (page.offset() + page.size) as usize);
     let split = own.len();
     let own: Vec<OwnRow> = own.into_iter().enumerate().filter(|(i, _)| (from..to).contains(i)).map(|(_, r)| r).collect();
     let entries: Vec<EntryRow> = entries.into_iter().enumerate().filter(|(i, _)| (from..to).contains(&(i + split))).map(|(_, r)| r).collect();
-    let mut chrome = member_chrome(member);
-    chrome.flash = flash;
+    let chrome = member_chrome(member);
     let page = McPage {
         chrome,
         account_name,
@@ -171,8 +167,7 @@ fn visible_entries(mc: &MessageCenter) -> Vec<DirectoryEntry> {
 }
 
 async fn page(state: web::Data<AppState>, member: CurrentMember, query: web::Query<PageQuery>) -> Reply {
-    let flash = query.sent.is_some().then(|| "A confirmation link was sent. The address receives notifications once its owner confirms it.".to_owned());
-    render_page_at(&state, &member, AddForm::default(), PageRequest::with_size(query.page, ROWS_PER_PAGE), flash).await
+    render_page_at(&state, &member, AddForm::default(), PageRequest::with_size(query.page, ROWS_PER_PAGE)).await
 }
 
 async fn add_recipient(state: web::Data<AppState>, member: CurrentMember, form: CsrfForm) -> Reply {
@@ -198,7 +193,13 @@ async fn add_recipient(state: web::Data<AppState>, member: CurrentMember, form: 
     let sender = state.sender(&member.email);
     let typed = (field(pairs, "name").to_owned(), field(pairs, "email").to_owned());
     match db::run(&state.pool, move |c| message_center::add_recipient(c, &account, &name, &email, types, &sender)).await {
-        Ok(_) => Ok(redirect("/my/message-center?sent=1")),
+        Ok(r) => {
+            member.flash.say(format!(
+                "{} is added. A confirmation link is on its way to {}: the address receives notifications once its owner confirms it.",
+                r.name, r.email
+            ));
+            Ok(redirect("/my/message-center"))
+        }
         Err(e @ (McError::TooManyRecipients | McError::AddressLimit { .. })) => {
             let add = AddForm { name: typed.0, email: typed.1, types, email_error: Some(e.to_string()), ..Default::default() };
             render_page(&state, &member, add).await
@@ -211,8 +212,9 @@ async fn add_recipient(state: web::Data<AppState>, member: CurrentMember, form: 
 async fn resend_link(state: web::Data<AppState>, member: CurrentMember, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let id = recipient_id(&path)?;
     let (account, sender) = (member.account_id.clone(), state.sender(&member.email));
-    db::run(&state.pool, move |c| message_center::resend_link(c, &account, id, &sender)).await?;
-    Ok(redirect("/my/message-center?sent=1"))
+    let r = db::run(&state.pool, move |c| message_center::resend_link(c, &account, id, &sender)).await?;
+    member.flash.say(format!("A confirmation link is on its way to {}.", r.email));
+    Ok(redirect("/my/message-center"))
 }
 
 fn recipient_id(raw: &str) -> Result<i64, AppError> {

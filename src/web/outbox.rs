@@ -38,16 +38,14 @@ struct OutboxPage {
     total: usize,
     test_to: String,
     test_error: Option<String>,
-    sent: bool,
 }
 
 #[derive(Deserialize)]
 struct OutboxQuery {
     page: Option<i64>,
-    sent: Option<String>,
 }
 
-async fn render_outbox(state: &AppState, admin: &CurrentAdmin, page: Option<i64>, test_to: String, test_error: Option<String>, sent: bool) -> Reply {
+async fn render_outbox(state: &AppState, admin: &CurrentAdmin, page: Option<i64>, test_to: String, test_error: Option<String>) -> Reply {
     let request = PageRequest::with_size(page, PER_PAGE);
     let (messages, total) = match state.mailer.outbox_dir() {
         Some(dir) => {
@@ -69,13 +67,12 @@ async fn render_outbox(state: &AppState, admin: &CurrentAdmin, page: Option<i64>
         total,
         test_to,
         test_error,
-        sent,
     };
     html(status, &page)
 }
 
 async fn outbox(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<OutboxQuery>) -> Reply {
-    render_outbox(&state, &admin, query.page, String::new(), None, query.sent.is_some()).await
+    render_outbox(&state, &admin, query.page, String::new(), None).await
 }
 
 #[derive(Template)]
@@ -115,7 +112,7 @@ struct TestForm {
 async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<TestForm>) -> Reply {
     let to = match EmailAddress::parse(&form.data.to) {
         Ok(to) => to,
-        Err(e) => return render_outbox(&state, &admin, None, form.data.to, Some(e.message), false).await,
+        Err(e) => return render_outbox(&state, &admin, None, form.data.to, Some(e.message)).await,
     };
     let console_url = state.settings.public_url.as_str();
     let email = Email {
@@ -126,14 +123,17 @@ async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfFo
     };
     let typed = form.data.to.clone();
     match db::run(&state.pool, move |c| Ok::<_, JobError>(send_email::enqueue_limited(c, &email)?)).await? {
-        Ok(_) => Ok(redirect("/outbox?sent=1")),
+        Ok(_) => {
+            admin.flash.say(format!("A test email is on its way to {typed}."));
+            Ok(redirect("/outbox"))
+        }
         Err(limit) => {
             let message = format!(
                 "At most {} emails a minute can go to one address. Try again after {}.",
                 crate::limits::MAIL_PER_ADDRESS.max,
                 crate::domain::when_utc(limit.retry_at)
             );
-            render_outbox(&state, &admin, None, typed, Some(message), false).await
+            render_outbox(&state, &admin, None, typed, Some(message)).await
         }
     }
 }

@@ -17,12 +17,12 @@ pub struct Chrome {
 
 impl Chrome {
     pub fn new(admin: &CurrentAdmin, section: &'static str) -> Chrome {
-        Chrome { username: admin.username.clone(), csrf: admin.csrf.clone(), section, flash: None }
+        Chrome { username: admin.username.clone(), csrf: admin.csrf.clone(), section, flash: admin.flash.take() }
     }
 
     /// The chrome of a member user's pages (only its Message Center in the navigation).
     pub fn member(member: &super::session::CurrentMember) -> Chrome {
-        Chrome { username: member.email.clone(), csrf: member.csrf.clone(), section: "member", flash: None }
+        Chrome { username: member.email.clone(), csrf: member.csrf.clone(), section: "member", flash: member.flash.take() }
     }
 }
 

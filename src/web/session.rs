@@ -27,6 +27,7 @@ const KIND: &str = "kind";
 const ADMIN_NAME: &str = "admin_name";
 const MEMBER_ACCOUNT: &str = "member_account";
 const CSRF: &str = "csrf";
+const FLASH: &str = "flash";
 
 /// Sign out after this long without a request…
 pub const IDLE_SECONDS: i64 = sessions::IDLE.whole_seconds();
@@ -147,6 +148,36 @@ pub fn sign_out(session: &Session) {
     session.purge();
 }
 
+/// The one-time message the next page shows ("Contact created."): kept in the session
+/// between an action and the page it redirects to, never carried in the address, where
+/// anyone could write a link that shows their text as ours.
+#[derive(Clone)]
+pub struct Flash(Session);
+
+impl Flash {
+    pub fn of(req: &HttpRequest) -> Flash {
+        Flash(req.get_session())
+    }
+
+    /// Says `message` on the next page this user sees.
+    pub fn say(&self, message: impl Into<String>) {
+        if let Err(e) = self.0.insert(FLASH, message.into()) {
+            tracing::warn!(error = %e, "flash message not kept");
+        }
+    }
+
+    /// The message waiting to be shown, if any; it is shown once.
+    pub fn take(&self) -> Option<String> {
+        self.0.remove_as::<String>(FLASH).and_then(Result::ok)
+    }
+}
+
+impl std::fmt::Debug for Flash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Flash")
+    }
+}
+
 /// A signed-in administrator; extracting it refuses (redirect to sign-in) when the
 /// session is missing or expired.
 #[derive(Debug, Clone)]
@@ -154,6 +185,7 @@ pub struct CurrentAdmin {
     pub id: i32,
     pub username: String,
     pub csrf: String,
+    pub flash: Flash,
 }
 
 /// Who a live session belongs to.
@@ -201,7 +233,7 @@ fn not_for_you(req: &HttpRequest) -> AppError {
 impl CurrentAdmin {
     fn from_session(req: &HttpRequest) -> Result<CurrentAdmin, AppError> {
         match signed_in(req)? {
-            (Signed::Admin { id, name }, csrf) => Ok(CurrentAdmin { id, username: name, csrf }),
+            (Signed::Admin { id, name }, csrf) => Ok(CurrentAdmin { id, username: name, csrf, flash: Flash::of(req) }),
             (Signed::Member { .. }, _) => Err(not_for_you(req)),
         }
     }
@@ -214,6 +246,7 @@ pub struct CurrentMember {
     pub account_id: String,
     pub email: String,
     pub csrf: String,
+    pub flash: Flash,
 }
 
 impl FromRequest for CurrentMember {
@@ -222,7 +255,7 @@ impl FromRequest for CurrentMember {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(match signed_in(req) {
-            Ok((Signed::Member { user_id, account_id, email }, csrf)) => Ok(CurrentMember { user_id, account_id, email, csrf }),
+            Ok((Signed::Member { user_id, account_id, email }, csrf)) => Ok(CurrentMember { user_id, account_id, email, csrf, flash: Flash::of(req) }),
             Ok((Signed::Admin { .. }, _)) => Err(not_for_you(req)),
             Err(e) => Err(e),
         })
@@ -242,9 +275,18 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(signed_in(req).map(|(who, csrf)| match who {
-            Signed::Admin { id, name } => CurrentUser::Admin(CurrentAdmin { id, username: name, csrf }),
-            Signed::Member { user_id, account_id, email } => CurrentUser::Member(CurrentMember { user_id, account_id, email, csrf }),
+            Signed::Admin { id, name } => CurrentUser::Admin(CurrentAdmin { id, username: name, csrf, flash: Flash::of(req) }),
+            Signed::Member { user_id, account_id, email } => CurrentUser::Member(CurrentMember { user_id, account_id, email, csrf, flash: Flash::of(req) }),
         }))
+    }
+}
+
+impl CurrentUser {
+    pub fn flash(&self) -> &Flash {
+        match self {
+            CurrentUser::Admin(a) => &a.flash,
+            CurrentUser::Member(m) => &m.flash,
+        }
     }
 }
 

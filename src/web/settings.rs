@@ -25,21 +25,15 @@ struct QuotasPage {
     error: Option<String>,
 }
 
-async fn render_quotas(state: &AppState, admin: &CurrentAdmin, value: Option<String>, error: Option<String>, flash: Option<String>) -> Reply {
+async fn render_quotas(state: &AppState, admin: &CurrentAdmin, value: Option<String>, error: Option<String>) -> Reply {
     let (used, quota) = db::run(&state.pool, contacts::contact_quota).await?;
-    let mut chrome = Chrome::new(admin, "settings");
-    chrome.flash = flash;
+    let chrome = Chrome::new(admin, "settings");
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     html(status, &QuotasPage { chrome, used, quota, value: value.unwrap_or_else(|| quota.to_string()), error })
 }
 
-#[derive(Deserialize)]
-struct QuotasQuery {
-    saved: Option<String>,
-}
-
-async fn quotas(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<QuotasQuery>) -> Reply {
-    render_quotas(&state, &admin, None, None, query.saved.as_ref().map(|_| "The quota is saved.".to_owned())).await
+async fn quotas(state: web::Data<AppState>, admin: CurrentAdmin) -> Reply {
+    render_quotas(&state, &admin, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -51,11 +45,14 @@ async fn set_quotas(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfF
     let typed = form.data.contact_quota;
     let n = match typed.trim().parse::<i64>() {
         Ok(n) if (1..=100_000).contains(&n) => n,
-        _ => return render_quotas(&state, &admin, Some(typed), Some("Enter a whole number from 1 to 100000".into()), None).await,
+        _ => return render_quotas(&state, &admin, Some(typed), Some("Enter a whole number from 1 to 100000".into())).await,
     };
     match db::run(&state.pool, move |c| contacts::set_contact_quota(c, n)).await {
-        Ok(_) => Ok(redirect("/settings/quotas?saved=1")),
-        Err(e @ ContactError::QuotaBelowUsage { .. }) => render_quotas(&state, &admin, Some(typed), Some(e.to_string()), None).await,
+        Ok(_) => {
+            admin.flash.say(format!("Saved: at most {n} contacts."));
+            Ok(redirect("/settings/quotas"))
+        }
+        Err(e @ ContactError::QuotaBelowUsage { .. }) => render_quotas(&state, &admin, Some(typed), Some(e.to_string())).await,
         Err(e) => Err(e.into()),
     }
 }

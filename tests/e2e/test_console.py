@@ -75,7 +75,8 @@ def test_an_administrator_builds_and_changes_a_tree(page, server):
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete folder", exact=True).click()
     page.wait_for_url(root_url)
-    assert "browser-b" not in page.content()
+    assert page.locator(".flash").inner_text() == "The folder browser-b is deleted."
+    assert "browser-b" not in page.locator("#main").inner_text().replace("The folder browser-b is deleted.", "")
 
 
 def test_cancelling_the_confirmation_keeps_the_folder(page, server):
@@ -99,7 +100,7 @@ def test_a_test_email_reaches_the_smtp_server(page, server, smtp):
     page.goto(server.url + "/outbox")
     page.get_by_label("Send a test email to").fill("e2e-check@example.com")
     page.get_by_role("button", name="Send test email", exact=True).click()
-    page.get_by_text("The test email is queued").wait_for()
+    page.get_by_text("A test email is on its way").wait_for()
     shot(page, "outbox")
     received = smtp.wait_for(lambda m: "e2e-check@example.com" in m["to"])
     assert "rd-contacts test email" in received[0]["data"]

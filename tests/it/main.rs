@@ -12,6 +12,7 @@ mod jobs;
 mod message_center;
 mod model;
 mod notifications;
+mod pages;
 mod rules;
 mod security;
 mod storage;

@@ -187,7 +187,7 @@ async fn m2_m6_a_member_adds_edits_and_removes_its_own_recipients_each_address_c
     assert_eq!(added.status, StatusCode::SEE_OTHER);
     assert!(recipients(&app, &a, MessageType::AccountExpenses).await.is_empty(), "nothing until the address is confirmed");
     let page = app.get(added.location.as_deref().unwrap()).await;
-    assert!(page.body.contains("waiting for confirmation") && page.body.contains("A confirmation link was sent"));
+    assert!(page.body.contains("waiting for confirmation") && page.body.contains("A confirmation link is on its way"));
     app.run_pending_jobs().await;
     let link = confirm_link(&app, "fin@a.example").expect("a confirmation email");
     let mut owner = app.client();

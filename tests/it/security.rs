@@ -48,7 +48,7 @@ async fn t1_a_password_change_ends_the_users_other_sessions_and_keeps_this_one()
     let password = app.admin_password.clone();
     let changed = here.post("/password", &[("current", &password), ("new", NEW_PASSWORD), ("again", NEW_PASSWORD)]).await;
     assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
-    assert!(here.get(changed.location.as_deref().unwrap()).await.body.contains("Your password was changed"));
+    assert!(here.get(changed.location.as_deref().unwrap()).await.body.contains("Your password is changed"));
     assert_eq!(here.get("/directory").await.status, StatusCode::OK, "the session that changed it goes on");
     assert_eq!(elsewhere.get("/directory").await.status, StatusCode::SEE_OTHER, "every other session ended");
     let mut fresh = app.client();

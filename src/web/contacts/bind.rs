@@ -79,6 +79,15 @@ async fn bind_panel(state: web::Data<AppState>, req: HttpRequest, admin: Current
     render_bind(&state, &req, &admin, id, q, None).await
 }
 
+/// What a bind or unbind says once done: how many objects, and whether members are still
+/// being updated in the background.
+fn changed(verb: &str, change: &bindings::Change) -> String {
+    let n = change.targets.len();
+    let objects = if n == 1 { "1 object".to_owned() } else { format!("{n} objects") };
+    let later = if change.jobs.is_empty() { "" } else { " Its members are updated in the background: Effective Scope shows the progress." };
+    format!("{} is {verb} {objects}.{later}", change.contact.name)
+}
+
 /// The targets named in a form (`target` fields), parsed.
 fn targets_of(pairs: &[(String, String)]) -> Result<Vec<(TargetId, String)>, String> {
     pairs.iter().filter(|(k, _)| k == "target").map(|(_, v)| TargetId::parse(v).map(|t| (t, v.trim().to_owned())).map_err(|e| e.message)).collect()
@@ -99,7 +108,10 @@ async fn bind(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin,
     let target = id.clone();
     let inline = state.settings.jobs.inline_limit;
     match db::run(&state.pool, move |c| bindings::bind(c, &target, &targets, inline)).await {
-        Ok(_) => Ok(redirect_for(&req, &back)),
+        Ok(change) => {
+            admin.flash.say(changed("bound to", &change));
+            Ok(redirect_for(&req, &back))
+        }
         Err(
             e @ (ContactError::NotActive(_)
             | ContactError::DuplicateTarget(_)
@@ -124,9 +136,12 @@ async fn unbind(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path
     let target = id.clone();
     let inline = state.settings.jobs.inline_limit;
     match db::run(&state.pool, move |c| bindings::unbind(c, &target, &targets, inline)).await {
-        Ok(_) => Ok(redirect(&back)),
+        Ok(change) => {
+            admin.flash.say(changed("unbound from", &change));
+            Ok(redirect(&back))
+        }
         Err(e @ (ContactError::NotBound(_) | ContactError::InvalidMember(_) | ContactError::DuplicateTarget(_) | ContactError::Deleting)) => {
-            render_details(&state, &admin, id, None, Some(e.to_string())).await
+            render_details(&state, &admin, id, Some(e.to_string())).await
         }
         Err(e) => Err(e.into()),
     }

@@ -48,9 +48,15 @@ async fn delete(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path
     };
     let target = id.clone();
     match db::run(&state.pool, move |c| deletion::delete_contact(c, &target, keep)).await {
-        Ok(Deletion::Deleted) => Ok(redirect("/contacts?deleted=1")),
-        Ok(Deletion::Deleting { .. }) => Ok(redirect(&format!("/contacts/{id}"))),
-        Err(e @ ContactError::DeletionRunning) => render_details(&state, &admin, id, None, Some(e.to_string())).await,
+        Ok(Deletion::Deleted) => {
+            admin.flash.say(if keep { "The contact is deleted; its members keep it in their Message Centers." } else { "The contact is deleted." });
+            Ok(redirect("/contacts"))
+        }
+        Ok(Deletion::Deleting { .. }) => {
+            admin.flash.say("Deleting: the contact is being removed from its members' Message Centers. This page shows the progress.");
+            Ok(redirect(&format!("/contacts/{id}")))
+        }
+        Err(e @ ContactError::DeletionRunning) => render_details(&state, &admin, id, Some(e.to_string())).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -6,7 +6,7 @@ use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::contacts::deletion::{self, DeletionStatus};
+use crate::contacts::deletion::{self, FailedDeletion};
 use crate::contacts::scope::{self, EffectiveScope};
 use crate::contacts::{self, Contact, ContactError, Verification};
 use crate::db;
@@ -32,7 +32,7 @@ struct DetailPage {
     chrome: Chrome,
     contact: Contact,
     scope: EffectiveScope,
-    failed_deletion: Option<DeletionStatus>,
+    failed_deletion: Option<FailedDeletion>,
     history: Vec<Verification>,
     now: time::PrimitiveDateTime,
     error: Option<String>,
@@ -50,33 +50,21 @@ impl DetailPage {
     }
 }
 
-#[derive(Deserialize)]
-struct DetailQuery {
-    created: Option<String>,
-    sent: Option<String>,
-}
-
-pub(super) async fn render_details(state: &AppState, admin: &CurrentAdmin, id: ContactId, flash: Option<String>, error: Option<String>) -> Reply {
+pub(super) async fn render_details(state: &AppState, admin: &CurrentAdmin, id: ContactId, error: Option<String>) -> Reply {
     let (contact, history, scope, failed_deletion) = db::run(&state.pool, move |c| {
         let contact = contacts::get_contact(c, &id)?;
-        let failed = if contact.deletion_failed_at.is_some() { Some(deletion::deletion_status(c, &id, None, 100)?) } else { None };
+        let failed = deletion::standing_failure(c, &contact, 100)?;
         Ok::<_, ContactError>((contact, contacts::verification_history(c, &id)?, scope::effective_scope(c, id.as_str())?, failed))
     })
     .await?;
-    let mut chrome = Chrome::new(admin, "directory");
-    chrome.flash = flash;
+    let chrome = Chrome::new(admin, "directory");
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
     html(status, &DetailPage { chrome, contact, scope, failed_deletion, history, now: db::now_utc(), error })
 }
 
-async fn details(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<DetailQuery>) -> Reply {
+async fn details(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Reply {
     let id = contact_id(&path)?;
-    let flash = if query.created.is_some() {
-        Some("Contact created. A verification email is on its way: the contact becomes Active once its owner confirms the address.".to_owned())
-    } else {
-        query.sent.as_ref().map(|to| format!("A verification email is on its way to {to}."))
-    };
-    render_details(&state, &admin, id, flash, None).await
+    render_details(&state, &admin, id, None).await
 }
 
 #[derive(Deserialize)]
@@ -91,14 +79,14 @@ async fn resend(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path
     let target = id.clone();
     match db::run(&state.pool, move |c| contacts::resend_verification(c, &target, None, &sender)).await {
         Ok(contact) => {
-            let to = percent_encoding::utf8_percent_encode(contact.address_to_verify().unwrap_or_default(), percent_encoding::NON_ALPHANUMERIC).to_string();
-            Ok(redirect(&if from_list { format!("/contacts?sent={to}") } else { format!("/contacts/{}?sent={to}", contact.id) }))
+            admin.flash.say(format!("A verification email is on its way to {}.", contact.address_to_verify().unwrap_or_default()));
+            Ok(redirect(&if from_list { "/contacts".to_owned() } else { format!("/contacts/{}", contact.id) }))
         }
         Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. } | ContactError::NothingToVerify(_))) => {
             if from_list {
-                render_list(&state, &admin, String::new(), None, None, Some(e.to_string())).await
+                render_list(&state, &admin, String::new(), None, Some(e.to_string())).await
             } else {
-                render_details(&state, &admin, id, None, Some(e.to_string())).await
+                render_details(&state, &admin, id, Some(e.to_string())).await
             }
         }
         Err(e) => Err(e.into()),
@@ -109,8 +97,11 @@ async fn cancel_update(state: web::Data<AppState>, admin: CurrentAdmin, path: we
     let id = contact_id(&path)?;
     let target = id.clone();
     match db::run(&state.pool, move |c| contacts::cancel_pending_email(c, &target, None)).await {
-        Ok(contact) => Ok(redirect(&format!("/contacts/{}", contact.id))),
-        Err(e @ ContactError::NoPendingChange) => render_details(&state, &admin, id, None, Some(e.to_string())).await,
+        Ok(contact) => {
+            admin.flash.say(format!("The address change is cancelled; notifications keep going to {}.", contact.email));
+            Ok(redirect(&format!("/contacts/{}", contact.id)))
+        }
+        Err(e @ ContactError::NoPendingChange) => render_details(&state, &admin, id, Some(e.to_string())).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -43,11 +43,9 @@ struct ListPage {
 struct ListQuery {
     q: Option<String>,
     page: Option<i64>,
-    sent: Option<String>,
-    deleted: Option<String>,
 }
 
-pub(super) async fn render_list(state: &AppState, admin: &CurrentAdmin, q: String, page: Option<i64>, flash: Option<String>, error: Option<String>) -> Reply {
+pub(super) async fn render_list(state: &AppState, admin: &CurrentAdmin, q: String, page: Option<i64>, error: Option<String>) -> Reply {
     let search = q.clone();
     let (rows, (used, quota), bound) = db::run(&state.pool, move |c| {
         let rows = contacts::list_contacts(c, None, Some(&search), PageRequest::with_size(page, PER_PAGE))?;
@@ -55,20 +53,14 @@ pub(super) async fn render_list(state: &AppState, admin: &CurrentAdmin, q: Strin
         Ok::<_, ContactError>((rows, contacts::contact_quota(c)?, contacts::binding_counts(c, &ids)?))
     })
     .await?;
-    let mut chrome = Chrome::new(admin, "directory");
-    chrome.flash = flash;
+    let chrome = Chrome::new(admin, "directory");
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
     html(status, &ListPage { chrome, rows, bound, q, used, quota, error })
 }
 
 async fn list(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<ListQuery>) -> Reply {
     let q = crate::web::render::search_text(query.q.as_deref())?;
-    let flash = match (&query.sent, &query.deleted) {
-        (Some(to), _) => Some(format!("A verification email is on its way to {to}.")),
-        (None, Some(_)) => Some("The contact is deleted.".to_owned()),
-        (None, None) => None,
-    };
-    render_list(&state, &admin, q, query.page, flash, None).await
+    render_list(&state, &admin, q, query.page, None).await
 }
 
 // ---------------------------------------------------------------- the panel

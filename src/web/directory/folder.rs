@@ -43,6 +43,7 @@ struct FolderForms {
     member_email: String,
     member_email_error: Option<String>,
     delete_error: Option<String>,
+    bind_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -52,6 +53,7 @@ struct FolderPage {
     rd: ResourceDirectory,
     bound_here: Vec<(Contact, Binding)>,
     inherited: Vec<(Contact, Binding, String)>,
+    kept: Vec<(Contact, i64)>,
     bindable: Vec<Contact>,
     summary: FolderSummary,
     ancestors: Vec<Folder>,
@@ -81,15 +83,19 @@ impl FolderPage {
 fn load_folder(c: &mut AnyConnection, id: &FolderId, page: Option<i64>, chrome: Chrome, q: String, forms: FolderForms) -> Result<FolderPage, AppError> {
     let summary = directory::folder_summary(c, id)?;
     let (bound_here, inherited) = scope::folder_contacts(c, &summary.folder.path)?;
-    let bindable = contacts::list_contacts(c, None, None, PageRequest::with_size(None, 100))?
+    // Active contacts not bound here, with room for one more target.
+    let candidates: Vec<Contact> = contacts::list_contacts(c, None, None, PageRequest::with_size(None, 100))?
         .items
         .into_iter()
         .map(|r| r.contact)
         .filter(|c| c.status.is_active() && !bound_here.iter().any(|(b, _)| b.id == c.id))
         .collect();
+    let counts = contacts::binding_counts(c, &candidates.iter().map(|c| c.id.clone()).collect::<Vec<_>>())?;
+    let bindable = candidates.into_iter().filter(|c| counts.iter().find(|(id, _)| *id == c.id).map_or(0, |(_, n)| *n) < bindings::MAX_TARGETS).collect();
     Ok(FolderPage {
         chrome,
         rd: directory::get_directory(c)?,
+        kept: scope::kept_in_subtree(c, &summary.folder.path)?,
         bound_here,
         inherited,
         bindable,
@@ -109,6 +115,7 @@ async fn render_folder(state: &AppState, admin: &CurrentAdmin, id: FolderId, q: 
         || forms.member_name_error.is_some()
         || forms.member_email_error.is_some()
         || forms.delete_error.is_some()
+        || forms.bind_error.is_some()
     {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -141,6 +148,7 @@ async fn create_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: we
     match db::run(&state.pool, move |c| directory::create_folder(c, &p, &name)).await {
         Ok(folder) => {
             tracing::info!(folder.id = %folder.id, "folder created");
+            admin.flash.say(format!("The folder {} is created.", folder.name));
             Ok(redirect(&format!("/folders/{}", folder.id)))
         }
         Err(e @ (DirectoryError::TooDeep | DirectoryError::FolderNameTaken(_))) => {
@@ -160,7 +168,10 @@ async fn rename_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: we
     };
     let target = id.clone();
     match db::run(&state.pool, move |c| directory::rename_folder(c, &target, &name)).await {
-        Ok(folder) => Ok(redirect(&format!("/folders/{}", folder.id))),
+        Ok(folder) => {
+            admin.flash.say(format!("Renamed to {}.", folder.name));
+            Ok(redirect(&format!("/folders/{}", folder.id)))
+        }
         Err(e @ (DirectoryError::FolderNameTaken(_) | DirectoryError::RootFolder)) => {
             render_folder(&state, &admin, id, String::new(), None, refuse(e.to_string())).await
         }
@@ -174,6 +185,7 @@ async fn delete_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: we
     match db::run(&state.pool, move |c| directory::delete_folder(c, &target)).await {
         Ok(folder) => {
             tracing::info!(folder.id = %folder.id, "folder deleted");
+            admin.flash.say(format!("The folder {} is deleted.", folder.name));
             Ok(redirect(&format!("/folders/{}", folder.parent_id.unwrap_or_default())))
         }
         Err(e @ (DirectoryError::HasSubfolders(_) | DirectoryError::HasAccounts(_) | DirectoryError::NotEmpty | DirectoryError::RootFolder)) => {
@@ -204,6 +216,7 @@ async fn create_member(state: web::Data<AppState>, admin: CurrentAdmin, path: we
     let new = NewAccount { display_name: name, folder, security_email: email, account_name_prefix: None, join_method: JoinMethod::Created };
     let account = db::run(&state.pool, move |c| crate::membership::create_account(c, &new)).await?;
     tracing::info!(account.id = %account.id, "member created");
+    admin.flash.say(format!("The member {} is created.", account.display_name));
     Ok(redirect(&format!("/members/{}", account.id)))
 }
 
@@ -213,15 +226,23 @@ struct BindHereForm {
 }
 
 /// Binds a contact to this folder (from the folder page).
-async fn bind_to_folder(state: web::Data<AppState>, path: web::Path<String>, _admin: CurrentAdmin, form: CsrfForm<BindHereForm>) -> Reply {
+async fn bind_to_folder(state: web::Data<AppState>, path: web::Path<String>, admin: CurrentAdmin, form: CsrfForm<BindHereForm>) -> Reply {
     let folder = folder_id(&path)?;
-    let contact = ContactId::parse(&form.data.contact).map_err(|e| AppError::BadRequest(e.message))?;
+    let refuse = |message: String| FolderForms { bind_error: Some(message), ..Default::default() };
+    let contact = match ContactId::parse(&form.data.contact) {
+        Ok(c) => c,
+        Err(e) => return render_folder(&state, &admin, folder, String::new(), None, refuse(e.message)).await,
+    };
     let target = vec![(TargetId::Folder(folder.clone()), folder.to_string())];
     let inline = state.settings.jobs.inline_limit;
     match db::run(&state.pool, move |c| bindings::bind(c, &contact, &target, inline)).await {
-        Ok(_) => Ok(redirect(&format!("/folders/{folder}"))),
+        Ok(change) => {
+            let later = if change.jobs.is_empty() { "" } else { " Its members are updated in the background." };
+            admin.flash.say(format!("{} is bound to this folder.{later}", change.contact.name));
+            Ok(redirect(&format!("/folders/{folder}")))
+        }
         Err(e @ (ContactError::NotActive(_) | ContactError::AlreadyBound(_) | ContactError::TooManyTargets { .. } | ContactError::NotFound(_))) => {
-            Err(AppError::Conflict(e.to_string()))
+            render_folder(&state, &admin, folder, String::new(), None, refuse(e.to_string())).await
         }
         Err(e) => Err(e.into()),
     }

@@ -5,7 +5,7 @@ use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::member_users::{self, InviteError, MemberUser};
+use crate::auth::member_users::{self, InviteError, UserRow};
 use crate::contacts::scope::{self, MemberContact};
 use crate::db::{self};
 use crate::directory::{self, Account, DirectoryError, Folder, FolderOption, ResourceDirectory};
@@ -51,8 +51,7 @@ struct MemberPage {
     folder_options: Vec<FolderOption>,
     forms: MemberForms,
     mc: MessageCenter,
-    users: Vec<MemberUser>,
-    invited: Option<String>,
+    users: Vec<UserRow>,
     effective: Vec<MemberContact>,
 }
 
@@ -75,10 +74,6 @@ impl MemberPage {
 }
 
 async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, forms: MemberForms) -> Reply {
-    render_member_with(state, admin, id, forms, None).await
-}
-
-async fn render_member_with(state: &AppState, admin: &CurrentAdmin, id: AccountId, forms: MemberForms, invited: Option<String>) -> Reply {
     let status = if forms.display_name_error.is_some() || forms.security_email_error.is_some() || forms.move_error.is_some() || forms.invite_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -106,17 +101,12 @@ async fn render_member_with(state: &AppState, admin: &CurrentAdmin, id: AccountI
         Ok::<_, AppError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users, effective))
     })
     .await?;
-    html(status, &MemberPage { chrome: Chrome::new(admin, "directory"), rd, account, folder, ancestors, folder_options, forms, mc, users, invited, effective })
+    html(status, &MemberPage { chrome: Chrome::new(admin, "directory"), rd, account, folder, ancestors, folder_options, forms, mc, users, effective })
 }
 
-#[derive(Deserialize)]
-struct MemberQuery {
-    invited: Option<String>,
-}
-
-async fn member_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<MemberQuery>) -> Reply {
+async fn member_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Reply {
     let id = account_id(&path)?;
-    render_member_with(&state, &admin, id, MemberForms::default(), query.invited.clone()).await
+    render_member(&state, &admin, id, MemberForms::default()).await
 }
 
 #[derive(Deserialize)]
@@ -135,8 +125,8 @@ async fn invite_member_user(state: web::Data<AppState>, admin: CurrentAdmin, pat
     let (account, who, url, secrets) = (id.to_string(), admin.username.clone(), state.settings.public_url.clone(), state.secrets.clone());
     match db::run(&state.pool, move |c| member_users::invite(c, &account, &email, &who, &url, &secrets)).await {
         Ok(user) => {
-            let to = percent_encoding::utf8_percent_encode(&user.email, percent_encoding::NON_ALPHANUMERIC).to_string();
-            Ok(redirect(&format!("/members/{id}?invited={to}")))
+            admin.flash.say(format!("An invitation is on its way to {}. It can be used for 7 days.", user.email));
+            Ok(redirect(&format!("/members/{id}")))
         }
         Err(e @ (InviteError::EmailTaken(_) | InviteError::AlreadyActive(_) | InviteError::AccountRemoved(_) | InviteError::AddressLimit { .. })) => {
             render_member(&state, &admin, id, refuse(e.to_string())).await
@@ -163,7 +153,10 @@ async fn update_member(state: web::Data<AppState>, admin: CurrentAdmin, path: we
     };
     let target = id.clone();
     match db::run(&state.pool, move |c| directory::update_account(c, &target, Some(&name), Some(email.as_ref()))).await {
-        Ok(account) => Ok(redirect(&format!("/members/{}", account.id))),
+        Ok(account) => {
+            admin.flash.say("Saved.");
+            Ok(redirect(&format!("/members/{}", account.id)))
+        }
         Err(e @ DirectoryError::AccountRemoved(_)) => Err(AppError::Conflict(e.to_string())),
         Err(e) => Err(e.into()),
     }
@@ -182,9 +175,16 @@ async fn move_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web:
         Err(e) => return render_member(&state, &admin, id, refuse(e.message)).await,
     };
     let target = id.clone();
-    match db::run(&state.pool, move |c| crate::membership::move_account(c, &target, &destination)).await {
-        Ok(account) => {
+    match db::run(&state.pool, move |c| {
+        let account = crate::membership::move_account(c, &target, &destination)?;
+        Ok::<_, DirectoryError>((account, directory::get_folder(c, &destination)?))
+    })
+    .await
+    {
+        Ok((account, folder)) => {
             tracing::info!(account.id = %account.id, folder.id = ?account.folder_id, "member moved");
+            let place = if folder.is_root() { "the root folder".to_owned() } else { folder.name };
+            admin.flash.say(format!("{} is moved to {place}; its contacts follow the new folder.", account.display_name));
             Ok(redirect(&format!("/members/{}", account.id)))
         }
         Err(e @ (DirectoryError::FolderNotFound(_) | DirectoryError::AccountRemoved(_) | DirectoryError::MoveBlocked(_))) => {
@@ -194,9 +194,10 @@ async fn move_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web:
     }
 }
 
-async fn remove_member(state: web::Data<AppState>, _admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm) -> Reply {
+async fn remove_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let id = account_id(&path)?;
     let account = db::run(&state.pool, move |c| directory::remove_account(c, &id)).await?;
     tracing::info!(account.id = %account.id, "member removed from the directory");
+    admin.flash.say(format!("{} is removed from the resource directory. Its record is kept.", account.display_name));
     Ok(redirect(&format!("/members/{}", account.id)))
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::domain::{AccountId, EmailAddress, FolderId};
 use crate::web::AppError;
 use crate::web::redirect;
+use crate::web::session::CurrentUser;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // The overview's routes first: `/directory` before anything under it.
@@ -42,8 +43,13 @@ fn account_id(raw: &str) -> Result<AccountId, AppError> {
     AccountId::parse(raw).map_err(|_| AppError::NotFound(format!("There is no member {raw}.")))
 }
 
-async fn home() -> HttpResponse {
-    redirect("/directory")
+/// Each user's start page: the directory for an administrator, its Message Center for a
+/// member user (anyone else signs in first).
+async fn home(user: CurrentUser) -> HttpResponse {
+    match user {
+        CurrentUser::Admin(_) => redirect("/directory"),
+        CurrentUser::Member(_) => redirect("/my/message-center"),
+    }
 }
 
 #[derive(Deserialize)]

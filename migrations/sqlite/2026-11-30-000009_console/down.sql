@@ -1,0 +1,2 @@
+DROP INDEX jobs_about;
+ALTER TABLE jobs DROP COLUMN about;

@@ -1,0 +1,221 @@
+//! What the console's pages tell the people who use them: a notice after each action
+//! (from the session, never from the address), error pages that keep the way home, lists
+//! that stay within their pages, and the state of links, invitations, deletions and
+//! tasks as they really are.
+
+use actix_web::http::StatusCode;
+use rd_contacts::directory::{self, JoinMethod, NewAccount};
+use rd_contacts::domain::{DisplayName, FolderId, FolderName};
+
+use crate::support::{TestApp, capture};
+
+async fn root(app: &TestApp) -> String {
+    app.with_conn(|c| directory::get_directory(c).unwrap().root_folder_id).await
+}
+
+async fn folder(app: &TestApp, parent: &str, name: &'static str) -> String {
+    let parent = FolderId::parse(parent).unwrap();
+    app.with_conn(move |c| directory::create_folder(c, &parent, &FolderName::parse(name).unwrap()).unwrap().id).await
+}
+
+async fn members(app: &TestApp, folder: &str, n: usize) -> Vec<String> {
+    let folder = FolderId::parse(folder).unwrap();
+    app.with_conn(move |c| {
+        (0..n)
+            .map(|i| {
+                let new = NewAccount {
+                    display_name: DisplayName::parse(&format!("member {i:02}")).unwrap(),
+                    folder: folder.clone(),
+                    security_email: None,
+                    account_name_prefix: None,
+                    join_method: JoinMethod::Created,
+                };
+                rd_contacts::membership::create_account(c, &new).unwrap().id
+            })
+            .collect()
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn an_action_says_it_is_done_once_and_an_address_cannot_write_a_notice() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let root = root(&app).await;
+    let created = app.post(&format!("/folders/{root}/folders"), &[("name", "ops")]).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER);
+    let location = created.location.unwrap();
+    assert!(!location.contains('?'), "the notice is not in the address: {location}");
+    let shown = app.get(&location).await;
+    assert!(shown.body.contains(r#"class="flash" role="status">The folder ops is created."#), "{}", shown.body);
+    assert!(!app.get(&location).await.body.contains("The folder ops is created"), "shown once");
+    for forged in ["/contacts?sent=%3Cb%3Eyour+bank%3C%2Fb%3E", "/contacts?deleted=1", "/settings/quotas?saved=1", "/members/1234567890123456?invited=x"] {
+        let page = app.get(forged).await;
+        assert!(!page.body.contains("your bank") && !page.body.contains(r#"class="flash""#), "{forged} shows no notice");
+    }
+}
+
+#[actix_web::test]
+async fn a_member_user_starts_on_its_message_center_and_every_error_page_leads_home() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let member = members(&app, &root, 1).await.remove(0);
+    app.sign_in().await;
+    let missing = app.get("/contacts/c-0000000000000000").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains(r#"<nav aria-label="Main">"#), "an administrator's error page keeps the navigation");
+    assert!(missing.body.contains(r#"href="/directory" class="button""#), "{}", missing.body);
+
+    app.member_user(&member, "user@example.com").await;
+    let home = app.get("/").await;
+    assert_eq!((home.status, home.location.as_deref()), (StatusCode::SEE_OTHER, Some("/my/message-center")));
+    let refused = app.get("/directory").await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert!(refused.body.contains(r#"href="/my/message-center" class="button""#), "the way back is the member's own page: {}", refused.body);
+    assert!(refused.body.contains("Sign out"));
+
+    app.clear_cookies();
+    let anonymous = app.get("/").await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    assert!(anonymous.location.unwrap().starts_with("/login"));
+}
+
+#[actix_web::test]
+async fn a_page_number_that_is_not_one_answers_a_page_that_says_so_and_one_past_the_end_shows_the_last() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let ops = folder(&app, &root, "ops").await;
+    members(&app, &ops, 21).await;
+    app.sign_in().await;
+    let bad = app.get("/contacts?page=abc").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+    assert!(bad.body.contains("a page number") && bad.body.contains(r#"<nav aria-label="Main">"#), "{}", bad.body);
+    let past = app.get(&format!("/folders/{ops}?page=99")).await;
+    assert_eq!(past.status, StatusCode::OK);
+    assert!(past.body.contains("Page 2 of 2") && past.body.contains("member 20"), "the last page: {}", past.body);
+    let searched = app.get("/directory?q=member&page=1000000000000").await;
+    assert!(searched.body.contains("Page 2 of 2"), "{}", searched.body);
+}
+
+#[actix_web::test]
+async fn the_folder_page_offers_only_contacts_with_room_and_says_why_a_bind_fails_in_the_page() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let mut targets = Vec::new();
+    for name in ["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10"] {
+        targets.push(folder(&app, &root, name).await);
+    }
+    let full = app.active_contact("Full", "full@example.com").await;
+    let roomy = app.active_contact("Roomy", "roomy@example.com").await;
+    // The API binds at most five targets a call.
+    for chunk in targets[..10].chunks(5) {
+        let mut params = vec![("ContactId".to_owned(), full.clone())];
+        params.extend(chunk.iter().enumerate().map(|(i, t)| (format!("Members.{}", i + 1), t.clone())));
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let resp = app.api("AssociateMembers", &params).await;
+        assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+    }
+    app.sign_in().await;
+    let page = app.get(&format!("/folders/{}", targets[10])).await;
+    assert!(page.body.contains(&format!(r#"<option value="{roomy}">"#)), "{}", page.body);
+    assert!(!page.body.contains(&format!(r#"<option value="{full}">"#)), "a contact with 10 targets is not offered");
+    let refused = app.post(&format!("/folders/{}/bind", targets[10]), &[("contact", &full)]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Manage folder") && refused.body.contains("at most 10"), "the folder page, with why: {}", refused.body);
+}
+
+#[actix_web::test]
+async fn a_folder_page_lists_contacts_its_members_keep_without_a_binding() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let ops = folder(&app, &root, "ops").await;
+    members(&app, &ops, 1).await;
+    let only = app.active_contact("Only", "only@example.com").await;
+    app.api("AssociateMembers", &[("ContactId", &only), ("Members.1", &ops)]).await;
+    app.api("DisassociateMembers", &[("ContactId", &only), ("Members.1", &ops)]).await;
+    app.sign_in().await;
+    let page = app.get(&format!("/folders/{ops}")).await;
+    assert!(!page.body.contains("No contact is bound here or above"), "{}", page.body);
+    assert!(page.body.contains("Kept by members without a binding") && page.body.contains(">Only</a> · 1 member"), "{}", page.body);
+}
+
+#[actix_web::test]
+async fn a_cancelled_address_change_shows_as_cancelled_in_the_verification_history() {
+    let mut app = TestApp::spawn().await;
+    let tom = app.active_contact("Tom", "tom@example.com").await;
+    app.api("UpdateMessageContact", &[("ContactId", &tom), ("EmailAddress", "tom-new@example.com")]).await;
+    app.run_pending_jobs().await;
+    app.sign_in().await;
+    assert!(app.get(&format!("/contacts/{tom}")).await.body.contains("<td>waiting</td>"));
+    let cancelled = app.post(&format!("/contacts/{tom}/cancel-update"), &[]).await;
+    let page = app.get(cancelled.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("The address change is cancelled; notifications keep going to tom@example.com."), "{}", page.body);
+    let history = &page.body[page.body.find("Verification emails").unwrap()..];
+    assert!(!history.contains("<td>waiting</td>") && history.contains("cancelled"), "{history}");
+}
+
+#[actix_web::test]
+async fn an_expired_invitation_says_so_and_can_be_sent_again() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let member = members(&app, &root, 1).await.remove(0);
+    app.sign_in().await;
+    app.post(&format!("/members/{member}/invite"), &[("email", "late@example.com")]).await;
+    app.run_pending_jobs().await;
+    let page = app.get(&format!("/members/{member}")).await;
+    assert!(page.body.contains("invited, the link works until"), "{}", page.body);
+    app.with_conn(|c| {
+        use diesel::prelude::*;
+        use rd_contacts::db::schema::member_invitations;
+        let past = rd_contacts::db::now_utc() - time::Duration::days(8);
+        diesel::update(member_invitations::table).set(member_invitations::expires_at.eq(past)).execute(c).unwrap();
+    })
+    .await;
+    let page = app.get(&format!("/members/{member}")).await;
+    assert!(page.body.contains("invitation expired") && page.body.contains("Resend invitation"), "{}", page.body);
+    let again = app.post(&format!("/members/{member}/invite"), &[("email", "late@example.com")]).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    app.run_pending_jobs().await;
+    assert!(app.get(&format!("/members/{member}")).await.body.contains("invited, the link works until"));
+}
+
+#[actix_web::test]
+async fn d3_a_failed_deletion_is_shown_with_its_members_by_name_until_the_contact_is_bound_again() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    members(&app, &root, 2).await;
+    let only = app.active_contact("only", "only@example.com").await;
+    app.api("AssociateMembers", &[("ContactId", &only), ("Members.1", &root)]).await;
+    app.api("DeleteMessageContact", &[("ContactId", &only), ("RetainContactInMembers", "false")]).await;
+    app.run_pending_jobs().await;
+    app.sign_in().await;
+    let page = app.get(&format!("/contacts/{only}")).await;
+    assert!(page.body.contains("did not finish") && page.body.contains(">member 00</a>") && page.body.contains(">member 01</a>"), "{}", page.body);
+    // A retained member's later unbinding is not the deletion's business, and binding again
+    // is the administrator's answer to it.
+    app.api("AssociateMembers", &[("ContactId", &only), ("Members.1", &root)]).await;
+    let page = app.get(&format!("/contacts/{only}")).await;
+    assert!(!page.body.contains("did not finish"), "{}", page.body);
+    let status = app.api("GetMessageContactDeletionStatus", &[("ContactId", &only)]).await.json();
+    assert_eq!(status["ContactDeletionStatus"]["Status"], "Failed", "the API still reports the last deletion");
+}
+
+#[actix_web::test]
+async fn a_binding_task_shows_its_progress_while_it_runs_and_how_it_ended() {
+    let mut app = TestApp::spawn_with(|s| s.jobs.inline_limit = 1).await;
+    let root = root(&app).await;
+    members(&app, &root, 3).await;
+    let tom = app.active_contact("Tom", "tom@example.com").await;
+    app.sign_in().await;
+    let bound = app.post(&format!("/contacts/{tom}/bind"), &[("target", &root)]).await;
+    let page = app.get(bound.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("Tom is bound to 1 object. Its members are updated in the background"), "{}", page.body);
+    assert!(page.body.contains("Binding in progress: 0 of 3 members") && page.body.contains(r#"hx-trigger="every 2s""#), "{}", page.body);
+    app.run_pending_jobs().await;
+    let page = app.get(&format!("/contacts/{tom}")).await;
+    assert!(page.body.contains("Binding finished at") && page.body.contains("3 members updated"), "{}", page.body);
+    assert!(!page.body.contains(r#"hx-trigger="every 2s""#), "the page stops asking");
+    let csrf = capture(&page.body, r#"name="csrf-token" content="([^"]+)""#);
+    assert!(!csrf.is_empty());
+}
