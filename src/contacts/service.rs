@@ -211,17 +211,44 @@ pub fn cancel_pending_email(conn: &mut AnyConnection, id: &ContactId, address: O
     })
 }
 
+/// Which contacts a list shows: all of them, or one by id, those whose name or email
+/// contains a text, in a status, with a title, or receiving any of some message types.
+#[derive(Debug, Clone, Default)]
+pub struct ContactFilter {
+    pub id: Option<ContactId>,
+    pub query: Option<String>,
+    pub status: Option<ContactStatus>,
+    pub title: Option<Title>,
+    pub types: Option<MessageTypes>,
+}
+
 /// The contacts, newest first, optionally one by id or those whose name or email
 /// contains `query`; each with whether its latest link expired. Three queries.
 pub fn list_contacts(conn: &mut AnyConnection, id: Option<&ContactId>, query: Option<&str>, page: PageRequest) -> Result<Page<ContactRow>> {
-    let pattern = contains_pattern(query.unwrap_or(""));
-    let id = id.map(|i| i.as_str().to_owned());
+    let filter = ContactFilter { id: id.cloned(), query: query.map(str::to_owned), ..Default::default() };
+    list_contacts_where(conn, &filter, page)
+}
+
+/// The contacts a filter picks, newest first, each with whether its latest link expired.
+/// Three queries.
+pub fn list_contacts_where(conn: &mut AnyConnection, filter: &ContactFilter, page: PageRequest) -> Result<Page<ContactRow>> {
+    let pattern = contains_pattern(filter.query.as_deref().unwrap_or(""));
     let build = || {
         let mut q = contacts::table
             .filter(lower(contacts::name).like(pattern.clone()).escape('\\').or(lower(contacts::email).like(pattern.clone()).escape('\\')))
             .into_boxed();
-        if let Some(id) = &id {
-            q = q.filter(contacts::id.eq(id.clone()));
+        if let Some(id) = &filter.id {
+            q = q.filter(contacts::id.eq(id.as_str().to_owned()));
+        }
+        if let Some(status) = filter.status {
+            q = q.filter(contacts::status.eq(status.as_str()));
+        }
+        if let Some(title) = filter.title {
+            q = q.filter(contacts::title.eq(title.api_name()));
+        }
+        if let Some(types) = filter.types {
+            // Bits of our own, never text from outside.
+            q = q.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!("(message_types & {}) <> 0", types.bits())));
         }
         q
     };
@@ -302,6 +329,18 @@ pub fn contacts_bound_to(conn: &mut AnyConnection, target: &TargetId, id: Option
 }
 
 /// How many targets each of these contacts is bound to.
+/// How many members keep each of these contacts without a binding that covers them (an
+/// unbinding or a deletion left it as their only recipient of some type).
+pub fn retained_counts(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<(String, i64)>> {
+    use crate::db::schema::associations;
+    Ok(associations::table
+        .filter(associations::contact_id.eq_any(ids))
+        .filter(associations::retained_types.ne(0))
+        .group_by(associations::contact_id)
+        .select((associations::contact_id, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 pub fn binding_counts(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<(String, i64)>> {
     use crate::db::schema::bindings;
     Ok(bindings::table

@@ -22,7 +22,7 @@ pub struct DemoReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    #[error("the directory already has {folders} folder(s) and {members} member(s): demo fills an empty directory only")]
+    #[error("The directory already has {folders} folder(s) and {members} member(s): the demo tree goes only into an empty directory.")]
     NotEmpty { folders: i64, members: i64 },
     #[error(transparent)]
     Directory(#[from] DirectoryError),

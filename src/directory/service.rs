@@ -332,6 +332,27 @@ pub fn remove_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Accoun
     })
 }
 
+/// Each of these folders' path by name, root first ("Root / ops / db"), by folder id.
+/// Two queries, whatever the number of folders.
+pub fn folder_path_names(conn: &mut AnyConnection, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+    let found: Vec<(String, String)> = folders::table.filter(folders::id.eq_any(ids)).select((folders::id, folders::path)).load(conn)?;
+    let on_paths: std::collections::BTreeSet<&str> = found.iter().flat_map(|(_, path)| path.split('/').filter(|p| !p.is_empty())).collect();
+    let names: std::collections::HashMap<String, String> = folders::table
+        .filter(folders::id.eq_any(on_paths))
+        .select((folders::id, folders::name, folders::parent_id))
+        .load::<(String, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, name, parent)| (id, if parent.is_none() { "Root".to_owned() } else { name }))
+        .collect();
+    Ok(found
+        .iter()
+        .map(|(id, path)| {
+            let shown: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).map(|p| names.get(p).map_or(p, String::as_str)).collect();
+            (id.clone(), shown.join(" / "))
+        })
+        .collect())
+}
+
 /// Members of the directory (not removed ones), by display name: in one folder when
 /// `folder` is given, otherwise everywhere; filtered by name, id or security email.
 pub fn list_accounts(conn: &mut AnyConnection, folder: Option<&FolderId>, query: Option<&str>, page: PageRequest) -> Result<Page<Account>> {

@@ -58,8 +58,7 @@ impl ContactName {
             return Err(ParseError::new(format!("The name must be 2 to 12 characters long (it has {len})")));
         }
         if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphabetic() || is_cjk_ideograph(*c))) {
-            let shown = if c.is_control() || c.is_whitespace() { format!("U+{:04X}", c as u32) } else { format!("{c:?}") };
-            return Err(ParseError::new(format!("The name may contain Chinese characters and English letters only ({shown} is not allowed)")));
+            return Err(ParseError::new(format!("The name may contain Chinese characters and English letters only: {}", super::not_allowed(c))));
         }
         Ok(ContactName(s.to_owned()))
     }
@@ -314,6 +313,15 @@ impl fmt::Debug for Token {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn c2_a_refused_name_says_which_character_in_words() {
+        let why = |s: &str| ContactName::parse(s).unwrap_err().message;
+        assert!(why("Tom Lee").ends_with("spaces are not allowed"), "{}", why("Tom Lee"));
+        assert!(why("张3").ends_with("digits are not allowed"));
+        assert!(why("Tom#").ends_with("\u{201c}#\u{201d} is not allowed"));
+        assert!(!why("Tom\tLee").contains("U+"));
+    }
 
     #[test]
     fn contact_names_follow_rule_c2() {

@@ -8,29 +8,44 @@ pub struct EmailAddress(String);
 impl EmailAddress {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let s = s.trim();
-        let invalid = || ParseError::new(format!("{s:?} is not an email address: use the form name@example.com"));
         if s.is_empty() {
             return Err(ParseError::new("Enter an email address"));
         }
         if s.len() > 254 {
             return Err(ParseError::new("The email address must be at most 254 characters long"));
         }
-        let (local, domain) = s.rsplit_once('@').ok_or_else(invalid)?;
-        let local_ok = !local.is_empty()
-            && local.len() <= 64
-            && !local.starts_with('.')
-            && !local.ends_with('.')
-            && !local.contains("..")
-            && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
-        let domain_ok = domain.contains('.')
-            && domain.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
-        if local_ok && domain_ok { Ok(EmailAddress(s.to_owned())) } else { Err(invalid()) }
+        let why = |reason: String| ParseError::new(format!("{s:?} is not an email address: {reason}"));
+        if let Some(c) = s.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            return Err(why(super::not_allowed(c)));
+        }
+        let Some((local, domain)) = s.rsplit_once('@') else { return Err(why("it needs an @, as in name@example.com".into())) };
+        if local.is_empty() {
+            return Err(why("put the name before the @, as in name@example.com".into()));
+        }
+        if local.len() > 64 {
+            return Err(why("the part before the @ must be at most 64 characters long".into()));
+        }
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return Err(why("the part before the @ cannot start or end with a dot, or have two dots in a row".into()));
+        }
+        if let Some(c) = local.chars().find(|c| !(c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(*c))) {
+            return Err(why(format!("the part before the @ may use English letters, digits and . _ - + only: {}", super::not_allowed(c))));
+        }
+        if domain.is_empty() || !domain.contains('.') {
+            return Err(why("after the @ comes a domain with a dot, such as example.com".into()));
+        }
+        let domain_ok = domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        if domain_ok {
+            Ok(EmailAddress(s.to_owned()))
+        } else {
+            Err(why(format!("{domain:?} is not a domain: use letters, digits and - between dots, as in example.com")))
+        }
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -62,5 +77,17 @@ mod tests {
         ] {
             assert!(EmailAddress::parse(bad).is_err() || bad.trim() != bad, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_refused_address_says_why_in_words() {
+        let why = |s: &str| EmailAddress::parse(s).unwrap_err().message;
+        assert!(why("a b@example.com").ends_with("spaces are not allowed"), "{}", why("a b@example.com"));
+        assert!(why("tom.example.com").contains("it needs an @"));
+        assert!(why("@example.com").contains("put the name before the @"));
+        assert!(why("tom@example").contains("a domain with a dot"));
+        assert!(why("tóm@example.com").contains("\u{201c}ó\u{201d} is not allowed"));
+        assert!(why("tom@ex_ample.com").contains("is not a domain"));
+        assert!(why("a..b@example.com").contains("two dots in a row"));
     }
 }

@@ -21,6 +21,18 @@ pub fn when_utc(t: time::PrimitiveDateTime) -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
 }
 
+/// Why a character is refused, as a person reads it: "spaces are not allowed", never a
+/// code point.
+pub(crate) fn not_allowed(c: char) -> String {
+    match c {
+        '\n' | '\r' => "line breaks are not allowed".to_owned(),
+        c if c.is_whitespace() => "spaces are not allowed".to_owned(),
+        c if c.is_control() => "control characters are not allowed".to_owned(),
+        c if c.is_ascii_digit() => "digits are not allowed".to_owned(),
+        c => format!("\u{201c}{c}\u{201d} is not allowed"),
+    }
+}
+
 /// Folders may nest at most this many levels below the root (the root is level 0).
 pub const MAX_FOLDER_DEPTH: i32 = 5;
 

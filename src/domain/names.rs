@@ -16,7 +16,8 @@ impl FolderName {
             return Err(ParseError::new(format!("The folder name must be at most 24 characters long (it has {len})")));
         }
         if let Some(c) = s.chars().find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
-            return Err(ParseError::new(format!("The folder name may contain letters, digits, _ . and - only ({:?} is not allowed)", c)));
+            let why = if c.is_ascii_digit() { format!("\u{201c}{c}\u{201d} is not allowed") } else { super::not_allowed(c) };
+            return Err(ParseError::new(format!("The folder name may contain letters, digits, _ . and - only: {why}")));
         }
         Ok(FolderName(s.to_owned()))
     }
@@ -41,7 +42,7 @@ impl DisplayName {
             return Err(ParseError::new(format!("The display name must be 2 to 50 characters long (it has {len})")));
         }
         if let Some(c) = s.chars().find(|c| !(c.is_alphanumeric() || matches!(c, ' ' | '_' | '.' | '-' | '@'))) {
-            return Err(ParseError::new(format!("The display name may contain letters, digits, spaces, _ . - and @ only ({:?} is not allowed)", c)));
+            return Err(ParseError::new(format!("The display name may contain letters, digits, spaces, _ . - and @ only: {}", super::not_allowed(c))));
         }
         Ok(DisplayName(s.to_owned()))
     }

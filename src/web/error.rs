@@ -144,6 +144,17 @@ impl From<ContactError> for AppError {
     }
 }
 
+impl From<crate::directory::demo::DemoError> for AppError {
+    fn from(e: crate::directory::demo::DemoError) -> Self {
+        use crate::directory::demo::DemoError;
+        match e {
+            DemoError::NotEmpty { .. } => AppError::Conflict(e.to_string()),
+            DemoError::Directory(d) => d.into(),
+            DemoError::Storage(s) => s.into(),
+        }
+    }
+}
+
 impl From<VerifyError> for AppError {
     fn from(e: VerifyError) -> Self {
         match e {

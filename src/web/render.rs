@@ -83,7 +83,7 @@ impl<T, V: Value<T> + ?Sized> Value<T> for &V {
     }
 }
 
-/// The filters of our templates: `{{ t|when }}`, `{{ t|when_exact }}`,
+/// The filters of our templates: `{{ t|when }}`, `{{ t|date }}`, `{{ t|iso }}`, `{{ t|when_exact }}`,
 /// `{{ n|plural("member", "members") }}`. A module whose templates use them imports
 /// `crate::web::filters` (askama looks for `filters` beside the template's struct).
 pub mod filters {
@@ -96,6 +96,20 @@ pub mod filters {
     pub fn when(t: impl Value<time::PrimitiveDateTime>, _: &dyn Values) -> Result<String> {
         let t = t.value();
         Ok(format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute()))
+    }
+
+    /// The day only, for tables: `2026-11-28`.
+    #[askama::filter_fn]
+    pub fn date(t: impl Value<time::PrimitiveDateTime>, _: &dyn Values) -> Result<String> {
+        let t = t.value();
+        Ok(format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()))
+    }
+
+    /// For `<time datetime>`: `2026-11-28T04:19:07Z`.
+    #[askama::filter_fn]
+    pub fn iso(t: impl Value<time::PrimitiveDateTime>, _: &dyn Values) -> Result<String> {
+        let t = t.value();
+        Ok(format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second()))
     }
 
     /// A timestamp to the second, as the emails write it (a link's expiry).

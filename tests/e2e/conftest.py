@@ -177,3 +177,44 @@ def shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     backend = "postgres" if os.environ.get("E2E_DATABASE_URL", "").startswith("postgres") else "sqlite"
     page.screenshot(path=str(ARTIFACTS / f"{backend}-{name}.png"), full_page=True)
+
+
+AXE = pathlib.Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
+
+
+def audit(page, name):
+    """Checks the page as it stands (a page, or one with a panel open): no serious or
+    critical axe-core violation, nothing wider than the window; saves a screenshot named
+    after the page and the window width. Returns the problems found, empty when none."""
+    width = page.viewport_size["width"]
+    shot(page, f"{width}-{name}")
+    problems = []
+    overflow = page.evaluate("""() => {
+        const w = window.innerWidth;
+        if (document.documentElement.scrollWidth <= w) return null;
+        const wide = [...document.querySelectorAll('body *')].filter(e => {
+            const r = e.getBoundingClientRect();
+            if (r.right <= w + 1 || getComputedStyle(e).position === 'fixed') return false;
+            for (let p = e.parentElement; p; p = p.parentElement) {
+                const o = getComputedStyle(p).overflowX;
+                if (o === 'auto' || o === 'scroll' || o === 'hidden') return false;
+            }
+            return true;
+        }).slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).replace(/ /g, '.') : ''));
+        return {scrollWidth: document.documentElement.scrollWidth, wide};
+    }""")
+    if overflow:
+        problems.append(f"{name} at {width}px: scrolls sideways ({overflow})")
+    assert AXE.exists(), "axe-core is missing: run `npm ci` in tests/e2e"
+    if not page.evaluate("() => !!window.axe"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+    for v in result:
+        problems.append(f"{name} at {width}px: {v['impact']} {v['id']} ({v['help']}): {v['nodes']}")
+    return problems

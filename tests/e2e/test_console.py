@@ -22,7 +22,7 @@ def test_an_administrator_builds_and_changes_a_tree(page, server):
     page.goto(server.url + "/login")
     shot(page, "login")
     sign_in(page, server)
-    page.get_by_role("link", name="Root").first.click()
+    page.get_by_role("link", name="Folder details, contacts and management →").click()
     page.wait_for_url(re.compile(r".*/folders/r-\w{6}$"))
     root_url = page.url
 
@@ -36,6 +36,9 @@ def test_an_administrator_builds_and_changes_a_tree(page, server):
     page.get_by_role("button", name="Create folder", exact=True).click()
     page.wait_for_url(re.compile(r".*/folders/fd-\w{10}$"))
     folder_a = page.url
+    page.get_by_label("New folder").fill("browser-c")
+    page.get_by_role("button", name="Create folder", exact=True).click()
+    page.wait_for_url(re.compile(r".*/folders/fd-\w{10}$"))
     page.goto(root_url)
     page.get_by_label("New folder").fill("browser-b")
     page.get_by_role("button", name="Create folder", exact=True).click()
@@ -55,11 +58,34 @@ def test_an_administrator_builds_and_changes_a_tree(page, server):
     page.wait_for_url(member_url)
     assert "browser-b" in page.locator("dl.facts").inner_text()
 
-    # The tree expands on demand.
+    # The tree is one Tab stop; arrows move through it and open folders on demand.
     page.goto(server.url + "/directory")
-    page.locator("summary", has_text="browser-b").click(position={"x": 5, "y": 5})
+    tree = page.get_by_role("tree")
+    assert tree.locator('[tabindex="0"]').count() == 1
+    page.get_by_role("navigation", name="Resource directory").get_by_role("link", name="Contacts").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "treeitem"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Folder details, contacts and management →", "one Tab stop for the tree"
+    # (Other tests share this directory: go to browser-a directly.)
+    tree.get_by_role("treeitem", name="browser-a").focus()
+    assert tree.get_by_role("treeitem", name="browser-c").count() == 0, "not fetched yet"
+    page.keyboard.press("ArrowRight")
+    tree.get_by_role("treeitem", name="browser-c").wait_for()
+    page.keyboard.press("ArrowLeft")
+    assert not tree.get_by_role("treeitem", name="browser-c").is_visible()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.querySelector('a').textContent") == "browser-c"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/directory?folder={folder_b_id}")
     page.get_by_role("link", name="Browser member").wait_for()
+    assert "Root / browser-b" in page.get_by_role("region", name="Members").inner_text()
     shot(page, "overview")
+    # Back: the folders this tab opened are open again.
+    page.go_back()
+    tree.get_by_role("treeitem", name="browser-c").wait_for()
 
     # Deleting a folder that still has a member is refused with the reason.
     page.goto(server.url + f"/folders/{folder_b_id}")
@@ -82,7 +108,7 @@ def test_an_administrator_builds_and_changes_a_tree(page, server):
 def test_cancelling_the_confirmation_keeps_the_folder(page, server):
     sign_in(page, server)
     page.goto(server.url + "/directory")
-    page.get_by_role("link", name="Root").first.click()
+    page.get_by_role("link", name="Folder details, contacts and management →").click()
     page.get_by_label("New folder").fill("keep-me")
     page.get_by_role("button", name="Create folder", exact=True).click()
     page.wait_for_url(re.compile(r".*/folders/fd-\w{10}$"))

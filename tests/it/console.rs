@@ -79,9 +79,10 @@ async fn an_administrator_builds_and_changes_a_tree() {
     assert!(app.get(&format!("/folders/{finance}")).await.body.contains("retail prod"));
     assert!(!app.get(&format!("/folders/{retail}")).await.body.contains("retail prod"));
 
-    let tree = app.get(&format!("/directory/tree/{finance}")).await;
-    assert_eq!(tree.status, StatusCode::OK);
-    assert!(tree.body.contains(&member_id), "the expanded folder lists its member");
+    let view = app.get(&format!("/directory?folder={finance}")).await;
+    assert_eq!(view.status, StatusCode::OK);
+    assert!(view.body.contains(&member_id), "the selected folder lists its member");
+    assert!(view.body.contains("Root / finance"), "with its path by name");
 
     let refused = app.post(&format!("/folders/{finance}/delete"), &[]).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -154,7 +155,7 @@ async fn the_overview_searches_folders_and_members() {
     assert!(resp.body.contains("Results for “retail”"));
     assert!(resp.body.contains("retail-"), "members named retail-… are found");
     let none = app.get("/directory?q=zzzznothing").await;
-    assert!(none.body.contains("No folder matches.") && none.body.contains("No member matches."));
+    assert!(none.body.contains("No folder matches.") && none.body.contains("No member matches"));
 }
 
 #[actix_web::test]

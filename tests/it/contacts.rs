@@ -50,7 +50,8 @@ async fn c1_the_21st_contact_is_refused_then_accepted_after_the_quota_is_raised(
 
     app.sign_in().await;
     let page = app.get("/contacts").await;
-    assert!(page.body.contains("20 of 20 contacts"));
+    assert!(page.body.contains("All 20 contacts of the quota are used"));
+    assert!(page.body.contains(r#"<button type="button" disabled aria-describedby="quota-note">Create Contact</button>"#), "Create says why it is off");
     let panel = app.post("/contacts", &[("name", "uniform"), ("email", "u@example.com"), ("title", "CEO"), ("message_types", "AccountExpenses")]).await;
     assert_eq!(panel.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(panel.body.contains("Raise the quota under Settings → Quotas"));

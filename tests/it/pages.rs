@@ -219,3 +219,69 @@ async fn a_binding_task_shows_its_progress_while_it_runs_and_how_it_ended() {
     let csrf = capture(&page.body, r#"name="csrf-token" content="([^"]+)""#);
     assert!(!csrf.is_empty());
 }
+
+#[actix_web::test]
+async fn the_contacts_tab_filters_by_status_title_and_message_type_and_counts_what_members_keep() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let ops = folder(&app, &root, "ops").await;
+    members(&app, &ops, 1).await;
+    let active = app.active_contact("Active", "active@example.com").await;
+    let waiting = app
+        .api("AddMessageContact", &[("Name", "Waiting"), ("EmailAddress", "waiting@example.com"), ("Title", "CEO"), ("MessageTypes.1", "ProductMessage")])
+        .await
+        .json()["Contact"]["ContactId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.run_pending_jobs().await;
+    app.api("AssociateMembers", &[("ContactId", &active), ("Members.1", &ops)]).await;
+    app.api("DisassociateMembers", &[("ContactId", &active), ("Members.1", &ops)]).await;
+    app.sign_in().await;
+    let shows = |body: &str, id: &str| body.contains(&format!(r#"href="/contacts/{id}""#));
+    let by_status = app.get("/contacts?status=Active").await.body;
+    assert!(shows(&by_status, &active) && !shows(&by_status, &waiting));
+    assert!(by_status.contains("0 objects") && by_status.contains("kept by 1 member"), "{by_status}");
+    let by_title = app.get("/contacts?title=CEO").await.body;
+    assert!(!shows(&by_title, &active) && shows(&by_title, &waiting));
+    let by_type = app.get("/contacts?type=SecurityMessage").await.body;
+    assert!(shows(&by_type, &active) && !shows(&by_type, &waiting));
+    let none = app.get("/contacts?type=AccountExpenses").await.body;
+    assert!(none.contains("No contact matches these filters"));
+    let bad = app.get("/contacts?status=Sleeping").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("Choose a status from the list"));
+}
+
+#[actix_web::test]
+async fn a_new_directory_offers_the_demo_tree_and_loads_it_only_once() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let empty = app.get("/directory").await.body;
+    assert!(empty.contains("The directory is empty") && empty.contains(r#"action="/directory/demo""#));
+    let loaded = app.post("/directory/demo", &[]).await;
+    assert_eq!(loaded.status, StatusCode::SEE_OTHER);
+    let page = app.get(loaded.location.as_deref().unwrap()).await.body;
+    assert!(page.contains("The demo tree is loaded: 24 folders and 120 members.") && page.contains("data-tree"), "{page}");
+    let again = app.post("/directory/demo", &[]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("only into an empty directory"));
+}
+
+#[actix_web::test]
+async fn the_tree_opens_down_to_the_selected_folder_and_fetches_other_folders_on_demand() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let ops = folder(&app, &root, "ops").await;
+    let db = folder(&app, &ops, "db").await;
+    let deep = folder(&app, &db, "deep").await;
+    folder(&app, &root, "sales").await;
+    members(&app, &db, 2).await;
+    app.sign_in().await;
+    let page = app.get(&format!("/directory?folder={db}")).await.body;
+    assert!(page.contains(&format!(r#"data-folder="{ops}" data-children="/directory/tree/{ops}" data-open"#)), "the way down is open: {page}");
+    assert!(page.contains(&format!(r#"href="/directory?folder={deep}""#)), "the selected folder's subfolders show");
+    assert!(page.contains("Root / ops / db") && page.contains("member 01"), "its members, with their path");
+    let fragment = app.get(&format!("/directory/tree/{root}")).await.body;
+    assert!(fragment.contains(">ops</a>") && fragment.contains(">sales</a>") && !fragment.contains("<html"));
+}

@@ -10,6 +10,7 @@ use crate::contacts::{self, Contact, ContactError};
 use crate::db;
 use crate::state::AppState;
 use crate::web::AppError;
+use crate::web::filters;
 use crate::web::session::{CsrfForm, CurrentAdmin};
 use crate::web::{Chrome, Reply, html, redirect};
 

@@ -84,7 +84,7 @@ async fn resend(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path
         }
         Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. } | ContactError::NothingToVerify(_))) => {
             if from_list {
-                render_list(&state, &admin, String::new(), None, Some(e.to_string())).await
+                render_list(&state, &admin, Default::default(), Some(e.to_string())).await
             } else {
                 render_details(&state, &admin, id, Some(e.to_string())).await
             }

@@ -5,13 +5,13 @@ use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::contacts::{self, ContactError, ContactRow};
+use crate::contacts::{self, ContactError, ContactFilter, ContactRow, ContactStatus};
 use crate::db;
-use crate::domain::{Page, PageRequest};
+use crate::domain::{MessageType, MessageTypes, Page, PageRequest, Title};
 use crate::state::AppState;
 use crate::web::filters;
 use crate::web::session::CurrentAdmin;
-use crate::web::{Chrome, Reply, html};
+use crate::web::{AppError, Chrome, Reply, html};
 
 use super::PER_PAGE;
 
@@ -23,6 +23,26 @@ impl ListPage {
     fn bound_count(&self, id: &str) -> i64 {
         self.bound.iter().find(|(c, _)| c == id).map_or(0, |(_, n)| *n)
     }
+    fn retained_count(&self, id: &str) -> i64 {
+        self.retained.iter().find(|(c, _)| c == id).map_or(0, |(_, n)| *n)
+    }
+    fn quota_full(&self) -> bool {
+        self.used >= self.quota
+    }
+    fn filtered(&self) -> bool {
+        !self.q.is_empty() || !self.status.is_empty() || !self.title.is_empty() || !self.message_type.is_empty()
+    }
+    /// This list's address with another page.
+    fn link(&self, page: impl crate::web::render::Value<i64>) -> String {
+        let mut q: Vec<(&str, String)> = Vec::new();
+        for (k, v) in [("q", &self.q), ("status", &self.status), ("title", &self.title), ("type", &self.message_type)] {
+            if !v.is_empty() {
+                q.push((k, v.clone()));
+            }
+        }
+        q.push(("page", page.value().to_string()));
+        format!("?{}", serde_urlencoded::to_string(q).unwrap_or_default())
+    }
 }
 
 // ---------------------------------------------------------------- list
@@ -33,34 +53,61 @@ struct ListPage {
     chrome: Chrome,
     rows: Page<ContactRow>,
     bound: Vec<(String, i64)>,
+    retained: Vec<(String, i64)>,
     q: String,
+    status: String,
+    title: String,
+    message_type: String,
     used: i64,
     quota: i64,
     error: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
+#[derive(Deserialize, Default)]
+pub(super) struct ListQuery {
     q: Option<String>,
+    status: Option<String>,
+    title: Option<String>,
+    r#type: Option<String>,
     page: Option<i64>,
 }
 
-pub(super) async fn render_list(state: &AppState, admin: &CurrentAdmin, q: String, page: Option<i64>, error: Option<String>) -> Reply {
-    let search = q.clone();
-    let (rows, (used, quota), bound) = db::run(&state.pool, move |c| {
-        let rows = contacts::list_contacts(c, None, Some(&search), PageRequest::with_size(page, PER_PAGE))?;
+/// A filter's choice from the address: empty is "any"; anything else must be one of the
+/// choices, or the page says which filter to fix.
+fn choice<T>(raw: &Option<String>, parse: impl Fn(&str) -> Option<T>, what: &str) -> Result<(Option<T>, String), AppError> {
+    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok((None, String::new())),
+        Some(v) => parse(v).map(|t| (Some(t), v.to_owned())).ok_or_else(|| AppError::BadRequest(format!("Choose a {what} from the list."))),
+    }
+}
+
+pub(super) async fn render_list(state: &AppState, admin: &CurrentAdmin, query: ListQuery, error: Option<String>) -> Reply {
+    let q = crate::web::render::search_text(query.q.as_deref())?;
+    let (status, status_raw) = choice(&query.status, |s| ContactStatus::ALL.into_iter().find(|c| c.as_str() == s), "status")?;
+    let (title, title_raw) = choice(&query.title, |s| Title::parse(s).ok(), "title")?;
+    let (types, type_raw) = choice(&query.r#type, |s| MessageType::parse(s).ok(), "message type")?;
+    let filter = ContactFilter {
+        id: None,
+        query: (!q.is_empty()).then(|| q.clone()),
+        status,
+        title,
+        types: types.map(|t| std::iter::once(t).collect::<MessageTypes>()),
+    };
+    let page = PageRequest::with_size(query.page, PER_PAGE);
+    let (rows, (used, quota), bound, retained) = db::run(&state.pool, move |c| {
+        let rows = contacts::list_contacts_where(c, &filter, page)?;
         let ids: Vec<String> = rows.items.iter().map(|r| r.contact.id.clone()).collect();
-        Ok::<_, ContactError>((rows, contacts::contact_quota(c)?, contacts::binding_counts(c, &ids)?))
+        Ok::<_, ContactError>((rows, contacts::contact_quota(c)?, contacts::binding_counts(c, &ids)?, contacts::retained_counts(c, &ids)?))
     })
     .await?;
     let chrome = Chrome::new(admin, "directory");
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
-    html(status, &ListPage { chrome, rows, bound, q, used, quota, error })
+    let page = ListPage { chrome, rows, bound, retained, q, status: status_raw, title: title_raw, message_type: type_raw, used, quota, error };
+    html(status, &page)
 }
 
 async fn list(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<ListQuery>) -> Reply {
-    let q = crate::web::render::search_text(query.q.as_deref())?;
-    render_list(&state, &admin, q, query.page, None).await
+    render_list(&state, &admin, query.into_inner(), None).await
 }
 
 // ---------------------------------------------------------------- the panel

@@ -9,7 +9,7 @@ use crate::contacts::bindings::{self, Binding};
 use crate::contacts::scope::{self};
 use crate::contacts::{self, Contact, ContactError};
 use crate::db::{self, AnyConnection};
-use crate::directory::{self, Account, DirectoryError, Folder, FolderSummary, JoinMethod, NewAccount, ResourceDirectory};
+use crate::directory::{self, DirectoryError, Folder, FolderSummary, JoinMethod, NewAccount, ResourceDirectory};
 use crate::domain::{ContactId, TargetId};
 use crate::domain::{DisplayName, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest};
 use crate::state::AppState;
@@ -58,7 +58,7 @@ struct FolderPage {
     summary: FolderSummary,
     ancestors: Vec<Folder>,
     subfolders: Page<FolderSummary>,
-    members: Page<Account>,
+    members: Page<MemberRow>,
     q: String,
     forms: FolderForms,
     max_depth: i32,
@@ -101,7 +101,10 @@ fn load_folder(c: &mut AnyConnection, id: &FolderId, page: Option<i64>, chrome: 
         bindable,
         ancestors: directory::ancestors(c, &summary.folder)?,
         subfolders: directory::list_subfolders(c, id, None, PageRequest::with_size(None, FOLDERS_PER_PAGE))?,
-        members: directory::list_accounts(c, Some(id), Some(&q), PageRequest::with_size(page, MEMBERS_PER_PAGE))?,
+        members: {
+            let accounts = directory::list_accounts(c, Some(id), Some(&q), PageRequest::with_size(page, MEMBERS_PER_PAGE))?;
+            member_rows(c, accounts)?
+        },
         summary,
         q,
         forms,

@@ -1,24 +1,69 @@
-//! The Resource Organization View: the tree, its search, and folders opened on demand.
+//! The Resource Organization View: the folder tree on the left (opened on demand), the
+//! selected folder's members on the right, a search across the directory, and, for a
+//! new installation, the demo tree.
+
+use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
+use serde::Deserialize;
 
-use crate::db::{self};
-use crate::directory::{self, Account, DirectoryError, FolderSummary, ResourceDirectory};
+use crate::db::{self, AnyConnection};
+use crate::directory::{self, DirectoryError, FolderSummary, ResourceDirectory};
 use crate::domain::{FolderId, Page, PageRequest};
 use crate::state::AppState;
 use crate::web::filters;
-use crate::web::session::CurrentAdmin;
-use crate::web::{Chrome, Reply, html};
+use crate::web::session::{CsrfForm, CurrentAdmin};
+use crate::web::{Chrome, Reply, html, redirect};
 
 use super::*;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/directory", web::get().to(overview)).route("/directory/tree/{id}", web::get().to(tree_children));
+    cfg.route("/directory", web::get().to(overview))
+        .route("/directory/tree/{id}", web::get().to(tree_children))
+        .route("/directory/demo", web::post().to(load_demo));
 }
 
-// ---------------------------------------------------------------- overview
+/// One folder of the tree as the template draws it: a row, opened (its children follow,
+/// then `closes`) or not.
+struct TreeRow {
+    node: FolderSummary,
+    expanded: bool,
+    selected: bool,
+    /// The groups this row ends (it is the last of their subtrees), innermost first;
+    /// each may end with a link to the folders the tree does not show.
+    closes: Vec<Close>,
+}
+
+struct Close {
+    more: Option<(String, String, i64)>,
+}
+
+impl TreeRow {
+    fn label(&self) -> &str {
+        if self.node.folder.is_root() { "Root" } else { &self.node.folder.name }
+    }
+    fn has_children(&self) -> bool {
+        self.node.subfolders > 0
+    }
+}
+
+/// Flattens the opened part of the tree, depth first, from `node`.
+fn flatten(out: &mut Vec<TreeRow>, node: FolderSummary, children: &mut HashMap<String, Page<FolderSummary>>, selected: &str) {
+    let id = node.folder.id.clone();
+    let opened = children.remove(&id).filter(|_| node.subfolders > 0);
+    out.push(TreeRow { expanded: opened.is_some(), selected: id == selected, node, closes: Vec::new() });
+    if let Some(kids) = opened {
+        let more = (kids.total > kids.items.len() as i64).then(|| (id.clone(), out.last().map(|r| r.label().to_owned()).unwrap_or_default(), kids.total));
+        for kid in kids.items {
+            flatten(out, kid, children, selected);
+        }
+        if let Some(last) = out.last_mut() {
+            last.closes.push(Close { more });
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "directory/overview.html")]
@@ -27,61 +72,123 @@ struct OverviewPage {
     rd: ResourceDirectory,
     folder_count: i64,
     member_count: i64,
-    root: FolderSummary,
-    children: Page<FolderSummary>,
-    members: Page<Account>,
+    tree: Vec<TreeRow>,
+    selected: FolderSummary,
+    selected_path: String,
+    members: Page<MemberRow>,
     q: String,
     found_folders: Option<Page<FolderSummary>>,
-    found_members: Option<Page<Account>>,
 }
 
-async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<ListQuery>) -> Reply {
-    let q = query.text()?;
+impl OverviewPage {
+    fn selected_label(&self) -> &str {
+        if self.selected.folder.is_root() { "Root" } else { &self.selected.folder.name }
+    }
+    fn is_empty(&self) -> bool {
+        self.folder_count == 0 && self.member_count == 0
+    }
+    fn link(&self, page: impl crate::web::render::Value<i64>) -> String {
+        let mut q = vec![("folder", self.selected.folder.id.clone())];
+        if !self.q.is_empty() {
+            q.push(("q", self.q.clone()));
+        }
+        q.push(("page", page.value().to_string()));
+        format!("?{}", serde_urlencoded::to_string(q).unwrap_or_default())
+    }
+}
+
+#[derive(Deserialize)]
+struct OverviewQuery {
+    folder: Option<String>,
+    q: Option<String>,
+    page: Option<i64>,
+}
+
+async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<OverviewQuery>) -> Reply {
+    let q = crate::web::render::search_text(query.q.as_deref())?;
+    let wanted = match query.folder.as_deref().filter(|f| !f.is_empty()) {
+        Some(raw) => Some(folder_id(raw)?),
+        None => None,
+    };
     let page = query.page;
     let search = q.clone();
-    let (rd, (folder_count, member_count), root, children, members, found) = db::run(&state.pool, move |c| {
+    let chrome = Chrome::new(&admin, "directory");
+    let page = db::run(&state.pool, move |c| {
         let rd = directory::get_directory(c)?;
-        let root_id = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
-        let counts = directory::directory_counts(c)?;
-        let root = directory::folder_summary(c, &root_id)?;
-        let children = directory::list_subfolders(c, &root_id, None, PageRequest::with_size(None, TREE_FOLDERS))?;
-        let members = directory::list_accounts(c, Some(&root_id), None, PageRequest::with_size(None, TREE_MEMBERS))?;
-        let found = if search.is_empty() {
-            None
+        let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
+        let selected = directory::folder_summary(c, wanted.as_ref().unwrap_or(&root))?;
+        // The tree opens the root and the way down to the selected folder.
+        let mut open = directory::ancestors(c, &selected.folder)?;
+        open.push(selected.folder.clone());
+        let mut children = HashMap::new();
+        for f in &open {
+            let id = FolderId::parse(&f.id).expect("stored ids are valid");
+            children.insert(f.id.clone(), directory::list_subfolders(c, &id, None, PageRequest::with_size(None, TREE_FOLDERS))?);
+        }
+        let mut tree = Vec::new();
+        flatten(&mut tree, directory::folder_summary(c, &root)?, &mut children, &selected.folder.id);
+        let (members, found_folders) = if search.is_empty() {
+            let sel = FolderId::parse(&selected.folder.id).expect("stored ids are valid");
+            (directory::list_accounts(c, Some(&sel), None, PageRequest::with_size(page, MEMBERS_PER_PAGE))?, None)
         } else {
-            Some((
-                directory::search_folders(c, &search, PageRequest::with_size(None, FOLDERS_PER_PAGE))?,
+            (
                 directory::list_accounts(c, None, Some(&search), PageRequest::with_size(page, MEMBERS_PER_PAGE))?,
-            ))
+                Some(directory::search_folders(c, &search, PageRequest::with_size(None, FOLDERS_PER_PAGE))?),
+            )
         };
-        Ok::<_, DirectoryError>((rd, counts, root, children, members, found))
-    })
-    .await?;
-    let (found_folders, found_members) = found.map_or((None, None), |(f, m)| (Some(f), Some(m)));
-    html(
-        StatusCode::OK,
-        &OverviewPage { chrome: Chrome::new(&admin, "directory"), rd, folder_count, member_count, root, children, members, q, found_folders, found_members },
-    )
-}
-
-#[derive(Template)]
-#[template(path = "directory/_tree_children.html")]
-struct TreeChildren {
-    folder: FolderSummary,
-    children: Page<FolderSummary>,
-    members: Page<Account>,
-}
-
-/// The htmx fragment that expands one folder of the tree.
-async fn tree_children(state: web::Data<AppState>, _admin: CurrentAdmin, path: web::Path<String>) -> Reply {
-    let id = folder_id(&path)?;
-    let fragment = db::run(&state.pool, move |c| {
-        Ok::<_, DirectoryError>(TreeChildren {
-            folder: directory::folder_summary(c, &id)?,
-            children: directory::list_subfolders(c, &id, None, PageRequest::with_size(None, TREE_FOLDERS))?,
-            members: directory::list_accounts(c, Some(&id), None, PageRequest::with_size(None, TREE_MEMBERS))?,
+        let (folder_count, member_count) = directory::directory_counts(c)?;
+        let selected_path = directory::folder_path_names(c, &[selected.folder.id.as_str()])?.remove(&selected.folder.id).unwrap_or_default();
+        Ok::<_, DirectoryError>(OverviewPage {
+            chrome,
+            rd,
+            folder_count,
+            member_count,
+            tree,
+            selected,
+            selected_path,
+            members: member_rows(c, members)?,
+            q: search,
+            found_folders,
         })
     })
     .await?;
+    html(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "directory/_tree_fragment.html")]
+struct TreeRows {
+    tree: Vec<TreeRow>,
+    /// (folder id, name, how many subfolders) when the tree shows only the first of them.
+    more: Option<(String, String, i64)>,
+}
+
+/// The fragment that opens one folder of the tree: its subfolders, closed.
+async fn tree_children(state: web::Data<AppState>, _admin: CurrentAdmin, path: web::Path<String>) -> Reply {
+    let id = folder_id(&path)?;
+    let fragment = db::run(&state.pool, move |c| children_rows(c, &id)).await?;
     html(StatusCode::OK, &fragment)
 }
+
+fn children_rows(c: &mut AnyConnection, id: &FolderId) -> Result<TreeRows, DirectoryError> {
+    let parent = directory::folder_summary(c, id)?;
+    let kids = directory::list_subfolders(c, id, None, PageRequest::with_size(None, TREE_FOLDERS))?;
+    let more = (kids.total > kids.items.len() as i64).then(|| (parent.folder.id.clone(), parent.folder.name.clone(), kids.total));
+    let tree = kids.items.into_iter().map(|node| TreeRow { node, expanded: false, selected: false, closes: Vec::new() }).collect();
+    Ok(TreeRows { tree, more })
+}
+
+/// The demo tree for a first look: only into an empty directory.
+async fn load_demo(state: web::Data<AppState>, admin: CurrentAdmin, _form: CsrfForm) -> Reply {
+    match db::run(&state.pool, |c| directory::demo::fill(c, DEMO_FOLDERS, DEMO_MEMBERS)).await {
+        Ok(report) => {
+            tracing::info!(folders = report.folders, members = report.members, "demo tree loaded from the console");
+            admin.flash.say(format!("The demo tree is loaded: {} folders and {} members.", report.folders, report.members));
+            Ok(redirect("/directory"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+const DEMO_FOLDERS: usize = 24;
+const DEMO_MEMBERS: usize = 120;
