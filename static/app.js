@@ -230,6 +230,8 @@
     var selector = "[hx-get],[hx-post]";
     if (root.matches && root.matches(selector)) bind(root);
     root.querySelectorAll(selector).forEach(bind);
+    var picker = root.closest ? root.closest("[data-picker]") : null;
+    (picker ? [picker] : Array.prototype.slice.call(root.querySelectorAll("[data-picker]"))).forEach(syncPicks);
   }
 
   // ------------------------------------------------------------ confirmations
@@ -481,6 +483,106 @@
       if (go) focusItem(tree, go);
     });
   }
+
+  // ------------------------------------------------------------ Select Objects
+  // Ticking a folder or a member adds it to the Selected list, which carries what the form
+  // sends; searching again or closing a folder keeps the selection. Without our script the
+  // pickers carry themselves.
+
+  function pickKey(key) { return '[data-key="' + (window.CSS && CSS.escape ? CSS.escape(key) : key) + '"]'; }
+
+  function refreshPicks(picker) {
+    var list = picker.querySelector("#selected-list");
+    if (!list) return;
+    var n = list.querySelectorAll("li").length;
+    var max = parseInt(picker.getAttribute("data-max") || "10", 10);
+    var count = picker.querySelector("[data-count]");
+    if (count) count.textContent = String(n);
+    var tooMany = picker.querySelector("[data-too-many]");
+    if (tooMany) tooMany.hidden = n <= max;
+    var none = picker.querySelector("[data-none]");
+    if (none) none.hidden = n > 0;
+  }
+
+  function choose(picker, key, label) {
+    var list = picker.querySelector("#selected-list");
+    if (!list || list.querySelector(pickKey(key))) return;
+    var li = document.createElement("li");
+    li.setAttribute("data-key", key);
+    var lab = document.createElement("label");
+    lab.className = "check";
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = "target";
+    box.value = key;
+    box.checked = true;
+    box.setAttribute("data-selected", "");
+    lab.appendChild(box);
+    lab.appendChild(document.createTextNode(" " + label));
+    li.appendChild(lab);
+    list.appendChild(li);
+  }
+
+  function unchoose(picker, key) {
+    var li = picker.querySelector("#selected-list " + pickKey(key));
+    if (li && li.querySelector("[data-selected]")) li.remove();
+    picker.querySelectorAll("input[data-pick]").forEach(function (box) {
+      if (box.value === key && !box.disabled) box.checked = false;
+    });
+  }
+
+  // New pickers (a search, an opened folder) show what is already chosen, and stop
+  // carrying themselves.
+  function syncPicks(picker) {
+    var list = picker.querySelector("#selected-list");
+    picker.querySelectorAll("input[data-pick]").forEach(function (box) {
+      box.removeAttribute("name");
+      if (!box.disabled && list) box.checked = !!list.querySelector(pickKey(box.value));
+    });
+    refreshPicks(picker);
+  }
+
+  document.addEventListener("change", function (event) {
+    var el = event.target, picker = el.closest && el.closest("[data-picker]");
+    if (!picker) return;
+    if (el.matches("input[data-pick]")) {
+      if (el.checked) choose(picker, el.value, el.getAttribute("data-label") || el.value);
+      else unchoose(picker, el.value);
+      refreshPicks(picker);
+    } else if (el.matches("input[data-selected]") && !el.checked) {
+      unchoose(picker, el.value);
+      refreshPicks(picker);
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-picker] a.toggle[data-load]");
+    if (!toggle) return;
+    event.preventDefault();
+    var picker = toggle.closest("[data-picker]"), li = toggle.closest("li");
+    var sub = li.querySelector(":scope > ul");
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? "\u25be" : "\u25b8";
+    if (sub) { sub.hidden = !open; return; }
+    if (!open) return;
+    sub = document.createElement("ul");
+    li.appendChild(sub);
+    toggle.setAttribute("aria-busy", "true");
+    fetch(toggle.getAttribute("data-load"), { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) { sub.innerHTML = html; syncPicks(picker); })
+      .catch(function () { sub.innerHTML = '<li class="error">Could not open this folder. Reload the panel and try again.</li>'; })
+      .finally(function () { toggle.removeAttribute("aria-busy"); });
+  });
+
+  document.addEventListener("submit", function (event) {
+    var picker = event.target.closest && event.target.closest("[data-picker]");
+    if (!picker || !event.target.matches("form.search")) return;
+    var kept = picker.querySelector('#bind-form input[name="q"]');
+    var typed = event.target.querySelector('input[name="q"]');
+    if (kept && typed) kept.value = typed.value;
+  }, true);
 
   // A region that scrolls sideways (a wide table on a phone) can be scrolled from the
   // keyboard: it takes the focus only when it does scroll.

@@ -332,6 +332,20 @@ pub fn remove_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Accoun
     })
 }
 
+/// What a person calls each of these folders and members: a folder's name ("Root (the
+/// whole directory)" for the root), a member's display name. Ids not found are left out.
+pub fn names_of(conn: &mut AnyConnection, ids: &[String]) -> Result<std::collections::HashMap<String, String>> {
+    let mut names: std::collections::HashMap<String, String> = folders::table
+        .filter(folders::id.eq_any(ids))
+        .select((folders::id, folders::name, folders::parent_id))
+        .load::<(String, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, name, parent)| (id, if parent.is_none() { "Root (the whole directory)".to_owned() } else { name }))
+        .collect();
+    names.extend(accounts::table.filter(accounts::id.eq_any(ids)).select((accounts::id, accounts::display_name)).load::<(String, String)>(conn)?);
+    Ok(names)
+}
+
 /// Each of these folders' path by name, root first ("Root / ops / db"), by folder id.
 /// Two queries, whatever the number of folders.
 pub fn folder_path_names(conn: &mut AnyConnection, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {

@@ -4,7 +4,7 @@
 mod auth;
 mod confirm;
 mod contacts;
-mod directory;
+pub(crate) mod directory;
 pub mod error;
 mod message_center;
 mod notifications;

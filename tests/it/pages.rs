@@ -285,3 +285,31 @@ async fn the_tree_opens_down_to_the_selected_folder_and_fetches_other_folders_on
     let fragment = app.get(&format!("/directory/tree/{root}")).await.body;
     assert!(fragment.contains(">ops</a>") && fragment.contains(">sales</a>") && !fragment.contains("<html"));
 }
+
+#[actix_web::test]
+async fn select_objects_works_without_script_keeps_what_was_ticked_and_opens_folders_by_address() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let ops = folder(&app, &root, "ops").await;
+    let db = folder(&app, &ops, "db").await;
+    let member = members(&app, &db, 1).await.remove(0);
+    let tom = app.active_contact("Tom", "tom@example.com").await;
+    app.sign_in().await;
+    let panel = app.get(&format!("/contacts/{tom}/bind")).await.body;
+    assert!(panel.contains(&format!(r#"value="{ops}" data-pick data-label="ops""#)) && !panel.contains(&format!(r#"value="{db}""#)), "only the first level");
+    let opened = app.get(&format!("/contacts/{tom}/bind?open={db}&q=member&target={member}")).await.body;
+    assert!(opened.contains(&format!(r#"value="{db}" data-pick"#)), "the way down to the folder asked for is open");
+    assert!(opened.contains("Members found for “member”") && opened.contains("Root / ops / db"));
+    assert!(opened.contains(&format!(r#"name="target" value="{member}" checked data-selected"#)), "what was ticked is in the Selected list");
+    assert!(opened.contains("Selected (<span data-count>1</span>/10)"));
+    // The same picker twice (a ticked member shown in the results too) binds it once.
+    let bound = app.post(&format!("/contacts/{tom}/bind"), &[("target", &member), ("target", &member)]).await;
+    assert_eq!(bound.status, StatusCode::SEE_OTHER, "{}", bound.body);
+    let none = app.post(&format!("/contacts/{tom}/bind"), &[("q", "member")]).await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(none.body.contains("Select at least one object") && none.body.contains("Members found for “member”"));
+    let results = app.get(&format!("/contacts/{tom}/bind/members?q=member")).await.body;
+    assert!(results.contains("checked disabled") && results.contains(">bound</span>"), "a bound member shows as bound: {results}");
+    let rows = app.get(&format!("/contacts/{tom}/bind/tree/{ops}")).await.body;
+    assert!(rows.contains(&format!(r#"value="{db}""#)) && !rows.contains("<html"));
+}

@@ -3,6 +3,7 @@
 mod folder;
 mod member;
 mod overview;
+pub(crate) mod tree;
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -19,7 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home)).configure(overview::routes).configure(folder::routes).configure(member::routes);
 }
 
-const TREE_FOLDERS: i64 = 50;
+pub(crate) const TREE_FOLDERS: i64 = 50;
 const MEMBERS_PER_PAGE: i64 = 20;
 const FOLDERS_PER_PAGE: i64 = 50;
 
@@ -62,7 +63,7 @@ struct MemberForm {
 
 /// A row of a members table: the member, with its folder's path by name.
 #[derive(Clone)]
-pub(super) struct MemberRow {
+pub(crate) struct MemberRow {
     pub account: Account,
     pub path: String,
 }
@@ -75,7 +76,7 @@ impl MemberRow {
 }
 
 /// The rows of a members table: each member with its path. Two queries.
-fn member_rows(c: &mut AnyConnection, page: Page<Account>) -> Result<Page<MemberRow>, DirectoryError> {
+pub(crate) fn member_rows(c: &mut AnyConnection, page: Page<Account>) -> Result<Page<MemberRow>, DirectoryError> {
     let ids: Vec<&str> = page.items.iter().filter_map(|a| a.folder_id.as_deref()).collect();
     let paths = directory::folder_path_names(c, &ids)?;
     let items = page

@@ -2,8 +2,6 @@
 //! selected folder's members on the right, a search across the directory, and, for a
 //! new installation, the demo tree.
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
@@ -17,52 +15,13 @@ use crate::web::filters;
 use crate::web::session::{CsrfForm, CurrentAdmin};
 use crate::web::{Chrome, Reply, html, redirect};
 
+use super::tree::{self, TreeRow};
 use super::*;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/directory", web::get().to(overview))
         .route("/directory/tree/{id}", web::get().to(tree_children))
         .route("/directory/demo", web::post().to(load_demo));
-}
-
-/// One folder of the tree as the template draws it: a row, opened (its children follow,
-/// then `closes`) or not.
-struct TreeRow {
-    node: FolderSummary,
-    expanded: bool,
-    selected: bool,
-    /// The groups this row ends (it is the last of their subtrees), innermost first;
-    /// each may end with a link to the folders the tree does not show.
-    closes: Vec<Close>,
-}
-
-struct Close {
-    more: Option<(String, String, i64)>,
-}
-
-impl TreeRow {
-    fn label(&self) -> &str {
-        if self.node.folder.is_root() { "Root" } else { &self.node.folder.name }
-    }
-    fn has_children(&self) -> bool {
-        self.node.subfolders > 0
-    }
-}
-
-/// Flattens the opened part of the tree, depth first, from `node`.
-fn flatten(out: &mut Vec<TreeRow>, node: FolderSummary, children: &mut HashMap<String, Page<FolderSummary>>, selected: &str) {
-    let id = node.folder.id.clone();
-    let opened = children.remove(&id).filter(|_| node.subfolders > 0);
-    out.push(TreeRow { expanded: opened.is_some(), selected: id == selected, node, closes: Vec::new() });
-    if let Some(kids) = opened {
-        let more = (kids.total > kids.items.len() as i64).then(|| (id.clone(), out.last().map(|r| r.label().to_owned()).unwrap_or_default(), kids.total));
-        for kid in kids.items {
-            flatten(out, kid, children, selected);
-        }
-        if let Some(last) = out.last_mut() {
-            last.closes.push(Close { more });
-        }
-    }
 }
 
 #[derive(Template)]
@@ -117,16 +76,7 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
         let rd = directory::get_directory(c)?;
         let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
         let selected = directory::folder_summary(c, wanted.as_ref().unwrap_or(&root))?;
-        // The tree opens the root and the way down to the selected folder.
-        let mut open = directory::ancestors(c, &selected.folder)?;
-        open.push(selected.folder.clone());
-        let mut children = HashMap::new();
-        for f in &open {
-            let id = FolderId::parse(&f.id).expect("stored ids are valid");
-            children.insert(f.id.clone(), directory::list_subfolders(c, &id, None, PageRequest::with_size(None, TREE_FOLDERS))?);
-        }
-        let mut tree = Vec::new();
-        flatten(&mut tree, directory::folder_summary(c, &root)?, &mut children, &selected.folder.id);
+        let tree = tree::opened(c, &root, &selected.folder)?;
         let (members, found_folders) = if search.is_empty() {
             let sel = FolderId::parse(&selected.folder.id).expect("stored ids are valid");
             (directory::list_accounts(c, Some(&sel), None, PageRequest::with_size(page, MEMBERS_PER_PAGE))?, None)
@@ -174,7 +124,7 @@ fn children_rows(c: &mut AnyConnection, id: &FolderId) -> Result<TreeRows, Direc
     let parent = directory::folder_summary(c, id)?;
     let kids = directory::list_subfolders(c, id, None, PageRequest::with_size(None, TREE_FOLDERS))?;
     let more = (kids.total > kids.items.len() as i64).then(|| (parent.folder.id.clone(), parent.folder.name.clone(), kids.total));
-    let tree = kids.items.into_iter().map(|node| TreeRow { node, expanded: false, selected: false, closes: Vec::new() }).collect();
+    let tree = kids.items.into_iter().map(TreeRow::closed).collect();
     Ok(TreeRows { tree, more })
 }
 
