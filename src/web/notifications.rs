@@ -12,13 +12,16 @@ use super::{Chrome, html, redirect};
 use crate::db;
 use crate::domain::{AccountId, MessageType, Page, PageRequest, TargetId};
 use crate::notifications::delivery::DeliveryStatus;
-use crate::notifications::{self, LogFilter, LogLine, NewNotification, Summary};
+use crate::notifications::{self, LogFilter, LogLine, NewNotification, NotifyError, Summary};
 use crate::state::AppState;
 use crate::web::AppError;
 use crate::web::filters;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/notifications", web::get().to(log_page)).route("/members/{id}/test-notification", web::post().to(send_test));
+    cfg.route("/notifications", web::get().to(log_page))
+        .route("/notifications", web::post().to(publish))
+        .route("/notifications/new", web::get().to(new_form))
+        .route("/members/{id}/test-notification", web::post().to(send_test));
 }
 
 #[derive(Deserialize)]
@@ -46,6 +49,13 @@ struct LogPage {
 }
 
 impl LogPage {
+    /// A stored message type by its label ("Security"); an unknown one as it is.
+    fn type_label<'a>(&self, api_name: &'a str) -> &'a str {
+        match MessageType::parse(api_name) {
+            Ok(t) => t.label(),
+            Err(_) => api_name,
+        }
+    }
     fn outcomes(&self) -> [DeliveryStatus; 5] {
         DeliveryStatus::ALL
     }
@@ -119,10 +129,142 @@ async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, path: web::P
         &format!("This is a test {} notification sent by {} from the rd-contacts console.", t.label(), admin.username),
     )?;
     let who = admin.username.clone();
-    let (n, _) = db::run(&state.pool, move |c| {
+    let (n, members) = db::run(&state.pool, move |c| {
         let scope = format!("test-notification:{account}");
         notifications::publish(c, &new, Some(&TargetId::Account(account.clone())), &who, Some((&scope, crate::limits::TEST_NOTIFICATIONS_PER_MEMBER)))
     })
     .await?;
+    admin.flash.say(if members > 0 { format!("Test notification #{} is on its way.", n.id) } else { "The member is no longer in the directory.".to_owned() });
     Ok(redirect(&format!("/notifications?notification={}", n.id)))
+}
+
+// ---------------------------------------------------------------- publishing
+
+/// The publish form, with what was typed and what was wrong.
+#[derive(Default)]
+struct PublishForm {
+    message_type: String,
+    subject: String,
+    content: String,
+    /// "directory", "folder" or "member".
+    scope: String,
+    folder: String,
+    member: String,
+    type_error: Option<String>,
+    subject_error: Option<String>,
+    content_error: Option<String>,
+    target_error: Option<String>,
+    form_error: Option<String>,
+}
+
+impl PublishForm {
+    fn has_errors(&self) -> bool {
+        self.type_error.is_some() || self.subject_error.is_some() || self.content_error.is_some() || self.target_error.is_some() || self.form_error.is_some()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "notifications/new.html")]
+struct PublishPage {
+    chrome: Chrome,
+    form: PublishForm,
+    folders: Vec<crate::directory::FolderOption>,
+    types: [MessageType; 6],
+}
+
+impl PublishPage {
+    fn indent(&self, f: &crate::directory::FolderOption) -> String {
+        "\u{a0}\u{a0}".repeat(f.depth.max(0) as usize)
+    }
+    fn scope_is(&self, s: &str) -> bool {
+        self.form.scope == s || (self.form.scope.is_empty() && s == "directory")
+    }
+}
+
+async fn render_publish(state: &AppState, admin: &CurrentAdmin, form: PublishForm) -> Reply {
+    let folders = db::run(&state.pool, crate::directory::folder_options).await?;
+    let status = if form.has_errors() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    html(status, &PublishPage { chrome: Chrome::new(admin, "notifications"), form, folders, types: MessageType::ALL })
+}
+
+#[derive(Deserialize)]
+struct NewQuery {
+    folder: Option<String>,
+    member: Option<String>,
+}
+
+/// The publish form; `?folder=` or `?member=` (from a folder's or a member's page) picks the target.
+async fn new_form(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<NewQuery>) -> Reply {
+    let mut form = PublishForm { message_type: MessageType::SecurityMessage.api_name().into(), ..Default::default() };
+    if let Some(f) = query.folder.as_deref().filter(|f| !f.is_empty()) {
+        (form.scope, form.folder) = ("folder".into(), f.to_owned());
+    } else if let Some(m) = query.member.as_deref().filter(|m| !m.is_empty()) {
+        (form.scope, form.member) = ("member".into(), m.to_owned());
+    }
+    render_publish(&state, &admin, form).await
+}
+
+#[derive(Deserialize)]
+struct PublishFields {
+    #[serde(default)]
+    message_type: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    folder: String,
+    #[serde(default)]
+    member: String,
+}
+
+/// Publishes a notification from the console, as PublishNotification does for the API.
+async fn publish(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<PublishFields>) -> Reply {
+    let f = form.data;
+    let mut shown = PublishForm {
+        message_type: f.message_type.clone(),
+        subject: f.subject.clone(),
+        content: f.content.clone(),
+        scope: f.scope.clone(),
+        folder: f.folder.clone(),
+        member: f.member.clone(),
+        ..Default::default()
+    };
+    let message_type = MessageType::parse(&f.message_type).map_err(|_| "Choose a message type".to_owned());
+    let target = match f.scope.as_str() {
+        "" | "directory" => Ok(None),
+        "folder" => crate::domain::FolderId::parse(&f.folder).map(|id| Some(TargetId::Folder(id))).map_err(|_| "Choose a folder".to_owned()),
+        "member" => AccountId::parse(&f.member).map(|id| Some(TargetId::Account(id))).map_err(|e| e.message),
+        _ => Err("Choose whom the notification is for".to_owned()),
+    };
+    let (new, target) = match (message_type, target) {
+        (Ok(t), Ok(target)) => match NewNotification::parse(t, &f.subject, &f.content) {
+            Ok(new) => (new, target),
+            Err(NotifyError::InvalidSubject(m)) => return render_publish(&state, &admin, PublishForm { subject_error: Some(m), ..shown }).await,
+            Err(NotifyError::InvalidContent(m)) => return render_publish(&state, &admin, PublishForm { content_error: Some(m), ..shown }).await,
+            Err(e) => return Err(e.into()),
+        },
+        (t, target) => {
+            shown.type_error = t.err();
+            shown.target_error = target.err();
+            return render_publish(&state, &admin, shown).await;
+        }
+    };
+    let who = admin.username.clone();
+    let scope = format!("publish-console:{who}");
+    match db::run(&state.pool, move |c| notifications::publish(c, &new, target.as_ref(), &who, Some((&scope, crate::limits::PUBLISH_PER_KEY)))).await {
+        Ok((n, members)) => {
+            admin.flash.say(format!(
+                "Notification #{} is published to {}.",
+                n.id,
+                if members == 1 { "1 member".to_owned() } else { format!("{members} members") }
+            ));
+            Ok(redirect(&format!("/notifications?notification={}", n.id)))
+        }
+        Err(e @ NotifyError::InvalidTarget(_)) => render_publish(&state, &admin, PublishForm { target_error: Some(e.to_string()), ..shown }).await,
+        Err(e @ NotifyError::Throttled(_)) => render_publish(&state, &admin, PublishForm { form_error: Some(e.to_string()), ..shown }).await,
+        Err(e) => Err(e.into()),
+    }
 }

@@ -369,3 +369,41 @@ async fn t2_a_sending_job_that_gives_up_leaves_no_delivery_pending_and_the_notif
     let failed = app.get(&format!("/notifications?notification={id}&outcome=failed")).await;
     assert_eq!(failed.body.matches("not sent: the sending was given up").count(), 4, "{}", failed.body);
 }
+
+#[actix_web::test]
+async fn m5_an_administrator_publishes_from_the_console_and_sees_what_was_sent() {
+    let mut app = TestApp::spawn().await;
+    let folder = setup_folder(&app).await;
+    member(&app, &folder, "with email", Some("owner@example.com")).await;
+    let lonely = member(&app, &folder, "without email", None).await;
+    app.sign_in().await;
+    let form = app.get(&format!("/notifications/new?folder={folder}")).await;
+    assert!(form.body.contains(&format!(r#"<option value="{folder}" selected>"#)), "the folder asked for is chosen");
+    let refused =
+        app.post("/notifications", &[("message_type", "SecurityMessage"), ("subject", ""), ("content", "Body"), ("scope", "member"), ("member", "123")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("A member account id is 16 digits") && refused.body.contains(">Body</textarea>"), "what was typed stays: {}", refused.body);
+    let refused = app
+        .post("/notifications", &[("message_type", "SecurityMessage"), ("subject", " "), ("content", "Body"), ("scope", "folder"), ("folder", &folder)])
+        .await;
+    assert!(refused.body.contains("The subject must be 1 to 200 characters"), "{}", refused.body);
+
+    let published = app
+        .post(
+            "/notifications",
+            &[("message_type", "SecurityMessage"), ("subject", "Rotate keys"), ("content", "Line one\nLine two"), ("scope", "folder"), ("folder", &folder)],
+        )
+        .await;
+    assert_eq!(published.status, StatusCode::SEE_OTHER, "{}", published.body);
+    let location = published.location.unwrap();
+    app.run_pending_jobs().await;
+    assert_eq!(received(&app, "Rotate keys"), ["owner@example.com"]);
+    let page = app.get(&location).await.body;
+    assert!(page.contains("is published to 2 members") && page.contains("Rotate keys") && page.contains("Line one\nLine two"), "{page}");
+
+    // A test notification that reaches nobody says so.
+    let test = app.post(&format!("/members/{lonely}/test-notification"), &[("message_type", "FaultMessage")]).await;
+    app.run_pending_jobs().await;
+    let page = app.get(test.location.as_deref().unwrap()).await.body;
+    assert!(page.contains("This notification reached nobody") && page.contains("has a confirmed recipient of Fault messages"), "{page}");
+}
