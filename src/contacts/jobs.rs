@@ -32,6 +32,7 @@ async fn propagate(run: &JobRun, mut state: Propagation, direction: Option<Direc
 
 impl Job for BindMembers {
     const KIND: &'static str = "bind_members";
+    const LABEL: &'static str = "Binding a contact to members";
 
     fn about(&self) -> Option<String> {
         Some(about_contact(&self.0.contact_id))
@@ -44,6 +45,7 @@ impl Job for BindMembers {
 
 impl Job for UnbindMembers {
     const KIND: &'static str = "unbind_members";
+    const LABEL: &'static str = "Unbinding a contact from members";
 
     fn about(&self) -> Option<String> {
         Some(about_contact(&self.0.contact_id))
@@ -61,6 +63,7 @@ impl Job for UnbindMembers {
 
 impl Job for DeleteContact {
     const KIND: &'static str = "delete_contact";
+    const LABEL: &'static str = "Deleting a contact";
 
     fn about(&self) -> Option<String> {
         Some(about_contact(&self.0.contact_id))

@@ -38,7 +38,7 @@ pub struct SpecialMember {
 impl SpecialMember {
     /// Rule U2's reason, as the console shows it.
     pub fn reason(&self) -> String {
-        format!("the only {} recipient of this member", self.retained.api_names().join(", "))
+        format!("the only {} recipient of this member", self.retained.labels())
     }
 }
 
@@ -222,14 +222,14 @@ pub fn member_contacts(conn: &mut AnyConnection, account: &str, folder_path: Opt
     for (contact, retained) in rows {
         let own: Vec<Binding> = bound.iter().filter(|b| b.contact_id == contact.id).cloned().collect();
         let source = match source(&own, account, folder_path, retained, removed) {
-            Source::Kept => "kept: the member left the directory (rule B4)".to_owned(),
+            Source::Kept => "kept: the member left the directory".to_owned(),
             Source::Direct => "bound directly".to_owned(),
             Source::Directory => "inherited from the whole directory".to_owned(),
             Source::Folder(b) => {
                 let name = folders::table.find(&b.target_key).select(folders::name).first::<String>(conn).optional()?.unwrap_or_default();
                 format!("inherited from {name}")
             }
-            Source::Retained(types) => format!("retained: the only {} recipient of this member", types.api_names().join(", ")),
+            Source::Retained(types) => format!("retained: the only {} recipient of this member", types.labels()),
             Source::Associated => "associated".to_owned(),
         };
         out.push(MemberContact { contact, source });

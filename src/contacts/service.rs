@@ -329,6 +329,11 @@ pub fn contacts_bound_to(conn: &mut AnyConnection, target: &TargetId, id: Option
 }
 
 /// How many targets each of these contacts is bound to.
+/// The names of these contacts, by id (contacts deleted since are left out).
+pub fn contact_names(conn: &mut AnyConnection, ids: &[String]) -> Result<std::collections::HashMap<String, String>> {
+    Ok(contacts::table.filter(contacts::id.eq_any(ids)).select((contacts::id, contacts::name)).load::<(String, String)>(conn)?.into_iter().collect())
+}
+
 /// How many members keep each of these contacts without a binding that covers them (an
 /// unbinding or a deletion left it as their only recipient of some type).
 pub fn retained_counts(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<(String, i64)>> {

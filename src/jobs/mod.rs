@@ -55,6 +55,8 @@ impl Lane {
 pub trait Job: Serialize + DeserializeOwned + Send + 'static {
     /// The stable name stored in `jobs.kind`.
     const KIND: &'static str;
+    /// What the Tasks page calls it ("Binding a contact").
+    const LABEL: &'static str;
     const LANE: Lane = Lane::Bulk;
 
     /// Does the work, or the next part of it. Long jobs save their progress with

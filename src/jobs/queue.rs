@@ -278,6 +278,29 @@ pub fn get(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<JobRow>> {
 }
 
 /// The most recent jobs, newest first.
+/// Jobs newest first, optionally of one status and one kind, a page at a time.
+pub fn list(
+    conn: &mut AnyConnection,
+    status: Option<JobStatus>,
+    kind: Option<&str>,
+    page: crate::domain::PageRequest,
+) -> QueryResult<crate::domain::Page<JobRow>> {
+    let build = || {
+        let mut q = jobs::table.into_boxed();
+        if let Some(s) = status {
+            q = q.filter(jobs::status.eq(s.as_str()));
+        }
+        if let Some(k) = kind {
+            q = q.filter(jobs::kind.eq(k.to_owned()));
+        }
+        q
+    };
+    let total: i64 = build().count().get_result(conn)?;
+    let page = page.within(total);
+    let items = build().order(jobs::id.desc()).limit(page.size).offset(page.offset()).select(JobRow::as_select()).load(conn)?;
+    Ok(crate::domain::Page { items, total, request: page })
+}
+
 pub fn recent(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<JobRow>> {
     jobs::table.order(jobs::id.desc()).limit(limit).select(JobRow::as_select()).load(conn)
 }

@@ -18,6 +18,7 @@ type GiveUpFn = fn(&mut AnyConnection, i64, &str, &str) -> QueryResult<()>;
 #[derive(Clone, Copy)]
 pub(super) struct Kind {
     pub lane: Lane,
+    pub label: &'static str,
     pub run: RunFn,
     pub give_up: GiveUpFn,
 }
@@ -67,7 +68,7 @@ impl Registry {
 
     /// Adds a kind of job. Registering one name twice is a programming error.
     pub fn register<J: Job>(&mut self) -> &mut Registry {
-        let previous = self.kinds.insert(J::KIND, Kind { lane: J::LANE, run: run_erased::<J>, give_up: give_up_erased::<J> });
+        let previous = self.kinds.insert(J::KIND, Kind { lane: J::LANE, label: J::LABEL, run: run_erased::<J>, give_up: give_up_erased::<J> });
         assert!(previous.is_none(), "job kind {} registered twice", J::KIND);
         self
     }
@@ -83,6 +84,18 @@ impl Registry {
 
     pub fn periodic(&self) -> &[Periodic] {
         &self.periodic
+    }
+
+    /// What people call a kind (its stored name for kinds this registry does not know).
+    pub fn label_of<'a>(&self, name: &'a str) -> &'a str {
+        self.kind(name).map_or(name, |k| k.label)
+    }
+
+    /// Every kind with its label, by label.
+    pub fn labels(&self) -> Vec<(&'static str, &'static str)> {
+        let mut all: Vec<(&'static str, &'static str)> = self.kinds.iter().map(|(k, v)| (*k, v.label)).collect();
+        all.sort_by_key(|(_, l)| *l);
+        all
     }
 
     /// The lane a kind runs in (bulk for kinds this registry does not know).

@@ -41,6 +41,7 @@ impl SendEmail {
 
 impl Job for SendEmail {
     const KIND: &'static str = "send_email";
+    const LABEL: &'static str = "Sending an email";
     const LANE: Lane = Lane::Express;
 
     async fn run(self, run: &JobRun) -> Result<Step, JobError> {

@@ -41,6 +41,14 @@ pub struct OutboxMessage {
     pub email: Email,
 }
 
+impl OutboxMessage {
+    /// When it was written, in UTC (`sent_at` is RFC 3339, as stored).
+    pub fn sent(&self) -> Option<time::PrimitiveDateTime> {
+        let t = time::OffsetDateTime::parse(&self.sent_at, &time::format_description::well_known::Rfc3339).ok()?.to_offset(time::UtcOffset::UTC);
+        Some(time::PrimitiveDateTime::new(t.date(), t.time()))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("bad RDC_SMTP_URL: {0}")]

@@ -13,6 +13,7 @@ use crate::mail::templates::{NotificationMail, notification_email};
 
 impl Job for FanOut {
     const KIND: &'static str = "notification_fan_out";
+    const LABEL: &'static str = "Preparing a notification's deliveries";
 
     fn about(&self) -> Option<String> {
         Some(format!("notification:{}", self.notification_id))
@@ -81,6 +82,7 @@ async fn record(run: &JobRun, outcomes: Vec<Outcome>, finished: i64, total: i64)
 
 impl Job for SendNotification {
     const KIND: &'static str = "notification_send";
+    const LABEL: &'static str = "Sending a notification";
 
     fn about(&self) -> Option<String> {
         Some(format!("notification:{}", self.notification_id))

@@ -55,33 +55,49 @@ pub struct OwnRow {
     pub confirmed: bool,
     pub error: Option<String>,
     pub csrf: String,
+    /// Just saved: the row says so.
+    pub saved: bool,
 }
 
 impl OwnRow {
     fn of(r: &OwnRecipient, csrf: &str) -> OwnRow {
-        OwnRow { id: r.id, name: r.name.clone(), email: r.email.clone(), types: r.types(), confirmed: r.is_confirmed(), error: None, csrf: csrf.to_owned() }
+        OwnRow {
+            id: r.id,
+            name: r.name.clone(),
+            email: r.email.clone(),
+            types: r.types(),
+            confirmed: r.is_confirmed(),
+            error: None,
+            csrf: csrf.to_owned(),
+            saved: false,
+        }
     }
     fn has(&self, t: &MessageType) -> bool {
         self.types.contains(*t)
     }
 }
 
+/// A row sent back after an edit: the row, and when it was saved, what nobody receives
+/// now (the page's notice is replaced in place) and what a screen reader announces.
 #[derive(Template)]
-#[template(path = "message_center/_own_row.html")]
+#[template(path = "message_center/_own_saved.html")]
 struct OwnRowFragment {
     row: OwnRow,
+    uncovered: Option<String>,
 }
 
 /// One directory row.
 pub struct EntryRow {
     pub entry: DirectoryEntry,
     pub csrf: String,
+    pub saved: bool,
 }
 
 #[derive(Template)]
-#[template(path = "message_center/_entry_row.html")]
+#[template(path = "message_center/_entry_saved.html")]
 struct EntryRowFragment {
     row: EntryRow,
+    uncovered: Option<String>,
 }
 
 /// The add-a-recipient form.
@@ -138,7 +154,7 @@ async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, 
     let status =
         if add.name_error.is_some() || add.email_error.is_some() || add.types_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let own: Vec<OwnRow> = mc.own.iter().map(|r| OwnRow::of(r, &member.csrf)).collect();
-    let entries: Vec<EntryRow> = visible_entries(&mc).into_iter().map(|entry| EntryRow { entry, csrf: member.csrf.clone() }).collect();
+    let entries: Vec<EntryRow> = visible_entries(&mc).into_iter().map(|entry| EntryRow { entry, csrf: member.csrf.clone(), saved: false }).collect();
     let total = (own.len() + entries.len()) as i64;
     let page = page.within(total);
     let (from, to) = (page.offset() as usize, (page.offset() + page.size) as usize);
@@ -247,19 +263,26 @@ async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: Cu
                 confirmed: false,
                 error: [n.err(), e.err(), t.err()].into_iter().flatten().next(),
                 csrf: member.csrf.clone(),
+                saved: false,
             };
             return if req.headers().contains_key("HX-Request") {
-                html(StatusCode::UNPROCESSABLE_ENTITY, &OwnRowFragment { row })
+                html(StatusCode::UNPROCESSABLE_ENTITY, &OwnRowFragment { row, uncovered: None })
             } else {
                 Err(AppError::BadRequest(row.error.unwrap_or_default()))
             };
         }
     };
     let sender = state.sender(&member.email);
-    let saved = db::run(&state.pool, move |c| message_center::update_recipient(c, &account, id, &name, &email, types, &sender)).await?;
+    let (saved, uncovered) = db::run(&state.pool, move |c| {
+        let saved = message_center::update_recipient(c, &account, id, &name, &email, types, &sender)?;
+        Ok::<_, McError>((saved, message_center::message_center(c, &account)?.uncovered().labels()))
+    })
+    .await?;
     if req.headers().contains_key("HX-Request") {
-        html(StatusCode::OK, &OwnRowFragment { row: OwnRow::of(&saved, &member.csrf) })
+        let row = OwnRow { saved: true, ..OwnRow::of(&saved, &member.csrf) };
+        html(StatusCode::OK, &OwnRowFragment { row, uncovered: Some(uncovered) })
     } else {
+        member.flash.say(format!("Saved {}.", saved.name));
         Ok(redirect("/my/message-center"))
     }
 }
@@ -268,6 +291,7 @@ async fn remove_recipient(state: web::Data<AppState>, req: HttpRequest, member: 
     let id = recipient_id(&path)?;
     let account = member.account_id.clone();
     db::run(&state.pool, move |c| message_center::remove_recipient(c, &account, id)).await?;
+    member.flash.say("The recipient is removed.");
     Ok(redirect_for(&req, "/my/message-center"))
 }
 
@@ -275,14 +299,17 @@ async fn save_entry(state: web::Data<AppState>, req: HttpRequest, member: Curren
     let contact = path.into_inner();
     let keep = checked_types(&form.pairs).map_err(AppError::BadRequest)?;
     let account = member.account_id.clone();
-    let entry = db::run(&state.pool, move |c| {
+    let (entry, uncovered) = db::run(&state.pool, move |c| {
         message_center::set_entry_types(c, &account, &contact, keep)?;
-        message_center::message_center(c, &account)?.entries.into_iter().find(|e| e.contact_id == contact).ok_or(McError::EntryNotFound)
+        let mc = message_center::message_center(c, &account)?;
+        let uncovered = mc.uncovered().labels();
+        Ok::<_, McError>((mc.entries.into_iter().find(|e| e.contact_id == contact).ok_or(McError::EntryNotFound)?, uncovered))
     })
     .await?;
     if req.headers().contains_key("HX-Request") {
-        html(StatusCode::OK, &EntryRowFragment { row: EntryRow { entry, csrf: member.csrf.clone() } })
+        html(StatusCode::OK, &EntryRowFragment { row: EntryRow { entry, csrf: member.csrf.clone(), saved: true }, uncovered: Some(uncovered) })
     } else {
+        member.flash.say("Saved.");
         Ok(redirect("/my/message-center"))
     }
 }
@@ -291,6 +318,7 @@ async fn remove_entry(state: web::Data<AppState>, req: HttpRequest, member: Curr
     let contact = path.into_inner();
     let account = member.account_id.clone();
     db::run(&state.pool, move |c| message_center::remove_entry(c, &account, &contact)).await?;
+    member.flash.say("The directory's contact is removed from your Message Center. Only a new binding by the directory would add it back.");
     Ok(redirect_for(&req, "/my/message-center"))
 }
 

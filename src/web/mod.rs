@@ -12,6 +12,7 @@ mod outbox;
 mod render;
 pub mod session;
 mod settings;
+mod tasks;
 
 pub use error::AppError;
 
@@ -35,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(message_center::routes)
         .configure(notifications::routes)
         .configure(outbox::routes)
+        .configure(tasks::routes)
         .default_service(web::to(not_found));
 }
 

@@ -11,7 +11,7 @@ use super::session::{CsrfForm, CurrentAdmin};
 use super::{Chrome, html, redirect};
 use crate::db;
 use crate::domain::{EmailAddress, PageRequest};
-use crate::jobs::{self, JobError, send_email};
+use crate::jobs::{JobError, send_email};
 use crate::mail::{self, Email, OutboxMessage};
 use crate::state::AppState;
 use crate::web::AppError;
@@ -21,7 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/outbox", web::get().to(outbox))
         .route("/outbox/test", web::post().to(send_test))
         .route("/outbox/{id}", web::get().to(message))
-        .route("/jobs", web::get().to(jobs_page));
+        .route("/outbox/{id}/html", web::get().to(message_html));
 }
 
 const PER_PAGE: i64 = 25;
@@ -75,21 +75,73 @@ async fn outbox(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Que
     render_outbox(&state, &admin, query.page, String::new(), None).await
 }
 
+/// A piece of a message's text: plain, or a link (http or https) to click.
+struct Piece {
+    text: String,
+    link: bool,
+}
+
+/// The text part cut into plain pieces and links, so that the link in a verification
+/// email can be followed from the Outbox.
+fn pieces(text: &str) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = ["https://", "http://"].iter().filter_map(|p| rest.find(p)).min() {
+        let end = rest[start..].find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"')).map_or(rest.len(), |e| start + e);
+        // A sentence's last full stop or comma is not part of the link.
+        let end = start + rest[start..end].trim_end_matches(['.', ',', ')', ';']).len();
+        out.push(Piece { text: rest[..start].to_owned(), link: false });
+        out.push(Piece { text: rest[start..end].to_owned(), link: true });
+        rest = &rest[end..];
+    }
+    out.push(Piece { text: rest.to_owned(), link: false });
+    out
+}
+
 #[derive(Template)]
 #[template(path = "outbox/message.html")]
 struct MessagePage {
     chrome: Chrome,
     message: OutboxMessage,
+    text: Vec<Piece>,
 }
 
-async fn message(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Reply {
+async fn read_message(state: &AppState, id: String) -> Result<OutboxMessage, AppError> {
     let Some(dir) = state.mailer.outbox_dir().map(|d| d.to_owned()) else {
         return Err(AppError::NotFound("This server sends email through SMTP; it keeps no outbox.".into()));
     };
-    let id = path.into_inner();
     let found = web::block(move || mail::read_outbox_message(&dir, &id)).await.map_err(AppError::internal)?.map_err(AppError::internal)?;
-    let message = found.ok_or_else(|| AppError::NotFound("There is no such message in the outbox.".into()))?;
-    html(StatusCode::OK, &MessagePage { chrome: Chrome::new(&admin, "outbox"), message })
+    found.ok_or_else(|| AppError::NotFound("There is no such message in the outbox.".into()))
+}
+
+async fn message(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Reply {
+    let message = read_message(&state, path.into_inner()).await?;
+    let text = pieces(&message.email.text);
+    html(StatusCode::OK, &MessagePage { chrome: Chrome::new(&admin, "outbox"), message, text })
+}
+
+/// A message's HTML part, as its recipient's mail program would show it: in a sandboxed
+/// frame of the message's page, where it can run nothing and load nothing from elsewhere.
+async fn message_html(state: web::Data<AppState>, _admin: CurrentAdmin, path: web::Path<String>) -> Reply {
+    let message = read_message(&state, path.into_inner()).await?;
+    Ok(actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"))
+        .insert_header(("X-Frame-Options", "SAMEORIGIN"))
+        .body(message.email.html))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pieces;
+
+    #[test]
+    fn links_in_a_message_are_cut_out_without_the_sentences_punctuation() {
+        let p = pieces("Open https://rdc.example/verify/abc. Or http://x.test/y, then stop.");
+        let links: Vec<&str> = p.iter().filter(|p| p.link).map(|p| p.text.as_str()).collect();
+        assert_eq!(links, ["https://rdc.example/verify/abc", "http://x.test/y"]);
+        assert_eq!(p.iter().map(|p| p.text.as_str()).collect::<String>(), "Open https://rdc.example/verify/abc. Or http://x.test/y, then stop.");
+    }
 }
 
 #[derive(Template)]
@@ -136,17 +188,4 @@ async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfFo
             render_outbox(&state, &admin, None, typed, Some(message)).await
         }
     }
-}
-
-#[derive(Template)]
-#[template(path = "outbox/jobs.html")]
-struct JobsPage {
-    chrome: Chrome,
-    jobs: Vec<jobs::JobRow>,
-    unfinished: i64,
-}
-
-async fn jobs_page(state: web::Data<AppState>, admin: CurrentAdmin) -> Reply {
-    let (jobs, unfinished) = db::run(&state.pool, |c| Ok::<_, JobError>((jobs::recent(c, 50)?, jobs::unfinished_count(c)?))).await?;
-    html(StatusCode::OK, &JobsPage { chrome: Chrome::new(&admin, "jobs"), jobs, unfinished })
 }

@@ -83,14 +83,17 @@ class Server:
         return subprocess.run([binary(), *args], env=self.env, input=stdin, capture_output=True, text=True, check=True).stdout
 
 
-@pytest.fixture(scope="session")
-def server(smtp, database_url):
+def start_server(database_url, smtp_port, name):
+    """Starts `rd-contacts serve` on a free port, with a data directory of its own; yields
+    the Server, then stops it and keeps its log as an artifact."""
     data_dir = tempfile.mkdtemp(prefix="rdc-e2e-")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, RDC_ADDR=f"127.0.0.1:{port}", RDC_PUBLIC_URL=url, RDC_DATA_DIR=data_dir,
-               RDC_SMTP_URL=f"smtp://127.0.0.1:{smtp.port}", RDC_LOG="info")
+    env = dict(os.environ, RDC_ADDR=f"127.0.0.1:{port}", RDC_PUBLIC_URL=url, RDC_DATA_DIR=data_dir, RDC_LOG="info")
     env.pop("DATABASE_URL", None)
+    env.pop("RDC_SMTP_URL", None)
+    if smtp_port:
+        env["RDC_SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
     if database_url:
         env["DATABASE_URL"] = database_url
     log = open(os.path.join(data_dir, "server.log"), "w")
@@ -116,10 +119,21 @@ def server(smtp, database_url):
     proc.terminate()
     proc.wait(timeout=10)
     log.close()
-    keep = ARTIFACTS / ("server-" + ("postgres" if database_url else "sqlite") + ".log")
+    keep = ARTIFACTS / (name + "-" + ("postgres" if database_url else "sqlite") + ".log")
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copy(os.path.join(data_dir, "server.log"), keep)
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server(smtp, database_url):
+    yield from start_server(database_url, smtp.port, "server")
+
+
+@pytest.fixture(scope="module")
+def outbox_server():
+    """A second server, on SQLite, with no SMTP server: its email goes to the Outbox."""
+    yield from start_server(None, None, "outbox-server")
 
 
 @pytest.fixture(scope="session")

@@ -117,7 +117,7 @@ def test_an_administrator_binds_in_the_panel_and_unbinding_retains_the_only_reci
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#scope").get_by_role("button", name="Unbind").first.click()
     page.wait_for_url(f"**/contacts/{ann}")
-    page.get_by_text("the only SecurityMessage recipient of this member").wait_for()
+    page.get_by_text("the only Security recipient of this member").wait_for()
     shot(page, "effective-scope")
     assert sdk.get_message_contact(rdm.GetMessageContactRequest(contact_id=ann)).body.contact.members == []
     assert [c.contact_id for c in sdk.list_message_contacts(rdm.ListMessageContactsRequest(member=lonely)).body.contacts] == []

@@ -45,7 +45,7 @@ def tour(sdk, smtp, server, browser):
         title="TechnicalDirector", message_types=["ProductMessage"])).body.contact.contact_id
     bob_link = re.search(r"(http://\S+/verify/[A-Za-z0-9_-]+)", text_of(smtp.wait_for(lambda m: "tour-bob" in m["to"][0])[0])).group(1)
     sdk.associate_members(rdm.AssociateMembersRequest(contact_id=alice, members=[ops]))
-    publish(sdk, MessageType="SecurityMessage", Subject="Tour notice", Content="A notification for the tour.")
+    notification = publish(sdk, MessageType="SecurityMessage", Subject="Tour notice", Content="A notification for the tour.")["body"]["NotificationId"]
 
     sign_in_as(page, server, "admin", server.admin_password)
     accepted = invite(page, server, smtp, member, "tour-user@example.com")
@@ -57,7 +57,7 @@ def tour(sdk, smtp, server, browser):
     page.get_by_role("button", name="Set password and sign in").click()
     page.wait_for_url("**/my/message-center")
     context.close()
-    return {"ops": ops, "db": db, "member": member, "alice": alice, "bob": bob, "bob_link": bob_link, "invite": waiting}
+    return {"ops": ops, "db": db, "member": member, "alice": alice, "bob": bob, "bob_link": bob_link, "invite": waiting, "notification": notification}
 
 
 MEMBER_PASSWORD = "Tide-lantern-91-quartz"
@@ -83,11 +83,18 @@ def test_every_administrator_page_and_panel_is_accessible_and_fits(browser, serv
         "folder": f"/folders/{tour['ops']}",
         "member": f"/members/{tour['member']}",
         "contacts": "/contacts",
+        "contacts-filtered": "/contacts?status=Active&type=SecurityMessage",
         "contact": f"/contacts/{tour['alice']}",
         "contact-waiting": f"/contacts/{tour['bob']}",
         "contact-members": f"/contacts/{tour['alice']}/members",
         "contact-delete": f"/contacts/{tour['bob']}/delete",
         "notifications": "/notifications",
+        "notification": f"/notifications?notification={tour['notification']}",
+        "publish": "/notifications/new",
+        "directory-search": "/directory?q=tour",
+        "folder-selected": f"/directory?folder={tour['db']}",
+        "tasks-filtered": "/jobs?status=done",
+        "bind-page": f"/contacts/{tour['alice']}/bind?open={tour['db']}&q=Tour",
         "tasks": "/jobs",
         "outbox": "/outbox",
         "settings": "/settings/quotas",

@@ -225,7 +225,7 @@ async fn u2_unbinding_the_only_security_recipient_keeps_the_contact_for_that_mem
     assert_eq!(recipients(&app, &lonely, MessageType::SecurityMessage).await, ["tom@example.com"]);
     app.sign_in().await;
     let page = app.get(&format!("/contacts/{tom}")).await;
-    assert!(page.body.contains("the only SecurityMessage, FaultMessage recipient of this member"), "{}", page.body);
+    assert!(page.body.contains("the only Security, Fault recipient of this member"), "{}", page.body);
     let member_page = app.get(&format!("/members/{lonely}")).await;
     assert!(member_page.body.contains("retained"));
 }

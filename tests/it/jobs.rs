@@ -36,6 +36,7 @@ struct Probe {
 
 impl Job for Probe {
     const KIND: &'static str = "test_probe";
+    const LABEL: &'static str = "Probing the queue";
 
     async fn run(self, _run: &JobRun) -> Result<Step, JobError> {
         RUNS.lock().unwrap().push((self.tag.clone(), "started"));

@@ -6,7 +6,7 @@ use rd_contacts::directory::{self, JoinMethod, NewAccount};
 use rd_contacts::domain::{DisplayName, EmailAddress, FolderId, MessageType};
 use rd_contacts::message_center::{self, RecipientKind};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, capture};
 
 fn member(c: &mut AnyConnection, name: &str, email: Option<&str>) -> String {
     let root = FolderId::parse(&directory::get_directory(c).unwrap().root_folder_id).unwrap();
@@ -158,6 +158,12 @@ async fn m2_opting_out_of_a_type_changes_only_the_members_message_center() {
     let saved = app.send_htmx_with_token(&format!("/my/message-center/entries/{tom}"), &[("message_types", "FaultMessage")]).await;
     assert_eq!(saved.status, StatusCode::OK);
     assert!(saved.body.contains("entry-") && !saved.body.contains("<html"), "the row comes back alone");
+    assert!(
+        saved.body.contains(r#"class="saved""#) && saved.body.contains(r#"<div id="live" hx-swap-oob="innerHTML">Saved Tom.</div>"#),
+        "it says it is saved"
+    );
+    let notice = capture(&saved.body, r#"(<p id="uncovered"[^>]*>[^<]*</p>)"#);
+    assert!(notice.contains(r#"hx-swap-oob="true""#) && notice.contains("Security") && !notice.contains("hidden"), "what nobody receives now: {notice}");
     assert!(recipients(&app, &a, MessageType::SecurityMessage).await.is_empty());
     assert_eq!(recipients(&app, &a, MessageType::FaultMessage).await, ["tom@example.com"]);
     let contact = app.api("GetMessageContact", &[("ContactId", &tom)]).await.json();

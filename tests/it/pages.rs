@@ -313,3 +313,21 @@ async fn select_objects_works_without_script_keeps_what_was_ticked_and_opens_fol
     let rows = app.get(&format!("/contacts/{tom}/bind/tree/{ops}")).await.body;
     assert!(rows.contains(&format!(r#"value="{db}""#)) && !rows.contains("<html"));
 }
+
+#[actix_web::test]
+async fn the_tasks_page_names_each_task_links_what_it_works_on_and_filters() {
+    let mut app = TestApp::spawn_with(|s| s.jobs.inline_limit = 1).await;
+    let root = root(&app).await;
+    members(&app, &root, 2).await;
+    let tom = app.active_contact("Tom", "tom@example.com").await;
+    app.api("AssociateMembers", &[("ContactId", &tom), ("Members.1", &root)]).await;
+    app.run_pending_jobs().await;
+    app.sign_in().await;
+    let page = app.get("/jobs").await.body;
+    assert!(page.contains("Binding a contact to members") && page.contains(&format!(r#"<a href="/contacts/{tom}">Tom</a>"#)), "{page}");
+    assert!(page.contains("Sending an email") && !page.contains(">bind_members<"), "labels, never stored names");
+    let bindings_only = app.get("/jobs?kind=bind_members&status=done").await.body;
+    assert!(bindings_only.contains("Binding a contact to members") && !bindings_only.contains("<td>Sending an email</td>"));
+    assert_eq!(app.get("/jobs?status=sleeping").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.get("/jobs?kind=nothing").await.status, StatusCode::BAD_REQUEST);
+}
