@@ -6,7 +6,7 @@
 
 use crate::contacts::{bindings, propagation};
 use crate::db::AnyConnection;
-use crate::directory::{self, Account, DirectoryError, NewAccount};
+use crate::directory::{self, Account, DirectoryError, JoinMethod, NewAccount};
 use crate::domain::{AccountId, FolderId};
 use crate::message_center;
 
@@ -43,5 +43,70 @@ pub fn move_account(conn: &mut AnyConnection, id: &AccountId, destination: &Fold
         // Rule B5: what only the old chain gave goes (U2 applies), the new chain's comes.
         propagation::reconcile_member(conn, &account.id)?;
         Ok(account)
+    })
+}
+
+/// What an import added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    pub folders: usize,
+    pub members: usize,
+}
+
+/// An import stopped at one line (nothing of it was kept).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("Line {line}: {error}")]
+    Line { line: usize, error: DirectoryError },
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Storage(#[from] crate::errors::StorageError),
+}
+
+crate::errors::storage_errors!(ImportError);
+
+/// Adds a pasted tree in one transaction: each line's folders (those that exist are
+/// reused, by name in any case) and its member, who gets its contacts as any new member
+/// does (rule B3). A line that cannot be added undoes the whole import.
+pub fn import_tree(conn: &mut AnyConnection, lines: &[directory::import::Line]) -> Result<Imported, ImportError> {
+    crate::db::transaction(conn, |conn| {
+        let rd = directory::get_directory(conn)?;
+        let root = FolderId::parse(&rd.root_folder_id).map_err(|_| DirectoryError::FolderNotFound(rd.root_folder_id.clone()))?;
+        let mut known: std::collections::HashMap<Vec<String>, FolderId> = std::collections::HashMap::new();
+        let mut added = Imported { folders: 0, members: 0 };
+        for line in lines {
+            let at = |error: DirectoryError| ImportError::Line { line: line.number, error };
+            let mut parent = root.clone();
+            let mut key = Vec::new();
+            for name in &line.path {
+                key.push(name.as_str().to_lowercase());
+                if let Some(id) = known.get(&key) {
+                    parent = id.clone();
+                    continue;
+                }
+                let folder = match directory::child_named(conn, &parent, name).map_err(at)? {
+                    Some(f) => f,
+                    None => {
+                        added.folders += 1;
+                        directory::create_folder(conn, &parent, name).map_err(at)?
+                    }
+                };
+                parent = FolderId::parse(&folder.id).map_err(|_| at(DirectoryError::FolderNotFound(folder.id.clone())))?;
+                known.insert(key.clone(), parent.clone());
+            }
+            if let Some((name, email)) = &line.member {
+                let new = NewAccount {
+                    display_name: name.clone(),
+                    folder: parent,
+                    security_email: email.clone(),
+                    account_name_prefix: None,
+                    join_method: JoinMethod::Created,
+                };
+                create_account(conn, &new).map_err(at)?;
+                added.members += 1;
+            }
+        }
+        Ok(added)
     })
 }

@@ -122,6 +122,32 @@
     }
     if (how === "outerHTML") {
       var first = content.firstElementChild;
+      if (first && target.tagName === "FORM" && first.tagName === "FORM" && target.contains(document.activeElement)) {
+        // The person is still in this row: replacing it now would take their focus (and
+        // the caret) away. The row is replaced once they leave it; until then it only
+        // says it is saved.
+        var mark = first.querySelector(".saved");
+        if (mark && !target.querySelector(".saved")) {
+          var actions = target.querySelector(".row-actions");
+          if (actions) actions.insertBefore(mark.cloneNode(true), actions.firstChild);
+        }
+        target.__pending = { fresh: first, sent: sent || {} };
+        if (!target.__waiting) {
+          target.__waiting = true;
+          target.addEventListener("focusout", function later(event) {
+            if (event.relatedTarget && target.contains(event.relatedTarget)) return;
+            target.removeEventListener("focusout", later);
+            target.__waiting = false;
+            var pending = target.__pending;
+            target.__pending = null;
+            if (!pending || !document.body.contains(target)) return;
+            carryOver(target, pending.fresh, pending.sent);
+            target.replaceWith(pending.fresh);
+            process(pending.fresh);
+          });
+        }
+        return;
+      }
       if (first && target.tagName === "FORM" && first.tagName === "FORM") carryOver(target, first, sent || {});
       target.replaceWith(content);
       if (first) process(first);

@@ -2,6 +2,7 @@
 //! Each public function takes a connection and runs one transaction.
 
 pub mod demo;
+pub mod import;
 mod models;
 mod service;
 

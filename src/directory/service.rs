@@ -64,6 +64,16 @@ pub fn ancestors(conn: &mut AnyConnection, folder: &Folder) -> Result<Vec<Folder
     Ok(found)
 }
 
+/// The folder of this name (in any case) directly inside `parent`, if there is one.
+pub fn child_named(conn: &mut AnyConnection, parent: &FolderId, name: &FolderName) -> Result<Option<Folder>> {
+    Ok(folders::table
+        .filter(folders::parent_id.eq(parent.as_str()))
+        .filter(lower(folders::name).eq(name.as_str().to_lowercase()))
+        .select(Folder::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 fn name_taken(conn: &mut AnyConnection, parent: &str, name: &str, except: Option<&str>) -> QueryResult<bool> {
     let q =
         folders::table.filter(folders::parent_id.eq(parent)).filter(lower(folders::name).eq(name.to_lowercase())).filter(folders::id.ne(except.unwrap_or("")));

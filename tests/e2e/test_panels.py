@@ -113,3 +113,44 @@ def test_panels_are_dialogs_and_errors_go_once_fixed(page, server):
     assert page.locator("#panel").inner_html() == ""
     assert page.evaluate("document.activeElement.textContent") == "Create Contact"
     assert not page.locator("main").evaluate("m => m.inert")
+
+
+def test_a_message_center_row_keeps_the_focus_and_what_is_typed_while_it_saves(sdk, smtp, page, server):
+    from rdc_support import text_of
+    folder = sdk.create_folder(rdm.CreateFolderRequest(folder_name="focus-folder")).body.folder.folder_id
+    member = sdk.create_resource_account(rdm.CreateResourceAccountRequest(
+        display_name="focus member", parent_folder_id=folder, )).body.account.account_id
+    sign_in(page, server)
+    page.goto(f"{server.url}/members/{member}")
+    page.get_by_label("Invite a member user by email").fill("focus-user@example.com")
+    page.get_by_role("button", name="Send invitation").click()
+    page.get_by_text("An invitation is on its way").wait_for()
+    invite = re.search(r"(http://\S+/invite/[A-Za-z0-9_-]+)", text_of(smtp.wait_for(lambda m: "focus-user@example.com" in m["to"])[0])).group(1)
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(invite)
+    page.get_by_label("New password").fill("Tide-lantern-91-quartz")
+    page.get_by_label("Repeat the password").fill("Tide-lantern-91-quartz")
+    page.get_by_role("button", name="Set password and sign in").click()
+    page.wait_for_url("**/my/message-center")
+    assert page.locator("#uncovered").is_visible(), "nobody receives anything yet"
+
+    page.get_by_label("Name", exact=True).fill("Night shift")
+    page.get_by_label("Email", exact=True).fill("night@example.com")
+    page.locator("form.card").get_by_label("Security").check()
+    page.get_by_role("button", name="Add recipient").click()
+    page.get_by_text("is added").wait_for()
+    row = page.locator("form.mc-row.own")
+    # Tick a type: the row saves itself and says so; the notice of what nobody receives follows.
+    row.get_by_label("Fault for Night shift").check()
+    row.locator(".saved").wait_for()
+    assert page.locator("#live").inner_text() == "Saved Night shift."
+    # Rename, leave the field and type at once into the next one: nothing is lost.
+    name = row.get_by_label("Name of recipient Night shift")
+    name.fill("Day shift")
+    page.keyboard.press("Tab")
+    page.keyboard.type("x")
+    page.wait_for_function("document.querySelector('form.mc-row.own .saved') && document.querySelector('#live').textContent === 'Saved Day shift.'")
+    email = page.locator("form.mc-row.own input[name=email]")
+    # (Tab selected the address, so the keystroke replaced it, as in any form.)
+    assert email.input_value() == "x", "the keystroke typed while the row saved is kept"
+    assert page.evaluate("document.activeElement.name") == "email", "the focus stays where it was"

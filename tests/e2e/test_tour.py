@@ -91,6 +91,7 @@ def test_every_administrator_page_and_panel_is_accessible_and_fits(browser, serv
         "notifications": "/notifications",
         "notification": f"/notifications?notification={tour['notification']}",
         "publish": "/notifications/new",
+        "import": "/directory/import",
         "directory-search": "/directory?q=tour",
         "folder-selected": f"/directory?folder={tour['db']}",
         "tasks-filtered": "/jobs?status=done",
@@ -104,6 +105,12 @@ def test_every_administrator_page_and_panel_is_accessible_and_fits(browser, serv
     for name, path in pages.items():
         page.goto(server.url + path)
         problems += audit(page, name)
+
+    page.goto(server.url + "/directory/import")
+    page.get_by_label("Folders and members").fill("bad folder name\nops, Member, not-an-address")
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_text("Nothing was imported").wait_for()
+    problems += audit(page, "import-errors")
 
     page.goto(server.url + "/contacts")
     page.get_by_role("link", name="Create Contact").first.click()
@@ -132,6 +139,8 @@ def test_every_public_and_member_page_is_accessible_and_fits(browser, server, to
         page.goto(url)
         problems += audit(page, name)
     sign_in_as(page, server, "tour-user@example.com", MEMBER_PASSWORD)
+    page.wait_for_url("**/my/message-center")
+    page.goto(server.url + "/")
     page.wait_for_url("**/my/message-center")
     problems += audit(page, "message-center")
     page.goto(server.url + "/directory")

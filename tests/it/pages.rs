@@ -331,3 +331,32 @@ async fn the_tasks_page_names_each_task_links_what_it_works_on_and_filters() {
     assert_eq!(app.get("/jobs?status=sleeping").await.status, StatusCode::BAD_REQUEST);
     assert_eq!(app.get("/jobs?kind=nothing").await.status, StatusCode::BAD_REQUEST);
 }
+
+#[actix_web::test]
+async fn b3_an_imported_tree_reuses_folders_and_its_members_get_their_contacts_and_a_bad_line_adds_nothing() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let ops = folder(&app, &root, "ops").await;
+    let tom = app.active_contact("Tom", "tom@example.com").await;
+    app.api("AssociateMembers", &[("ContactId", &tom), ("Members.1", &ops)]).await;
+    app.sign_in().await;
+    let refused = app.post("/directory/import", &[("tree", "ops/db\nops/db, Bad name!, x@example.com\nsales\nsales, Fine, not-mail")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Nothing was imported") && refused.body.contains("Line 2: ") && refused.body.contains("Line 4: "), "{}", refused.body);
+    assert!(refused.body.contains("ops/db, Bad name!"), "what was pasted stays");
+    let too_deep = app.post("/directory/import", &[("tree", "sales\nOPS/a/b/c/d/e, Deep member")]).await;
+    assert!(too_deep.body.contains("Line 2: Folders nest at most 5 levels"), "{}", too_deep.body);
+    assert_eq!(app.get("/directory?q=sales").await.body.matches(">sales</a>").count(), 0, "the refused import added nothing");
+
+    let imported = app.post("/directory/import", &[("tree", "OPS/db\nops/db, Payments prod, pay@example.com\n, Lone member\nsales")]).await;
+    assert_eq!(imported.status, StatusCode::SEE_OTHER, "{}", imported.body);
+    let page = app.get(imported.location.as_deref().unwrap()).await.body;
+    assert!(page.contains("Imported 2 folders and 2 members."), "ops is reused, db and sales are new: {page}");
+    let found = app.api("ListAccounts", &[("QueryKeyword", "Payments")]).await.json();
+    let id = found["Accounts"]["Account"][0]["AccountId"].as_str().expect("the member exists").to_owned();
+    let member = app.get(&format!("/members/{id}")).await.body;
+    assert!(
+        member.contains(&format!(r#"<a href="/contacts/{tom}">Tom</a></td><td>inherited from ops"#)),
+        "B3: the bound folder's contact reaches it: {member}"
+    );
+}

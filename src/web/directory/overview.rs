@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::db::{self, AnyConnection};
 use crate::directory::{self, DirectoryError, FolderSummary, ResourceDirectory};
 use crate::domain::{FolderId, Page, PageRequest};
+use crate::membership::ImportError;
 use crate::state::AppState;
 use crate::web::filters;
 use crate::web::session::{CsrfForm, CurrentAdmin};
@@ -21,7 +22,9 @@ use super::*;
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/directory", web::get().to(overview))
         .route("/directory/tree/{id}", web::get().to(tree_children))
-        .route("/directory/demo", web::post().to(load_demo));
+        .route("/directory/demo", web::post().to(load_demo))
+        .route("/directory/import", web::get().to(import_form))
+        .route("/directory/import", web::post().to(import));
 }
 
 #[derive(Template)]
@@ -137,6 +140,51 @@ async fn load_demo(state: web::Data<AppState>, admin: CurrentAdmin, _form: CsrfF
             Ok(redirect("/directory"))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "directory/import.html")]
+struct ImportPage {
+    chrome: Chrome,
+    text: String,
+    errors: Vec<(usize, String)>,
+}
+
+async fn import_form(admin: CurrentAdmin) -> Reply {
+    html(StatusCode::OK, &ImportPage { chrome: Chrome::new(&admin, "directory"), text: String::new(), errors: Vec::new() })
+}
+
+#[derive(serde::Deserialize)]
+struct ImportFields {
+    #[serde(default)]
+    tree: String,
+}
+
+/// Adds a pasted tree of folders and members; a bad line shows the form again with every
+/// line to fix, and adds nothing.
+async fn import(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<ImportFields>) -> Reply {
+    let text = form.data.tree;
+    let refuse = |errors: Vec<(usize, String)>| {
+        html(StatusCode::UNPROCESSABLE_ENTITY, &ImportPage { chrome: Chrome::new(&admin, "directory"), text: text.clone(), errors })
+    };
+    let lines = match directory::import::parse(&text) {
+        Ok(lines) => lines,
+        Err(errors) => return refuse(errors),
+    };
+    match db::run(&state.pool, move |c| crate::membership::import_tree(c, &lines)).await {
+        Ok(added) => {
+            tracing::info!(folders = added.folders, members = added.members, "tree imported from the console");
+            admin.flash.say(format!(
+                "Imported {} and {}.",
+                if added.folders == 1 { "1 folder".to_owned() } else { format!("{} folders", added.folders) },
+                if added.members == 1 { "1 member".to_owned() } else { format!("{} members", added.members) }
+            ));
+            Ok(redirect("/directory"))
+        }
+        Err(ImportError::Line { line, error }) if !matches!(error, DirectoryError::Storage(_)) => refuse(vec![(line, error.to_string())]),
+        Err(ImportError::Line { error, .. } | ImportError::Directory(error)) => Err(error.into()),
+        Err(ImportError::Storage(s)) => Err(s.into()),
     }
 }
 
