@@ -113,10 +113,12 @@ def test_an_administrator_binds_in_the_panel_and_unbinding_retains_the_only_reci
     panel.get_by_role("button", name="OK", exact=True).click()
     page.wait_for_url(f"**/contacts/{ann}")
     page.locator("#scope").get_by_text("panel-folder").wait_for()
+    assert page.locator(".flash").inner_text().startswith("PanelAnn is bound to 1 object.")
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#scope").get_by_role("button", name="Unbind").first.click()
     page.wait_for_url(f"**/contacts/{ann}")
+    assert page.locator(".flash").inner_text().startswith("PanelAnn is unbound from 1 object.")
     page.get_by_text("the only Security recipient of this member").wait_for()
     shot(page, "effective-scope")
     assert sdk.get_message_contact(rdm.GetMessageContactRequest(contact_id=ann)).body.contact.members == []

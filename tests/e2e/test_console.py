@@ -40,6 +40,7 @@ def test_an_administrator_builds_and_changes_a_tree(page, server):
     page.get_by_label("New folder").fill("browser-a")
     page.get_by_role("button", name="Create folder", exact=True).click()
     page.wait_for_url(re.compile(r".*/folders/fd-\w{10}$"))
+    assert page.get_by_role("status").filter(has_text="created").inner_text() == "The folder browser-a is created."
     folder_a = page.url
     page.get_by_label("New folder").fill("browser-c")
     page.get_by_role("button", name="Create folder", exact=True).click()
@@ -56,12 +57,16 @@ def test_an_administrator_builds_and_changes_a_tree(page, server):
     page.get_by_role("button", name="Create member", exact=True).click()
     page.wait_for_url(re.compile(r".*/members/\d{16}$"))
     member_url = page.url
+    assert page.locator(".flash").inner_text() == "The member Browser member is created."
     shot(page, "member")
 
     page.get_by_label("Destination folder").select_option(folder_b_id)
     page.get_by_role("button", name="Move member", exact=True).click()
     page.wait_for_url(member_url)
     assert "browser-b" in page.locator("dl.facts").inner_text()
+    assert page.locator(".flash").inner_text().startswith("Browser member is moved to")
+    page.reload()
+    assert page.locator(".flash").count() == 0, "a notice is said once"
 
     # The tree is one Tab stop; arrows move through it and open folders on demand.
     page.goto(server.url + "/directory")
@@ -101,6 +106,7 @@ def test_an_administrator_builds_and_changes_a_tree(page, server):
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Remove member", exact=True).click()
     page.get_by_text("was removed from the resource directory").wait_for()
+    assert page.locator(".flash").inner_text() == "Browser member is removed from the resource directory. Its record is kept."
 
     page.goto(server.url + f"/folders/{folder_b_id}")
     page.once("dialog", lambda dialog: dialog.accept())

@@ -102,6 +102,9 @@ def test_an_administrator_creates_modifies_and_cancels_an_email_change(page, ser
     panel.get_by_role("button", name="OK", exact=True).click()
     page.wait_for_url(contact_url)
     page.get_by_text("Changing to").wait_for()
+    assert page.locator(".flash").inner_text() == (
+        "Saved. A verification email is on its way to ops-new@example.com; notifications keep going to ops-old@example.com until it is confirmed."
+    )
     smtp.wait_for(lambda m: "ops-new@example.com" in m["to"])
     shot(page, "contact-details")
 
@@ -109,6 +112,7 @@ def test_an_administrator_creates_modifies_and_cancels_an_email_change(page, ser
     page.get_by_role("button", name="Cancel change").click()
     page.wait_for_url(contact_url)
     assert page.get_by_text("Changing to").count() == 0
+    assert page.locator(".flash").inner_text() == "The address change is cancelled; notifications keep going to ops-old@example.com."
     contact_id = contact_url.rsplit("/", 1)[1]
     got = sdk.get_message_contact(rdm.GetMessageContactRequest(contact_id=contact_id)).body.contact
     assert got.email_address == "ops-old@example.com" and got.status == "Active"
