@@ -91,8 +91,10 @@ async fn add(state: &AppState, caller: &str, p: &Params) -> ApiResult {
         types: types(p, true)?.expect("required"),
     };
     let sender = state.sender(caller);
-    let contact = db::run(&state.pool, move |c| contacts::create_contact(c, &new, &sender)).await?;
-    Ok(object(json!({ "Contact": { "ContactId": contact.id, "CreateDate": date(&contact.created_at) } })))
+    // A sending limit holds the verification email back but never fails the call: the
+    // contact is created (Verifying) and the email can be sent again later.
+    let saved = db::run(&state.pool, move |c| contacts::create_contact(c, &new, &sender)).await?;
+    Ok(object(json!({ "Contact": { "ContactId": saved.contact.id, "CreateDate": date(&saved.contact.created_at) } })))
 }
 
 async fn update(state: &AppState, caller: &str, p: &Params) -> ApiResult {
@@ -100,7 +102,11 @@ async fn update(state: &AppState, caller: &str, p: &Params) -> ApiResult {
     let changes = ContactChanges {
         name: name(p, false)?,
         email: p.parse_opt("EmailAddress", EmailAddress::parse)?,
-        phone: phone(p)?,
+        // Sent empty, the number is cleared (Terraform does this when phone_number is removed).
+        phone: match p.sent("PhoneNumber") {
+            Some(v) if v.trim().is_empty() => Some(None),
+            _ => phone(p)?.map(Some),
+        },
         title: p.parse_opt("Title", Title::parse)?,
         types: types(p, false)?,
     };
@@ -212,10 +218,16 @@ async fn list_verifications(state: &AppState, p: &Params) -> ApiResult {
     Ok(object(json!({ "ContactVerifications": items, "TotalCount": found.total, "PageNumber": page.number, "PageSize": page.size })))
 }
 
+/// Cancels only what is named: a pending email address (also when nothing is named).
+/// A phone number never waits here (no SMS is sent), so there is none to cancel.
 async fn cancel_update(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse("ContactId", ContactId::parse)?;
     let address = p.parse_opt("EmailAddress", EmailAddress::parse)?;
-    phone(p)?;
+    let phone = phone(p)?;
+    if address.is_none() && phone.is_some() {
+        db::run(&state.pool, move |c| contacts::get_contact(c, &id)).await?;
+        return Err(ContactError::NoPendingChange("phone number").into());
+    }
     db::run(&state.pool, move |c| contacts::cancel_pending_email(c, &id, address.as_ref())).await?;
     Ok(object(json!({})))
 }

@@ -6,8 +6,9 @@ use super::error::ApiError;
 use super::params::Params;
 use super::{ApiResult, iso_time, object};
 use crate::db;
+use crate::directory::tags::{self, TagsById};
 use crate::directory::{self, Account, DirectoryError, Folder, JoinMethod, NewAccount, ResourceDirectory};
-use crate::domain::{AccountId, DisplayName, FolderId, FolderName, SearchText};
+use crate::domain::{AccountId, DisplayName, FolderId, FolderName, SearchText, TaggedKind};
 use crate::state::AppState;
 
 /// Runs the action if this area has it.
@@ -27,6 +28,7 @@ pub async fn dispatch(state: &AppState, action: &str, p: &Params) -> Option<ApiR
         "ListAccountsForParent" => list_accounts(state, p, true).await,
         "MoveAccount" => move_account(state, p).await,
         "RemoveCloudAccount" => remove_cloud_account(state, p).await,
+        "GetPayerForAccount" => get_payer_for_account(state, p).await,
         _ => return None,
     })
 }
@@ -59,6 +61,12 @@ fn account_json(a: &Account, rd: &ResourceDirectory, folder: Option<&Folder>) ->
     v
 }
 
+/// `Tags: {Tag: [{Key, Value}]}`, the lists' XML-derived nesting.
+fn tags_json(by_id: &TagsById, id: &str) -> Value {
+    let list: Vec<Value> = by_id.get(id).map(|t| t.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect()).unwrap_or_default();
+    json!({ "Tag": list })
+}
+
 fn root_id(rd: &ResourceDirectory) -> FolderId {
     FolderId::parse(&rd.root_folder_id).expect("stored ids are valid")
 }
@@ -87,12 +95,17 @@ async fn get_resource_directory(state: &AppState) -> ApiResult {
 async fn create_folder(state: &AppState, p: &Params) -> ApiResult {
     let name = p.parse("FolderName", FolderName::parse)?;
     let parent = folder_param(p, "ParentFolderId")?;
+    let tagged = p.tags("Tag")?;
     let folder = db::run(&state.pool, move |c| {
-        let parent = match parent {
-            Some(id) => id,
-            None => root_id(&directory::get_directory(c)?),
-        };
-        directory::create_folder(c, &parent, &name)
+        db::transaction(c, |c| {
+            let parent = match parent {
+                Some(id) => id,
+                None => root_id(&directory::get_directory(c)?),
+            };
+            let folder = directory::create_folder(c, &parent, &name)?;
+            tags::write_tags(c, TaggedKind::Folder, std::slice::from_ref(&folder.id), &tagged)?;
+            Ok::<_, DirectoryError>(folder)
+        })
     })
     .await?;
     Ok(object(json!({ "Folder": folder_json(&folder) })))
@@ -127,18 +140,27 @@ fn keyword(p: &Params) -> Result<Option<String>, ApiError> {
 async fn list_folders_for_parent(state: &AppState, p: &Params) -> ApiResult {
     let parent = folder_param(p, "ParentFolderId")?;
     let keyword = keyword(p)?;
+    let tagged = p.tags("Tag")?;
     let page = p.page()?;
-    let found = db::run(&state.pool, move |c| {
+    let (found, tag_map) = db::run(&state.pool, move |c| {
         let parent = match parent {
             Some(id) => id,
             None => root_id(&directory::get_directory(c)?),
         };
         directory::get_folder(c, &parent)?;
-        directory::list_subfolders(c, &parent, keyword.as_deref(), page)
+        let found = directory::list_subfolders_tagged(c, &parent, keyword.as_deref(), &tagged, page)?;
+        let ids: Vec<String> = found.items.iter().map(|s| s.folder.id.clone()).collect();
+        let tag_map = tags::tags_of(c, TaggedKind::Folder, &ids)?;
+        Ok::<_, DirectoryError>((found, tag_map))
     })
     .await?;
-    let folders: Vec<Value> =
-        found.items.iter().map(|s| json!({ "FolderId": s.folder.id, "FolderName": s.folder.name, "CreateTime": iso_time(&s.folder.created_at) })).collect();
+    let folders: Vec<Value> = found
+        .items
+        .iter()
+        .map(|s| {
+            json!({ "FolderId": s.folder.id, "FolderName": s.folder.name, "CreateTime": iso_time(&s.folder.created_at), "Tags": tags_json(&tag_map, &s.folder.id) })
+        })
+        .collect();
     Ok(object(json!({ "Folders": { "Folder": folders }, "TotalCount": found.total, "PageNumber": page.number, "PageSize": page.size })))
 }
 
@@ -170,19 +192,33 @@ fn account_name_prefix(p: &Params) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// Alibaba's answer to a `DryRun` request that would have succeeded.
+fn dry_run_passed() -> ApiError {
+    ApiError::new(400, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
+}
+
 async fn create_resource_account(state: &AppState, p: &Params) -> ApiResult {
     let display_name = p.parse("DisplayName", DisplayName::parse)?;
     let prefix = account_name_prefix(p)?;
     let parent = folder_param(p, "ParentFolderId")?;
+    let tagged = p.tags("Tag")?;
+    let dry = p.bool("DryRun")?.unwrap_or(false);
     let (rd, account, folder) = db::run(&state.pool, move |c| {
-        let rd = directory::get_directory(c)?;
-        let folder = parent.unwrap_or_else(|| root_id(&rd));
-        let new = NewAccount { display_name, folder, security_email: None, account_name_prefix: prefix, join_method: JoinMethod::Created };
-        let account = crate::membership::create_account(c, &new)?;
-        let folder = directory::get_folder(c, &new.folder)?;
-        Ok::<_, DirectoryError>((rd, account, folder))
+        let create = |c: &mut db::AnyConnection| {
+            let rd = directory::get_directory(c)?;
+            let folder = parent.unwrap_or_else(|| root_id(&rd));
+            let new = NewAccount { display_name, folder, security_email: None, account_name_prefix: prefix, join_method: JoinMethod::Created };
+            let account = crate::membership::create_account(c, &new)?;
+            tags::write_tags(c, TaggedKind::Account, std::slice::from_ref(&account.id), &tagged)?;
+            let folder = directory::get_folder(c, &new.folder)?;
+            Ok::<_, DirectoryError>((rd, account, folder))
+        };
+        if dry { db::dry_run(c, create) } else { db::transaction(c, create) }
     })
     .await?;
+    if dry {
+        return Err(dry_run_passed());
+    }
     Ok(object(json!({ "Account": account_json(&account, &rd, Some(&folder)) })))
 }
 
@@ -198,36 +234,75 @@ fn current_account(c: &mut crate::db::AnyConnection, id: &AccountId) -> Result<(
 
 async fn get_account(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse("AccountId", AccountId::parse)?;
-    let (rd, account, folder) = db::run(&state.pool, move |c| current_account(c, &id)).await?;
+    let include_tags = p.bool("IncludeTags")?.unwrap_or(false);
+    let (rd, account, folder, tag_map) = db::run(&state.pool, move |c| {
+        let (rd, account, folder) = current_account(c, &id)?;
+        let tag_map = if include_tags { tags::tags_of(c, TaggedKind::Account, std::slice::from_ref(&account.id))? } else { TagsById::new() };
+        Ok::<_, DirectoryError>((rd, account, folder, tag_map))
+    })
+    .await?;
     let mut v = account_json(&account, &rd, folder.as_ref());
-    v["EmailStatus"] = json!(if account.security_email.is_some() { "Verified" } else { "" });
+    // No account email change runs here: EmailStatus is one of the documented values
+    // ("", WAIT_MODIFY, CANCELLED, EXPIRED), and it is "".
+    v["EmailStatus"] = json!("");
     v["HasSecureMobilePhone"] = json!(false);
+    v["IdentityInformation"] = json!("");
+    v["Location"] = json!("");
+    if include_tags {
+        v["Tags"] = tags_json(&tag_map, &account.id);
+    }
     Ok(object(json!({ "Account": v })))
 }
 
 async fn update_account(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse("AccountId", AccountId::parse)?;
     let name = p.parse_opt("NewDisplayName", DisplayName::parse)?;
+    account_type(p)?;
+    let dry = p.bool("DryRun")?.unwrap_or(false);
+    // With DryRun, the same checks and write in a transaction that is rolled back.
     let (rd, account, folder) = db::run(&state.pool, move |c| {
-        directory::update_account(c, &id, name.as_ref(), None)?;
-        current_account(c, &id)
+        let update = |c: &mut db::AnyConnection| {
+            directory::update_account(c, &id, name.as_ref(), None)?;
+            current_account(c, &id)
+        };
+        if dry { db::dry_run(c, update) } else { update(c) }
     })
     .await?;
+    if dry {
+        return Err(dry_run_passed());
+    }
     Ok(object(json!({ "Account": account_json(&account, &rd, folder.as_ref()) })))
+}
+
+/// `NewAccountType`: every member here is a resource account; a cloud account cannot be
+/// made of one.
+fn account_type(p: &Params) -> Result<(), ApiError> {
+    match p.get("NewAccountType") {
+        None | Some("ResourceAccount") => Ok(()),
+        Some("CloudAccount") => {
+            Err(ApiError::new(400, "OperationNotSupported.AccountType", "Members here are resource accounts: NewAccountType=CloudAccount is not supported."))
+        }
+        Some(_) => Err(ApiError::invalid("NewAccountType", "Use ResourceAccount or CloudAccount.")),
+    }
 }
 
 async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiResult {
     let parent = if for_parent { Some(p.parse("ParentFolderId", FolderId::parse)?) } else { None };
     let keyword = keyword(p)?;
-    let page = p.page()?;
-    let (rd, found, folders) = db::run(&state.pool, move |c| {
+    let tagged = p.tags("Tag")?;
+    let include_tags = p.bool("IncludeTags")?.unwrap_or(false);
+    // ListAccounts pages by MaxResults/NextToken as well as by PageNumber/PageSize.
+    let (page, tokens) = if for_parent { (p.page()?, None) } else { p.page_or_token("ListAccounts", &state.secrets)? };
+    let (rd, found, folders, tag_map) = db::run(&state.pool, move |c| {
         let rd = directory::get_directory(c)?;
         if let Some(parent) = &parent {
             directory::get_folder(c, parent)?;
         }
-        let found = directory::list_accounts(c, parent.as_ref(), keyword.as_deref(), page)?;
+        let found = directory::list_accounts_tagged(c, parent.as_ref(), keyword.as_deref(), &tagged, page)?;
         let folders = directory::folders_by_id(c, found.items.iter().filter_map(|a| a.folder_id.clone()).collect())?;
-        Ok::<_, DirectoryError>((rd, found, folders))
+        let ids: Vec<String> = found.items.iter().map(|a| a.id.clone()).collect();
+        let tag_map = if include_tags { tags::tags_of(c, TaggedKind::Account, &ids)? } else { TagsById::new() };
+        Ok::<_, DirectoryError>((rd, found, folders, tag_map))
     })
     .await?;
     let accounts: Vec<Value> = found
@@ -235,10 +310,19 @@ async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiRes
         .iter()
         .map(|a| {
             let folder = a.folder_id.as_ref().and_then(|id| folders.iter().find(|f| &f.id == id));
-            account_json(a, &rd, if for_parent { None } else { folder })
+            let mut v = account_json(a, &rd, if for_parent { None } else { folder });
+            v["DeletionStatus"] = json!("");
+            if include_tags {
+                v["Tags"] = tags_json(&tag_map, &a.id);
+            }
+            v
         })
         .collect();
-    Ok(object(json!({ "Accounts": { "Account": accounts }, "TotalCount": found.total, "PageNumber": page.number, "PageSize": page.size })))
+    let mut body = json!({ "Accounts": { "Account": accounts }, "TotalCount": found.total, "PageNumber": page.number, "PageSize": page.size });
+    if let Some(next) = tokens.and_then(|t| t.next(&page, found.items.len(), found.total)) {
+        body["NextToken"] = json!(next);
+    }
+    Ok(object(body))
 }
 
 async fn move_account(state: &AppState, p: &Params) -> ApiResult {
@@ -252,4 +336,11 @@ async fn remove_cloud_account(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse("AccountId", AccountId::parse)?;
     db::run(&state.pool, move |c| directory::remove_account(c, &id)).await?;
     Ok(object(json!({})))
+}
+
+/// The member's billing account: the management account pays for every member here.
+async fn get_payer_for_account(state: &AppState, p: &Params) -> ApiResult {
+    let id = p.parse("AccountId", AccountId::parse)?;
+    let (rd, _, _) = db::run(&state.pool, move |c| current_account(c, &id)).await?;
+    Ok(object(json!({ "PayerAccountId": rd.master_account_id, "PayerAccountName": rd.master_account_name })))
 }

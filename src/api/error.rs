@@ -105,6 +105,7 @@ impl From<DirectoryError> for ApiError {
             DirectoryError::MoveBlocked(_) => {
                 ApiError::new(429, "ConcurrentCallNotSupported", format!("The operation conflicts with other operations. Please try again later. {msg}"))
             }
+            DirectoryError::TooManyTags { .. } => ApiError::new(400, "LimitExceeded.Tags", msg),
             DirectoryError::Storage(s) => s.into(),
         }
     }
@@ -119,7 +120,9 @@ impl From<ContactError> for ApiError {
             ContactError::NameTaken(_) => ApiError::new(400, "InvalidParameter.Name.AlreadyUsed", "The Name already exists. Please change to another name."),
             ContactError::DailyLimit { .. } | ContactError::AddressLimit { .. } => ApiError::new(409, "SendValidateCodeExceedsLimitForAccount", msg),
             ContactError::NothingToVerify(_) => ApiError::new(404, "EntityNotExists.Contact.Verification", "This contact verification does not exist."),
-            ContactError::NoPendingChange => ApiError::new(400, "ContactStatusMismatchAction", "The contact has no pending update to cancel."),
+            ContactError::NoPendingChange(_) => {
+                ApiError::new(400, "ContactStatusMismatchAction", format!("The contact has no pending update to cancel: {msg}."))
+            }
             ContactError::Deleting => {
                 ApiError::new(400, "ContactStatusMismatchAction", "The status of the contact does not allow the specified operation: it is being deleted.")
             }
@@ -128,7 +131,9 @@ impl From<ContactError> for ApiError {
                 "ConcurrentCallNotSupported",
                 "The operation conflicts with other operations. Please try again later: the contact is being deleted.",
             ),
-            ContactError::NoDeletion => ApiError::new(400, "ContactStatusMismatchAction", msg),
+            // Alibaba documents EntityNotExists.Contact for this action; a deletion that
+            // never began does not exist either.
+            ContactError::NoDeletion => ApiError::new(404, "EntityNotExists.Contact", format!("This Contact deletion does not exist. {msg}.")),
             ContactError::QuotaBelowUsage { .. } => ApiError::new(400, "InvalidParameter.Quota", msg),
             ContactError::NotActive(_) => {
                 ApiError::new(400, "ContactStatusMismatchAction", format!("The status of the contact does not allow the specified operation. {msg}"))

@@ -8,6 +8,7 @@ pub mod error;
 mod notifications;
 pub mod params;
 pub mod signature;
+mod tags;
 
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
@@ -27,15 +28,18 @@ pub const VERSION: &str = "2022-04-19";
 pub const RM_VERSION: &str = "2020-03-31";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::post().to(endpoint)).route(
-        "/",
-        web::get()
-            .guard(actix_web::guard::fn_guard(|ctx| {
-                let q = ctx.head().uri.query().unwrap_or("");
-                q.contains("Signature=") || q.contains("Action=")
-            }))
-            .to(endpoint),
-    );
+    cfg.route("/", web::post().to(endpoint)).route("/", web::get().guard(actix_web::guard::fn_guard(|ctx| is_api_call(ctx.head()))).to(endpoint));
+}
+
+/// A GET of `/` is an API call (not the console) when it is signed the V1 way (the query
+/// has `Action`/`Signature`) or the V3 way (an `Authorization: ACS3-…` header or an
+/// `x-acs-action` header).
+fn is_api_call(head: &actix_web::dev::RequestHead) -> bool {
+    let q = head.uri.query().unwrap_or("");
+    let v1 = q.split('&').any(|pair| pair.starts_with("Signature=") || pair.starts_with("Action="));
+    let v3 =
+        head.headers.get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|a| a.starts_with("ACS3-")) || head.headers.contains_key("x-acs-action");
+    v1 || v3
 }
 
 /// A successful answer: the action's fields plus `RequestId`.
@@ -75,12 +79,27 @@ async fn endpoint(state: web::Data<AppState>, req: HttpRequest, payload: web::Pa
     match outcome {
         Ok(mut fields) => {
             fields.insert("RequestId".into(), Value::String(request_id));
-            HttpResponse::Ok().content_type("application/json;charset=utf-8").json(Value::Object(fields))
+            let mut body = Value::Object(fields);
+            drop_nulls(&mut body);
+            HttpResponse::Ok().content_type("application/json;charset=utf-8").json(body)
         }
         Err(e) => {
             tracing::info!(code = %e.code, status = e.status.as_u16(), "API call refused");
             e.to_response(&request_id)
         }
+    }
+}
+
+/// Fields without a value are left out, as Alibaba's answers leave them out: an SDK
+/// reads an absent field as unset, while some clients choke on `null`.
+fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|_, field| !field.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 
@@ -100,13 +119,24 @@ async fn handle(state: &AppState, req: &HttpRequest, body: &Bytes) -> ApiResult 
     if let Some(result) = directory::dispatch(state, &call.action, &call.params).await {
         return result;
     }
+    if let Some(result) = tags::dispatch(state, &call.action, &call.params).await {
+        return result;
+    }
     let caller = format!("API access key {}", call.access_key_id);
     if let Some(result) = notifications::dispatch(state, &caller, &call.action, &call.params).await {
         return result;
     }
-    contacts::dispatch(state, &caller, &call.action, &call.params).await.unwrap_or_else(|| {
-        Err(ApiError::new(404, "InvalidAction.NotFound", format!("Specified api {:?} is not found, please check your url and method.", call.action)))
-    })
+    contacts::dispatch(state, &caller, &call.action, &call.params).await.unwrap_or_else(|| Err(unsupported(&call.action)))
+}
+
+/// An action this server does not run. Never a 404: Terraform reads any 404 as "the
+/// resource is gone", so `terraform destroy` would report success while nothing happened.
+fn unsupported(action: &str) -> ApiError {
+    ApiError::new(
+        400,
+        "OperationNotSupported.Action",
+        format!("The action {action:?} is not supported by this rd-contacts server (see the README's API section for the supported actions)."),
+    )
 }
 
 fn decode_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
@@ -124,6 +154,9 @@ async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Resu
     let form = if is_form && !body.is_empty() { decode_pairs(body)? } else { Vec::new() };
     let all: Vec<(String, String)> = query.iter().chain(form.iter()).cloned().collect();
     let param = |name: &str| all.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if let Some((_, format)) = all.iter().find(|(k, v)| k == "Format" && !v.eq_ignore_ascii_case("JSON")) {
+        return Err(ApiError::new(400, "InvalidParameter.Format", format!("Format {format:?} is not supported: answers are JSON only (use Format=JSON).")));
+    }
 
     let authorization = header(req, "authorization").filter(|a| a.starts_with(V3_ALGORITHM));
     let (key_id, timestamp, nonce, action, version) = if let Some(auth) = authorization {

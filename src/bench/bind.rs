@@ -69,7 +69,8 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
             public_url: settings.public_url.clone(),
             secrets: crate::secrets::SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)),
         },
-    )?;
+    )?
+    .contact;
     // The bench stands in for the owner clicking the link.
     diesel::update(contacts_table::table.find(&contact.id))
         .set((contacts_table::status.eq("Active"), contacts_table::verified_at.eq(Some(now_utc()))))

@@ -32,8 +32,8 @@ pub enum ContactError {
     AddressLimit { address: String, next_at: PrimitiveDateTime },
     #[error("Nothing is waiting for verification at {0}")]
     NothingToVerify(String),
-    #[error("The contact has no pending email change")]
-    NoPendingChange,
+    #[error("The contact has no pending {0} change")]
+    NoPendingChange(&'static str),
     #[error("The contact is being deleted and cannot be changed")]
     Deleting,
     #[error("The contact is being deleted already: wait for the task to finish")]

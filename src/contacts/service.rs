@@ -64,7 +64,15 @@ pub struct NewContact {
 
 /// Creates a contact, `Verifying`, and queues its verification email (rules C1–C4). A
 /// refusal (quota, name, a sending limit) leaves nothing behind.
-pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sender) -> Result<Contact> {
+/// A contact as saved, with the verification email a sending limit held back, if any
+/// (the contact is kept either way; the email can be sent again later).
+#[derive(Debug)]
+pub struct Saved {
+    pub contact: Contact,
+    pub not_sent: Option<ContactError>,
+}
+
+pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sender) -> Result<Saved> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let (used, quota) = (count_contacts(conn)?, quota(conn)?);
@@ -94,9 +102,9 @@ pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sende
             Err(e) if is_unique_violation(&e) => return Err(ContactError::NameTaken(new.name.as_str().to_owned())),
             other => other?,
         };
-        verification::send(conn, &contact, &contact.email, sender)?;
+        let not_sent = verification::send_or_hold(conn, &contact, &contact.email, sender)?;
         tracing::info!(contact.id = %contact.id, "contact created");
-        Ok(contact)
+        Ok(Saved { contact, not_sent })
     })
 }
 
@@ -105,7 +113,8 @@ pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sende
 pub struct ContactChanges {
     pub name: Option<ContactName>,
     pub email: Option<EmailAddress>,
-    pub phone: Option<PhoneNumber>,
+    /// `Some(None)` clears the number.
+    pub phone: Option<Option<PhoneNumber>>,
     pub title: Option<Title>,
     pub types: Option<MessageTypes>,
 }
@@ -115,7 +124,7 @@ pub struct ContactChanges {
 /// while notifications keep going to the verified one; giving the verified address back
 /// cancels the pending change. A Verifying contact simply gets the new address verified
 /// instead. Over a sending limit nothing changes.
-pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &ContactChanges, sender: &Sender) -> Result<Contact> {
+pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &ContactChanges, sender: &Sender) -> Result<Saved> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let mut contact = get_contact(conn, id)?;
@@ -136,7 +145,7 @@ pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &Contac
             contact.message_types = types.bits();
         }
         if let Some(phone) = &changes.phone {
-            contact.phone = Some(phone.as_str().to_owned());
+            contact.phone = phone.as_ref().map(|p| p.as_str().to_owned());
         }
         let mut verify = None;
         if let Some(email) = &changes.email {
@@ -168,10 +177,11 @@ pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &Contac
                 contacts::modified_at.eq(contact.modified_at),
             ))
             .execute(conn)?;
-        if let Some(address) = verify {
-            verification::send(conn, &contact, &address, sender)?;
-        }
-        Ok(contact)
+        let not_sent = match verify {
+            Some(address) => verification::send_or_hold(conn, &contact, &address, sender)?,
+            None => None,
+        };
+        Ok(Saved { contact, not_sent })
     })
 }
 
@@ -198,9 +208,9 @@ pub fn cancel_pending_email(conn: &mut AnyConnection, id: &ContactId, address: O
     crate::db::transaction(conn, |conn| {
         let mut contact = get_contact(conn, id)?;
         match (&contact.pending_email, address) {
-            (Some(p), Some(a)) if !p.eq_ignore_ascii_case(a.as_str()) => return Err(ContactError::NoPendingChange),
+            (Some(p), Some(a)) if !p.eq_ignore_ascii_case(a.as_str()) => return Err(ContactError::NoPendingChange("email address")),
             (Some(_), _) => {}
-            (None, _) => return Err(ContactError::NoPendingChange),
+            (None, _) => return Err(ContactError::NoPendingChange("email address")),
         }
         contact.pending_email = None;
         contact.modified_at = now_utc();

@@ -76,6 +76,19 @@ pub fn send(conn: &mut AnyConnection, contact: &Contact, address: &str, sender: 
     Ok(())
 }
 
+/// Like [`send`], but a send over a limit is held back instead of refused: the caller's
+/// change is kept and the answer says why no email went out (it can be sent again later).
+pub fn send_or_hold(conn: &mut AnyConnection, contact: &Contact, address: &str, sender: &Sender) -> Result<Option<ContactError>, ContactError> {
+    match send(conn, contact, address, sender) {
+        Ok(()) => Ok(None),
+        Err(held @ (ContactError::DailyLimit { .. } | ContactError::AddressLimit { .. })) => {
+            tracing::info!(contact.id = %contact.id, reason = %held, "verification email held back by a sending limit");
+            Ok(Some(held))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The link and its contact, if the link may still be used for the address it names.
 fn usable(conn: &mut AnyConnection, token: &Token) -> Result<(Verification, Contact), VerifyError> {
     let v: Verification = contact_verifications::table

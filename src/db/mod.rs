@@ -24,6 +24,8 @@ pub enum AnyConnection {
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
+/// The backend of [`AnyConnection`], for boxed queries a function hands back.
+pub type Backend = <AnyConnection as diesel::Connection>::Backend;
 pub type DbPool = Pool<AnyManager>;
 pub type DbConn = PooledConnection<AnyManager>;
 
@@ -291,6 +293,24 @@ where
             Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(e),
             Err(rollback) => Err(rollback.into()),
         },
+    }
+}
+
+/// Runs `f` in a transaction that is always rolled back: the same checks and writes as
+/// the real call, with nothing kept (the API's `DryRun`). Answers what `f` answered.
+pub fn dry_run<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<DieselError>,
+{
+    let mut outcome = None;
+    let rolled_back: Result<(), E> = transaction(conn, |c| {
+        outcome = Some(f(c));
+        Err(E::from(DieselError::RollbackTransaction))
+    });
+    match outcome {
+        Some(answer) => answer,
+        None => rolled_back.map(|()| unreachable!("the closure always asks for a rollback")),
     }
 }
 

@@ -270,6 +270,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tags (resource_type, resource_id, tag_key) {
+        resource_type -> Text,
+        resource_id -> Text,
+        tag_key -> Text,
+        tag_value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(deliveries -> notifications (notification_id));
 diesel::joinable!(delivery_attempts -> deliveries (delivery_id));
 diesel::joinable!(accounts -> folders (folder_id));
@@ -282,6 +292,7 @@ diesel::joinable!(member_invitations -> member_users (member_user_id));
 diesel::joinable!(contact_verifications -> contacts (contact_id));
 diesel::joinable!(deletion_fail_reasons -> contacts (contact_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    tags,
     resource_directories,
     folders,
     accounts,

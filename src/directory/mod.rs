@@ -5,6 +5,7 @@ pub mod demo;
 pub mod import;
 mod models;
 mod service;
+pub mod tags;
 
 pub use models::{Account, Folder, FolderOption, FolderSummary, JoinMethod, ResourceDirectory};
 pub use service::*;
@@ -34,6 +35,8 @@ pub enum DirectoryError {
     MoveBlocked(String),
     #[error("Member {0} was removed from the resource directory")]
     AccountRemoved(String),
+    #[error("{resource} would have {count} tags: a folder or member has at most {} (remove some first)", crate::domain::MAX_TAGS)]
+    TooManyTags { resource: String, count: i64 },
     #[error(transparent)]
     Storage(#[from] crate::errors::StorageError),
 }

@@ -4,7 +4,7 @@ use diesel::sql_types::{BigInt, Text};
 use super::{Account, DirectoryError, Folder, FolderOption, FolderSummary, JoinMethod, ResourceDirectory};
 use crate::db::schema::{accounts, folders, resource_directories};
 use crate::db::{AnyConnection, is_foreign_key_violation, is_unique_violation, now_utc};
-use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest, ResourceDirectoryId};
+use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest, ResourceDirectoryId, Tag, TaggedKind};
 
 type Result<T, E = DirectoryError> = std::result::Result<T, E>;
 
@@ -104,7 +104,10 @@ pub fn create_folder(conn: &mut AnyConnection, parent: &FolderId, name: &FolderN
             Err(e) if is_unique_violation(&e) => Err(DirectoryError::FolderNameTaken(name.as_str().to_owned())),
             Err(e) if is_foreign_key_violation(&e) => Err(DirectoryError::FolderNotFound(parent_id_of(&folder))),
             Err(e) => Err(e.into()),
-            Ok(_) => Ok(folder),
+            Ok(_) => {
+                super::tags::forget(conn, TaggedKind::Folder, &folder.id)?;
+                Ok(folder)
+            }
         }
     })
 }
@@ -150,7 +153,10 @@ pub fn delete_folder(conn: &mut AnyConnection, id: &FolderId) -> Result<Folder> 
         match diesel::delete(folders::table.find(&folder.id)).execute(conn) {
             Err(e) if is_foreign_key_violation(&e) => Err(DirectoryError::NotEmpty),
             Err(e) => Err(e.into()),
-            Ok(_) => Ok(folder),
+            Ok(_) => {
+                super::tags::forget(conn, TaggedKind::Folder, &folder.id)?;
+                Ok(folder)
+            }
         }
     })
 }
@@ -163,20 +169,49 @@ const SUMMARY_SELECT: &str = "SELECT f.id, f.name, f.parent_id, f.depth, f.path,
 /// The folders directly inside `parent`, by name, optionally filtered by name or id,
 /// each with its own counts. Two queries whatever the page size.
 pub fn list_subfolders(conn: &mut AnyConnection, parent: &FolderId, query: Option<&str>, page: PageRequest) -> Result<Page<FolderSummary>> {
+    list_subfolders_tagged(conn, parent, query, &[], page)
+}
+
+/// As [`list_subfolders`], only folders that carry every tag of `tagged`.
+pub fn list_subfolders_tagged(
+    conn: &mut AnyConnection,
+    parent: &FolderId,
+    query: Option<&str>,
+    tagged: &[Tag],
+    page: PageRequest,
+) -> Result<Page<FolderSummary>> {
     let pattern = contains_pattern(query.unwrap_or(""));
-    let filter = "f.parent_id = $1 AND (lower(f.name) LIKE $2 ESCAPE '\\' OR lower(f.id) LIKE $2 ESCAPE '\\')";
-    let total = folders::table
+    let mut count = folders::table
         .filter(folders::parent_id.eq(parent.as_str()))
-        .filter(lower(folders::name).like(&pattern).escape('\\').or(lower(folders::id).like(&pattern).escape('\\')))
-        .count()
-        .get_result(conn)?;
+        .filter(lower(folders::name).like(pattern.clone()).escape('\\').or(lower(folders::id).like(pattern.clone()).escape('\\')))
+        .into_boxed();
+    for t in tagged {
+        count = count.filter(folders::id.eq_any(crate::tagged_ids!(TaggedKind::Folder, t)));
+    }
+    let total = count.count().get_result(conn)?;
     let page = page.within(total);
-    let items = diesel::sql_query(format!("{SUMMARY_SELECT} WHERE {filter} ORDER BY lower(f.name), f.id LIMIT $3 OFFSET $4"))
-        .bind::<Text, _>(parent.as_str())
-        .bind::<Text, _>(&pattern)
-        .bind::<BigInt, _>(page.size)
-        .bind::<BigInt, _>(page.offset())
-        .load::<FolderSummary>(conn)?;
+    let mut filter = String::from("f.parent_id = $1 AND (lower(f.name) LIKE $2 ESCAPE '\\' OR lower(f.id) LIKE $2 ESCAPE '\\')");
+    let mut n = 2;
+    for t in tagged {
+        filter.push_str(&format!(" AND f.id IN (SELECT resource_id FROM tags WHERE resource_type = 'Folder' AND tag_key = ${}", n + 1));
+        n += 1;
+        if !t.value.as_str().is_empty() {
+            filter.push_str(&format!(" AND tag_value = ${}", n + 1));
+            n += 1;
+        }
+        filter.push(')');
+    }
+    let mut q = diesel::sql_query(format!("{SUMMARY_SELECT} WHERE {filter} ORDER BY lower(f.name), f.id LIMIT ${} OFFSET ${}", n + 1, n + 2))
+        .into_boxed()
+        .bind::<Text, _>(parent.as_str().to_owned())
+        .bind::<Text, _>(pattern);
+    for t in tagged {
+        q = q.bind::<Text, _>(t.key.as_str().to_owned());
+        if !t.value.as_str().is_empty() {
+            q = q.bind::<Text, _>(t.value.as_str().to_owned());
+        }
+    }
+    let items = q.bind::<BigInt, _>(page.size).bind::<BigInt, _>(page.offset()).load::<FolderSummary>(conn)?;
     Ok(Page { items, total, request: page })
 }
 
@@ -338,6 +373,7 @@ pub fn remove_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Accoun
         diesel::update(accounts::table.find(&account.id))
             .set((accounts::folder_id.eq(None::<String>), accounts::removed_at.eq(Some(now)), accounts::modified_at.eq(now)))
             .execute(conn)?;
+        super::tags::forget(conn, TaggedKind::Account, &account.id)?;
         Ok(account)
     })
 }
@@ -380,8 +416,22 @@ pub fn folder_path_names(conn: &mut AnyConnection, ids: &[&str]) -> Result<std::
 /// Members of the directory (not removed ones), by display name: in one folder when
 /// `folder` is given, otherwise everywhere; filtered by name, id or security email.
 pub fn list_accounts(conn: &mut AnyConnection, folder: Option<&FolderId>, query: Option<&str>, page: PageRequest) -> Result<Page<Account>> {
+    list_accounts_tagged(conn, folder, query, &[], page)
+}
+
+/// As [`list_accounts`], only members that carry every tag of `tagged`.
+pub fn list_accounts_tagged(
+    conn: &mut AnyConnection,
+    folder: Option<&FolderId>,
+    query: Option<&str>,
+    tagged: &[Tag],
+    page: PageRequest,
+) -> Result<Page<Account>> {
     let build = || {
         let mut q = accounts::table.filter(accounts::removed_at.is_null()).into_boxed();
+        for t in tagged {
+            q = q.filter(accounts::id.eq_any(crate::tagged_ids!(TaggedKind::Account, t)));
+        }
         if let Some(f) = folder {
             q = q.filter(accounts::folder_id.eq(f.as_str()));
         }

@@ -8,6 +8,7 @@ mod ids;
 mod names;
 mod paging;
 mod search;
+mod tag;
 
 pub use contact::{ContactId, ContactName, MessageType, MessageTypes, PhoneNumber, Title, Token};
 pub use email::EmailAddress;
@@ -15,6 +16,7 @@ pub use ids::{AccountId, FolderId, ResourceDirectoryId, TargetId, random_alphanu
 pub use names::{DisplayName, FolderName, Password, RecipientName, Username};
 pub use paging::{Page, PageRequest};
 pub use search::SearchText;
+pub use tag::{MAX_TAGS, Tag, TagKey, TagValue, TaggedKind, distinct_tags};
 
 /// `2026-11-28 04:19:07 UTC`: a moment as the console and emails say it, to the second.
 pub fn when_utc(t: time::PrimitiveDateTime) -> String {

@@ -5,6 +5,8 @@ pub struct PageRequest {
     pub size: i64,
     /// A page past the end shows the last one (the console); otherwise it is empty (the API).
     pub clamp: bool,
+    /// An exact number of items to skip (token paging); `number` is then ignored.
+    pub skip: Option<i64>,
 }
 
 impl PageRequest {
@@ -18,18 +20,26 @@ impl PageRequest {
             number: number.filter(|n| *n >= 1).unwrap_or(1),
             size: size.filter(|s| *s >= 1).map(|s| s.min(Self::MAX_SIZE)).unwrap_or(Self::DEFAULT_SIZE),
             clamp: false,
+            skip: None,
         }
+    }
+    /// `size` items after the first `skip` (MaxResults/NextToken).
+    pub fn from_offset(skip: i64, size: i64) -> PageRequest {
+        PageRequest { number: 1 + skip / size.max(1), size, clamp: false, skip: Some(skip.max(0)) }
     }
     /// A console page: a number past the end (an old link, a typed one) shows the last page.
     pub fn with_size(number: Option<i64>, size: i64) -> PageRequest {
-        PageRequest { number: number.filter(|n| *n >= 1).unwrap_or(1), size, clamp: true }
+        PageRequest { number: number.filter(|n| *n >= 1).unwrap_or(1), size, clamp: true, skip: None }
     }
     /// This request among `total` items: clamped to the last page when it asks to be.
     pub fn within(self, total: i64) -> PageRequest {
         let last = ((total + self.size - 1) / self.size).max(1);
-        if self.clamp && self.number > last { PageRequest { number: last, ..self } } else { self }
+        if self.clamp && self.skip.is_none() && self.number > last { PageRequest { number: last, ..self } } else { self }
     }
     pub fn offset(&self) -> i64 {
+        if let Some(skip) = self.skip {
+            return skip;
+        }
         (self.number - 1).saturating_mul(self.size)
     }
 }

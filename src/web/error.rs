@@ -98,7 +98,8 @@ impl From<DirectoryError> for AppError {
             | DirectoryError::NotEmpty
             | DirectoryError::RootFolder
             | DirectoryError::AccountRemoved(_)
-            | DirectoryError::MoveBlocked(_) => AppError::Conflict(e.to_string()),
+            | DirectoryError::MoveBlocked(_)
+            | DirectoryError::TooManyTags { .. } => AppError::Conflict(e.to_string()),
         }
     }
 }

@@ -60,8 +60,8 @@ async fn an_unsigned_request_and_an_unknown_action_get_clear_codes() {
     assert_eq!(resp.status, StatusCode::BAD_REQUEST);
     assert_eq!(resp.json()["Code"], "MissingParameter.Signature");
     let resp = app.api("DoSomethingElse", &[]).await;
-    assert_eq!(resp.status, StatusCode::NOT_FOUND);
-    assert_eq!(resp.json()["Code"], "InvalidAction.NotFound");
+    assert_eq!(resp.status, StatusCode::BAD_REQUEST);
+    assert_eq!(resp.json()["Code"], "OperationNotSupported.Action");
 }
 
 #[actix_web::test]

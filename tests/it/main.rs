@@ -3,6 +3,7 @@
 
 mod api;
 mod bindings;
+mod clients;
 mod concurrency;
 mod console;
 mod contacts;

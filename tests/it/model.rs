@@ -221,7 +221,8 @@ fn setup(c: &mut AnyConnection, parents: &[usize], types: &[i32]) -> World {
                 secrets: rd_contacts::secrets::SecretBox::new(b"model secret that is long enough for the sealing key derivation, 64+ bytes"),
             },
         )
-        .unwrap();
+        .unwrap()
+        .contact;
         diesel::update(contacts_table::table.find(&contact.id))
             .set((contacts_table::status.eq("Active"), contacts_table::verified_at.eq(Some(now_utc()))))
             .execute(c)

@@ -101,7 +101,7 @@ async fn cancel_update(state: web::Data<AppState>, admin: CurrentAdmin, path: we
             admin.flash.say(format!("The address change is cancelled; notifications keep going to {}.", contact.email));
             Ok(redirect(&format!("/contacts/{}", contact.id)))
         }
-        Err(e @ ContactError::NoPendingChange) => render_details(&state, &admin, id, Some(e.to_string())).await,
+        Err(e @ ContactError::NoPendingChange(_)) => render_details(&state, &admin, id, Some(e.to_string())).await,
         Err(e) => Err(e.into()),
     }
 }

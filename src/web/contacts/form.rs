@@ -163,17 +163,18 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmi
     let sender = state.sender(&admin.username);
     let keep = ContactForm::from_pairs(&form.pairs);
     match db::run(&state.pool, move |c| contacts::create_contact(c, &new, &sender)).await {
-        Ok(contact) => {
+        Ok(contacts::Saved { contact, not_sent: None }) => {
             admin.flash.say(format!(
                 "{} is created. A verification email is on its way to {}: the contact becomes Active once its owner confirms the address.",
                 contact.name, contact.email
             ));
             Ok(redirect_for(&req, &format!("/contacts/{}", contact.id)))
         }
-        Err(e @ ContactError::NameTaken(_)) => render_panel(&req, &admin, None, ContactForm { name_error: Some(e.to_string()), ..keep }),
-        Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. })) => {
-            render_panel(&req, &admin, None, ContactForm { email_error: Some(e.to_string()), ..keep })
+        Ok(contacts::Saved { contact, not_sent: Some(why) }) => {
+            admin.flash.say(format!("{} is created, but the verification email was not sent: {why} Send it again from the contact's page.", contact.name));
+            Ok(redirect_for(&req, &format!("/contacts/{}", contact.id)))
         }
+        Err(e @ ContactError::NameTaken(_)) => render_panel(&req, &admin, None, ContactForm { name_error: Some(e.to_string()), ..keep }),
         Err(e @ ContactError::QuotaExceeded { .. }) => {
             render_panel(&req, &admin, None, ContactForm { form_error: Some(e.to_string()), quota_full: true, ..keep })
         }
@@ -201,18 +202,18 @@ async fn update(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmi
     let keep = ContactForm::from_pairs(&form.pairs);
     let email_before = contact.pending_email.clone().unwrap_or_else(|| contact.email.clone());
     match db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &sender)).await {
-        Ok(contact) => {
+        Ok(contacts::Saved { contact, not_sent }) => {
             let waiting = contact.address_to_verify().filter(|a| !a.eq_ignore_ascii_case(&email_before));
-            admin.flash.say(match waiting {
-                Some(to) => format!("Saved. A verification email is on its way to {to}; notifications keep going to {} until it is confirmed.", contact.email),
-                None => "Saved.".to_owned(),
+            admin.flash.say(match (waiting, not_sent) {
+                (Some(to), Some(why)) => format!("Saved, but the verification email to {to} was not sent: {why} Send it again from this page."),
+                (Some(to), None) => {
+                    format!("Saved. A verification email is on its way to {to}; notifications keep going to {} until it is confirmed.", contact.email)
+                }
+                (None, _) => "Saved.".to_owned(),
             });
             Ok(redirect_for(&req, &format!("/contacts/{}", contact.id)))
         }
         Err(e @ ContactError::NameTaken(_)) => render_panel(&req, &admin, Some(contact), ContactForm { name_error: Some(e.to_string()), ..keep }),
-        Err(e @ (ContactError::AddressLimit { .. } | ContactError::DailyLimit { .. })) => {
-            render_panel(&req, &admin, Some(contact), ContactForm { email_error: Some(e.to_string()), ..keep })
-        }
         Err(e @ ContactError::Deleting) => render_panel(&req, &admin, Some(contact), ContactForm { form_error: Some(e.to_string()), ..keep }),
         Err(e) => Err(e.into()),
     }

@@ -1,0 +1,193 @@
+//! Tags on folders and members: set, removed, listed, and used as list filters. A
+//! resource keeps at most [`MAX_TAGS`] tags, one value per key.
+
+use std::collections::BTreeMap;
+
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+
+use super::DirectoryError;
+use crate::db::schema::{accounts, folders, tags};
+use crate::db::{AnyConnection, now_utc};
+use crate::domain::{MAX_TAGS, Tag, TagKey, TaggedKind};
+
+type Result<T, E = DirectoryError> = std::result::Result<T, E>;
+
+diesel::define_sql_function!(fn lower(x: Text) -> Text);
+
+/// One tag on one resource, as ListTagResources answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct TagRow {
+    pub resource_type: String,
+    pub resource_id: String,
+    pub key: String,
+    pub value: String,
+}
+
+/// Each resource's tags, by key.
+pub type TagsById = BTreeMap<String, Vec<(String, String)>>;
+
+/// Every id names a current member (or an existing folder).
+fn check_exist(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String]) -> Result<()> {
+    for id in ids {
+        let found: i64 = match kind {
+            TaggedKind::Account => accounts::table.filter(accounts::id.eq(id)).filter(accounts::removed_at.is_null()).count().get_result(conn)?,
+            TaggedKind::Folder => folders::table.filter(folders::id.eq(id)).count().get_result(conn)?,
+        };
+        if found == 0 {
+            return Err(match kind {
+                TaggedKind::Account => DirectoryError::AccountNotFound(id.clone()),
+                TaggedKind::Folder => DirectoryError::FolderNotFound(id.clone()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Sets `tags` on every resource named, in one transaction: a key it has already takes
+/// the new value. Refused (and nothing set) when a resource would have more than 20.
+pub fn tag(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String], new: &[Tag]) -> Result<()> {
+    crate::db::transaction(conn, |conn| {
+        check_exist(conn, kind, ids)?;
+        write_tags(conn, kind, ids, new)
+    })
+}
+
+/// Sets tags inside the caller's transaction (a resource being created with its tags).
+pub(crate) fn write_tags(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String], new: &[Tag]) -> Result<()> {
+    let now = now_utc();
+    for id in ids {
+        for t in new {
+            diesel::delete(tags::table.find((kind.as_str(), id, t.key.as_str()))).execute(conn)?;
+            diesel::insert_into(tags::table)
+                .values((
+                    tags::resource_type.eq(kind.as_str()),
+                    tags::resource_id.eq(id),
+                    tags::tag_key.eq(t.key.as_str()),
+                    tags::tag_value.eq(t.value.as_str()),
+                    tags::created_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        let count: i64 = tags::table.filter(tags::resource_type.eq(kind.as_str())).filter(tags::resource_id.eq(id)).count().get_result(conn)?;
+        if count > MAX_TAGS as i64 {
+            return Err(DirectoryError::TooManyTags { resource: id.clone(), count });
+        }
+    }
+    Ok(())
+}
+
+/// Removes the keys named (or, with `None`, every tag) from every resource named.
+pub fn untag(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String], keys: Option<&[TagKey]>) -> Result<()> {
+    crate::db::transaction(conn, |conn| {
+        check_exist(conn, kind, ids)?;
+        let mut q = diesel::delete(tags::table).filter(tags::resource_type.eq(kind.as_str())).filter(tags::resource_id.eq_any(ids)).into_boxed();
+        if let Some(keys) = keys {
+            q = q.filter(tags::tag_key.eq_any(keys.iter().map(|k| k.as_str().to_owned()).collect::<Vec<_>>()));
+        }
+        q.execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Drops every tag of a resource that is gone (a deleted folder, a removed member).
+pub(crate) fn forget(conn: &mut AnyConnection, kind: TaggedKind, id: &str) -> Result<()> {
+    diesel::delete(tags::table.filter(tags::resource_type.eq(kind.as_str())).filter(tags::resource_id.eq(id))).execute(conn)?;
+    Ok(())
+}
+
+/// The tags of these resources, each list by key. One query.
+pub fn tags_of(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String]) -> Result<TagsById> {
+    let rows: Vec<(String, String, String)> = tags::table
+        .filter(tags::resource_type.eq(kind.as_str()))
+        .filter(tags::resource_id.eq_any(ids))
+        .order((tags::resource_id, tags::tag_key))
+        .select((tags::resource_id, tags::tag_key, tags::tag_value))
+        .load(conn)?;
+    let mut by_id = TagsById::new();
+    for (id, k, v) in rows {
+        by_id.entry(id).or_default().push((k, v));
+    }
+    Ok(by_id)
+}
+
+/// The ids of the resources of a kind that carry a tag (a tag with an empty value
+/// matches its key with any value): a subquery for a list's filter. A macro, because the
+/// multi-backend connection cannot take a boxed subquery.
+#[macro_export]
+macro_rules! tagged_ids {
+    ($kind:expr, $tag:expr) => {{
+        use diesel::IntoSql as _;
+        $crate::db::schema::tags::table
+            .filter($crate::db::schema::tags::resource_type.eq($kind.as_str()))
+            .filter($crate::db::schema::tags::tag_key.eq($tag.key.as_str().to_owned()))
+            .filter(
+                $crate::db::schema::tags::tag_value.eq($tag.value.as_str().to_owned()).or($tag.value.as_str().is_empty().into_sql::<diesel::sql_types::Bool>()),
+            )
+            .select($crate::db::schema::tags::resource_id)
+    }};
+}
+
+/// ListTagResources: the tags of the resources named (all of `kind` when none is),
+/// limited to resources that carry every tag of `filter`; by resource, then key.
+pub fn list_tag_resources(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String], filter: &[Tag], offset: i64, limit: i64) -> Result<(Vec<TagRow>, i64)> {
+    let build = || {
+        let mut q = tags::table.filter(tags::resource_type.eq(kind.as_str())).into_boxed();
+        if !ids.is_empty() {
+            q = q.filter(tags::resource_id.eq_any(ids.to_vec()));
+        }
+        for t in filter {
+            // The same table inside: an alias, as the tag lists' filter macro cannot be.
+            let other = diesel::alias!(tags as carrier);
+            q = q.filter(
+                tags::resource_id.eq_any(
+                    other
+                        .filter(other.field(tags::resource_type).eq(kind.as_str()))
+                        .filter(other.field(tags::tag_key).eq(t.key.as_str().to_owned()))
+                        .filter(other.field(tags::tag_value).eq(t.value.as_str().to_owned()).or(t.value.as_str().is_empty().into_sql::<Bool>()))
+                        .select(other.field(tags::resource_id)),
+                ),
+            );
+        }
+        q
+    };
+    let total: i64 = build().select(count_star()).first(conn)?;
+    let rows = build()
+        .order((tags::resource_id, tags::tag_key))
+        .offset(offset)
+        .limit(limit)
+        .select((tags::resource_type, tags::resource_id, tags::tag_key, tags::tag_value))
+        .load::<TagRow>(conn)?;
+    Ok((rows, total))
+}
+
+/// ListTagKeys: the keys in use on resources of `kind`, optionally containing a text.
+pub fn tag_keys(conn: &mut AnyConnection, kind: TaggedKind, contains: Option<&str>, offset: i64, limit: i64) -> Result<(Vec<String>, i64)> {
+    let pattern = super::contains_pattern(contains.unwrap_or(""));
+    let build = || {
+        tags::table
+            .filter(tags::resource_type.eq(kind.as_str()))
+            .filter(lower(tags::tag_key).like(pattern.clone()).escape('\\'))
+            .select(tags::tag_key)
+            .distinct()
+    };
+    let all: Vec<String> = build().order(tags::tag_key).load(conn)?;
+    let total = all.len() as i64;
+    Ok((all.into_iter().skip(offset.max(0) as usize).take(limit.max(0) as usize).collect(), total))
+}
+
+/// ListTagValues: the values in use for one key, optionally containing a text.
+pub fn tag_values(conn: &mut AnyConnection, kind: TaggedKind, key: &TagKey, contains: Option<&str>, offset: i64, limit: i64) -> Result<(Vec<String>, i64)> {
+    let pattern = super::contains_pattern(contains.unwrap_or(""));
+    let all: Vec<String> = tags::table
+        .filter(tags::resource_type.eq(kind.as_str()))
+        .filter(tags::tag_key.eq(key.as_str()))
+        .filter(lower(tags::tag_value).like(pattern).escape('\\'))
+        .select(tags::tag_value)
+        .distinct()
+        .order(tags::tag_value)
+        .load(conn)?;
+    let total = all.len() as i64;
+    Ok((all.into_iter().skip(offset.max(0) as usize).take(limit.max(0) as usize).collect(), total))
+}
