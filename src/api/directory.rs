@@ -88,6 +88,7 @@ async fn get_resource_directory(state: &AppState) -> ApiResult {
             "ControlPolicyStatus": "Disabled",
             "MemberDeletionStatus": "Disabled",
             "MemberAccountDisplayNameSyncStatus": "Disabled",
+            "IdentityInformation": "",
         }
     })))
 }

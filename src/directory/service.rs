@@ -180,36 +180,43 @@ pub fn list_subfolders_tagged(
     tagged: &[Tag],
     page: PageRequest,
 ) -> Result<Page<FolderSummary>> {
-    let pattern = contains_pattern(query.unwrap_or(""));
-    let mut count = folders::table
-        .filter(folders::parent_id.eq(parent.as_str()))
-        .filter(lower(folders::name).like(pattern.clone()).escape('\\').or(lower(folders::id).like(pattern.clone()).escape('\\')))
-        .into_boxed();
+    folder_summaries(conn, Some(parent), query.unwrap_or(""), tagged, page)
+}
+
+/// Folders, each with its counts, by name: directly inside `parent` (anywhere without
+/// one), whose name or id contains `query`, that carry every tag of `tagged`. Two queries.
+fn folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, query: &str, tagged: &[Tag], page: PageRequest) -> Result<Page<FolderSummary>> {
+    let pattern = contains_pattern(query);
+    let mut count =
+        folders::table.filter(lower(folders::name).like(pattern.clone()).escape('\\').or(lower(folders::id).like(pattern.clone()).escape('\\'))).into_boxed();
+    if let Some(parent) = parent {
+        count = count.filter(folders::parent_id.eq(parent.as_str().to_owned()));
+    }
     for t in tagged {
         count = count.filter(folders::id.eq_any(crate::tagged_ids!(TaggedKind::Folder, t)));
     }
     let total = count.count().get_result(conn)?;
     let page = page.within(total);
-    let mut filter = String::from("f.parent_id = $1 AND (lower(f.name) LIKE $2 ESCAPE '\\' OR lower(f.id) LIKE $2 ESCAPE '\\')");
-    let mut n = 2;
+    // The same filter in SQL, with numbered parameters bound in order.
+    let mut filter = String::from("(lower(f.name) LIKE $1 ESCAPE '\\' OR lower(f.id) LIKE $1 ESCAPE '\\')");
+    let mut binds: Vec<String> = vec![pattern];
+    if let Some(parent) = parent {
+        binds.push(parent.as_str().to_owned());
+        filter.push_str(&format!(" AND f.parent_id = ${}", binds.len()));
+    }
     for t in tagged {
-        filter.push_str(&format!(" AND f.id IN (SELECT resource_id FROM tags WHERE resource_type = 'Folder' AND tag_key = ${}", n + 1));
-        n += 1;
+        binds.push(t.key.as_str().to_owned());
+        filter.push_str(&format!(" AND f.id IN (SELECT resource_id FROM tags WHERE resource_type = 'Folder' AND tag_key = ${}", binds.len()));
         if !t.value.as_str().is_empty() {
-            filter.push_str(&format!(" AND tag_value = ${}", n + 1));
-            n += 1;
+            binds.push(t.value.as_str().to_owned());
+            filter.push_str(&format!(" AND tag_value = ${}", binds.len()));
         }
         filter.push(')');
     }
-    let mut q = diesel::sql_query(format!("{SUMMARY_SELECT} WHERE {filter} ORDER BY lower(f.name), f.id LIMIT ${} OFFSET ${}", n + 1, n + 2))
-        .into_boxed()
-        .bind::<Text, _>(parent.as_str().to_owned())
-        .bind::<Text, _>(pattern);
-    for t in tagged {
-        q = q.bind::<Text, _>(t.key.as_str().to_owned());
-        if !t.value.as_str().is_empty() {
-            q = q.bind::<Text, _>(t.value.as_str().to_owned());
-        }
+    let sql = format!("{SUMMARY_SELECT} WHERE {filter} ORDER BY lower(f.name), f.id LIMIT ${} OFFSET ${}", binds.len() + 1, binds.len() + 2);
+    let mut q = diesel::sql_query(sql).into_boxed();
+    for b in binds {
+        q = q.bind::<Text, _>(b);
     }
     let items = q.bind::<BigInt, _>(page.size).bind::<BigInt, _>(page.offset()).load::<FolderSummary>(conn)?;
     Ok(Page { items, total, request: page })
@@ -226,17 +233,12 @@ pub fn folder_summary(conn: &mut AnyConnection, id: &FolderId) -> Result<FolderS
 
 /// Folders whose name or id contains `query`, anywhere in the tree.
 pub fn search_folders(conn: &mut AnyConnection, query: &str, page: PageRequest) -> Result<Page<FolderSummary>> {
-    let pattern = contains_pattern(query);
-    let filter = "(lower(f.name) LIKE $1 ESCAPE '\\' OR lower(f.id) LIKE $1 ESCAPE '\\')";
-    let total =
-        folders::table.filter(lower(folders::name).like(&pattern).escape('\\').or(lower(folders::id).like(&pattern).escape('\\'))).count().get_result(conn)?;
-    let page = page.within(total);
-    let items = diesel::sql_query(format!("{SUMMARY_SELECT} WHERE {filter} ORDER BY lower(f.name), f.id LIMIT $2 OFFSET $3"))
-        .bind::<Text, _>(&pattern)
-        .bind::<BigInt, _>(page.size)
-        .bind::<BigInt, _>(page.offset())
-        .load::<FolderSummary>(conn)?;
-    Ok(Page { items, total, request: page })
+    folder_summaries(conn, None, query, &[], page)
+}
+
+/// As [`search_folders`], only folders that carry every tag of `tagged`.
+pub fn search_folders_tagged(conn: &mut AnyConnection, query: &str, tagged: &[Tag], page: PageRequest) -> Result<Page<FolderSummary>> {
+    folder_summaries(conn, None, query, tagged, page)
 }
 
 /// Every folder as an indented choice, in tree order (parents before children, siblings

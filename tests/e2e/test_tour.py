@@ -37,6 +37,8 @@ def tour(sdk, smtp, server, browser):
     db = sdk.create_folder(rdm.CreateFolderRequest(folder_name="tour-db", parent_folder_id=ops)).body.folder.folder_id
     member = sdk.create_resource_account(rdm.CreateResourceAccountRequest(display_name="Tour member", parent_folder_id=db)).body.account.account_id
     other = sdk.create_resource_account(rdm.CreateResourceAccountRequest(display_name="Tour other", parent_folder_id=db)).body.account.account_id
+    sdk.tag_resources(rdm.TagResourcesRequest(resource_type="Account", resource_id=[member], tag=[
+        rdm.TagResourcesRequestTag(key="env", value="production"), rdm.TagResourcesRequestTag(key="cost-center", value="a-rather-long-cost-center-value-42")]))
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     alice = active_contact(sdk, smtp, page, "TourAlice", "tour-alice@example.com", ["SecurityMessage", "FaultMessage"])
@@ -93,6 +95,7 @@ def test_every_administrator_page_and_panel_is_accessible_and_fits(browser, serv
         "publish": "/notifications/new",
         "import": "/directory/import",
         "directory-search": "/directory?q=tour",
+        "directory-tagged": "/directory?tag=env%3Dproduction",
         "folder-selected": f"/directory?folder={tour['db']}",
         "tasks-filtered": "/jobs?status=done",
         "bind-page": f"/contacts/{tour['alice']}/bind?open={tour['db']}&q=Tour",
@@ -111,6 +114,12 @@ def test_every_administrator_page_and_panel_is_accessible_and_fits(browser, serv
     page.get_by_role("button", name="Import", exact=True).click()
     page.get_by_text("Nothing was imported").wait_for()
     problems += audit(page, "import-errors")
+
+    page.goto(f"{server.url}/members/{tour['member']}")
+    page.get_by_label("Key", exact=True).fill("acs:reserved")
+    page.get_by_role("button", name="Add tag").click()
+    page.locator("#tag-error").wait_for()
+    problems += audit(page, "member-tag-error")
 
     page.goto(server.url + "/contacts")
     page.get_by_role("link", name="Create Contact").first.click()

@@ -360,3 +360,37 @@ async fn b3_an_imported_tree_reuses_folders_and_its_members_get_their_contacts_a
         "B3: the bound folder's contact reaches it: {member}"
     );
 }
+
+#[actix_web::test]
+async fn tags_are_set_and_removed_on_member_and_folder_pages_and_filter_the_organization_view() {
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let ops = folder(&app, &root, "ops").await;
+    let paid = app.api("CreateResourceAccount", &[("DisplayName", "Paid member"), ("ParentFolderId", &ops)]).await.json();
+    let paid = paid["Account"]["AccountId"].as_str().unwrap().to_owned();
+    app.api("CreateResourceAccount", &[("DisplayName", "Free member"), ("ParentFolderId", &ops)]).await;
+    app.sign_in().await;
+
+    let refused = app.post(&format!("/members/{paid}/tags"), &[("key", "acs:cost"), ("value", "x")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("reserved") && refused.body.contains(r#"value="acs:cost""#), "the message, with what was typed");
+    let set = app.post(&format!("/members/{paid}/tags"), &[("key", "plan"), ("value", "gold")]).await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER);
+    let page = app.get(&format!("/members/{paid}")).await.body;
+    assert!(page.contains("The tag plan: gold is set.") && page.contains("/directory?tag=plan%3Dgold"), "{page}");
+    app.post(&format!("/folders/{ops}/tags"), &[("key", "team"), ("value", "")]).await;
+    assert!(app.get(&format!("/folders/{ops}")).await.body.contains(">team</a>"));
+
+    // The Organization View filters members and folders by tag.
+    let tagged = app.get("/directory?tag=plan%3Dgold").await.body;
+    assert!(tagged.contains("Tagged plan=gold") && tagged.contains("Paid member") && !tagged.contains("Free member"), "{tagged}");
+    let folders = app.get("/directory?tag=team").await.body;
+    assert!(folders.contains("Folders (1)") && folders.contains(">ops</a>"), "{folders}");
+    assert_eq!(app.get("/directory?tag=aliyun").await.status, StatusCode::BAD_REQUEST);
+
+    let removed = app.post(&format!("/members/{paid}/tags/remove"), &[("key", "plan")]).await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert!(app.get(&format!("/members/{paid}")).await.body.contains("The tag plan is removed."));
+    let api = app.api("ListTagResources", &[("ResourceType", "Account"), ("ResourceId.1", &paid)]).await.json();
+    assert_eq!(api["TagResources"], serde_json::json!([]), "the API sees the same tags");
+}

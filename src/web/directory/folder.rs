@@ -9,9 +9,9 @@ use crate::contacts::bindings::{self, Binding};
 use crate::contacts::scope::{self};
 use crate::contacts::{self, Contact, ContactError};
 use crate::db::{self, AnyConnection};
-use crate::directory::{self, DirectoryError, Folder, FolderSummary, JoinMethod, NewAccount, ResourceDirectory};
+use crate::directory::{self, DirectoryError, Folder, FolderSummary, JoinMethod, NewAccount, ResourceDirectory, tags};
 use crate::domain::{ContactId, TargetId};
-use crate::domain::{DisplayName, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest};
+use crate::domain::{DisplayName, FolderId, FolderName, MAX_FOLDER_DEPTH, MAX_TAGS, Page, PageRequest, TaggedKind};
 use crate::state::AppState;
 use crate::web::AppError;
 use crate::web::filters;
@@ -26,7 +26,9 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/folders/{id}/rename", web::post().to(rename_folder))
         .route("/folders/{id}/delete", web::post().to(delete_folder))
         .route("/folders/{id}/members", web::post().to(create_member))
-        .route("/folders/{id}/bind", web::post().to(bind_to_folder));
+        .route("/folders/{id}/bind", web::post().to(bind_to_folder))
+        .route("/folders/{id}/tags", web::post().to(tag_folder))
+        .route("/folders/{id}/tags/remove", web::post().to(untag_folder));
 }
 
 // ---------------------------------------------------------------- folder details
@@ -44,6 +46,9 @@ struct FolderForms {
     member_email_error: Option<String>,
     delete_error: Option<String>,
     bind_error: Option<String>,
+    tag_key: String,
+    tag_value: String,
+    tag_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -62,6 +67,8 @@ struct FolderPage {
     q: String,
     forms: FolderForms,
     max_depth: i32,
+    tags: Vec<(String, String)>,
+    max_tags: usize,
 }
 
 impl FolderPage {
@@ -73,6 +80,9 @@ impl FolderPage {
     }
     fn can_have_subfolders(&self) -> bool {
         self.summary.folder.depth < MAX_FOLDER_DEPTH
+    }
+    fn tags_action(&self) -> String {
+        format!("/folders/{}/tags", self.summary.folder.id)
     }
     fn is_empty(&self) -> bool {
         self.summary.subfolders == 0 && self.summary.members == 0
@@ -105,6 +115,8 @@ fn load_folder(c: &mut AnyConnection, id: &FolderId, page: Option<i64>, chrome: 
             let accounts = directory::list_accounts(c, Some(id), Some(&q), PageRequest::with_size(page, MEMBERS_PER_PAGE))?;
             member_rows(c, accounts)?
         },
+        tags: tags::tags_of(c, TaggedKind::Folder, std::slice::from_ref(&summary.folder.id))?.remove(&summary.folder.id).unwrap_or_default(),
+        max_tags: MAX_TAGS,
         summary,
         q,
         forms,
@@ -119,6 +131,7 @@ async fn render_folder(state: &AppState, admin: &CurrentAdmin, id: FolderId, q: 
         || forms.member_email_error.is_some()
         || forms.delete_error.is_some()
         || forms.bind_error.is_some()
+        || forms.tag_error.is_some()
     {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -249,4 +262,24 @@ async fn bind_to_folder(state: web::Data<AppState>, path: web::Path<String>, adm
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn tag_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<TagFields>) -> Reply {
+    let id = folder_id(&path)?;
+    match set_tag(&state, TaggedKind::Folder, id.to_string(), &form.data).await? {
+        Ok(notice) => {
+            admin.flash.say(notice);
+            Ok(redirect(&format!("/folders/{id}#tags")))
+        }
+        Err(error) => {
+            let forms = FolderForms { tag_key: form.data.key.clone(), tag_value: form.data.value.clone(), tag_error: Some(error), ..Default::default() };
+            render_folder(&state, &admin, id, String::new(), None, forms).await
+        }
+    }
+}
+
+async fn untag_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<TagKeyField>) -> Reply {
+    let id = folder_id(&path)?;
+    admin.flash.say(remove_tag(&state, TaggedKind::Folder, id.to_string(), &form.data).await?);
+    Ok(redirect(&format!("/folders/{id}#tags")))
 }

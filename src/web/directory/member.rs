@@ -8,8 +8,8 @@ use serde::Deserialize;
 use crate::auth::member_users::{self, InviteError, UserRow};
 use crate::contacts::scope::{self, MemberContact};
 use crate::db::{self};
-use crate::directory::{self, Account, DirectoryError, Folder, FolderOption, ResourceDirectory};
-use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId};
+use crate::directory::{self, Account, DirectoryError, Folder, FolderOption, ResourceDirectory, tags};
+use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, MAX_TAGS, TaggedKind};
 use crate::message_center::{self, MessageCenter};
 use crate::state::AppState;
 use crate::web::AppError;
@@ -24,7 +24,9 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/members/{id}/update", web::post().to(update_member))
         .route("/members/{id}/move", web::post().to(move_member))
         .route("/members/{id}/remove", web::post().to(remove_member))
-        .route("/members/{id}/invite", web::post().to(invite_member_user));
+        .route("/members/{id}/invite", web::post().to(invite_member_user))
+        .route("/members/{id}/tags", web::post().to(tag_member))
+        .route("/members/{id}/tags/remove", web::post().to(untag_member));
 }
 
 // ---------------------------------------------------------------- member details
@@ -38,6 +40,9 @@ struct MemberForms {
     security_email: Option<String>,
     security_email_error: Option<String>,
     move_error: Option<String>,
+    tag_key: String,
+    tag_value: String,
+    tag_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -53,6 +58,8 @@ struct MemberPage {
     mc: MessageCenter,
     users: Vec<UserRow>,
     effective: Vec<MemberContact>,
+    tags: Vec<(String, String)>,
+    max_tags: usize,
 }
 
 impl MemberPage {
@@ -68,18 +75,26 @@ impl MemberPage {
     fn option_label(&self, option: &FolderOption) -> String {
         format!("{}{}", "\u{a0}\u{a0}\u{a0}".repeat(option.depth.max(0) as usize), option.label)
     }
+    fn tags_action(&self) -> String {
+        format!("/members/{}/tags", self.account.id)
+    }
     fn is_current_folder(&self, option: &FolderOption) -> bool {
         self.account.folder_id.as_deref() == Some(option.id.as_str())
     }
 }
 
 async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, forms: MemberForms) -> Reply {
-    let status = if forms.display_name_error.is_some() || forms.security_email_error.is_some() || forms.move_error.is_some() || forms.invite_error.is_some() {
+    let status = if forms.display_name_error.is_some()
+        || forms.security_email_error.is_some()
+        || forms.move_error.is_some()
+        || forms.invite_error.is_some()
+        || forms.tag_error.is_some()
+    {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
     };
-    let (rd, account, folder, ancestors, folder_options, mc, users, effective) = db::run(&state.pool, move |c| {
+    let (rd, account, folder, ancestors, folder_options, mc, users, effective, tags) = db::run(&state.pool, move |c| {
         let account = directory::get_account(c, &id)?;
         let folder = match &account.folder_id {
             Some(f) => Some(directory::get_folder(c, &FolderId::parse(f).expect("stored ids are valid"))?),
@@ -98,10 +113,12 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
         let mc = message_center::message_center(c, &account.id)?;
         let users = member_users::users_of(c, &account.id)?;
         let effective = scope::member_contacts(c, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;
-        Ok::<_, AppError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users, effective))
+        let tags = tags::tags_of(c, TaggedKind::Account, std::slice::from_ref(&account.id))?.remove(&account.id).unwrap_or_default();
+        Ok::<_, AppError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users, effective, tags))
     })
     .await?;
-    html(status, &MemberPage { chrome: Chrome::new(admin, "directory"), rd, account, folder, ancestors, folder_options, forms, mc, users, effective })
+    let chrome = Chrome::new(admin, "directory");
+    html(status, &MemberPage { chrome, rd, account, folder, ancestors, folder_options, forms, mc, users, effective, tags, max_tags: MAX_TAGS })
 }
 
 async fn member_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Reply {
@@ -200,4 +217,26 @@ async fn remove_member(state: web::Data<AppState>, admin: CurrentAdmin, path: we
     tracing::info!(account.id = %account.id, "member removed from the directory");
     admin.flash.say(format!("{} is removed from the resource directory. Its record is kept.", account.display_name));
     Ok(redirect(&format!("/members/{}", account.id)))
+}
+
+// ---------------------------------------------------------------- tags
+
+async fn tag_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<TagFields>) -> Reply {
+    let id = account_id(&path)?;
+    match set_tag(&state, TaggedKind::Account, id.to_string(), &form.data).await? {
+        Ok(notice) => {
+            admin.flash.say(notice);
+            Ok(redirect(&format!("/members/{id}#tags")))
+        }
+        Err(error) => {
+            let forms = MemberForms { tag_key: form.data.key.clone(), tag_value: form.data.value.clone(), tag_error: Some(error), ..Default::default() };
+            render_member(&state, &admin, id, forms).await
+        }
+    }
+}
+
+async fn untag_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<TagKeyField>) -> Reply {
+    let id = account_id(&path)?;
+    admin.flash.say(remove_tag(&state, TaggedKind::Account, id.to_string(), &form.data).await?);
+    Ok(redirect(&format!("/members/{id}#tags")))
 }

@@ -8,9 +8,12 @@ pub(crate) mod tree;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use crate::db;
 use crate::db::AnyConnection;
+use crate::directory::tags;
 use crate::directory::{self, Account, DirectoryError};
-use crate::domain::{AccountId, EmailAddress, FolderId, Page};
+use crate::domain::{AccountId, EmailAddress, FolderId, Page, Tag, TagKey, TagValue, TaggedKind};
+use crate::state::AppState;
 use crate::web::AppError;
 use crate::web::redirect;
 use crate::web::session::CurrentUser;
@@ -88,6 +91,63 @@ pub(crate) fn member_rows(c: &mut AnyConnection, page: Page<Account>) -> Result<
         })
         .collect();
     Ok(Page { items, total: page.total, request: page.request })
+}
+
+/// The Organization View filtered by one tag (`key=value`, or the key with any value).
+pub fn tag_link(key: &str, value: &str) -> String {
+    let tag = if value.is_empty() { key.to_owned() } else { format!("{key}={value}") };
+    format!("/directory?{}", serde_urlencoded::to_string([("tag", tag)]).unwrap_or_default())
+}
+
+/// The tag form of a folder or member page: what was typed and what was wrong.
+#[derive(Deserialize)]
+struct TagFields {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+impl TagFields {
+    fn parse(&self) -> Result<Tag, String> {
+        let key = TagKey::parse(&self.key).map_err(|e| e.message)?;
+        let value = TagValue::parse(&self.value).map_err(|e| e.message)?;
+        Ok(Tag { key, value })
+    }
+}
+
+/// "env: prod", or the key alone, as a notice says it.
+fn tag_words(tag: &Tag) -> String {
+    if tag.value.as_str().is_empty() { tag.key.as_str().to_owned() } else { format!("{}: {}", tag.key.as_str(), tag.value.as_str()) }
+}
+
+/// Sets the typed tag on a folder or member. `Ok(Err(message))` is a refusal to show in
+/// the form (a bad key or value, too many tags); `Ok(Ok(notice))` says what was done.
+async fn set_tag(state: &AppState, kind: TaggedKind, id: String, fields: &TagFields) -> Result<Result<String, String>, AppError> {
+    let tag = match fields.parse() {
+        Ok(tag) => tag,
+        Err(e) => return Ok(Err(e)),
+    };
+    let set = vec![tag.clone()];
+    match db::run(&state.pool, move |c| tags::tag(c, kind, &[id], &set)).await {
+        Ok(()) => Ok(Ok(format!("The tag {} is set.", tag_words(&tag)))),
+        Err(e @ DirectoryError::TooManyTags { .. }) => Ok(Err(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Removes one tag from a folder or member; answers the notice.
+async fn remove_tag(state: &AppState, kind: TaggedKind, id: String, field: &TagKeyField) -> Result<String, AppError> {
+    let key = TagKey::parse(&field.key).map_err(|e| AppError::BadRequest(e.message))?;
+    let keys = vec![key.clone()];
+    db::run(&state.pool, move |c| tags::untag(c, kind, &[id], Some(&keys))).await?;
+    Ok(format!("The tag {} is removed.", key.as_str()))
+}
+
+/// The key of a tag to remove.
+#[derive(Deserialize)]
+struct TagKeyField {
+    key: String,
 }
 
 /// An optional email field: blank means none.

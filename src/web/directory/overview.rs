@@ -39,6 +39,8 @@ struct OverviewPage {
     selected_path: String,
     members: Page<MemberRow>,
     q: String,
+    /// The tag filter as typed (`key=value` or a key), empty for none.
+    tag: String,
     found_folders: Option<Page<FolderSummary>>,
 }
 
@@ -49,10 +51,21 @@ impl OverviewPage {
     fn is_empty(&self) -> bool {
         self.folder_count == 0 && self.member_count == 0
     }
+    /// What the results are for: “retail”, tagged env=prod, or both.
+    fn results_label(&self) -> String {
+        match (self.q.is_empty(), self.tag.is_empty()) {
+            (false, true) => format!("Results for \u{201c}{}\u{201d}", self.q),
+            (true, false) => format!("Tagged {}", self.tag),
+            _ => format!("Results for \u{201c}{}\u{201d} tagged {}", self.q, self.tag),
+        }
+    }
     fn link(&self, page: impl crate::web::render::Value<i64>) -> String {
         let mut q = vec![("folder", self.selected.folder.id.clone())];
         if !self.q.is_empty() {
             q.push(("q", self.q.clone()));
+        }
+        if !self.tag.is_empty() {
+            q.push(("tag", self.tag.clone()));
         }
         q.push(("page", page.value().to_string()));
         format!("?{}", serde_urlencoded::to_string(q).unwrap_or_default())
@@ -63,6 +76,7 @@ impl OverviewPage {
 struct OverviewQuery {
     folder: Option<String>,
     q: Option<String>,
+    tag: Option<String>,
     page: Option<i64>,
 }
 
@@ -72,6 +86,12 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
         Some(raw) => Some(folder_id(raw)?),
         None => None,
     };
+    let tag_text = query.tag.as_deref().unwrap_or("").trim().to_owned();
+    let tagged = if tag_text.is_empty() {
+        Vec::new()
+    } else {
+        vec![Tag::parse_pair(&tag_text).map_err(|e| AppError::BadRequest(format!("The tag filter {tag_text:?} cannot be used: {}.", e.message)))?]
+    };
     let page = query.page;
     let search = q.clone();
     let chrome = Chrome::new(&admin, "directory");
@@ -80,13 +100,13 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
         let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
         let selected = directory::folder_summary(c, wanted.as_ref().unwrap_or(&root))?;
         let tree = tree::opened(c, &root, &selected.folder)?;
-        let (members, found_folders) = if search.is_empty() {
+        let (members, found_folders) = if search.is_empty() && tagged.is_empty() {
             let sel = FolderId::parse(&selected.folder.id).expect("stored ids are valid");
             (directory::list_accounts(c, Some(&sel), None, PageRequest::with_size(page, MEMBERS_PER_PAGE))?, None)
         } else {
             (
-                directory::list_accounts(c, None, Some(&search), PageRequest::with_size(page, MEMBERS_PER_PAGE))?,
-                Some(directory::search_folders(c, &search, PageRequest::with_size(None, FOLDERS_PER_PAGE))?),
+                directory::list_accounts_tagged(c, None, Some(&search), &tagged, PageRequest::with_size(page, MEMBERS_PER_PAGE))?,
+                Some(directory::search_folders_tagged(c, &search, &tagged, PageRequest::with_size(None, FOLDERS_PER_PAGE))?),
             )
         };
         let (folder_count, member_count) = directory::directory_counts(c)?;
@@ -101,6 +121,7 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
             selected_path,
             members: member_rows(c, members)?,
             q: search,
+            tag: tag_text,
             found_folders,
         })
     })
