@@ -57,6 +57,20 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         members: usize,
     },
+    /// The console's pages under load over HTTP: req/s, p50 and p99 per page (with
+    /// `pgbench -S` beside it on PostgreSQL).
+    Load {
+        #[arg(long, default_value_t = 1000)]
+        folders: usize,
+        #[arg(long, default_value_t = 100_000)]
+        members: usize,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 50)]
+        connections: usize,
+        /// Seconds per page.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Notification throughput to a local SMTP sink (emails per second).
     Notify {
         #[arg(long, default_value_t = 1000)]
@@ -156,6 +170,9 @@ fn bench(settings: Settings, command: BenchCommand) -> Result<(), BoxError> {
         match command {
             BenchCommand::Pages { folders, members } => rd_contacts::bench::pages::run(settings, folders, members).await,
             BenchCommand::Bind { folders, members } => rd_contacts::bench::bind::run(settings, folders, members),
+            BenchCommand::Load { folders, members, connections, seconds } => {
+                rd_contacts::bench::load::run(settings, folders, members, connections, seconds).await
+            }
             BenchCommand::Notify { folders, members } => rd_contacts::bench::notify::run(settings, folders, members).await,
         }
     })

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 
 use crate::config::Settings;
+use crate::contacts::Sender;
 use crate::contacts::bindings::{self, Direction, Propagation};
-use crate::contacts::{self, NewContact, Sender};
+use crate::db;
 use crate::db::schema::{associations, contacts as contacts_table};
-use crate::db::{self, now_utc};
 use crate::directory;
-use crate::domain::{ContactId, ContactName, EmailAddress, FolderId, MessageTypes, TargetId, Title, random_alphanumeric};
+use crate::domain::{ContactId, FolderId, TargetId};
 use crate::errors::BoxError;
 use crate::jobs::{self, Lease};
 
@@ -52,29 +52,12 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     }
     let (f, m) = directory::directory_counts(&mut conn)?;
     let rd = directory::get_directory(&mut conn)?;
-    contacts::set_contact_quota(&mut conn, 100_000)?;
-    let name: String = format!("Bench{}", random_alphanumeric(6).chars().filter(|c| c.is_ascii_alphabetic()).collect::<String>());
-    let new = NewContact {
-        name: ContactName::parse(&name)?,
-        email: EmailAddress::parse("bench@example.com")?,
-        phone: None,
-        title: Title::Other,
-        types: MessageTypes::EVERY,
+    let sender = Sender {
+        requested_by: "bench".into(),
+        public_url: settings.public_url.clone(),
+        secrets: crate::secrets::SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)),
     };
-    let contact = contacts::create_contact(
-        &mut conn,
-        &new,
-        &Sender {
-            requested_by: "bench".into(),
-            public_url: settings.public_url.clone(),
-            secrets: crate::secrets::SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)),
-        },
-    )?
-    .contact;
-    // The bench stands in for the owner clicking the link.
-    diesel::update(contacts_table::table.find(&contact.id))
-        .set((contacts_table::status.eq("Active"), contacts_table::verified_at.eq(Some(now_utc()))))
-        .execute(&mut conn)?;
+    let contact = super::active_contact(&mut conn, "Bench", &sender)?;
     let id = ContactId::parse(&contact.id)?;
     let root = vec![(TargetId::Folder(FolderId::parse(&rd.root_folder_id)?), rd.root_folder_id.clone())];
     println!("directory {}: {f} folders, {m} members; batches of {PROPAGATION_BATCH}", rd.id);

@@ -2,6 +2,7 @@
 //! here, not in timed tests).
 
 pub mod bind;
+pub mod load;
 pub mod notify;
 pub mod pages;
 
@@ -26,4 +27,49 @@ pub fn count_queries() {
 /// Queries counted so far.
 pub fn queries() -> usize {
     QUERIES.load(Ordering::Relaxed)
+}
+
+/// Fills an empty directory with demo data, saying how long it took.
+pub fn fill_if_empty(conn: &mut crate::db::AnyConnection, folders: usize, members: usize) -> Result<(), crate::errors::BoxError> {
+    let (f, m) = crate::directory::directory_counts(conn)?;
+    if f == 0 && m == 0 {
+        let started = std::time::Instant::now();
+        crate::directory::demo::fill(conn, folders, members)?;
+        println!("filled the directory with {folders} folders and {members} members in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+/// A throwaway administrator for a benchmark to sign in as: its name and password.
+pub fn bench_admin(conn: &mut crate::db::AnyConnection) -> Result<(String, String), crate::errors::BoxError> {
+    use crate::domain::{Password, Username, random_alphanumeric};
+    let user = format!("bench-{}", random_alphanumeric(8).to_lowercase());
+    let password = random_alphanumeric(24);
+    crate::auth::admins::create_admin(conn, &Username::parse(&user)?, &Password::parse(&password)?)?;
+    Ok((user, password))
+}
+
+/// A fresh Active contact receiving every message type, as if its owner had clicked the
+/// link: the subject of a benchmark's bindings.
+pub fn active_contact(
+    conn: &mut crate::db::AnyConnection,
+    prefix: &str,
+    sender: &crate::contacts::Sender,
+) -> Result<crate::contacts::Contact, crate::errors::BoxError> {
+    use diesel::prelude::*;
+
+    use crate::db::schema::contacts as table;
+    use crate::domain::{ContactName, EmailAddress, MessageTypes, Title, random_alphanumeric};
+    crate::contacts::set_contact_quota(conn, 100_000)?;
+    let name = format!("{prefix}{}", random_alphanumeric(6).chars().filter(|c| c.is_ascii_alphabetic()).collect::<String>());
+    let new = crate::contacts::NewContact {
+        name: ContactName::parse(&name)?,
+        email: EmailAddress::parse("bench@example.com")?,
+        phone: None,
+        title: Title::Other,
+        types: MessageTypes::EVERY,
+    };
+    let contact = crate::contacts::create_contact(conn, &new, sender)?.contact;
+    diesel::update(table::table.find(&contact.id)).set((table::status.eq("Active"), table::verified_at.eq(Some(crate::db::now_utc())))).execute(conn)?;
+    Ok(contact)
 }

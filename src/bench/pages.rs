@@ -8,11 +8,9 @@ use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use diesel::prelude::*;
 
-use crate::auth::admins;
 use crate::config::Settings;
 use crate::db::schema::{accounts, folders};
 use crate::directory;
-use crate::domain::{Password, Username, random_alphanumeric};
 use crate::errors::BoxError;
 use crate::mail::Mailer;
 use crate::startup;
@@ -24,20 +22,13 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
     let mailer = Mailer::from_setting(&crate::config::MailSetting::Memory, &settings.mail_from)?;
     let (state, _) = startup::prepare(settings, mailer)?;
     let mut conn = state.pool.get()?;
-    let (f, m) = directory::directory_counts(&mut conn)?;
-    if f == 0 && m == 0 {
-        let started = Instant::now();
-        directory::demo::fill(&mut conn, folders_wanted, members_wanted)?;
-        println!("filled the directory with {folders_wanted} folders and {members_wanted} members in {:.1} s", started.elapsed().as_secs_f64());
-    }
+    super::fill_if_empty(&mut conn, folders_wanted, members_wanted)?;
     let (f, m) = directory::directory_counts(&mut conn)?;
     let rd = directory::get_directory(&mut conn)?;
     let top: String = folders::table.filter(folders::depth.eq(1)).order(folders::name).select(folders::id).first(&mut conn)?;
     let deep: String = folders::table.order(folders::depth.desc()).select(folders::id).first(&mut conn)?;
     let member: String = accounts::table.filter(accounts::removed_at.is_null()).order(accounts::id).select(accounts::id).first(&mut conn)?;
-    let user = format!("bench-{}", random_alphanumeric(8).to_lowercase());
-    let password = random_alphanumeric(24);
-    admins::create_admin(&mut conn, &Username::parse(&user)?, &Password::parse(&password)?)?;
+    let (user, password) = super::bench_admin(&mut conn)?;
     drop(conn);
 
     let app = test::init_service(startup::app(state.clone())).await;
@@ -72,8 +63,20 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
         format!("/folders/{top}"),
         format!("/folders/{deep}?page=2"),
         format!("/members/{member}"),
+        "/contacts".to_owned(),
+        "/notifications".to_owned(),
         "/jobs".to_owned(),
     ];
+    // The contact with the widest Effective Scope, if any contact is bound.
+    let mut conn = state.pool.get()?;
+    let widest: Option<String> = crate::db::schema::associations::table
+        .group_by(crate::db::schema::associations::contact_id)
+        .order(diesel::dsl::count_star().desc())
+        .select(crate::db::schema::associations::contact_id)
+        .first(&mut conn)
+        .optional()?;
+    drop(conn);
+    let pages: Vec<String> = pages.into_iter().chain(widest.map(|c| format!("/contacts/{c}"))).collect();
     for path in pages {
         let mut times = Vec::with_capacity(ROUNDS);
         let mut queries = 0;

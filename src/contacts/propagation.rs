@@ -62,6 +62,10 @@ struct Count {
 
 /// How many members a scope covers now.
 pub fn covered_count(conn: &mut AnyConnection, scope: &Scope) -> QueryResult<i64> {
+    if let Scope::Subtree { path } = scope {
+        // A sum of the folders' kept counts, not a count of every member of the subtree.
+        return crate::directory::members_under(conn, path);
+    }
     let (pred, value) = scope.predicate(1);
     let sql = format!("SELECT COUNT(*) AS n FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id WHERE {pred}");
     Ok(diesel::sql_query(sql).bind::<Text, _>(value).get_result::<Count>(conn)?.n)

@@ -85,6 +85,12 @@ pub struct EffectiveScope {
     pub tasks: Vec<RunningTask>,
 }
 
+/// `retained_types <> 0`, written out rather than bound, so that the planner can use the
+/// partial index that holds only the retained associations.
+pub(crate) fn retained() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>("associations.retained_types <> 0")
+}
+
 pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<EffectiveScope> {
     let mut targets = Vec::new();
     for binding in bindings_of(conn, contact)? {
@@ -106,14 +112,27 @@ pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<E
         .limit(20)
         .select((accounts::id, accounts::display_name))
         .load(conn)?;
-    let special: Vec<(String, String, i32, Option<PrimitiveDateTime>)> = associations::table
+    // Two small reads instead of one over every association: the retained ones (a
+    // partial index holds only those) and those of members that left the directory.
+    let retained_rows: Vec<(String, String, i32, Option<PrimitiveDateTime>)> = associations::table
         .inner_join(accounts::table)
         .filter(associations::contact_id.eq(contact))
-        .filter(associations::retained_types.ne(0).or(accounts::removed_at.is_not_null()))
+        .filter(retained())
         .order(accounts::display_name)
         .limit(500)
         .select((accounts::id, accounts::display_name, associations::retained_types, accounts::removed_at))
         .load(conn)?;
+    let removed_rows: Vec<(String, String, i32, Option<PrimitiveDateTime>)> = accounts::table
+        .inner_join(associations::table)
+        .filter(accounts::removed_at.is_not_null())
+        .filter(associations::contact_id.eq(contact))
+        .order(accounts::display_name)
+        .limit(500)
+        .select((accounts::id, accounts::display_name, associations::retained_types, accounts::removed_at))
+        .load(conn)?;
+    let mut special: Vec<_> = retained_rows.into_iter().filter(|r| r.3.is_none()).chain(removed_rows).collect();
+    special.sort_by(|a, b| a.1.cmp(&b.1));
+    special.truncate(500);
     let (mut retained, mut removed) = (Vec::new(), Vec::new());
     for (account_id, display_name, types, removed_at) in special {
         let m = SpecialMember { account_id, display_name, retained: MessageTypes::from_bits(types) };
@@ -184,15 +203,13 @@ pub fn folder_contacts(conn: &mut AnyConnection, folder_path: &str) -> QueryResu
 /// (an unbinding or a deletion left them as the only recipient of some message type), with
 /// how many of those members keep each. Two queries.
 pub fn kept_in_subtree(conn: &mut AnyConnection, folder_path: &str) -> QueryResult<Vec<(Contact, i64)>> {
-    let members = accounts::table
-        .inner_join(folders::table)
-        .filter(folders::path.like(format!("{folder_path}%")))
-        .filter(accounts::removed_at.is_null())
-        .select(accounts::id);
+    // From the few retained associations (a partial index) to their members' folders.
     let counts: Vec<(String, i64)> = associations::table
-        .filter(associations::retained_types.ne(0))
+        .inner_join(accounts::table.inner_join(folders::table))
+        .filter(retained())
         .filter(associations::mc_removed_at.is_null())
-        .filter(associations::account_id.eq_any(members))
+        .filter(accounts::removed_at.is_null())
+        .filter(folders::path.like(format!("{folder_path}%")))
         .group_by(associations::contact_id)
         .select((associations::contact_id, diesel::dsl::count_star()))
         .load(conn)?;

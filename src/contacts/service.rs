@@ -350,7 +350,7 @@ pub fn retained_counts(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<(
     use crate::db::schema::associations;
     Ok(associations::table
         .filter(associations::contact_id.eq_any(ids))
-        .filter(associations::retained_types.ne(0))
+        .filter(super::scope::retained())
         .group_by(associations::contact_id)
         .select((associations::contact_id, diesel::dsl::count_star()))
         .load(conn)?)

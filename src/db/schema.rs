@@ -20,6 +20,7 @@ diesel::table! {
         depth -> Integer,
         path -> Text,
         created_at -> Timestamp,
+        member_count -> BigInt,
     }
 }
 

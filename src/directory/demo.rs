@@ -50,6 +50,7 @@ pub fn fill(conn: &mut AnyConnection, folder_count: usize, member_count: usize) 
             insert_folders(conn, chunk)?;
         }
         insert_members(conn, member_count, &rd.id)?;
+        super::recount_members(conn)?;
         crate::db::analyze(conn, &["folders", "accounts", "mc_recipients"])?;
         Ok(DemoReport { folders: tree.len(), members: member_count, max_depth })
     })

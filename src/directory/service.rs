@@ -163,7 +163,7 @@ pub fn delete_folder(conn: &mut AnyConnection, id: &FolderId) -> Result<Folder> 
 
 const SUMMARY_SELECT: &str = "SELECT f.id, f.name, f.parent_id, f.depth, f.path, f.created_at, \
      (SELECT COUNT(*) FROM folders c WHERE c.parent_id = f.id) AS subfolders, \
-     (SELECT COUNT(*) FROM accounts a WHERE a.folder_id = f.id) AS members \
+     f.member_count AS members \
      FROM folders f";
 
 /// The folders directly inside `parent`, by name, optionally filtered by name or id,
@@ -311,7 +311,10 @@ pub fn insert_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Acco
                 removed_at: None,
             };
             match crate::db::transaction(conn, |conn| diesel::insert_into(accounts::table).values(&account).execute(conn)) {
-                Ok(_) => return Ok(account),
+                Ok(_) => {
+                    count_members(conn, &folder.id, 1)?;
+                    return Ok(account);
+                }
                 Err(e) if is_unique_violation(&e) => continue,
                 // The folder was deleted at the same moment.
                 Err(e) if is_foreign_key_violation(&e) => return Err(DirectoryError::FolderNotFound(folder.id.clone())),
@@ -350,6 +353,7 @@ pub fn set_account_folder(conn: &mut AnyConnection, account: &Account, dest: &Fo
     crate::db::transaction(conn, |conn| {
         let mut account = account.clone();
         let destination = dest.id.clone();
+        let source = account.folder_id.clone();
         account.folder_id = Some(dest.id.clone());
         account.modified_at = now_utc();
         match diesel::update(accounts::table.find(&account.id))
@@ -359,6 +363,17 @@ pub fn set_account_folder(conn: &mut AnyConnection, account: &Account, dest: &Fo
             Err(e) if is_foreign_key_violation(&e) => return Err(DirectoryError::FolderNotFound(destination.to_string())),
             other => other?,
         };
+        // Both counts change in the order of the folders' ids, so that two moves the
+        // other way round cannot deadlock.
+        let mut changes = Vec::new();
+        if !account.is_removed() && source.as_deref() != Some(destination.as_str()) {
+            changes.push((destination.clone(), 1));
+            changes.extend(source.map(|from| (from, -1)));
+        }
+        changes.sort();
+        for (folder, by) in changes {
+            count_members(conn, &folder, by)?;
+        }
         Ok(account)
     })
 }
@@ -369,12 +384,15 @@ pub fn remove_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Accoun
     crate::db::transaction(conn, |conn| {
         let mut account = get_current_account(conn, id)?;
         let now = now_utc();
-        account.folder_id = None;
         account.removed_at = Some(now);
         account.modified_at = now;
+        let folder = account.folder_id.take();
         diesel::update(accounts::table.find(&account.id))
             .set((accounts::folder_id.eq(None::<String>), accounts::removed_at.eq(Some(now)), accounts::modified_at.eq(now)))
             .execute(conn)?;
+        if let Some(folder) = folder {
+            count_members(conn, &folder, -1)?;
+        }
         super::tags::forget(conn, TaggedKind::Account, &account.id)?;
         Ok(account)
     })
@@ -429,6 +447,9 @@ pub fn list_accounts_tagged(
     tagged: &[Tag],
     page: PageRequest,
 ) -> Result<Page<Account>> {
+    // SQLite answers a search of 3 characters or more from its trigram index (FTS5);
+    // PostgreSQL's trigram indexes serve the LIKE below as they are.
+    let indexed = matches!(conn, AnyConnection::Sqlite(_)) && query.is_some_and(|t| t.trim().chars().count() >= 3);
     let build = || {
         let mut q = accounts::table.filter(accounts::removed_at.is_null()).into_boxed();
         for t in tagged {
@@ -438,6 +459,16 @@ pub fn list_accounts_tagged(
             q = q.filter(accounts::folder_id.eq(f.as_str()));
         }
         if let Some(text) = query.filter(|t| !t.trim().is_empty()) {
+            if indexed {
+                let phrase = format!("\"{}\"", text.trim().to_lowercase().replace('"', "\"\""));
+                return q.filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "accounts.id IN (SELECT printf('%016d', rowid) FROM accounts_search WHERE accounts_search MATCH ",
+                    )
+                    .bind::<Text, _>(phrase)
+                    .sql(")"),
+                );
+            }
             let pattern = contains_pattern(text);
             q = q.filter(
                 lower(accounts::display_name).like(pattern.clone()).escape('\\').or(accounts::id.like(pattern.clone()).escape('\\')).or(lower(
@@ -469,11 +500,36 @@ pub fn list_removed_accounts(conn: &mut AnyConnection, page: PageRequest) -> Res
     Ok(Page { items, total, request: page })
 }
 
-/// Counts for the overview: folders (without the root) and current members.
+/// Counts for the overview: folders (without the root) and current members (the sum of
+/// the folders' kept counts, not a count of every member).
 pub fn directory_counts(conn: &mut AnyConnection) -> Result<(i64, i64)> {
     let folders = folders::table.filter(folders::parent_id.is_not_null()).count().get_result(conn)?;
-    let members = accounts::table.filter(accounts::removed_at.is_null()).count().get_result(conn)?;
-    Ok((folders, members))
+    Ok((folders, members_under(conn, "")?))
+}
+
+/// Current members in the folders whose path starts with `path` (a subtree; "" for the
+/// whole directory): a sum over folders.
+pub fn members_under(conn: &mut AnyConnection, path: &str) -> Result<i64, diesel::result::Error> {
+    #[derive(QueryableByName)]
+    struct Sum {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let sql = "SELECT CAST(COALESCE(SUM(member_count), 0) AS BIGINT) AS n FROM folders WHERE path LIKE $1";
+    Ok(diesel::sql_query(sql).bind::<Text, _>(format!("{path}%")).get_result::<Sum>(conn)?.n)
+}
+
+/// Keeps a folder's count of the members directly inside it, in the caller's transaction.
+fn count_members(conn: &mut AnyConnection, folder: &str, by: i64) -> Result<()> {
+    diesel::update(folders::table.find(folder)).set(folders::member_count.eq(folders::member_count + by)).execute(conn)?;
+    Ok(())
+}
+
+/// Counts every folder's members again (after a bulk insert that went around the service).
+pub fn recount_members(conn: &mut AnyConnection) -> Result<()> {
+    diesel::sql_query("UPDATE folders SET member_count = (SELECT COUNT(*) FROM accounts a WHERE a.folder_id = folders.id AND a.removed_at IS NULL)")
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The folders with these ids (for labelling a page of members): one query.

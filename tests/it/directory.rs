@@ -172,3 +172,55 @@ async fn the_demo_fills_an_empty_directory_only() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn the_kept_member_counts_follow_creation_moves_removal_and_the_demo_fill() {
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        directory::demo::fill(c, 5, 40).unwrap();
+        let counted: i64 = diesel::RunQueryDsl::get_result(
+            diesel::QueryDsl::count(diesel::QueryDsl::filter(
+                rd_contacts::db::schema::accounts::table,
+                diesel::ExpressionMethods::is_null(rd_contacts::db::schema::accounts::removed_at),
+            )),
+            c,
+        )
+        .unwrap();
+        assert_eq!(directory::directory_counts(c).unwrap().1, counted, "the kept total is the real one after a bulk fill");
+        let r = root(c);
+        let a = folder(c, &r, "counted-a").unwrap();
+        let b = folder(c, &a, "counted-b").unwrap();
+        let m1 = member(c, &a, "first member");
+        member(c, &b, "second member");
+        member(c, &r, "third member");
+        let members_in = |c: &mut AnyConnection, f: &FolderId| directory::folder_summary(c, f).unwrap().members;
+        assert_eq!((members_in(c, &a), members_in(c, &b), directory::directory_counts(c).unwrap().1), (1, 1, counted + 3));
+        let under_a = directory::get_folder(c, &a).unwrap().path;
+        assert_eq!(directory::members_under(c, &under_a).unwrap(), 2, "a subtree's members: a sum over its folders");
+
+        rd_contacts::membership::move_account(c, &m1.id.parse_id(), &b).unwrap();
+        assert_eq!((members_in(c, &a), members_in(c, &b)), (0, 2));
+        rd_contacts::membership::move_account(c, &m1.id.parse_id(), &b).unwrap();
+        assert_eq!(members_in(c, &b), 2, "a move to the same folder changes nothing");
+        directory::remove_account(c, &m1.id.parse_id()).unwrap();
+        assert_eq!((members_in(c, &b), directory::directory_counts(c).unwrap().1), (1, counted + 2));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_renamed_member_is_found_by_its_new_name_only() {
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let r = root(c);
+        let m = member(c, &r, "Harbour Office");
+        let found = |c: &mut AnyConnection, q: &str| directory::list_accounts(c, None, Some(q), PageRequest::new(None, None)).unwrap().total;
+        assert_eq!(found(c, "harbour"), 1);
+        directory::update_account(c, &m.id.parse_id(), Some(&DisplayName::parse("Quay Office").unwrap()), None).unwrap();
+        assert_eq!((found(c, "harbour"), found(c, "quay off"), found(c, "QUAY")), (0, 1, 1), "the search index follows the change");
+        let email = rd_contacts::domain::EmailAddress::parse("sec-team@example.org").unwrap();
+        directory::update_account(c, &m.id.parse_id(), None, Some(Some(&email))).unwrap();
+        assert_eq!(found(c, "team@example"), 1, "by security email");
+    })
+    .await;
+}

@@ -1,0 +1,294 @@
+//! `rd-contacts bench load`: the console's pages under load, over real HTTP. It fills an
+//! empty directory, starts the server in this process, signs in, then drives each page
+//! with `connections` keep-alive connections for `seconds` seconds (a small HTTP/1.1
+//! client of our own) and prints req/s, p50 and p99. On PostgreSQL, with `pgbench` on
+//! the PATH, `pgbench -S` runs beside the whole load on a scratch database, and each
+//! page's rate is also shown as a share of its transactions per second: absolute
+//! figures move from run to run, the ratio much less.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::config::Settings;
+use crate::contacts;
+use crate::db::schema::{accounts, folders};
+use crate::domain::{ContactId, FolderId, TargetId};
+use crate::errors::BoxError;
+use crate::mail::Mailer;
+use crate::{directory, jobs, startup};
+
+/// What one connection saw: each request's time, and the answers that were not 200.
+struct Tally {
+    latencies: Vec<Duration>,
+    failures: usize,
+}
+
+pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usize, connections: usize, seconds: u64) -> Result<(), BoxError> {
+    let database_url = settings.database_url.clone();
+    let mailer = Mailer::from_setting(&crate::config::MailSetting::Memory, &settings.mail_from)?;
+    let (state, _) = startup::prepare(settings, mailer)?;
+    let mut conn = state.pool.get()?;
+    super::fill_if_empty(&mut conn, folders_wanted, members_wanted)?;
+    let (f, m) = directory::directory_counts(&mut conn)?;
+    let rd = directory::get_directory(&mut conn)?;
+    let deep: String = folders::table.filter(folders::depth.eq(2)).order(folders::name).select(folders::id).first(&mut conn)?;
+    let member: String = accounts::table.filter(accounts::removed_at.is_null()).order(accounts::id).select(accounts::id).first(&mut conn)?;
+    let contact = contact_bound_at_root(&mut conn, &rd.root_folder_id, &state.sender("bench"))?;
+    let (user, password) = super::bench_admin(&mut conn)?;
+    drop(conn);
+    // The binding's propagation, as the workers would run it.
+    while jobs::run_pending_jobs(&state.jobs()).await? > 0 {}
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let server_state = state.clone();
+    let server = actix_web::HttpServer::new(move || startup::app(server_state.clone())).workers(state.settings.workers.max(2)).listen(listener)?.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+
+    let cookie = sign_in(addr, &user, &password).await?;
+    let pages = [
+        "/directory".to_owned(),
+        "/directory?q=retail".to_owned(),
+        format!("/folders/{deep}"),
+        format!("/members/{member}"),
+        "/contacts".to_owned(),
+        format!("/contacts/{contact}"),
+        "/notifications".to_owned(),
+        "/jobs".to_owned(),
+    ];
+    let pgbench = PgBench::start(&database_url, connections, seconds * pages.len() as u64 + 2)?;
+    println!("directory {}: {f} folders, {m} members; {connections} connections, {seconds} s per page", rd.id);
+    println!("{:<44} {:>9} {:>8} {:>8} {:>8}", "page", "req/s", "p50 ms", "p99 ms", "failed");
+    let mut rates = Vec::new();
+    let mut failed = 0;
+    for path in &pages {
+        let stop = Instant::now() + Duration::from_secs(seconds);
+        let mut tasks = Vec::new();
+        for _ in 0..connections {
+            let (path, cookie) = (path.clone(), cookie.clone());
+            tasks.push(actix_web::rt::spawn(async move { hammer(addr, &path, &cookie, stop).await }));
+        }
+        let mut all = Vec::new();
+        let mut failures = 0;
+        for t in tasks {
+            let tally = t.await??;
+            all.extend(tally.latencies);
+            failures += tally.failures;
+        }
+        all.sort();
+        let rate = all.len() as f64 / seconds as f64;
+        let at = |q: f64| all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+        println!("{:<44} {:>9.0} {:>8.1} {:>8.1} {:>8}", path, rate, at(0.50), at(0.99), failures);
+        rates.push((path.clone(), rate));
+        failed += failures;
+    }
+    if let Some(tps) = pgbench.finish()? {
+        println!("pgbench -S beside the load: {tps:.0} tps; each page's req/s per 1,000 pgbench tps:");
+        for (path, rate) in rates {
+            println!("  {:<42} {:>8.1}", path, rate / tps * 1000.0);
+        }
+    }
+    handle.stop(true).await;
+    let mut conn = state.pool.get()?;
+    diesel::delete(crate::db::schema::admins::table.filter(crate::db::schema::admins::username.eq(&user))).execute(&mut conn)?;
+    if failed > 0 {
+        return Err(format!("{failed} requests did not answer 200").into());
+    }
+    Ok(())
+}
+
+/// A contact bound at the root (an earlier run's, or a fresh Active one), so its details
+/// page shows the whole directory as its Effective Scope.
+fn contact_bound_at_root(conn: &mut crate::db::AnyConnection, root: &str, sender: &contacts::Sender) -> Result<String, BoxError> {
+    use crate::db::schema::bindings;
+    let earlier: Option<String> = bindings::table.filter(bindings::target_key.eq(root)).select(bindings::contact_id).first(conn).optional()?;
+    if let Some(id) = earlier {
+        return Ok(id);
+    }
+    let contact = super::active_contact(conn, "Load", sender)?;
+    let id = ContactId::parse(&contact.id)?;
+    let target = vec![(TargetId::Folder(FolderId::parse(root)?), root.to_owned())];
+    contacts::bindings::bind(conn, &id, &target, 0)?;
+    Ok(contact.id)
+}
+
+async fn sign_in(addr: SocketAddr, user: &str, password: &str) -> Result<String, BoxError> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let (status, headers, body) = request(&mut stream, "GET", "/login", "", None).await?;
+    if status != 200 {
+        return Err(format!("the sign-in page answered {status}").into());
+    }
+    let cookie = set_cookie(&headers).ok_or("the sign-in page set no cookie")?;
+    let token = body.split("name=\"csrf_token\" value=\"").nth(1).and_then(|s| s.split('"').next()).ok_or("no CSRF token on the sign-in page")?.to_owned();
+    let form = serde_urlencoded::to_string([("csrf_token", token.as_str()), ("username", user), ("password", password)])?;
+    let (status, headers, _) = request(&mut stream, "POST", "/login", &cookie, Some(&form)).await?;
+    if status != 303 {
+        return Err(format!("signing in answered {status}").into());
+    }
+    Ok(set_cookie(&headers).unwrap_or(cookie))
+}
+
+fn set_cookie(headers: &str) -> Option<String> {
+    headers
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|(_, v)| v.trim().split(';').next().map(str::to_owned))
+        .next_back()
+}
+
+/// One connection: requests `path` back to back until `stop`, reconnecting if the
+/// server closes the connection.
+async fn hammer(addr: SocketAddr, path: &str, cookie: &str, stop: Instant) -> Result<Tally, std::io::Error> {
+    let mut tally = Tally { latencies: Vec::new(), failures: 0 };
+    let mut stream = TcpStream::connect(addr).await?;
+    while Instant::now() < stop {
+        let started = Instant::now();
+        match request(&mut stream, "GET", path, cookie, None).await {
+            Ok((200, _, _)) => tally.latencies.push(started.elapsed()),
+            Ok(_) => {
+                tally.failures += 1;
+                tally.latencies.push(started.elapsed());
+            }
+            Err(_) => {
+                tally.failures += 1;
+                stream = TcpStream::connect(addr).await?;
+            }
+        }
+    }
+    Ok(tally)
+}
+
+/// One HTTP/1.1 request on a kept-alive connection: the status, the headers and the body
+/// (by Content-Length, or chunked).
+async fn request(stream: &mut TcpStream, method: &str, path: &str, cookie: &str, form: Option<&str>) -> Result<(u16, String, String), std::io::Error> {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    if !cookie.is_empty() {
+        head.push_str(&format!("Cookie: {cookie}\r\n"));
+    }
+    if let Some(body) = form {
+        head.push_str(&format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
+    } else {
+        head.push_str("\r\n");
+    }
+    stream.write_all(head.as_bytes()).await?;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let header_end = loop {
+        if let Some(at) = find(&buf, b"\r\n\r\n") {
+            break at + 4;
+        }
+        read_more(stream, &mut buf).await?;
+    };
+    let headers = String::from_utf8_lossy(&buf[..header_end]).into_owned();
+    let status: u16 = headers.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let header = |name: &str| headers.lines().filter_map(|l| l.split_once(':')).find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned());
+    let mut body = buf.split_off(header_end);
+    if let Some(length) = header("content-length").and_then(|l| l.parse::<usize>().ok()) {
+        while body.len() < length {
+            read_more(stream, &mut body).await?;
+        }
+        body.truncate(length);
+    } else if header("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
+        let mut decoded = Vec::new();
+        let mut at = 0;
+        loop {
+            let line_end = loop {
+                if let Some(end) = find(&body[at..], b"\r\n") {
+                    break at + end;
+                }
+                read_more(stream, &mut body).await?;
+            };
+            let size = usize::from_str_radix(String::from_utf8_lossy(&body[at..line_end]).split(';').next().unwrap_or("").trim(), 16)
+                .map_err(|_| std::io::Error::other("a bad chunk size"))?;
+            let start = line_end + 2;
+            while body.len() < start + size + 2 {
+                read_more(stream, &mut body).await?;
+            }
+            decoded.extend_from_slice(&body[start..start + size]);
+            at = start + size + 2;
+            if size == 0 {
+                break;
+            }
+        }
+        body = decoded;
+    }
+    Ok((status, headers, String::from_utf8_lossy(&body).into_owned()))
+}
+
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), std::io::Error> {
+    let mut chunk = [0u8; 16 * 1024];
+    let n = stream.read(&mut chunk).await?;
+    if n == 0 {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the server closed the connection"));
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(())
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `pgbench -S` on a scratch database of the same server, beside the load.
+struct PgBench {
+    child: Option<std::process::Child>,
+    scratch: Option<(String, String)>,
+}
+
+impl PgBench {
+    fn start(database_url: &str, clients: usize, seconds: u64) -> Result<PgBench, BoxError> {
+        let none = PgBench { child: None, scratch: None };
+        if !database_url.starts_with("postgres") || std::process::Command::new("pgbench").arg("--version").output().is_err() {
+            return Ok(none);
+        }
+        let scratch = format!("rdc_pgbench_{}", std::process::id());
+        let admin_url = replace_database(database_url, "postgres");
+        let psql = |sql: &str| std::process::Command::new("psql").arg(&admin_url).args(["-qc", sql]).stdout(Stdio::null()).status();
+        if !psql(&format!("CREATE DATABASE {scratch}"))?.success() {
+            return Ok(none);
+        }
+        let url = replace_database(database_url, &scratch);
+        std::process::Command::new("pgbench").args(["-i", "-q", "-s", "10", &url]).stdout(Stdio::null()).stderr(Stdio::null()).status()?;
+        let child = std::process::Command::new("pgbench")
+            .args(["-S", "-n", "-c", &clients.to_string(), "-j", "2", "-T", &seconds.to_string(), &url])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(PgBench { child: Some(child), scratch: Some((admin_url, scratch)) })
+    }
+
+    /// Waits for pgbench and answers its transactions per second.
+    fn finish(mut self) -> Result<Option<f64>, BoxError> {
+        let Some(child) = self.child.take() else { return Ok(None) };
+        let out = child.wait_with_output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(text.lines().find_map(|l| l.strip_prefix("tps = ")).and_then(|l| l.split_whitespace().next()).and_then(|n| n.parse().ok()))
+    }
+}
+
+impl Drop for PgBench {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+        }
+        if let Some((admin_url, scratch)) = &self.scratch {
+            let _ = std::process::Command::new("psql").arg(admin_url).args(["-qc", &format!("DROP DATABASE IF EXISTS {scratch}")]).status();
+        }
+    }
+}
+
+/// The same server URL with another database.
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match base.rsplit_once('/') {
+        Some((server, _)) if server.contains("://") && !server.ends_with('/') => format!("{server}/{database}"),
+        _ => format!("{base}/{database}"),
+    };
+    query.map_or(base.clone(), |q| format!("{base}?{q}"))
+}
