@@ -166,8 +166,12 @@ impl Flash {
         }
     }
 
-    /// The message waiting to be shown, if any; it is shown once.
+    /// The message waiting to be shown, if any; it is shown once. Without one the session
+    /// is left as it was: a removal marks it changed, and a changed session is written back.
     pub fn take(&self) -> Option<String> {
+        if !self.0.contains_key(FLASH) {
+            return None;
+        }
         self.0.remove_as::<String>(FLASH).and_then(Result::ok)
     }
 }

@@ -4,6 +4,7 @@
 //! tasks as they really are.
 
 use actix_web::http::StatusCode;
+use diesel::prelude::*;
 use rd_contacts::directory::{self, JoinMethod, NewAccount};
 use rd_contacts::domain::{DisplayName, FolderId, FolderName};
 
@@ -393,4 +394,33 @@ async fn tags_are_set_and_removed_on_member_and_folder_pages_and_filter_the_orga
     assert!(app.get(&format!("/members/{paid}")).await.body.contains("The tag plan is removed."));
     let api = app.api("ListTagResources", &[("ResourceType", "Account"), ("ResourceId.1", &paid)]).await.json();
     assert_eq!(api["TagResources"], serde_json::json!([]), "the API sees the same tags");
+}
+
+#[actix_web::test]
+async fn a_page_view_without_a_notice_leaves_the_stored_session_as_it_was() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    app.get("/directory").await;
+    // Mark the stored state (same meaning, different text): a write-back would replace it.
+    app.with_conn(|c| {
+        diesel::sql_query("UPDATE sessions SET state = ' ' || state").execute(c).unwrap();
+    })
+    .await;
+    assert_eq!(app.get("/directory").await.status, StatusCode::OK);
+    assert_eq!(app.get("/contacts").await.status, StatusCode::OK);
+    let untouched: i64 = app
+        .with_conn(|c| {
+            use diesel::dsl::count_star;
+            rd_contacts::db::schema::sessions::table
+                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("state LIKE ' %'"))
+                .select(count_star())
+                .first(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(untouched, 1, "reading pages writes nothing to the session store");
+    // A notice is still shown once.
+    app.post("/settings/quotas", &[("contact_quota", "25")]).await;
+    assert!(app.get("/settings/quotas").await.body.contains("Saved: at most 25 contacts."));
+    assert!(!app.get("/settings/quotas").await.body.contains("Saved: at most 25 contacts."));
 }
