@@ -19,7 +19,6 @@ use crate::contacts;
 use crate::db::schema::{accounts, folders};
 use crate::domain::{ContactId, FolderId, TargetId};
 use crate::errors::BoxError;
-use crate::mail::Mailer;
 use crate::{directory, jobs, startup};
 
 /// What one connection saw: each request's time, and the answers that were not 200.
@@ -30,10 +29,7 @@ struct Tally {
 
 pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usize, connections: usize, seconds: u64) -> Result<(), BoxError> {
     let database_url = settings.database_url.clone();
-    let mailer = Mailer::from_setting(&crate::config::MailSetting::Memory, &settings.mail_from)?;
-    let (state, _) = startup::prepare(settings, mailer)?;
-    let mut conn = state.pool.get()?;
-    super::fill_if_empty(&mut conn, folders_wanted, members_wanted)?;
+    let (state, mut conn) = super::prepare_filled(settings, folders_wanted, members_wanted)?;
     let (f, m) = directory::directory_counts(&mut conn)?;
     let rd = directory::get_directory(&mut conn)?;
     let deep: String = folders::table.filter(folders::depth.eq(2)).order(folders::name).select(folders::id).first(&mut conn)?;

@@ -73,3 +73,17 @@ pub fn active_contact(
     diesel::update(table::table.find(&contact.id)).set((table::status.eq("Active"), table::verified_at.eq(Some(crate::db::now_utc())))).execute(conn)?;
     Ok(contact)
 }
+
+/// The app's state on the configured database, filled with demo data if it is empty,
+/// and a pooled connection to it.
+pub fn prepare_filled(
+    settings: crate::config::Settings,
+    folders: usize,
+    members: usize,
+) -> Result<(crate::state::AppState, crate::db::DbConn), crate::errors::BoxError> {
+    let mailer = crate::mail::Mailer::from_setting(&crate::config::MailSetting::Memory, &settings.mail_from)?;
+    let (state, _) = crate::startup::prepare(settings, mailer)?;
+    let mut conn = state.pool.get()?;
+    fill_if_empty(&mut conn, folders, members)?;
+    Ok((state, conn))
+}

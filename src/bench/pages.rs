@@ -12,17 +12,13 @@ use crate::config::Settings;
 use crate::db::schema::{accounts, folders};
 use crate::directory;
 use crate::errors::BoxError;
-use crate::mail::Mailer;
 use crate::startup;
 
 const ROUNDS: usize = 5;
 
 pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usize) -> Result<(), BoxError> {
     super::count_queries();
-    let mailer = Mailer::from_setting(&crate::config::MailSetting::Memory, &settings.mail_from)?;
-    let (state, _) = startup::prepare(settings, mailer)?;
-    let mut conn = state.pool.get()?;
-    super::fill_if_empty(&mut conn, folders_wanted, members_wanted)?;
+    let (state, mut conn) = super::prepare_filled(settings, folders_wanted, members_wanted)?;
     let (f, m) = directory::directory_counts(&mut conn)?;
     let rd = directory::get_directory(&mut conn)?;
     let top: String = folders::table.filter(folders::depth.eq(1)).order(folders::name).select(folders::id).first(&mut conn)?;
