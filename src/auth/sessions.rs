@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text, Timestamp};
+use diesel::sql_types::{Nullable, Timestamp};
 use sha2::{Digest, Sha256};
 use time::{Duration, PrimitiveDateTime};
 
@@ -55,29 +55,25 @@ pub fn expires_at(state: &State, now: PrimitiveDateTime) -> PrimitiveDateTime {
     }
 }
 
-#[derive(QueryableByName)]
-struct Loaded {
-    #[diesel(sql_type = Text)]
-    state: String,
-}
-
 /// The state of a live session, or `None` (unknown, expired, or its user is gone or
-/// changed their password since).
+/// changed their password since). Written with the query builder, so that each pooled
+/// connection prepares it once: every console request runs it.
 pub fn load(conn: &mut AnyConnection, key: &str) -> QueryResult<Option<State>> {
-    let row: Option<Loaded> = diesel::sql_query(
-        "SELECT s.state AS state FROM sessions s \
-         LEFT JOIN admins ad ON ad.id = s.admin_id \
-         LEFT JOIN member_users u ON u.id = s.member_user_id \
-         LEFT JOIN accounts a ON a.id = u.account_id \
-         WHERE s.id = $1 AND s.expires_at > $2 \
-           AND (s.admin_id IS NULL OR ad.session_epoch = s.epoch) \
-           AND (s.member_user_id IS NULL OR (u.session_epoch = s.epoch AND a.removed_at IS NULL))",
-    )
-    .bind::<Text, _>(key_hash(key))
-    .bind::<Timestamp, _>(now_utc())
-    .get_result(conn)
-    .optional()?;
-    Ok(row.and_then(|r| serde_json::from_str(&r.state).ok()))
+    use crate::db::schema::accounts;
+    let state: Option<String> = sessions::table
+        .left_join(admins::table.on(sessions::admin_id.eq(admins::id.nullable())))
+        .left_join(member_users::table.on(sessions::member_user_id.eq(member_users::id.nullable())))
+        .left_join(accounts::table.on(member_users::account_id.eq(accounts::id)))
+        .filter(sessions::id.eq(key_hash(key)))
+        .filter(sessions::expires_at.gt(now_utc()))
+        .filter(sessions::admin_id.is_null().or(admins::session_epoch.nullable().eq(sessions::epoch.nullable())))
+        .filter(
+            sessions::member_user_id.is_null().or(member_users::session_epoch.nullable().eq(sessions::epoch.nullable()).and(accounts::removed_at.is_null())),
+        )
+        .select(sessions::state)
+        .first(conn)
+        .optional()?;
+    Ok(state.and_then(|s| serde_json::from_str(&s).ok()))
 }
 
 /// Writes a session's state under its key (new or existing).

@@ -63,26 +63,13 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
     println!("{:<44} {:>9} {:>8} {:>8} {:>8}", "page", "req/s", "p50 ms", "p99 ms", "failed");
     let mut rates = Vec::new();
     let mut failed = 0;
+    let wrk = Wrk::available();
+    println!("load generator: {}", if wrk { "wrk" } else { "our own client (install wrk for a lighter one)" });
     for path in &pages {
-        let stop = Instant::now() + Duration::from_secs(seconds);
-        let mut tasks = Vec::new();
-        for _ in 0..connections {
-            let (path, cookie) = (path.clone(), cookie.clone());
-            tasks.push(actix_web::rt::spawn(async move { hammer(addr, &path, &cookie, stop).await }));
-        }
-        let mut all = Vec::new();
-        let mut failures = 0;
-        for t in tasks {
-            let tally = t.await??;
-            all.extend(tally.latencies);
-            failures += tally.failures;
-        }
-        all.sort();
-        let rate = all.len() as f64 / seconds as f64;
-        let at = |q: f64| all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-        println!("{:<44} {:>9.0} {:>8.1} {:>8.1} {:>8}", path, rate, at(0.50), at(0.99), failures);
-        rates.push((path.clone(), rate));
-        failed += failures;
+        let figures = if wrk { Wrk::run(addr, path, &cookie, connections, seconds)? } else { own_client(addr, path, &cookie, connections, seconds).await? };
+        println!("{:<44} {:>9.0} {:>8.1} {:>8.1} {:>8}", path, figures.rate, figures.p50_ms, figures.p99_ms, figures.failures);
+        rates.push((path.clone(), figures.rate));
+        failed += figures.failures;
     }
     if let Some(tps) = pgbench.finish()? {
         println!("pgbench -S beside the load: {tps:.0} tps; each page's req/s per 1,000 pgbench tps:");
@@ -137,6 +124,93 @@ fn set_cookie(headers: &str) -> Option<String> {
         .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
         .filter_map(|(_, v)| v.trim().split(';').next().map(str::to_owned))
         .next_back()
+}
+
+/// What one page's load gave.
+struct Figures {
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    failures: usize,
+}
+
+/// `connections` connections of our own client, in this process, for `seconds` seconds.
+async fn own_client(addr: SocketAddr, path: &str, cookie: &str, connections: usize, seconds: u64) -> Result<Figures, BoxError> {
+    let stop = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (path, cookie) = (path.to_owned(), cookie.to_owned());
+        tasks.push(actix_web::rt::spawn(async move { hammer(addr, &path, &cookie, stop).await }));
+    }
+    let mut all = Vec::new();
+    let mut failures = 0;
+    for t in tasks {
+        let tally = t.await??;
+        all.extend(tally.latencies);
+        failures += tally.failures;
+    }
+    all.sort();
+    let at = |q: f64| all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    Ok(Figures { rate: all.len() as f64 / seconds as f64, p50_ms: at(0.50), p99_ms: at(0.99), failures })
+}
+
+/// `wrk` (a C load generator, lighter on the CPU it shares with the server than our
+/// client), when it is on the PATH.
+struct Wrk;
+
+impl Wrk {
+    fn available() -> bool {
+        std::process::Command::new("wrk").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+    }
+
+    fn run(addr: SocketAddr, path: &str, cookie: &str, connections: usize, seconds: u64) -> Result<Figures, BoxError> {
+        let script = std::env::temp_dir().join(format!("rdc-wrk-{}.lua", std::process::id()));
+        std::fs::write(&script, NOT_200_LUA)?;
+        let out = std::process::Command::new("wrk")
+            .args(["-t", "2", "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--latency", "-s"])
+            .arg(&script)
+            .arg("-H")
+            .arg(format!("Cookie: {cookie}"))
+            .arg(format!("http://{addr}{path}"))
+            .stderr(Stdio::inherit())
+            .output()?;
+        let _ = std::fs::remove_file(&script);
+        let text = String::from_utf8_lossy(&out.stdout);
+        parse_wrk(&text).ok_or_else(|| format!("could not read wrk's output:\n{text}").into())
+    }
+}
+
+/// Counts the answers that are not 200 (wrk itself counts only 4xx and 5xx, and a
+/// redirect to the sign-in page is a failure here).
+const NOT_200_LUA: &str = r#"
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) not200 = 0 end
+function response(status, headers, body) if status ~= 200 then not200 = not200 + 1 end end
+function done(summary, latency, requests)
+  local n = 0
+  for _, t in ipairs(threads) do n = n + t:get("not200") end
+  io.write(string.format("Not 200: %d\n", n))
+end
+"#;
+
+/// Reads req/s, the 50th and 99th percentiles and the failed requests from wrk's report.
+fn parse_wrk(text: &str) -> Option<Figures> {
+    let ms = |v: &str| -> Option<f64> {
+        let (n, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic())?);
+        let n: f64 = n.parse().ok()?;
+        Some(match unit {
+            "us" => n / 1000.0,
+            "ms" => n,
+            "s" => n * 1000.0,
+            "m" => n * 60_000.0,
+            _ => return None,
+        })
+    };
+    let field = |prefix: &str| text.lines().map(str::trim).find_map(|l| l.strip_prefix(prefix)).map(str::trim);
+    let count = |prefix: &str| field(prefix).and_then(|v| v.split_whitespace().next()).and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
+    let errors = field("Socket errors:").map_or(0, |v| v.split(',').filter_map(|p| p.split_whitespace().last()?.parse::<usize>().ok()).sum());
+    Some(Figures { rate: field("Requests/sec:")?.parse().ok()?, p50_ms: ms(field("50%")?)?, p99_ms: ms(field("99%")?)?, failures: count("Not 200:") + errors })
 }
 
 /// One connection: requests `path` back to back until `stop`, reconnecting if the
@@ -287,4 +361,34 @@ fn replace_database(url: &str, database: &str) -> String {
         _ => format!("{base}/{database}"),
     };
     query.map_or(base.clone(), |q| format!("{base}?{q}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrk_report_is_read_with_its_units() {
+        let report = "Running 5s test @ http://127.0.0.1:4000/directory
+  2 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    21.03ms    5.10ms  80.11ms   75.00%
+  Latency Distribution
+     50%  812.00us
+     75%   25.00ms
+     90%   30.00ms
+     99%    1.20s
+  9000 requests in 5.00s, 90.00MB read
+  Socket errors: connect 0, read 2, write 0, timeout 3
+Requests/sec:   1800.50
+Transfer/sec:     18.00MB
+Not 200: 4
+";
+        let f = parse_wrk(report).expect("a full report");
+        assert_eq!(f.rate, 1800.5);
+        assert_eq!(f.p50_ms, 0.812);
+        assert_eq!(f.p99_ms, 1200.0);
+        assert_eq!(f.failures, 9);
+        assert!(parse_wrk("wrk: connection refused").is_none());
+    }
 }

@@ -68,7 +68,7 @@ pub fn covered_count(conn: &mut AnyConnection, scope: &Scope) -> QueryResult<i64
     }
     let (pred, value) = scope.predicate(1);
     let sql = format!("SELECT COUNT(*) AS n FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id WHERE {pred}");
-    Ok(diesel::sql_query(sql).bind::<Text, _>(value).get_result::<Count>(conn)?.n)
+    Ok(crate::db::prepared::sql(sql).bind::<Text, _>(value).get_result::<Count>(conn)?.n)
 }
 
 /// The batch cursor: the id of the last of the next `limit` members of `scope` after
@@ -76,7 +76,7 @@ pub fn covered_count(conn: &mut AnyConnection, scope: &Scope) -> QueryResult<i64
 /// with `cursor < id <= upper`, whatever changes meanwhile.
 pub fn next_batch_upper(conn: &mut AnyConnection, scope: &Scope, cursor: &str, limit: i64) -> QueryResult<Option<String>> {
     let (pred, value) = scope.predicate(1);
-    Ok(diesel::sql_query(format!(
+    Ok(crate::db::prepared::sql(format!(
         "SELECT MAX(id) AS upper FROM (SELECT m.id FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
          WHERE {pred} AND m.id > $2 ORDER BY m.id LIMIT $3) s"
     ))
@@ -101,7 +101,7 @@ pub fn add_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor:
          WHERE {pred} AND m.id > $4 AND m.id <= $5 \
          ON CONFLICT (account_id, contact_id) DO NOTHING"
     );
-    let spanned = diesel::sql_query(insert)
+    let spanned = crate::db::prepared::sql(insert)
         .bind::<Text, _>(contact)
         .bind::<Timestamp, _>(now_utc())
         .bind::<Text, _>(&value)
@@ -109,7 +109,7 @@ pub fn add_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor:
         .bind::<Text, _>(&upper)
         .execute(conn)?;
     let (pred, _) = scope.predicate(2);
-    diesel::sql_query(format!(
+    crate::db::prepared::sql(format!(
         "UPDATE associations SET mc_opt_out = CASE WHEN mc_removed_at IS NULL THEN mc_opt_out ELSE 0 END, mc_removed_at = NULL, retained_types = 0 \
          WHERE contact_id = $1 AND (mc_removed_at IS NOT NULL OR retained_types <> 0) \
            AND account_id IN (SELECT m.id FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id WHERE {pred} AND m.id > $3 AND m.id <= $4) \
@@ -167,15 +167,16 @@ pub fn remove_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, curs
         )
     };
     let value = scope.predicate(1).1;
-    let upper = diesel::sql_query(format!("SELECT MAX(account_id) AS upper FROM ({} AND a.account_id > $3 ORDER BY a.account_id LIMIT $4) s", candidates(1)))
-        .bind::<Text, _>(&value)
-        .bind::<Text, _>(contact)
-        .bind::<Text, _>(cursor)
-        .bind::<BigInt, _>(limit)
-        .get_result::<Upper>(conn)?
-        .upper;
+    let upper =
+        crate::db::prepared::sql(format!("SELECT MAX(account_id) AS upper FROM ({} AND a.account_id > $3 ORDER BY a.account_id LIMIT $4) s", candidates(1)))
+            .bind::<Text, _>(&value)
+            .bind::<Text, _>(contact)
+            .bind::<Text, _>(cursor)
+            .bind::<BigInt, _>(limit)
+            .get_result::<Upper>(conn)?
+            .upper;
     let Some(upper) = upper else { return Ok((0, None)) };
-    let spanned = diesel::sql_query(format!(
+    let spanned = crate::db::prepared::sql(format!(
         "UPDATE associations SET retained_types = {} WHERE contact_id = $1 AND account_id > $2 AND account_id <= $3 AND account_id IN ({})",
         lonely_types_sql("associations", "1 = 1"),
         candidates(4)
@@ -186,7 +187,7 @@ pub fn remove_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, curs
     .bind::<Text, _>(&value)
     .bind::<Text, _>(contact)
     .execute(conn)?;
-    diesel::sql_query(format!(
+    crate::db::prepared::sql(format!(
         "DELETE FROM associations WHERE contact_id = $1 AND account_id > $2 AND account_id <= $3 AND retained_types = 0 AND account_id IN ({})",
         candidates(4)
     ))
@@ -232,7 +233,7 @@ pub fn reconcile_member(conn: &mut AnyConnection, account: &str) -> QueryResult<
            WHERE om.id = o.account_id AND {}))",
         covered("o.contact_id", "om", "ofo")
     );
-    let verdicts: Vec<Verdict> = diesel::sql_query(format!(
+    let verdicts: Vec<Verdict> = crate::db::prepared::sql(format!(
         "SELECT a.contact_id AS contact_id, {} AS lonely FROM associations a JOIN accounts m ON m.id = a.account_id LEFT JOIN folders f ON f.id = m.folder_id \
          WHERE a.account_id = $1 AND a.retained_types = 0 AND NOT {}",
         lonely_types_sql("a", &others),
@@ -247,7 +248,7 @@ pub fn reconcile_member(conn: &mut AnyConnection, account: &str) -> QueryResult<
             diesel::update(associations::table.find((account, &v.contact_id))).set(associations::retained_types.eq(v.lonely)).execute(conn)?;
         }
     }
-    diesel::sql_query(
+    crate::db::prepared::sql(
         "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) \
          SELECT DISTINCT m.id, b.contact_id, $1, 0, 0 FROM accounts m JOIN folders f ON f.id = m.folder_id JOIN bindings b \
            ON (b.account_id = m.id OR (b.folder_path IS NOT NULL AND f.path LIKE b.folder_path || '%')) \
@@ -258,7 +259,7 @@ pub fn reconcile_member(conn: &mut AnyConnection, account: &str) -> QueryResult<
     .bind::<Text, _>(account)
     .execute(conn)?;
     // A retained association that a binding covers again is an ordinary one.
-    diesel::sql_query(format!(
+    crate::db::prepared::sql(format!(
         "UPDATE associations SET retained_types = 0 WHERE account_id = $1 AND retained_types <> 0 AND EXISTS (SELECT 1 FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
            WHERE m.id = associations.account_id AND {})",
         covered("associations.contact_id", "m", "f")

@@ -6,6 +6,7 @@
 //! fails at once with "database is locked" when another connection wrote in between,
 //! whatever the busy timeout (rule T5).
 
+pub mod prepared;
 pub mod schema;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};

@@ -104,6 +104,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    association_counts (contact_id) {
+        contact_id -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
     contact_verifications (id) {
         id -> BigInt,
         contact_id -> Nullable<Text>,
@@ -285,6 +292,7 @@ diesel::joinable!(deliveries -> notifications (notification_id));
 diesel::joinable!(delivery_attempts -> deliveries (delivery_id));
 diesel::joinable!(accounts -> folders (folder_id));
 diesel::joinable!(associations -> contacts (contact_id));
+diesel::joinable!(association_counts -> contacts (contact_id));
 diesel::joinable!(bindings -> contacts (contact_id));
 diesel::joinable!(associations -> accounts (account_id));
 diesel::joinable!(mc_recipients -> accounts (account_id));
@@ -304,6 +312,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     contact_verifications,
     associations,
+    association_counts,
     mc_recipients,
     member_users,
     member_invitations,

@@ -3,7 +3,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use super::{Account, DirectoryError, Folder, FolderOption, FolderSummary, JoinMethod, ResourceDirectory};
 use crate::db::schema::{accounts, folders, resource_directories};
-use crate::db::{AnyConnection, is_foreign_key_violation, is_unique_violation, now_utc};
+use crate::db::{AnyConnection, is_foreign_key_violation, is_unique_violation, now_utc, prepared};
 use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest, ResourceDirectoryId, Tag, TaggedKind};
 
 type Result<T, E = DirectoryError> = std::result::Result<T, E>;
@@ -187,8 +187,10 @@ pub fn list_subfolders_tagged(
 /// one), whose name or id contains `query`, that carry every tag of `tagged`. Two queries.
 fn folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, query: &str, tagged: &[Tag], page: PageRequest) -> Result<Page<FolderSummary>> {
     let pattern = contains_pattern(query);
-    let mut count =
-        folders::table.filter(lower(folders::name).like(pattern.clone()).escape('\\').or(lower(folders::id).like(pattern.clone()).escape('\\'))).into_boxed();
+    let mut count = folders::table.into_boxed();
+    if !query.is_empty() {
+        count = count.filter(lower(folders::name).like(pattern.clone()).escape('\\').or(lower(folders::id).like(pattern.clone()).escape('\\')));
+    }
     if let Some(parent) = parent {
         count = count.filter(folders::parent_id.eq(parent.as_str().to_owned()));
     }
@@ -198,8 +200,12 @@ fn folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, query: 
     let total = count.count().get_result(conn)?;
     let page = page.within(total);
     // The same filter in SQL, with numbered parameters bound in order.
-    let mut filter = String::from("(lower(f.name) LIKE $1 ESCAPE '\\' OR lower(f.id) LIKE $1 ESCAPE '\\')");
-    let mut binds: Vec<String> = vec![pattern];
+    let mut filter = String::from("true");
+    let mut binds: Vec<String> = Vec::new();
+    if !query.is_empty() {
+        binds.push(pattern);
+        filter.push_str(" AND (lower(f.name) LIKE $1 ESCAPE '\\' OR lower(f.id) LIKE $1 ESCAPE '\\')");
+    }
     if let Some(parent) = parent {
         binds.push(parent.as_str().to_owned());
         filter.push_str(&format!(" AND f.parent_id = ${}", binds.len()));
@@ -214,17 +220,13 @@ fn folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, query: 
         filter.push(')');
     }
     let sql = format!("{SUMMARY_SELECT} WHERE {filter} ORDER BY lower(f.name), f.id LIMIT ${} OFFSET ${}", binds.len() + 1, binds.len() + 2);
-    let mut q = diesel::sql_query(sql).into_boxed();
-    for b in binds {
-        q = q.bind::<Text, _>(b);
-    }
-    let items = q.bind::<BigInt, _>(page.size).bind::<BigInt, _>(page.offset()).load::<FolderSummary>(conn)?;
+    let items = prepared::sql(sql).bind_all::<Text, _>(binds).bind::<BigInt, _>(page.size).bind::<BigInt, _>(page.offset()).load::<FolderSummary>(conn)?;
     Ok(Page { items, total, request: page })
 }
 
 /// One folder with its counts.
 pub fn folder_summary(conn: &mut AnyConnection, id: &FolderId) -> Result<FolderSummary> {
-    diesel::sql_query(format!("{SUMMARY_SELECT} WHERE f.id = $1"))
+    prepared::sql(format!("{SUMMARY_SELECT} WHERE f.id = $1"))
         .bind::<Text, _>(id.as_str())
         .get_result::<FolderSummary>(conn)
         .optional()?
@@ -516,7 +518,7 @@ pub fn members_under(conn: &mut AnyConnection, path: &str) -> Result<i64, diesel
         n: i64,
     }
     let sql = "SELECT CAST(COALESCE(SUM(member_count), 0) AS BIGINT) AS n FROM folders WHERE path LIKE $1";
-    Ok(diesel::sql_query(sql).bind::<Text, _>(format!("{path}%")).get_result::<Sum>(conn)?.n)
+    Ok(prepared::sql(sql).bind::<Text, _>(format!("{path}%")).get_result::<Sum>(conn)?.n)
 }
 
 /// Keeps a folder's count of the members directly inside it, in the caller's transaction.

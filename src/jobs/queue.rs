@@ -128,7 +128,7 @@ pub fn claim(conn: &mut AnyConnection, token: &str, lease: Duration, max_priorit
                      ORDER BY priority, run_at, id LIMIT 1 {lock}) \
          RETURNING id"
     );
-    let claimed = diesel::sql_query(sql)
+    let claimed = crate::db::prepared::sql(sql)
         .bind::<Integer, _>(max_attempts)
         .bind::<Timestamp, _>(now + lease)
         .bind::<Text, _>(token)
@@ -323,7 +323,7 @@ pub fn tasks_about(conn: &mut AnyConnection, about: &str, since: PrimitiveDateTi
 
 /// Deletes finished jobs (done or failed) that finished before `before`; returns how many.
 pub fn purge_finished(conn: &mut AnyConnection, before: PrimitiveDateTime) -> QueryResult<usize> {
-    diesel::sql_query("DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < $1").bind::<Timestamp, _>(before).execute(conn)
+    crate::db::prepared::sql("DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < $1").bind::<Timestamp, _>(before).execute(conn)
 }
 
 #[derive(QueryableByName)]
@@ -334,7 +334,7 @@ struct Count {
 
 /// How many jobs of a lane wait or run (for the Tasks page and tests).
 pub fn waiting_in_lane(conn: &mut AnyConnection, lane: Lane) -> QueryResult<i64> {
-    Ok(diesel::sql_query("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running') AND priority = $1")
+    Ok(crate::db::prepared::sql("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running') AND priority = $1")
         .bind::<Integer, _>(lane.priority())
         .get_result::<Count>(conn)?
         .n)

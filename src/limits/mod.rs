@@ -50,7 +50,7 @@ impl Exceeded {
 
 fn lock_scope(conn: &mut AnyConnection, scope: &str) -> QueryResult<()> {
     if is_postgres(conn) {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1)) IS NULL").bind::<Text, _>(scope).execute(conn)?;
+        crate::db::prepared::sql("SELECT pg_advisory_xact_lock(hashtext($1)) IS NULL").bind::<Text, _>(scope).execute(conn)?;
     }
     Ok(())
 }
@@ -98,5 +98,5 @@ pub fn clear(conn: &mut AnyConnection, scope: &str) -> QueryResult<()> {
 
 /// Removes events older than any window (a day); returns how many.
 pub fn purge(conn: &mut AnyConnection, now: PrimitiveDateTime) -> QueryResult<usize> {
-    diesel::sql_query("DELETE FROM rate_events WHERE at < $1").bind::<Timestamp, _>(now - Duration::days(1)).execute(conn)
+    crate::db::prepared::sql("DELETE FROM rate_events WHERE at < $1").bind::<Timestamp, _>(now - Duration::days(1)).execute(conn)
 }

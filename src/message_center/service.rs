@@ -69,7 +69,7 @@ struct RecipientRow {
 /// Who receives message type `t` for `account`: one indexed query over both kinds of
 /// recipient (the directory's contacts at their verified address).
 pub fn recipients_for(conn: &mut AnyConnection, account: &str, t: MessageType) -> Result<Vec<Recipient>> {
-    let rows: Vec<RecipientRow> = diesel::sql_query(
+    let rows: Vec<RecipientRow> = crate::db::prepared::sql(
         "SELECT r.name AS name, r.email AS email, CAST(NULL AS TEXT) AS contact_id FROM mc_recipients r \
          WHERE r.account_id = $1 AND (r.message_types & $2) <> 0 AND r.verified_at IS NOT NULL \
          UNION ALL \

@@ -342,3 +342,50 @@ async fn b6_an_unbinding_task_that_gave_up_no_longer_blocks_moves() {
     let moved = app.api("MoveAccount", &[("AccountId", &m), ("DestinationFolderId", &t.b)]).await;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
 }
+
+/// A contact's kept association count, checked against a real count of its rows.
+async fn kept_count(app: &TestApp, contact: &str, what: &str) -> i64 {
+    let c = contact.to_owned();
+    let (kept, real) = app
+        .with_conn(move |conn| {
+            use diesel::prelude::*;
+            use rd_contacts::db::schema::associations;
+            let kept = rd_contacts::contacts::scope::effective_scope(conn, &c).unwrap().associated;
+            let real: i64 = associations::table.filter(associations::contact_id.eq(&c)).count().get_result(conn).unwrap();
+            (kept, real)
+        })
+        .await;
+    assert_eq!(kept, real, "{what}: the kept count for {contact}");
+    kept
+}
+
+/// The number of members a contact's page shows is kept by triggers, not counted per
+/// view: it must equal the real count through bind, unbind (rule U2 keeps some), a
+/// member's removal (rule B4) and a second contact's changes.
+#[actix_web::test]
+async fn the_kept_association_count_is_the_real_one_through_bind_unbind_and_removal() {
+    let mut app = TestApp::spawn().await;
+    let t = tree(&app).await;
+    let m1 = member(&app, &t.a, "count one", None).await;
+    let m2 = member(&app, &t.a, "count two", None).await;
+    member(&app, &t.b, "count three", None).await;
+    let ann = app.active_contact("ann", "ann@example.com").await;
+    let bob = app.active_contact("bob", "bob@example.com").await;
+    assert_eq!(kept_count(&app, &ann, "new contact").await, 0);
+    bind(&mut app, &ann, &[&t.root]).await;
+    bind(&mut app, &bob, &[&t.a]).await;
+    app.run_pending_jobs().await;
+    assert_eq!(kept_count(&app, &ann, "bound at the root").await, 3);
+    assert_eq!(kept_count(&app, &bob, "bound to a folder").await, 2);
+    app.api("RemoveCloudAccount", &[("AccountId", &m1)]).await;
+    app.run_pending_jobs().await;
+    kept_count(&app, &ann, "after a removal").await;
+    kept_count(&app, &bob, "after a removal").await;
+    unbind(&mut app, &ann, &[&t.root]).await;
+    app.run_pending_jobs().await;
+    kept_count(&app, &ann, "after unbinding").await;
+    assert!(kept_count(&app, &bob, "the other contact, untouched").await >= 1);
+    bind(&mut app, &ann, &[&m2]).await;
+    app.run_pending_jobs().await;
+    assert!(kept_count(&app, &ann, "bound to one member").await >= 1);
+}

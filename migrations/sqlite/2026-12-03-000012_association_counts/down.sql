@@ -1,0 +1,4 @@
+DROP TRIGGER associations_counted_removed;
+DROP TRIGGER associations_counted_added;
+DROP TRIGGER contacts_association_count;
+DROP TABLE association_counts;
