@@ -72,7 +72,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
         slowest = slowest.max(s);
     }
     let total = started.elapsed();
-    let associated: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut conn)?;
+    let associated: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut **conn)?;
     println!(
         "bind at the root:   {:>6.2} s until {associated} associations are in place (request {:.0} ms, {batches} batches, slowest transaction {:.0} ms)",
         total.as_secs_f64(),
@@ -88,7 +88,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
         batches += b;
         slowest = slowest.max(s);
     }
-    let left: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut conn)?;
+    let left: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut **conn)?;
     println!(
         "unbind at the root: {:>6.2} s, {left} retained (rule U2), {batches} batches, slowest transaction {:.0} ms",
         started.elapsed().as_secs_f64(),
@@ -96,7 +96,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     );
 
     // Rule D2's remove on the same contact bound at the root again.
-    diesel::delete(associations::table.filter(associations::contact_id.eq(&contact.id))).execute(&mut conn)?;
+    diesel::delete(associations::table.filter(associations::contact_id.eq(&contact.id))).execute(&mut **conn)?;
     let change = bindings::bind(&mut conn, &id, &root, settings.jobs.inline_limit)?;
     for job in &change.jobs {
         run_job(&mut conn, *job, Direction::Add)?;
@@ -115,13 +115,13 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
         }
         lease.complete(&mut conn)?;
     }
-    let left: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut conn)?;
+    let left: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut **conn)?;
     println!(
         "delete (remove) of a contact bound at the root: {:>6.2} s, {left} members kept it (fail reasons), {batches} batches, slowest transaction {:.0} ms",
         started.elapsed().as_secs_f64(),
         slowest.as_secs_f64() * 1000.0
     );
-    diesel::delete(associations::table.filter(associations::contact_id.eq(&contact.id))).execute(&mut conn)?;
-    diesel::delete(contacts_table::table.find(&contact.id)).execute(&mut conn)?;
+    diesel::delete(associations::table.filter(associations::contact_id.eq(&contact.id))).execute(&mut **conn)?;
+    diesel::delete(contacts_table::table.find(&contact.id)).execute(&mut **conn)?;
     Ok(())
 }

@@ -32,8 +32,8 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
     let (state, mut conn) = super::prepare_filled(settings, folders_wanted, members_wanted)?;
     let (f, m) = directory::directory_counts(&mut conn)?;
     let rd = directory::get_directory(&mut conn)?;
-    let deep: String = folders::table.filter(folders::depth.eq(2)).order(folders::name).select(folders::id).first(&mut conn)?;
-    let member: String = accounts::table.filter(accounts::removed_at.is_null()).order(accounts::id).select(accounts::id).first(&mut conn)?;
+    let deep: String = folders::table.filter(folders::depth.eq(2)).order(folders::name).select(folders::id).first(&mut **conn)?;
+    let member: String = accounts::table.filter(accounts::removed_at.is_null()).order(accounts::id).select(accounts::id).first(&mut **conn)?;
     let contact = contact_bound_at_root(&mut conn, &rd.root_folder_id, &state.sender("bench"))?;
     let (user, password) = super::bench_admin(&mut conn)?;
     drop(conn);
@@ -79,7 +79,7 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
     }
     handle.stop(true).await;
     let mut conn = state.pool.get()?;
-    diesel::delete(crate::db::schema::admins::table.filter(crate::db::schema::admins::username.eq(&user))).execute(&mut conn)?;
+    diesel::delete(crate::db::schema::admins::table.filter(crate::db::schema::admins::username.eq(&user))).execute(&mut **conn)?;
     if failed > 0 {
         return Err(format!("{failed} requests did not answer 200").into());
     }

@@ -78,7 +78,7 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
             directory::demo::fill(&mut conn, folders_wanted, members_wanted)?;
         }
         // The top-level folder whose subtree holds the most members.
-        let tops: Vec<(String, String)> = folders::table.filter(folders::depth.eq(1)).select((folders::id, folders::path)).load(&mut conn)?;
+        let tops: Vec<(String, String)> = folders::table.filter(folders::depth.eq(1)).select((folders::id, folders::path)).load(&mut **conn)?;
         let mut best = (String::new(), -1);
         for (id, path) in tops {
             let n = crate::contacts::propagation::covered_count(&mut conn, &crate::contacts::propagation::Scope::Subtree { path })?;

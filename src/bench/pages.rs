@@ -21,9 +21,9 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
     let (state, mut conn) = super::prepare_filled(settings, folders_wanted, members_wanted)?;
     let (f, m) = directory::directory_counts(&mut conn)?;
     let rd = directory::get_directory(&mut conn)?;
-    let top: String = folders::table.filter(folders::depth.eq(1)).order(folders::name).select(folders::id).first(&mut conn)?;
-    let deep: String = folders::table.order(folders::depth.desc()).select(folders::id).first(&mut conn)?;
-    let member: String = accounts::table.filter(accounts::removed_at.is_null()).order(accounts::id).select(accounts::id).first(&mut conn)?;
+    let top: String = folders::table.filter(folders::depth.eq(1)).order(folders::name).select(folders::id).first(&mut **conn)?;
+    let deep: String = folders::table.order(folders::depth.desc()).select(folders::id).first(&mut **conn)?;
+    let member: String = accounts::table.filter(accounts::removed_at.is_null()).order(accounts::id).select(accounts::id).first(&mut **conn)?;
     let (user, password) = super::bench_admin(&mut conn)?;
     drop(conn);
 
@@ -69,7 +69,7 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
         .group_by(crate::db::schema::associations::contact_id)
         .order(diesel::dsl::count_star().desc())
         .select(crate::db::schema::associations::contact_id)
-        .first(&mut conn)
+        .first(&mut **conn)
         .optional()?;
     drop(conn);
     let pages: Vec<String> = pages.into_iter().chain(widest.map(|c| format!("/contacts/{c}"))).collect();
@@ -90,6 +90,6 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
         println!("{:<44} {:>6} {:>8} {:>10.1} {:>10.1}", path, status.as_u16(), queries, ms(times[ROUNDS / 2]), ms(times[ROUNDS - 1]));
     }
     let mut conn = state.pool.get()?;
-    diesel::delete(crate::db::schema::admins::table.filter(crate::db::schema::admins::username.eq(&user))).execute(&mut conn)?;
+    diesel::delete(crate::db::schema::admins::table.filter(crate::db::schema::admins::username.eq(&user))).execute(&mut **conn)?;
     Ok(())
 }

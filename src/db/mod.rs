@@ -61,11 +61,36 @@ pub struct AnyManager {
     url: String,
 }
 
+/// A pooled connection and when it was last handed back to the pool.
+pub struct Pooled {
+    conn: AnyConnection,
+    returned_at: std::time::Instant,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
+/// A connection handed back this recently is taken again without a round trip to check
+/// it: under load every checkout would otherwise cost one more query. One that sat idle
+/// longer is pinged first, so a database restart costs no request; a connection that dies
+/// while in use is marked broken by diesel (libpq reports its state) and dropped.
+const TRUSTED_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl ManageConnection for AnyManager {
-    type Connection = AnyConnection;
+    type Connection = Pooled;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+    fn connect(&self) -> Result<Pooled, Self::Error> {
         let url = self.url.as_str();
         let conn = if is_postgres_url(url) {
             AnyConnection::Postgresql(diesel::PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?)
@@ -73,24 +98,28 @@ impl ManageConnection for AnyManager {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
             AnyConnection::Sqlite(diesel::SqliteConnection::establish(path).map_err(diesel::r2d2::Error::ConnectionError)?)
         };
-        Ok(conn)
+        Ok(Pooled { conn, returned_at: std::time::Instant::now() })
     }
 
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), Self::Error> {
+        if pooled.returned_at.elapsed() < TRUSTED_FOR {
+            return Ok(());
+        }
+        pooled.conn.ping().map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        conn.is_broken()
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.returned_at = std::time::Instant::now();
+        pooled.conn.is_broken()
     }
 }
 
 #[derive(Debug)]
 struct ConnectionSetup;
 
-impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSetup {
-    fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
-        if let AnyConnection::Sqlite(c) = conn {
+impl CustomizeConnection<Pooled, diesel::r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut Pooled) -> Result<(), diesel::r2d2::Error> {
+        if let AnyConnection::Sqlite(c) = &mut conn.conn {
             // Case-sensitive LIKE as on PostgreSQL: folder paths are matched by prefix, and ids
             // differ by case. Searches compare lower() on both sides.
             c.batch_execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;")
