@@ -138,6 +138,10 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, BoxError> {
     let pool = open(url, max_size)?;
     let mut conn = pool.get()?;
     with_startup_lock(url, &mut conn, |c| run_migrations(c).map(|_| ()))?;
+    if let AnyConnection::Sqlite(lite) = &mut **conn {
+        // Statistics for tables that have none yet (a file filled before they were kept).
+        lite.batch_execute("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
+    }
     Ok(pool)
 }
 
@@ -366,13 +370,18 @@ where
     }
 }
 
-/// Refreshes the planner's statistics after a bulk change (PostgreSQL only: its plans
-/// for a table it believes empty turn quadratic once the table has grown).
+/// Refreshes the planner's statistics after a bulk change: PostgreSQL's plans for a
+/// table it believes empty turn quadratic once the table has grown, and SQLite without
+/// statistics picks indexes by rule of thumb (the Contacts tab at 100,000 members: 170
+/// req/s without them, 4,500 with). SQLite samples (`analysis_limit`), so this stays quick.
 pub fn analyze(conn: &mut AnyConnection, tables: &[&str]) -> QueryResult<()> {
-    if let AnyConnection::Postgresql(pg) = conn {
-        pg.batch_execute(&format!("ANALYZE {}", tables.join(", ")))?;
+    match conn {
+        AnyConnection::Postgresql(pg) => pg.batch_execute(&format!("ANALYZE {}", tables.join(", "))),
+        AnyConnection::Sqlite(lite) => {
+            let each: Vec<String> = tables.iter().map(|t| format!("ANALYZE {t};")).collect();
+            lite.batch_execute(&format!("PRAGMA analysis_limit = 1000; {}", each.join(" ")))
+        }
     }
-    Ok(())
 }
 
 #[cfg(test)]

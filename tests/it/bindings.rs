@@ -389,3 +389,31 @@ async fn the_kept_association_count_is_the_real_one_through_bind_unbind_and_remo
     app.run_pending_jobs().await;
     assert!(kept_count(&app, &ann, "bound to one member").await >= 1);
 }
+
+/// A contact's page lists its first members by name, whether it reaches most of the
+/// directory (found by walking members in name order) or a few (its own, sorted).
+#[actix_web::test]
+async fn a_contacts_page_lists_its_first_members_by_name_whether_it_reaches_many_or_few() {
+    let mut app = TestApp::spawn().await;
+    let t = tree(&app).await;
+    let mut names = Vec::new();
+    for i in (0..12).rev() {
+        let name: &'static str = Box::leak(format!("member {i:02}").into_boxed_str());
+        names.push((member(&app, &t.a, name, None).await, name));
+    }
+    let wide = app.active_contact("wide", "wide@example.com").await;
+    let narrow = app.active_contact("narrow", "narrow@example.com").await;
+    bind(&mut app, &wide, &[&t.root]).await;
+    bind(&mut app, &narrow, &[&names[0].0, &names[5].0]).await;
+    app.run_pending_jobs().await;
+    let sample = |contact: String| {
+        app.with_conn(move |c| {
+            rd_contacts::contacts::scope::effective_scope(c, &contact).unwrap().covered_sample.into_iter().map(|(_, n)| n).collect::<Vec<_>>()
+        })
+    };
+    let wide_sample = sample(wide).await;
+    assert_eq!(wide_sample.len(), 12);
+    assert_eq!(wide_sample[0], "member 00");
+    assert!(wide_sample.windows(2).all(|w| w[0] <= w[1]), "by name: {wide_sample:?}");
+    assert_eq!(sample(narrow).await, ["member 06", "member 11"]);
+}
