@@ -59,12 +59,12 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
         "/jobs".to_owned(),
     ];
     let pgbench = PgBench::start(&database_url, connections, seconds * pages.len() as u64 + 2)?;
+    let wrk = Wrk::available();
+    println!("load generator: {}", if wrk { "wrk" } else { "our own client (install wrk for a lighter one)" });
     println!("directory {}: {f} folders, {m} members; {connections} connections, {seconds} s per page", rd.id);
     println!("{:<44} {:>9} {:>8} {:>8} {:>8}", "page", "req/s", "p50 ms", "p99 ms", "failed");
     let mut rates = Vec::new();
     let mut failed = 0;
-    let wrk = Wrk::available();
-    println!("load generator: {}", if wrk { "wrk" } else { "our own client (install wrk for a lighter one)" });
     for path in &pages {
         let figures = if wrk { Wrk::run(addr, path, &cookie, connections, seconds)? } else { own_client(addr, path, &cookie, connections, seconds).await? };
         println!("{:<44} {:>9.0} {:>8.1} {:>8.1} {:>8}", path, figures.rate, figures.p50_ms, figures.p99_ms, figures.failures);
@@ -167,7 +167,7 @@ impl Wrk {
         let script = std::env::temp_dir().join(format!("rdc-wrk-{}.lua", std::process::id()));
         std::fs::write(&script, NOT_200_LUA)?;
         let out = std::process::Command::new("wrk")
-            .args(["-t", "2", "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--latency", "-s"])
+            .args(["-t", &connections.clamp(1, 2).to_string(), "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--latency", "-s"])
             .arg(&script)
             .arg("-H")
             .arg(format!("Cookie: {cookie}"))
