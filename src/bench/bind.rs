@@ -1,6 +1,9 @@
 //! `rd-contacts bench bind`: binds a fresh Active contact at the root of the directory
 //! (filled with demo data first if empty) and times the propagation until every
-//! association and Message Center entry is in place, batch by batch; then unbinds it.
+//! association and Message Center entry is in place, batch by batch; then unbinds it and
+//! deletes it with "remove". Beside each, its floor on the same tables: the same rows
+//! written, or taken away by rule U2, with one hand-written statement on a scratch
+//! contact, and the ratio of the two (absolute figures move from run to run).
 
 use std::time::{Duration, Instant};
 
@@ -62,6 +65,13 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     let root = vec![(TargetId::Folder(FolderId::parse(&rd.root_folder_id)?), rd.root_folder_id.clone())];
     println!("directory {}: {f} folders, {m} members; batches of {PROPAGATION_BATCH}", rd.id);
 
+    let floors = Floors::measure(&mut conn, &sender)?;
+    println!(
+        "floors on a scratch contact: INSERT … SELECT of every member {:.2} s; one rule-aware DELETE (U2, opt-outs, own recipients) {:.2} s",
+        floors.insert.as_secs_f64(),
+        floors.delete.as_secs_f64()
+    );
+
     let started = Instant::now();
     let change = bindings::bind(&mut conn, &id, &root, settings.jobs.inline_limit)?;
     let request = started.elapsed();
@@ -74,8 +84,9 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     let total = started.elapsed();
     let associated: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut **conn)?;
     println!(
-        "bind at the root:   {:>6.2} s until {associated} associations are in place (request {:.0} ms, {batches} batches, slowest transaction {:.0} ms)",
+        "bind at the root:   {:>6.2} s ({:.1}× the INSERT floor) until {associated} associations are in place (request {:.0} ms, {batches} batches, slowest transaction {:.0} ms)",
         total.as_secs_f64(),
+        total.as_secs_f64() / floors.insert.as_secs_f64(),
         request.as_secs_f64() * 1000.0,
         slowest.as_secs_f64() * 1000.0
     );
@@ -90,8 +101,9 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     }
     let left: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut **conn)?;
     println!(
-        "unbind at the root: {:>6.2} s, {left} retained (rule U2), {batches} batches, slowest transaction {:.0} ms",
+        "unbind at the root: {:>6.2} s ({:.1}× the DELETE floor), {left} retained (rule U2), {batches} batches, slowest transaction {:.0} ms",
         started.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64() / floors.delete.as_secs_f64(),
         slowest.as_secs_f64() * 1000.0
     );
 
@@ -117,11 +129,54 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     }
     let left: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut **conn)?;
     println!(
-        "delete (remove) of a contact bound at the root: {:>6.2} s, {left} members kept it (fail reasons), {batches} batches, slowest transaction {:.0} ms",
+        "delete (remove) of a contact bound at the root: {:>6.2} s ({:.1}× the DELETE floor), {left} members kept it (fail reasons), {batches} batches, slowest transaction {:.0} ms",
         started.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64() / floors.delete.as_secs_f64(),
         slowest.as_secs_f64() * 1000.0
     );
     diesel::delete(associations::table.filter(associations::contact_id.eq(&contact.id))).execute(&mut **conn)?;
     diesel::delete(contacts_table::table.find(&contact.id)).execute(&mut **conn)?;
     Ok(())
+}
+
+/// What one hand-written statement takes for the same work, on the same tables.
+struct Floors {
+    insert: Duration,
+    delete: Duration,
+}
+
+impl Floors {
+    /// Binds a scratch Active contact to every member with one `INSERT … SELECT`, then
+    /// takes it away with one `DELETE` that applies rule U2 (a member's own verified
+    /// recipients and its other verified contacts' types, opt-outs applied; PostgreSQL's
+    /// `bit_or`, or the same portable expression the service uses on SQLite), and removes
+    /// the scratch contact again.
+    fn measure(conn: &mut db::AnyConnection, sender: &Sender) -> Result<Floors, BoxError> {
+        use diesel::sql_types::{Text, Timestamp};
+        let scratch = super::active_contact(conn, "Floor", sender)?;
+        let started = Instant::now();
+        diesel::sql_query(
+            "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) \
+             SELECT m.id, $1, $2, 0, 0 FROM accounts m WHERE m.removed_at IS NULL",
+        )
+        .bind::<Text, _>(&scratch.id)
+        .bind::<Timestamp, _>(db::now_utc())
+        .execute(conn)?;
+        let insert = started.elapsed();
+        let lonely = if db::is_postgres(conn) {
+            "(SELECT c.message_types FROM contacts c WHERE c.id = a.contact_id) & ~a.mc_opt_out \
+             & ~COALESCE((SELECT bit_or(r.message_types) FROM mc_recipients r WHERE r.account_id = a.account_id AND r.verified_at IS NOT NULL), 0) \
+             & ~COALESCE((SELECT bit_or(oc.message_types & ~o.mc_opt_out) FROM associations o JOIN contacts oc ON oc.id = o.contact_id \
+                          WHERE o.account_id = a.account_id AND o.contact_id <> a.contact_id AND o.mc_removed_at IS NULL AND oc.verified_at IS NOT NULL), 0)"
+                .to_owned()
+        } else {
+            crate::contacts::propagation::lonely_types_sql(conn, "a", "1 = 1")
+        };
+        let started = Instant::now();
+        diesel::sql_query(format!("DELETE FROM associations AS a WHERE a.contact_id = $1 AND ({lonely}) = 0")).bind::<Text, _>(&scratch.id).execute(conn)?;
+        let delete = started.elapsed();
+        diesel::delete(associations::table.filter(associations::contact_id.eq(&scratch.id))).execute(conn)?;
+        diesel::delete(contacts_table::table.find(&scratch.id)).execute(conn)?;
+        Ok(Floors { insert, delete })
+    }
 }

@@ -73,7 +73,7 @@ pub fn delete_contact(conn: &mut AnyConnection, id: &ContactId, keep: bool) -> R
             // The entries stay with the members, now their own recipients: same name,
             // verified address, the contact's types less what each member opted out of.
             let now = now_utc();
-            crate::db::prepared::sql(
+            diesel::sql_query(
                 "INSERT INTO mc_recipients (account_id, name, email, message_types, created_at, modified_at, verified_at) \
                  SELECT a.account_id, c.name, c.email, (c.message_types & ~a.mc_opt_out) & $1, $2, $2, c.verified_at \
                  FROM associations a JOIN contacts c ON c.id = a.contact_id \
@@ -124,10 +124,6 @@ pub fn delete_contact(conn: &mut AnyConnection, id: &ContactId, keep: bool) -> R
 pub fn deletion_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &Propagation, batch: i64) -> Result<Option<Propagation>, ContactError> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
-        // Statistics every fifth batch: a removal only shrinks the table.
-        if state.done % (5 * batch) == 0 {
-            crate::db::analyze(conn, &["associations"])?;
-        }
         let (n, next) = propagation::remove_batch(conn, &state.contact_id, &state.scope, &state.cursor, batch)?;
         if let Some(cursor) = next {
             let next = Propagation { cursor, done: (state.done + n as i64).min(state.total), ..state.clone() };
@@ -152,7 +148,7 @@ pub fn deletion_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &Prop
 /// member it had not reached yet, with the types the contact still gives it.
 pub(super) fn end_with_fail_reasons(conn: &mut AnyConnection, contact: &str) -> QueryResult<()> {
     diesel::delete(deletion_fail_reasons::table.filter(deletion_fail_reasons::contact_id.eq(contact))).execute(conn)?;
-    let recorded = crate::db::prepared::sql(
+    let recorded = diesel::sql_query(
         "INSERT INTO deletion_fail_reasons (contact_id, account_id, message_types) \
          SELECT a.contact_id, a.account_id, CASE WHEN a.retained_types <> 0 THEN a.retained_types ELSE c.message_types & ~a.mc_opt_out END \
          FROM associations a JOIN contacts c ON c.id = a.contact_id WHERE a.contact_id = $1",

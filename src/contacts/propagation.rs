@@ -68,7 +68,7 @@ pub fn covered_count(conn: &mut AnyConnection, scope: &Scope) -> QueryResult<i64
     }
     let (pred, value) = scope.predicate(1);
     let sql = format!("SELECT COUNT(*) AS n FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id WHERE {pred}");
-    Ok(crate::db::prepared::sql(sql).bind::<Text, _>(value).get_result::<Count>(conn)?.n)
+    Ok(diesel::sql_query(sql).bind::<Text, _>(value).get_result::<Count>(conn)?.n)
 }
 
 /// The batch cursor: the id of the last of the next `limit` members of `scope` after
@@ -76,7 +76,7 @@ pub fn covered_count(conn: &mut AnyConnection, scope: &Scope) -> QueryResult<i64
 /// with `cursor < id <= upper`, whatever changes meanwhile.
 pub fn next_batch_upper(conn: &mut AnyConnection, scope: &Scope, cursor: &str, limit: i64) -> QueryResult<Option<String>> {
     let (pred, value) = scope.predicate(1);
-    Ok(crate::db::prepared::sql(format!(
+    Ok(diesel::sql_query(format!(
         "SELECT MAX(id) AS upper FROM (SELECT m.id FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
          WHERE {pred} AND m.id > $2 ORDER BY m.id LIMIT $3) s"
     ))
@@ -101,7 +101,7 @@ pub fn add_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor:
          WHERE {pred} AND m.id > $4 AND m.id <= $5 \
          ON CONFLICT (account_id, contact_id) DO NOTHING"
     );
-    let spanned = crate::db::prepared::sql(insert)
+    let spanned = diesel::sql_query(insert)
         .bind::<Text, _>(contact)
         .bind::<Timestamp, _>(now_utc())
         .bind::<Text, _>(&value)
@@ -109,7 +109,7 @@ pub fn add_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor:
         .bind::<Text, _>(&upper)
         .execute(conn)?;
     let (pred, _) = scope.predicate(2);
-    crate::db::prepared::sql(format!(
+    diesel::sql_query(format!(
         "UPDATE associations SET mc_opt_out = CASE WHEN mc_removed_at IS NULL THEN mc_opt_out ELSE 0 END, mc_removed_at = NULL, retained_types = 0 \
          WHERE contact_id = $1 AND (mc_removed_at IS NOT NULL OR retained_types <> 0) \
            AND account_id IN (SELECT m.id FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id WHERE {pred} AND m.id > $3 AND m.id <= $4) \
@@ -127,9 +127,13 @@ pub fn add_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor:
 /// recipient (rule U2), as one SQL expression. `others` narrows which other
 /// associations `o` of the member count as staying (when several go at once, they go
 /// one after another by contact id, so the last one of a type is the one kept).
-pub fn lonely_types_sql(a: &str, others: &str) -> String {
-    // The bitwise OR of a column over rows, portably: the sum of each bit's maximum.
-    let or_of = |col: &str| MessageType::ALL.iter().map(|t| format!("MAX({col} & {})", t.bit())).collect::<Vec<_>>().join(" + ");
+pub fn lonely_types_sql(conn: &AnyConnection, a: &str, others: &str) -> String {
+    // The bitwise OR of a column over rows: PostgreSQL's `bit_or`; on SQLite, the sum of
+    // each bit's maximum (one aggregate per message type, about a third slower there).
+    let pg = crate::db::is_postgres(conn);
+    let or_of = |col: &str| {
+        if pg { format!("bit_or({col})") } else { MessageType::ALL.iter().map(|t| format!("MAX({col} & {})", t.bit())).collect::<Vec<_>>().join(" + ") }
+    };
     format!(
         "(CASE WHEN {a}.mc_removed_at IS NOT NULL THEN 0 ELSE \
            (SELECT c.message_types FROM contacts c WHERE c.id = {a}.contact_id) & ~{a}.mc_opt_out \
@@ -167,37 +171,73 @@ pub fn remove_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, curs
         )
     };
     let value = scope.predicate(1).1;
-    let upper =
-        crate::db::prepared::sql(format!("SELECT MAX(account_id) AS upper FROM ({} AND a.account_id > $3 ORDER BY a.account_id LIMIT $4) s", candidates(1)))
+    // Where the batch ends. When the scope holds most of the contact's associations (a
+    // deletion, an unbinding at the root), the next `limit` of them in member order are
+    // read from the index alone; otherwise the next `limit` candidates, so that a small
+    // scope inside a wide binding takes one batch, not one per `limit` associations.
+    let upper = if walks_every_association(conn, contact, scope)? {
+        diesel::sql_query(
+            "SELECT MAX(account_id) AS upper FROM (SELECT account_id FROM associations WHERE contact_id = $1 AND account_id > $2 ORDER BY account_id LIMIT $3) s",
+        )
+        .bind::<Text, _>(contact)
+        .bind::<Text, _>(cursor)
+        .bind::<BigInt, _>(limit)
+        .get_result::<Upper>(conn)?
+        .upper
+    } else {
+        diesel::sql_query(format!("SELECT MAX(account_id) AS upper FROM ({} AND a.account_id > $3 ORDER BY a.account_id LIMIT $4) s", candidates(1)))
             .bind::<Text, _>(&value)
             .bind::<Text, _>(contact)
             .bind::<Text, _>(cursor)
             .bind::<BigInt, _>(limit)
             .get_result::<Upper>(conn)?
-            .upper;
+            .upper
+    };
     let Some(upper) = upper else { return Ok((0, None)) };
-    let spanned = crate::db::prepared::sql(format!(
-        "UPDATE associations SET retained_types = {} WHERE contact_id = $1 AND account_id > $2 AND account_id <= $3 AND account_id IN ({})",
-        lonely_types_sql("associations", "1 = 1"),
-        candidates(4)
-    ))
-    .bind::<Text, _>(contact)
-    .bind::<Text, _>(cursor)
-    .bind::<Text, _>(&upper)
-    .bind::<Text, _>(&value)
-    .bind::<Text, _>(contact)
-    .execute(conn)?;
-    crate::db::prepared::sql(format!(
-        "DELETE FROM associations WHERE contact_id = $1 AND account_id > $2 AND account_id <= $3 AND retained_types = 0 AND account_id IN ({})",
-        candidates(4)
-    ))
-    .bind::<Text, _>(contact)
-    .bind::<Text, _>(cursor)
-    .bind::<Text, _>(&upper)
-    .bind::<Text, _>(&value)
-    .bind::<Text, _>(contact)
-    .execute(conn)?;
+    // The batch's candidates, row by row: in the scope and no longer covered by another
+    // binding of the contact. Written as a correlated EXISTS so that each statement
+    // reads only its own range (an IN over the candidates had the planner compute them
+    // for the whole scope on every batch).
+    let pred = match scope {
+        // A deletion: the association itself says it is in scope (the general predicate
+        // would look it up again).
+        Scope::Contact { .. } => "m.removed_at IS NULL AND associations.contact_id = $4".to_owned(),
+        _ => scope.predicate(4).0,
+    };
+    let in_batch = format!(
+        "contact_id = $1 AND account_id > $2 AND account_id <= $3 AND EXISTS (SELECT 1 FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
+         WHERE m.id = associations.account_id AND {pred} AND NOT {})",
+        covered("associations.contact_id", "m", "f")
+    );
+    let lonely = lonely_types_sql(conn, "associations", "1 = 1");
+    // Rule U2 in one pass: the associations that are nobody's only recipient go…
+    let gone = diesel::sql_query(format!("DELETE FROM associations WHERE {in_batch} AND {lonely} = 0"))
+        .bind::<Text, _>(contact)
+        .bind::<Text, _>(cursor)
+        .bind::<Text, _>(&upper)
+        .bind::<Text, _>(&value)
+        .execute(conn)?;
+    // …and the few left of the batch stay, retained for the types only they receive.
+    let kept = diesel::sql_query(format!("UPDATE associations SET retained_types = {lonely} WHERE {in_batch}"))
+        .bind::<Text, _>(contact)
+        .bind::<Text, _>(cursor)
+        .bind::<Text, _>(&upper)
+        .bind::<Text, _>(&value)
+        .execute(conn)?;
+    let spanned = gone + kept;
     Ok((spanned, Some(upper)))
+}
+
+/// Whether `scope` holds at least half of the contact's associations (its kept count).
+fn walks_every_association(conn: &mut AnyConnection, contact: &str, scope: &Scope) -> QueryResult<bool> {
+    use crate::db::schema::association_counts;
+    let in_scope = match scope {
+        Scope::Contact { .. } => return Ok(true),
+        Scope::Account { .. } => return Ok(false),
+        Scope::Subtree { path } => crate::directory::members_under(conn, path)?,
+    };
+    let associated: i64 = association_counts::table.find(contact).select(association_counts::n).first(conn).optional()?.unwrap_or(0);
+    Ok(in_scope * 2 >= associated)
 }
 
 type Step = fn(&mut AnyConnection, &str, &Scope, &str, i64) -> QueryResult<(usize, Option<String>)>;
@@ -233,10 +273,10 @@ pub fn reconcile_member(conn: &mut AnyConnection, account: &str) -> QueryResult<
            WHERE om.id = o.account_id AND {}))",
         covered("o.contact_id", "om", "ofo")
     );
-    let verdicts: Vec<Verdict> = crate::db::prepared::sql(format!(
+    let verdicts: Vec<Verdict> = diesel::sql_query(format!(
         "SELECT a.contact_id AS contact_id, {} AS lonely FROM associations a JOIN accounts m ON m.id = a.account_id LEFT JOIN folders f ON f.id = m.folder_id \
          WHERE a.account_id = $1 AND a.retained_types = 0 AND NOT {}",
-        lonely_types_sql("a", &others),
+        lonely_types_sql(conn, "a", &others),
         covered("a.contact_id", "m", "f")
     ))
     .bind::<Text, _>(account)
@@ -248,7 +288,7 @@ pub fn reconcile_member(conn: &mut AnyConnection, account: &str) -> QueryResult<
             diesel::update(associations::table.find((account, &v.contact_id))).set(associations::retained_types.eq(v.lonely)).execute(conn)?;
         }
     }
-    crate::db::prepared::sql(
+    diesel::sql_query(
         "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) \
          SELECT DISTINCT m.id, b.contact_id, $1, 0, 0 FROM accounts m JOIN folders f ON f.id = m.folder_id JOIN bindings b \
            ON (b.account_id = m.id OR (b.folder_path IS NOT NULL AND f.path LIKE b.folder_path || '%')) \
@@ -259,7 +299,7 @@ pub fn reconcile_member(conn: &mut AnyConnection, account: &str) -> QueryResult<
     .bind::<Text, _>(account)
     .execute(conn)?;
     // A retained association that a binding covers again is an ordinary one.
-    crate::db::prepared::sql(format!(
+    diesel::sql_query(format!(
         "UPDATE associations SET retained_types = 0 WHERE account_id = $1 AND retained_types <> 0 AND EXISTS (SELECT 1 FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
            WHERE m.id = associations.account_id AND {})",
         covered("associations.contact_id", "m", "f")

@@ -94,7 +94,7 @@ struct ClaimedRow {
 pub fn claim(conn: &mut AnyConnection, notification: i64, token: &str, limit: i64) -> QueryResult<Vec<Claimed>> {
     let now = now_utc();
     let lock = if is_postgres(conn) { "FOR UPDATE SKIP LOCKED" } else { "" };
-    let rows: Vec<ClaimedRow> = crate::db::prepared::sql(format!(
+    let rows: Vec<ClaimedRow> = diesel::sql_query(format!(
         "UPDATE deliveries SET status = 'sending', claimed_by = $1, claimed_at = $2, updated_at = $2 \
          WHERE id IN (SELECT id FROM deliveries WHERE notification_id = $3 \
                         AND (status = 'pending' OR (status = 'retrying' AND next_attempt_at <= $2)) \
@@ -132,7 +132,7 @@ struct Id {
 /// Deliveries of a notification claimed by a sender whose lease is gone, locked in id order.
 fn orphans(conn: &mut AnyConnection, notification: i64, now: PrimitiveDateTime) -> QueryResult<Vec<i64>> {
     let lock = if is_postgres(conn) { "FOR UPDATE" } else { "" };
-    let rows: Vec<Id> = crate::db::prepared::sql(format!(
+    let rows: Vec<Id> = diesel::sql_query(format!(
         "SELECT d.id FROM deliveries d WHERE d.notification_id = $1 AND d.status = 'sending' \
            AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.locked_by = d.claimed_by AND j.status = 'running' AND j.locked_until >= $2) \
          ORDER BY d.id {lock}"
@@ -316,7 +316,7 @@ pub fn give_up(conn: &mut AnyConnection, notification: i64, reason: &str) -> Que
     log_interrupted(conn, &in_flight, now)?;
     let lock = if is_postgres(conn) { "FOR UPDATE" } else { "" };
     let message = format!("not sent: the sending was given up ({reason})");
-    let failed = crate::db::prepared::sql(format!(
+    let failed = diesel::sql_query(format!(
         "UPDATE deliveries SET status = 'failed', last_error = $1, claimed_by = NULL, updated_at = $2 \
          WHERE id IN (SELECT id FROM deliveries WHERE notification_id = $3 AND status IN ('pending', 'sending', 'retrying') ORDER BY id {lock})"
     ))

@@ -144,7 +144,7 @@ pub fn fan_out_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &FanOu
                  ) x WHERE true ORDER BY x.account_id \
                  ON CONFLICT (notification_id, account_id, address_key) DO NOTHING"
         );
-        let n = crate::db::prepared::sql(insert)
+        let n = diesel::sql_query(insert)
             .bind::<BigInt, _>(state.notification_id)
             .bind::<Timestamp, _>(now_utc())
             .bind::<Text, _>(&value)

@@ -1,3 +1,5 @@
+DROP INDEX associations_contact;
+CREATE INDEX associations_contact ON associations (contact_id);
 DROP TRIGGER associations_counted_removed ON associations;
 DROP TRIGGER associations_counted_added ON associations;
 DROP TRIGGER contacts_association_count ON contacts;

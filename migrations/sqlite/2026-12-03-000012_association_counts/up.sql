@@ -17,3 +17,8 @@ END;
 CREATE TRIGGER associations_counted_removed AFTER DELETE ON associations BEGIN
     UPDATE association_counts SET n = n - 1 WHERE contact_id = OLD.contact_id;
 END;
+
+-- A contact's associations in member order: propagation and deletion walk them in
+-- batches by member id, and each batch finds its end without sorting the rest.
+DROP INDEX associations_contact;
+CREATE INDEX associations_contact ON associations (contact_id, account_id);
