@@ -315,13 +315,19 @@ pub fn propagation_step(
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         // Binding grows the associations table fast, and PostgreSQL plans for a table it
-        // believes empty turn quadratic: keep its statistics fresh while the table may
-        // have doubled (batches 1, 2, 4, 8…: sampling it on every batch took a third of a
-        // bind's time). Unbinding only shrinks it: statistics that count too many rows
-        // cost nothing there, and autovacuum brings them up to date.
-        let nth = state.done / batch.max(1);
-        if direction == Direction::Add && (nth == 0 || (nth as u64).is_power_of_two()) {
-            crate::db::analyze(conn, &["associations"])?;
+        // believes empty turn quadratic: refresh its statistics once this bind alone has
+        // added twice the rows they count (sampling on every batch took a third of a
+        // bind's time; on a directory that already has its associations, never). SQLite
+        // samples on the batches 1, 2, 4, 8…. Unbinding only shrinks the table: counting
+        // too many rows costs nothing there, and autovacuum brings them up to date.
+        if direction == Direction::Add {
+            let stale = match crate::db::estimated_rows(conn, "associations")? {
+                Some(estimate) => state.done > 0 && estimate * 2.0 < state.done as f64,
+                None => (state.done / batch.max(1)) as u64 == 0 || ((state.done / batch.max(1)) as u64).is_power_of_two(),
+            };
+            if stale {
+                crate::db::analyze(conn, &["associations"])?;
+            }
         }
         let (n, next) = if direction == Direction::Add {
             propagation::add_batch(conn, &state.contact_id, &state.scope, &state.cursor, batch)?

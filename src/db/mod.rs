@@ -370,6 +370,23 @@ where
     }
 }
 
+/// How many rows PostgreSQL's statistics say `table` has (`None` on SQLite, which keeps
+/// no such estimate).
+pub fn estimated_rows(conn: &mut AnyConnection, table: &str) -> QueryResult<Option<f64>> {
+    #[derive(QueryableByName)]
+    struct Estimate {
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        rows: f64,
+    }
+    if !is_postgres(conn) {
+        return Ok(None);
+    }
+    let e: Estimate = prepared::sql("SELECT GREATEST(reltuples, 0)::float8 AS rows FROM pg_class WHERE oid = to_regclass($1)")
+        .bind::<diesel::sql_types::Text, _>(table)
+        .get_result(conn)?;
+    Ok(Some(e.rows))
+}
+
 /// Refreshes the planner's statistics after a bulk change: PostgreSQL's plans for a
 /// table it believes empty turn quadratic once the table has grown, and SQLite without
 /// statistics picks indexes by rule of thumb (the Contacts tab at 100,000 members: 170
