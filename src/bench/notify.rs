@@ -1,6 +1,8 @@
 //! `rd-contacts bench notify`: publishes a notification to the largest folder subtree of
 //! the directory (filled with demo data first if empty), runs its fan-out and sending
-//! against a local SMTP sink on loopback, and prints emails per second.
+//! against a local SMTP sink on loopback, and prints emails per second; then a plain
+//! Python `smtplib` sender (as many connections as ours) sends as many emails of the same
+//! size to the same sink, and the ratio of the two rates is printed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -106,10 +108,57 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
         deliveries::table.filter(deliveries::notification_id.eq(id)).filter(deliveries::status.eq("sent")).count().get_result::<i64>(c).map_err(BoxError::from)
     })
     .await?;
+    let rate = sent as f64 / elapsed;
     println!(
-        "notification to {members} members of folder {folder}: {sent} emails sent ({} received by the SMTP sink) in {elapsed:.2} s = {:.0} emails/s",
+        "notification to {members} members of folder {folder}: {sent} emails sent ({} received by the SMTP sink) in {elapsed:.2} s = {rate:.0} emails/s",
         count.load(Ordering::Relaxed),
-        sent as f64 / elapsed
     );
+    let connections = settings.jobs.send_concurrency.max(1);
+    let emails = (sent as usize).max(1_000);
+    let script = std::env::temp_dir().join(format!("rdc-smtplib-{}.py", std::process::id()));
+    std::fs::write(&script, SMTPLIB_SENDER)?;
+    let command = script.clone();
+    // Off the runtime's threads: the sink answers on them meanwhile.
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3").arg(&command).args(["127.0.0.1", &port.to_string(), &emails.to_string(), &connections.to_string()]).output()
+    })
+    .await?;
+    let _ = std::fs::remove_file(&script);
+    match out {
+        Ok(out) if out.status.success() => {
+            let python: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|_| "could not read the smtplib sender's rate")?;
+            println!(
+                "python smtplib, {connections} connections, {emails} emails to the same sink: {python:.0} emails/s; ours is {:.0}% of it",
+                rate / python * 100.0
+            );
+        }
+        Ok(out) => println!("the smtplib sender failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(e) => println!("no smtplib comparison (python3: {e})"),
+    }
     Ok(())
 }
+
+/// A plain sender: `connections` threads, each with one SMTP connection, sending its
+/// share of `emails` messages of about the size of ours (text and HTML parts); prints
+/// emails per second.
+const SMTPLIB_SENDER: &str = r#"
+import smtplib, sys, threading, time
+host, port, emails, connections = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+body = "A benchmark notification. " * 60
+def message(to):
+    return ("From: rd-contacts <bench@example.com>\r\nTo: " + to + "\r\nSubject: [Security] Benchmark\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
+            "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n"
+            "--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>" + body + "</p>\r\n--b--\r\n")
+def worker(k):
+    s = smtplib.SMTP(host, port)
+    for i in range(k, emails, connections):
+        to = "member%d@example.com" % i
+        s.sendmail("bench@example.com", [to], message(to))
+    s.quit()
+started = time.perf_counter()
+threads = [threading.Thread(target=worker, args=(k,)) for k in range(connections)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(emails / (time.perf_counter() - started))
+"#;

@@ -119,6 +119,11 @@ struct ConnectionSetup;
 
 impl CustomizeConnection<Pooled, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut Pooled) -> Result<(), diesel::r2d2::Error> {
+        if let AnyConnection::Postgresql(c) = &mut conn.conn {
+            // No JIT: it compiles a plan whose estimated cost is high (any batch over a
+            // large table) for longer than the plan then runs; this is OLTP work.
+            c.batch_execute("SET jit = off").map_err(diesel::r2d2::Error::QueryError)?;
+        }
         if let AnyConnection::Sqlite(c) = &mut conn.conn {
             // Case-sensitive LIKE as on PostgreSQL: folder paths are matched by prefix, and ids
             // differ by case. Searches compare lower() on both sides.

@@ -473,7 +473,7 @@ pub fn list_accounts_tagged(
             }
             let pattern = contains_pattern(text);
             q = q.filter(
-                lower(accounts::display_name).like(pattern.clone()).escape('\\').or(accounts::id.like(pattern.clone()).escape('\\')).or(lower(
+                lower(accounts::display_name).like(pattern.clone()).escape('\\').or(lower(accounts::id).like(pattern.clone()).escape('\\')).or(lower(
                     accounts::security_email.assume_not_null(),
                 )
                 .like(pattern)

@@ -1,3 +1,5 @@
+DROP INDEX accounts_id_trgm;
+CREATE INDEX accounts_id_trgm ON accounts USING gin (id gin_trgm_ops);
 DROP INDEX associations_contact;
 CREATE INDEX associations_contact ON associations (contact_id);
 DROP TRIGGER associations_counted_removed ON associations;
