@@ -204,8 +204,37 @@ pub fn record(conn: &mut AnyConnection, token: &str, outcomes: &[Outcome]) -> Qu
     sorted.sort_by_key(|o| o.delivery);
     crate::db::transaction(conn, |conn| {
         let now = now_utc();
+        // The common case, emails sent, in two statements whatever their number.
+        let (sent, others): (Vec<&Outcome>, Vec<&Outcome>) = sorted.into_iter().partition(|o| o.error.is_none());
+        let sent_ids: Vec<i64> = sent.iter().map(|o| o.delivery).collect();
         let mut changed = 0;
-        for o in sorted {
+        if !sent_ids.is_empty() {
+            changed += diesel::update(
+                deliveries::table.filter(deliveries::id.eq_any(&sent_ids)).filter(deliveries::claimed_by.eq(token)).filter(deliveries::status.eq(SENDING)),
+            )
+            .set((
+                deliveries::status.eq(SENT),
+                deliveries::attempts.eq(deliveries::attempts + 1),
+                deliveries::last_error.eq(None::<String>),
+                deliveries::next_attempt_at.eq(None::<PrimitiveDateTime>),
+                deliveries::claimed_by.eq(None::<String>),
+                deliveries::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+            // One attempt row each, written from the deliveries themselves (one statement).
+            use diesel::dsl::sql;
+            use diesel::sql_types::{Nullable, Text, Timestamp};
+            diesel::insert_into(delivery_attempts::table)
+                .values(deliveries::table.filter(deliveries::id.eq_any(&sent_ids)).select((
+                    deliveries::id,
+                    now.into_sql::<Timestamp>(),
+                    SENT.into_sql::<Text>(),
+                    sql::<Nullable<Text>>("NULL"),
+                )))
+                .into_columns((delivery_attempts::delivery_id, delivery_attempts::attempted_at, delivery_attempts::outcome, delivery_attempts::error))
+                .execute(conn)?;
+        }
+        for o in others {
             let attempts = o.attempts + 1;
             let (status, error, next) = match &o.error {
                 None => (SENT, None, None),
