@@ -70,7 +70,10 @@ async fn smtp_sink(count: Arc<AtomicUsize>) -> std::io::Result<u16> {
 pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usize) -> Result<(), BoxError> {
     let count = Arc::new(AtomicUsize::new(0));
     let port = smtp_sink(count.clone()).await?;
-    let mailer = Mailer::from_setting(&MailSetting::Smtp(format!("smtp://127.0.0.1:{port}")), &settings.mail_from)?;
+    // Pooled as `serve` pools it: as many connections as a notification sends at once.
+    let mut with_sink = settings.clone();
+    with_sink.mail = MailSetting::Smtp(format!("smtp://127.0.0.1:{port}"));
+    let mailer = Mailer::for_settings(&with_sink)?;
     let pool = db::connect(&settings.database_url, 4)?;
     let (folder, members) = {
         let mut conn = pool.get()?;

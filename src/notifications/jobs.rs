@@ -135,25 +135,49 @@ impl Job for SendNotification {
                     }
                 }
             })
-            .buffer_unordered(concurrency)
-            .ready_chunks(concurrency);
-        futures_util::pin_mut!(attempts);
-        let (mut failure, mut finished) = (None, counts.finished());
-        while let Some(chunk) = attempts.next().await {
-            let mut outcomes = Vec::with_capacity(chunk.len());
-            for result in chunk {
+            .buffer_unordered(concurrency);
+        // Sending and recording run side by side: while a chunk of outcomes is written,
+        // the emails in flight go on (awaiting the write in the sending loop stalled every
+        // connection for a transaction per email). The channel and the chunk hold half the
+        // concurrency each, so at most twice the concurrency are sent and not yet recorded,
+        // counting those on the wire.
+        let half = (concurrency / 2).max(1);
+        let (outcomes_tx, mut outcomes_rx) = tokio::sync::mpsc::channel::<Outcome>(half);
+        let sending = async move {
+            futures_util::pin_mut!(attempts);
+            let mut failure = None;
+            while let Some(result) = attempts.next().await {
                 match result {
-                    Ok(o) => outcomes.push(o),
+                    Ok(o) => {
+                        if outcomes_tx.send(o).await.is_err() {
+                            break;
+                        }
+                    }
                     Err(e) => failure = Some(e),
                 }
             }
-            if outcomes.is_empty() {
-                continue;
+            failure
+        };
+        // Moved in: when recording fails, its end drops the receiver and sending stops.
+        let recording = async move {
+            let mut finished = counts.finished();
+            while let Some(first) = outcomes_rx.recv().await {
+                let mut outcomes = vec![first];
+                while outcomes.len() < half {
+                    match outcomes_rx.try_recv() {
+                        Ok(o) => outcomes.push(o),
+                        Err(_) => break,
+                    }
+                }
+                finished +=
+                    outcomes.iter().filter(|o| o.error.as_ref().is_none_or(|(_, transient)| !transient || o.attempts + 1 >= delivery::MAX_ATTEMPTS)).count()
+                        as i64;
+                record(run, outcomes, finished, counts.total()).await?;
             }
-            finished +=
-                outcomes.iter().filter(|o| o.error.as_ref().is_none_or(|(_, transient)| !transient || o.attempts + 1 >= delivery::MAX_ATTEMPTS)).count() as i64;
-            record(run, outcomes, finished, counts.total()).await?;
-        }
+            Ok::<_, JobError>(())
+        };
+        let (failure, recorded) = tokio::join!(sending, recording);
+        recorded?;
         if let Some(e) = failure {
             return Err(e);
         }
