@@ -243,6 +243,42 @@ pub fn search_folders_tagged(conn: &mut AnyConnection, query: &str, tagged: &[Ta
     folder_summaries(conn, None, query, tagged, page)
 }
 
+/// Up to this many folders, moving a member offers every folder in one list.
+pub const MOVE_CHOICES_ALL: i64 = 300;
+
+/// Where a member in `current` can be moved: every folder in tree order when the
+/// directory has at most [`MOVE_CHOICES_ALL`]; otherwise the folders whose name or id
+/// contains `query` (50, shown by path), or the root and its top level while nothing was
+/// typed, with the member's own folder first when the list would leave it out. The flag
+/// says whether the list is narrowed (the page then offers a search).
+pub fn move_choices(conn: &mut AnyConnection, current: Option<&str>, query: &str) -> Result<(Vec<FolderOption>, bool)> {
+    let count: i64 = folders::table.count().get_result(conn)?;
+    if count <= MOVE_CHOICES_ALL {
+        return Ok((folder_options(conn)?, false));
+    }
+    let mut options: Vec<FolderOption> = if query.is_empty() {
+        folders::table
+            .filter(folders::depth.le(1))
+            .order((folders::depth, lower(folders::name), folders::id))
+            .limit(MOVE_CHOICES_ALL)
+            .select((folders::id, folders::name, folders::depth))
+            .load::<(String, String, i32)>(conn)?
+            .into_iter()
+            .map(|(id, label, depth)| FolderOption { id, label, depth })
+            .collect()
+    } else {
+        let found = search_folders_tagged(conn, query, &[], PageRequest::with_size(None, 50))?;
+        let ids: Vec<&str> = found.items.iter().map(|s| s.folder.id.as_str()).collect();
+        let paths = folder_path_names(conn, &ids)?;
+        found.items.iter().map(|s| FolderOption { id: s.folder.id.clone(), label: paths.get(&s.folder.id).cloned().unwrap_or_default(), depth: 0 }).collect()
+    };
+    if let Some(current) = current.filter(|c| !options.iter().any(|o| o.id == *c)) {
+        let label = folder_path_names(conn, &[current])?.remove(current).unwrap_or_default();
+        options.insert(0, FolderOption { id: current.to_owned(), label: format!("{label} (current)"), depth: 0 });
+    }
+    Ok((options, true))
+}
+
 /// Every folder as an indented choice, in tree order (parents before children, siblings
 /// by name). One query; a directory has at most a few thousand folders.
 pub fn folder_options(conn: &mut AnyConnection) -> Result<Vec<FolderOption>> {

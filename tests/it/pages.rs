@@ -424,3 +424,33 @@ async fn a_page_view_without_a_notice_leaves_the_stored_session_as_it_was() {
     assert!(app.get("/settings/quotas").await.body.contains("Saved: at most 25 contacts."));
     assert!(!app.get("/settings/quotas").await.body.contains("Saved: at most 25 contacts."));
 }
+
+/// A large directory's member page does not list every folder to move to: it offers the
+/// top level and a search that reaches any folder, and keeps the member's own folder.
+#[actix_web::test]
+async fn moving_a_member_in_a_large_directory_searches_for_the_destination() {
+    use rd_contacts::db::schema::{accounts, folders};
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let (member, own_folder, deep_name, deep_id, total) = app
+        .with_conn(|c| {
+            directory::demo::fill(c, 400, 50).unwrap();
+            let (member, own): (String, String) =
+                accounts::table.inner_join(folders::table).filter(folders::depth.ge(3)).select((accounts::id, folders::id)).first(c).unwrap();
+            let (deep_name, deep_id): (String, String) = folders::table.filter(folders::depth.eq(4)).select((folders::name, folders::id)).first(c).unwrap();
+            let total: i64 = folders::table.count().get_result(c).unwrap();
+            (member, own, deep_name, deep_id, total)
+        })
+        .await;
+    let page = app.get(&format!("/members/{member}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let listed = page.body.matches("<option value=\"fd-").count() + page.body.matches("<option value=\"r-").count();
+    assert!(listed < total as usize / 2, "{listed} of {total} folders listed");
+    assert!(page.body.contains("name=\"move_q\""), "a search for the destination is offered");
+    assert!(page.body.contains(&format!("<option value=\"{own_folder}\" selected")), "the member's own folder stays chosen");
+    let found = app.get(&format!("/members/{member}?move_q={deep_id}")).await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert!(found.body.contains(&format!("<option value=\"{deep_id}\"")), "a folder four levels down ({deep_name}) is found");
+    let moved = app.post(&format!("/members/{member}/move"), &[("destination", &deep_id)]).await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER);
+}

@@ -40,6 +40,8 @@ struct MemberForms {
     security_email: Option<String>,
     security_email_error: Option<String>,
     move_error: Option<String>,
+    /// What was typed to find a destination folder (large directories).
+    move_query: String,
     tag_key: String,
     tag_value: String,
     tag_error: Option<String>,
@@ -54,6 +56,8 @@ struct MemberPage {
     folder: Option<Folder>,
     ancestors: Vec<Folder>,
     folder_options: Vec<FolderOption>,
+    /// The destinations are narrowed: the Move card offers a search.
+    move_search: bool,
     forms: MemberForms,
     mc: MessageCenter,
     users: Vec<UserRow>,
@@ -94,7 +98,8 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
     } else {
         StatusCode::OK
     };
-    let (rd, account, folder, ancestors, folder_options, mc, users, effective, tags) = db::run(&state.pool, move |c| {
+    let move_query = forms.move_query.clone();
+    let (rd, account, folder, ancestors, (folder_options, move_search), mc, users, effective, tags) = db::run(&state.pool, move |c| {
         let account = directory::get_account(c, &id)?;
         let folder = match &account.folder_id {
             Some(f) => Some(directory::get_folder(c, &FolderId::parse(f).expect("stored ids are valid"))?),
@@ -109,7 +114,7 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
             }
             None => Vec::new(),
         };
-        let options = if account.is_removed() { Vec::new() } else { directory::folder_options(c)? };
+        let options = if account.is_removed() { (Vec::new(), false) } else { directory::move_choices(c, account.folder_id.as_deref(), &move_query)? };
         let mc = message_center::message_center(c, &account.id)?;
         let users = member_users::users_of(c, &account.id)?;
         let effective = scope::member_contacts(c, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;
@@ -118,12 +123,18 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
     })
     .await?;
     let chrome = Chrome::new(admin, "directory");
-    html(status, &MemberPage { chrome, rd, account, folder, ancestors, folder_options, forms, mc, users, effective, tags, max_tags: MAX_TAGS })
+    html(status, &MemberPage { chrome, rd, account, folder, ancestors, folder_options, move_search, forms, mc, users, effective, tags, max_tags: MAX_TAGS })
 }
 
-async fn member_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Reply {
+#[derive(Deserialize)]
+struct MemberQuery {
+    move_q: Option<String>,
+}
+
+async fn member_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<MemberQuery>) -> Reply {
     let id = account_id(&path)?;
-    render_member(&state, &admin, id, MemberForms::default()).await
+    let move_query = crate::web::render::search_text(query.move_q.as_deref())?;
+    render_member(&state, &admin, id, MemberForms { move_query, ..MemberForms::default() }).await
 }
 
 #[derive(Deserialize)]
