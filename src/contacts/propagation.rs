@@ -213,20 +213,14 @@ pub fn remove_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, curs
         covered("associations.contact_id", "m", "f")
     );
     let lonely = lonely_types_sql(conn, "associations", "1 = 1");
+    // Both statements take the batch's four parameters: contact, cursor, end, scope.
+    let on_batch = |conn: &mut AnyConnection, sql: String| {
+        diesel::sql_query(sql).bind::<Text, _>(contact).bind::<Text, _>(cursor).bind::<Text, _>(&upper).bind::<Text, _>(&value).execute(conn)
+    };
     // Rule U2 in one pass: the associations that are nobody's only recipient go…
-    let gone = diesel::sql_query(format!("DELETE FROM associations WHERE {in_batch} AND {lonely} = 0"))
-        .bind::<Text, _>(contact)
-        .bind::<Text, _>(cursor)
-        .bind::<Text, _>(&upper)
-        .bind::<Text, _>(&value)
-        .execute(conn)?;
+    let gone = on_batch(conn, format!("DELETE FROM associations WHERE {in_batch} AND {lonely} = 0"))?;
     // …and the few left of the batch stay, retained for the types only they receive.
-    let kept = diesel::sql_query(format!("UPDATE associations SET retained_types = {lonely} WHERE {in_batch}"))
-        .bind::<Text, _>(contact)
-        .bind::<Text, _>(cursor)
-        .bind::<Text, _>(&upper)
-        .bind::<Text, _>(&value)
-        .execute(conn)?;
+    let kept = on_batch(conn, format!("UPDATE associations SET retained_types = {lonely} WHERE {in_batch}"))?;
     let spanned = gone + kept;
     Ok((spanned, Some(upper)))
 }
