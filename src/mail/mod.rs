@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::MailSetting;
 
+pub mod smtp;
 pub mod templates;
 
 /// Who asks for an email with a single-use link, where links point, and the key that
@@ -73,10 +74,42 @@ impl MailError {
     }
 }
 
+/// Our own connections for plain `smtp://` URLs (see [`smtp`]), lettre's transport for
+/// the rest.
+#[derive(Clone)]
+pub enum SmtpTransport {
+    Direct(Arc<smtp::Direct>),
+    Lettre(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+impl SmtpTransport {
+    fn from_url(url: &str, pool_size: u32) -> Result<SmtpTransport, MailError> {
+        if let Some(server) = smtp::Server::parse(url) {
+            return Ok(SmtpTransport::Direct(Arc::new(smtp::Direct::new(server, pool_size as usize))));
+        }
+        let pool = lettre::transport::smtp::PoolConfig::new().max_size(pool_size);
+        Ok(SmtpTransport::Lettre(AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| MailError::Config(e.to_string()))?.pool_config(pool).build()))
+    }
+
+    async fn send(&self, message: Message) -> Result<(), MailError> {
+        match self {
+            SmtpTransport::Direct(direct) => direct.send(&message).await.map_err(|f| match f {
+                smtp::Failure::Permanent(e) => MailError::Permanent(e),
+                smtp::Failure::Transient(e) => MailError::Transient(e),
+            }),
+            SmtpTransport::Lettre(transport) => transport
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| if e.is_permanent() { MailError::Permanent(e.to_string()) } else { MailError::Transient(e.to_string()) }),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub enum Mailer {
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        transport: SmtpTransport,
         from: Mailbox,
     },
     File {
@@ -104,7 +137,7 @@ impl Mailer {
     pub fn from_setting(setting: &MailSetting, from: &str) -> Result<Mailer, MailError> {
         Ok(match setting {
             MailSetting::Smtp(url) => {
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| MailError::Config(e.to_string()))?.build();
+                let transport = SmtpTransport::from_url(url, 4)?;
                 Mailer::Smtp { transport, from: from.parse().map_err(|e: lettre::address::AddressError| MailError::Config(format!("RDC_MAIL_FROM: {e}")))? }
             }
             MailSetting::File(dir) => {
@@ -121,8 +154,7 @@ impl Mailer {
     pub fn for_settings(settings: &crate::config::Settings) -> Result<Mailer, MailError> {
         match &settings.mail {
             MailSetting::Smtp(url) => {
-                let pool = lettre::transport::smtp::PoolConfig::new().max_size(settings.jobs.send_concurrency as u32);
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| MailError::Config(e.to_string()))?.pool_config(pool).build();
+                let transport = SmtpTransport::from_url(url, settings.jobs.send_concurrency as u32)?;
                 let from = settings.mail_from.parse().map_err(|e: lettre::address::AddressError| MailError::Config(format!("RDC_MAIL_FROM: {e}")))?;
                 Ok(Mailer::Smtp { transport, from })
             }
@@ -161,11 +193,7 @@ impl Mailer {
                     .subject(&email.subject)
                     .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
                     .map_err(|e| MailError::Build(e.to_string()))?;
-                transport
-                    .send(message)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| if e.is_permanent() { MailError::Permanent(e.to_string()) } else { MailError::Transient(e.to_string()) })
+                transport.send(message).await
             }
             Mailer::File { dir, from } => {
                 let now = time::OffsetDateTime::now_utc();
