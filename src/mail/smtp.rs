@@ -51,9 +51,10 @@ impl Server {
         if host_port.starts_with('[') {
             return None;
         }
+        // lettre's default ports: 25 for plain SMTP, 587 (submission) with STARTTLS.
         let (host, port) = match host_port.rsplit_once(':') {
             Some((h, p)) => (h, p.parse().ok()?),
-            None => (host_port, 25),
+            None => (host_port, if starttls { 587 } else { 25 }),
         };
         if host.is_empty() || host.contains('/') {
             return None;
@@ -185,6 +186,8 @@ mod tests {
             Some(Server { host: "mail.example.com".into(), port: 587, starttls: true, credentials: Some(("me@x.org".into(), "p:w".into())) })
         );
         assert_eq!(Server::parse("smtp://mail.example.com").map(|s| s.port), Some(25));
+        assert_eq!(Server::parse("smtp://mail.example.com?tls=required").map(|s| s.port), Some(587));
+        assert_eq!(Server::parse("smtp://mail.example.com/ehlo-name"), None);
         assert_eq!(Server::parse("smtps://mail.example.com:465"), None);
         assert_eq!(Server::parse("smtp://mail.example.com?tls=opportunistic"), None);
         assert_eq!(Server::parse("smtp://[::1]:25"), None);
