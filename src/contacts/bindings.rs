@@ -323,7 +323,11 @@ pub fn propagation_step(
         if direction == Direction::Add {
             let stale = match crate::db::estimated_rows(conn, "associations")? {
                 Some(estimate) => state.done > 0 && estimate * 2.0 < state.done as f64,
-                None => (state.done / batch.max(1)) as u64 == 0 || ((state.done / batch.max(1)) as u64).is_power_of_two(),
+                // Batches 0, 1, 2, 4, 8…
+                None => {
+                    let nth = (state.done / batch.max(1)) as u64;
+                    nth == 0 || nth.is_power_of_two()
+                }
             };
             if stale {
                 crate::db::analyze(conn, &["associations"])?;

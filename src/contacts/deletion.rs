@@ -103,7 +103,7 @@ pub fn delete_contact(conn: &mut AnyConnection, id: &ContactId, keep: bool) -> R
             ))
             .execute(conn)?;
         diesel::delete(deletion_fail_reasons::table.filter(deletion_fail_reasons::contact_id.eq(&contact.id))).execute(conn)?;
-        let total: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(conn)?;
+        let total = propagation::association_count(conn, &contact.id)?;
         let job = jobs::enqueue(
             conn,
             &DeleteContact(Propagation {

@@ -225,16 +225,21 @@ pub fn remove_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, curs
     Ok((spanned, Some(upper)))
 }
 
+/// How many members a contact is associated with: the count triggers keep on the
+/// associations table (migration 000012), never a count of its rows.
+pub fn association_count(conn: &mut AnyConnection, contact: &str) -> QueryResult<i64> {
+    use crate::db::schema::association_counts;
+    Ok(association_counts::table.find(contact).select(association_counts::n).first(conn).optional()?.unwrap_or(0))
+}
+
 /// Whether `scope` holds at least half of the contact's associations (its kept count).
 fn walks_every_association(conn: &mut AnyConnection, contact: &str, scope: &Scope) -> QueryResult<bool> {
-    use crate::db::schema::association_counts;
     let in_scope = match scope {
         Scope::Contact { .. } => return Ok(true),
         Scope::Account { .. } => return Ok(false),
         Scope::Subtree { path } => crate::directory::members_under(conn, path)?,
     };
-    let associated: i64 = association_counts::table.find(contact).select(association_counts::n).first(conn).optional()?.unwrap_or(0);
-    Ok(in_scope * 2 >= associated)
+    Ok(in_scope * 2 >= association_count(conn, contact)?)
 }
 
 type Step = fn(&mut AnyConnection, &str, &Scope, &str, i64) -> QueryResult<(usize, Option<String>)>;

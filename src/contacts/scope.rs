@@ -9,7 +9,7 @@ use super::deletion::DeleteContact;
 use super::models::Contact;
 use super::propagation::covered_count;
 use crate::db::AnyConnection;
-use crate::db::schema::{accounts, association_counts, associations, contacts, folders};
+use crate::db::schema::{accounts, associations, contacts, folders};
 use crate::domain::MessageTypes;
 use crate::jobs::Job;
 
@@ -102,8 +102,7 @@ pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<E
         let members = covered_count(conn, &binding.scope())?;
         targets.push(BoundTarget { binding, name, members });
     }
-    // Kept by triggers on associations (migration 000012): no count of every row.
-    let associated: i64 = association_counts::table.find(contact).select(association_counts::n).first(conn).optional()?.unwrap_or(0);
+    let associated = super::propagation::association_count(conn, contact)?;
     // The first members by name. A contact that reaches a good share of the directory
     // is found by walking members in name order (a few probes); one with few members, by
     // sorting its own. Either way of the other would read every member of the directory.
