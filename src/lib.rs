@@ -2,6 +2,7 @@
 //! an Alibaba Cloud ResourceDirectoryMaster-compatible API.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod config;

@@ -4,6 +4,7 @@ use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use rd_contacts::audit::{self, Actor};
 use rd_contacts::auth::{SecretBox, access_keys, admins};
 use rd_contacts::config::Settings;
 use rd_contacts::domain::{Password, Username};
@@ -33,6 +34,11 @@ enum Command {
     AccessKey {
         #[command(subcommand)]
         command: AccessKeyCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
     /// Fill an empty directory with a realistic tree, for demos and benchmarks.
     Demo {
@@ -94,6 +100,12 @@ enum AdminCommand {
 }
 
 #[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and report the first entry that does not match (exit 1).
+    Verify,
+}
+
+#[derive(Subcommand)]
 enum AccessKeyCommand {
     /// Create an access key and print `AccessKeyId=…` and `AccessKeySecret=…`.
     Create,
@@ -135,16 +147,29 @@ fn run(cli: Cli) -> Result<(), BoxError> {
             std::io::stdin().lock().read_line(&mut line)?;
             let password = Password::parse(line.trim_end_matches(['\r', '\n']))?;
             let pool = db::connect(&settings.database_url, 1)?;
-            admins::create_admin(&mut *pool.get()?, &username, &password)?;
+            admins::create_admin(&mut *pool.get()?, &username, &password, &Actor::cli())?;
             println!("Administrator {} added.", username.as_str());
             Ok(())
         }
         Command::AccessKey { command: AccessKeyCommand::Create } => {
             let pool = db::connect(&settings.database_url, 1)?;
-            let key = access_keys::create_access_key(&mut *pool.get()?, &SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)))?;
+            let key =
+                access_keys::create_access_key(&mut *pool.get()?, &SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)), &Actor::cli())?;
             println!("AccessKeyId={}", key.id);
             println!("AccessKeySecret={}", key.secret);
             Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let pool = db::connect(&settings.database_url, 1)?;
+            let found = audit::verify(&mut *pool.get()?)?;
+            let from = found.first_kept.map_or_else(String::new, |s| format!(" from entry {s}"));
+            match found.broken {
+                None => {
+                    println!("The audit trail holds: {} entries checked{from}.", found.checked);
+                    Ok(())
+                }
+                Some(b) => Err(format!("the audit trail is broken at entry {}: {} ({} entries before it hold)", b.seq, b.reason, found.checked).into()),
+            }
         }
         Command::Bench { command } => bench(settings, command),
         Command::Demo { folders, members } => {

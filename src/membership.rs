@@ -4,6 +4,7 @@
 //! sits above `directory`, `message_center` and `contacts`, which know nothing of each
 //! other's side of it.
 
+use crate::audit::{self, Actor, Changes, Event};
 use crate::contacts::{bindings, propagation};
 use crate::db::AnyConnection;
 use crate::directory::{self, Account, DirectoryError, JoinMethod, NewAccount};
@@ -11,7 +12,7 @@ use crate::domain::{AccountId, FolderId};
 use crate::message_center;
 
 /// Creates a member account in its folder, with its Message Center and its contacts.
-pub fn create_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Account, DirectoryError> {
+pub fn create_account(conn: &mut AnyConnection, new: &NewAccount, actor: &Actor) -> Result<Account, DirectoryError> {
     crate::db::transaction(conn, |conn| {
         let account = directory::insert_account(conn, new)?;
         if let Some(email) = &account.security_email {
@@ -19,12 +20,19 @@ pub fn create_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Acco
         }
         // Rule B3: a member joining a covered folder gets its contacts.
         propagation::reconcile_member(conn, &account.id)?;
+        let folder = account.folder_id.clone().unwrap_or_default();
+        let changes = Changes::new()
+            .set("display_name", account.display_name.clone())
+            .set("folder", folder.clone())
+            .set("security_email", account.security_email.clone())
+            .set("join_method", account.join_method.clone());
+        audit::record(conn, actor, Event::new("account.create", &account.id).related(folder).changes(changes))?;
         Ok(account)
     })
 }
 
 /// Moves a member into another folder. Moving into its own folder changes nothing.
-pub fn move_account(conn: &mut AnyConnection, id: &AccountId, destination: &FolderId) -> Result<Account, DirectoryError> {
+pub fn move_account(conn: &mut AnyConnection, id: &AccountId, destination: &FolderId, actor: &Actor) -> Result<Account, DirectoryError> {
     crate::db::transaction(conn, |conn| {
         let account = directory::get_current_account(conn, id)?;
         let dest = directory::get_folder(conn, destination)?;
@@ -39,9 +47,12 @@ pub fn move_account(conn: &mut AnyConnection, id: &AccountId, destination: &Fold
         if bindings::unbind_running_over(conn, &from)? || bindings::unbind_running_over(conn, &dest.path)? {
             return Err(DirectoryError::MoveBlocked(account.id.clone()));
         }
+        let before = account.folder_id.clone();
         let account = directory::set_account_folder(conn, &account, &dest)?;
         // Rule B5: what only the old chain gave goes (U2 applies), the new chain's comes.
         propagation::reconcile_member(conn, &account.id)?;
+        let changes = Changes::new().field("folder", before, dest.id.clone());
+        audit::record(conn, actor, Event::new("account.move", &account.id).related(dest.id.clone()).changes(changes))?;
         Ok(account)
     })
 }
@@ -69,7 +80,7 @@ crate::errors::storage_errors!(ImportError);
 /// Adds a pasted tree in one transaction: each line's folders (those that exist are
 /// reused, by name in any case) and its member, who gets its contacts as any new member
 /// does (rule B3). A line that cannot be added undoes the whole import.
-pub fn import_tree(conn: &mut AnyConnection, lines: &[directory::import::Line]) -> Result<Imported, ImportError> {
+pub fn import_tree(conn: &mut AnyConnection, lines: &[directory::import::Line], actor: &Actor) -> Result<Imported, ImportError> {
     crate::db::transaction(conn, |conn| {
         let rd = directory::get_directory(conn)?;
         let root = FolderId::parse(&rd.root_folder_id).map_err(|_| DirectoryError::FolderNotFound(rd.root_folder_id.clone()))?;
@@ -89,7 +100,7 @@ pub fn import_tree(conn: &mut AnyConnection, lines: &[directory::import::Line]) 
                     Some(f) => f,
                     None => {
                         added.folders += 1;
-                        directory::create_folder(conn, &parent, name).map_err(at)?
+                        directory::create_folder(conn, &parent, name, actor).map_err(at)?
                     }
                 };
                 parent = FolderId::parse(&folder.id).map_err(|_| at(DirectoryError::FolderNotFound(folder.id.clone())))?;
@@ -103,7 +114,7 @@ pub fn import_tree(conn: &mut AnyConnection, lines: &[directory::import::Line]) 
                     account_name_prefix: None,
                     join_method: JoinMethod::Created,
                 };
-                create_account(conn, &new).map_err(at)?;
+                create_account(conn, &new, actor).map_err(at)?;
                 added.members += 1;
             }
         }

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::params::Params;
 use super::{ApiResult, object};
+use crate::audit::Actor;
 use crate::contacts::bindings::{self, Binding};
 use crate::contacts::deletion::{self, Deletion};
 use crate::contacts::{self, Contact, ContactChanges, ContactError, NewContact};
@@ -12,20 +13,20 @@ use crate::db;
 use crate::domain::{AccountId, ContactId, ContactName, EmailAddress, MessageTypes, PhoneNumber, TargetId, Title};
 use crate::state::AppState;
 
-pub async fn dispatch(state: &AppState, caller: &str, action: &str, p: &Params) -> Option<ApiResult> {
+pub async fn dispatch(state: &AppState, actor: &Actor, action: &str, p: &Params) -> Option<ApiResult> {
     Some(match action {
-        "AddMessageContact" => add(state, caller, p).await,
-        "UpdateMessageContact" => update(state, caller, p).await,
+        "AddMessageContact" => add(state, actor, p).await,
+        "UpdateMessageContact" => update(state, actor, p).await,
         "GetMessageContact" => get(state, p).await,
         "ListMessageContacts" => list(state, p).await,
-        "SendEmailVerificationForMessageContact" => send_email_verification(state, caller, p).await,
+        "SendEmailVerificationForMessageContact" => send_email_verification(state, actor, p).await,
         "SendPhoneVerificationForMessageContact" => send_phone_verification(state, p).await,
         "ListMessageContactVerifications" => list_verifications(state, p).await,
-        "CancelMessageContactUpdate" => cancel_update(state, p).await,
-        "AssociateMembers" => associate(state, p, true).await,
-        "DeleteMessageContact" => delete(state, p).await,
+        "CancelMessageContactUpdate" => cancel_update(state, actor, p).await,
+        "AssociateMembers" => associate(state, actor, p, true).await,
+        "DeleteMessageContact" => delete(state, actor, p).await,
         "GetMessageContactDeletionStatus" => deletion_status(state, p).await,
-        "DisassociateMembers" => associate(state, p, false).await,
+        "DisassociateMembers" => associate(state, actor, p, false).await,
         _ => return None,
     })
 }
@@ -82,7 +83,7 @@ fn phone(p: &Params) -> Result<Option<PhoneNumber>, ApiError> {
     }
 }
 
-async fn add(state: &AppState, caller: &str, p: &Params) -> ApiResult {
+async fn add(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
     let new = NewContact {
         name: name(p, true)?.expect("required"),
         email: p.parse("EmailAddress", EmailAddress::parse)?,
@@ -90,14 +91,15 @@ async fn add(state: &AppState, caller: &str, p: &Params) -> ApiResult {
         title: p.parse("Title", Title::parse)?,
         types: types(p, true)?.expect("required"),
     };
-    let sender = state.sender(caller);
+    let sender = state.sender(&actor.to_string());
     // A sending limit holds the verification email back but never fails the call: the
     // contact is created (Verifying) and the email can be sent again later.
-    let saved = db::run(&state.pool, move |c| contacts::create_contact(c, &new, &sender)).await?;
+    let actor = actor.clone();
+    let saved = db::run(&state.pool, move |c| contacts::create_contact(c, &new, &sender, &actor)).await?;
     Ok(object(json!({ "Contact": { "ContactId": saved.contact.id, "CreateDate": date(&saved.contact.created_at) } })))
 }
 
-async fn update(state: &AppState, caller: &str, p: &Params) -> ApiResult {
+async fn update(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
     let id = p.parse("ContactId", ContactId::parse)?;
     let changes = ContactChanges {
         name: name(p, false)?,
@@ -110,8 +112,9 @@ async fn update(state: &AppState, caller: &str, p: &Params) -> ApiResult {
         title: p.parse_opt("Title", Title::parse)?,
         types: types(p, false)?,
     };
-    let sender = state.sender(caller);
-    db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &sender)).await?;
+    let sender = state.sender(&actor.to_string());
+    let actor = actor.clone();
+    db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &sender, &actor)).await?;
     Ok(object(json!({})))
 }
 
@@ -166,7 +169,7 @@ async fn list(state: &AppState, p: &Params) -> ApiResult {
 }
 
 /// AssociateMembers / DisassociateMembers: 1 to 5 targets a call.
-async fn associate(state: &AppState, p: &Params, bind: bool) -> ApiResult {
+async fn associate(state: &AppState, actor: &Actor, p: &Params, bind: bool) -> ApiResult {
     let id = p.parse("ContactId", ContactId::parse)?;
     let raw = p.list("Members")?;
     if raw.is_empty() {
@@ -184,17 +187,20 @@ async fn associate(state: &AppState, p: &Params, bind: bool) -> ApiResult {
         targets.push((t, r.trim().to_owned()));
     }
     let inline = state.settings.jobs.inline_limit;
+    let actor = actor.clone();
     let change =
-        db::run(&state.pool, move |c| if bind { bindings::bind(c, &id, &targets, inline) } else { bindings::unbind(c, &id, &targets, inline) }).await?;
+        db::run(&state.pool, move |c| if bind { bindings::bind(c, &id, &targets, inline, &actor) } else { bindings::unbind(c, &id, &targets, inline, &actor) })
+            .await?;
     let members: Vec<Value> = change.targets.iter().map(|(t, at)| json!({ "ContactId": change.contact.id, "MemberId": t, "ModifyDate": date(at) })).collect();
     Ok(object(json!({ "Members": members })))
 }
 
-async fn send_email_verification(state: &AppState, caller: &str, p: &Params) -> ApiResult {
+async fn send_email_verification(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
     let id = p.parse("ContactId", ContactId::parse)?;
     let address = p.parse("EmailAddress", EmailAddress::parse)?;
-    let sender = state.sender(caller);
-    db::run(&state.pool, move |c| contacts::resend_verification(c, &id, Some(&address), &sender)).await?;
+    let sender = state.sender(&actor.to_string());
+    let actor = actor.clone();
+    db::run(&state.pool, move |c| contacts::resend_verification(c, &id, Some(&address), &sender, &actor)).await?;
     Ok(object(json!({})))
 }
 
@@ -220,7 +226,7 @@ async fn list_verifications(state: &AppState, p: &Params) -> ApiResult {
 
 /// Cancels only what is named: a pending email address (also when nothing is named).
 /// A phone number never waits here (no SMS is sent), so there is none to cancel.
-async fn cancel_update(state: &AppState, p: &Params) -> ApiResult {
+async fn cancel_update(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
     let id = p.parse("ContactId", ContactId::parse)?;
     let address = p.parse_opt("EmailAddress", EmailAddress::parse)?;
     let phone = phone(p)?;
@@ -228,14 +234,16 @@ async fn cancel_update(state: &AppState, p: &Params) -> ApiResult {
         db::run(&state.pool, move |c| contacts::get_contact(c, &id)).await?;
         return Err(ContactError::NoPendingChange("phone number").into());
     }
-    db::run(&state.pool, move |c| contacts::cancel_pending_email(c, &id, address.as_ref())).await?;
+    let actor = actor.clone();
+    db::run(&state.pool, move |c| contacts::cancel_pending_email(c, &id, address.as_ref(), &actor)).await?;
     Ok(object(json!({})))
 }
 
-async fn delete(state: &AppState, p: &Params) -> ApiResult {
+async fn delete(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
     let id = p.parse("ContactId", ContactId::parse)?;
     let keep = p.bool("RetainContactInMembers")?.unwrap_or(true);
-    let outcome = db::run(&state.pool, move |c| deletion::delete_contact(c, &id, keep)).await?;
+    let actor = actor.clone();
+    let outcome = db::run(&state.pool, move |c| deletion::delete_contact(c, &id, keep, &actor)).await?;
     let status = match outcome {
         Deletion::Deleted => "Deleted",
         Deletion::Deleting { .. } => "Deleting",

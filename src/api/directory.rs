@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::params::Params;
 use super::{ApiResult, iso_time, object};
+use crate::audit::Actor;
 use crate::db;
 use crate::directory::tags::{self, TagsById};
 use crate::directory::{self, Account, DirectoryError, Folder, JoinMethod, NewAccount, ResourceDirectory};
@@ -12,22 +13,22 @@ use crate::domain::{AccountId, DisplayName, FolderId, FolderName, SearchText, Ta
 use crate::state::AppState;
 
 /// Runs the action if this area has it.
-pub async fn dispatch(state: &AppState, action: &str, p: &Params) -> Option<ApiResult> {
+pub async fn dispatch(state: &AppState, actor: &Actor, action: &str, p: &Params) -> Option<ApiResult> {
     Some(match action {
         "GetResourceDirectory" => get_resource_directory(state).await,
-        "CreateFolder" => create_folder(state, p).await,
+        "CreateFolder" => create_folder(state, actor, p).await,
         "GetFolder" => get_folder(state, p).await,
-        "UpdateFolder" => update_folder(state, p).await,
-        "DeleteFolder" => delete_folder(state, p).await,
+        "UpdateFolder" => update_folder(state, actor, p).await,
+        "DeleteFolder" => delete_folder(state, actor, p).await,
         "ListFoldersForParent" => list_folders_for_parent(state, p).await,
         "ListAncestors" => list_ancestors(state, p).await,
-        "CreateResourceAccount" => create_resource_account(state, p).await,
+        "CreateResourceAccount" => create_resource_account(state, actor, p).await,
         "GetAccount" => get_account(state, p).await,
-        "UpdateAccount" => update_account(state, p).await,
+        "UpdateAccount" => update_account(state, actor, p).await,
         "ListAccounts" => list_accounts(state, p, false).await,
         "ListAccountsForParent" => list_accounts(state, p, true).await,
-        "MoveAccount" => move_account(state, p).await,
-        "RemoveCloudAccount" => remove_cloud_account(state, p).await,
+        "MoveAccount" => move_account(state, actor, p).await,
+        "RemoveCloudAccount" => remove_cloud_account(state, actor, p).await,
         "GetPayerForAccount" => get_payer_for_account(state, p).await,
         _ => return None,
     })
@@ -93,7 +94,8 @@ async fn get_resource_directory(state: &AppState) -> ApiResult {
     })))
 }
 
-async fn create_folder(state: &AppState, p: &Params) -> ApiResult {
+async fn create_folder(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
+    let actor = actor.clone();
     let name = p.parse("FolderName", FolderName::parse)?;
     let parent = folder_param(p, "ParentFolderId")?;
     let tagged = p.tags("Tag")?;
@@ -103,7 +105,7 @@ async fn create_folder(state: &AppState, p: &Params) -> ApiResult {
                 Some(id) => id,
                 None => root_id(&directory::get_directory(c)?),
             };
-            let folder = directory::create_folder(c, &parent, &name)?;
+            let folder = directory::create_folder(c, &parent, &name, &actor)?;
             tags::write_tags(c, TaggedKind::Folder, std::slice::from_ref(&folder.id), &tagged)?;
             Ok::<_, DirectoryError>(folder)
         })
@@ -120,16 +122,18 @@ async fn get_folder(state: &AppState, p: &Params) -> ApiResult {
     Ok(object(json!({ "Folder": v })))
 }
 
-async fn update_folder(state: &AppState, p: &Params) -> ApiResult {
+async fn update_folder(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
+    let actor = actor.clone();
     let id = p.parse("FolderId", FolderId::parse)?;
     let name = p.parse("NewFolderName", FolderName::parse)?;
-    let folder = db::run(&state.pool, move |c| directory::rename_folder(c, &id, &name)).await?;
+    let folder = db::run(&state.pool, move |c| directory::rename_folder(c, &id, &name, &actor)).await?;
     Ok(object(json!({ "Folder": folder_json(&folder) })))
 }
 
-async fn delete_folder(state: &AppState, p: &Params) -> ApiResult {
+async fn delete_folder(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
+    let actor = actor.clone();
     let id = p.parse("FolderId", FolderId::parse)?;
-    db::run(&state.pool, move |c| directory::delete_folder(c, &id)).await?;
+    db::run(&state.pool, move |c| directory::delete_folder(c, &id, &actor)).await?;
     Ok(object(json!({})))
 }
 
@@ -198,7 +202,8 @@ fn dry_run_passed() -> ApiError {
     ApiError::new(400, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
 }
 
-async fn create_resource_account(state: &AppState, p: &Params) -> ApiResult {
+async fn create_resource_account(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
+    let actor = actor.clone();
     let display_name = p.parse("DisplayName", DisplayName::parse)?;
     let prefix = account_name_prefix(p)?;
     let parent = folder_param(p, "ParentFolderId")?;
@@ -209,7 +214,7 @@ async fn create_resource_account(state: &AppState, p: &Params) -> ApiResult {
             let rd = directory::get_directory(c)?;
             let folder = parent.unwrap_or_else(|| root_id(&rd));
             let new = NewAccount { display_name, folder, security_email: None, account_name_prefix: prefix, join_method: JoinMethod::Created };
-            let account = crate::membership::create_account(c, &new)?;
+            let account = crate::membership::create_account(c, &new, &actor)?;
             tags::write_tags(c, TaggedKind::Account, std::slice::from_ref(&account.id), &tagged)?;
             let folder = directory::get_folder(c, &new.folder)?;
             Ok::<_, DirectoryError>((rd, account, folder))
@@ -255,7 +260,8 @@ async fn get_account(state: &AppState, p: &Params) -> ApiResult {
     Ok(object(json!({ "Account": v })))
 }
 
-async fn update_account(state: &AppState, p: &Params) -> ApiResult {
+async fn update_account(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
+    let actor = actor.clone();
     let id = p.parse("AccountId", AccountId::parse)?;
     let name = p.parse_opt("NewDisplayName", DisplayName::parse)?;
     account_type(p)?;
@@ -263,7 +269,7 @@ async fn update_account(state: &AppState, p: &Params) -> ApiResult {
     // With DryRun, the same checks and write in a transaction that is rolled back.
     let (rd, account, folder) = db::run(&state.pool, move |c| {
         let update = |c: &mut db::AnyConnection| {
-            directory::update_account(c, &id, name.as_ref(), None)?;
+            directory::update_account(c, &id, name.as_ref(), None, &actor)?;
             current_account(c, &id)
         };
         if dry { db::dry_run(c, update) } else { update(c) }
@@ -326,16 +332,18 @@ async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiRes
     Ok(object(body))
 }
 
-async fn move_account(state: &AppState, p: &Params) -> ApiResult {
+async fn move_account(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
+    let actor = actor.clone();
     let id = p.parse("AccountId", AccountId::parse)?;
     let dest = p.parse("DestinationFolderId", FolderId::parse)?;
-    db::run(&state.pool, move |c| crate::membership::move_account(c, &id, &dest)).await?;
+    db::run(&state.pool, move |c| crate::membership::move_account(c, &id, &dest, &actor)).await?;
     Ok(object(json!({})))
 }
 
-async fn remove_cloud_account(state: &AppState, p: &Params) -> ApiResult {
+async fn remove_cloud_account(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
+    let actor = actor.clone();
     let id = p.parse("AccountId", AccountId::parse)?;
-    db::run(&state.pool, move |c| directory::remove_account(c, &id)).await?;
+    db::run(&state.pool, move |c| directory::remove_account(c, &id, &actor)).await?;
     Ok(object(json!({})))
 }
 

@@ -2,6 +2,7 @@
 //! `POST /` (and `GET /` with V1 query signing). This module checks the signature,
 //! the time window and the nonce, then dispatches on the action; one file per area.
 
+mod audit;
 mod contacts;
 mod directory;
 pub mod error;
@@ -19,6 +20,7 @@ use time::format_description::well_known::Rfc3339;
 use self::error::ApiError;
 use self::params::Params;
 use self::signature::{V3_ALGORITHM, V3Authorization};
+use crate::audit::Actor;
 use crate::auth::access_keys::{self, REQUEST_WINDOW};
 use crate::db;
 use crate::state::AppState;
@@ -116,17 +118,20 @@ async fn handle(state: &AppState, req: &HttpRequest, body: &Bytes) -> ApiResult 
     if call.version != VERSION && call.version != RM_VERSION {
         return Err(ApiError::new(400, "InvalidVersion", format!("Specified version {:?} is not supported; use {VERSION}.", call.version)));
     }
-    if let Some(result) = directory::dispatch(state, &call.action, &call.params).await {
+    let actor = Actor::access_key(&call.access_key_id, crate::state::RequestId::of(req));
+    if let Some(result) = directory::dispatch(state, &actor, &call.action, &call.params).await {
         return result;
     }
-    if let Some(result) = tags::dispatch(state, &call.action, &call.params).await {
+    if let Some(result) = tags::dispatch(state, &actor, &call.action, &call.params).await {
         return result;
     }
-    let caller = format!("API access key {}", call.access_key_id);
-    if let Some(result) = notifications::dispatch(state, &caller, &call.action, &call.params).await {
+    if let Some(result) = notifications::dispatch(state, &actor, &call.action, &call.params).await {
         return result;
     }
-    contacts::dispatch(state, &caller, &call.action, &call.params).await.unwrap_or_else(|| Err(unsupported(&call.action)))
+    if let Some(result) = audit::dispatch(state, &call.action, &call.params).await {
+        return result;
+    }
+    contacts::dispatch(state, &actor, &call.action, &call.params).await.unwrap_or_else(|| Err(unsupported(&call.action)))
 }
 
 /// An action this server does not run. Never a 404: Terraform reads any 404 as "the

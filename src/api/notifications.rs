@@ -6,19 +6,20 @@ use serde_json::json;
 use super::error::ApiError;
 use super::params::Params;
 use super::{ApiResult, object};
+use crate::audit::Actor;
 use crate::db;
 use crate::domain::{AccountId, FolderId, MessageType, TargetId};
 use crate::notifications::{self, NewNotification};
 use crate::state::AppState;
 
-pub async fn dispatch(state: &AppState, caller: &str, action: &str, p: &Params) -> Option<ApiResult> {
+pub async fn dispatch(state: &AppState, actor: &Actor, action: &str, p: &Params) -> Option<ApiResult> {
     match action {
-        "PublishNotification" => Some(publish(state, caller, p).await),
+        "PublishNotification" => Some(publish(state, actor, p).await),
         _ => None,
     }
 }
 
-async fn publish(state: &AppState, caller: &str, p: &Params) -> ApiResult {
+async fn publish(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
     let message_type = p.parse("MessageType", MessageType::parse)?;
     let subject = p.required("Subject")?.to_owned();
     let content = p.required("Content")?.to_owned();
@@ -31,10 +32,10 @@ async fn publish(state: &AppState, caller: &str, p: &Params) -> ApiResult {
         (None, Some(f)) => Some(TargetId::Folder(f)),
         (None, None) => None,
     };
-    let caller = caller.to_owned();
+    let actor = actor.clone();
     let (n, members) = db::run(&state.pool, move |c| {
-        let scope = format!("publish:{caller}");
-        notifications::publish(c, &new, target.as_ref(), &caller, Some((&scope, crate::limits::PUBLISH_PER_KEY)))
+        let scope = format!("publish:API access key {}", actor.id);
+        notifications::publish(c, &new, target.as_ref(), &actor, Some((&scope, crate::limits::PUBLISH_PER_KEY)))
     })
     .await?;
     Ok(object(json!({ "NotificationId": n.id.to_string(), "Members": members })))

@@ -117,6 +117,15 @@ impl Params {
         Ok((PageRequest::from_offset(skip, max.unwrap_or(PageRequest::DEFAULT_SIZE)), tokens))
     }
 
+    /// Keyset paging: `MaxResults` (1 to 100, default 10) and the position a `NextToken`
+    /// sealed (none: from the start).
+    pub fn cursor(&self, action: &str, secrets: &SecretBox) -> Result<(Option<i64>, i64, Tokens), ApiError> {
+        let max = self.int("MaxResults", 1, PageRequest::MAX_SIZE)?.unwrap_or(PageRequest::DEFAULT_SIZE);
+        let tokens = Tokens { action: action.to_owned(), secrets: secrets.clone() };
+        let at = self.get("NextToken").map(|t| tokens.open(t)).transpose()?;
+        Ok((at, max, tokens))
+    }
+
     /// `Name.N.Key` / `Name.N.Value` pairs (the SDKs' flattened `Tag` lists), each key once.
     pub fn tags(&self, name: &str) -> Result<Vec<Tag>, ApiError> {
         let prefix = format!("{name}.");

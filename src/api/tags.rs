@@ -6,16 +6,17 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::params::Params;
 use super::{ApiResult, object};
+use crate::audit::Actor;
 use crate::db;
 use crate::directory::tags;
 use crate::domain::{TagKey, TaggedKind};
 use crate::state::AppState;
 
 /// Runs the action if this area has it.
-pub async fn dispatch(state: &AppState, action: &str, p: &Params) -> Option<ApiResult> {
+pub async fn dispatch(state: &AppState, actor: &Actor, action: &str, p: &Params) -> Option<ApiResult> {
     Some(match action {
-        "TagResources" => tag_resources(state, p).await,
-        "UntagResources" | "UnTagResources" => untag_resources(state, p).await,
+        "TagResources" => tag_resources(state, actor, p).await,
+        "UntagResources" | "UnTagResources" => untag_resources(state, actor, p).await,
         "ListTagResources" => list_tag_resources(state, p).await,
         "ListTagKeys" => list_tag_keys(state, p).await,
         "ListTagValues" => list_tag_values(state, p).await,
@@ -39,18 +40,20 @@ fn resource_ids(p: &Params, required: bool) -> Result<Vec<String>, ApiError> {
     Ok(ids)
 }
 
-async fn tag_resources(state: &AppState, p: &Params) -> ApiResult {
+async fn tag_resources(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
+    let actor = actor.clone();
     let kind = kind(p)?;
     let ids = resource_ids(p, true)?;
     let new = p.tags("Tag")?;
     if new.is_empty() {
         return Err(ApiError::missing("Tag"));
     }
-    db::run(&state.pool, move |c| tags::tag(c, kind, &ids, &new)).await?;
+    db::run(&state.pool, move |c| tags::tag(c, kind, &ids, &new, &actor)).await?;
     Ok(object(json!({})))
 }
 
-async fn untag_resources(state: &AppState, p: &Params) -> ApiResult {
+async fn untag_resources(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {
+    let actor = actor.clone();
     let kind = kind(p)?;
     let ids = resource_ids(p, true)?;
     let all = p.bool("All")?.unwrap_or(false);
@@ -61,7 +64,7 @@ async fn untag_resources(state: &AppState, p: &Params) -> ApiResult {
     if keys.len() > 20 {
         return Err(ApiError::invalid("TagKey", "Name at most 20 tag keys a call."));
     }
-    db::run(&state.pool, move |c| tags::untag(c, kind, &ids, if all { None } else { Some(&keys) })).await?;
+    db::run(&state.pool, move |c| tags::untag(c, kind, &ids, if all { None } else { Some(&keys) }, &actor)).await?;
     Ok(object(json!({})))
 }
 

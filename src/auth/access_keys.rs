@@ -2,6 +2,7 @@ use diesel::prelude::*;
 use time::{Duration, PrimitiveDateTime};
 
 use super::{AuthError, SecretBox};
+use crate::audit::{self, Actor};
 use crate::db::schema::{access_keys, api_nonces};
 use crate::db::{AnyConnection, is_unique_violation, now_utc};
 use crate::domain::random_alphanumeric;
@@ -13,11 +14,15 @@ pub struct NewAccessKey {
     pub secret: String,
 }
 
-pub fn create_access_key(conn: &mut AnyConnection, secrets: &SecretBox) -> Result<NewAccessKey, AuthError> {
+pub fn create_access_key(conn: &mut AnyConnection, secrets: &SecretBox, actor: &Actor) -> Result<NewAccessKey, AuthError> {
     let key = NewAccessKey { id: format!("LTAI{}", random_alphanumeric(20)), secret: random_alphanumeric(30) };
-    diesel::insert_into(access_keys::table)
-        .values((access_keys::id.eq(&key.id), access_keys::secret_sealed.eq(secrets.seal(&key.secret)), access_keys::created_at.eq(now_utc())))
-        .execute(conn)?;
+    crate::db::transaction(conn, |conn| {
+        diesel::insert_into(access_keys::table)
+            .values((access_keys::id.eq(&key.id), access_keys::secret_sealed.eq(secrets.seal(&key.secret)), access_keys::created_at.eq(now_utc())))
+            .execute(conn)?;
+        // The id only: the secret is shown once, to whoever created the key, and kept nowhere else.
+        audit::record(conn, actor, crate::audit::Event::new("access_key.create", &key.id))
+    })?;
     Ok(key)
 }
 

@@ -2,6 +2,7 @@ use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
 use super::AuthError;
+use crate::audit::{self, Actor, Changes, Event};
 use crate::db::schema::admins;
 use crate::db::{AnyConnection, is_unique_violation, now_utc};
 use crate::domain::{Password, Username, random_alphanumeric};
@@ -18,17 +19,24 @@ pub struct Admin {
 
 pub use super::passwords::hash_password;
 
-pub fn create_admin(conn: &mut AnyConnection, username: &Username, password: &Password) -> Result<Admin, AuthError> {
+pub fn create_admin(conn: &mut AnyConnection, username: &Username, password: &Password, actor: &Actor) -> Result<Admin, AuthError> {
     let hash = hash_password(password.expose())?;
     let now = now_utc();
-    let inserted = diesel::insert_into(admins::table)
-        .values((admins::username.eq(username.as_str()), admins::password_hash.eq(&hash), admins::created_at.eq(now)))
-        .execute(conn);
-    match inserted {
-        Err(e) if is_unique_violation(&e) => Err(AuthError::UsernameTaken(username.as_str().to_owned())),
-        Err(e) => Err(e.into()),
-        Ok(_) => Ok(find_by_username(conn, username.as_str())?.expect("the row was just inserted")),
-    }
+    crate::db::transaction(conn, |conn| {
+        let inserted = diesel::insert_into(admins::table)
+            .values((admins::username.eq(username.as_str()), admins::password_hash.eq(&hash), admins::created_at.eq(now)))
+            .execute(conn);
+        match inserted {
+            Err(e) if is_unique_violation(&e) => Err(AuthError::UsernameTaken(username.as_str().to_owned())),
+            Err(e) => Err(e.into()),
+            Ok(_) => {
+                let admin = find_by_username(conn, username.as_str())?.expect("the row was just inserted");
+                let event = Event::new("admin.create", admin.id.to_string()).changes(Changes::new().set("username", admin.username.clone()));
+                audit::record(conn, actor, event)?;
+                Ok(admin)
+            }
+        }
+    })
 }
 
 pub fn find_by_username(conn: &mut AnyConnection, username: &str) -> QueryResult<Option<Admin>> {
@@ -55,6 +63,6 @@ pub fn ensure_first_admin(conn: &mut AnyConnection) -> Result<Option<(String, St
     }
     let password = random_alphanumeric(20);
     let username = Username::parse("admin").expect("a valid user name");
-    create_admin(conn, &username, &Password::parse(&password).expect("20 characters is a valid password"))?;
+    create_admin(conn, &username, &Password::parse(&password).expect("20 characters is a valid password"), &Actor::upkeep("first start"))?;
     Ok(Some((username.as_str().to_owned(), password)))
 }

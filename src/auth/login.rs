@@ -9,6 +9,7 @@ use time::Duration;
 use super::admins::{self, Admin};
 use super::member_users::{self, MemberUser};
 use super::passwords::Hasher;
+use crate::audit::{self, Actor, Changes, Event};
 use crate::db::{self, DbPool};
 use crate::limits::{self, Exceeded, Limit};
 
@@ -44,7 +45,7 @@ struct Counted {
 
 /// Checks a sign-in: administrators use their user name, member users their email (one
 /// with `@`). `client` is the caller's address.
-pub async fn sign_in(pool: &DbPool, hasher: &Hasher, name: &str, password: &str, client: &str) -> Result<Principal, LoginError> {
+pub async fn sign_in(pool: &DbPool, hasher: &Hasher, name: &str, password: &str, client: &str, request_id: String) -> Result<Principal, LoginError> {
     let name = name.trim().to_owned();
     let user_scope = format!("login-user:{}", name.to_lowercase());
     let client_scope = format!("login-client:{client}");
@@ -74,20 +75,37 @@ pub async fn sign_in(pool: &DbPool, hasher: &Hasher, name: &str, password: &str,
         Some(Principal::Member(m)) => m.password_hash.as_deref(),
         None => None,
     };
+    let client = client.to_owned();
     if !hasher.verify(password, hash).await {
         tracing::info!(failed_sign_in = true, "a sign-in failed");
+        // The name typed is kept only when it is a user's: text typed into the name field
+        // may be a password.
+        let (actor, action) = match &found {
+            Some(Principal::Admin(a)) => (Actor::anonymous(&a.username, request_id), "admin.sign_in_failed"),
+            Some(Principal::Member(m)) => (Actor::anonymous(&m.email, request_id), "member_user.sign_in_failed"),
+            None => (Actor::anonymous("(unknown user name)", request_id), if is_member { "member_user.sign_in_failed" } else { "admin.sign_in_failed" }),
+        };
+        let event = Event::new(action, actor.name.clone()).changes(Changes::new().set("client", client));
+        db::run(pool, move |c| audit::record_alone(c, &actor, event).map_err(LoginError::from)).await?;
         return Err(LoginError::BadCredentials);
     }
+    let found = found.ok_or(LoginError::BadCredentials)?;
+    let (actor, action) = match &found {
+        Principal::Admin(a) => (Actor::admin(a.id, &a.username, request_id), "admin.sign_in"),
+        Principal::Member(m) => (Actor::member_user(m.id, &m.email, request_id), "member_user.sign_in"),
+    };
+    let event = Event::new(action, actor.id.clone()).changes(Changes::new().set("client", client));
     db::run(pool, move |c| {
         db::transaction(c, |c| {
             limits::forget(c, counted.client)?;
             limits::forget(c, counted.user)?;
-            limits::clear(c, &user_scope)
+            limits::clear(c, &user_scope)?;
+            audit::record(c, &actor, event)
         })
         .map_err(LoginError::from)
     })
     .await?;
-    found.ok_or(LoginError::BadCredentials)
+    Ok(found)
 }
 
 /// Whose password changes.
@@ -100,7 +118,15 @@ pub enum Who {
 /// Changes a signed-in user's own password. The current one must be given (and wrong
 /// ones count against the user's sign-in limit); every other session of the user ends.
 /// Returns the user's new session epoch, for the session that asked to keep.
-pub async fn change_password(pool: &DbPool, hasher: &Hasher, who: Who, name: &str, current: &str, new: &crate::domain::Password) -> Result<i32, LoginError> {
+pub async fn change_password(
+    pool: &DbPool,
+    hasher: &Hasher,
+    who: Who,
+    name: &str,
+    current: &str,
+    new: &crate::domain::Password,
+    actor: &Actor,
+) -> Result<i32, LoginError> {
     let scope = format!("login-user:{}", name.trim().to_lowercase());
     let (counted, hash) = {
         let scope = scope.clone();
@@ -120,6 +146,7 @@ pub async fn change_password(pool: &DbPool, hasher: &Hasher, who: Who, name: &st
         return Err(LoginError::BadCredentials);
     }
     let new_hash = hasher.hash(new.expose()).await.map_err(|e| LoginError::Hash(e.to_string()))?;
+    let actor = actor.clone();
     db::run(pool, move |c| {
         db::transaction(c, |c| {
             limits::forget(c, counted)?;
@@ -128,6 +155,11 @@ pub async fn change_password(pool: &DbPool, hasher: &Hasher, who: Who, name: &st
                 Who::Admin(id) => admins::set_password_hash(c, id, &new_hash)?,
                 Who::Member(id) => member_users::set_password_hash(c, id, &new_hash)?,
             };
+            let action = match who {
+                Who::Admin(_) => "admin.password_change",
+                Who::Member(_) => "member_user.password_change",
+            };
+            audit::record(c, &actor, Event::new(action, actor.id.clone()).changes(Changes::new().set("other_sessions", "ended")))?;
             tracing::info!(?who, "password changed; the user's other sessions ended");
             Ok::<_, LoginError>(epoch)
         })

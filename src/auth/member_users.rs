@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use time::{Duration, PrimitiveDateTime};
 
 use super::AuthError;
+use crate::audit::{self, Actor, Changes, Event};
 use crate::db::schema::{accounts, member_invitations, member_users};
 use crate::db::{AnyConnection, is_unique_violation, now_utc};
 use crate::domain::{EmailAddress, Token};
@@ -70,6 +71,7 @@ pub fn invite(
     invited_by: &str,
     public_url: &str,
     secrets: &crate::secrets::SecretBox,
+    actor: &Actor,
 ) -> Result<MemberUser, InviteError> {
     crate::db::transaction(conn, |conn| {
         let (display_name, removed): (String, Option<PrimitiveDateTime>) = accounts::table
@@ -127,6 +129,8 @@ pub fn invite(
             expires: crate::domain::when_utc(now + INVITATION_VALIDITY),
         })?;
         send_email::enqueue_with_link(conn, &mail, &format!("{public_url}/invite/{}", token.expose()), secrets)?;
+        let event = Event::new("member_user.invite", account).related(format!("member_user:{}", user.id));
+        audit::record(conn, actor, event.changes(Changes::new().set("email", user.email.clone())))?;
         tracing::info!(account.id = %account, member_user.id = user.id, "member user invited");
         Ok(user)
     })
@@ -163,7 +167,7 @@ pub fn invitation(conn: &mut AnyConnection, token: &Token) -> Result<InvitationV
 
 /// Accepts an invitation: the user's password is set and the link is used up.
 /// `hash` is the new password's, made by the caller outside any connection.
-pub fn accept(conn: &mut AnyConnection, token: &Token, hash: &str) -> Result<MemberUser, InviteError> {
+pub fn accept(conn: &mut AnyConnection, token: &Token, hash: &str, request_id: String) -> Result<MemberUser, InviteError> {
     crate::db::transaction(conn, |conn| {
         let (invitation_id, mut user, _) = usable(conn, token)?;
         let now = now_utc();
@@ -180,6 +184,8 @@ pub fn accept(conn: &mut AnyConnection, token: &Token, hash: &str) -> Result<Mem
             .execute(conn)?;
         user.password_hash = Some(hash.to_owned());
         user.activated_at = Some(now);
+        let event = Event::new("member_user.accept", &user.account_id).related(format!("member_user:{}", user.id));
+        audit::record(conn, &Actor::email_link(&user.email, request_id), event)?;
         Ok(user)
     })
 }

@@ -73,7 +73,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     );
 
     let started = Instant::now();
-    let change = bindings::bind(&mut conn, &id, &root, settings.jobs.inline_limit)?;
+    let change = bindings::bind(&mut conn, &id, &root, settings.jobs.inline_limit, &crate::audit::Actor::cli())?;
     let request = started.elapsed();
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     for job in &change.jobs {
@@ -92,7 +92,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     );
 
     let started = Instant::now();
-    let change = bindings::unbind(&mut conn, &id, &root, settings.jobs.inline_limit)?;
+    let change = bindings::unbind(&mut conn, &id, &root, settings.jobs.inline_limit, &crate::audit::Actor::cli())?;
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     for job in &change.jobs {
         let (b, s) = run_job(&mut conn, *job, Direction::Remove)?;
@@ -109,12 +109,12 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
 
     // Rule D2's remove on the same contact bound at the root again.
     diesel::delete(associations::table.filter(associations::contact_id.eq(&contact.id))).execute(&mut **conn)?;
-    let change = bindings::bind(&mut conn, &id, &root, settings.jobs.inline_limit)?;
+    let change = bindings::bind(&mut conn, &id, &root, settings.jobs.inline_limit, &crate::audit::Actor::cli())?;
     for job in &change.jobs {
         run_job(&mut conn, *job, Direction::Add)?;
     }
     let started = Instant::now();
-    let deletion = crate::contacts::deletion::delete_contact(&mut conn, &id, false)?;
+    let deletion = crate::contacts::deletion::delete_contact(&mut conn, &id, false, &crate::audit::Actor::cli())?;
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     if let crate::contacts::deletion::Deletion::Deleting { job } = deletion {
         let (lease, state) = take(&mut conn, job)?;

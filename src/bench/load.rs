@@ -97,7 +97,7 @@ fn contact_bound_at_root(conn: &mut crate::db::AnyConnection, root: &str, sender
     let contact = super::active_contact(conn, "Load", sender)?;
     let id = ContactId::parse(&contact.id)?;
     let target = vec![(TargetId::Folder(FolderId::parse(root)?), root.to_owned())];
-    contacts::bindings::bind(conn, &id, &target, 0)?;
+    contacts::bindings::bind(conn, &id, &target, 0, &crate::audit::Actor::cli())?;
     Ok(contact.id)
 }
 

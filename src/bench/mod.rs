@@ -45,7 +45,7 @@ pub fn bench_admin(conn: &mut crate::db::AnyConnection) -> Result<(String, Strin
     use crate::domain::{Password, Username, random_alphanumeric};
     let user = format!("bench-{}", random_alphanumeric(8).to_lowercase());
     let password = random_alphanumeric(24);
-    crate::auth::admins::create_admin(conn, &Username::parse(&user)?, &Password::parse(&password)?)?;
+    crate::auth::admins::create_admin(conn, &Username::parse(&user)?, &Password::parse(&password)?, &crate::audit::Actor::cli())?;
     Ok((user, password))
 }
 
@@ -60,7 +60,7 @@ pub fn active_contact(
 
     use crate::db::schema::contacts as table;
     use crate::domain::{ContactName, EmailAddress, MessageTypes, Title, random_alphanumeric};
-    crate::contacts::set_contact_quota(conn, 100_000)?;
+    crate::contacts::set_contact_quota(conn, 100_000, &crate::audit::Actor::cli())?;
     let name = format!("{prefix}{}", random_alphanumeric(6).chars().filter(|c| c.is_ascii_alphabetic()).collect::<String>());
     let new = crate::contacts::NewContact {
         name: ContactName::parse(&name)?,
@@ -69,7 +69,7 @@ pub fn active_contact(
         title: Title::Other,
         types: MessageTypes::EVERY,
     };
-    let contact = crate::contacts::create_contact(conn, &new, sender)?.contact;
+    let contact = crate::contacts::create_contact(conn, &new, sender, &crate::audit::Actor::cli())?.contact;
     diesel::update(table::table.find(&contact.id)).set((table::status.eq("Active"), table::verified_at.eq(Some(crate::db::now_utc())))).execute(conn)?;
     Ok(contact)
 }

@@ -96,7 +96,7 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
     let new = NewNotification::parse(MessageType::SecurityMessage, "Benchmark", "A benchmark notification.")?;
     let target = TargetId::Folder(FolderId::parse(&folder)?);
     let started = Instant::now();
-    let (n, _) = db::run(&pool, move |c| notifications::publish(c, &new, Some(&target), "bench", None).map_err(BoxError::from)).await?;
+    let (n, _) = db::run(&pool, move |c| notifications::publish(c, &new, Some(&target), &crate::audit::Actor::cli(), None).map_err(BoxError::from)).await?;
     let ctx = JobContext {
         pool: pool.clone(),
         mailer,

@@ -8,6 +8,7 @@ use time::PrimitiveDateTime;
 use super::models::{Contact, ContactStatus};
 use super::propagation::{self, Scope};
 use super::{ContactError, get_contact, lock_directory};
+use crate::audit::{self, Actor, Changes, Event};
 use crate::db::schema::{accounts, associations, bindings, folders, resource_directories, unbind_tasks};
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::{ContactId, TargetId};
@@ -160,10 +161,14 @@ pub enum Direction {
     Remove,
 }
 
+fn binding_event(action: &'static str, contact: &str, target: &str) -> Event {
+    Event::new(action, contact).related(target).changes(Changes::new().set("target", target))
+}
+
 /// Binds an Active contact to targets (rules B1, B2). Duplicates within the call or with
 /// an existing binding, unknown targets and going over ten targets are refused whole.
 /// Scopes of up to `inline_limit` members propagate within the call; larger ones are jobs.
-pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, String)], inline_limit: i64) -> Result<Change, ContactError> {
+pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, String)], inline_limit: i64, actor: &Actor) -> Result<Change, ContactError> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let contact = get_contact(conn, id)?;
@@ -212,6 +217,7 @@ pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, Stri
             }
             change.targets.push((r.given, now));
         }
+        audit::record_all(conn, actor, change.targets.iter().map(|(t, _)| binding_event("binding.add", &contact.id, t)))?;
         tracing::info!(contact.id = %contact.id, targets = change.targets.len(), "contact bound");
         Ok(change)
     })
@@ -221,7 +227,7 @@ pub fn bind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, Stri
 /// the contact unless another binding still covers it or the contact is its only
 /// recipient of some type (kept, retained). A member's association with no binding (a
 /// removed member, rule B4, or a retained one) is unbound by naming the member.
-pub fn unbind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, String)], inline_limit: i64) -> Result<Change, ContactError> {
+pub fn unbind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, String)], inline_limit: i64, actor: &Actor) -> Result<Change, ContactError> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let contact = get_contact(conn, id)?;
@@ -292,6 +298,7 @@ pub fn unbind(conn: &mut AnyConnection, id: &ContactId, targets: &[(TargetId, St
             let _ = key;
             change.targets.push((given.clone(), now));
         }
+        audit::record_all(conn, actor, change.targets.iter().map(|(t, _)| binding_event("binding.remove", &contact.id, t)))?;
         tracing::info!(contact.id = %contact.id, targets = change.targets.len(), "contact unbound");
         Ok(change)
     })

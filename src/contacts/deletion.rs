@@ -11,6 +11,7 @@ use super::bindings::Propagation;
 use super::models::{Contact, ContactStatus};
 use super::propagation::{self, Scope};
 use super::{ContactError, get_contact, lock_directory};
+use crate::audit::{self, Actor, Changes, Event};
 use crate::db::schema::{accounts, associations, bindings, contacts, deletion_fail_reasons};
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::{ContactId, MessageTypes};
@@ -56,7 +57,7 @@ fn drop_contact(conn: &mut AnyConnection, contact: &str) -> QueryResult<()> {
 }
 
 /// Deletes a contact. `keep` is the API's RetainContactInMembers (default true).
-pub fn delete_contact(conn: &mut AnyConnection, id: &ContactId, keep: bool) -> Result<Deletion, ContactError> {
+pub fn delete_contact(conn: &mut AnyConnection, id: &ContactId, keep: bool, actor: &Actor) -> Result<Deletion, ContactError> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let contact: Contact = get_contact(conn, id)?;
@@ -64,7 +65,13 @@ pub fn delete_contact(conn: &mut AnyConnection, id: &ContactId, keep: bool) -> R
             return Err(ContactError::DeletionRunning);
         }
         let p = preview(conn, id)?;
+        let event = |how: &str| {
+            let changes =
+                Changes::new().field("name", contact.name.clone(), serde_json::Value::Null).field("email", contact.email.clone(), serde_json::Value::Null);
+            Event::new("contact.delete", &contact.id).changes(changes.set("how", how).set("members", p.members).set("bound_targets", p.bound_targets))
+        };
         if p.immediate {
+            audit::record(conn, actor, event("deleted at once"))?;
             drop_contact(conn, &contact.id)?;
             tracing::info!(contact.id = %contact.id, "contact deleted");
             return Ok(Deletion::Deleted);
@@ -84,6 +91,7 @@ pub fn delete_contact(conn: &mut AnyConnection, id: &ContactId, keep: bool) -> R
             .bind::<Text, _>(&contact.id)
             .execute(conn)?;
             drop_contact(conn, &contact.id)?;
+            audit::record(conn, actor, event("kept with its members as their own recipients"))?;
             tracing::info!(contact.id = %contact.id, "contact deleted, kept with its members");
             return Ok(Deletion::Deleted);
         }
@@ -114,6 +122,7 @@ pub fn delete_contact(conn: &mut AnyConnection, id: &ContactId, keep: bool) -> R
                 total,
             }),
         )?;
+        audit::record(conn, actor, event(&format!("removing from its members (job {job})")))?;
         tracing::info!(contact.id = %contact.id, job.id = job, "contact deletion started");
         Ok(Deletion::Deleting { job })
     })
@@ -131,11 +140,14 @@ pub fn deletion_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &Prop
             return Ok(Some(next));
         }
         let left: i64 = associations::table.filter(associations::contact_id.eq(&state.contact_id)).count().get_result(conn)?;
+        let job = Actor::job(lease.job_id);
         if left == 0 {
             drop_contact(conn, &state.contact_id)?;
+            audit::record(conn, &job, Event::new("contact.deleted", &state.contact_id).changes(Changes::new().set("members_removed", state.total)))?;
             tracing::info!(contact.id = %state.contact_id, "contact deleted");
         } else {
             end_with_fail_reasons(conn, &state.contact_id)?;
+            audit::record(conn, &job, Event::new("contact.delete_failed", &state.contact_id).changes(Changes::new().set("members_kept", left)))?;
         }
         lease.checkpoint(conn, state, state.total, state.total)?;
         Ok(None)

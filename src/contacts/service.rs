@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use super::ContactError;
 use super::models::{Contact, ContactRow, ContactStatus, Verification};
 use super::verification::{self, Sender};
+use crate::audit::{self, Actor, Changes, Event};
 use crate::db::schema::{contact_verifications, contacts, resource_directories};
 use crate::db::{AnyConnection, is_unique_violation, now_utc};
 use crate::directory::contains_pattern;
@@ -32,14 +33,16 @@ pub fn contact_quota(conn: &mut AnyConnection) -> Result<(i64, i64)> {
 }
 
 /// Changes the quota; never below the contacts in use.
-pub fn set_contact_quota(conn: &mut AnyConnection, new_quota: i64) -> Result<(i64, i64)> {
+pub fn set_contact_quota(conn: &mut AnyConnection, new_quota: i64, actor: &Actor) -> Result<(i64, i64)> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let used = count_contacts(conn)?;
         if new_quota < used {
             return Err(ContactError::QuotaBelowUsage { used });
         }
+        let before = quota(conn)?;
         diesel::update(resource_directories::table).set(resource_directories::contact_quota.eq(new_quota as i32)).execute(conn)?;
+        audit::record(conn, actor, Event::new("settings.contact_quota", "contact_quota").changes(Changes::new().field("quota", before, new_quota)))?;
         Ok((used, new_quota))
     })
 }
@@ -72,7 +75,7 @@ pub struct Saved {
     pub not_sent: Option<ContactError>,
 }
 
-pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sender) -> Result<Saved> {
+pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sender, actor: &Actor) -> Result<Saved> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let (used, quota) = (count_contacts(conn)?, quota(conn)?);
@@ -103,8 +106,29 @@ pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sende
             other => other?,
         };
         let not_sent = verification::send_or_hold(conn, &contact, &contact.email, sender)?;
+        audit::record(conn, actor, Event::new("contact.create", &contact.id).changes(contact_changes(None, &contact)))?;
         tracing::info!(contact.id = %contact.id, "contact created");
         Ok(Saved { contact, not_sent })
+    })
+}
+
+/// A contact's fields as the audit trail shows them, before (none: created) → after.
+pub fn contact_changes(before: Option<&Contact>, after: &Contact) -> Changes {
+    let fields = |c: &Contact| -> [(&'static str, serde_json::Value); 7] {
+        [
+            ("name", c.name.clone().into()),
+            ("email", c.email.clone().into()),
+            ("pending_email", c.pending_email.clone().into()),
+            ("phone", c.phone.clone().into()),
+            ("title", c.title.api_name().into()),
+            ("message_types", MessageTypes::from_bits(c.message_types).api_names().into()),
+            ("status", c.status.as_str().into()),
+        ]
+    };
+    let old = before.map(fields);
+    fields(after).into_iter().enumerate().fold(Changes::new(), |changes, (i, (name, value))| {
+        let was = old.as_ref().map_or(serde_json::Value::Null, |o| o[i].1.clone());
+        changes.field(name, was, value)
     })
 }
 
@@ -124,13 +148,14 @@ pub struct ContactChanges {
 /// while notifications keep going to the verified one; giving the verified address back
 /// cancels the pending change. A Verifying contact simply gets the new address verified
 /// instead. Over a sending limit nothing changes.
-pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &ContactChanges, sender: &Sender) -> Result<Saved> {
+pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &ContactChanges, sender: &Sender, actor: &Actor) -> Result<Saved> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let mut contact = get_contact(conn, id)?;
         if contact.status() == ContactStatus::Deleting {
             return Err(ContactError::Deleting);
         }
+        let before = contact.clone();
         if let Some(name) = &changes.name {
             if name_taken(conn, name, &contact.id)? {
                 return Err(ContactError::NameTaken(name.as_str().to_owned()));
@@ -181,13 +206,17 @@ pub fn update_contact(conn: &mut AnyConnection, id: &ContactId, changes: &Contac
             Some(address) => verification::send_or_hold(conn, &contact, &address, sender)?,
             None => None,
         };
+        let diff = contact_changes(Some(&before), &contact);
+        if !diff.is_empty() {
+            audit::record(conn, actor, Event::new("contact.update", &contact.id).changes(diff))?;
+        }
         Ok(Saved { contact, not_sent })
     })
 }
 
 /// Sends a fresh verification email for the address waiting for one; `address`, when
 /// given, must be that address.
-pub fn resend_verification(conn: &mut AnyConnection, id: &ContactId, address: Option<&EmailAddress>, sender: &Sender) -> Result<Contact> {
+pub fn resend_verification(conn: &mut AnyConnection, id: &ContactId, address: Option<&EmailAddress>, sender: &Sender, actor: &Actor) -> Result<Contact> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
         let contact = get_contact(conn, id)?;
@@ -199,12 +228,13 @@ pub fn resend_verification(conn: &mut AnyConnection, id: &ContactId, address: Op
             (None, None) => return Err(ContactError::NothingToVerify(contact.email.clone())),
         };
         verification::send(conn, &contact, &target, sender)?;
+        audit::record(conn, actor, Event::new("contact.verification_sent", &contact.id).changes(Changes::new().set("address", target)))?;
         Ok(contact)
     })
 }
 
 /// Drops a pending email change; `address`, when given, must be the pending one.
-pub fn cancel_pending_email(conn: &mut AnyConnection, id: &ContactId, address: Option<&EmailAddress>) -> Result<Contact> {
+pub fn cancel_pending_email(conn: &mut AnyConnection, id: &ContactId, address: Option<&EmailAddress>, actor: &Actor) -> Result<Contact> {
     crate::db::transaction(conn, |conn| {
         let mut contact = get_contact(conn, id)?;
         match (&contact.pending_email, address) {
@@ -212,11 +242,13 @@ pub fn cancel_pending_email(conn: &mut AnyConnection, id: &ContactId, address: O
             (Some(_), _) => {}
             (None, _) => return Err(ContactError::NoPendingChange("email address")),
         }
+        let before = contact.clone();
         contact.pending_email = None;
         contact.modified_at = now_utc();
         diesel::update(contacts::table.find(&contact.id))
             .set((contacts::pending_email.eq(None::<String>), contacts::modified_at.eq(contact.modified_at)))
             .execute(conn)?;
+        audit::record(conn, actor, Event::new("contact.update", &contact.id).changes(contact_changes(Some(&before), &contact)))?;
         Ok(contact)
     })
 }

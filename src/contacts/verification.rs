@@ -8,6 +8,7 @@ use time::{Duration, PrimitiveDateTime};
 
 use super::models::{Contact, ContactStatus, Verification, VerificationView};
 use super::{ContactError, VerifyError, when_utc};
+use crate::audit::{self, Actor, Event};
 use crate::db::schema::{contact_verifications, contacts, resource_directories};
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::{MessageType, Token};
@@ -120,9 +121,10 @@ pub fn lookup(conn: &mut AnyConnection, token: &Token) -> Result<VerificationVie
 }
 
 /// Uses the link: the contact becomes Active, or its pending address becomes its address.
-pub fn confirm(conn: &mut AnyConnection, token: &Token) -> Result<Contact, VerifyError> {
+pub fn confirm(conn: &mut AnyConnection, token: &Token, request_id: String) -> Result<Contact, VerifyError> {
     crate::db::transaction(conn, |conn| {
         let (v, mut contact) = usable(conn, token)?;
+        let before = contact.clone();
         let now = now_utc();
         // Used up by exactly one of several simultaneous confirmations.
         let consumed = diesel::update(contact_verifications::table.find(v.id).filter(contact_verifications::used_at.is_null()))
@@ -147,6 +149,8 @@ pub fn confirm(conn: &mut AnyConnection, token: &Token) -> Result<Contact, Verif
                 contacts::modified_at.eq(now),
             ))
             .execute(conn)?;
+        let changes = super::service::contact_changes(Some(&before), &contact);
+        audit::record(conn, &Actor::email_link(&v.address, request_id), Event::new("contact.verify", &contact.id).changes(changes))?;
         tracing::info!(contact.id = %contact.id, "contact address verified");
         Ok(contact)
     })

@@ -104,6 +104,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Text,
+        actor_name -> Text,
+        via -> Text,
+        request_id -> Nullable<Text>,
+        action -> Text,
+        target_id -> Text,
+        related_id -> Nullable<Text>,
+        changes -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_chain (id) {
+        id -> Integer,
+        last_seq -> BigInt,
+        last_hash -> Text,
+        purged_seq -> BigInt,
+        purged_hash -> Text,
+    }
+}
+
+diesel::table! {
     association_counts (contact_id) {
         contact_id -> Text,
         n -> BigInt,
@@ -313,6 +341,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     contact_verifications,
     associations,
     association_counts,
+    audit_events,
+    audit_chain,
     mc_recipients,
     member_users,
     member_invitations,

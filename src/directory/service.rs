@@ -2,6 +2,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::{Account, DirectoryError, Folder, FolderOption, FolderSummary, JoinMethod, ResourceDirectory};
+use crate::audit::{self, Actor, Changes, Event};
 use crate::db::schema::{accounts, folders, resource_directories};
 use crate::db::{AnyConnection, is_foreign_key_violation, is_unique_violation, now_utc, prepared};
 use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest, ResourceDirectoryId, Tag, TaggedKind};
@@ -80,7 +81,7 @@ fn name_taken(conn: &mut AnyConnection, parent: &str, name: &str, except: Option
     diesel::select(diesel::dsl::exists(q)).get_result(conn)
 }
 
-pub fn create_folder(conn: &mut AnyConnection, parent: &FolderId, name: &FolderName) -> Result<Folder> {
+pub fn create_folder(conn: &mut AnyConnection, parent: &FolderId, name: &FolderName, actor: &Actor) -> Result<Folder> {
     crate::db::transaction(conn, |conn| {
         let parent = get_folder(conn, parent)?;
         if parent.depth >= MAX_FOLDER_DEPTH {
@@ -106,6 +107,8 @@ pub fn create_folder(conn: &mut AnyConnection, parent: &FolderId, name: &FolderN
             Err(e) => Err(e.into()),
             Ok(_) => {
                 super::tags::forget(conn, TaggedKind::Folder, &folder.id)?;
+                let changes = Changes::new().set("name", folder.name.clone()).set("parent", parent_id_of(&folder));
+                audit::record(conn, actor, Event::new("folder.create", &folder.id).related(parent_id_of(&folder)).changes(changes))?;
                 Ok(folder)
             }
         }
@@ -116,7 +119,7 @@ fn parent_id_of(folder: &Folder) -> String {
     folder.parent_id.clone().unwrap_or_default()
 }
 
-pub fn rename_folder(conn: &mut AnyConnection, id: &FolderId, name: &FolderName) -> Result<Folder> {
+pub fn rename_folder(conn: &mut AnyConnection, id: &FolderId, name: &FolderName, actor: &Actor) -> Result<Folder> {
     crate::db::transaction(conn, |conn| {
         let mut folder = get_folder(conn, id)?;
         let Some(parent) = folder.parent_id.clone() else {
@@ -129,13 +132,15 @@ pub fn rename_folder(conn: &mut AnyConnection, id: &FolderId, name: &FolderName)
             Err(e) if is_unique_violation(&e) => return Err(DirectoryError::FolderNameTaken(name.as_str().to_owned())),
             other => other?,
         };
+        let changes = Changes::new().field("name", folder.name.clone(), name.as_str());
         folder.name = name.as_str().to_owned();
+        audit::record(conn, actor, Event::new("folder.rename", &folder.id).changes(changes))?;
         Ok(folder)
     })
 }
 
 /// Deletes an empty folder (no subfolders, no members).
-pub fn delete_folder(conn: &mut AnyConnection, id: &FolderId) -> Result<Folder> {
+pub fn delete_folder(conn: &mut AnyConnection, id: &FolderId, actor: &Actor) -> Result<Folder> {
     crate::db::transaction(conn, |conn| {
         let folder = get_folder(conn, id)?;
         if folder.is_root() {
@@ -155,6 +160,8 @@ pub fn delete_folder(conn: &mut AnyConnection, id: &FolderId) -> Result<Folder> 
             Err(e) => Err(e.into()),
             Ok(_) => {
                 super::tags::forget(conn, TaggedKind::Folder, &folder.id)?;
+                let changes = Changes::new().field("name", folder.name.clone(), serde_json::Value::Null);
+                audit::record(conn, actor, Event::new("folder.delete", &folder.id).related(parent_id_of(&folder)).changes(changes))?;
                 Ok(folder)
             }
         }
@@ -364,9 +371,16 @@ pub fn insert_account(conn: &mut AnyConnection, new: &NewAccount) -> Result<Acco
 }
 
 /// Changes a member's display name and, when given, its security email.
-pub fn update_account(conn: &mut AnyConnection, id: &AccountId, name: Option<&DisplayName>, security_email: Option<Option<&EmailAddress>>) -> Result<Account> {
+pub fn update_account(
+    conn: &mut AnyConnection,
+    id: &AccountId,
+    name: Option<&DisplayName>,
+    security_email: Option<Option<&EmailAddress>>,
+    actor: &Actor,
+) -> Result<Account> {
     crate::db::transaction(conn, |conn| {
         let mut account = get_current_account(conn, id)?;
+        let before = account.clone();
         if let Some(name) = name {
             account.display_name = name.as_str().to_owned();
         }
@@ -381,6 +395,14 @@ pub fn update_account(conn: &mut AnyConnection, id: &AccountId, name: Option<&Di
                 accounts::modified_at.eq(account.modified_at),
             ))
             .execute(conn)?;
+        let changes = Changes::new().field("display_name", before.display_name, account.display_name.clone()).field(
+            "security_email",
+            before.security_email,
+            account.security_email.clone(),
+        );
+        if !changes.is_empty() {
+            audit::record(conn, actor, Event::new("account.update", &account.id).changes(changes))?;
+        }
         Ok(account)
     })
 }
@@ -418,7 +440,7 @@ pub fn set_account_folder(conn: &mut AnyConnection, account: &Account, dest: &Fo
 
 /// Takes a member out of the directory. Its row stays, without a folder, so that what
 /// was bound to it is kept (rule B4).
-pub fn remove_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Account> {
+pub fn remove_account(conn: &mut AnyConnection, id: &AccountId, actor: &Actor) -> Result<Account> {
     crate::db::transaction(conn, |conn| {
         let mut account = get_current_account(conn, id)?;
         let now = now_utc();
@@ -428,10 +450,13 @@ pub fn remove_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Accoun
         diesel::update(accounts::table.find(&account.id))
             .set((accounts::folder_id.eq(None::<String>), accounts::removed_at.eq(Some(now)), accounts::modified_at.eq(now)))
             .execute(conn)?;
-        if let Some(folder) = folder {
-            count_members(conn, &folder, -1)?;
+        if let Some(folder) = &folder {
+            count_members(conn, folder, -1)?;
         }
         super::tags::forget(conn, TaggedKind::Account, &account.id)?;
+        let mut event = Event::new("account.remove", &account.id).changes(Changes::new().field("folder", folder.clone(), serde_json::Value::Null));
+        event.related = folder;
+        audit::record(conn, actor, event)?;
         Ok(account)
     })
 }

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
 use super::DirectoryError;
+use crate::audit::{self, Actor, Changes, Event};
 use crate::db::schema::{accounts, folders, tags};
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::{MAX_TAGS, Tag, TagKey, TaggedKind};
@@ -47,10 +48,13 @@ fn check_exist(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String]) -> Re
 
 /// Sets `tags` on every resource named, in one transaction: a key it has already takes
 /// the new value. Refused (and nothing set) when a resource would have more than 20.
-pub fn tag(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String], new: &[Tag]) -> Result<()> {
+pub fn tag(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String], new: &[Tag], actor: &Actor) -> Result<()> {
     crate::db::transaction(conn, |conn| {
         check_exist(conn, kind, ids)?;
-        write_tags(conn, kind, ids, new)
+        write_tags(conn, kind, ids, new)?;
+        let changes = new.iter().fold(Changes::new(), |c, t| c.set(t.key.as_str(), t.value.as_str()));
+        audit::record_all(conn, actor, ids.iter().map(|id| Event::new("tag.set", id).changes(changes.clone())))?;
+        Ok(())
     })
 }
 
@@ -79,7 +83,7 @@ pub(crate) fn write_tags(conn: &mut AnyConnection, kind: TaggedKind, ids: &[Stri
 }
 
 /// Removes the keys named (or, with `None`, every tag) from every resource named.
-pub fn untag(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String], keys: Option<&[TagKey]>) -> Result<()> {
+pub fn untag(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String], keys: Option<&[TagKey]>, actor: &Actor) -> Result<()> {
     crate::db::transaction(conn, |conn| {
         check_exist(conn, kind, ids)?;
         let mut q = diesel::delete(tags::table).filter(tags::resource_type.eq(kind.as_str())).filter(tags::resource_id.eq_any(ids)).into_boxed();
@@ -87,6 +91,11 @@ pub fn untag(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String], keys: O
             q = q.filter(tags::tag_key.eq_any(keys.iter().map(|k| k.as_str().to_owned()).collect::<Vec<_>>()));
         }
         q.execute(conn)?;
+        let changes = match keys {
+            Some(keys) => keys.iter().fold(Changes::new(), |c, k| c.field(k.as_str(), "(set)", serde_json::Value::Null)),
+            None => Changes::new().field("every tag", "(set)", serde_json::Value::Null),
+        };
+        audit::record_all(conn, actor, ids.iter().map(|id| Event::new("tag.remove", id).changes(changes.clone())))?;
         Ok(())
     })
 }

@@ -4,6 +4,7 @@ use time::PrimitiveDateTime;
 
 use super::McError;
 use super::models::{DirectoryEntry, MessageCenter, OwnRecipient, Recipient, RecipientKind};
+use crate::audit::{self, Actor, Changes, Event};
 use crate::db::schema::{accounts, associations, contacts, mc_recipients};
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::{EmailAddress, MessageType, MessageTypes, RecipientName};
@@ -91,6 +92,23 @@ pub fn recipients_for(conn: &mut AnyConnection, account: &str, t: MessageType) -
         .collect())
 }
 
+/// How the trail names one of a member's own recipients.
+fn recipient_ref(id: i64) -> String {
+    format!("recipient:{id}")
+}
+
+fn recipient_changes(before: Option<&OwnRecipient>, after: Option<&OwnRecipient>) -> Changes {
+    let fields = |r: Option<&OwnRecipient>| -> [serde_json::Value; 3] {
+        match r {
+            Some(r) => [r.name.clone().into(), r.email.clone().into(), MessageTypes::from_bits(r.message_types).api_names().into()],
+            None => [serde_json::Value::Null, serde_json::Value::Null, serde_json::Value::Null],
+        }
+    };
+    let [bn, be, bt] = fields(before);
+    let [an, ae, at] = fields(after);
+    Changes::new().field("name", bn, an).field("email", be, ae).field("message_types", bt, at)
+}
+
 /// Rule M4: a new member's first own recipient is its security email, on every type.
 pub fn add_security_email_recipient(conn: &mut AnyConnection, account: &str, name: &str, email: &str) -> QueryResult<()> {
     let now = now_utc();
@@ -118,6 +136,7 @@ pub fn add_recipient(
     email: &EmailAddress,
     types: MessageTypes,
     sender: &Sender,
+    actor: &Actor,
 ) -> Result<OwnRecipient> {
     crate::db::transaction(conn, |conn| {
         ensure_account(conn, account)?;
@@ -139,6 +158,7 @@ pub fn add_recipient(
             .get_result(conn)?;
         let added = mc_recipients::table.find(id).select(OwnRecipient::as_select()).first(conn)?;
         super::verification::send_link(conn, &added, sender)?;
+        audit::record(conn, actor, Event::new("mc.recipient.add", account).related(recipient_ref(id)).changes(recipient_changes(None, Some(&added))))?;
         Ok(added)
     })
 }
@@ -175,6 +195,7 @@ pub fn update_recipient(
     email: &EmailAddress,
     types: MessageTypes,
     sender: &Sender,
+    actor: &Actor,
 ) -> Result<OwnRecipient> {
     crate::db::transaction(conn, |conn| {
         let before = own_recipient(conn, account, id)?;
@@ -192,14 +213,20 @@ pub fn update_recipient(
             let changed = own_recipient(conn, account, id)?;
             super::verification::send_link(conn, &changed, sender)?;
         }
-        own_recipient(conn, account, id)
+        let after = own_recipient(conn, account, id)?;
+        let changes = recipient_changes(Some(&before), Some(&after));
+        if !changes.is_empty() {
+            audit::record(conn, actor, Event::new("mc.recipient.update", account).related(recipient_ref(id)).changes(changes))?;
+        }
+        Ok(after)
     })
 }
 
-pub fn remove_recipient(conn: &mut AnyConnection, account: &str, id: i64) -> Result<OwnRecipient> {
+pub fn remove_recipient(conn: &mut AnyConnection, account: &str, id: i64, actor: &Actor) -> Result<OwnRecipient> {
     crate::db::transaction(conn, |conn| {
         let r = own_recipient(conn, account, id)?;
         diesel::delete(mc_recipients::table.find(id)).execute(conn)?;
+        audit::record(conn, actor, Event::new("mc.recipient.remove", account).related(recipient_ref(id)).changes(recipient_changes(Some(&r), None)))?;
         Ok(r)
     })
 }
@@ -219,13 +246,21 @@ fn entry_exists(conn: &mut AnyConnection, account: &str, contact: &str) -> Resul
 
 /// Sets which of the contact's types the member keeps receiving from this directory
 /// entry (rule M2): the others become opt-outs. Nothing flows back to the contact.
-pub fn set_entry_types(conn: &mut AnyConnection, account: &str, contact: &str, keep: MessageTypes) -> Result<()> {
+pub fn set_entry_types(conn: &mut AnyConnection, account: &str, contact: &str, keep: MessageTypes, actor: &Actor) -> Result<()> {
     crate::db::transaction(conn, |conn| {
         entry_exists(conn, account, contact)?;
         // Only the contact's present types can be opted out of: a type the directory adds
         // later reaches the member (rule M1).
         let offered: i32 = contacts::table.find(contact).select(contacts::message_types).first(conn)?;
-        diesel::update(associations::table.find((account, contact))).set(associations::mc_opt_out.eq(offered & !keep.bits())).execute(conn)?;
+        let was: i32 = associations::table.find((account, contact)).select(associations::mc_opt_out).first(conn)?;
+        let now = offered & !keep.bits();
+        diesel::update(associations::table.find((account, contact))).set(associations::mc_opt_out.eq(now)).execute(conn)?;
+        let names = |bits: i32| MessageTypes::from_bits(bits).api_names();
+        let changes = Changes::new().field("opted_out", names(was & offered), names(now));
+        if !changes.is_empty() {
+            let action = if now & !was != 0 { "mc.entry.opt_out" } else { "mc.entry.opt_in" };
+            audit::record(conn, actor, Event::new(action, account).related(contact).changes(changes))?;
+        }
         Ok(())
     })
 }
@@ -233,10 +268,11 @@ pub fn set_entry_types(conn: &mut AnyConnection, account: &str, contact: &str, k
 /// The member removes a directory entry from its Message Center (rule M2). The
 /// association stays: the directory still shows the contact for this member, and later
 /// edits of the contact do not bring the entry back (rule M3).
-pub fn remove_entry(conn: &mut AnyConnection, account: &str, contact: &str) -> Result<()> {
+pub fn remove_entry(conn: &mut AnyConnection, account: &str, contact: &str, actor: &Actor) -> Result<()> {
     crate::db::transaction(conn, |conn| {
         entry_exists(conn, account, contact)?;
         diesel::update(associations::table.find((account, contact))).set(associations::mc_removed_at.eq(Some(now_utc()))).execute(conn)?;
+        audit::record(conn, actor, Event::new("mc.entry.remove", account).related(contact))?;
         Ok(())
     })
 }

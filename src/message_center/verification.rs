@@ -8,6 +8,7 @@ use time::{Duration, PrimitiveDateTime};
 
 use super::McError;
 use super::models::OwnRecipient;
+use crate::audit::{self, Actor, Changes, Event};
 use crate::db::schema::{accounts, mc_recipient_verifications, mc_recipients};
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::Token;
@@ -112,7 +113,7 @@ pub fn lookup(conn: &mut AnyConnection, token: &Token) -> Result<LinkView, LinkE
 }
 
 /// Uses the link: the recipient starts receiving. Of simultaneous uses, one wins.
-pub fn confirm(conn: &mut AnyConnection, token: &Token) -> Result<LinkView, LinkError> {
+pub fn confirm(conn: &mut AnyConnection, token: &Token, request_id: String) -> Result<LinkView, LinkError> {
     crate::db::transaction(conn, |conn| {
         let (id, recipient, view) = usable(conn, token)?;
         let now = now_utc();
@@ -123,6 +124,8 @@ pub fn confirm(conn: &mut AnyConnection, token: &Token) -> Result<LinkView, Link
             return Err(LinkError::Invalid);
         }
         diesel::update(mc_recipients::table.find(recipient.id)).set(mc_recipients::verified_at.eq(Some(now))).execute(conn)?;
+        let event = Event::new("mc.recipient.verify", &recipient.account_id).related(format!("recipient:{}", recipient.id));
+        audit::record(conn, &Actor::email_link(&recipient.email, request_id), event.changes(Changes::new().set("email", recipient.email.clone())))?;
         tracing::info!(recipient.id = recipient.id, "recipient address confirmed");
         Ok(view)
     })

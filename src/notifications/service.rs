@@ -3,6 +3,7 @@ use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
 use time::PrimitiveDateTime;
 
 use super::NotifyError;
+use crate::audit::{self, Actor, Changes, Event};
 use crate::contacts::propagation::{Scope, covered_count};
 use crate::db::schema::{accounts, deliveries, folders, notifications};
 use crate::db::{AnyConnection, now_utc};
@@ -73,7 +74,7 @@ pub fn publish(
     conn: &mut AnyConnection,
     new: &NewNotification,
     target: Option<&TargetId>,
-    requested_by: &str,
+    actor: &Actor,
     limit: Option<(&str, Limit)>,
 ) -> Result<(Notification, i64), NotifyError> {
     crate::db::transaction(conn, |conn| {
@@ -106,13 +107,15 @@ pub fn publish(
                 notifications::content.eq(&new.content),
                 notifications::target_id.eq(&target_id),
                 notifications::members.eq(members),
-                notifications::requested_by.eq(requested_by),
+                notifications::requested_by.eq(actor.to_string()),
                 notifications::created_at.eq(now_utc()),
             ))
             .returning(notifications::id)
             .get_result(conn)?;
         jobs::enqueue(conn, &FanOut { notification_id: id, bit: new.message_type.bit(), scope, cursor: String::new(), done: 0, total: members })?;
         let n = notifications::table.find(id).select(Notification::as_select()).first(conn)?;
+        let changes = Changes::new().set("message_type", new.message_type.api_name()).set("subject", new.subject.clone()).set("members", members);
+        audit::record(conn, actor, Event::new("notification.publish", format!("notification:{id}")).related(target_id).changes(changes))?;
         tracing::info!(notification.id = id, members, "notification published");
         Ok((n, members))
     })

@@ -52,7 +52,7 @@ struct LoginForm {
 async fn login(state: web::Data<AppState>, req: HttpRequest, session: Session, form: CsrfForm<LoginForm>) -> Reply {
     let LoginForm { username, password, next } = form.data;
     let client = req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
-    match login::sign_in(&state.pool, &state.hasher, &username, &password, &client).await {
+    match login::sign_in(&state.pool, &state.hasher, &username, &password, &client, crate::state::RequestId::of(&req)).await {
         Ok(Principal::Admin(admin)) => {
             session::sign_in(&session, admin.id, &admin.username, admin.session_epoch)?;
             tracing::info!(admin.id = admin.id, "administrator signed in");
@@ -117,7 +117,7 @@ async fn change_password(state: web::Data<AppState>, session: Session, user: Cur
         Ok(_) if new != again => return refuse(StatusCode::UNPROCESSABLE_ENTITY, "The two new passwords are not the same".into()),
         Ok(p) => p,
     };
-    match login::change_password(&state.pool, &state.hasher, who, &name, &current, &new).await {
+    match login::change_password(&state.pool, &state.hasher, who, &name, &current, &new, &user.actor()).await {
         Ok(epoch) => {
             session::keep_after_password_change(&session, epoch)?;
             user.flash().say("Your password is changed. Your other sessions have ended.");

@@ -208,7 +208,8 @@ async fn add_recipient(state: web::Data<AppState>, member: CurrentMember, form: 
     let account = member.account_id.clone();
     let sender = state.sender(&member.email);
     let typed = (field(pairs, "name").to_owned(), field(pairs, "email").to_owned());
-    match db::run(&state.pool, move |c| message_center::add_recipient(c, &account, &name, &email, types, &sender)).await {
+    let actor = member.actor();
+    match db::run(&state.pool, move |c| message_center::add_recipient(c, &account, &name, &email, types, &sender, &actor)).await {
         Ok(r) => {
             member.flash.say(format!(
                 "{} is added. A confirmation link is on its way to {}: the address receives notifications once its owner confirms it.",
@@ -273,8 +274,9 @@ async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: Cu
         }
     };
     let sender = state.sender(&member.email);
+    let actor = member.actor();
     let (saved, uncovered) = db::run(&state.pool, move |c| {
-        let saved = message_center::update_recipient(c, &account, id, &name, &email, types, &sender)?;
+        let saved = message_center::update_recipient(c, &account, id, &name, &email, types, &sender, &actor)?;
         Ok::<_, McError>((saved, message_center::message_center(c, &account)?.uncovered().labels()))
     })
     .await?;
@@ -290,7 +292,8 @@ async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: Cu
 async fn remove_recipient(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let id = recipient_id(&path)?;
     let account = member.account_id.clone();
-    db::run(&state.pool, move |c| message_center::remove_recipient(c, &account, id)).await?;
+    let actor = member.actor();
+    db::run(&state.pool, move |c| message_center::remove_recipient(c, &account, id, &actor)).await?;
     member.flash.say("The recipient is removed.");
     Ok(redirect_for(&req, "/my/message-center"))
 }
@@ -299,8 +302,9 @@ async fn save_entry(state: web::Data<AppState>, req: HttpRequest, member: Curren
     let contact = path.into_inner();
     let keep = checked_types(&form.pairs).map_err(AppError::BadRequest)?;
     let account = member.account_id.clone();
+    let actor = member.actor();
     let (entry, uncovered) = db::run(&state.pool, move |c| {
-        message_center::set_entry_types(c, &account, &contact, keep)?;
+        message_center::set_entry_types(c, &account, &contact, keep, &actor)?;
         let mc = message_center::message_center(c, &account)?;
         let uncovered = mc.uncovered().labels();
         Ok::<_, McError>((mc.entries.into_iter().find(|e| e.contact_id == contact).ok_or(McError::EntryNotFound)?, uncovered))
@@ -317,7 +321,8 @@ async fn save_entry(state: web::Data<AppState>, req: HttpRequest, member: Curren
 async fn remove_entry(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let contact = path.into_inner();
     let account = member.account_id.clone();
-    db::run(&state.pool, move |c| message_center::remove_entry(c, &account, &contact)).await?;
+    let actor = member.actor();
+    db::run(&state.pool, move |c| message_center::remove_entry(c, &account, &contact, &actor)).await?;
     member.flash.say("The directory's contact is removed from your Message Center. Only a new binding by the directory would add it back.");
     Ok(redirect_for(&req, "/my/message-center"))
 }
@@ -360,7 +365,7 @@ async fn invitation(state: web::Data<AppState>, session: Session, path: web::Pat
     }
 }
 
-async fn accept(state: web::Data<AppState>, session: Session, path: web::Path<String>, form: CsrfForm) -> Reply {
+async fn accept(state: web::Data<AppState>, req: HttpRequest, session: Session, path: web::Path<String>, form: CsrfForm) -> Reply {
     let Ok(token) = Token::parse(&path) else { return refusal(InviteError::Invalid) };
     let (password, again) = (field(&form.pairs, "password"), field(&form.pairs, "password_again"));
     let lookup = token.clone();
@@ -381,7 +386,8 @@ async fn accept(state: web::Data<AppState>, session: Session, path: web::Path<St
     }
     // Hashed before the transaction: no connection waits on argon2.
     let hash = state.hasher.hash(password).await?;
-    match db::run(&state.pool, move |c| member_users::accept(c, &token, &hash)).await {
+    let request_id = crate::state::RequestId::of(&req);
+    match db::run(&state.pool, move |c| member_users::accept(c, &token, &hash, request_id)).await {
         Ok(user) => {
             session::sign_in_member(&session, user.id, &user.account_id, &user.email, user.session_epoch)?;
             Ok(redirect("/my/message-center"))

@@ -128,10 +128,10 @@ async fn send_test(state: web::Data<AppState>, admin: CurrentAdmin, path: web::P
         "Test notification",
         &format!("This is a test {} notification sent by {} from the rd-contacts console.", t.label(), admin.username),
     )?;
-    let who = admin.username.clone();
+    let actor = admin.actor();
     let (n, members) = db::run(&state.pool, move |c| {
         let scope = format!("test-notification:{account}");
-        notifications::publish(c, &new, Some(&TargetId::Account(account.clone())), &who, Some((&scope, crate::limits::TEST_NOTIFICATIONS_PER_MEMBER)))
+        notifications::publish(c, &new, Some(&TargetId::Account(account.clone())), &actor, Some((&scope, crate::limits::TEST_NOTIFICATIONS_PER_MEMBER)))
     })
     .await?;
     admin.flash.say(if members > 0 { format!("Test notification #{} is on its way.", n.id) } else { "The member is no longer in the directory.".to_owned() });
@@ -254,7 +254,8 @@ async fn publish(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm
     };
     let who = admin.username.clone();
     let scope = format!("publish-console:{who}");
-    match db::run(&state.pool, move |c| notifications::publish(c, &new, target.as_ref(), &who, Some((&scope, crate::limits::PUBLISH_PER_KEY)))).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| notifications::publish(c, &new, target.as_ref(), &actor, Some((&scope, crate::limits::PUBLISH_PER_KEY)))).await {
         Ok((n, members)) => {
             admin.flash.say(format!(
                 "Notification #{} is published to {}.",

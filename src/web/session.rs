@@ -19,8 +19,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngExt;
 use serde::de::DeserializeOwned;
 
+use crate::audit::Actor;
 use crate::auth::sessions::{self, ADMIN_ID, EPOCH, MEMBER_USER_ID, SEEN_AT, SIGNED_IN_AT};
 use crate::db::{self, DbPool};
+use crate::state::RequestId;
 use crate::web::AppError;
 
 const KIND: &str = "kind";
@@ -190,6 +192,14 @@ pub struct CurrentAdmin {
     pub username: String,
     pub csrf: String,
     pub flash: Flash,
+    pub request_id: String,
+}
+
+impl CurrentAdmin {
+    /// This administrator, in this request, as the audit trail names them.
+    pub fn actor(&self) -> Actor {
+        Actor::admin(self.id, &self.username, self.request_id.clone())
+    }
 }
 
 /// Who a live session belongs to.
@@ -237,7 +247,7 @@ fn not_for_you(req: &HttpRequest) -> AppError {
 impl CurrentAdmin {
     fn from_session(req: &HttpRequest) -> Result<CurrentAdmin, AppError> {
         match signed_in(req)? {
-            (Signed::Admin { id, name }, csrf) => Ok(CurrentAdmin { id, username: name, csrf, flash: Flash::of(req) }),
+            (Signed::Admin { id, name }, csrf) => Ok(CurrentAdmin { id, username: name, csrf, flash: Flash::of(req), request_id: RequestId::of(req) }),
             (Signed::Member { .. }, _) => Err(not_for_you(req)),
         }
     }
@@ -251,6 +261,14 @@ pub struct CurrentMember {
     pub email: String,
     pub csrf: String,
     pub flash: Flash,
+    pub request_id: String,
+}
+
+impl CurrentMember {
+    /// This member user, in this request, as the audit trail names them.
+    pub fn actor(&self) -> Actor {
+        Actor::member_user(self.user_id, &self.email, self.request_id.clone())
+    }
 }
 
 impl FromRequest for CurrentMember {
@@ -259,7 +277,9 @@ impl FromRequest for CurrentMember {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(match signed_in(req) {
-            Ok((Signed::Member { user_id, account_id, email }, csrf)) => Ok(CurrentMember { user_id, account_id, email, csrf, flash: Flash::of(req) }),
+            Ok((Signed::Member { user_id, account_id, email }, csrf)) => {
+                Ok(CurrentMember { user_id, account_id, email, csrf, flash: Flash::of(req), request_id: RequestId::of(req) })
+            }
             Ok((Signed::Admin { .. }, _)) => Err(not_for_you(req)),
             Err(e) => Err(e),
         })
@@ -279,8 +299,10 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(signed_in(req).map(|(who, csrf)| match who {
-            Signed::Admin { id, name } => CurrentUser::Admin(CurrentAdmin { id, username: name, csrf, flash: Flash::of(req) }),
-            Signed::Member { user_id, account_id, email } => CurrentUser::Member(CurrentMember { user_id, account_id, email, csrf, flash: Flash::of(req) }),
+            Signed::Admin { id, name } => CurrentUser::Admin(CurrentAdmin { id, username: name, csrf, flash: Flash::of(req), request_id: RequestId::of(req) }),
+            Signed::Member { user_id, account_id, email } => {
+                CurrentUser::Member(CurrentMember { user_id, account_id, email, csrf, flash: Flash::of(req), request_id: RequestId::of(req) })
+            }
         }))
     }
 }
@@ -290,6 +312,13 @@ impl CurrentUser {
         match self {
             CurrentUser::Admin(a) => &a.flash,
             CurrentUser::Member(m) => &m.flash,
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        match self {
+            CurrentUser::Admin(a) => a.actor(),
+            CurrentUser::Member(m) => m.actor(),
         }
     }
 }

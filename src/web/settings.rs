@@ -47,7 +47,8 @@ async fn set_quotas(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfF
         Ok(n) if (1..=100_000).contains(&n) => n,
         _ => return render_quotas(&state, &admin, Some(typed), Some("Enter a whole number from 1 to 100000".into())).await,
     };
-    match db::run(&state.pool, move |c| contacts::set_contact_quota(c, n)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| contacts::set_contact_quota(c, n, &actor)).await {
         Ok(_) => {
             admin.flash.say(format!("Saved: at most {n} contacts."));
             Ok(redirect("/settings/quotas"))

@@ -4,7 +4,7 @@
 use crate::web::Reply;
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::web;
+use actix_web::{HttpRequest, web};
 use askama::Template;
 
 use super::html;
@@ -61,9 +61,10 @@ async fn show(state: web::Data<AppState>, session: Session, path: web::Path<Stri
     }
 }
 
-async fn confirm(state: web::Data<AppState>, path: web::Path<String>, _form: CsrfForm) -> Reply {
+async fn confirm(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let Ok(token) = Token::parse(&path) else { return refusal(VerifyError::Invalid) };
-    match db::run(&state.pool, move |c| contacts::confirm(c, &token)).await {
+    let request_id = crate::state::RequestId::of(&req);
+    match db::run(&state.pool, move |c| contacts::confirm(c, &token, request_id)).await {
         Ok(contact) => html(StatusCode::OK, &DonePage { name: contact.name, address: contact.email }),
         Err(e) => refusal(e),
     }

@@ -15,7 +15,7 @@ struct Tree {
 }
 
 fn folder(c: &mut AnyConnection, parent: &str, name: &str) -> String {
-    directory::create_folder(c, &FolderId::parse(parent).unwrap(), &FolderName::parse(name).unwrap()).unwrap().id
+    directory::create_folder(c, &FolderId::parse(parent).unwrap(), &FolderName::parse(name).unwrap(), &rd_contacts::audit::Actor::cli()).unwrap().id
 }
 
 fn member_in(c: &mut AnyConnection, folder: &str, name: &str, email: Option<&str>) -> String {
@@ -26,7 +26,7 @@ fn member_in(c: &mut AnyConnection, folder: &str, name: &str, email: Option<&str
         account_name_prefix: None,
         join_method: JoinMethod::Created,
     };
-    rd_contacts::membership::create_account(c, &new).unwrap().id
+    rd_contacts::membership::create_account(c, &new, &rd_contacts::audit::Actor::cli()).unwrap().id
 }
 
 async fn tree(app: &TestApp) -> Tree {

@@ -17,7 +17,7 @@ async fn member(app: &TestApp, email: Option<&'static str>) -> String {
             account_name_prefix: None,
             join_method: JoinMethod::Created,
         };
-        rd_contacts::membership::create_account(c, &new).unwrap().id
+        rd_contacts::membership::create_account(c, &new, &rd_contacts::audit::Actor::cli()).unwrap().id
     })
     .await
 }
@@ -52,7 +52,11 @@ async fn d2_keep_turns_the_entries_into_the_members_own_recipients() {
     let r = root(&app).await;
     app.api("AssociateMembers", &[("ContactId", &tom), ("Members.1", &r)]).await;
     let (m2, t2) = (m.clone(), tom.clone());
-    app.with_conn(move |c| message_center::set_entry_types(c, &m2, &t2, rd_contacts::domain::MessageTypes::parse(&["FaultMessage"]).unwrap()).unwrap()).await;
+    app.with_conn(move |c| {
+        message_center::set_entry_types(c, &m2, &t2, rd_contacts::domain::MessageTypes::parse(&["FaultMessage"]).unwrap(), &rd_contacts::audit::Actor::cli())
+            .unwrap()
+    })
+    .await;
     let resp = app.api("DeleteMessageContact", &[("ContactId", &tom), ("RetainContactInMembers", "True")]).await;
     assert_eq!(resp.json()["Status"], "Deleted");
     assert_eq!(app.api("GetMessageContact", &[("ContactId", &tom)]).await.status, StatusCode::NOT_FOUND);

@@ -11,7 +11,7 @@ fn root(c: &mut AnyConnection) -> FolderId {
 }
 
 fn folder(c: &mut AnyConnection, parent: &FolderId, name: &str) -> Result<FolderId, DirectoryError> {
-    directory::create_folder(c, parent, &FolderName::parse(name).unwrap()).map(|f| FolderId::parse(&f.id).unwrap())
+    directory::create_folder(c, parent, &FolderName::parse(name).unwrap(), &rd_contacts::audit::Actor::cli()).map(|f| FolderId::parse(&f.id).unwrap())
 }
 
 fn member(c: &mut AnyConnection, folder: &FolderId, name: &str) -> rd_contacts::directory::Account {
@@ -22,7 +22,7 @@ fn member(c: &mut AnyConnection, folder: &FolderId, name: &str) -> rd_contacts::
         account_name_prefix: None,
         join_method: JoinMethod::Created,
     };
-    rd_contacts::membership::create_account(c, &new).unwrap()
+    rd_contacts::membership::create_account(c, &new, &rd_contacts::audit::Actor::cli()).unwrap()
 }
 
 #[actix_web::test]
@@ -50,9 +50,9 @@ async fn sibling_folders_have_distinct_names_whatever_the_case() {
         assert!(matches!(folder(c, &r, "retail"), Err(DirectoryError::FolderNameTaken(_))));
         folder(c, &a, "Retail").expect("the same name under another parent is fine");
         let b = folder(c, &r, "Finance").unwrap();
-        let renamed = directory::rename_folder(c, &b, &FolderName::parse("RETAIL").unwrap());
+        let renamed = directory::rename_folder(c, &b, &FolderName::parse("RETAIL").unwrap(), &rd_contacts::audit::Actor::cli());
         assert!(matches!(renamed, Err(DirectoryError::FolderNameTaken(_))));
-        directory::rename_folder(c, &b, &FolderName::parse("Finance2").unwrap()).unwrap();
+        directory::rename_folder(c, &b, &FolderName::parse("Finance2").unwrap(), &rd_contacts::audit::Actor::cli()).unwrap();
     })
     .await;
 }
@@ -64,14 +64,14 @@ async fn only_an_empty_folder_can_be_deleted() {
         let r = root(c);
         let a = folder(c, &r, "a").unwrap();
         let b = folder(c, &a, "b").unwrap();
-        assert!(matches!(directory::delete_folder(c, &a), Err(DirectoryError::HasSubfolders(1))));
+        assert!(matches!(directory::delete_folder(c, &a, &rd_contacts::audit::Actor::cli()), Err(DirectoryError::HasSubfolders(1))));
         let m = member(c, &b, "someone");
-        assert!(matches!(directory::delete_folder(c, &b), Err(DirectoryError::HasAccounts(1))));
-        rd_contacts::membership::move_account(c, &m.id.parse_id(), &r).unwrap();
-        directory::delete_folder(c, &b).unwrap();
-        directory::delete_folder(c, &a).unwrap();
+        assert!(matches!(directory::delete_folder(c, &b, &rd_contacts::audit::Actor::cli()), Err(DirectoryError::HasAccounts(1))));
+        rd_contacts::membership::move_account(c, &m.id.parse_id(), &r, &rd_contacts::audit::Actor::cli()).unwrap();
+        directory::delete_folder(c, &b, &rd_contacts::audit::Actor::cli()).unwrap();
+        directory::delete_folder(c, &a, &rd_contacts::audit::Actor::cli()).unwrap();
         assert!(matches!(directory::get_folder(c, &a), Err(DirectoryError::FolderNotFound(_))));
-        assert!(matches!(directory::delete_folder(c, &r), Err(DirectoryError::RootFolder)));
+        assert!(matches!(directory::delete_folder(c, &r, &rd_contacts::audit::Actor::cli()), Err(DirectoryError::RootFolder)));
     })
     .await;
 }
@@ -95,13 +95,16 @@ async fn a_moved_member_is_listed_in_its_new_folder_only() {
         let b = folder(c, &r, "b").unwrap();
         let m = member(c, &a, "mover");
         assert!(m.id.len() == 16 && m.id.bytes().all(|b| b.is_ascii_digit()));
-        rd_contacts::membership::move_account(c, &m.id.parse_id(), &b).unwrap();
+        rd_contacts::membership::move_account(c, &m.id.parse_id(), &b, &rd_contacts::audit::Actor::cli()).unwrap();
         let in_a = directory::list_accounts(c, Some(&a), None, PageRequest::new(None, None)).unwrap();
         let in_b = directory::list_accounts(c, Some(&b), None, PageRequest::new(None, None)).unwrap();
         assert_eq!(in_a.total, 0);
         assert_eq!(in_b.items.iter().map(|x| x.id.clone()).collect::<Vec<_>>(), vec![m.id.clone()]);
         let missing = FolderId::parse("fd-0000000000").unwrap();
-        assert!(matches!(rd_contacts::membership::move_account(c, &m.id.parse_id(), &missing), Err(DirectoryError::FolderNotFound(_))));
+        assert!(matches!(
+            rd_contacts::membership::move_account(c, &m.id.parse_id(), &missing, &rd_contacts::audit::Actor::cli()),
+            Err(DirectoryError::FolderNotFound(_))
+        ));
     })
     .await;
 }
@@ -114,13 +117,16 @@ async fn a_removed_member_leaves_the_tree_but_keeps_its_record() {
         let r = root(c);
         let a = folder(c, &r, "a").unwrap();
         let m = member(c, &a, "leaver");
-        directory::remove_account(c, &m.id.parse_id()).unwrap();
+        directory::remove_account(c, &m.id.parse_id(), &rd_contacts::audit::Actor::cli()).unwrap();
         assert_eq!(directory::list_accounts(c, None, None, PageRequest::new(None, None)).unwrap().total, 0);
         let kept = directory::get_account(c, &m.id.parse_id()).unwrap();
         assert!(kept.is_removed());
         assert_eq!(directory::list_removed_accounts(c, PageRequest::new(None, None)).unwrap().total, 1);
-        assert!(matches!(rd_contacts::membership::move_account(c, &m.id.parse_id(), &r), Err(DirectoryError::AccountRemoved(_))));
-        directory::delete_folder(c, &a).expect("a removed member does not keep its old folder from being deleted");
+        assert!(matches!(
+            rd_contacts::membership::move_account(c, &m.id.parse_id(), &r, &rd_contacts::audit::Actor::cli()),
+            Err(DirectoryError::AccountRemoved(_))
+        ));
+        directory::delete_folder(c, &a, &rd_contacts::audit::Actor::cli()).expect("a removed member does not keep its old folder from being deleted");
     })
     .await;
 }
@@ -198,11 +204,11 @@ async fn the_kept_member_counts_follow_creation_moves_removal_and_the_demo_fill(
         let under_a = directory::get_folder(c, &a).unwrap().path;
         assert_eq!(directory::members_under(c, &under_a).unwrap(), 2, "a subtree's members: a sum over its folders");
 
-        rd_contacts::membership::move_account(c, &m1.id.parse_id(), &b).unwrap();
+        rd_contacts::membership::move_account(c, &m1.id.parse_id(), &b, &rd_contacts::audit::Actor::cli()).unwrap();
         assert_eq!((members_in(c, &a), members_in(c, &b)), (0, 2));
-        rd_contacts::membership::move_account(c, &m1.id.parse_id(), &b).unwrap();
+        rd_contacts::membership::move_account(c, &m1.id.parse_id(), &b, &rd_contacts::audit::Actor::cli()).unwrap();
         assert_eq!(members_in(c, &b), 2, "a move to the same folder changes nothing");
-        directory::remove_account(c, &m1.id.parse_id()).unwrap();
+        directory::remove_account(c, &m1.id.parse_id(), &rd_contacts::audit::Actor::cli()).unwrap();
         assert_eq!((members_in(c, &b), directory::directory_counts(c).unwrap().1), (1, counted + 2));
     })
     .await;
@@ -216,10 +222,10 @@ async fn a_renamed_member_is_found_by_its_new_name_only() {
         let m = member(c, &r, "Harbour Office");
         let found = |c: &mut AnyConnection, q: &str| directory::list_accounts(c, None, Some(q), PageRequest::new(None, None)).unwrap().total;
         assert_eq!(found(c, "harbour"), 1);
-        directory::update_account(c, &m.id.parse_id(), Some(&DisplayName::parse("Quay Office").unwrap()), None).unwrap();
+        directory::update_account(c, &m.id.parse_id(), Some(&DisplayName::parse("Quay Office").unwrap()), None, &rd_contacts::audit::Actor::cli()).unwrap();
         assert_eq!((found(c, "harbour"), found(c, "quay off"), found(c, "QUAY")), (0, 1, 1), "the search index follows the change");
         let email = rd_contacts::domain::EmailAddress::parse("sec-team@example.org").unwrap();
-        directory::update_account(c, &m.id.parse_id(), None, Some(Some(&email))).unwrap();
+        directory::update_account(c, &m.id.parse_id(), None, Some(Some(&email)), &rd_contacts::audit::Actor::cli()).unwrap();
         assert_eq!(found(c, "team@example"), 1, "by security email");
     })
     .await;

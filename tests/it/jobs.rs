@@ -324,7 +324,7 @@ async fn t2_a_verification_link_does_not_wait_behind_large_notifications() {
             use rd_contacts::directory::{self, JoinMethod, NewAccount};
             use rd_contacts::domain::{DisplayName, EmailAddress, FolderId, FolderName};
             let root = FolderId::parse(&directory::get_directory(c).unwrap().root_folder_id).unwrap();
-            let folder = directory::create_folder(c, &root, &FolderName::parse("busy").unwrap()).unwrap().id;
+            let folder = directory::create_folder(c, &root, &FolderName::parse("busy").unwrap(), &rd_contacts::audit::Actor::cli()).unwrap().id;
             for i in 0..60 {
                 let new = NewAccount {
                     display_name: DisplayName::parse(&format!("busy {i}")).unwrap(),
@@ -333,7 +333,7 @@ async fn t2_a_verification_link_does_not_wait_behind_large_notifications() {
                     account_name_prefix: None,
                     join_method: JoinMethod::Created,
                 };
-                rd_contacts::membership::create_account(c, &new).unwrap();
+                rd_contacts::membership::create_account(c, &new, &rd_contacts::audit::Actor::cli()).unwrap();
             }
             folder
         })

@@ -17,7 +17,7 @@ fn member(c: &mut AnyConnection, name: &str, email: Option<&str>) -> String {
         account_name_prefix: None,
         join_method: JoinMethod::Created,
     };
-    rd_contacts::membership::create_account(c, &new).unwrap().id
+    rd_contacts::membership::create_account(c, &new, &rd_contacts::audit::Actor::cli()).unwrap().id
 }
 
 async fn new_member(app: &TestApp, name: &'static str, email: Option<&'static str>) -> String {
@@ -296,7 +296,9 @@ async fn m3_a_removed_entry_comes_back_only_with_a_new_explicit_binding() {
     let (x, y) = app
         .with_conn(|c| {
             let root = FolderId::parse(&directory::get_directory(c).unwrap().root_folder_id).unwrap();
-            let mk = |c: &mut AnyConnection, n: &str| directory::create_folder(c, &root, &rd_contacts::domain::FolderName::parse(n).unwrap()).unwrap().id;
+            let mk = |c: &mut AnyConnection, n: &str| {
+                directory::create_folder(c, &root, &rd_contacts::domain::FolderName::parse(n).unwrap(), &rd_contacts::audit::Actor::cli()).unwrap().id
+            };
             (mk(c, "x"), mk(c, "y"))
         })
         .await;
@@ -308,7 +310,7 @@ async fn m3_a_removed_entry_comes_back_only_with_a_new_explicit_binding() {
     associate(&app, &a, &tom).await;
     associate(&app, &y, &tom).await;
     let (a2, t2) = (a.clone(), tom.clone());
-    app.with_conn(move |c| message_center::remove_entry(c, &a2, &t2).unwrap()).await;
+    app.with_conn(move |c| message_center::remove_entry(c, &a2, &t2, &rd_contacts::audit::Actor::cli()).unwrap()).await;
     app.api("UpdateMessageContact", &[("ContactId", &tom), ("MessageTypes.1", "SecurityMessage"), ("MessageTypes.2", "FaultMessage"), ("Name", "Tommy")]).await;
     assert!(recipients(&app, &a, MessageType::SecurityMessage).await.is_empty(), "a contact edit does not re-add it");
     assert!(recipients(&app, &a, MessageType::FaultMessage).await.is_empty());

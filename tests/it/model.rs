@@ -197,13 +197,20 @@ fn setup(c: &mut AnyConnection, parents: &[usize], types: &[i32]) -> World {
     for (i, p) in parents.iter().enumerate() {
         let parent = p % world.folder_ids.len();
         let parent = if world.model.chains[parent].len() >= 4 { 0 } else { parent };
-        let id = directory::create_folder(c, &FolderId::parse(&world.folder_ids[parent]).unwrap(), &FolderName::parse(&format!("f{i}")).unwrap()).unwrap().id;
+        let id = directory::create_folder(
+            c,
+            &FolderId::parse(&world.folder_ids[parent]).unwrap(),
+            &FolderName::parse(&format!("f{i}")).unwrap(),
+            &rd_contacts::audit::Actor::cli(),
+        )
+        .unwrap()
+        .id;
         world.folder_ids.push(id);
         let mut chain = world.model.chains[parent].clone();
         chain.push(world.folder_ids.len() - 1);
         world.model.chains.push(chain);
     }
-    contacts::set_contact_quota(c, 100).unwrap();
+    contacts::set_contact_quota(c, 100, &rd_contacts::audit::Actor::cli()).unwrap();
     for (i, t) in types.iter().enumerate() {
         let new = NewContact {
             name: ContactName::parse(&format!("model{}", ["a", "b", "c"][i])).unwrap(),
@@ -220,6 +227,7 @@ fn setup(c: &mut AnyConnection, parents: &[usize], types: &[i32]) -> World {
                 public_url: "http://x".into(),
                 secrets: rd_contacts::secrets::SecretBox::new(b"model secret that is long enough for the sealing key derivation, 64+ bytes"),
             },
+            &rd_contacts::audit::Actor::cli(),
         )
         .unwrap()
         .contact;
@@ -257,7 +265,8 @@ fn apply(c: &mut AnyConnection, w: &mut World, op: &Op) {
         Op::Bind { contact, target: t } => {
             let Some((tid, given, key)) = target(w, t) else { return };
             let refused = w.model.bindings.contains(&(contact, key)) || w.model.bindings.iter().filter(|(c, _)| *c == contact).count() >= 10;
-            let result = bindings::bind(c, &ContactId::parse(&w.contact_ids[contact]).unwrap(), &[(tid, given)], INLINE_LIMIT);
+            let result =
+                bindings::bind(c, &ContactId::parse(&w.contact_ids[contact]).unwrap(), &[(tid, given)], INLINE_LIMIT, &rd_contacts::audit::Actor::cli());
             assert_eq!(result.is_err(), refused, "bind {op:?}: {result:?}");
             if let Ok(change) = &result {
                 run_jobs(c, change, bindings::Direction::Add);
@@ -281,7 +290,8 @@ fn apply(c: &mut AnyConnection, w: &mut World, op: &Op) {
                 TargetKey::Member(m) => w.model.assoc.contains_key(&(m, contact)),
                 TargetKey::Folder(_) => false,
             };
-            let result = bindings::unbind(c, &ContactId::parse(&w.contact_ids[contact]).unwrap(), &[(tid, given)], INLINE_LIMIT);
+            let result =
+                bindings::unbind(c, &ContactId::parse(&w.contact_ids[contact]).unwrap(), &[(tid, given)], INLINE_LIMIT, &rd_contacts::audit::Actor::cli());
             assert_eq!(result.is_ok(), bound || direct_member, "unbind {op:?}: {result:?}");
             if let Ok(change) = &result {
                 run_jobs(c, change, bindings::Direction::Remove);
@@ -317,7 +327,7 @@ fn apply(c: &mut AnyConnection, w: &mut World, op: &Op) {
                 account_name_prefix: None,
                 join_method: JoinMethod::Created,
             };
-            w.member_ids.push(rd_contacts::membership::create_account(c, &new).unwrap().id);
+            w.member_ids.push(rd_contacts::membership::create_account(c, &new, &rd_contacts::audit::Actor::cli()).unwrap().id);
             let m = w.member_ids.len() - 1;
             w.model.members.push((f, false));
             if email {
@@ -328,7 +338,12 @@ fn apply(c: &mut AnyConnection, w: &mut World, op: &Op) {
         Op::Move { member: m, folder } => {
             let Some(m) = member(w, m) else { return };
             let f = folder % nf;
-            let result = rd_contacts::membership::move_account(c, &AccountId::parse(&w.member_ids[m]).unwrap(), &FolderId::parse(&w.folder_ids[f]).unwrap());
+            let result = rd_contacts::membership::move_account(
+                c,
+                &AccountId::parse(&w.member_ids[m]).unwrap(),
+                &FolderId::parse(&w.folder_ids[f]).unwrap(),
+                &rd_contacts::audit::Actor::cli(),
+            );
             if w.model.members[m].1 {
                 assert!(result.is_err());
                 return;
@@ -341,7 +356,7 @@ fn apply(c: &mut AnyConnection, w: &mut World, op: &Op) {
         }
         Op::Remove { member: m } => {
             let Some(m) = member(w, m) else { return };
-            let result = directory::remove_account(c, &AccountId::parse(&w.member_ids[m]).unwrap());
+            let result = directory::remove_account(c, &AccountId::parse(&w.member_ids[m]).unwrap(), &rd_contacts::audit::Actor::cli());
             assert_eq!(result.is_err(), w.model.members[m].1);
             w.model.members[m].1 = true;
         }
@@ -360,13 +375,14 @@ fn apply(c: &mut AnyConnection, w: &mut World, op: &Op) {
             let Some(m) = member(w, m) else { return };
             let mc = message_center::message_center(c, &w.member_ids[m]).unwrap();
             if let Some(first) = mc.own.first() {
-                message_center::remove_recipient(c, &w.member_ids[m], first.id).unwrap();
+                message_center::remove_recipient(c, &w.member_ids[m], first.id, &rd_contacts::audit::Actor::cli()).unwrap();
                 w.model.own.get_mut(&m).unwrap().remove(0);
             }
         }
         Op::OptOut { member: m, contact, keep } => {
             let Some(m) = member(w, m) else { return };
-            let result = message_center::set_entry_types(c, &w.member_ids[m], &w.contact_ids[contact], MessageTypes::from_bits(keep));
+            let result =
+                message_center::set_entry_types(c, &w.member_ids[m], &w.contact_ids[contact], MessageTypes::from_bits(keep), &rd_contacts::audit::Actor::cli());
             match w.model.assoc.get_mut(&(m, contact)) {
                 Some(a) if !a.removed => {
                     result.unwrap();
@@ -377,7 +393,7 @@ fn apply(c: &mut AnyConnection, w: &mut World, op: &Op) {
         }
         Op::RemoveEntry { member: m, contact } => {
             let Some(m) = member(w, m) else { return };
-            let result = message_center::remove_entry(c, &w.member_ids[m], &w.contact_ids[contact]);
+            let result = message_center::remove_entry(c, &w.member_ids[m], &w.contact_ids[contact], &rd_contacts::audit::Actor::cli());
             match w.model.assoc.get_mut(&(m, contact)) {
                 Some(a) if !a.removed => {
                     result.unwrap();

@@ -13,7 +13,7 @@ use crate::support::TestApp;
 async fn setup_folder(app: &TestApp) -> String {
     app.with_conn(|c| {
         let root = directory::get_directory(c).unwrap().root_folder_id;
-        directory::create_folder(c, &FolderId::parse(&root).unwrap(), &FolderName::parse("ops").unwrap()).unwrap().id
+        directory::create_folder(c, &FolderId::parse(&root).unwrap(), &FolderName::parse("ops").unwrap(), &rd_contacts::audit::Actor::cli()).unwrap().id
     })
     .await
 }
@@ -28,7 +28,7 @@ async fn member(app: &TestApp, folder: &str, name: &'static str, email: Option<&
             account_name_prefix: None,
             join_method: JoinMethod::Created,
         };
-        rd_contacts::membership::create_account(c, &new).unwrap().id
+        rd_contacts::membership::create_account(c, &new, &rd_contacts::audit::Actor::cli()).unwrap().id
     })
     .await
 }
@@ -188,7 +188,7 @@ async fn members_with_emails(app: &TestApp, folder: &str, tag: &'static str, n: 
                     account_name_prefix: None,
                     join_method: JoinMethod::Created,
                 };
-                rd_contacts::membership::create_account(c, &new).unwrap().id
+                rd_contacts::membership::create_account(c, &new, &rd_contacts::audit::Actor::cli()).unwrap().id
             })
             .collect()
     })

@@ -16,7 +16,7 @@ async fn root(app: &TestApp) -> String {
 
 async fn folder(app: &TestApp, parent: &str, name: &'static str) -> String {
     let parent = FolderId::parse(parent).unwrap();
-    app.with_conn(move |c| directory::create_folder(c, &parent, &FolderName::parse(name).unwrap()).unwrap().id).await
+    app.with_conn(move |c| directory::create_folder(c, &parent, &FolderName::parse(name).unwrap(), &rd_contacts::audit::Actor::cli()).unwrap().id).await
 }
 
 async fn members(app: &TestApp, folder: &str, n: usize) -> Vec<String> {
@@ -31,7 +31,7 @@ async fn members(app: &TestApp, folder: &str, n: usize) -> Vec<String> {
                     account_name_prefix: None,
                     join_method: JoinMethod::Created,
                 };
-                rd_contacts::membership::create_account(c, &new).unwrap().id
+                rd_contacts::membership::create_account(c, &new, &rd_contacts::audit::Actor::cli()).unwrap().id
             })
             .collect()
     })

@@ -19,7 +19,7 @@ async fn timestamps_written_in_the_same_second_compare_in_order_on_both_backends
             let rd = directory::get_directory(c).unwrap();
             let root = FolderId::parse(&rd.root_folder_id).unwrap();
             for i in 0..4 {
-                directory::create_folder(c, &root, &FolderName::parse(&format!("f{i}")).unwrap()).unwrap();
+                directory::create_folder(c, &root, &FolderName::parse(&format!("f{i}")).unwrap(), &rd_contacts::audit::Actor::cli()).unwrap();
             }
             let now = now_utc();
             let before: i64 = folders::table.filter(folders::created_at.le(now)).count().get_result(c).unwrap();
@@ -40,7 +40,7 @@ async fn a_timestamp_reads_back_exactly_as_written() {
         .with_conn(|c| {
             let rd = directory::get_directory(c).unwrap();
             let root = FolderId::parse(&rd.root_folder_id).unwrap();
-            let f = directory::create_folder(c, &root, &FolderName::parse("x").unwrap()).unwrap();
+            let f = directory::create_folder(c, &root, &FolderName::parse("x").unwrap(), &rd_contacts::audit::Actor::cli()).unwrap();
             let read: time::PrimitiveDateTime = folders::table.find(&f.id).select(folders::created_at).first(c).unwrap();
             (f.created_at, read)
         })

@@ -322,7 +322,7 @@ impl TestApp {
     async fn key(&mut self) -> (String, String) {
         if self.access_key.is_none() {
             let secrets = self.state.secrets.clone();
-            let key = self.with_conn(move |c| access_keys::create_access_key(c, &secrets).unwrap()).await;
+            let key = self.with_conn(move |c| access_keys::create_access_key(c, &secrets, &rd_contacts::audit::Actor::cli()).unwrap()).await;
             self.access_key = Some((key.id, key.secret));
         }
         self.access_key.clone().unwrap()
@@ -554,7 +554,7 @@ pub fn add_confirmed_recipient(
     use diesel::prelude::*;
     let secrets = rd_contacts::secrets::SecretBox::new(b"a test secret key that is long enough for cookies and sealing, 64+ bytes");
     let sender = rd_contacts::mail::Sender { requested_by: "test".into(), public_url: "http://rdc.test".into(), secrets };
-    let mut r = rd_contacts::message_center::add_recipient(c, account, name, email, types, &sender).unwrap();
+    let mut r = rd_contacts::message_center::add_recipient(c, account, name, email, types, &sender, &rd_contacts::audit::Actor::cli()).unwrap();
     let now = db::now_utc();
     diesel::update(rd_contacts::db::schema::mc_recipients::table.find(r.id))
         .set(rd_contacts::db::schema::mc_recipients::verified_at.eq(Some(now)))

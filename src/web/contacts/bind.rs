@@ -246,7 +246,8 @@ async fn bind(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmin,
     };
     let target = id.clone();
     let inline = state.settings.jobs.inline_limit;
-    match db::run(&state.pool, move |c| bindings::bind(c, &target, &targets, inline)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| bindings::bind(c, &target, &targets, inline, &actor)).await {
         Ok(change) => {
             admin.flash.say(changed("bound to", &change));
             Ok(redirect_for(&req, &back))
@@ -277,7 +278,8 @@ async fn unbind(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path
     let targets = targets_of(&form.pairs).map_err(AppError::BadRequest)?;
     let target = id.clone();
     let inline = state.settings.jobs.inline_limit;
-    match db::run(&state.pool, move |c| bindings::unbind(c, &target, &targets, inline)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| bindings::unbind(c, &target, &targets, inline, &actor)).await {
         Ok(change) => {
             admin.flash.say(changed("unbound from", &change));
             Ok(redirect(&back))

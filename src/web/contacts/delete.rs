@@ -48,7 +48,8 @@ async fn delete(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path
         Some(_) => return Err(AppError::BadRequest("Choose whether the members keep the contact or not".into())),
     };
     let target = id.clone();
-    match db::run(&state.pool, move |c| deletion::delete_contact(c, &target, keep)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| deletion::delete_contact(c, &target, keep, &actor)).await {
         Ok(Deletion::Deleted) => {
             admin.flash.say(if keep { "The contact is deleted; its members keep it in their Message Centers." } else { "The contact is deleted." });
             Ok(redirect("/contacts"))

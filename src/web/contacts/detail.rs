@@ -77,7 +77,8 @@ async fn resend(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path
     let from_list = form.data.from.as_deref() == Some("list");
     let sender = state.sender(&admin.username);
     let target = id.clone();
-    match db::run(&state.pool, move |c| contacts::resend_verification(c, &target, None, &sender)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| contacts::resend_verification(c, &target, None, &sender, &actor)).await {
         Ok(contact) => {
             admin.flash.say(format!("A verification email is on its way to {}.", contact.address_to_verify().unwrap_or_default()));
             Ok(redirect(&if from_list { "/contacts".to_owned() } else { format!("/contacts/{}", contact.id) }))
@@ -96,7 +97,8 @@ async fn resend(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path
 async fn cancel_update(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let id = contact_id(&path)?;
     let target = id.clone();
-    match db::run(&state.pool, move |c| contacts::cancel_pending_email(c, &target, None)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| contacts::cancel_pending_email(c, &target, None, &actor)).await {
         Ok(contact) => {
             admin.flash.say(format!("The address change is cancelled; notifications keep going to {}.", contact.email));
             Ok(redirect(&format!("/contacts/{}", contact.id)))

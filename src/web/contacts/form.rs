@@ -162,7 +162,8 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmi
     };
     let sender = state.sender(&admin.username);
     let keep = ContactForm::from_pairs(&form.pairs);
-    match db::run(&state.pool, move |c| contacts::create_contact(c, &new, &sender)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| contacts::create_contact(c, &new, &sender, &actor)).await {
         Ok(contacts::Saved { contact, not_sent: None }) => {
             admin.flash.say(format!(
                 "{} is created. A verification email is on its way to {}: the contact becomes Active once its owner confirms the address.",
@@ -201,7 +202,8 @@ async fn update(state: web::Data<AppState>, req: HttpRequest, admin: CurrentAdmi
     let sender = state.sender(&admin.username);
     let keep = ContactForm::from_pairs(&form.pairs);
     let email_before = contact.pending_email.clone().unwrap_or_else(|| contact.email.clone());
-    match db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &sender)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| contacts::update_contact(c, &id, &changes, &sender, &actor)).await {
         Ok(contacts::Saved { contact, not_sent }) => {
             let waiting = contact.address_to_verify().filter(|a| !a.eq_ignore_ascii_case(&email_before));
             admin.flash.say(match (waiting, not_sent) {

@@ -161,7 +161,8 @@ async fn create_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: we
         Err(e) => return render_folder(&state, &admin, parent, String::new(), None, refuse(e.message)).await,
     };
     let p = parent.clone();
-    match db::run(&state.pool, move |c| directory::create_folder(c, &p, &name)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| directory::create_folder(c, &p, &name, &actor)).await {
         Ok(folder) => {
             tracing::info!(folder.id = %folder.id, "folder created");
             admin.flash.say(format!("The folder {} is created.", folder.name));
@@ -183,7 +184,8 @@ async fn rename_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: we
         Err(e) => return render_folder(&state, &admin, id, String::new(), None, refuse(e.message)).await,
     };
     let target = id.clone();
-    match db::run(&state.pool, move |c| directory::rename_folder(c, &target, &name)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| directory::rename_folder(c, &target, &name, &actor)).await {
         Ok(folder) => {
             admin.flash.say(format!("Renamed to {}.", folder.name));
             Ok(redirect(&format!("/folders/{}", folder.id)))
@@ -198,7 +200,8 @@ async fn rename_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: we
 async fn delete_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let id = folder_id(&path)?;
     let target = id.clone();
-    match db::run(&state.pool, move |c| directory::delete_folder(c, &target)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| directory::delete_folder(c, &target, &actor)).await {
         Ok(folder) => {
             tracing::info!(folder.id = %folder.id, "folder deleted");
             admin.flash.say(format!("The folder {} is deleted.", folder.name));
@@ -230,7 +233,8 @@ async fn create_member(state: web::Data<AppState>, admin: CurrentAdmin, path: we
         }
     };
     let new = NewAccount { display_name: name, folder, security_email: email, account_name_prefix: None, join_method: JoinMethod::Created };
-    let account = db::run(&state.pool, move |c| crate::membership::create_account(c, &new)).await?;
+    let actor = admin.actor();
+    let account = db::run(&state.pool, move |c| crate::membership::create_account(c, &new, &actor)).await?;
     tracing::info!(account.id = %account.id, "member created");
     admin.flash.say(format!("The member {} is created.", account.display_name));
     Ok(redirect(&format!("/members/{}", account.id)))
@@ -251,7 +255,8 @@ async fn bind_to_folder(state: web::Data<AppState>, path: web::Path<String>, adm
     };
     let target = vec![(TargetId::Folder(folder.clone()), folder.to_string())];
     let inline = state.settings.jobs.inline_limit;
-    match db::run(&state.pool, move |c| bindings::bind(c, &contact, &target, inline)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| bindings::bind(c, &contact, &target, inline, &actor)).await {
         Ok(change) => {
             let later = if change.jobs.is_empty() { "" } else { " Its members are updated in the background." };
             admin.flash.say(format!("{} is bound to this folder.{later}", change.contact.name));
@@ -266,7 +271,7 @@ async fn bind_to_folder(state: web::Data<AppState>, path: web::Path<String>, adm
 
 async fn tag_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<TagFields>) -> Reply {
     let id = folder_id(&path)?;
-    match set_tag(&state, TaggedKind::Folder, id.to_string(), &form.data).await? {
+    match set_tag(&state, admin.actor(), TaggedKind::Folder, id.to_string(), &form.data).await? {
         Ok(notice) => {
             admin.flash.say(notice);
             Ok(redirect(&format!("/folders/{id}#tags")))
@@ -280,6 +285,6 @@ async fn tag_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::
 
 async fn untag_folder(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<TagKeyField>) -> Reply {
     let id = folder_id(&path)?;
-    admin.flash.say(remove_tag(&state, TaggedKind::Folder, id.to_string(), &form.data).await?);
+    admin.flash.say(remove_tag(&state, admin.actor(), TaggedKind::Folder, id.to_string(), &form.data).await?);
     Ok(redirect(&format!("/folders/{id}#tags")))
 }

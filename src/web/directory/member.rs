@@ -151,7 +151,8 @@ async fn invite_member_user(state: web::Data<AppState>, admin: CurrentAdmin, pat
         Err(e) => return render_member(&state, &admin, id, refuse(e.message)).await,
     };
     let (account, who, url, secrets) = (id.to_string(), admin.username.clone(), state.settings.public_url.clone(), state.secrets.clone());
-    match db::run(&state.pool, move |c| member_users::invite(c, &account, &email, &who, &url, &secrets)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| member_users::invite(c, &account, &email, &who, &url, &secrets, &actor)).await {
         Ok(user) => {
             admin.flash.say(format!("An invitation is on its way to {}. It can be used for 7 days.", user.email));
             Ok(redirect(&format!("/members/{id}")))
@@ -180,7 +181,8 @@ async fn update_member(state: web::Data<AppState>, admin: CurrentAdmin, path: we
         }
     };
     let target = id.clone();
-    match db::run(&state.pool, move |c| directory::update_account(c, &target, Some(&name), Some(email.as_ref()))).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| directory::update_account(c, &target, Some(&name), Some(email.as_ref()), &actor)).await {
         Ok(account) => {
             admin.flash.say("Saved.");
             Ok(redirect(&format!("/members/{}", account.id)))
@@ -203,8 +205,9 @@ async fn move_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web:
         Err(e) => return render_member(&state, &admin, id, refuse(e.message)).await,
     };
     let target = id.clone();
+    let actor = admin.actor();
     match db::run(&state.pool, move |c| {
-        let account = crate::membership::move_account(c, &target, &destination)?;
+        let account = crate::membership::move_account(c, &target, &destination, &actor)?;
         Ok::<_, DirectoryError>((account, directory::get_folder(c, &destination)?))
     })
     .await
@@ -224,7 +227,8 @@ async fn move_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web:
 
 async fn remove_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm) -> Reply {
     let id = account_id(&path)?;
-    let account = db::run(&state.pool, move |c| directory::remove_account(c, &id)).await?;
+    let actor = admin.actor();
+    let account = db::run(&state.pool, move |c| directory::remove_account(c, &id, &actor)).await?;
     tracing::info!(account.id = %account.id, "member removed from the directory");
     admin.flash.say(format!("{} is removed from the resource directory. Its record is kept.", account.display_name));
     Ok(redirect(&format!("/members/{}", account.id)))
@@ -234,7 +238,7 @@ async fn remove_member(state: web::Data<AppState>, admin: CurrentAdmin, path: we
 
 async fn tag_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<TagFields>) -> Reply {
     let id = account_id(&path)?;
-    match set_tag(&state, TaggedKind::Account, id.to_string(), &form.data).await? {
+    match set_tag(&state, admin.actor(), TaggedKind::Account, id.to_string(), &form.data).await? {
         Ok(notice) => {
             admin.flash.say(notice);
             Ok(redirect(&format!("/members/{id}#tags")))
@@ -248,6 +252,6 @@ async fn tag_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::
 
 async fn untag_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, form: CsrfForm<TagKeyField>) -> Reply {
     let id = account_id(&path)?;
-    admin.flash.say(remove_tag(&state, TaggedKind::Account, id.to_string(), &form.data).await?);
+    admin.flash.say(remove_tag(&state, admin.actor(), TaggedKind::Account, id.to_string(), &form.data).await?);
     Ok(redirect(&format!("/members/{id}#tags")))
 }

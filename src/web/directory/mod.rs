@@ -8,6 +8,7 @@ pub(crate) mod tree;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use crate::audit::Actor;
 use crate::db;
 use crate::db::AnyConnection;
 use crate::directory::tags;
@@ -123,13 +124,13 @@ fn tag_words(tag: &Tag) -> String {
 
 /// Sets the typed tag on a folder or member. `Ok(Err(message))` is a refusal to show in
 /// the form (a bad key or value, too many tags); `Ok(Ok(notice))` says what was done.
-async fn set_tag(state: &AppState, kind: TaggedKind, id: String, fields: &TagFields) -> Result<Result<String, String>, AppError> {
+async fn set_tag(state: &AppState, actor: Actor, kind: TaggedKind, id: String, fields: &TagFields) -> Result<Result<String, String>, AppError> {
     let tag = match fields.parse() {
         Ok(tag) => tag,
         Err(e) => return Ok(Err(e)),
     };
     let set = vec![tag.clone()];
-    match db::run(&state.pool, move |c| tags::tag(c, kind, &[id], &set)).await {
+    match db::run(&state.pool, move |c| tags::tag(c, kind, &[id], &set, &actor)).await {
         Ok(()) => Ok(Ok(format!("The tag {} is set.", tag_words(&tag)))),
         Err(e @ DirectoryError::TooManyTags { .. }) => Ok(Err(e.to_string())),
         Err(e) => Err(e.into()),
@@ -137,10 +138,10 @@ async fn set_tag(state: &AppState, kind: TaggedKind, id: String, fields: &TagFie
 }
 
 /// Removes one tag from a folder or member; answers the notice.
-async fn remove_tag(state: &AppState, kind: TaggedKind, id: String, field: &TagKeyField) -> Result<String, AppError> {
+async fn remove_tag(state: &AppState, actor: Actor, kind: TaggedKind, id: String, field: &TagKeyField) -> Result<String, AppError> {
     let key = TagKey::parse(&field.key).map_err(|e| AppError::BadRequest(e.message))?;
     let keys = vec![key.clone()];
-    db::run(&state.pool, move |c| tags::untag(c, kind, &[id], Some(&keys))).await?;
+    db::run(&state.pool, move |c| tags::untag(c, kind, &[id], Some(&keys), &actor)).await?;
     Ok(format!("The tag {} is removed.", key.as_str()))
 }
 

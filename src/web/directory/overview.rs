@@ -193,7 +193,8 @@ async fn import(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<
         Ok(lines) => lines,
         Err(errors) => return refuse(errors),
     };
-    match db::run(&state.pool, move |c| crate::membership::import_tree(c, &lines)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| crate::membership::import_tree(c, &lines, &actor)).await {
         Ok(added) => {
             tracing::info!(folders = added.folders, members = added.members, "tree imported from the console");
             admin.flash.say(format!(
