@@ -56,6 +56,8 @@ pub struct JobSettings {
     /// A binding or unbinding that reaches at most this many members propagates within
     /// the request; a larger one is a background task.
     pub inline_limit: i64,
+    /// Audit entries are purged after this many days (the purge is itself recorded).
+    pub audit_retention_days: i64,
 }
 
 impl Default for JobSettings {
@@ -67,6 +69,7 @@ impl Default for JobSettings {
             propagation_batch: 5_000,
             send_concurrency: 16,
             inline_limit: 2_000,
+            audit_retention_days: 365,
         }
     }
 }
@@ -123,6 +126,7 @@ impl Settings {
             propagation_batch: number("RDC_PROPAGATION_BATCH", defaults.propagation_batch, 1, 100_000)?,
             send_concurrency: number("RDC_SMTP_CONCURRENCY", defaults.send_concurrency as i64, 1, 256)? as usize,
             inline_limit: number("RDC_INLINE_PROPAGATION_LIMIT", defaults.inline_limit, 0, 1_000_000)?,
+            audit_retention_days: number("RDC_AUDIT_RETENTION_DAYS", defaults.audit_retention_days, 1, 36_500)?,
         };
         let database_url = var("DATABASE_URL").unwrap_or_else(|| data_dir.join("rd-contacts.db").to_string_lossy().into_owned());
         let mail = match var("RDC_SMTP_URL") {

@@ -32,6 +32,11 @@ pub fn job_registry() -> Registry {
         .every(Periodic { name: "forget old API nonces", every: time::Duration::minutes(3), run: |c, _| auth::access_keys::purge_nonces(c, db::now_utc()) })
         .every(Periodic { name: "purge finished jobs", every: time::Duration::hours(1), run: |c, s| jobs::purge_finished(c, db::now_utc() - s.retention) })
         .every(Periodic { name: "purge ended sessions", every: time::Duration::minutes(10), run: |c, _| auth::sessions::purge_expired(c, db::now_utc()) })
+        .every(Periodic {
+            name: "purge audit entries past their retention",
+            every: time::Duration::hours(1),
+            run: |c, s| crate::audit::purge(c, s.audit_retention_days),
+        })
         .every(Periodic { name: "forget old rate-limit events", every: time::Duration::minutes(10), run: |c, _| crate::limits::purge(c, db::now_utc()) });
     r
 }

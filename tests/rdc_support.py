@@ -1,6 +1,6 @@
 """What the end-to-end and the fault-injection suites share: where the server binary is, a
 free port, an environment without proxies, the plain text of an email, and the SDK's
-generic call for our own PublishNotification."""
+generic call for our own actions."""
 
 import email
 import os
@@ -37,10 +37,16 @@ def text_of(message):
     raise AssertionError("no plain-text part")
 
 
-def publish(sdk, **query):
-    """Our own PublishNotification, through the SDK's generic call; returns its answer."""
+def call(sdk, action, **query):
+    """One of our own actions (PublishNotification, ListAuditEvents), through the SDK's
+    generic call; returns its answer."""
     from alibabacloud_tea_openapi import utils_models as um
     from darabonba.runtime import RuntimeOptions
-    params = um.Params(action="PublishNotification", version="2022-04-19", protocol="HTTP", pathname="/", method="POST",
+    params = um.Params(action=action, version="2022-04-19", protocol="HTTP", pathname="/", method="POST",
                        auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
     return sdk.call_api(params, um.OpenApiRequest(query=query), RuntimeOptions())
+
+
+def publish(sdk, **query):
+    """Our own PublishNotification; returns its answer."""
+    return call(sdk, "PublishNotification", **query)

@@ -1,5 +1,5 @@
 //! `ListAuditEvents`, our own action: the audit trail, newest first, filtered by Actor,
-//! Action, TargetId, StartTime and EndTime, paged with MaxResults/NextToken.
+//! EventAction, TargetId, StartTime and EndTime, paged with MaxResults/NextToken.
 
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -65,7 +65,8 @@ pub fn event_json(e: &AuditEvent) -> Value {
 async fn list(state: &AppState, p: &Params) -> ApiResult {
     let filter = Filter {
         actor: text_param(p, "Actor"),
-        action: text_param(p, "Action"),
+        // Not `Action`: that is the RPC parameter naming the API action itself.
+        action: text_param(p, "EventAction"),
         target: text_param(p, "TargetId"),
         since: time_param(p, "StartTime")?,
         until: time_param(p, "EndTime")?,

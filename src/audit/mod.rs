@@ -240,6 +240,12 @@ pub fn list(conn: &mut AnyConnection, filter: &Filter, before: Option<i64>, limi
     Ok(EventPage { events, next })
 }
 
+/// The last `n` entries about one object (a contact, member or folder): its page's History.
+pub fn recent(conn: &mut AnyConnection, target: &str, n: i64) -> QueryResult<Vec<AuditEvent>> {
+    let filter = Filter { target: Some(target.to_owned()), ..Filter::default() };
+    Ok(list(conn, &filter, None, n)?.events)
+}
+
 fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
@@ -307,6 +313,8 @@ pub fn verify(conn: &mut AnyConnection) -> QueryResult<Verification> {
 pub fn purge(conn: &mut AnyConnection, days: i64) -> QueryResult<usize> {
     let cutoff = now_utc() - time::Duration::days(days);
     crate::db::transaction(conn, |conn| {
+        // The head first: two servers purging at once take turns, and the second finds nothing.
+        diesel::update(audit_chain::table.find(1)).set(audit_chain::purged_seq.eq(audit_chain::purged_seq)).execute(conn)?;
         let last_old: Option<(i64, String)> = audit_events::table
             .filter(audit_events::at.lt(cutoff))
             .order(audit_events::seq.desc())
@@ -315,6 +323,9 @@ pub fn purge(conn: &mut AnyConnection, days: i64) -> QueryResult<usize> {
             .optional()?;
         let Some((through, hash)) = last_old else { return Ok(0) };
         let removed = diesel::delete(audit_events::table.filter(audit_events::seq.le(through))).execute(conn)?;
+        if removed == 0 {
+            return Ok(0);
+        }
         diesel::update(audit_chain::table.find(1)).set((audit_chain::purged_seq.eq(through), audit_chain::purged_hash.eq(&hash))).execute(conn)?;
         let changes = Changes::new().set("entries_removed", removed as i64).set("through_entry", through).set("retention_days", days);
         record(conn, &Actor::upkeep("audit retention"), Event::new("audit.purge", "audit").changes(changes))?;

@@ -185,18 +185,19 @@ fn own_recipient(conn: &mut AnyConnection, account: &str, id: i64) -> Result<Own
         .ok_or(McError::RecipientNotFound)
 }
 
+/// What a member's own recipient is made of, as its form gives it.
+#[derive(Debug, Clone)]
+pub struct RecipientFields {
+    pub name: RecipientName,
+    pub email: EmailAddress,
+    pub types: MessageTypes,
+}
+
 /// Changes one of the member's own recipients; another member's recipient is not found.
 /// A new address must be confirmed again before it receives anything (rule M6).
-pub fn update_recipient(
-    conn: &mut AnyConnection,
-    account: &str,
-    id: i64,
-    name: &RecipientName,
-    email: &EmailAddress,
-    types: MessageTypes,
-    sender: &Sender,
-    actor: &Actor,
-) -> Result<OwnRecipient> {
+pub fn update_recipient(conn: &mut AnyConnection, account: &str, id: i64, fields: &RecipientFields, sender: &Sender, actor: &Actor) -> Result<OwnRecipient> {
+    let RecipientFields { name, email, types } = fields;
+    let types = *types;
     crate::db::transaction(conn, |conn| {
         let before = own_recipient(conn, account, id)?;
         let new_address = !before.email.eq_ignore_ascii_case(email.as_str());

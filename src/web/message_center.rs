@@ -276,7 +276,8 @@ async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: Cu
     let sender = state.sender(&member.email);
     let actor = member.actor();
     let (saved, uncovered) = db::run(&state.pool, move |c| {
-        let saved = message_center::update_recipient(c, &account, id, &name, &email, types, &sender, &actor)?;
+        let fields = message_center::RecipientFields { name, email, types };
+        let saved = message_center::update_recipient(c, &account, id, &fields, &sender, &actor)?;
         Ok::<_, McError>((saved, message_center::message_center(c, &account)?.uncovered().labels()))
     })
     .await?;

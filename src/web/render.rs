@@ -84,7 +84,7 @@ impl<T, V: Value<T> + ?Sized> Value<T> for &V {
 }
 
 /// The filters of our templates: `{{ t|when }}`, `{{ t|date }}`, `{{ t|iso }}`, `{{ t|when_exact }}`,
-/// `{{ n|plural("member", "members") }}`. A module whose templates use them imports
+/// `{{ n|plural("member", "members") }}`, `{{ id|encoded }}`. A module whose templates use them imports
 /// `crate::web::filters` (askama looks for `filters` beside the template's struct).
 pub mod filters {
     use askama::{Result, Values};
@@ -116,6 +116,12 @@ pub mod filters {
     #[askama::filter_fn]
     pub fn when_exact(t: impl Value<time::PrimitiveDateTime>, _: &dyn Values) -> Result<String> {
         Ok(crate::domain::when_utc(t.value()))
+    }
+
+    /// A value for a link's query string, percent-encoded: `/audit?target={{ id|encoded }}`.
+    #[askama::filter_fn]
+    pub fn encoded(s: impl std::fmt::Display, _: &dyn Values) -> Result<String> {
+        Ok(percent_encoding::utf8_percent_encode(&s.to_string(), percent_encoding::NON_ALPHANUMERIC).to_string())
     }
 
     /// A count with its noun: "1 member", "3 members".

@@ -101,6 +101,8 @@ def test_every_administrator_page_and_panel_is_accessible_and_fits(browser, serv
         "bind-page": f"/contacts/{tour['alice']}/bind?open={tour['db']}&q=Tour",
         "tasks": "/jobs",
         "outbox": "/outbox",
+        "audit-log": "/audit",
+        "audit-log-filtered": f"/audit?target={tour['alice']}",
         "settings": "/settings/quotas",
         "password": "/password",
         "not-found": "/contacts/c-nothere",

@@ -76,8 +76,10 @@ async fn an_administrator_builds_and_changes_a_tree() {
     let member_id = member_url.trim_start_matches("/members/").to_owned();
     let moved = app.post(&format!("/members/{member_id}/move"), &[("destination", &finance)]).await;
     assert_eq!(moved.status, StatusCode::SEE_OTHER);
-    assert!(app.get(&format!("/folders/{finance}")).await.body.contains("retail prod"));
-    assert!(!app.get(&format!("/folders/{retail}")).await.body.contains("retail prod"));
+    // Listed under its new folder, no longer under the old one (whose History still tells of it).
+    let listed = format!("href=\"/members/{member_id}\">retail prod");
+    assert!(app.get(&format!("/folders/{finance}")).await.body.contains(&listed));
+    assert!(!app.get(&format!("/folders/{retail}")).await.body.contains(&listed));
 
     let view = app.get(&format!("/directory?folder={finance}")).await;
     assert_eq!(view.status, StatusCode::OK);

@@ -2,6 +2,7 @@
 //! PostgreSQL when TEST_DATABASE_URL is a postgres:// URL).
 
 mod api;
+mod audit;
 mod bindings;
 mod clients;
 mod concurrency;

@@ -6,12 +6,14 @@ use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
+use crate::audit::{self, AuditEvent};
 use crate::contacts::deletion::{self, FailedDeletion};
 use crate::contacts::scope::{self, EffectiveScope};
 use crate::contacts::{self, Contact, ContactError, Verification};
 use crate::db;
 use crate::domain::{ContactId, Page, PageRequest};
 use crate::state::AppState;
+use crate::web::audit::HISTORY_ROWS;
 use crate::web::filters;
 use crate::web::session::{CsrfForm, CurrentAdmin};
 use crate::web::{Chrome, Reply, html, redirect};
@@ -34,11 +36,15 @@ struct DetailPage {
     scope: EffectiveScope,
     failed_deletion: Option<FailedDeletion>,
     history: Vec<Verification>,
+    audit: Vec<AuditEvent>,
     now: time::PrimitiveDateTime,
     error: Option<String>,
 }
 
 impl DetailPage {
+    fn audit_target(&self) -> &str {
+        &self.contact.id
+    }
     fn type_labels(&self) -> String {
         self.contact.types().labels()
     }
@@ -51,15 +57,16 @@ impl DetailPage {
 }
 
 pub(super) async fn render_details(state: &AppState, admin: &CurrentAdmin, id: ContactId, error: Option<String>) -> Reply {
-    let (contact, history, scope, failed_deletion) = db::run(&state.pool, move |c| {
+    let (contact, history, scope, failed_deletion, audit) = db::run(&state.pool, move |c| {
         let contact = contacts::get_contact(c, &id)?;
         let failed = deletion::standing_failure(c, &contact, 100)?;
-        Ok::<_, ContactError>((contact, contacts::verification_history(c, &id)?, scope::effective_scope(c, id.as_str())?, failed))
+        let audit = audit::recent(c, id.as_str(), HISTORY_ROWS)?;
+        Ok::<_, ContactError>((contact, contacts::verification_history(c, &id)?, scope::effective_scope(c, id.as_str())?, failed, audit))
     })
     .await?;
     let chrome = Chrome::new(admin, "directory");
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
-    html(status, &DetailPage { chrome, contact, scope, failed_deletion, history, now: db::now_utc(), error })
+    html(status, &DetailPage { chrome, contact, scope, failed_deletion, history, audit, now: db::now_utc(), error })
 }
 
 async fn details(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Reply {

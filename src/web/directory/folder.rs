@@ -5,6 +5,7 @@ use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
+use crate::audit::{self, AuditEvent};
 use crate::contacts::bindings::{self, Binding};
 use crate::contacts::scope::{self};
 use crate::contacts::{self, Contact, ContactError};
@@ -14,6 +15,7 @@ use crate::domain::{ContactId, TargetId};
 use crate::domain::{DisplayName, FolderId, FolderName, MAX_FOLDER_DEPTH, MAX_TAGS, Page, PageRequest, TaggedKind};
 use crate::state::AppState;
 use crate::web::AppError;
+use crate::web::audit::HISTORY_ROWS;
 use crate::web::filters;
 use crate::web::session::{CsrfForm, CurrentAdmin};
 use crate::web::{Chrome, Reply, html, redirect};
@@ -69,9 +71,13 @@ struct FolderPage {
     max_depth: i32,
     tags: Vec<(String, String)>,
     max_tags: usize,
+    audit: Vec<AuditEvent>,
 }
 
 impl FolderPage {
+    fn audit_target(&self) -> &str {
+        &self.summary.folder.id
+    }
     fn folder(&self) -> &Folder {
         &self.summary.folder
     }
@@ -117,6 +123,7 @@ fn load_folder(c: &mut AnyConnection, id: &FolderId, page: Option<i64>, chrome: 
         },
         tags: tags::tags_of(c, TaggedKind::Folder, std::slice::from_ref(&summary.folder.id))?.remove(&summary.folder.id).unwrap_or_default(),
         max_tags: MAX_TAGS,
+        audit: audit::recent(c, &summary.folder.id, HISTORY_ROWS)?,
         summary,
         q,
         forms,

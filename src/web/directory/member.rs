@@ -5,6 +5,7 @@ use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
+use crate::audit::{self, AuditEvent};
 use crate::auth::member_users::{self, InviteError, UserRow};
 use crate::contacts::scope::{self, MemberContact};
 use crate::db::{self};
@@ -13,6 +14,7 @@ use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, MAX_TAGS, Ta
 use crate::message_center::{self, MessageCenter};
 use crate::state::AppState;
 use crate::web::AppError;
+use crate::web::audit::HISTORY_ROWS;
 use crate::web::filters;
 use crate::web::session::{CsrfForm, CurrentAdmin};
 use crate::web::{Chrome, Reply, html, redirect};
@@ -64,9 +66,13 @@ struct MemberPage {
     effective: Vec<MemberContact>,
     tags: Vec<(String, String)>,
     max_tags: usize,
+    audit: Vec<AuditEvent>,
 }
 
 impl MemberPage {
+    fn audit_target(&self) -> &str {
+        &self.account.id
+    }
     fn invite_value(&self) -> &str {
         self.forms.invite_email.as_deref().unwrap_or("")
     }
@@ -99,7 +105,7 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
         StatusCode::OK
     };
     let move_query = forms.move_query.clone();
-    let (rd, account, folder, ancestors, (folder_options, move_search), mc, users, effective, tags) = db::run(&state.pool, move |c| {
+    let (rd, account, folder, ancestors, (folder_options, move_search), mc, users, effective, tags, audit) = db::run(&state.pool, move |c| {
         let account = directory::get_account(c, &id)?;
         let folder = match &account.folder_id {
             Some(f) => Some(directory::get_folder(c, &FolderId::parse(f).expect("stored ids are valid"))?),
@@ -119,11 +125,15 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
         let users = member_users::users_of(c, &account.id)?;
         let effective = scope::member_contacts(c, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;
         let tags = tags::tags_of(c, TaggedKind::Account, std::slice::from_ref(&account.id))?.remove(&account.id).unwrap_or_default();
-        Ok::<_, AppError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users, effective, tags))
+        let audit = audit::recent(c, &account.id, HISTORY_ROWS)?;
+        Ok::<_, AppError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users, effective, tags, audit))
     })
     .await?;
     let chrome = Chrome::new(admin, "directory");
-    html(status, &MemberPage { chrome, rd, account, folder, ancestors, folder_options, move_search, forms, mc, users, effective, tags, max_tags: MAX_TAGS })
+    html(
+        status,
+        &MemberPage { chrome, rd, account, folder, ancestors, folder_options, move_search, forms, mc, users, effective, tags, max_tags: MAX_TAGS, audit },
+    )
 }
 
 #[derive(Deserialize)]
