@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use rd_contacts::audit::{self, Actor};
-use rd_contacts::auth::{SecretBox, access_keys, admins};
+use rd_contacts::auth::{Role, SecretBox, access_keys, admins};
 use rd_contacts::config::Settings;
 use rd_contacts::domain::{Password, Username};
 use rd_contacts::errors::{BoxError, cause_chain};
@@ -95,8 +95,21 @@ enum BenchCommand {
 
 #[derive(Subcommand)]
 enum AdminCommand {
+    /// List the administrators and their roles.
+    List,
     /// Add an administrator; the password is read from standard input.
-    Add { username: String },
+    Add {
+        username: String,
+        /// admin (changes anything) or viewer (reads only).
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
+    /// Remove an administrator (never the last admin); their sessions end.
+    Remove { username: String },
+    /// Set an administrator's password, read from standard input; their sessions end.
+    SetPassword { username: String },
+    /// Give an administrator the role admin or viewer; their sessions end.
+    SetRole { username: String, role: String },
 }
 
 #[derive(Subcommand)]
@@ -108,7 +121,111 @@ enum AuditCommand {
 #[derive(Subcommand)]
 enum AccessKeyCommand {
     /// Create an access key and print `AccessKeyId=…` and `AccessKeySecret=…`.
-    Create,
+    Create {
+        #[arg(long, default_value = "")]
+        description: String,
+        /// admin (any action) or viewer (Get… and List… only).
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
+    /// List the access keys (never their secrets).
+    List,
+    /// Refuse the key's calls until it is enabled again.
+    Disable {
+        id: String,
+    },
+    Enable {
+        id: String,
+    },
+    /// Delete the key for good.
+    Delete {
+        id: String,
+    },
+}
+
+/// The password on standard input (asked for on a terminal).
+fn read_password(username: &Username) -> Result<Password, BoxError> {
+    if std::io::stdin().is_terminal() {
+        eprintln!("Password for {} (at least 12 characters, hard to guess), then Enter:", username.as_str());
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(Password::parse_for(line.trim_end_matches(['\r', '\n']), &[username.as_str()])?)
+}
+
+fn admin_named(conn: &mut db::AnyConnection, username: &str) -> Result<admins::Admin, BoxError> {
+    admins::find_by_username(conn, username)?.ok_or_else(|| format!("there is no administrator {username:?} (see `rd-contacts admin list`)").into())
+}
+
+fn admin_command(settings: &Settings, command: AdminCommand) -> Result<(), BoxError> {
+    let pool = db::connect(&settings.database_url, 1)?;
+    let mut conn = pool.get()?;
+    let actor = Actor::cli();
+    match command {
+        AdminCommand::List => {
+            for a in admins::list_admins(&mut conn)? {
+                println!("{}\t{}\tadded {}", a.username, a.role, a.created_at.date());
+            }
+        }
+        AdminCommand::Add { username, role } => {
+            let (username, role) = (Username::parse(&username)?, Role::parse(&role)?);
+            let password = read_password(&username)?;
+            admins::create_admin(&mut conn, &username, &password, role, &actor)?;
+            println!("Administrator {} added ({role}).", username.as_str());
+        }
+        AdminCommand::Remove { username } => {
+            let admin = admin_named(&mut conn, &username)?;
+            admins::remove_admin(&mut conn, admin.id, &actor)?;
+            println!("Administrator {username} removed; their sessions ended.");
+        }
+        AdminCommand::SetPassword { username } => {
+            let admin = admin_named(&mut conn, &username)?;
+            let password = read_password(&Username::parse(&admin.username)?)?;
+            admins::reset_password(&mut conn, admin.id, &admins::hash_password(password.expose())?, &actor)?;
+            println!("New password set for {username}; their sessions ended.");
+        }
+        AdminCommand::SetRole { username, role } => {
+            let admin = admin_named(&mut conn, &username)?;
+            let role = Role::parse(&role)?;
+            admins::set_role(&mut conn, admin.id, role, &actor)?;
+            println!("{username} is now {role}; their sessions ended.");
+        }
+    }
+    Ok(())
+}
+
+fn access_key_command(settings: &Settings, command: AccessKeyCommand) -> Result<(), BoxError> {
+    let pool = db::connect(&settings.database_url, 1)?;
+    let mut conn = pool.get()?;
+    let actor = Actor::cli();
+    match command {
+        AccessKeyCommand::Create { description, role } => {
+            let (description, role) = (access_keys::parse_description(&description)?, Role::parse(&role)?);
+            let secrets = SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key));
+            let key = access_keys::create_access_key(&mut conn, &secrets, &description, role, &actor)?;
+            println!("AccessKeyId={}", key.id);
+            println!("AccessKeySecret={}", key.secret);
+        }
+        AccessKeyCommand::List => {
+            for k in access_keys::list_access_keys(&mut conn)? {
+                let used = k.last_used_at.map_or_else(|| "never used".to_owned(), |t| format!("last used {}", t.date()));
+                println!("{}\t{}\t{}\t{used}\t{}", k.id, k.status, k.role, k.description);
+            }
+        }
+        AccessKeyCommand::Disable { id } => {
+            access_keys::set_enabled(&mut conn, &id, false, &actor)?;
+            println!("{id} is disabled.");
+        }
+        AccessKeyCommand::Enable { id } => {
+            access_keys::set_enabled(&mut conn, &id, true, &actor)?;
+            println!("{id} is enabled.");
+        }
+        AccessKeyCommand::Delete { id } => {
+            access_keys::delete_access_key(&mut conn, &id, &actor)?;
+            println!("{id} is deleted.");
+        }
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -138,27 +255,8 @@ fn run(cli: Cli) -> Result<(), BoxError> {
             println!("The database is up to date.");
             Ok(())
         }
-        Command::Admin { command: AdminCommand::Add { username } } => {
-            let username = Username::parse(&username)?;
-            if std::io::stdin().is_terminal() {
-                eprintln!("Password for {} (at least 12 characters, hard to guess), then Enter:", username.as_str());
-            }
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line)?;
-            let password = Password::parse(line.trim_end_matches(['\r', '\n']))?;
-            let pool = db::connect(&settings.database_url, 1)?;
-            admins::create_admin(&mut *pool.get()?, &username, &password, &Actor::cli())?;
-            println!("Administrator {} added.", username.as_str());
-            Ok(())
-        }
-        Command::AccessKey { command: AccessKeyCommand::Create } => {
-            let pool = db::connect(&settings.database_url, 1)?;
-            let key =
-                access_keys::create_access_key(&mut *pool.get()?, &SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)), &Actor::cli())?;
-            println!("AccessKeyId={}", key.id);
-            println!("AccessKeySecret={}", key.secret);
-            Ok(())
-        }
+        Command::Admin { command } => admin_command(&settings, command),
+        Command::AccessKey { command } => access_key_command(&settings, command),
         Command::Audit { command: AuditCommand::Verify } => {
             let pool = db::connect(&settings.database_url, 1)?;
             let found = audit::verify(&mut *pool.get()?)?;

@@ -119,6 +119,7 @@ pub fn app(
             .into()
         }))
         .app_data(web::PathConfig::default().error_handler(|_, _| crate::web::AppError::NotFound("There is no such page.".into()).into()))
+        .wrap(actix_web::middleware::from_fn(crate::web::session::read_only_guard))
         .wrap(actix_web::middleware::ErrorHandlers::new().default_handler(crate::web::error::in_layout))
         .wrap(session)
         .wrap(actix_web::middleware::ErrorHandlers::new().handler(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, crate::web::error::framework_failure))

@@ -21,6 +21,7 @@ use self::error::ApiError;
 use self::params::Params;
 use self::signature::{V3_ALGORITHM, V3Authorization};
 use crate::audit::Actor;
+use crate::auth::Role;
 use crate::auth::access_keys::{self, REQUEST_WINDOW};
 use crate::db;
 use crate::state::AppState;
@@ -108,6 +109,7 @@ fn drop_nulls(v: &mut Value) {
 /// The request after authentication: which action, and its parameters.
 struct Call {
     access_key_id: String,
+    role: Role,
     action: String,
     version: String,
     params: Params,
@@ -117,6 +119,13 @@ async fn handle(state: &AppState, req: &HttpRequest, body: &Bytes) -> ApiResult 
     let call = authenticate(state, req, body).await?;
     if call.version != VERSION && call.version != RM_VERSION {
         return Err(ApiError::new(400, "InvalidVersion", format!("Specified version {:?} is not supported; use {VERSION}.", call.version)));
+    }
+    if !call.role.can_change() && !is_read_action(&call.action) {
+        return Err(ApiError::new(
+            403,
+            "Forbidden.ReadOnly",
+            format!("This access key is read-only: {} changes something. Use a key with the admin role.", call.action),
+        ));
     }
     let actor = Actor::access_key(&call.access_key_id, crate::state::RequestId::of(req));
     if let Some(result) = directory::dispatch(state, &actor, &call.action, &call.params).await {
@@ -132,6 +141,11 @@ async fn handle(state: &AppState, req: &HttpRequest, body: &Bytes) -> ApiResult 
         return result;
     }
     contacts::dispatch(state, &actor, &call.action, &call.params).await.unwrap_or_else(|| Err(unsupported(&call.action)))
+}
+
+/// Actions that only read (`Get…`, `List…`): all a read-only key may call.
+pub fn is_read_action(action: &str) -> bool {
+    action.starts_with("Get") || action.starts_with("List")
 }
 
 /// An action this server does not run. Never a 404: Terraform reads any 404 as "the
@@ -164,7 +178,7 @@ async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Resu
     }
 
     let authorization = header(req, "authorization").filter(|a| a.starts_with(V3_ALGORITHM));
-    let (key_id, timestamp, nonce, action, version) = if let Some(auth) = authorization {
+    let (key_id, key, timestamp, nonce, action, version) = if let Some(auth) = authorization {
         let auth = V3Authorization::parse(auth).ok_or_else(|| ApiError::new(400, "IncompleteSignature", "The Authorization header is malformed."))?;
         // The headers that carry the request's meaning must be signed (the official SDKs
         // sign them all), or a captured signature could be replayed as another action.
@@ -175,7 +189,8 @@ async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Resu
         if let Some(missing) = must_sign.iter().find(|h| !auth.signed_headers.iter().any(|s| s == *h)) {
             return Err(ApiError::new(400, "IncompleteSignature", format!("The {missing} header must be signed: list it in SignedHeaders.")));
         }
-        let secret = secret_of(state, &auth.access_key_id).await?;
+        let key = secret_of(state, &auth.access_key_id).await?;
+        let secret = key.secret.clone();
         let body_hash = signature::sha256_hex(body);
         if !header(req, "x-acs-content-sha256").is_some_and(|h| h.eq_ignore_ascii_case(&body_hash)) {
             return Err(ApiError::new(400, "ContentSHA256NotMatch", "The x-acs-content-sha256 header does not match the request body."));
@@ -188,15 +203,15 @@ async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Resu
         let required = |name: &str| {
             header(req, name).map(str::to_owned).ok_or_else(|| ApiError::new(400, "IncompleteSignature", format!("The {name} header is required.")))
         };
-        (auth.access_key_id, required("x-acs-date")?, required("x-acs-signature-nonce")?, required("x-acs-action")?, required("x-acs-version")?)
+        (auth.access_key_id, key, required("x-acs-date")?, required("x-acs-signature-nonce")?, required("x-acs-action")?, required("x-acs-version")?)
     } else if let Some(sig) = param("Signature") {
         let key_id = param("AccessKeyId").ok_or_else(|| ApiError::missing("AccessKeyId"))?.to_owned();
-        let secret = secret_of(state, &key_id).await?;
-        if !signature::same(&signature::v1_signature(&secret, req.method().as_str(), &all), sig) {
+        let key = secret_of(state, &key_id).await?;
+        if !signature::same(&signature::v1_signature(&key.secret, req.method().as_str(), &all), sig) {
             return Err(signature_mismatch());
         }
         let required = |name: &str| param(name).map(str::to_owned).ok_or_else(|| ApiError::missing(name));
-        (key_id, required("Timestamp")?, required("SignatureNonce")?, required("Action")?, required("Version")?)
+        (key_id, key, required("Timestamp")?, required("SignatureNonce")?, required("Action")?, required("Version")?)
     } else {
         return Err(ApiError::new(400, "MissingParameter.Signature", "The request is not signed: sign it with an AccessKey (ACS3-HMAC-SHA256 or HMAC-SHA1)."));
     };
@@ -205,12 +220,24 @@ async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Resu
     if nonce.trim().is_empty() || nonce.len() > 128 {
         return Err(ApiError::new(400, "InvalidParameter.SignatureNonce", "SignatureNonce must be a unique value of 1 to 128 characters for each request."));
     }
-    let fresh = db::run(&state.pool, move |c| access_keys::record_nonce(c, &nonce)).await?;
+    let used = key_id.clone();
+    let fresh = db::run(&state.pool, move |c| {
+        let fresh = access_keys::record_nonce(c, &nonce)?;
+        if fresh && key.enabled {
+            access_keys::touch(c, &used)?;
+        }
+        Ok::<_, crate::auth::AuthError>(fresh)
+    })
+    .await?;
     if !fresh {
         return Err(ApiError::new(400, "SignatureNonceUsed", "The request signature nonce has been used."));
     }
+    // Said only to whoever holds the secret: the signature was checked first.
+    if !key.enabled {
+        return Err(ApiError::new(400, "InvalidAccessKeyId.Inactive", "Specified access key is disabled."));
+    }
     tracing::debug!(access_key.id = %key_id, action = %action, "signed API call");
-    Ok(Call { access_key_id: key_id, action, version, params: Params::new(all) })
+    Ok(Call { access_key_id: key_id, role: key.role, action, version, params: Params::new(all) })
 }
 
 /// Headers a V3 signature must cover (and `content-type` when there is a body).
@@ -220,7 +247,7 @@ fn signature_mismatch() -> ApiError {
     ApiError::new(400, "SignatureDoesNotMatch", "The request signature does not conform to Aliyun standards: check your AccessKey secret.")
 }
 
-async fn secret_of(state: &AppState, key_id: &str) -> Result<String, ApiError> {
+async fn secret_of(state: &AppState, key_id: &str) -> Result<access_keys::KeyCheck, ApiError> {
     let id = key_id.to_owned();
     let secrets = state.secrets.clone();
     db::run(&state.pool, move |c| access_keys::secret_for(c, &secrets, &id))

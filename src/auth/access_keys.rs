@@ -1,8 +1,8 @@
 use diesel::prelude::*;
 use time::{Duration, PrimitiveDateTime};
 
-use super::{AuthError, SecretBox};
-use crate::audit::{self, Actor};
+use super::{AuthError, Role, SecretBox};
+use crate::audit::{self, Actor, Changes, Event};
 use crate::db::schema::{access_keys, api_nonces};
 use crate::db::{AnyConnection, is_unique_violation, now_utc};
 use crate::domain::random_alphanumeric;
@@ -14,22 +14,123 @@ pub struct NewAccessKey {
     pub secret: String,
 }
 
-pub fn create_access_key(conn: &mut AnyConnection, secrets: &SecretBox, actor: &Actor) -> Result<NewAccessKey, AuthError> {
+/// An access key as its list shows it (never its secret).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = access_keys)]
+pub struct AccessKey {
+    pub id: String,
+    pub description: String,
+    pub created_by: String,
+    pub role: String,
+    pub status: String,
+    pub created_at: PrimitiveDateTime,
+    pub last_used_at: Option<PrimitiveDateTime>,
+}
+
+pub const ENABLED: &str = "Enabled";
+pub const DISABLED: &str = "Disabled";
+
+impl AccessKey {
+    pub fn role(&self) -> Role {
+        Role::stored(&self.role)
+    }
+    pub fn is_enabled(&self) -> bool {
+        self.status == ENABLED
+    }
+}
+
+/// A description a person gives a key: at most 200 characters, no control characters.
+pub fn parse_description(s: &str) -> Result<String, crate::domain::ParseError> {
+    let s = s.trim();
+    if s.chars().count() > 200 || s.chars().any(char::is_control) {
+        return Err(crate::domain::ParseError::new("Describe the key in at most 200 characters, on one line."));
+    }
+    Ok(s.to_owned())
+}
+
+pub fn create_access_key(conn: &mut AnyConnection, secrets: &SecretBox, description: &str, role: Role, actor: &Actor) -> Result<NewAccessKey, AuthError> {
     let key = NewAccessKey { id: format!("LTAI{}", random_alphanumeric(20)), secret: random_alphanumeric(30) };
     crate::db::transaction(conn, |conn| {
         diesel::insert_into(access_keys::table)
-            .values((access_keys::id.eq(&key.id), access_keys::secret_sealed.eq(secrets.seal(&key.secret)), access_keys::created_at.eq(now_utc())))
+            .values((
+                access_keys::id.eq(&key.id),
+                access_keys::secret_sealed.eq(secrets.seal(&key.secret)),
+                access_keys::created_at.eq(now_utc()),
+                access_keys::description.eq(description),
+                access_keys::created_by.eq(actor.to_string()),
+                access_keys::role.eq(role.as_str()),
+            ))
             .execute(conn)?;
         // The id only: the secret is shown once, to whoever created the key, and kept nowhere else.
-        audit::record(conn, actor, crate::audit::Event::new("access_key.create", &key.id))
+        let changes = Changes::new().set("description", description).set("role", role.as_str());
+        audit::record(conn, actor, Event::new("access_key.create", &key.id).changes(changes))
     })?;
     Ok(key)
 }
 
-/// The secret of an access key, or `None` for an unknown id.
-pub fn secret_for(conn: &mut AnyConnection, secrets: &SecretBox, id: &str) -> Result<Option<String>, AuthError> {
-    let sealed: Option<String> = access_keys::table.find(id).select(access_keys::secret_sealed).first(conn).optional()?;
-    sealed.map(|s| secrets.open(&s).ok_or(AuthError::Unseal)).transpose()
+/// Every access key, newest first.
+pub fn list_access_keys(conn: &mut AnyConnection) -> QueryResult<Vec<AccessKey>> {
+    access_keys::table.order((access_keys::created_at.desc(), access_keys::id.asc())).select(AccessKey::as_select()).load(conn)
+}
+
+fn get_key(conn: &mut AnyConnection, id: &str) -> Result<AccessKey, AuthError> {
+    access_keys::table.find(id).select(AccessKey::as_select()).first(conn).optional()?.ok_or_else(|| AuthError::KeyNotFound(id.to_owned()))
+}
+
+/// Enables or disables a key; a disabled key's calls are refused (`InvalidAccessKeyId.Inactive`).
+pub fn set_enabled(conn: &mut AnyConnection, id: &str, enabled: bool, actor: &Actor) -> Result<AccessKey, AuthError> {
+    crate::db::transaction(conn, |conn| {
+        let mut key = get_key(conn, id)?;
+        let status = if enabled { ENABLED } else { DISABLED };
+        if key.status != status {
+            diesel::update(access_keys::table.find(&key.id)).set(access_keys::status.eq(status)).execute(conn)?;
+            let action = if enabled { "access_key.enable" } else { "access_key.disable" };
+            audit::record(conn, actor, Event::new(action, &key.id).changes(Changes::new().field("status", key.status.clone(), status)))?;
+            key.status = status.to_owned();
+        }
+        Ok(key)
+    })
+}
+
+pub fn delete_access_key(conn: &mut AnyConnection, id: &str, actor: &Actor) -> Result<AccessKey, AuthError> {
+    crate::db::transaction(conn, |conn| {
+        let key = get_key(conn, id)?;
+        diesel::delete(access_keys::table.find(&key.id)).execute(conn)?;
+        let changes = Changes::new().field("description", key.description.clone(), serde_json::Value::Null);
+        audit::record(conn, actor, Event::new("access_key.delete", &key.id).changes(changes))?;
+        Ok(key)
+    })
+}
+
+/// What a signed call needs of its key: the secret to check the signature, then whether
+/// the key may be used and what for.
+#[derive(Debug, Clone)]
+pub struct KeyCheck {
+    pub secret: String,
+    pub role: Role,
+    pub enabled: bool,
+}
+
+/// The secret, role and status of an access key, or `None` for an unknown id.
+pub fn secret_for(conn: &mut AnyConnection, secrets: &SecretBox, id: &str) -> Result<Option<KeyCheck>, AuthError> {
+    let found: Option<(String, String, String)> =
+        access_keys::table.find(id).select((access_keys::secret_sealed, access_keys::role, access_keys::status)).first(conn).optional()?;
+    found
+        .map(|(sealed, role, status)| {
+            let secret = secrets.open(&sealed).ok_or(AuthError::Unseal)?;
+            Ok(KeyCheck { secret, role: Role::stored(&role), enabled: status == ENABLED })
+        })
+        .transpose()
+}
+
+/// Notes that a key was used now; written at most once a minute a key.
+pub fn touch(conn: &mut AnyConnection, id: &str) -> QueryResult<()> {
+    let now = now_utc();
+    diesel::update(access_keys::table.find(id))
+        .filter(access_keys::last_used_at.is_null().or(access_keys::last_used_at.lt(now - Duration::minutes(1))))
+        .set(access_keys::last_used_at.eq(Some(now)))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// How long a signed request stays valid, either side of now; a nonce is remembered

@@ -136,6 +136,27 @@ pub fn invite(
     })
 }
 
+/// Removes one of a member's users: their sessions end at once, their links stop working.
+pub fn remove_user(conn: &mut AnyConnection, account: &str, user_id: i64, actor: &Actor) -> Result<MemberUser, InviteError> {
+    use crate::db::schema::sessions;
+    crate::db::transaction(conn, |conn| {
+        let user: MemberUser = member_users::table
+            .find(user_id)
+            .filter(member_users::account_id.eq(account))
+            .select(MemberUser::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or(InviteError::Invalid)?;
+        diesel::delete(sessions::table.filter(sessions::member_user_id.eq(user.id))).execute(conn)?;
+        diesel::delete(member_invitations::table.filter(member_invitations::member_user_id.eq(user.id))).execute(conn)?;
+        diesel::delete(member_users::table.find(user.id)).execute(conn)?;
+        let event = Event::new("member_user.remove", account).related(format!("member_user:{}", user.id));
+        audit::record(conn, actor, event.changes(Changes::new().field("email", user.email.clone(), serde_json::Value::Null)))?;
+        tracing::info!(account.id = %account, member_user.id = user.id, "member user removed; their sessions ended");
+        Ok(user)
+    })
+}
+
 /// The newest invitation of its user only: a newer one replaces the older links.
 fn usable(conn: &mut AnyConnection, token: &Token) -> Result<(i64, MemberUser, InvitationView), InviteError> {
     let (id, user_id, expires_at, used_at): (i64, i64, PrimitiveDateTime, Option<PrimitiveDateTime>) = member_invitations::table

@@ -45,7 +45,7 @@ pub fn bench_admin(conn: &mut crate::db::AnyConnection) -> Result<(String, Strin
     use crate::domain::{Password, Username, random_alphanumeric};
     let user = format!("bench-{}", random_alphanumeric(8).to_lowercase());
     let password = random_alphanumeric(24);
-    crate::auth::admins::create_admin(conn, &Username::parse(&user)?, &Password::parse(&password)?, &crate::audit::Actor::cli())?;
+    crate::auth::admins::create_admin(conn, &Username::parse(&user)?, &Password::parse(&password)?, crate::auth::Role::Admin, &crate::audit::Actor::cli())?;
     Ok((user, password))
 }
 

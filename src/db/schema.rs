@@ -45,6 +45,7 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamp,
         session_epoch -> Integer,
+        role -> Text,
     }
 }
 
@@ -53,6 +54,11 @@ diesel::table! {
         id -> Text,
         secret_sealed -> Text,
         created_at -> Timestamp,
+        description -> Text,
+        created_by -> Text,
+        role -> Text,
+        status -> Text,
+        last_used_at -> Nullable<Timestamp>,
     }
 }
 

@@ -54,7 +54,7 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, session: Session, f
     let client = req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
     match login::sign_in(&state.pool, &state.hasher, &username, &password, &client, crate::state::RequestId::of(&req)).await {
         Ok(Principal::Admin(admin)) => {
-            session::sign_in(&session, admin.id, &admin.username, admin.session_epoch)?;
+            session::sign_in(&session, admin.id, &admin.username, admin.role(), admin.session_epoch)?;
             tracing::info!(admin.id = admin.id, "administrator signed in");
             Ok(redirect(&safe_next(next.as_deref())))
         }

@@ -30,6 +30,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// Signed in, but not allowed to (a viewer's change).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("The database is busy. Wait a moment and try again.")]
     Unavailable,
     #[error("internal error: {0}")]
@@ -108,6 +111,8 @@ impl From<AuthError> for AppError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::BadCredentials | AuthError::UsernameTaken(_) => AppError::BadRequest(e.to_string()),
+            AuthError::AdminNotFound(_) | AuthError::KeyNotFound(_) => AppError::NotFound(e.to_string()),
+            AuthError::LastAdmin(_) => AppError::Conflict(e.to_string()),
             AuthError::Storage(s) => s.into(),
             AuthError::Hash(_) | AuthError::Unseal => AppError::internal(e),
         }
@@ -241,6 +246,7 @@ impl ResponseError for AppError {
             AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -264,6 +270,7 @@ impl ResponseError for AppError {
             AppError::Csrf => ("Form expired", self.to_string()),
             AppError::Unavailable => ("Busy", self.to_string()),
             AppError::BadRequest(m) | AppError::Conflict(m) => ("That did not work", m.clone()),
+            AppError::Forbidden(m) => ("Read-only access", m.clone()),
             AppError::Unauthenticated { .. } => unreachable!("handled above"),
         };
         let page = ErrorPage { status: status.as_u16(), title, message: message.clone(), home: "/" };

@@ -13,16 +13,18 @@ pub struct Chrome {
     pub csrf: String,
     pub section: &'static str,
     pub flash: Option<String>,
+    /// A viewer: the pages say that changes are not theirs to make.
+    pub read_only: bool,
 }
 
 impl Chrome {
     pub fn new(admin: &CurrentAdmin, section: &'static str) -> Chrome {
-        Chrome { username: admin.username.clone(), csrf: admin.csrf.clone(), section, flash: admin.flash.take() }
+        Chrome { username: admin.username.clone(), csrf: admin.csrf.clone(), section, flash: admin.flash.take(), read_only: !admin.role.can_change() }
     }
 
     /// The chrome of a member user's pages (only its Message Center in the navigation).
     pub fn member(member: &super::session::CurrentMember) -> Chrome {
-        Chrome { username: member.email.clone(), csrf: member.csrf.clone(), section: "member", flash: member.flash.take() }
+        Chrome { username: member.email.clone(), csrf: member.csrf.clone(), section: "member", flash: member.flash.take(), read_only: false }
     }
 }
 

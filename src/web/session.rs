@@ -20,6 +20,7 @@ use rand::RngExt;
 use serde::de::DeserializeOwned;
 
 use crate::audit::Actor;
+use crate::auth::Role;
 use crate::auth::sessions::{self, ADMIN_ID, EPOCH, MEMBER_USER_ID, SEEN_AT, SIGNED_IN_AT};
 use crate::db::{self, DbPool};
 use crate::state::RequestId;
@@ -29,6 +30,8 @@ const KIND: &str = "kind";
 const ADMIN_NAME: &str = "admin_name";
 const MEMBER_ACCOUNT: &str = "member_account";
 const CSRF: &str = "csrf";
+/// An administrator's role, as it was at sign-in (a change of role ends their sessions).
+const ROLE: &str = "role";
 const FLASH: &str = "flash";
 
 /// Sign out after this long without a request…
@@ -128,9 +131,41 @@ fn fresh(session: &Session, kind: &str, name: &str, epoch: i32) -> Result<(), Ap
     Ok(())
 }
 
-pub fn sign_in(session: &Session, admin_id: i32, username: &str, epoch: i32) -> Result<(), AppError> {
+pub fn sign_in(session: &Session, admin_id: i32, username: &str, role: Role, epoch: i32) -> Result<(), AppError> {
     fresh(session, "admin", username, epoch)?;
+    session.insert(ROLE, role.as_str()).map_err(session_err)?;
     session.insert(ADMIN_ID, admin_id).map_err(session_err)
+}
+
+/// The role of the administrator signed in to this session. Sessions from before roles
+/// existed carry none: every administrator then had the `admin` role.
+fn session_role(session: &Session) -> Result<Role, AppError> {
+    Ok(session.get::<String>(ROLE).map_err(session_err)?.map_or(Role::Admin, |r| Role::stored(&r)))
+}
+
+/// Forms a viewer may still send: signing in and out, their own password, and the pages
+/// of emailed links (those act for whoever holds the link, not for the session).
+fn viewer_may_post(path: &str) -> bool {
+    ["/login", "/logout", "/password"].contains(&path) || ["/verify/", "/confirm/", "/invite/"].iter().any(|p| path.starts_with(p))
+}
+
+/// A viewer changes nothing: every state-changing console request of theirs answers 403,
+/// whatever the route (the API's `POST /` checks its key's role itself).
+pub async fn read_only_guard(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let reads = matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD);
+    if !reads && req.path() != "/" && !viewer_may_post(req.path()) {
+        let session = req.get_session();
+        let is_admin = session.get::<String>(KIND).ok().flatten().as_deref() == Some("admin");
+        if is_admin && !session_role(&session)?.can_change() {
+            let refused =
+                AppError::Forbidden("Your role is viewer: you can read everything here but change nothing. Ask an administrator to make the change.".into());
+            return Ok(req.error_response(refused));
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 pub fn sign_in_member(session: &Session, user_id: i64, account_id: &str, email: &str, epoch: i32) -> Result<(), AppError> {
@@ -190,6 +225,7 @@ impl std::fmt::Debug for Flash {
 pub struct CurrentAdmin {
     pub id: i32,
     pub username: String,
+    pub role: Role,
     pub csrf: String,
     pub flash: Flash,
     pub request_id: String,
@@ -204,7 +240,7 @@ impl CurrentAdmin {
 
 /// Who a live session belongs to.
 enum Signed {
-    Admin { id: i32, name: String },
+    Admin { id: i32, name: String, role: Role },
     Member { user_id: i64, account_id: String, email: String },
 }
 
@@ -227,7 +263,7 @@ fn signed_in(req: &HttpRequest) -> Result<(Signed, String), AppError> {
     }
     let name = session.get::<String>(ADMIN_NAME).map_err(session_err)?.unwrap_or_default();
     let who = match kind.as_str() {
-        "admin" => Signed::Admin { id: session.get::<i32>(ADMIN_ID).map_err(session_err)?.ok_or_else(unauthenticated)?, name },
+        "admin" => Signed::Admin { id: session.get::<i32>(ADMIN_ID).map_err(session_err)?.ok_or_else(unauthenticated)?, name, role: session_role(&session)? },
         "member" => Signed::Member {
             user_id: session.get::<i64>(MEMBER_USER_ID).map_err(session_err)?.ok_or_else(unauthenticated)?,
             account_id: session.get::<String>(MEMBER_ACCOUNT).map_err(session_err)?.ok_or_else(unauthenticated)?,
@@ -247,7 +283,9 @@ fn not_for_you(req: &HttpRequest) -> AppError {
 impl CurrentAdmin {
     fn from_session(req: &HttpRequest) -> Result<CurrentAdmin, AppError> {
         match signed_in(req)? {
-            (Signed::Admin { id, name }, csrf) => Ok(CurrentAdmin { id, username: name, csrf, flash: Flash::of(req), request_id: RequestId::of(req) }),
+            (Signed::Admin { id, name, role }, csrf) => {
+                Ok(CurrentAdmin { id, username: name, role, csrf, flash: Flash::of(req), request_id: RequestId::of(req) })
+            }
             (Signed::Member { .. }, _) => Err(not_for_you(req)),
         }
     }
@@ -299,7 +337,9 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(signed_in(req).map(|(who, csrf)| match who {
-            Signed::Admin { id, name } => CurrentUser::Admin(CurrentAdmin { id, username: name, csrf, flash: Flash::of(req), request_id: RequestId::of(req) }),
+            Signed::Admin { id, name, role } => {
+                CurrentUser::Admin(CurrentAdmin { id, username: name, role, csrf, flash: Flash::of(req), request_id: RequestId::of(req) })
+            }
             Signed::Member { user_id, account_id, email } => {
                 CurrentUser::Member(CurrentMember { user_id, account_id, email, csrf, flash: Flash::of(req), request_id: RequestId::of(req) })
             }

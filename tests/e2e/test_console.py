@@ -113,7 +113,13 @@ def test_an_administrator_builds_and_changes_a_tree(page, server):
     page.get_by_role("button", name="Delete folder", exact=True).click()
     page.wait_for_url(root_url)
     assert page.locator(".flash").inner_text() == "The folder browser-b is deleted."
-    assert "browser-b" not in page.locator("#main").inner_text().replace("The folder browser-b is deleted.", "")
+    # Gone from the page, except from the root's History, which tells of it.
+    outside_history = page.evaluate("""() => {
+        const main = document.querySelector('#main').cloneNode(true);
+        main.querySelector('section[aria-labelledby=history-heading]').remove();
+        return main.innerText; }""")
+    assert "browser-b" not in outside_history.replace("The folder browser-b is deleted.", "")
+    assert "folder.delete" in page.locator("section[aria-labelledby=history-heading]").inner_text()
 
 
 def test_cancelling_the_confirmation_keeps_the_folder(page, server):

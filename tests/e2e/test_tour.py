@@ -104,6 +104,8 @@ def test_every_administrator_page_and_panel_is_accessible_and_fits(browser, serv
         "audit-log": "/audit",
         "audit-log-filtered": f"/audit?target={tour['alice']}",
         "settings": "/settings/quotas",
+        "settings-admins": "/settings/administrators",
+        "settings-keys": "/settings/access-keys",
         "password": "/password",
         "not-found": "/contacts/c-nothere",
     }

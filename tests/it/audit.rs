@@ -128,7 +128,9 @@ async fn no_password_secret_or_token_ever_appears_in_an_entry() {
     app.follow_link(&link).await;
     // An access key (its secret), a member user (invitation token, password).
     let secrets = app.state.secrets.clone();
-    let key = app.with_conn(move |c| rd_contacts::auth::access_keys::create_access_key(c, &secrets, &audit::Actor::cli()).unwrap()).await;
+    let key = app
+        .with_conn(move |c| rd_contacts::auth::access_keys::create_access_key(c, &secrets, "", rd_contacts::auth::Role::Admin, &audit::Actor::cli()).unwrap())
+        .await;
     app.member_user(&member, "ops@example.com").await;
     let invite = app.sent_emails().iter().rev().find(|e| e.to == "ops@example.com").map(|e| capture(&e.text, r"/invite/([A-Za-z0-9_-]+)")).unwrap();
     // Sign-ins that fail: one with a password typed as the user name.

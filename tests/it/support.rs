@@ -322,7 +322,11 @@ impl TestApp {
     async fn key(&mut self) -> (String, String) {
         if self.access_key.is_none() {
             let secrets = self.state.secrets.clone();
-            let key = self.with_conn(move |c| access_keys::create_access_key(c, &secrets, &rd_contacts::audit::Actor::cli()).unwrap()).await;
+            let key = self
+                .with_conn(move |c| {
+                    access_keys::create_access_key(c, &secrets, "tests", rd_contacts::auth::Role::Admin, &rd_contacts::audit::Actor::cli()).unwrap()
+                })
+                .await;
             self.access_key = Some((key.id, key.secret));
         }
         self.access_key.clone().unwrap()

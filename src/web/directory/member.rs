@@ -27,6 +27,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/members/{id}/move", web::post().to(move_member))
         .route("/members/{id}/remove", web::post().to(remove_member))
         .route("/members/{id}/invite", web::post().to(invite_member_user))
+        .route("/members/{id}/users/{user}/remove", web::post().to(remove_member_user))
         .route("/members/{id}/tags", web::post().to(tag_member))
         .route("/members/{id}/tags/remove", web::post().to(untag_member));
 }
@@ -233,6 +234,18 @@ async fn move_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web:
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn remove_member_user(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<(String, i64)>, _form: CsrfForm) -> Reply {
+    let (id, user) = path.into_inner();
+    let id = account_id(&id)?;
+    let (account, actor) = (id.to_string(), admin.actor());
+    match db::run(&state.pool, move |c| member_users::remove_user(c, &account, user, &actor)).await {
+        Ok(removed) => admin.flash.say(format!("{} no longer looks after this Message Center; their sessions ended.", removed.email)),
+        Err(InviteError::Invalid) => admin.flash.say("That member user was already removed."),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(redirect(&format!("/members/{id}#users-title")))
 }
 
 async fn remove_member(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm) -> Reply {

@@ -1,4 +1,8 @@
-//! Settings → Quotas (rule C1's quota, our stand-in for Quota Center).
+//! Settings: Quotas (rule C1's quota, our stand-in for Quota Center), Administrators
+//! and Access keys.
+
+mod admins;
+mod keys;
 
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -12,7 +16,10 @@ use crate::web::session::{CsrfForm, CurrentAdmin};
 use crate::web::{Chrome, Reply, html, redirect};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/settings/quotas", web::get().to(quotas)).route("/settings/quotas", web::post().to(set_quotas));
+    cfg.route("/settings/quotas", web::get().to(quotas))
+        .route("/settings/quotas", web::post().to(set_quotas))
+        .configure(admins::routes)
+        .configure(keys::routes);
 }
 
 #[derive(Template)]
