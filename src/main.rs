@@ -275,7 +275,7 @@ fn run(cli: Cli) -> Result<(), BoxError> {
             let mut conn = pool.get()?;
             directory::ensure_directory(&mut conn, "Management account")?;
             let started = std::time::Instant::now();
-            let report = directory::demo::fill(&mut conn, folders, members)?;
+            let report = directory::demo::fill(&mut conn, folders, members, &Actor::cli())?;
             println!(
                 "Added {} folders (up to {} levels deep) and {} members in {:.1} s.",
                 report.folders,

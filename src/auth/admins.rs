@@ -68,9 +68,15 @@ fn lock_admins(conn: &mut AnyConnection) -> QueryResult<()> {
     diesel::update(admins::table.filter(admins::role.eq(Role::Admin.as_str()))).set(admins::role.eq(admins::role)).execute(conn).map(|_| ())
 }
 
-/// Refuses when `id` is the last administrator with the `admin` role.
+/// Refuses when `admin` is the last administrator with the `admin` role who can sign in
+/// (one invited but without a password yet does not count).
 fn keep_one_in_charge(conn: &mut AnyConnection, admin: &Admin) -> Result<(), AuthError> {
-    let others: i64 = admins::table.filter(admins::role.eq(Role::Admin.as_str())).filter(admins::id.ne(admin.id)).count().get_result(conn)?;
+    let others: i64 = admins::table
+        .filter(admins::role.eq(Role::Admin.as_str()))
+        .filter(admins::password_hash.ne(""))
+        .filter(admins::id.ne(admin.id))
+        .count()
+        .get_result(conn)?;
     if admin.role() == Role::Admin && others == 0 {
         return Err(AuthError::LastAdmin(admin.username.clone()));
     }

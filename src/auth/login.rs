@@ -71,7 +71,8 @@ pub async fn sign_in(pool: &DbPool, hasher: &Hasher, name: &str, password: &str,
         .await?
     };
     let hash = match &found {
-        Some(Principal::Admin(a)) => Some(a.password_hash.as_str()),
+        // An invited administrator without a password yet is checked like an unknown user.
+        Some(Principal::Admin(a)) => Some(a.password_hash.as_str()).filter(|h| !h.is_empty()),
         Some(Principal::Member(m)) => m.password_hash.as_deref(),
         None => None,
     };

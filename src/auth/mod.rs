@@ -2,6 +2,7 @@
 //! (secrets sealed at rest) and the replay guard for signed API requests.
 
 pub mod access_keys;
+pub mod admin_invitations;
 pub mod admins;
 pub mod login;
 pub mod member_users;

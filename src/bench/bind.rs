@@ -51,7 +51,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     directory::ensure_directory(&mut conn, "Management account")?;
     let (f, m) = directory::directory_counts(&mut conn)?;
     if f == 0 && m == 0 {
-        directory::demo::fill(&mut conn, folders, members)?;
+        directory::demo::fill(&mut conn, folders, members, &crate::audit::Actor::cli())?;
     }
     let (f, m) = directory::directory_counts(&mut conn)?;
     let rd = directory::get_directory(&mut conn)?;

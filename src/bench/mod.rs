@@ -34,7 +34,7 @@ pub fn fill_if_empty(conn: &mut crate::db::AnyConnection, folders: usize, member
     let (f, m) = crate::directory::directory_counts(conn)?;
     if f == 0 && m == 0 {
         let started = std::time::Instant::now();
-        crate::directory::demo::fill(conn, folders, members)?;
+        crate::directory::demo::fill(conn, folders, members, &crate::audit::Actor::cli())?;
         println!("filled the directory with {folders} folders and {members} members in {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok(())

@@ -80,7 +80,7 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
         directory::ensure_directory(&mut conn, "Management account")?;
         let (f, m) = directory::directory_counts(&mut conn)?;
         if f == 0 && m == 0 {
-            directory::demo::fill(&mut conn, folders_wanted, members_wanted)?;
+            directory::demo::fill(&mut conn, folders_wanted, members_wanted, &crate::audit::Actor::cli())?;
         }
         // The top-level folder whose subtree holds the most members.
         let tops: Vec<(String, String)> = folders::table.filter(folders::depth.eq(1)).select((folders::id, folders::path)).load(&mut **conn)?;

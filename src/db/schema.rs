@@ -252,6 +252,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    admin_invitations (id) {
+        id -> BigInt,
+        admin_id -> Integer,
+        email -> Text,
+        invited_by -> Text,
+        token_hash -> Text,
+        sent_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     member_invitations (id) {
         id -> BigInt,
         member_user_id -> BigInt,
@@ -332,6 +345,7 @@ diesel::joinable!(associations -> accounts (account_id));
 diesel::joinable!(mc_recipients -> accounts (account_id));
 diesel::joinable!(mc_recipient_verifications -> mc_recipients (recipient_id));
 diesel::joinable!(member_invitations -> member_users (member_user_id));
+diesel::joinable!(admin_invitations -> admins (admin_id));
 diesel::joinable!(contact_verifications -> contacts (contact_id));
 diesel::joinable!(deletion_fail_reasons -> contacts (contact_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -352,6 +366,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     mc_recipients,
     member_users,
     member_invitations,
+    admin_invitations,
     bindings,
     unbind_tasks,
     notifications,

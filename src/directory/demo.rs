@@ -35,7 +35,7 @@ crate::errors::storage_errors!(DemoError);
 /// Adds `folder_count` folders nested up to the depth limit and `member_count` members
 /// spread over them (and the root). Members get display names like `retail-prod-000042`
 /// and, nine in ten, a security email.
-pub fn fill(conn: &mut AnyConnection, folder_count: usize, member_count: usize) -> Result<DemoReport, DemoError> {
+pub fn fill(conn: &mut AnyConnection, folder_count: usize, member_count: usize, actor: &crate::audit::Actor) -> Result<DemoReport, DemoError> {
     crate::db::transaction(conn, |conn| {
         let rd = get_directory(conn)?;
         let existing_folders: i64 = folders::table.filter(folders::parent_id.is_not_null()).count().get_result(conn)?;
@@ -52,6 +52,9 @@ pub fn fill(conn: &mut AnyConnection, folder_count: usize, member_count: usize) 
         insert_members(conn, member_count, &rd.id)?;
         super::recount_members(conn)?;
         crate::db::analyze(conn, &["folders", "accounts", "mc_recipients"])?;
+        // One entry for the whole tree: a million members are not a million changes anyone reviews.
+        let changes = crate::audit::Changes::new().set("folders_added", tree.len() as i64).set("members_added", member_count as i64);
+        crate::audit::record(conn, actor, crate::audit::Event::new("directory.demo", &rd.id).changes(changes))?;
         Ok(DemoReport { folders: tree.len(), members: member_count, max_depth })
     })
 }

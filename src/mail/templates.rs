@@ -69,6 +69,37 @@ pub fn invitation_email(m: &InvitationMail<'_>) -> Result<Email, askama::Error> 
     })
 }
 
+/// What an invitation to become an administrator of the console says.
+pub struct AdminInvitationMail<'a> {
+    pub to: &'a str,
+    pub username: &'a str,
+    pub role: crate::auth::Role,
+    pub invited_by: &'a str,
+    pub link: String,
+    pub expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/admin_invite.txt")]
+struct AdminInvitationText<'a> {
+    m: &'a AdminInvitationMail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "emails/admin_invite.html")]
+struct AdminInvitationHtml<'a> {
+    m: &'a AdminInvitationMail<'a>,
+}
+
+pub fn admin_invitation_email(m: &AdminInvitationMail<'_>) -> Result<Email, askama::Error> {
+    Ok(Email {
+        to: m.to.to_owned(),
+        subject: "You are invited to administer the notification contacts of a resource directory".into(),
+        text: AdminInvitationText { m }.render()?,
+        html: AdminInvitationHtml { m }.render()?,
+    })
+}
+
 /// Asks the owner of an address a member user added to its Message Center to confirm it
 /// (rule M6).
 pub struct RecipientMail<'a> {

@@ -200,6 +200,18 @@ impl From<InviteError> for AppError {
     }
 }
 
+impl From<crate::auth::admin_invitations::AdminInviteError> for AppError {
+    fn from(e: crate::auth::admin_invitations::AdminInviteError) -> Self {
+        use crate::auth::admin_invitations::AdminInviteError;
+        match e {
+            AdminInviteError::Invalid => AppError::NotFound(e.to_string()),
+            AdminInviteError::Storage(s) => s.into(),
+            AdminInviteError::Auth(a) => a.into(),
+            other => AppError::Conflict(other.to_string()),
+        }
+    }
+}
+
 impl From<NotifyError> for AppError {
     fn from(e: NotifyError) -> Self {
         match e {

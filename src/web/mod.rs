@@ -1,6 +1,7 @@
 //! The console: actix handlers and askama pages, grouped like the pages. Handlers read
 //! top to bottom: extract, parse, one service call, then a redirect or a page.
 
+mod admin_invite;
 mod audit;
 mod auth;
 mod confirm;
@@ -28,6 +29,7 @@ pub use render::{Chrome, filters, html, redirect, redirect_for};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(actix_files::Files::new("/static", static_dir()).prefer_utf8(true))
         .route("/healthz", web::get().to(healthz))
+        .configure(admin_invite::routes)
         .configure(audit::routes)
         .configure(auth::routes)
         .configure(directory::routes)

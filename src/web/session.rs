@@ -146,7 +146,7 @@ fn session_role(session: &Session) -> Result<Role, AppError> {
 /// Forms a viewer may still send: signing in and out, their own password, and the pages
 /// of emailed links (those act for whoever holds the link, not for the session).
 fn viewer_may_post(path: &str) -> bool {
-    ["/login", "/logout", "/password"].contains(&path) || ["/verify/", "/confirm/", "/invite/"].iter().any(|p| path.starts_with(p))
+    ["/login", "/logout", "/password"].contains(&path) || ["/verify/", "/confirm/", "/invite/", "/admin-invite/"].iter().any(|p| path.starts_with(p))
 }
 
 /// A viewer changes nothing: every state-changing console request of theirs answers 403,

@@ -238,7 +238,7 @@ async fn u3_and_b6_a_large_unbind_is_a_task_and_blocks_moves_until_it_ends() {
         s.jobs.propagation_batch = 3;
     })
     .await;
-    app.with_conn(|c| directory::demo::fill(c, 3, 10).unwrap()).await;
+    app.with_conn(|c| directory::demo::fill(c, 3, 10, &rd_contacts::audit::Actor::cli()).unwrap()).await;
     let (root, first, other) = app
         .with_conn(|c| {
             let root = directory::get_directory(c).unwrap().root_folder_id;

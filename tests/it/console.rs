@@ -151,7 +151,7 @@ async fn a_get_never_changes_anything() {
 async fn the_overview_searches_folders_and_members() {
     let mut app = TestApp::spawn().await;
     app.sign_in().await;
-    app.with_conn(|c| rd_contacts::directory::demo::fill(c, 20, 120).unwrap()).await;
+    app.with_conn(|c| rd_contacts::directory::demo::fill(c, 20, 120, &rd_contacts::audit::Actor::cli()).unwrap()).await;
     let resp = app.get("/directory?q=retail").await;
     assert_eq!(resp.status, StatusCode::OK);
     assert!(resp.body.contains("Results for “retail”"));

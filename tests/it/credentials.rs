@@ -85,7 +85,9 @@ async fn a_viewer_changes_nothing_through_any_console_route() {
     for route in &routes {
         // Links' pages belong to whoever holds the link; sign-in, sign-out and one's own
         // password are a viewer's too.
-        if ["/login", "/logout", "/password"].contains(&route.as_str()) || ["/verify/", "/confirm/", "/invite/"].iter().any(|p| route.starts_with(p)) {
+        if ["/login", "/logout", "/password"].contains(&route.as_str())
+            || ["/verify/", "/confirm/", "/invite/", "/admin-invite/"].iter().any(|p| route.starts_with(p))
+        {
             continue;
         }
         let path = route.replace("{id}", &tom).replace("{contact}", &tom).replace("{user}", "1");
@@ -257,4 +259,55 @@ async fn removing_a_member_user_ends_their_sessions_at_once() {
     let after = admin.get(&format!("/members/{account}")).await.body;
     assert!(!after.contains(&format!("users/{user}/remove")), "no longer listed");
     assert!(after.contains("member_user.remove"), "its History tells of it");
+}
+
+#[actix_web::test]
+async fn an_administrator_invited_by_email_sets_a_password_through_the_single_use_link() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let taken = app.post("/settings/administrators/invite", &[("username", "admin"), ("email", "boss@example.com"), ("role", "admin")]).await;
+    assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(taken.body.contains("already exists"), "{}", taken.body);
+    let invited = app.post("/settings/administrators/invite", &[("username", "olga"), ("email", "olga@example.com"), ("role", "viewer")]).await;
+    assert_eq!(invited.status, StatusCode::SEE_OTHER, "{}", invited.body);
+    app.run_pending_jobs().await;
+    let page = app.get("/settings/administrators").await;
+    assert!(page.body.contains("invited at olga@example.com"), "{}", page.body);
+
+    let mut olgas = app.client();
+    olgas.clear_cookies();
+    // Until the link is used, no password signs in as olga.
+    assert_eq!(olgas.post("/login", &[("username", "olga"), ("password", "")]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let re = regex_lite::Regex::new(r"http://rdc\.test(/admin-invite/[A-Za-z0-9_-]+)").unwrap();
+    let link = app
+        .sent_emails()
+        .iter()
+        .rev()
+        .find(|e| e.to == "olga@example.com")
+        .and_then(|e| re.captures(&e.text).map(|c| c[1].to_owned()))
+        .expect("an invitation email");
+    let form = olgas.get(&link).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("olga"));
+    let token = crate::support::capture(&form.body, r#"name="csrf_token" value="([^"]+)""#);
+    let weak = olgas.post_raw(&link, &[("csrf_token", &token), ("password", "olga"), ("password_again", "olga")]).await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = olgas.post_raw(&link, &[("csrf_token", &token), ("password", VIEWER_PASSWORD), ("password_again", VIEWER_PASSWORD)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(olgas.get("/directory").await.status, StatusCode::OK, "signed in");
+    assert_eq!(olgas.post("/settings/quotas", &[("contact_quota", "7")]).await.status, StatusCode::FORBIDDEN, "as the viewer she was invited as");
+    assert_eq!(olgas.get(&link).await.status, StatusCode::NOT_FOUND, "the link works once");
+
+    let trail: Vec<(String, String, String)> = app
+        .with_conn(|c| {
+            audit_events::table
+                .filter(audit_events::action.like("admin.%"))
+                .order(audit_events::seq)
+                .select((audit_events::action, audit_events::actor_kind, audit_events::actor_name))
+                .load(c)
+                .unwrap()
+        })
+        .await;
+    assert!(trail.contains(&("admin.invite".into(), "admin".into(), "admin".into())), "{trail:?}");
+    assert!(trail.contains(&("admin.accept".into(), "email_link".into(), "olga@example.com".into())), "{trail:?}");
 }

@@ -159,7 +159,7 @@ async fn members_are_searchable_by_name_id_or_email_and_paginated() {
 async fn the_demo_fills_an_empty_directory_only() {
     let app = TestApp::spawn().await;
     app.with_conn(|c| {
-        let report = directory::demo::fill(c, 60, 500).unwrap();
+        let report = directory::demo::fill(c, 60, 500, &rd_contacts::audit::Actor::cli()).unwrap();
         assert_eq!(report.folders, 60);
         assert!(report.max_depth <= 5);
         let (folders, members) = directory::directory_counts(c).unwrap();
@@ -174,7 +174,7 @@ async fn the_demo_fills_an_empty_directory_only() {
         let receiving: i64 = mc_recipients::table.filter(mc_recipients::verified_at.is_not_null()).count().get_result(c).unwrap();
         assert!(with_email > 0);
         assert_eq!(receiving, with_email, "every security email counts as confirmed (rule M6)");
-        assert!(matches!(directory::demo::fill(c, 1, 1), Err(directory::demo::DemoError::NotEmpty { .. })));
+        assert!(matches!(directory::demo::fill(c, 1, 1, &rd_contacts::audit::Actor::cli()), Err(directory::demo::DemoError::NotEmpty { .. })));
     })
     .await;
 }
@@ -183,7 +183,7 @@ async fn the_demo_fills_an_empty_directory_only() {
 async fn the_kept_member_counts_follow_creation_moves_removal_and_the_demo_fill() {
     let app = TestApp::spawn().await;
     app.with_conn(|c| {
-        directory::demo::fill(c, 5, 40).unwrap();
+        directory::demo::fill(c, 5, 40, &rd_contacts::audit::Actor::cli()).unwrap();
         let counted: i64 = diesel::RunQueryDsl::get_result(
             diesel::QueryDsl::count(diesel::QueryDsl::filter(
                 rd_contacts::db::schema::accounts::table,

@@ -434,7 +434,7 @@ async fn moving_a_member_in_a_large_directory_searches_for_the_destination() {
     app.sign_in().await;
     let (member, own_folder, deep_name, deep_id, total) = app
         .with_conn(|c| {
-            directory::demo::fill(c, 400, 50).unwrap();
+            directory::demo::fill(c, 400, 50, &rd_contacts::audit::Actor::cli()).unwrap();
             let (member, own): (String, String) =
                 accounts::table.inner_join(folders::table).filter(folders::depth.ge(3)).select((accounts::id, folders::id)).first(c).unwrap();
             let (deep_name, deep_id): (String, String) = folders::table.filter(folders::depth.eq(4)).select((folders::name, folders::id)).first(c).unwrap();

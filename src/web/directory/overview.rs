@@ -154,7 +154,8 @@ fn children_rows(c: &mut AnyConnection, id: &FolderId) -> Result<TreeRows, Direc
 
 /// The demo tree for a first look: only into an empty directory.
 async fn load_demo(state: web::Data<AppState>, admin: CurrentAdmin, _form: CsrfForm) -> Reply {
-    match db::run(&state.pool, |c| directory::demo::fill(c, DEMO_FOLDERS, DEMO_MEMBERS)).await {
+    let actor = admin.actor();
+    match db::run(&state.pool, move |c| directory::demo::fill(c, DEMO_FOLDERS, DEMO_MEMBERS, &actor)).await {
         Ok(report) => {
             tracing::info!(folders = report.folders, members = report.members, "demo tree loaded from the console");
             admin.flash.say(format!("The demo tree is loaded: {} folders and {} members.", report.folders, report.members));

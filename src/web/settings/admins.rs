@@ -7,10 +7,11 @@ use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
+use crate::auth::admin_invitations::{self, AdminInviteError, Pending};
 use crate::auth::admins::{self, Admin};
 use crate::auth::{AuthError, Role};
 use crate::db;
-use crate::domain::{Password, Username};
+use crate::domain::{EmailAddress, Password, Username};
 use crate::state::AppState;
 use crate::web::filters;
 use crate::web::session::{CsrfForm, CurrentAdmin};
@@ -21,15 +22,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/settings/administrators", web::post().to(add))
         .route("/settings/administrators/{id}/role", web::post().to(set_role))
         .route("/settings/administrators/{id}/password", web::post().to(reset_password))
-        .route("/settings/administrators/{id}/remove", web::post().to(remove));
+        .route("/settings/administrators/{id}/remove", web::post().to(remove))
+        .route("/settings/administrators/invite", web::post().to(invite));
 }
 
-/// The add form as typed, with its messages.
+/// The add or invite form as typed, with its messages.
 #[derive(Debug, Default)]
 struct AddForm {
     username: String,
+    email: String,
     role: String,
-    error: Option<(&'static str, String)>,
+    /// (form, field, message): form is "add" or "invite".
+    error: Option<(&'static str, &'static str, String)>,
 }
 
 #[derive(Template)]
@@ -37,6 +41,8 @@ struct AddForm {
 struct AdminsPage {
     chrome: Chrome,
     admins: Vec<Admin>,
+    pending: Vec<Pending>,
+    now: time::PrimitiveDateTime,
     me: i32,
     add: AddForm,
     /// A row's refused change: (administrator, message).
@@ -48,7 +54,23 @@ impl AdminsPage {
         Role::ALL
     }
     fn add_error(&self, field: &str) -> Option<&str> {
-        self.add.error.as_ref().filter(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        self.error_of("add", field)
+    }
+    fn invite_error(&self, field: &str) -> Option<&str> {
+        self.error_of("invite", field)
+    }
+    fn error_of(&self, form: &str, field: &str) -> Option<&str> {
+        self.add.error.as_ref().filter(|(f, name, _)| *f == form && *name == field).map(|(_, _, m)| m.as_str())
+    }
+    fn typed(&self, form: &str) -> (&str, &str) {
+        match &self.add.error {
+            Some((f, _, _)) if *f == form => (&self.add.username, &self.add.role),
+            _ => ("", Role::Admin.as_str()),
+        }
+    }
+    /// Where an invited administrator's newest link went, while they have no password.
+    fn pending_of(&self, id: &i32) -> Option<&Pending> {
+        self.pending.iter().find(|p| p.admin_id == *id)
     }
     fn row_error_of(&self, id: &i32) -> Option<&str> {
         self.row_error.as_ref().filter(|(a, _)| a == id).map(|(_, m)| m.as_str())
@@ -56,13 +78,14 @@ impl AdminsPage {
 }
 
 async fn render(state: &AppState, admin: &CurrentAdmin, add: AddForm, row_error: Option<(i32, String)>) -> Reply {
-    let admins = db::run(&state.pool, |c| Ok::<_, AuthError>(admins::list_admins(c)?)).await?;
+    let (admins, pending) = db::run(&state.pool, |c| Ok::<_, AuthError>((admins::list_admins(c)?, admin_invitations::pending(c)?))).await?;
     let status = if add.error.is_some() || row_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    html(status, &AdminsPage { chrome: Chrome::new(admin, "settings"), admins, me: admin.id, add, row_error })
+    let chrome = Chrome::new(admin, "settings");
+    html(status, &AdminsPage { chrome, admins, pending, now: db::now_utc(), me: admin.id, add, row_error })
 }
 
 async fn page(state: web::Data<AppState>, admin: CurrentAdmin) -> Reply {
-    render(&state, &admin, AddForm { role: Role::Admin.as_str().into(), ..AddForm::default() }, None).await
+    render(&state, &admin, AddForm::default(), None).await
 }
 
 #[derive(Deserialize)]
@@ -74,7 +97,12 @@ struct AddFields {
 
 async fn add(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<AddFields>) -> Reply {
     let AddFields { username, password, role } = form.data;
-    let refuse = |field: &'static str, message: String| AddForm { username: username.clone(), role: role.clone(), error: Some((field, message)) };
+    let refuse = |field: &'static str, message: String| AddForm {
+        username: username.clone(),
+        email: String::new(),
+        role: role.clone(),
+        error: Some(("add", field, message)),
+    };
     let name = match Username::parse(&username) {
         Ok(n) => n,
         Err(e) => return render(&state, &admin, refuse("username", e.message), None).await,
@@ -96,6 +124,46 @@ async fn add(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<Add
             Ok(redirect("/settings/administrators"))
         }
         Err(e @ AuthError::UsernameTaken(_)) => render(&state, &admin, refuse("username", e.to_string()), None).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct InviteFields {
+    username: String,
+    email: String,
+    role: String,
+}
+
+async fn invite(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<InviteFields>) -> Reply {
+    let InviteFields { username, email, role } = form.data;
+    let refuse = |field: &'static str, message: String| AddForm {
+        username: username.clone(),
+        email: email.clone(),
+        role: role.clone(),
+        error: Some(("invite", field, message)),
+    };
+    let name = match Username::parse(&username) {
+        Ok(n) => n,
+        Err(e) => return render(&state, &admin, refuse("username", e.message), None).await,
+    };
+    let address = match EmailAddress::parse(&email) {
+        Ok(a) => a,
+        Err(e) => return render(&state, &admin, refuse("email", e.message), None).await,
+    };
+    let parsed_role = match Role::parse(&role) {
+        Ok(r) => r,
+        Err(e) => return render(&state, &admin, refuse("role", e.message), None).await,
+    };
+    let (url, secrets, actor) = (state.settings.public_url.clone(), state.secrets.clone(), admin.actor());
+    let to = address.clone();
+    match db::run(&state.pool, move |c| admin_invitations::invite(c, &name, &to, parsed_role, &url, &secrets, &actor)).await {
+        Ok(invited) => {
+            admin.flash.say(format!("An invitation for {} is on its way to {}; the link works for seven days.", invited.username, address.as_str()));
+            Ok(redirect("/settings/administrators"))
+        }
+        Err(e @ AdminInviteError::UsernameTaken(_)) => render(&state, &admin, refuse("username", e.to_string()), None).await,
+        Err(e @ AdminInviteError::AddressLimit { .. }) => render(&state, &admin, refuse("email", e.to_string()), None).await,
         Err(e) => Err(e.into()),
     }
 }
