@@ -3,9 +3,12 @@
 //! by hand in the database is found (`rd-contacts audit verify`).
 //!
 //! An entry's hash covers its number, time, actor, action, targets, changes and the hash
-//! of the entry before it. The chain's head (`audit_chain`) is one row that every entry
-//! locks until its transaction commits, so entries are numbered in commit order and the
-//! chain never forks; it also remembers where the retention purge cut the chain.
+//! of the entry before it. [`record`] writes an entry unsealed; [`seal`], which
+//! `db::transaction` runs just before an outermost transaction commits, numbers and
+//! chains that transaction's entries under the chain's head (`audit_chain`, one row), so
+//! entries are numbered in commit order, the chain never forks, and the head is locked
+//! only for a transaction's last statements (never while it goes on to lock other rows).
+//! The head also remembers where the retention purge cut the chain.
 //! Entries never hold a password, a secret or a token: [`Changes`] is built field by
 //! field by the services, from names, addresses, types and ids only.
 
@@ -80,10 +83,28 @@ impl Event {
     }
 }
 
-/// An entry as stored.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+/// An entry as written, before it is sealed.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_events)]
+struct NewAuditEvent {
+    at: PrimitiveDateTime,
+    actor_kind: String,
+    actor_id: String,
+    actor_name: String,
+    via: String,
+    request_id: Option<String>,
+    action: String,
+    target_id: String,
+    related_id: Option<String>,
+    changes: String,
+}
+
+/// A sealed entry (only sealed ones are read: an unsealed one is its own transaction's).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
 pub struct AuditEvent {
+    #[diesel(select_expression = audit_events::seq.assume_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::AssumeNotNull<audit_events::seq>)]
     pub seq: i64,
     pub at: PrimitiveDateTime,
     pub actor_kind: String,
@@ -149,13 +170,10 @@ fn canonical_time(t: &PrimitiveDateTime) -> String {
     format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}", d.year(), u8::from(d.month()), d.day(), h.hour(), h.minute(), h.second(), h.microsecond())
 }
 
-/// Writes `event` by `actor` into the trail, in the caller's transaction (call it last
-/// in the transaction: it holds the chain's head until commit).
+/// Writes `event` by `actor` into the trail, in the caller's transaction; it is sealed
+/// (numbered and chained) when that transaction commits, and goes if it rolls back.
 pub fn record(conn: &mut AnyConnection, actor: &Actor, event: Event) -> QueryResult<()> {
-    diesel::update(audit_chain::table.find(1)).set(audit_chain::last_seq.eq(audit_chain::last_seq + 1)).execute(conn)?;
-    let (seq, prev_hash): (i64, String) = audit_chain::table.find(1).select((audit_chain::last_seq, audit_chain::last_hash)).first(conn)?;
-    let mut entry = AuditEvent {
-        seq,
+    let entry = NewAuditEvent {
         at: now_utc(),
         actor_kind: actor.kind.as_str().to_owned(),
         actor_id: actor.id.clone(),
@@ -166,12 +184,63 @@ pub fn record(conn: &mut AnyConnection, actor: &Actor, event: Event) -> QueryRes
         target_id: event.target,
         related_id: event.related,
         changes: event.changes.to_json(),
-        prev_hash,
-        hash: String::new(),
     };
-    entry.hash = entry.expected_hash();
-    diesel::insert_into(audit_events::table).values(&entry).execute(conn)?;
-    diesel::update(audit_chain::table.find(1)).set(audit_chain::last_hash.eq(&entry.hash)).execute(conn)?;
+    diesel::insert_into(audit_events::table).values(&entry).execute(conn).map(|_| ())
+}
+
+/// Numbers and chains the entries written but not sealed yet: this transaction's (other
+/// transactions' unsealed entries are not visible; a committed one left unsealed, were
+/// there any, is taken along). `db::transaction` runs it before each outermost commit; it
+/// costs one indexed query when the transaction recorded nothing.
+pub fn seal(conn: &mut AnyConnection) -> QueryResult<()> {
+    let unsealed: Vec<i64> = audit_events::table.filter(audit_events::seq.is_null()).order(audit_events::id.asc()).select(audit_events::id).load(conn)?;
+    if unsealed.is_empty() {
+        return Ok(());
+    }
+    let n = unsealed.len() as i64;
+    diesel::update(audit_chain::table.find(1)).set(audit_chain::last_seq.eq(audit_chain::last_seq + n)).execute(conn)?;
+    let (last, mut prev): (i64, String) = audit_chain::table.find(1).select((audit_chain::last_seq, audit_chain::last_hash)).first(conn)?;
+    type Row = (i64, PrimitiveDateTime, String, String, String, String, Option<String>, String, String, Option<String>, String);
+    let rows: Vec<Row> = audit_events::table
+        .filter(audit_events::id.eq_any(&unsealed))
+        .order(audit_events::id.asc())
+        .select((
+            audit_events::id,
+            audit_events::at,
+            audit_events::actor_kind,
+            audit_events::actor_id,
+            audit_events::actor_name,
+            audit_events::via,
+            audit_events::request_id,
+            audit_events::action,
+            audit_events::target_id,
+            audit_events::related_id,
+            audit_events::changes,
+        ))
+        .load(conn)?;
+    for (i, (id, at, actor_kind, actor_id, actor_name, via, request_id, action, target_id, related_id, changes)) in rows.into_iter().enumerate() {
+        let mut e = AuditEvent {
+            seq: last - n + 1 + i as i64,
+            at,
+            actor_kind,
+            actor_id,
+            actor_name,
+            via,
+            request_id,
+            action,
+            target_id,
+            related_id,
+            changes,
+            prev_hash: prev,
+            hash: String::new(),
+        };
+        e.hash = e.expected_hash();
+        diesel::update(audit_events::table.find(id))
+            .set((audit_events::seq.eq(Some(e.seq)), audit_events::prev_hash.eq(&e.prev_hash), audit_events::hash.eq(&e.hash)))
+            .execute(conn)?;
+        prev = e.hash;
+    }
+    diesel::update(audit_chain::table.find(1)).set(audit_chain::last_hash.eq(&prev)).execute(conn)?;
     Ok(())
 }
 
@@ -207,7 +276,7 @@ pub struct EventPage {
 
 /// Entries matching `filter`, newest first, older than `before` (a previous page's `next`).
 pub fn list(conn: &mut AnyConnection, filter: &Filter, before: Option<i64>, limit: i64) -> QueryResult<EventPage> {
-    let mut q = audit_events::table.select(AuditEvent::as_select()).into_boxed();
+    let mut q = audit_events::table.filter(audit_events::seq.is_not_null()).select(AuditEvent::as_select()).into_boxed();
     if let Some(actor) = &filter.actor {
         q = q.filter(audit_events::actor_name.eq(actor.clone()).or(audit_events::actor_id.eq(actor.clone())));
     }
@@ -275,8 +344,14 @@ pub fn verify(conn: &mut AnyConnection) -> QueryResult<Verification> {
     let mut after = purged_seq;
     let broken = |seq: i64, reason: String| Some(Broken { seq, reason });
     loop {
-        let batch: Vec<AuditEvent> =
-            audit_events::table.select(AuditEvent::as_select()).filter(audit_events::seq.gt(after)).order(audit_events::seq.asc()).limit(1000).load(conn)?;
+        let batch: Vec<AuditEvent> = audit_events::table
+            .select(AuditEvent::as_select())
+            .filter(audit_events::seq.gt(after))
+            // Entries sealed after the head was read are the next verification's.
+            .filter(audit_events::seq.le(last_seq))
+            .order(audit_events::seq.asc())
+            .limit(1000)
+            .load(conn)?;
         let Some(_) = batch.first() else { break };
         for e in &batch {
             first_kept.get_or_insert(e.seq);
@@ -317,8 +392,9 @@ pub fn purge(conn: &mut AnyConnection, days: i64) -> QueryResult<usize> {
         diesel::update(audit_chain::table.find(1)).set(audit_chain::purged_seq.eq(audit_chain::purged_seq)).execute(conn)?;
         let last_old: Option<(i64, String)> = audit_events::table
             .filter(audit_events::at.lt(cutoff))
+            .filter(audit_events::seq.is_not_null())
             .order(audit_events::seq.desc())
-            .select((audit_events::seq, audit_events::hash))
+            .select((audit_events::seq.assume_not_null(), audit_events::hash))
             .first(conn)
             .optional()?;
         let Some((through, hash)) = last_old else { return Ok(0) };

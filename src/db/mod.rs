@@ -293,21 +293,32 @@ pub fn is_unavailable(e: &DieselError) -> bool {
 
 /// A write transaction: `BEGIN IMMEDIATE` on SQLite (retried while another writer holds
 /// the lock past the busy timeout), a plain transaction on PostgreSQL; inside another
-/// transaction, a savepoint. Every service function that writes goes through here.
+/// transaction, a savepoint. Every service function that writes goes through here. Just
+/// before the outermost one commits, the audit entries it recorded are sealed
+/// ([`crate::audit::seal`]).
 pub fn transaction<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
     E: From<DieselError>,
 {
-    let AnyConnection::Sqlite(sqlite) = conn else {
-        #[expect(clippy::disallowed_methods, reason = "this is the one place that opens transactions")]
-        return conn.transaction(f);
-    };
-    let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth().map_err(E::from)?;
+    let depth = match conn {
+        AnyConnection::Postgresql(pg) => AnsiTransactionManager::transaction_manager_status_mut(pg).transaction_depth(),
+        AnyConnection::Sqlite(sqlite) => AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth(),
+    }
+    .map_err(E::from)?;
     if depth.is_some() {
         #[expect(clippy::disallowed_methods, reason = "a savepoint inside the caller's transaction")]
         return conn.transaction(f);
     }
+    let sealed = |conn: &mut AnyConnection| -> Result<T, E> {
+        let value = f(conn)?;
+        crate::audit::seal(conn)?;
+        Ok(value)
+    };
+    let AnyConnection::Sqlite(sqlite) = conn else {
+        #[expect(clippy::disallowed_methods, reason = "this is the one place that opens transactions")]
+        return conn.transaction(sealed);
+    };
     let mut tries = 0;
     loop {
         match AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE") {
@@ -321,7 +332,7 @@ where
         }
     }
     // As diesel's own `transaction`: commit, or roll back and keep the caller's error.
-    let result = f(conn);
+    let result = sealed(conn);
     let AnyConnection::Sqlite(sqlite) = conn else { unreachable!("the backend does not change") };
     match result {
         Ok(value) => {

@@ -110,8 +110,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    audit_events (seq) {
-        seq -> BigInt,
+    audit_events (id) {
+        id -> BigInt,
+        seq -> Nullable<BigInt>,
         at -> Timestamp,
         actor_kind -> Text,
         actor_id -> Text,

@@ -5,6 +5,8 @@ reads in Python's csv module with the same rows."""
 import csv
 import io
 
+from alibabacloud_resourcedirectorymaster20220419 import models as rdm
+
 from rdc_support import call
 from test_bindings import active_contact
 from test_console import sign_in
@@ -44,3 +46,12 @@ def test_a_change_in_the_browser_is_listed_by_the_api_and_exported_as_the_same_c
     page.get_by_role("button", name="Filter").click()
     page.wait_for_url("**/audit?*")
     assert page.locator("table.audit tbody tr").count() == 3
+
+
+def test_audit_verify_on_the_command_line_walks_the_live_servers_chain(server, sdk):
+    """`rd-contacts audit verify` against the database the server writes to, while it serves."""
+    sdk.create_folder(rdm.CreateFolderRequest(folder_name="audit-verify"))
+    out = server.cli("audit", "verify")
+    assert out.startswith("The audit trail holds:"), out
+    checked = int(out.split(": ")[1].split(" ")[0])
+    assert checked > 0, out

@@ -169,11 +169,12 @@ async fn audit_verify_finds_an_entry_changed_or_removed_in_the_database() {
     assert!(ok.checked >= 3, "{ok:?}");
 
     // Someone edits who made the second entry.
-    let second: i64 = app.with_conn(|c| audit_events::table.select(audit_events::seq).order(audit_events::seq.asc()).offset(1).first(c).unwrap()).await;
+    let second: i64 =
+        app.with_conn(|c| audit_events::table.select(audit_events::seq.assume_not_null()).order(audit_events::seq.asc()).offset(1).first(c).unwrap()).await;
     let was: String = app
         .with_conn(move |c| {
-            let was = audit_events::table.find(second).select(audit_events::actor_name).first(c).unwrap();
-            diesel::update(audit_events::table.find(second)).set(audit_events::actor_name.eq("mallory")).execute(c).unwrap();
+            let was = audit_events::table.filter(audit_events::seq.eq(second)).select(audit_events::actor_name).first(c).unwrap();
+            diesel::update(audit_events::table.filter(audit_events::seq.eq(second))).set(audit_events::actor_name.eq("mallory")).execute(c).unwrap();
             was
         })
         .await;
@@ -182,9 +183,10 @@ async fn audit_verify_finds_an_entry_changed_or_removed_in_the_database() {
     assert!(found.broken.unwrap().reason.contains("changed"));
 
     // Put back, it holds again; removed, the gap is found.
-    app.with_conn(move |c| diesel::update(audit_events::table.find(second)).set(audit_events::actor_name.eq(was)).execute(c).unwrap()).await;
+    app.with_conn(move |c| diesel::update(audit_events::table.filter(audit_events::seq.eq(second))).set(audit_events::actor_name.eq(was)).execute(c).unwrap())
+        .await;
     assert_eq!(app.with_conn(|c| audit::verify(c).unwrap()).await.broken, None);
-    app.with_conn(move |c| diesel::delete(audit_events::table.find(second)).execute(c).unwrap()).await;
+    app.with_conn(move |c| diesel::delete(audit_events::table.filter(audit_events::seq.eq(second))).execute(c).unwrap()).await;
     let gap = app.with_conn(|c| audit::verify(c).unwrap()).await.broken.expect("a removed entry is found");
     assert_eq!(gap.seq, second + 1, "{gap:?}");
     // The last entry removed: the head no longer matches.
@@ -192,7 +194,7 @@ async fn audit_verify_finds_an_entry_changed_or_removed_in_the_database() {
     fresh.with_conn(|c| audit::record_alone(c, &audit::Actor::cli(), audit::Event::new("test.one", "x")).unwrap()).await;
     fresh.with_conn(|c| audit::record_alone(c, &audit::Actor::cli(), audit::Event::new("test.two", "x")).unwrap()).await;
     let last: i64 = fresh.with_conn(|c| audit_events::table.select(diesel::dsl::max(audit_events::seq)).first::<Option<i64>>(c).unwrap().unwrap()).await;
-    fresh.with_conn(move |c| diesel::delete(audit_events::table.find(last)).execute(c).unwrap()).await;
+    fresh.with_conn(move |c| diesel::delete(audit_events::table.filter(audit_events::seq.eq(last))).execute(c).unwrap()).await;
     assert!(fresh.with_conn(|c| audit::verify(c).unwrap()).await.broken.is_some());
 }
 
@@ -212,7 +214,7 @@ async fn the_retention_purge_records_itself_and_the_chain_still_verifies_from_th
     assert_eq!((v.broken, v.checked), (None, 2));
     // The first kept entry is still tied to the last purged one: removing it is found.
     let first: i64 = app.with_conn(|c| audit_events::table.select(diesel::dsl::min(audit_events::seq)).first::<Option<i64>>(c).unwrap().unwrap()).await;
-    app.with_conn(move |c| diesel::delete(audit_events::table.find(first)).execute(c).unwrap()).await;
+    app.with_conn(move |c| diesel::delete(audit_events::table.filter(audit_events::seq.eq(first))).execute(c).unwrap()).await;
     assert!(app.with_conn(|c| audit::verify(c).unwrap()).await.broken.is_some());
 }
 
@@ -268,4 +270,47 @@ async fn list_audit_events_pages_with_next_token_and_refuses_bad_filters() {
     assert_eq!((bad_time.status, bad_time.json()["Code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidParameter.StartTime")));
     let forged = app.api("ListAuditEvents", &[("NextToken", "abc")]).await;
     assert_eq!(forged.json()["Code"], "InvalidParameter.NextToken");
+}
+
+#[actix_web::test]
+async fn t5_eight_writers_at_once_leave_one_unbroken_chain_in_commit_order() {
+    let app = TestApp::spawn().await;
+    let before = app.with_conn(|c| audit::verify(c).unwrap()).await.checked;
+    let pool = app.state.pool.clone();
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                let mut conn = pool.get().unwrap();
+                for i in 0..15 {
+                    // Two entries a transaction, with other work between them.
+                    rd_contacts::db::transaction(&mut conn, |c| {
+                        audit::record(c, &audit::Actor::cli(), audit::Event::new("test.concurrent", format!("w{w}-{i}-a")))?;
+                        audit::verify(c)?;
+                        audit::record(c, &audit::Actor::cli(), audit::Event::new("test.concurrent", format!("w{w}-{i}-b")))
+                    })
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let v = app.with_conn(|c| audit::verify(c).unwrap()).await;
+    assert_eq!((v.broken, v.checked), (None, before + 8 * 15 * 2));
+    // A transaction's entries are numbered together: each "a" is followed by its own "b".
+    let targets: Vec<String> = app
+        .with_conn(|c| {
+            audit_events::table
+                .filter(audit_events::action.eq("test.concurrent"))
+                .order(audit_events::seq.asc())
+                .select(audit_events::target_id)
+                .load(c)
+                .unwrap()
+        })
+        .await;
+    for pair in targets.chunks(2) {
+        assert_eq!(pair[0].trim_end_matches("-a"), pair[1].trim_end_matches("-b"), "{targets:?}");
+    }
 }

@@ -1,10 +1,13 @@
 -- The audit trail: every change, written in the transaction that makes it, each entry
--- chained to the one before by a SHA-256 hash (src/audit). `audit_chain` is the chain's
--- head (its one row is locked by every entry, so entries take their numbers in commit
--- order) and remembers where the retention purge cut the chain, so that the first kept
--- entry is still checked against the last purged one.
+-- chained to the one before by a SHA-256 hash (src/audit). An entry is written unsealed
+-- (no `seq`, no hash); just before its transaction commits it is sealed: `audit_chain`,
+-- the chain's head, is locked (so entries take their numbers in commit order and the chain
+-- never forks, while the lock is held only for the last statements of a transaction), and
+-- it remembers where the retention purge cut the chain, so that the first kept entry is
+-- still checked against the last purged one.
 CREATE TABLE audit_events (
-    seq BIGINT PRIMARY KEY,
+    id BIGSERIAL PRIMARY KEY,
+    seq BIGINT UNIQUE,
     at TIMESTAMP NOT NULL,
     actor_kind TEXT NOT NULL,
     actor_id TEXT NOT NULL,
@@ -15,8 +18,8 @@ CREATE TABLE audit_events (
     target_id TEXT NOT NULL,
     related_id TEXT,
     changes TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    prev_hash TEXT NOT NULL DEFAULT '',
+    hash TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX audit_events_at ON audit_events (at);
 CREATE INDEX audit_events_target ON audit_events (target_id, seq);
