@@ -35,6 +35,10 @@ enum Command {
         #[command(subcommand)]
         command: AccessKeyCommand,
     },
+    /// Write a consistent copy of the embedded SQLite database to a new FILE (the server may run).
+    Backup { file: std::path::PathBuf },
+    /// Replace the embedded SQLite database with a backup FILE (stop the server first).
+    Restore { file: std::path::PathBuf },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -229,13 +233,17 @@ fn access_key_command(settings: &Settings, command: AccessKeyCommand) -> Result<
 }
 
 fn main() -> ExitCode {
-    let filter = std::env::var("RDC_LOG").unwrap_or_else(|_| "info,rd_contacts=info".into());
-    // Colours only on a terminal: a log file or journal gets plain text.
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = tracing_subscriber::EnvFilter::new(std::env::var("RDC_LOG").unwrap_or_else(|_| "info,rd_contacts=info".into()));
+    match std::env::var("RDC_LOG_FORMAT").unwrap_or_default().to_ascii_lowercase().as_str() {
+        // One JSON object a line, with the fields of the request's span (its request id).
+        "json" => tracing_subscriber::fmt().json().with_current_span(true).with_span_list(false).with_env_filter(filter).with_writer(std::io::stderr).init(),
+        // Colours only on a terminal: a log file or journal gets plain text.
+        "" | "text" => tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).init(),
+        other => {
+            eprintln!("error: RDC_LOG_FORMAT is {other:?}: use text (the default) or json");
+            return ExitCode::FAILURE;
+        }
+    }
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -253,6 +261,24 @@ fn run(cli: Cli) -> Result<(), BoxError> {
             let pool = db::connect(&settings.database_url, 1)?;
             directory::ensure_directory(&mut *pool.get()?, "Management account")?;
             println!("The database is up to date.");
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let bytes = db::backup::backup(&settings.database_url, &file)?;
+            println!("Backed up to {} ({bytes} bytes).", file.display());
+            println!(
+                "Keep the secret key with it ({}): without it a restored database has no usable sessions, API secrets or queued links.",
+                secret_key_place(&settings)
+            );
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let applied = db::backup::restore(&settings.database_url, &file)?;
+            println!("Restored {} from {}.", settings.database_url, file.display());
+            if !applied.is_empty() {
+                println!("Brought its schema up to date: {} migration(s) applied.", applied.len());
+            }
+            println!("Start the server with the secret key of the backup's time ({}).", secret_key_place(&settings));
             Ok(())
         }
         Command::Admin { command } => admin_command(&settings, command),
@@ -301,7 +327,14 @@ fn bench(settings: Settings, command: BenchCommand) -> Result<(), BoxError> {
     })
 }
 
+/// Where this server's secret key comes from, as the backup commands remind.
+fn secret_key_place(settings: &Settings) -> String {
+    if std::env::var_os("RDC_SECRET_KEY").is_some() { "RDC_SECRET_KEY".into() } else { settings.data_dir.join("secret.key").display().to_string() }
+}
+
 fn serve(settings: Settings) -> Result<(), BoxError> {
+    // While it runs, `restore` refuses to swap the database file from under it.
+    let _in_use = db::backup::hold_in_use(&settings.database_url)?;
     // The pooled SMTP transport spawns its upkeep task: it is built inside the runtime.
     actix_web::rt::System::new().block_on(async move {
         let mailer = Mailer::for_settings(&settings)?;
@@ -316,7 +349,7 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
         if state.mailer.outbox_dir().is_some() {
             println!("No RDC_SMTP_URL is set: email goes to the Outbox page ({url}/outbox).");
         }
-        jobs::spawn_workers(state.jobs(), state.settings.workers);
+        state.workers.watch(jobs::spawn_workers(state.jobs(), state.settings.workers));
         let server = actix_web::HttpServer::new(move || startup::app(state.clone())).bind(&addr)?;
         tracing::info!(%addr, "listening");
         server.run().await?;

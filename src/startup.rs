@@ -61,7 +61,15 @@ pub fn prepare(settings: Settings, mailer: Mailer) -> Result<(AppState, FirstRun
     drop(conn);
     let secrets = SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key));
     Ok((
-        AppState { settings, pool, mailer, secrets, registry: std::sync::Arc::new(job_registry()), hasher: auth::passwords::Hasher::default() },
+        AppState {
+            settings,
+            pool,
+            mailer,
+            secrets,
+            registry: std::sync::Arc::new(job_registry()),
+            hasher: auth::passwords::Hasher::default(),
+            workers: Default::default(),
+        },
         FirstRun { admin },
     ))
 }

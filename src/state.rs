@@ -18,6 +18,8 @@ pub struct AppState {
     pub secrets: SecretBox,
     pub registry: std::sync::Arc<Registry>,
     pub hasher: crate::auth::passwords::Hasher,
+    /// The job workers this process runs, for `/readyz`.
+    pub workers: crate::jobs::WorkerWatch,
 }
 
 impl AppState {

@@ -6,6 +6,7 @@
 //! fails at once with "database is locked" when another connection wrote in between,
 //! whatever the busy timeout (rule T5).
 
+pub mod backup;
 pub mod prepared;
 pub mod schema;
 
@@ -217,6 +218,26 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<Vec<String>, BoxError>
         AnyConnection::Sqlite(_) => SQLITE_MIGRATIONS,
     };
     Ok(conn.run_pending_migrations(set)?.iter().map(|v| v.to_string()).collect())
+}
+
+/// What `/readyz` needs of the database: reachable within `wait`, and every migration of
+/// this build applied. `Err` names what is wrong, in words safe to show anyone.
+pub fn readiness(pool: &DbPool, url: &str, wait: std::time::Duration) -> Result<(), &'static str> {
+    if !is_postgres_url(url) && sqlite_path(url) != ":memory:" && !std::path::Path::new(sqlite_path(url)).exists() {
+        return Err("the database file is gone");
+    }
+    let mut pooled = pool.get_timeout(wait).map_err(|_| "the database cannot be reached")?;
+    let conn: &mut AnyConnection = &mut pooled;
+    conn.batch_execute("SELECT 1").map_err(|_| "the database cannot be reached")?;
+    let set = match conn {
+        AnyConnection::Postgresql(_) => PG_MIGRATIONS,
+        AnyConnection::Sqlite(_) => SQLITE_MIGRATIONS,
+    };
+    match conn.has_pending_migration(set) {
+        Ok(false) => Ok(()),
+        Ok(true) => Err("migrations are pending: run `rd-contacts migrate`"),
+        Err(_) => Err("the migrations cannot be read"),
+    }
 }
 
 /// The current time in UTC without offset, truncated to microseconds: PostgreSQL keeps

@@ -27,7 +27,7 @@ use time::PrimitiveDateTime;
 
 pub use queue::*;
 pub use registry::{Periodic, Registry};
-pub use worker::{JobContext, run_one, run_pending_jobs, spawn_workers};
+pub use worker::{JobContext, WorkerWatch, run_one, run_pending_jobs, spawn_workers};
 
 use crate::config::JobSettings;
 use crate::db::{AnyConnection, DbPool};

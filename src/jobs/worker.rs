@@ -175,17 +175,42 @@ pub async fn run_pending_jobs(ctx: &JobContext) -> Result<usize, JobError> {
     Ok(ran)
 }
 
+/// The job workers this process started, for `/readyz`: they loop forever, so one that
+/// ended has died.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerWatch(std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>);
+
+impl WorkerWatch {
+    pub fn watch(&self, handles: Vec<tokio::task::JoinHandle<()>>) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(handles);
+    }
+
+    /// "3 running", or which ended; a process that runs none (`RDC_WORKERS=0`, the work done
+    /// by other servers) is ready too.
+    pub fn status(&self) -> Result<String, String> {
+        let handles = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ended = handles.iter().filter(|h| h.is_finished()).count();
+        match (handles.len(), ended) {
+            (0, _) => Ok("none in this process".into()),
+            (n, 0) => Ok(format!("{n} running")),
+            (n, e) => Err(format!("{e} of {n} stopped")),
+        }
+    }
+}
+
 /// Starts `n` workers for every lane and one more for the express lane only, so that a
 /// verification link never waits behind a large notification; and the periodic upkeep.
-pub fn spawn_workers(ctx: JobContext, n: usize) {
+/// Returns their tasks, for [`WorkerWatch`].
+pub fn spawn_workers(ctx: JobContext, n: usize) -> Vec<tokio::task::JoinHandle<()>> {
     if n == 0 {
-        return;
+        return Vec::new();
     }
+    let mut handles = Vec::new();
     let pid = std::process::id();
     for i in 0..=n {
         let ctx = ctx.clone();
         let (lane, name) = if i == n { (Lane::Express, format!("{pid}-express")) } else { (Lane::Bulk, format!("{pid}-w{i}")) };
-        tokio::spawn(async move {
+        handles.push(tokio::spawn(async move {
             loop {
                 match run_one(&ctx, &name, lane).await {
                     Ok(true) => continue,
@@ -194,9 +219,10 @@ pub fn spawn_workers(ctx: JobContext, n: usize) {
                 }
                 tokio::time::sleep(IDLE_POLL).await;
             }
-        });
+        }));
     }
-    tokio::spawn(upkeep(ctx));
+    handles.push(tokio::spawn(upkeep(ctx)));
+    handles
 }
 
 /// Runs each periodic task when it is due, forever.

@@ -8,6 +8,7 @@ mod confirm;
 mod contacts;
 pub(crate) mod directory;
 pub mod error;
+mod health;
 mod message_center;
 mod notifications;
 mod outbox;
@@ -31,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(healthz))
         .configure(admin_invite::routes)
         .configure(audit::routes)
+        .configure(health::routes)
         .configure(auth::routes)
         .configure(directory::routes)
         .configure(contacts::routes)

@@ -15,6 +15,7 @@ mod jobs;
 mod message_center;
 mod model;
 mod notifications;
+mod operations;
 mod pages;
 mod rules;
 mod security;

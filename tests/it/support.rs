@@ -117,6 +117,24 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// The database goes away under the running app: dropped (PostgreSQL, its sessions
+    /// cut), or its file deleted (SQLite), as an operator's mistake or a failed disk would.
+    pub fn lose(&self) {
+        match &self.admin_url {
+            Some(base) => {
+                let mut admin = PgConnection::establish(base).unwrap();
+                admin.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.name)).unwrap();
+            }
+            None => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", self.url));
+                }
+            }
+        }
+    }
+}
+
 impl Default for TestDatabase {
     fn default() -> Self {
         TestDatabase::new()
@@ -211,6 +229,11 @@ impl TestApp {
     }
 
     /// The database's URL (to open connections of one's own).
+    /// See [`TestDatabase::lose`].
+    pub fn lose_database(&self) {
+        self.db.lose();
+    }
+
     pub fn database_url(&self) -> &str {
         &self.db.url
     }
