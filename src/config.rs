@@ -36,6 +36,9 @@ pub struct Settings {
     /// Background job workers inside `serve`.
     pub workers: usize,
     pub jobs: JobSettings,
+    /// When set, `/metrics` answers only a request bearing it (`Authorization: Bearer …`);
+    /// unset, only direct requests from this machine (loopback, not through a proxy).
+    pub metrics_token: Option<SecretSlice<u8>>,
 }
 
 /// How background work runs.
@@ -90,6 +93,8 @@ pub enum ConfigError {
     SecretUnreadable { path: PathBuf, source: std::io::Error },
     #[error("{0} holds fewer than 64 characters: it is not a key rd-contacts wrote. Restore the right file, or move it away to start with a new key.")]
     SecretTooShortInFile(PathBuf),
+    #[error("RDC_METRICS_TOKEN must be at least 32 characters long (it is {0})")]
+    MetricsTokenTooShort(usize),
     #[error("could not use the data directory {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
 }
@@ -143,6 +148,11 @@ impl Settings {
             secret_key,
             workers,
             jobs,
+            metrics_token: match var("RDC_METRICS_TOKEN") {
+                Some(t) if t.trim().len() < 32 => return Err(ConfigError::MetricsTokenTooShort(t.trim().len())),
+                Some(t) => Some(SecretSlice::from(t.trim().as_bytes().to_vec())),
+                None => None,
+            },
         })
     }
 
@@ -249,8 +259,10 @@ mod tests {
             secret_key: SecretSlice::from(key.clone().into_bytes()),
             workers: 0,
             jobs: JobSettings::default(),
+            metrics_token: Some(SecretSlice::from(b"m".repeat(40))),
         };
         assert!(!format!("{settings:?}").contains(&key));
+        assert!(!format!("{settings:?}").contains(&"m".repeat(40)));
         assert!(!format!("{settings:?}").contains("107, 107"), "not as bytes either");
     }
 }

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod membership;
 pub mod message_center;
 pub mod notifications;
+pub mod observability;
 pub mod secrets;
 pub mod startup;
 pub mod state;

@@ -163,7 +163,9 @@ pub fn app(
                 if secure {
                     headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
                 }
-                tracing::info!(target: "rd_contacts::http", %method, route, status, ms = started.elapsed().as_millis() as u64, "request");
+                let elapsed = started.elapsed();
+                crate::observability::request(&route, status, elapsed.as_secs_f64());
+                tracing::info!(target: "rd_contacts::http", %method, route, status, ms = elapsed.as_millis() as u64, "request");
                 Ok(res)
             }
             .instrument(span)

@@ -29,6 +29,11 @@ fn window(conn: &mut AnyConnection, since: PrimitiveDateTime, address_key: Optio
     q.select((count_star(), min(contact_verifications::sent_at))).first(conn)
 }
 
+/// Verification emails sent in the last 24 hours (rule C4 allows [`DAILY_LIMIT`]).
+pub fn sent_in_last_day(conn: &mut AnyConnection) -> QueryResult<i64> {
+    window(conn, now_utc() - Duration::days(1), None).map(|(n, _)| n)
+}
+
 /// Refuses a send over either limit, saying when the next one can go.
 fn check_limits(conn: &mut AnyConnection, address: &str, now: PrimitiveDateTime) -> Result<(), ContactError> {
     let (day, oldest) = window(conn, now - Duration::days(1), None)?;

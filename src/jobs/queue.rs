@@ -306,6 +306,22 @@ pub fn recent(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<JobRow>> 
 }
 
 /// Jobs not finished yet, by status (queued or running).
+/// The queue at a glance, for `/metrics`.
+#[derive(Debug, Clone)]
+pub struct Census {
+    /// (kind, status, jobs).
+    pub counts: Vec<(String, String, i64)>,
+    /// When the oldest queued job was due.
+    pub oldest_queued: Option<PrimitiveDateTime>,
+}
+
+/// Jobs by kind and status, and the oldest queued one. Two queries.
+pub fn census(conn: &mut AnyConnection) -> QueryResult<Census> {
+    let counts = jobs::table.group_by((jobs::kind, jobs::status)).select((jobs::kind, jobs::status, diesel::dsl::count_star())).load(conn)?;
+    let oldest_queued = jobs::table.filter(jobs::status.eq(QUEUED.as_str())).select(diesel::dsl::min(jobs::run_at)).first(conn)?;
+    Ok(Census { counts, oldest_queued })
+}
+
 pub fn unfinished_count(conn: &mut AnyConnection) -> QueryResult<i64> {
     jobs::table.filter(jobs::status.eq_any([QUEUED.as_str(), RUNNING.as_str()])).count().get_result(conn)
 }

@@ -184,6 +184,12 @@ impl Mailer {
     }
 
     pub async fn send(&self, email: &Email) -> Result<(), MailError> {
+        let outcome = self.deliver(email).await;
+        crate::observability::email(outcome.is_ok());
+        outcome
+    }
+
+    async fn deliver(&self, email: &Email) -> Result<(), MailError> {
         match self {
             Mailer::Smtp { transport, from } => {
                 let to: Mailbox = email.to.parse().map_err(|e: lettre::address::AddressError| MailError::Address(format!("{}: {e}", email.to)))?;

@@ -62,6 +62,11 @@ const FAILED: &str = DeliveryStatus::Failed.as_str();
 /// An attempt whose outcome was never recorded: its sender stopped.
 pub const INTERRUPTED: &str = "interrupted";
 
+/// Deliveries by status, for `/metrics`.
+pub fn census(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+    deliveries::table.group_by(deliveries::status).select((deliveries::status, diesel::dsl::count_star())).load(conn)
+}
+
 /// Wait before retrying a delivery after its `attempts`-th failure: 5 s, 10 s, 20 s, 40 s.
 pub fn retry_delay(attempts: i32) -> Duration {
     Duration::seconds(5i64 << (attempts.clamp(1, 6) - 1))

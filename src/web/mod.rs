@@ -10,6 +10,7 @@ pub(crate) mod directory;
 pub mod error;
 mod health;
 mod message_center;
+mod metrics;
 mod notifications;
 mod outbox;
 mod render;
@@ -33,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(admin_invite::routes)
         .configure(audit::routes)
         .configure(health::routes)
+        .configure(metrics::routes)
         .configure(auth::routes)
         .configure(directory::routes)
         .configure(contacts::routes)

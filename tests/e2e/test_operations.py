@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import tempfile
+import urllib.error
 import urllib.request
 
 from rdc_support import binary
@@ -31,3 +32,40 @@ def test_backup_runs_beside_the_live_server_and_restore_waits_for_it_to_stop(ser
     assert os.stat(target).st_mode & 0o777 == 0o600
     restore = subprocess.run([binary(), "restore", target], env=server.env, capture_output=True, text=True)
     assert restore.returncode != 0 and "stop it" in restore.stderr, restore
+
+
+def metric_samples(server):
+    from prometheus_client.parser import text_string_to_metric_families
+    with urllib.request.urlopen(server.url + "/metrics") as resp:
+        assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/plain")
+        text = resp.read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(text) for s in f.samples}
+
+
+def test_metrics_parse_as_prometheus_text_and_count_the_emails_just_sent(server, sdk, smtp):
+    from alibabacloud_resourcedirectorymaster20220419 import models as rdm
+    sent = ("rdc_emails_total", (("outcome", "sent"),))
+    before = metric_samples(server).get(sent, 0.0)
+    for n in "abc":
+        sdk.add_message_contact(rdm.AddMessageContactRequest(
+            name=f"MetricsTom{n}", email_address=f"metrics-{n}@example.com", title="Other", message_types=["FaultMessage"]))
+    for n in "abc":
+        smtp.wait_for(lambda m, n=n: f"metrics-{n}@example.com" in m["to"])
+    samples = metric_samples(server)
+    assert samples[sent] - before >= 3, samples.get(sent)
+    # Requests by route and status, with the latency histogram's buckets.
+    assert any(name == "rdc_http_requests_total" and ("route", "/") in labels and ("status", "200") in labels for name, labels in samples), \
+        "the API calls above are counted under their route"
+    assert any(name == "rdc_http_request_duration_seconds_bucket" for name, _ in samples)
+    assert any(name == "rdc_jobs" for name, _ in samples)
+    assert ("rdc_verification_emails_daily_limit", ()) in samples
+    assert samples[("rdc_db_pool_connections", (("state", "idle"),))] >= 0
+
+
+def test_metrics_are_refused_through_a_proxy_without_the_token(server):
+    req = urllib.request.Request(server.url + "/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+    try:
+        urllib.request.urlopen(req)
+        raise AssertionError("a proxied request read the metrics")
+    except urllib.error.HTTPError as e:
+        assert e.code == 403

@@ -99,3 +99,30 @@ async fn restore_refuses_a_file_that_is_not_an_rd_contacts_backup() {
     // The database itself is untouched.
     assert!(app.with_conn(|c| rd_contacts::directory::get_directory(c).is_ok()).await);
 }
+
+#[actix_web::test]
+async fn metrics_answer_only_the_token_when_one_is_set() {
+    let token = "a-metrics-token-long-enough-to-guess-never-0123";
+    let mut app = TestApp::spawn_with(|s| s.metrics_token = Some(secrecy::SecretSlice::from(token.as_bytes().to_vec()))).await;
+    let without = app.get("/metrics").await;
+    assert_eq!(without.status, StatusCode::UNAUTHORIZED);
+    let wrong = app.send(actix_web::test::TestRequest::get().uri("/metrics").insert_header(("Authorization", "Bearer not-it"))).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    app.get("/readyz").await;
+    let right = app.send(actix_web::test::TestRequest::get().uri("/metrics").insert_header(("Authorization", format!("Bearer {token}")))).await;
+    assert_eq!(right.status, StatusCode::OK, "{}", right.body);
+    assert!(right.body.contains("rdc_http_requests_total{route=\"/readyz\",status=\"200\"}"), "{}", right.body);
+    assert!(right.body.contains("rdc_verification_emails_daily_limit 100"), "{}", right.body);
+}
+
+#[actix_web::test]
+async fn without_a_token_metrics_are_for_this_machine_only_and_never_through_a_proxy() {
+    let mut app = TestApp::spawn().await;
+    let local: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let direct = app.send(actix_web::test::TestRequest::get().uri("/metrics").peer_addr(local)).await;
+    assert_eq!(direct.status, StatusCode::OK);
+    let proxied = app.send(actix_web::test::TestRequest::get().uri("/metrics").peer_addr(local).insert_header(("X-Forwarded-For", "203.0.113.9"))).await;
+    assert_eq!(proxied.status, StatusCode::FORBIDDEN);
+    let remote: std::net::SocketAddr = "203.0.113.9:40000".parse().unwrap();
+    assert_eq!(app.send(actix_web::test::TestRequest::get().uri("/metrics").peer_addr(remote)).await.status, StatusCode::FORBIDDEN);
+}

@@ -228,12 +228,12 @@ impl TestApp {
         }
     }
 
-    /// The database's URL (to open connections of one's own).
     /// See [`TestDatabase::lose`].
     pub fn lose_database(&self) {
         self.db.lose();
     }
 
+    /// The database's URL (to open connections of one's own).
     pub fn database_url(&self) -> &str {
         &self.db.url
     }
@@ -560,6 +560,7 @@ pub fn settings_for(database_url: &str) -> Settings {
         secret_key: b"a test secret key that is long enough for cookies and sealing, 64+ bytes".to_vec().into(),
         workers: 0,
         jobs: JobSettings::default(),
+        metrics_token: None,
     }
 }
 
