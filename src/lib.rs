@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bench;
 pub mod config;
 pub mod contacts;
+pub mod coverage;
 pub mod db;
 pub mod directory;
 pub mod domain;

@@ -95,6 +95,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         members: usize,
     },
+    /// The Coverage table and ListCoverageGaps over the whole directory.
+    Coverage {
+        #[arg(long, default_value_t = 1000)]
+        folders: usize,
+        #[arg(long, default_value_t = 100_000)]
+        members: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -319,6 +326,7 @@ fn bench(settings: Settings, command: BenchCommand) -> Result<(), BoxError> {
         match command {
             BenchCommand::Pages { folders, members } => rd_contacts::bench::pages::run(settings, folders, members).await,
             BenchCommand::Bind { folders, members } => rd_contacts::bench::bind::run(settings, folders, members),
+            BenchCommand::Coverage { folders, members } => rd_contacts::bench::coverage::run(settings, folders, members),
             BenchCommand::Load { folders, members, connections, seconds } => {
                 rd_contacts::bench::load::run(settings, folders, members, connections, seconds).await
             }

@@ -4,6 +4,7 @@
 
 mod audit;
 mod contacts;
+mod coverage;
 mod directory;
 pub mod error;
 mod notifications;
@@ -138,6 +139,9 @@ async fn handle(state: &AppState, req: &HttpRequest, body: &Bytes) -> ApiResult 
         return result;
     }
     if let Some(result) = audit::dispatch(state, &call.action, &call.params).await {
+        return result;
+    }
+    if let Some(result) = coverage::dispatch(state, &call.action, &call.params).await {
         return result;
     }
     contacts::dispatch(state, &actor, &call.action, &call.params).await.unwrap_or_else(|| Err(unsupported(&call.action)))

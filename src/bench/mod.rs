@@ -2,6 +2,7 @@
 //! here, not in timed tests).
 
 pub mod bind;
+pub mod coverage;
 pub mod load;
 pub mod notify;
 pub mod pages;

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod confirm;
 mod contacts;
+mod coverage;
 pub(crate) mod directory;
 pub mod error;
 mod health;
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(auth::routes)
         .configure(directory::routes)
         .configure(contacts::routes)
+        .configure(coverage::routes)
         .configure(settings::routes)
         .configure(verify::routes)
         .configure(confirm::routes)

@@ -102,6 +102,8 @@ def test_every_administrator_page_and_panel_is_accessible_and_fits(browser, serv
         "tasks": "/jobs",
         "outbox": "/outbox",
         "audit-log": "/audit",
+        "coverage": "/coverage",
+        "coverage-members": "/coverage/members?type=SecurityMessage",
         "audit-log-filtered": f"/audit?target={tour['alice']}",
         "settings": "/settings/quotas",
         "settings-admins": "/settings/administrators",

@@ -8,6 +8,7 @@ mod clients;
 mod concurrency;
 mod console;
 mod contacts;
+mod coverage;
 mod credentials;
 mod deletion;
 mod directory;

@@ -68,6 +68,8 @@ struct MemberPage {
     tags: Vec<(String, String)>,
     max_tags: usize,
     audit: Vec<AuditEvent>,
+    /// The types nobody receives for this member, and why.
+    gaps: Vec<(&'static str, &'static str)>,
 }
 
 impl MemberPage {
@@ -106,7 +108,7 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
         StatusCode::OK
     };
     let move_query = forms.move_query.clone();
-    let (rd, account, folder, ancestors, (folder_options, move_search), mc, users, effective, tags, audit) = db::run(&state.pool, move |c| {
+    let (rd, account, folder, ancestors, (folder_options, move_search), mc, users, effective, tags, (audit, gaps)) = db::run(&state.pool, move |c| {
         let account = directory::get_account(c, &id)?;
         let folder = match &account.folder_id {
             Some(f) => Some(directory::get_folder(c, &FolderId::parse(f).expect("stored ids are valid"))?),
@@ -127,13 +129,21 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
         let effective = scope::member_contacts(c, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;
         let tags = tags::tags_of(c, TaggedKind::Account, std::slice::from_ref(&account.id))?.remove(&account.id).unwrap_or_default();
         let audit = audit::recent(c, &account.id, HISTORY_ROWS)?;
-        Ok::<_, AppError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users, effective, tags, audit))
+        let gap = crate::coverage::MemberGap {
+            account_id: account.id.clone(),
+            display_name: account.display_name.clone(),
+            folder_id: account.folder_id.clone().unwrap_or_default(),
+            gaps: mc.uncovered(),
+        };
+        let why = crate::coverage::reasons(c, std::slice::from_ref(&gap))?;
+        let gaps = gap.gaps.iter().map(|t| (t.label(), why.get(&(gap.account_id.clone(), t)).map_or("no recipient", |r| r.label()))).collect();
+        Ok::<_, AppError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users, effective, tags, (audit, gaps)))
     })
     .await?;
     let chrome = Chrome::new(admin, "directory");
     html(
         status,
-        &MemberPage { chrome, rd, account, folder, ancestors, folder_options, move_search, forms, mc, users, effective, tags, max_tags: MAX_TAGS, audit },
+        &MemberPage { chrome, rd, account, folder, ancestors, folder_options, move_search, forms, mc, users, effective, tags, max_tags: MAX_TAGS, audit, gaps },
     )
 }
 

@@ -1,0 +1,135 @@
+//! Who would miss what: gaps appear and vanish as contacts, opt-outs and own recipients
+//! change, on the Coverage page, its CSV and `ListCoverageGaps`.
+
+use actix_web::http::StatusCode;
+use rd_contacts::audit::Actor;
+use rd_contacts::coverage::{self, Within};
+use rd_contacts::directory::{self, JoinMethod, NewAccount};
+use rd_contacts::domain::{DisplayName, EmailAddress, FolderId, MessageType, MessageTypes, RecipientName};
+use serde_json::Value;
+
+use crate::support::{TestApp, add_confirmed_recipient};
+
+async fn member(app: &TestApp, folder: &str, name: &'static str) -> String {
+    let folder = folder.to_owned();
+    app.with_conn(move |c| {
+        let new = NewAccount {
+            display_name: DisplayName::parse(name).unwrap(),
+            folder: FolderId::parse(&folder).unwrap(),
+            security_email: None,
+            account_name_prefix: None,
+            join_method: JoinMethod::Created,
+        };
+        rd_contacts::membership::create_account(c, &new, &Actor::cli()).unwrap().id
+    })
+    .await
+}
+
+/// The gaps `ListCoverageGaps` reports for `account` (type → reason).
+async fn gaps_of(app: &mut TestApp, folder: &str, account: &str) -> Vec<(String, String)> {
+    let resp = app.api("ListCoverageGaps", &[("FolderId", folder), ("MaxResults", "100")]).await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+    let body = resp.json();
+    body["Gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["AccountId"] == account)
+        .flat_map(|g| {
+            g["Reasons"].as_array().unwrap().iter().map(|r| (r["MessageType"].as_str().unwrap().to_owned(), r["Reason"].as_str().unwrap().to_owned()))
+        })
+        .collect()
+}
+
+fn has(gaps: &[(String, String)], t: &str) -> Option<String> {
+    gaps.iter().find(|(g, _)| g == t).map(|(_, r)| r.clone())
+}
+
+#[actix_web::test]
+async fn gaps_appear_and_vanish_as_contacts_opt_outs_and_own_recipients_change() {
+    let mut app = TestApp::spawn().await;
+    let folder = app.api("CreateFolder", &[("FolderName", "ops")]).await.json()["Folder"]["FolderId"].as_str().unwrap().to_owned();
+    let m = member(&app, &folder, "lonely").await;
+    let gaps = gaps_of(&mut app, &folder, &m).await;
+    assert_eq!(gaps.len(), 6, "a member nobody looks after misses every type: {gaps:?}");
+    assert_eq!(has(&gaps, "SecurityMessage").as_deref(), Some("NoRecipient"));
+
+    // A verified contact bound to its folder covers its types.
+    let tom = app.active_contact("tom", "tom@example.com").await; // SecurityMessage and FaultMessage
+    app.api("AssociateMembers", &[("ContactId", &tom), ("Members.1", &folder)]).await;
+    let gaps = gaps_of(&mut app, &folder, &m).await;
+    assert_eq!((has(&gaps, "SecurityMessage"), has(&gaps, "FaultMessage"), gaps.len()), (None, None, 4), "{gaps:?}");
+
+    // The member turns Security off: the gap is back, and says why.
+    let (mm, t) = (m.clone(), tom.clone());
+    app.with_conn(move |c| rd_contacts::message_center::set_entry_types(c, &mm, &t, MessageTypes::parse(&["FaultMessage"]).unwrap(), &Actor::cli()).unwrap())
+        .await;
+    assert_eq!(has(&gaps_of(&mut app, &folder, &m).await, "SecurityMessage").as_deref(), Some("OptedOut"));
+
+    // An own recipient not confirmed yet does not cover it; confirmed, it does.
+    let mm = m.clone();
+    app.with_conn(move |c| {
+        let secrets = rd_contacts::secrets::SecretBox::new(b"a test secret key that is long enough for cookies and sealing, 64+ bytes");
+        let sender = rd_contacts::mail::Sender { requested_by: "test".into(), public_url: "http://rdc.test".into(), secrets };
+        let (name, email) = (RecipientName::parse("Night desk").unwrap(), EmailAddress::parse("night@example.com").unwrap());
+        rd_contacts::message_center::add_recipient(c, &mm, &name, &email, MessageTypes::parse(&["SecurityMessage"]).unwrap(), &sender, &Actor::cli()).unwrap();
+    })
+    .await;
+    app.run_pending_jobs().await;
+    assert_eq!(has(&gaps_of(&mut app, &folder, &m).await, "SecurityMessage").as_deref(), Some("OnlyUnverified"));
+    let mm = m.clone();
+    app.with_conn(move |c| {
+        add_confirmed_recipient(
+            c,
+            &mm,
+            &RecipientName::parse("Day desk").unwrap(),
+            &EmailAddress::parse("day@example.com").unwrap(),
+            MessageTypes::parse(&["SecurityMessage"]).unwrap(),
+        )
+    })
+    .await;
+    app.run_pending_jobs().await;
+    assert_eq!(has(&gaps_of(&mut app, &folder, &m).await, "SecurityMessage"), None);
+
+    // The folder's counts agree with the member list, per type.
+    let path = app.with_conn(move |c| directory::get_folder(c, &FolderId::parse(&folder).unwrap()).unwrap().path).await;
+    let p = path.clone();
+    let rows = app.with_conn(move |c| coverage::folder_gaps(c, &p).unwrap()).await;
+    assert_eq!(rows.len(), 1);
+    let security = MessageType::ALL.iter().position(|t| *t == MessageType::SecurityMessage).unwrap();
+    let fault = MessageType::ALL.iter().position(|t| *t == MessageType::FaultMessage).unwrap();
+    assert_eq!((rows[0].members, rows[0].gaps[security], rows[0].gaps[fault]), (1, 0, 0));
+    let (listed, total) =
+        app.with_conn(move |c| coverage::members_with_gaps(c, Within::Subtree(&path), Some(MessageType::AccountExpenses), 0, 10).unwrap()).await;
+    assert_eq!((listed.len(), total), (1, 1));
+}
+
+#[actix_web::test]
+async fn the_coverage_page_counts_per_folder_and_type_and_drills_down_to_the_members_and_why() {
+    let mut app = TestApp::spawn().await;
+    let root = app.with_conn(|c| directory::get_directory(c).unwrap().root_folder_id).await;
+    let ops = app.api("CreateFolder", &[("FolderName", "ops")]).await.json()["Folder"]["FolderId"].as_str().unwrap().to_owned();
+    let a = member(&app, &ops, "alpha").await;
+    member(&app, &root, "beta").await;
+    app.sign_in().await;
+    let page = app.get("/coverage").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&format!("href=\"/coverage?folder={ops}\">ops</a>")), "{}", page.body);
+    assert!(page.body.contains("Directly in Root"), "{}", page.body);
+    let drill = app.get(&format!("/coverage/members?folder={ops}&type=SecurityMessage")).await;
+    assert_eq!(drill.status, StatusCode::OK);
+    assert!(drill.body.contains(&a) && drill.body.contains("no recipient"), "{}", drill.body);
+    assert!(!drill.body.contains("beta"), "only the folder's members: {}", drill.body);
+    let bad = app.get("/coverage/members?type=Nope").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    let csv = app.get(&format!("/coverage.csv?folder={root}")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines[0], "account_id,display_name,folder_id,message_types,reasons");
+    assert_eq!(lines.len(), 3, "{}", csv.body);
+    let api: Value = app.api("ListCoverageGaps", &[]).await.json();
+    assert_eq!(api["TotalCount"], 2);
+    let member = app.get(&format!("/members/{a}")).await;
+    assert!(member.body.contains("Security") && member.body.contains("no recipient"), "the member page shows its own gaps: {}", member.body);
+}
