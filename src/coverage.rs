@@ -1,7 +1,8 @@
 //! Who would miss what: a member has a gap for a message type when no email would reach
 //! anyone for it: no verified directory contact in its Message Center for that type
-//! (opt-outs and removals applied) and no confirmed own recipient. The same rule as
-//! `message_center::recipients_for`, computed set-based over a folder's whole subtree.
+//! (opt-outs and removals applied) and no confirmed own recipient, or only addresses that
+//! bounce. The rule of `message_center::recipients_for` with bouncing addresses left out
+//! (their notifications are skipped), computed set-based over a folder's whole subtree.
 
 use std::collections::HashMap;
 
@@ -21,10 +22,12 @@ fn covered_sql() -> String {
            SELECT r.account_id AS account_id, r.message_types AS m FROM mc_recipients r \
              JOIN accounts acc ON acc.id = r.account_id JOIN folders f ON f.id = acc.folder_id \
             WHERE f.path LIKE $1 AND r.verified_at IS NOT NULL \
+              AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.address_key = lower(r.email)) \
            UNION ALL \
            SELECT a.account_id AS account_id, c.message_types & ~a.mc_opt_out AS m FROM associations a \
              JOIN contacts c ON c.id = a.contact_id JOIN accounts acc ON acc.id = a.account_id JOIN folders f ON f.id = acc.folder_id \
             WHERE f.path LIKE $1 AND a.mc_removed_at IS NULL AND c.verified_at IS NOT NULL \
+              AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.address_key = lower(c.email)) \
          ) x GROUP BY x.account_id",
         or.join(" + ")
     )
@@ -169,6 +172,8 @@ pub fn members_with_gaps(
 /// Why nobody receives a type for a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
+    /// Every address that would receive the type bounces.
+    OnlyBouncing,
     /// Its own recipient for the type has not confirmed the address yet.
     OnlyUnverified,
     /// The member turned the type off for the directory's contact that offers it.
@@ -182,6 +187,7 @@ pub enum Reason {
 impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
+            Reason::OnlyBouncing => "OnlyBouncingAddresses",
             Reason::OnlyUnverified => "OnlyUnverified",
             Reason::OptedOut => "OptedOut",
             Reason::Removed => "RemovedFromMessageCenter",
@@ -191,6 +197,7 @@ impl Reason {
 
     pub fn label(self) -> &'static str {
         match self {
+            Reason::OnlyBouncing => "only addresses that bounce",
             Reason::OnlyUnverified => "only an address not confirmed yet",
             Reason::OptedOut => "opted out of the directory's contact",
             Reason::Removed => "removed the directory's contact",
@@ -203,21 +210,37 @@ impl Reason {
 pub fn reasons(conn: &mut AnyConnection, gaps: &[MemberGap]) -> QueryResult<HashMap<(String, MessageType), Reason>> {
     use crate::db::schema::{associations, contacts, mc_recipients};
     let ids: Vec<&str> = gaps.iter().map(|g| g.account_id.as_str()).collect();
-    let unverified: Vec<(String, i32)> = mc_recipients::table
+    let own: Vec<(String, i32, bool, String)> = mc_recipients::table
         .filter(mc_recipients::account_id.eq_any(&ids))
-        .filter(mc_recipients::verified_at.is_null())
-        .select((mc_recipients::account_id, mc_recipients::message_types))
+        .select((mc_recipients::account_id, mc_recipients::message_types, mc_recipients::verified_at.is_not_null(), mc_recipients::email))
         .load(conn)?;
+    let unverified: Vec<(String, i32)> = own.iter().filter(|r| !r.2).map(|r| (r.0.clone(), r.1)).collect();
     let entries: Vec<(String, i32, i32, bool)> = associations::table
         .inner_join(contacts::table)
         .filter(associations::account_id.eq_any(&ids))
         .select((associations::account_id, contacts::message_types, associations::mc_opt_out, associations::mc_removed_at.is_not_null()))
         .load(conn)?;
+    // Addresses that would receive a type but bounce: own confirmed recipients and the
+    // verified contacts of the members' entries.
+    let entry_addresses: Vec<(String, i32, i32, bool, String)> = associations::table
+        .inner_join(contacts::table)
+        .filter(associations::account_id.eq_any(&ids))
+        .filter(contacts::verified_at.is_not_null())
+        .select((associations::account_id, contacts::message_types, associations::mc_opt_out, associations::mc_removed_at.is_not_null(), contacts::email))
+        .load(conn)?;
+    let marks = crate::bounces::of(conn, own.iter().map(|r| r.3.as_str()).chain(entry_addresses.iter().map(|e| e.4.as_str())))?;
+    let bouncing = |a: &str| crate::bounces::lookup(&marks, a).is_some();
+    let receives_only_bouncing = |account: &str, b: i32| {
+        own.iter().any(|r| r.0 == account && r.2 && r.1 & b != 0 && bouncing(&r.3))
+            || entry_addresses.iter().any(|e| e.0 == account && !e.3 && e.1 & b != 0 && e.2 & b == 0 && bouncing(&e.4))
+    };
     let mut out = HashMap::new();
     for g in gaps {
         for t in g.gaps.iter() {
             let b = t.bit();
-            let reason = if unverified.iter().any(|(a, m)| *a == g.account_id && m & b != 0) {
+            let reason = if receives_only_bouncing(&g.account_id, b) {
+                Reason::OnlyBouncing
+            } else if unverified.iter().any(|(a, m)| *a == g.account_id && m & b != 0) {
                 Reason::OnlyUnverified
             } else if entries.iter().any(|(a, m, o, removed)| *a == g.account_id && m & b != 0 && !removed && o & b != 0) {
                 Reason::OptedOut

@@ -104,6 +104,11 @@ impl Actor {
         Actor { kind: ActorKind::System, id: "upkeep".into(), name: name.to_owned(), via: Via::Job, request_id: None }
     }
 
+    /// The mail server, by its answers (an address it refused for good).
+    pub fn mail_server() -> Actor {
+        Actor { kind: ActorKind::System, id: "smtp".into(), name: "the mail server's answer".into(), via: Via::Job, request_id: None }
+    }
+
     /// Someone at the server's command line (`rd-contacts admin add`, `access-key create`).
     pub fn cli() -> Actor {
         let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());

@@ -233,6 +233,18 @@ pub fn resend_verification(conn: &mut AnyConnection, id: &ContactId, address: Op
     })
 }
 
+/// Clears the bouncing mark of the contact's address and sends it a fresh verification
+/// link (the contact keeps receiving meanwhile). Returns the address.
+pub fn clear_bounce(conn: &mut AnyConnection, id: &ContactId, sender: &Sender, actor: &Actor) -> Result<String> {
+    crate::db::transaction(conn, |conn| {
+        lock_directory(conn)?;
+        let contact = get_contact(conn, id)?;
+        crate::bounces::clear(conn, &contact.email, actor)?;
+        verification::send(conn, &contact, &contact.email, sender)?;
+        Ok(contact.email)
+    })
+}
+
 /// Drops a pending email change; `address`, when given, must be the pending one.
 pub fn cancel_pending_email(conn: &mut AnyConnection, id: &ContactId, address: Option<&EmailAddress>, actor: &Actor) -> Result<Contact> {
     crate::db::transaction(conn, |conn| {

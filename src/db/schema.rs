@@ -129,6 +129,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    bounces (address_key) {
+        address_key -> Text,
+        address -> Text,
+        bounced_at -> Timestamp,
+        answer -> Text,
+    }
+}
+
+diesel::table! {
     audit_chain (id) {
         id -> Integer,
         last_seq -> BigInt,
@@ -364,6 +373,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     association_counts,
     audit_events,
     audit_chain,
+    bounces,
     mc_recipients,
     member_users,
     member_invitations,

@@ -46,7 +46,13 @@ impl Job for SendEmail {
 
     async fn run(self, run: &JobRun) -> Result<Step, JobError> {
         let email = self.open(&run.secrets)?;
-        run.mailer.send(&email).await.map_err(|e| JobError::Failed { message: e.to_string(), transient: e.is_transient() })?;
+        if let Err(e) = run.mailer.send(&email).await {
+            if e.is_bounce() {
+                let (to, answer) = (email.to.clone(), e.to_string());
+                crate::db::run(&run.pool, move |c| Ok::<_, JobError>(crate::bounces::mark(c, &to, &answer, &crate::audit::Actor::mail_server())?)).await?;
+            }
+            return Err(JobError::Failed { message: e.to_string(), transient: e.is_transient() });
+        }
         Ok(Step::Done)
     }
 }

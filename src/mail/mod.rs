@@ -64,6 +64,10 @@ pub enum MailError {
     /// Will not work by trying again (5xx rejection).
     #[error("the mail server rejected the message: {0}")]
     Permanent(String),
+    /// The mail server refused this recipient (5xx to RCPT, or to the message itself):
+    /// the address bounces.
+    #[error("the mail server refused the address: {0}")]
+    Rejected(String),
     #[error("could not write to the outbox: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -71,6 +75,11 @@ pub enum MailError {
 impl MailError {
     pub fn is_transient(&self) -> bool {
         matches!(self, MailError::Transient(_) | MailError::Io(_))
+    }
+
+    /// The recipient's address was refused for good: it bounces.
+    pub fn is_bounce(&self) -> bool {
+        matches!(self, MailError::Rejected(_))
     }
 }
 
@@ -95,6 +104,7 @@ impl SmtpTransport {
         match self {
             SmtpTransport::Direct(direct) => direct.send(&message).await.map_err(|f| match f {
                 smtp::Failure::Permanent(e) => MailError::Permanent(e),
+                smtp::Failure::Rejected(e) => MailError::Rejected(e),
                 smtp::Failure::Transient(e) => MailError::Transient(e),
             }),
             SmtpTransport::Lettre(transport) => transport
@@ -116,10 +126,12 @@ pub enum Mailer {
         dir: PathBuf,
         from: String,
     },
-    /// Kept in memory (tests); `delay` makes each send take that long, like a slow server.
+    /// Kept in memory (tests); `delay` makes each send take that long, like a slow server,
+    /// and the addresses in `refused` are answered as a server answers a dead mailbox.
     Memory {
         sent: Arc<Mutex<Vec<Email>>>,
         delay: Option<std::time::Duration>,
+        refused: Arc<Mutex<Vec<String>>>,
     },
 }
 
@@ -145,7 +157,7 @@ impl Mailer {
                 crate::config::private_dir(dir)?;
                 Mailer::File { dir: dir.clone(), from: from.to_owned() }
             }
-            MailSetting::Memory => Mailer::Memory { sent: Arc::default(), delay: None },
+            MailSetting::Memory => Mailer::Memory { sent: Arc::default(), delay: None, refused: Arc::default() },
         })
     }
 
@@ -164,7 +176,14 @@ impl Mailer {
 
     /// A memory mailer whose every send takes `delay` (tests of a slow mail server).
     pub fn memory_with_delay(delay: std::time::Duration) -> Mailer {
-        Mailer::Memory { sent: Arc::default(), delay: Some(delay) }
+        Mailer::Memory { sent: Arc::default(), delay: Some(delay), refused: Arc::default() }
+    }
+
+    /// A memory mailer answers `550` for `address` from now on (tests of bounces).
+    pub fn refuse(&self, address: &str) {
+        if let Mailer::Memory { refused, .. } = self {
+            refused.lock().expect("mailer lock").push(address.to_lowercase());
+        }
     }
 
     /// What a memory mailer has sent, oldest first (empty for the others).
@@ -216,9 +235,12 @@ impl Mailer {
                 .map_err(|e| MailError::Io(std::io::Error::other(e)))??;
                 Ok(())
             }
-            Mailer::Memory { sent, delay } => {
+            Mailer::Memory { sent, delay, refused } => {
                 if let Some(d) = delay {
                     tokio::time::sleep(*d).await;
+                }
+                if refused.lock().expect("mailer lock").contains(&email.to.to_lowercase()) {
+                    return Err(MailError::Rejected(format!("550 5.1.1 <{}>: mailbox unavailable", email.to)));
                 }
                 sent.lock().expect("mailer lock").push(email.clone());
                 Ok(())

@@ -11,9 +11,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use lettre::Message;
+use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::extension::{Extension, MailBodyParameter, MailParameter};
 
 /// A connection idle longer than this is closed rather than reused (servers drop idle
 /// clients after a few minutes; reusing one they dropped costs a failed attempt).
@@ -79,9 +82,12 @@ impl std::fmt::Debug for Direct {
 
 type SmtpError = lettre::transport::smtp::Error;
 
-/// Why a send failed: permanent (a 5xx answer) or worth trying again.
+/// Why a send failed: the recipient refused (5xx to RCPT or to the message: the address
+/// bounces), permanent otherwise (a 5xx to MAIL FROM, a message the server cannot take),
+/// or worth trying again.
 pub enum Failure {
     Permanent(String),
+    Rejected(String),
     Transient(String),
 }
 
@@ -135,42 +141,85 @@ impl Direct {
 
     /// Sends one message. A connection that had idled a while and fails is replaced once
     /// by a new one (the server may have closed it meanwhile); one in steady use is not,
-    /// since the message may have arrived before it failed.
+    /// since the message may have arrived before it failed. A connection that answered
+    /// 5xx is reset and kept.
     pub async fn send(&self, message: &Message) -> Result<(), Failure> {
         let envelope = message.envelope();
         let bytes = message.formatted();
         if let Some((mut conn, idled)) = self.take_idle() {
-            match conn.send(envelope, &bytes).await {
-                Ok(_) => {
+            match transact(&mut conn, envelope, &bytes).await {
+                Ok(()) => {
                     self.give_back(conn);
                     return Ok(());
                 }
-                Err(e) if e.is_permanent() => {
+                Err(f @ (Failure::Permanent(_) | Failure::Rejected(_))) => {
                     self.give_back(conn);
-                    return Err(e.into());
+                    return Err(f);
                 }
-                Err(e) if idled < Duration::from_secs(1) => {
+                Err(f) if idled < Duration::from_secs(1) => {
                     conn.abort().await;
-                    return Err(e.into());
+                    return Err(f);
                 }
                 Err(_) => conn.abort().await,
             }
         }
         let mut conn = self.connect().await?;
-        match conn.send(envelope, &bytes).await {
-            Ok(_) => {
+        match transact(&mut conn, envelope, &bytes).await {
+            Ok(()) => {
                 self.give_back(conn);
                 Ok(())
             }
-            Err(e) => {
-                if e.is_permanent() {
-                    self.give_back(conn);
-                } else {
-                    conn.abort().await;
-                }
-                Err(e.into())
+            Err(f @ (Failure::Permanent(_) | Failure::Rejected(_))) => {
+                self.give_back(conn);
+                Err(f)
+            }
+            Err(f) => {
+                conn.abort().await;
+                Err(f)
             }
         }
+    }
+}
+
+/// One SMTP transaction, each step's answer told apart (lettre's `send` does the same
+/// steps but does not say which one failed): a 5xx to RCPT or to the message itself is
+/// the recipient's; after any 5xx the transaction is reset so the connection can be reused.
+async fn transact(conn: &mut AsyncSmtpConnection, envelope: &Envelope, bytes: &[u8]) -> Result<(), Failure> {
+    async fn reset(conn: &mut AsyncSmtpConnection, e: SmtpError, rejected: bool) -> Failure {
+        if !e.is_permanent() {
+            return e.into();
+        }
+        let _ = conn.command(Rset).await;
+        if rejected { Failure::Rejected(e.to_string()) } else { Failure::Permanent(e.to_string()) }
+    }
+    let mut options = Vec::new();
+    let non_ascii = envelope.from().into_iter().chain(envelope.to()).any(|a| !AsRef::<str>::as_ref(a).is_ascii());
+    if non_ascii {
+        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            return Err(Failure::Permanent("the mail server takes no non-ASCII address (no SMTPUTF8)".into()));
+        }
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    if !bytes.is_ascii() {
+        if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            return Err(Failure::Permanent("the mail server takes no 8-bit message (no 8BITMIME)".into()));
+        }
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    if let Err(e) = conn.command(Mail::new(envelope.from().cloned(), options)).await {
+        return Err(reset(conn, e, false).await);
+    }
+    for to in envelope.to() {
+        if let Err(e) = conn.command(Rcpt::new(to.clone(), Vec::new())).await {
+            return Err(reset(conn, e, true).await);
+        }
+    }
+    if let Err(e) = conn.command(Data).await {
+        return Err(reset(conn, e, false).await);
+    }
+    match conn.message(bytes).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(reset(conn, e, true).await),
     }
 }
 

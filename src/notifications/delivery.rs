@@ -30,11 +30,13 @@ pub enum DeliveryStatus {
     Retrying,
     /// Given up: its error says why.
     Failed,
+    /// Not sent: the address bounces (see `crate::bounces`).
+    Skipped,
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 5] =
-        [DeliveryStatus::Pending, DeliveryStatus::Sending, DeliveryStatus::Sent, DeliveryStatus::Retrying, DeliveryStatus::Failed];
+    pub const ALL: [DeliveryStatus; 6] =
+        [DeliveryStatus::Pending, DeliveryStatus::Sending, DeliveryStatus::Sent, DeliveryStatus::Retrying, DeliveryStatus::Failed, DeliveryStatus::Skipped];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -43,6 +45,7 @@ impl DeliveryStatus {
             DeliveryStatus::Sent => "sent",
             DeliveryStatus::Retrying => "retrying",
             DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Skipped => "skipped",
         }
     }
 
@@ -59,6 +62,10 @@ const SENDING: &str = DeliveryStatus::Sending.as_str();
 const SENT: &str = DeliveryStatus::Sent.as_str();
 const RETRYING: &str = DeliveryStatus::Retrying.as_str();
 const FAILED: &str = DeliveryStatus::Failed.as_str();
+const SKIPPED: &str = DeliveryStatus::Skipped.as_str();
+
+/// Why a delivery to a bouncing address was not sent.
+pub const SKIPPED_BOUNCING: &str = "not sent: the mail server refused this address before (it bounces); clear the mark to send to it again";
 /// An attempt whose outcome was never recorded: its sender stopped.
 pub const INTERRUPTED: &str = "interrupted";
 
@@ -98,6 +105,20 @@ struct ClaimedRow {
 /// and past their wait) for the lease `token`, lowest ids first.
 pub fn claim(conn: &mut AnyConnection, notification: i64, token: &str, limit: i64) -> QueryResult<Vec<Claimed>> {
     let now = now_utc();
+    // Deliveries to bouncing addresses are skipped, not sent (logged with why).
+    diesel::update(
+        deliveries::table
+            .filter(deliveries::notification_id.eq(notification))
+            .filter(deliveries::status.eq_any([PENDING, RETRYING]))
+            .filter(deliveries::address_key.eq_any(crate::db::schema::bounces::table.select(crate::db::schema::bounces::address_key))),
+    )
+    .set((
+        deliveries::status.eq(SKIPPED),
+        deliveries::last_error.eq(SKIPPED_BOUNCING),
+        deliveries::next_attempt_at.eq(None::<PrimitiveDateTime>),
+        deliveries::updated_at.eq(now),
+    ))
+    .execute(conn)?;
     let lock = if is_postgres(conn) { "FOR UPDATE SKIP LOCKED" } else { "" };
     let rows: Vec<ClaimedRow> = diesel::sql_query(format!(
         "UPDATE deliveries SET status = 'sending', claimed_by = $1, claimed_at = $2, updated_at = $2 \
@@ -198,6 +219,8 @@ pub struct Outcome {
     pub delivery: i64,
     pub attempts: i32,
     pub error: Option<(String, bool)>,
+    /// The address the mail server refused for good (it is marked bouncing).
+    pub bounced: Option<String>,
 }
 
 /// Records attempts, in id order, in one transaction: sent, retrying (transient failure,
@@ -240,6 +263,10 @@ pub fn record(conn: &mut AnyConnection, token: &str, outcomes: &[Outcome]) -> Qu
                 .execute(conn)?;
         }
         for o in others {
+            if let Some(address) = &o.bounced {
+                let answer = o.error.as_ref().map_or("", |(e, _)| e.as_str());
+                crate::bounces::mark(conn, address, answer, &crate::audit::Actor::mail_server())?;
+            }
             let attempts = o.attempts + 1;
             let (status, error, next) = match &o.error {
                 None => (SENT, None, None),
@@ -277,15 +304,16 @@ pub struct Counts {
     pub sent: i64,
     pub retrying: i64,
     pub failed: i64,
+    pub skipped: i64,
 }
 
 impl Counts {
     pub fn total(&self) -> i64 {
-        self.pending + self.sending + self.sent + self.retrying + self.failed
+        self.pending + self.sending + self.sent + self.retrying + self.failed + self.skipped
     }
     /// Deliveries that will not change any more.
     pub fn finished(&self) -> i64 {
-        self.sent + self.failed
+        self.sent + self.failed + self.skipped
     }
     pub fn waiting(&self) -> i64 {
         self.pending + self.sending + self.retrying
@@ -308,6 +336,7 @@ pub fn counts(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<std::collect
             DeliveryStatus::Sent => c.sent += n,
             DeliveryStatus::Retrying => c.retrying += n,
             DeliveryStatus::Failed => c.failed += n,
+            DeliveryStatus::Skipped => c.skipped += n,
         }
     }
     Ok(out)

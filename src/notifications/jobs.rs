@@ -49,11 +49,14 @@ async fn attempt(mailer: &Mailer, notification: &Notification, label: &str, d: C
         account_name: &d.account_name,
         account_id: &d.account_id,
     });
-    let error = match mail {
-        Ok(email) => mailer.send(&email).await.err().map(|e| (e.to_string(), e.is_transient())),
-        Err(e) => Some((e.to_string(), false)),
+    let (error, bounced) = match mail {
+        Ok(email) => match mailer.send(&email).await {
+            Ok(()) => (None, None),
+            Err(e) => (Some((e.to_string(), e.is_transient())), e.is_bounce().then(|| d.address.clone())),
+        },
+        Err(e) => (Some((e.to_string(), false)), None),
     };
-    Outcome { delivery: d.id, attempts: d.attempts, error }
+    Outcome { delivery: d.id, attempts: d.attempts, error, bounced }
 }
 
 /// Records outcomes, trying again for a few seconds if the database is away: each

@@ -56,7 +56,7 @@ impl LogPage {
             Err(_) => api_name,
         }
     }
-    fn outcomes(&self) -> [DeliveryStatus; 5] {
+    fn outcomes(&self) -> [DeliveryStatus; 6] {
         DeliveryStatus::ALL
     }
     fn is_outcome(&self, o: &DeliveryStatus) -> bool {

@@ -36,6 +36,13 @@ class Inbox:
         self.messages = []
         self.lock = threading.Lock()
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # A dead mailbox, as a real server answers one: any address with "bounce" in it.
+        if "bounce" in address:
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "data": envelope.content.decode("utf8", "replace")})

@@ -133,3 +133,51 @@ async fn the_coverage_page_counts_per_folder_and_type_and_drills_down_to_the_mem
     let member = app.get(&format!("/members/{a}")).await;
     assert!(member.body.contains("Security") && member.body.contains("no recipient"), "the member page shows its own gaps: {}", member.body);
 }
+
+#[actix_web::test]
+async fn a_refused_address_is_marked_bouncing_its_notifications_are_skipped_and_the_gap_shows_until_cleared() {
+    let mut app = TestApp::spawn().await;
+    let folder = app.api("CreateFolder", &[("FolderName", "ops")]).await.json()["Folder"]["FolderId"].as_str().unwrap().to_owned();
+    let m = member(&app, &folder, "lonely").await;
+    let tom = app.active_contact("tom", "tom@example.com").await;
+    app.api("AssociateMembers", &[("ContactId", &tom), ("Members.1", &m)]).await;
+    assert_eq!(has(&gaps_of(&mut app, &folder, &m).await, "SecurityMessage"), None);
+
+    // The mail server answers 550 for tom's address.
+    app.state.mailer.refuse("tom@example.com");
+    let first =
+        app.api("PublishNotification", &[("MessageType", "SecurityMessage"), ("Subject", "first"), ("Content", "Rotate your keys."), ("AccountId", &m)]).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    app.run_pending_jobs().await;
+    assert!(app.with_conn(|c| rd_contacts::bounces::is_bouncing(c, "TOM@example.com").unwrap()).await, "marked, whatever the case");
+    assert_eq!(has(&gaps_of(&mut app, &folder, &m).await, "SecurityMessage").as_deref(), Some("OnlyBouncingAddresses"));
+
+    // The next notification is not sent to it: skipped, and the log says why.
+    let sent_before = app.sent_emails().len();
+    let second =
+        app.api("PublishNotification", &[("MessageType", "SecurityMessage"), ("Subject", "second"), ("Content", "Rotate again."), ("AccountId", &m)]).await;
+    let id = second.json()["NotificationId"].as_str().unwrap().to_owned();
+    app.run_pending_jobs().await;
+    assert_eq!(app.sent_emails().len(), sent_before);
+    app.sign_in().await;
+    let log = app.get(&format!("/notifications?notification={id}")).await;
+    assert!(log.body.contains("1 skipped (bouncing)") && log.body.contains("it bounces"), "{}", log.body);
+    let page = app.get(&format!("/contacts/{tom}")).await;
+    assert!(page.body.contains("status-bouncing") && page.body.contains("mailbox unavailable"), "{}", page.body);
+    assert!(app.get("/contacts").await.body.contains("status-bouncing"));
+
+    // Cleared by an administrator: no longer bouncing, and the address is asked to verify again.
+    let cleared = app.post(&format!("/contacts/{tom}/clear-bounce"), &[]).await;
+    assert_eq!(cleared.status, StatusCode::SEE_OTHER, "{}", cleared.body);
+    assert!(!app.with_conn(|c| rd_contacts::bounces::is_bouncing(c, "tom@example.com").unwrap()).await);
+    assert_eq!(has(&gaps_of(&mut app, &folder, &m).await, "SecurityMessage"), None);
+    let trail: Vec<String> = app
+        .with_conn(|c| {
+            use diesel::prelude::*;
+            use rd_contacts::db::schema::audit_events;
+            audit_events::table.filter(audit_events::action.like("address.%")).order(audit_events::seq).select(audit_events::action).load(c).unwrap()
+        })
+        .await;
+    assert_eq!(trail, ["address.bounce", "address.bounce_cleared"]);
+    app.leftover_jobs_ok.set(true);
+}

@@ -275,7 +275,7 @@ async fn t2_a_delivery_claimed_by_a_live_sender_is_neither_taken_nor_written_by_
             assert_eq!(job.kind, "notification_send");
             let mine = delivery::claim(c, id, "server-a", 2).unwrap();
             let theirs = delivery::claim(c, id, "server-b", 10).unwrap();
-            let outcome = delivery::Outcome { delivery: mine[0].id, attempts: 0, error: None };
+            let outcome = delivery::Outcome { delivery: mine[0].id, attempts: 0, error: None, bounced: None };
             let written = delivery::record(c, "server-b", &[outcome]).unwrap();
             let released = delivery::release_orphans(c, id).unwrap();
             let status: String =

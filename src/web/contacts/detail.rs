@@ -25,7 +25,8 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/contacts/{id}", web::get().to(details))
         .route("/contacts/{id}/resend", web::post().to(resend))
         .route("/contacts/{id}/cancel-update", web::post().to(cancel_update))
-        .route("/contacts/{id}/members", web::get().to(members_page));
+        .route("/contacts/{id}/members", web::get().to(members_page))
+        .route("/contacts/{id}/clear-bounce", web::post().to(clear_bounce));
 }
 
 #[derive(Template)]
@@ -37,6 +38,7 @@ struct DetailPage {
     failed_deletion: Option<FailedDeletion>,
     history: Vec<Verification>,
     audit: Vec<AuditEvent>,
+    bounce: Option<crate::bounces::Bounce>,
     now: time::PrimitiveDateTime,
     error: Option<String>,
 }
@@ -57,16 +59,25 @@ impl DetailPage {
 }
 
 pub(super) async fn render_details(state: &AppState, admin: &CurrentAdmin, id: ContactId, error: Option<String>) -> Reply {
-    let (contact, history, scope, failed_deletion, audit) = db::run(&state.pool, move |c| {
+    let (contact, history, scope, failed_deletion, (audit, bounce)) = db::run(&state.pool, move |c| {
         let contact = contacts::get_contact(c, &id)?;
         let failed = deletion::standing_failure(c, &contact, 100)?;
-        let audit = audit::recent(c, id.as_str(), HISTORY_ROWS)?;
+        let audit = (audit::recent(c, id.as_str(), HISTORY_ROWS)?, crate::bounces::lookup(&crate::bounces::of(c, [contact.email.as_str()])?, &contact.email));
         Ok::<_, ContactError>((contact, contacts::verification_history(c, &id)?, scope::effective_scope(c, id.as_str())?, failed, audit))
     })
     .await?;
     let chrome = Chrome::new(admin, "directory");
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
-    html(status, &DetailPage { chrome, contact, scope, failed_deletion, history, audit, now: db::now_utc(), error })
+    html(status, &DetailPage { chrome, contact, scope, failed_deletion, history, audit, bounce, now: db::now_utc(), error })
+}
+
+/// Clears the contact's bouncing mark and asks the address to verify again.
+async fn clear_bounce(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, _form: CsrfForm) -> Reply {
+    let id = contact_id(&path)?;
+    let (sender, actor, target) = (state.sender(&admin.username), admin.actor(), id.clone());
+    let address = db::run(&state.pool, move |c| contacts::clear_bounce(c, &target, &sender, &actor)).await?;
+    admin.flash.say(format!("{address} is no longer marked bouncing; a verification email is on its way to it."));
+    Ok(redirect(&format!("/contacts/{id}")))
 }
 
 async fn details(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>) -> Reply {

@@ -61,6 +61,13 @@ struct ListPage {
     used: i64,
     quota: i64,
     error: Option<String>,
+    bouncing: std::collections::HashMap<String, crate::bounces::Bounce>,
+}
+
+impl ListPage {
+    fn bounces(&self, address: &str) -> bool {
+        crate::bounces::lookup(&self.bouncing, address).is_some()
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -94,15 +101,16 @@ pub(super) async fn render_list(state: &AppState, admin: &CurrentAdmin, query: L
         types: types.map(|t| std::iter::once(t).collect::<MessageTypes>()),
     };
     let page = PageRequest::with_size(query.page, PER_PAGE);
-    let (rows, (used, quota), bound, retained) = db::run(&state.pool, move |c| {
+    let (rows, (used, quota), bound, retained, bouncing) = db::run(&state.pool, move |c| {
         let rows = contacts::list_contacts_where(c, &filter, page)?;
         let ids: Vec<String> = rows.items.iter().map(|r| r.contact.id.clone()).collect();
-        Ok::<_, ContactError>((rows, contacts::contact_quota(c)?, contacts::binding_counts(c, &ids)?, contacts::retained_counts(c, &ids)?))
+        let bouncing = crate::bounces::of(c, rows.items.iter().map(|r| r.contact.email.as_str()))?;
+        Ok::<_, ContactError>((rows, contacts::contact_quota(c)?, contacts::binding_counts(c, &ids)?, contacts::retained_counts(c, &ids)?, bouncing))
     })
     .await?;
     let chrome = Chrome::new(admin, "directory");
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
-    let page = ListPage { chrome, rows, bound, retained, q, status: status_raw, title: title_raw, message_type: type_raw, used, quota, error };
+    let page = ListPage { chrome, rows, bound, retained, q, status: status_raw, title: title_raw, message_type: type_raw, used, quota, error, bouncing };
     html(status, &page)
 }
 
