@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod coverage;
 pub mod db;
 pub mod directory;
+pub mod directory_file;
 pub mod domain;
 pub mod errors;
 pub mod jobs;

@@ -10,7 +10,7 @@ use rd_contacts::config::Settings;
 use rd_contacts::domain::{Password, Username};
 use rd_contacts::errors::{BoxError, cause_chain};
 use rd_contacts::mail::Mailer;
-use rd_contacts::{db, directory, jobs, startup};
+use rd_contacts::{db, directory, directory_file, jobs, startup};
 
 #[derive(Parser)]
 #[command(name = "rd-contacts", version, about = "Notification contacts for a resource directory: console and Alibaba-compatible API")]
@@ -39,6 +39,11 @@ enum Command {
     Backup { file: std::path::PathBuf },
     /// Replace the embedded SQLite database with a backup FILE (stop the server first).
     Restore { file: std::path::PathBuf },
+    /// Keep the directory in step with a file (CSV or JSON: folder_path, account_id, display_name, security_email).
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -124,6 +129,22 @@ enum AdminCommand {
 }
 
 #[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Bring the directory to the file's state: folders, members, moves, renames, emails.
+    Import {
+        file: std::path::PathBuf,
+        /// Print the plan (and the coverage gaps it would open) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also remove the members the file does not list.
+        #[arg(long)]
+        remove_missing: bool,
+    },
+    /// Write the directory to a new FILE (.json for JSON, CSV otherwise).
+    Export { file: std::path::PathBuf },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Walk the hash chain and report the first entry that does not match (exit 1).
     Verify,
@@ -162,6 +183,84 @@ fn read_password(username: &Username) -> Result<Password, BoxError> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     Ok(Password::parse_for(line.trim_end_matches(['\r', '\n']), &[username.as_str()])?)
+}
+
+/// Gaps per message type over the whole directory.
+fn gap_totals(conn: &mut db::AnyConnection) -> Result<Vec<i64>, BoxError> {
+    let rd = directory::get_directory(conn)?;
+    let root = directory::get_folder(conn, &rd_contacts::domain::FolderId::parse(&rd.root_folder_id)?)?;
+    let rows = rd_contacts::coverage::folder_gaps(conn, &root.path)?;
+    Ok((0..rd_contacts::domain::MessageType::ALL.len()).map(|i| rows.iter().map(|r| r.gaps[i]).sum()).collect())
+}
+
+fn print_plan(plan: &directory_file::Plan) {
+    let parts: [(&str, &Vec<String>); 6] = [
+        ("folders to add", &plan.folders_added),
+        ("members to add", &plan.members_added),
+        ("members to move", &plan.moves),
+        ("members to rename", &plan.renames),
+        ("security emails to change", &plan.email_changes),
+        ("members to remove", &plan.removals),
+    ];
+    for (what, items) in parts {
+        println!("{} {what}", items.len());
+        for item in items {
+            println!("  {item}");
+        }
+    }
+}
+
+fn directory_command(settings: &Settings, command: DirectoryCommand) -> Result<(), BoxError> {
+    let pool = db::connect(&settings.database_url, 1)?;
+    let mut conn = pool.get()?;
+    let actor = Actor::cli();
+    match command {
+        DirectoryCommand::Export { file } => {
+            let rows = directory_file::export(&mut conn)?;
+            let text = if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+                serde_json::to_string_pretty(&rows)?
+            } else {
+                directory_file::to_csv(&rows)
+            };
+            let mut out = rd_contacts::config::private_file(&file).map_err(|e| format!("{}: {e} (an export never overwrites a file)", file.display()))?;
+            std::io::Write::write_all(&mut out, text.as_bytes())?;
+            println!("Wrote {} rows to {}.", rows.len(), file.display());
+        }
+        DirectoryCommand::Import { file, dry_run, remove_missing } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let rows = directory_file::parse(&text).map_err(|errors| errors.join("\n"))?;
+            let before = gap_totals(&mut conn)?;
+            let (plan, after) = if dry_run {
+                db::dry_run(&mut conn, |c| {
+                    let plan = directory_file::apply(c, &rows, remove_missing, &actor)?;
+                    let after = gap_totals(c).map_err(|e| directory_file::FileError::Invalid(vec![e.to_string()]))?;
+                    Ok::<_, directory_file::FileError>((plan, after))
+                })?
+            } else {
+                let plan = directory_file::apply(&mut conn, &rows, remove_missing, &actor)?;
+                (plan, gap_totals(&mut conn)?)
+            };
+            if plan.is_empty() {
+                println!("The directory already matches {}: nothing to change.", file.display());
+                return Ok(());
+            }
+            println!("{} {}:", if dry_run { "Would change, to match" } else { "Changed, to match" }, file.display());
+            print_plan(&plan);
+            let opened: Vec<String> = rd_contacts::domain::MessageType::ALL
+                .iter()
+                .zip(before.iter().zip(&after))
+                .filter(|(_, (b, a))| a > b)
+                .map(|(t, (b, a))| format!("{} more members without a {} recipient", a - b, t.api_name()))
+                .collect();
+            if !opened.is_empty() {
+                println!("Coverage: {}.", opened.join("; "));
+            }
+            if dry_run {
+                println!("Dry run: nothing was changed.");
+            }
+        }
+    }
+    Ok(())
 }
 
 fn admin_named(conn: &mut db::AnyConnection, username: &str) -> Result<admins::Admin, BoxError> {
@@ -288,6 +387,7 @@ fn run(cli: Cli) -> Result<(), BoxError> {
             println!("Start the server with the secret key of the backup's time ({}).", secret_key_place(&settings));
             Ok(())
         }
+        Command::Directory { command } => directory_command(&settings, command),
         Command::Admin { command } => admin_command(&settings, command),
         Command::AccessKey { command } => access_key_command(&settings, command),
         Command::Audit { command: AuditCommand::Verify } => {

@@ -127,10 +127,14 @@
         // the caret) away. The row is replaced once they leave it; until then it only
         // says it is saved.
         var mark = first.querySelector(".saved");
-        if (mark && !target.querySelector(".saved")) {
-          var actions = target.querySelector(".row-actions");
-          if (actions) actions.insertBefore(mark.cloneNode(true), actions.firstChild);
-        }
+        var actions = target.querySelector(".row-actions");
+        if (mark && !target.querySelector(".saved") && actions) actions.insertBefore(mark.cloneNode(true), actions.firstChild);
+        // A change the server asks about before saving ("nobody would receive…") is shown
+        // at once, with its buttons, in the row the person is in.
+        var asked = target.querySelector(".row-actions [role=alert]");
+        if (asked) asked.remove();
+        var asking = first.querySelector(".row-actions [role=alert]");
+        if (asking && actions) actions.insertBefore(asking.cloneNode(true), actions.firstChild);
         target.__pending = { fresh: first, sent: sent || {} };
         if (!target.__waiting) {
           target.__waiting = true;

@@ -324,7 +324,8 @@ pub fn in_layout<B>(res: actix_web::dev::ServiceResponse<B>) -> actix_web::Resul
     use actix_web::middleware::ErrorHandlerResponse;
 
     use crate::web::session::CurrentUser;
-    let Some(shown) = res.response().extensions().get::<Shown>().cloned() else {
+    // A 500 keeps its own page and its error, which `framework_failure` and the logs read.
+    let Some(shown) = res.response().extensions().get::<Shown>().cloned().filter(|_| res.status() != StatusCode::INTERNAL_SERVER_ERROR) else {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     };
     let user = CurrentUser::extract(res.request()).into_inner().ok();

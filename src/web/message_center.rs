@@ -91,6 +91,8 @@ pub struct EntryRow {
     pub entry: DirectoryEntry,
     pub csrf: String,
     pub saved: bool,
+    /// The change was not saved: it would leave these types with nobody (asked first).
+    pub would_leave: Option<String>,
 }
 
 #[derive(Template)]
@@ -154,7 +156,8 @@ async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, 
     let status =
         if add.name_error.is_some() || add.email_error.is_some() || add.types_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let own: Vec<OwnRow> = mc.own.iter().map(|r| OwnRow::of(r, &member.csrf)).collect();
-    let entries: Vec<EntryRow> = visible_entries(&mc).into_iter().map(|entry| EntryRow { entry, csrf: member.csrf.clone(), saved: false }).collect();
+    let entries: Vec<EntryRow> =
+        visible_entries(&mc).into_iter().map(|entry| EntryRow { entry, csrf: member.csrf.clone(), saved: false, would_leave: None }).collect();
     let total = (own.len() + entries.len()) as i64;
     let page = page.within(total);
     let (from, to) = (page.offset() as usize, (page.offset() + page.size) as usize);
@@ -302,17 +305,34 @@ async fn remove_recipient(state: web::Data<AppState>, req: HttpRequest, member: 
 async fn save_entry(state: web::Data<AppState>, req: HttpRequest, member: CurrentMember, path: web::Path<String>, form: CsrfForm) -> Reply {
     let contact = path.into_inner();
     let keep = checked_types(&form.pairs).map_err(AppError::BadRequest)?;
+    let confirmed = field(&form.pairs, "confirm") == "1";
     let account = member.account_id.clone();
     let actor = member.actor();
-    let (entry, uncovered) = db::run(&state.pool, move |c| {
+    // Before an opt-out that would leave a type with nobody, the member is asked first.
+    let (entry, uncovered, would_leave) = db::run(&state.pool, move |c| {
+        let mc = message_center::message_center(c, &account)?;
+        let before = mc.uncovered();
+        let mut after = mc.clone();
+        let entry = after.entries.iter_mut().find(|e| e.contact_id == contact).ok_or(McError::EntryNotFound)?;
+        entry.opt_out = MessageTypes::from_bits(entry.contact_types.bits() & !keep.bits());
+        let opened: MessageTypes = after.uncovered().iter().filter(|t| !before.contains(*t)).collect();
+        if !opened.is_empty() && !confirmed {
+            let proposed = after.entries.into_iter().find(|e| e.contact_id == contact).ok_or(McError::EntryNotFound)?;
+            return Ok::<_, McError>((proposed, None, Some(opened.labels())));
+        }
         message_center::set_entry_types(c, &account, &contact, keep, &actor)?;
         let mc = message_center::message_center(c, &account)?;
         let uncovered = mc.uncovered().labels();
-        Ok::<_, McError>((mc.entries.into_iter().find(|e| e.contact_id == contact).ok_or(McError::EntryNotFound)?, uncovered))
+        Ok((mc.entries.into_iter().find(|e| e.contact_id == contact).ok_or(McError::EntryNotFound)?, Some(uncovered), None))
     })
     .await?;
+    if let Some(types) = would_leave {
+        let row = EntryRow { entry, csrf: member.csrf.clone(), saved: false, would_leave: Some(types) };
+        let status = if req.headers().contains_key("HX-Request") { StatusCode::OK } else { StatusCode::CONFLICT };
+        return html(status, &EntryRowFragment { row, uncovered: None });
+    }
     if req.headers().contains_key("HX-Request") {
-        html(StatusCode::OK, &EntryRowFragment { row: EntryRow { entry, csrf: member.csrf.clone(), saved: true }, uncovered: Some(uncovered) })
+        html(StatusCode::OK, &EntryRowFragment { row: EntryRow { entry, csrf: member.csrf.clone(), saved: true, would_leave: None }, uncovered })
     } else {
         member.flash.say("Saved.");
         Ok(redirect("/my/message-center"))

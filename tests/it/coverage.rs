@@ -181,3 +181,21 @@ async fn a_refused_address_is_marked_bouncing_its_notifications_are_skipped_and_
     assert_eq!(trail, ["address.bounce", "address.bounce_cleared"]);
     app.leftover_jobs_ok.set(true);
 }
+
+#[actix_web::test]
+async fn an_opt_out_that_would_leave_a_type_with_nobody_is_asked_first() {
+    let mut app = TestApp::spawn().await;
+    let folder = app.api("CreateFolder", &[("FolderName", "ops")]).await.json()["Folder"]["FolderId"].as_str().unwrap().to_owned();
+    let m = member(&app, &folder, "lonely").await;
+    let tom = app.active_contact("tom", "tom@example.com").await;
+    app.api("AssociateMembers", &[("ContactId", &tom), ("Members.1", &m)]).await;
+    app.member_user(&m, "ops@example.com").await;
+    let path = format!("/my/message-center/entries/{tom}");
+    let asked = app.post(&path, &[("message_types", "FaultMessage")]).await;
+    assert_eq!(asked.status, StatusCode::CONFLICT, "{}", asked.body);
+    assert!(asked.body.contains("nobody would receive Security"), "{}", asked.body);
+    assert_eq!(has(&gaps_of(&mut app, &folder, &m).await, "SecurityMessage"), None, "nothing was saved");
+    let confirmed = app.post(&path, &[("message_types", "FaultMessage"), ("confirm", "1")]).await;
+    assert_eq!(confirmed.status, StatusCode::SEE_OTHER, "{}", confirmed.body);
+    assert_eq!(has(&gaps_of(&mut app, &folder, &m).await, "SecurityMessage").as_deref(), Some("OptedOut"));
+}

@@ -12,6 +12,7 @@ mod coverage;
 mod credentials;
 mod deletion;
 mod directory;
+mod directory_file;
 mod jobs;
 mod message_center;
 mod model;

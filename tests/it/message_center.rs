@@ -155,7 +155,11 @@ async fn m2_opting_out_of_a_type_changes_only_the_members_message_center() {
     let tom = contact_with(&mut app, "Tom", "tom@example.com", &["SecurityMessage", "FaultMessage"]).await;
     associate(&app, &a, &tom).await;
     app.member_user(&a, "user@a.example").await;
-    let saved = app.send_htmx_with_token(&format!("/my/message-center/entries/{tom}"), &[("message_types", "FaultMessage")]).await;
+    // Tom is the member's only recipient of Security: the row asks first, and saves nothing.
+    let asked = app.send_htmx_with_token(&format!("/my/message-center/entries/{tom}"), &[("message_types", "FaultMessage")]).await;
+    assert!(asked.body.contains("Turn off anyway") && !asked.body.contains(r#"class="saved""#), "{}", asked.body);
+    assert_eq!(recipients(&app, &a, MessageType::SecurityMessage).await, ["tom@example.com"]);
+    let saved = app.send_htmx_with_token(&format!("/my/message-center/entries/{tom}"), &[("message_types", "FaultMessage"), ("confirm", "1")]).await;
     assert_eq!(saved.status, StatusCode::OK);
     assert!(saved.body.contains("entry-") && !saved.body.contains("<html"), "the row comes back alone");
     assert!(

@@ -1,0 +1,356 @@
+//! The directory kept in step with a file (`rd-contacts directory import|export`): CSV
+//! with the header `folder_path,account_id,display_name,security_email`, or a JSON list of
+//! objects with those keys. An import brings the directory to the file's state: it makes
+//! the folders, creates members (a row without an account id; one already in that folder
+//! with that name is the same member, so a second import changes nothing), moves and
+//! renames members, sets security emails, and with `remove_missing` removes the members
+//! the file does not list. Moves follow rules U1–U3 and removals B4, as in the console.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::Actor;
+use crate::db::AnyConnection;
+use crate::db::schema::{accounts, folders};
+use crate::directory::{self, DirectoryError, JoinMethod, NewAccount};
+use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH};
+
+/// One row of the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    #[serde(default)]
+    pub folder_path: String,
+    #[serde(default)]
+    pub account_id: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub security_email: String,
+}
+
+pub const HEADER: &str = "folder_path,account_id,display_name,security_email";
+
+/// A row, checked: the folder names from below the root, and the member it names, if any.
+#[derive(Debug, Clone)]
+struct Checked {
+    line: usize,
+    path: Vec<FolderName>,
+    account: Option<AccountId>,
+    member: Option<(DisplayName, Option<EmailAddress>)>,
+}
+
+/// Splits one CSV record (RFC 4180 quoting) into fields.
+fn csv_fields(line: &str) -> Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => fields.push(std::mem::take(&mut field)),
+            (false, c) => field.push(c),
+        }
+    }
+    if quoted {
+        return Err("a quoted field is not closed".into());
+    }
+    fields.push(field);
+    Ok(fields)
+}
+
+/// The rows of a file: JSON when it starts with `[`, CSV otherwise (with its header).
+pub fn parse(text: &str) -> Result<Vec<Row>, Vec<String>> {
+    let text = text.trim_start_matches('\u{feff}');
+    if text.trim_start().starts_with('[') {
+        return serde_json::from_str::<Vec<Row>>(text).map_err(|e| vec![format!("The JSON is not a list of rows with {HEADER}: {e}")]);
+    }
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    match lines.next() {
+        Some((_, h)) if h.trim().replace(' ', "").eq_ignore_ascii_case(HEADER) => {}
+        _ => return Err(vec![format!("The first line must be the header {HEADER}")]),
+    }
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in lines {
+        match csv_fields(line) {
+            Ok(f) if f.len() == 4 => {
+                rows.push(Row { folder_path: f[0].clone(), account_id: f[1].clone(), display_name: f[2].clone(), security_email: f[3].clone() })
+            }
+            Ok(f) => errors.push(format!("Line {}: {} fields; each line has 4 ({HEADER})", i + 1, f.len())),
+            Err(e) => errors.push(format!("Line {}: {e}", i + 1)),
+        }
+    }
+    if errors.is_empty() { Ok(rows) } else { Err(errors) }
+}
+
+fn check(rows: &[Row]) -> Result<Vec<Checked>, Vec<String>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen_ids = HashSet::new();
+    for (i, row) in rows.iter().enumerate() {
+        let line = i + 2;
+        let result = (|| -> Result<Checked, String> {
+            let path = row
+                .folder_path
+                .split('/')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| FolderName::parse(p).map_err(|e| e.message))
+                .collect::<Result<Vec<_>, _>>()?;
+            if path.len() > MAX_FOLDER_DEPTH as usize {
+                return Err(format!("folders nest at most {MAX_FOLDER_DEPTH} levels below the root"));
+            }
+            let account = Some(row.account_id.trim()).filter(|a| !a.is_empty()).map(|a| AccountId::parse(a).map_err(|e| e.message)).transpose()?;
+            if let Some(a) = &account
+                && !seen_ids.insert(a.to_string())
+            {
+                return Err(format!("account {a} is listed twice"));
+            }
+            let member = match (row.display_name.trim(), row.security_email.trim()) {
+                ("", "") if account.is_none() => None,
+                ("", _) => return Err("a member needs a display name".into()),
+                (name, email) => Some((
+                    DisplayName::parse(name).map_err(|e| e.message)?,
+                    Some(email).filter(|e| !e.is_empty()).map(|e| EmailAddress::parse(e).map_err(|e| e.message)).transpose()?,
+                )),
+            };
+            Ok(Checked { line, path, account, member })
+        })();
+        match result {
+            Ok(c) => out.push(c),
+            Err(e) => errors.push(format!("Line {line}: {e}")),
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
+}
+
+/// What an import did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub folders_added: Vec<String>,
+    pub members_added: Vec<String>,
+    pub moves: Vec<String>,
+    pub renames: Vec<String>,
+    pub email_changes: Vec<String>,
+    pub removals: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.folders_added.is_empty()
+            && self.members_added.is_empty()
+            && self.moves.is_empty()
+            && self.renames.is_empty()
+            && self.email_changes.is_empty()
+            && self.removals.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+    #[error("Line {line}: {error}")]
+    Line { line: usize, error: DirectoryError },
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Storage(#[from] crate::errors::StorageError),
+}
+
+crate::errors::storage_errors!(FileError);
+
+/// The folder of a path below the root, made when missing.
+fn ensure_path(
+    conn: &mut AnyConnection,
+    root: &FolderId,
+    path: &[FolderName],
+    known: &mut HashMap<Vec<String>, FolderId>,
+    plan: &mut Plan,
+    actor: &Actor,
+) -> Result<FolderId, DirectoryError> {
+    let mut parent = root.clone();
+    let mut key = Vec::new();
+    for name in path {
+        key.push(name.as_str().to_lowercase());
+        if let Some(id) = known.get(&key) {
+            parent = id.clone();
+            continue;
+        }
+        let folder = match directory::child_named(conn, &parent, name)? {
+            Some(f) => f,
+            None => {
+                plan.folders_added.push(key.join("/"));
+                directory::create_folder(conn, &parent, name, actor)?
+            }
+        };
+        parent = FolderId::parse(&folder.id).map_err(|_| DirectoryError::FolderNotFound(folder.id.clone()))?;
+        known.insert(key.clone(), parent.clone());
+    }
+    Ok(parent)
+}
+
+/// Brings the directory to the rows' state in one transaction (see the module's doc).
+pub fn apply(conn: &mut AnyConnection, rows: &[Row], remove_missing: bool, actor: &Actor) -> Result<Plan, FileError> {
+    let checked = check(rows).map_err(FileError::Invalid)?;
+    crate::db::transaction(conn, |conn| {
+        let rd = directory::get_directory(conn)?;
+        let root = FolderId::parse(&rd.root_folder_id).map_err(|_| DirectoryError::FolderNotFound(rd.root_folder_id.clone()))?;
+        let mut known = HashMap::new();
+        let mut plan = Plan::default();
+        let mut listed: HashSet<String> = HashSet::new();
+        for row in &checked {
+            let at = |error: DirectoryError| FileError::Line { line: row.line, error };
+            let folder = ensure_path(conn, &root, &row.path, &mut known, &mut plan, actor).map_err(at)?;
+            let Some((name, email)) = &row.member else { continue };
+            let existing = match &row.account {
+                Some(id) => Some(directory::get_current_account(conn, id).map_err(at)?),
+                // Without an id, a member of that name in that folder is the row's member.
+                None => accounts::table
+                    .filter(accounts::folder_id.eq(folder.as_str()))
+                    .filter(accounts::display_name.eq(name.as_str()))
+                    .filter(accounts::removed_at.is_null())
+                    .filter(accounts::id.ne_all(listed.iter().cloned().collect::<Vec<_>>()))
+                    .select(accounts::id)
+                    .first::<String>(conn)
+                    .optional()?
+                    .map(|id| directory::get_current_account(conn, &AccountId::parse(&id).expect("stored ids are valid")))
+                    .transpose()
+                    .map_err(at)?,
+            };
+            let Some(account) = existing else {
+                let new = NewAccount {
+                    display_name: name.clone(),
+                    folder: folder.clone(),
+                    security_email: email.clone(),
+                    account_name_prefix: None,
+                    join_method: JoinMethod::Created,
+                };
+                let created = crate::membership::create_account(conn, &new, actor).map_err(at)?;
+                plan.members_added.push(format!("{} ({})", created.display_name, created.id));
+                listed.insert(created.id);
+                continue;
+            };
+            listed.insert(account.id.clone());
+            let id = AccountId::parse(&account.id).expect("stored ids are valid");
+            if account.folder_id.as_deref() != Some(folder.as_str()) {
+                crate::membership::move_account(conn, &id, &folder, actor).map_err(at)?;
+                plan.moves.push(format!("{} ({}) to {}", account.display_name, account.id, row.path.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("/")));
+            }
+            let rename = (account.display_name != name.as_str()).then_some(name);
+            let wanted = email.as_ref().map(|e| e.as_str().to_owned());
+            let email_change = (account.security_email != wanted).then_some(email.as_ref());
+            if rename.is_some() || email_change.is_some() {
+                directory::update_account(conn, &id, rename, email_change, actor).map_err(at)?;
+                if rename.is_some() {
+                    plan.renames.push(format!("{} to {} ({})", account.display_name, name.as_str(), account.id));
+                }
+                if email_change.is_some() {
+                    plan.email_changes.push(format!("{} ({}): {}", name.as_str(), account.id, wanted.as_deref().unwrap_or("none")));
+                }
+            }
+        }
+        if remove_missing {
+            let current: Vec<(String, String)> =
+                accounts::table.filter(accounts::removed_at.is_null()).select((accounts::id, accounts::display_name)).load(conn)?;
+            for (id, name) in current.into_iter().filter(|(id, _)| !listed.contains(id)) {
+                directory::remove_account(conn, &AccountId::parse(&id).expect("stored ids are valid"), actor)?;
+                plan.removals.push(format!("{name} ({id})"));
+            }
+        }
+        Ok(plan)
+    })
+}
+
+/// The directory as rows: every folder (a row of its own when it has no member) and
+/// every member of the directory, by folder path.
+pub fn export(conn: &mut AnyConnection) -> QueryResult<Vec<Row>> {
+    let all: Vec<(String, String, Option<String>)> = folders::table.select((folders::id, folders::name, folders::parent_id)).load(conn)?;
+    let by_id: HashMap<&str, (&str, Option<&str>)> = all.iter().map(|(id, name, parent)| (id.as_str(), (name.as_str(), parent.as_deref()))).collect();
+    fn path<'a>(by_id: &HashMap<&'a str, (&'a str, Option<&'a str>)>, mut id: &'a str) -> String {
+        let mut names = Vec::new();
+        while let Some((name, Some(parent))) = by_id.get(id).copied() {
+            names.push(name);
+            id = parent;
+        }
+        names.reverse();
+        names.join("/")
+    }
+    let path_of = |id: &str| path(&by_id, by_id.get_key_value(id).map_or("", |(k, _)| *k));
+    let members: Vec<(String, String, Option<String>, Option<String>)> = accounts::table
+        .filter(accounts::removed_at.is_null())
+        .order(accounts::id)
+        .select((accounts::id, accounts::display_name, accounts::folder_id, accounts::security_email))
+        .load(conn)?;
+    let with_members: HashSet<&str> = members.iter().filter_map(|m| m.2.as_deref()).collect();
+    let mut rows: Vec<Row> = all
+        .iter()
+        .filter(|(id, _, parent)| parent.is_some() && !with_members.contains(id.as_str()))
+        .map(|(id, _, _)| Row { folder_path: path_of(id), account_id: String::new(), display_name: String::new(), security_email: String::new() })
+        .collect();
+    rows.extend(members.iter().map(|(id, name, folder, email)| Row {
+        folder_path: folder.as_deref().map(path_of).unwrap_or_default(),
+        account_id: id.clone(),
+        display_name: name.clone(),
+        security_email: email.clone().unwrap_or_default(),
+    }));
+    rows.sort_by(|a, b| (&a.folder_path, &a.account_id).cmp(&(&b.folder_path, &b.account_id)));
+    Ok(rows)
+}
+
+/// One CSV field, quoted when needed.
+fn csv_field(out: &mut String, v: &str) {
+    if v.contains([',', '"', '\n', '\r']) || v.starts_with(' ') || v.ends_with(' ') {
+        out.push('"');
+        out.push_str(&v.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(v);
+    }
+}
+
+/// The rows as CSV (with its header).
+pub fn to_csv(rows: &[Row]) -> String {
+    let mut out = format!("{HEADER}\n");
+    for r in rows {
+        for (i, v) in [&r.folder_path, &r.account_id, &r.display_name, &r.security_email].iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            csv_field(&mut out, v);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_keep_quoted_commas_and_quotes() {
+        assert_eq!(csv_fields(r#"ops/db,,"Payments, prod","#).unwrap(), ["ops/db", "", "Payments, prod", ""]);
+        assert_eq!(csv_fields(r#"a,"say ""hi""",b,c"#).unwrap(), ["a", "say \"hi\"", "b", "c"]);
+        assert!(csv_fields(r#"a,"open"#).is_err());
+        let rows = vec![Row { folder_path: "ops".into(), account_id: String::new(), display_name: "A, \"B\"".into(), security_email: String::new() }];
+        assert_eq!(parse(&to_csv(&rows)).unwrap(), rows);
+    }
+
+    #[test]
+    fn every_bad_line_is_reported_at_once() {
+        let text = format!("{HEADER}\nops,,,\nbad/na%me,,x,\nops,12,,\n");
+        let errors = check(&parse(&text).unwrap()).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("Line 3") && errors[1].starts_with("Line 4"), "{errors:?}");
+    }
+}
