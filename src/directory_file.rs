@@ -169,36 +169,6 @@ pub enum FileError {
 
 crate::errors::storage_errors!(FileError);
 
-/// The folder of a path below the root, made when missing.
-fn ensure_path(
-    conn: &mut AnyConnection,
-    root: &FolderId,
-    path: &[FolderName],
-    known: &mut HashMap<Vec<String>, FolderId>,
-    plan: &mut Plan,
-    actor: &Actor,
-) -> Result<FolderId, DirectoryError> {
-    let mut parent = root.clone();
-    let mut key = Vec::new();
-    for name in path {
-        key.push(name.as_str().to_lowercase());
-        if let Some(id) = known.get(&key) {
-            parent = id.clone();
-            continue;
-        }
-        let folder = match directory::child_named(conn, &parent, name)? {
-            Some(f) => f,
-            None => {
-                plan.folders_added.push(key.join("/"));
-                directory::create_folder(conn, &parent, name, actor)?
-            }
-        };
-        parent = FolderId::parse(&folder.id).map_err(|_| DirectoryError::FolderNotFound(folder.id.clone()))?;
-        known.insert(key.clone(), parent.clone());
-    }
-    Ok(parent)
-}
-
 /// Brings the directory to the rows' state in one transaction (see the module's doc).
 pub fn apply(conn: &mut AnyConnection, rows: &[Row], remove_missing: bool, actor: &Actor) -> Result<Plan, FileError> {
     let checked = check(rows).map_err(FileError::Invalid)?;
@@ -210,7 +180,8 @@ pub fn apply(conn: &mut AnyConnection, rows: &[Row], remove_missing: bool, actor
         let mut listed: HashSet<String> = HashSet::new();
         for row in &checked {
             let at = |error: DirectoryError| FileError::Line { line: row.line, error };
-            let folder = ensure_path(conn, &root, &row.path, &mut known, &mut plan, actor).map_err(at)?;
+            let (folder, made) = crate::membership::ensure_folders(conn, &root, &row.path, &mut known, actor).map_err(at)?;
+            plan.folders_added.extend(made);
             let Some((name, email)) = &row.member else { continue };
             let existing = match &row.account {
                 Some(id) => Some(directory::get_current_account(conn, id).map_err(at)?),

@@ -77,6 +77,38 @@ pub enum ImportError {
 
 crate::errors::storage_errors!(ImportError);
 
+/// The folders a path names below the root, made where missing (an existing one is
+/// found by name, in any case); `known` remembers those already found, by lower-case path.
+/// Returns the last folder and the paths of those made.
+pub fn ensure_folders(
+    conn: &mut AnyConnection,
+    root: &FolderId,
+    path: &[crate::domain::FolderName],
+    known: &mut std::collections::HashMap<Vec<String>, FolderId>,
+    actor: &Actor,
+) -> Result<(FolderId, Vec<String>), DirectoryError> {
+    let mut parent = root.clone();
+    let mut key = Vec::new();
+    let mut made = Vec::new();
+    for name in path {
+        key.push(name.as_str().to_lowercase());
+        if let Some(id) = known.get(&key) {
+            parent = id.clone();
+            continue;
+        }
+        let folder = match directory::child_named(conn, &parent, name)? {
+            Some(f) => f,
+            None => {
+                made.push(key.join("/"));
+                directory::create_folder(conn, &parent, name, actor)?
+            }
+        };
+        parent = FolderId::parse(&folder.id).map_err(|_| DirectoryError::FolderNotFound(folder.id.clone()))?;
+        known.insert(key.clone(), parent.clone());
+    }
+    Ok((parent, made))
+}
+
 /// Adds a pasted tree in one transaction: each line's folders (those that exist are
 /// reused, by name in any case) and its member, who gets its contacts as any new member
 /// does (rule B3). A line that cannot be added undoes the whole import.
@@ -88,24 +120,8 @@ pub fn import_tree(conn: &mut AnyConnection, lines: &[directory::import::Line], 
         let mut added = Imported { folders: 0, members: 0 };
         for line in lines {
             let at = |error: DirectoryError| ImportError::Line { line: line.number, error };
-            let mut parent = root.clone();
-            let mut key = Vec::new();
-            for name in &line.path {
-                key.push(name.as_str().to_lowercase());
-                if let Some(id) = known.get(&key) {
-                    parent = id.clone();
-                    continue;
-                }
-                let folder = match directory::child_named(conn, &parent, name).map_err(at)? {
-                    Some(f) => f,
-                    None => {
-                        added.folders += 1;
-                        directory::create_folder(conn, &parent, name, actor).map_err(at)?
-                    }
-                };
-                parent = FolderId::parse(&folder.id).map_err(|_| at(DirectoryError::FolderNotFound(folder.id.clone())))?;
-                known.insert(key.clone(), parent.clone());
-            }
+            let (parent, made) = ensure_folders(conn, &root, &line.path, &mut known, actor).map_err(at)?;
+            added.folders += made.len();
             if let Some((name, email)) = &line.member {
                 let new = NewAccount {
                     display_name: name.clone(),
