@@ -152,7 +152,7 @@ async fn audit_page(state: web::Data<AppState>, admin: CurrentAdmin, query: web:
 
 /// One CSV field: quoted when it holds a separator, a quote or a line break; a value a
 /// spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a leading `'`.
-fn csv_field(out: &mut String, value: &str) {
+pub(super) fn csv_field(out: &mut String, value: &str) {
     let guarded = matches!(value.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'));
     let needs_quotes = guarded || value.contains([',', '"', '\n', '\r']);
     if needs_quotes {

@@ -184,21 +184,6 @@ async fn members(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Qu
     html(StatusCode::OK, &MembersPage { chrome: Chrome::new(&admin, "coverage"), folder, directly, message_type: only, lines, query })
 }
 
-/// One CSV field, quoted when needed; a value a spreadsheet would run as a formula gets a `'`.
-fn field(out: &mut String, value: &str) {
-    let guarded = matches!(value.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'));
-    if guarded || value.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        if guarded {
-            out.push('\'');
-        }
-        out.push_str(&value.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(value);
-    }
-}
-
 /// Every member with a gap under the folder (for the type, when given), read a batch at a time.
 async fn csv(state: web::Data<AppState>, _admin: CurrentAdmin, query: web::Query<MembersQuery>) -> Reply {
     let only = query.message_type()?;
@@ -230,7 +215,7 @@ async fn csv(state: web::Data<AppState>, _admin: CurrentAdmin, query: web::Query
                     if i > 0 {
                         out.push(',');
                     }
-                    field(&mut out, v);
+                    super::audit::csv_field(&mut out, v);
                 }
                 out.push_str("\r\n");
             }

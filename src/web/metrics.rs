@@ -16,16 +16,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/metrics", web::get().to(metrics));
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Why this request may not read the metrics, if it may not.
 fn refusal(req: &HttpRequest, token: Option<&[u8]>) -> Option<HttpResponse> {
     match token {
         Some(token) => {
             let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-            if given.is_some_and(|g| constant_time_eq(g.trim().as_bytes(), token)) {
+            if given.is_some_and(|g| super::session::constant_time_eq(g.trim().as_bytes(), token)) {
                 None
             } else {
                 Some(
