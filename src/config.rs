@@ -61,6 +61,9 @@ pub struct JobSettings {
     pub inline_limit: i64,
     /// Audit entries are purged after this many days (the purge is itself recorded).
     pub audit_retention_days: i64,
+    /// Verified contacts are asked to confirm their address again after this many months
+    /// of 30 days (`RDC_RECONFIRM_MONTHS`); never when unset.
+    pub reconfirm_months: Option<i64>,
 }
 
 impl Default for JobSettings {
@@ -73,6 +76,7 @@ impl Default for JobSettings {
             send_concurrency: 16,
             inline_limit: 2_000,
             audit_retention_days: 365,
+            reconfirm_months: None,
         }
     }
 }
@@ -132,6 +136,10 @@ impl Settings {
             send_concurrency: number("RDC_SMTP_CONCURRENCY", defaults.send_concurrency as i64, 1, 256)? as usize,
             inline_limit: number("RDC_INLINE_PROPAGATION_LIMIT", defaults.inline_limit, 0, 1_000_000)?,
             audit_retention_days: number("RDC_AUDIT_RETENTION_DAYS", defaults.audit_retention_days, 1, 36_500)?,
+            reconfirm_months: match var("RDC_RECONFIRM_MONTHS") {
+                None => None,
+                Some(_) => Some(number("RDC_RECONFIRM_MONTHS", 12, 1, 120)?),
+            },
         };
         let database_url = var("DATABASE_URL").unwrap_or_else(|| data_dir.join("rd-contacts.db").to_string_lossy().into_owned());
         let mail = match var("RDC_SMTP_URL") {

@@ -15,7 +15,7 @@ use crate::audit::Actor;
 use crate::db::AnyConnection;
 use crate::db::schema::{accounts, folders};
 use crate::directory::{self, DirectoryError, JoinMethod, NewAccount};
-use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH};
+use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, MessageType};
 
 /// One row of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,6 +145,23 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Each kind of change with what it names, in the order a reader expects.
+    pub fn sections(&self) -> [(&'static str, &Vec<String>); 6] {
+        [
+            ("new folders", &self.folders_added),
+            ("new members", &self.members_added),
+            ("moved members", &self.moves),
+            ("renamed members", &self.renames),
+            ("changed security emails", &self.email_changes),
+            ("removed members", &self.removals),
+        ]
+    }
+
+    /// "new folders: 2, removed members: 1", the kinds of change it has.
+    pub fn summary(&self) -> String {
+        self.sections().iter().filter(|(_, items)| !items.is_empty()).map(|(what, items)| format!("{what}: {}", items.len())).collect::<Vec<_>>().join(", ")
+    }
+
     pub fn is_empty(&self) -> bool {
         self.folders_added.is_empty()
             && self.members_added.is_empty()
@@ -163,14 +180,91 @@ pub enum FileError {
     Line { line: usize, error: DirectoryError },
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    #[error("The directory changed since the preview; review the new plan and apply again")]
+    PlanChanged(Box<Outcome>),
     #[error(transparent)]
     Storage(#[from] crate::errors::StorageError),
 }
 
 crate::errors::storage_errors!(FileError);
 
+/// How an import runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Works out the plan and its coverage gaps, then changes nothing.
+    DryRun,
+    /// Applies the file.
+    Apply,
+    /// Applies the file only when its plan is still the one previewed (its `digest`);
+    /// otherwise changes nothing and answers `PlanChanged` with the new plan.
+    ApplyIfPlanned(String),
+}
+
+/// An import's plan and the coverage gaps it opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub plan: Plan,
+    /// Per message type whose gaps grow: how many more members would have nobody for it.
+    pub gaps_opened: Vec<(MessageType, i64)>,
+}
+
+impl Outcome {
+    /// A short fingerprint of the plan, so that an apply can tell it is the one previewed.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let p = &self.plan;
+        let mut h = Sha256::new();
+        for list in [&p.folders_added, &p.members_added, &p.moves, &p.renames, &p.email_changes, &p.removals] {
+            for item in list {
+                h.update(item.as_bytes());
+                h.update([0]);
+            }
+            h.update([1]);
+        }
+        hex::encode(&h.finalize()[..12])
+    }
+
+    /// "3 more members without a SecurityMessage recipient", one per type.
+    pub fn gap_sentences(&self) -> Vec<String> {
+        self.gaps_opened.iter().map(|(t, n)| format!("{n} more member{} without a {} recipient", if *n == 1 { "" } else { "s" }, t.api_name())).collect()
+    }
+}
+
+/// The members with a gap, per message type, in the whole directory.
+fn gap_totals(conn: &mut AnyConnection) -> Result<Vec<i64>, FileError> {
+    let rd = directory::get_directory(conn)?;
+    let root = directory::get_folder(conn, &FolderId::parse(&rd.root_folder_id).map_err(|_| DirectoryError::FolderNotFound(rd.root_folder_id.clone()))?)?;
+    let rows = crate::coverage::folder_gaps(conn, &root.path)?;
+    Ok((0..MessageType::ALL.len()).map(|i| rows.iter().map(|r| r.gaps[i]).sum()).collect())
+}
+
+/// Brings the directory to the rows' state (or, in a dry run, says what that would do),
+/// with the coverage gaps the change opens.
+pub fn import(conn: &mut AnyConnection, rows: &[Row], remove_missing: bool, mode: Mode, actor: &Actor) -> Result<Outcome, FileError> {
+    let run = |c: &mut AnyConnection| -> Result<Outcome, FileError> {
+        let before = gap_totals(c)?;
+        let plan = apply(c, rows, remove_missing, actor)?;
+        let after = if plan.is_empty() { before.clone() } else { gap_totals(c)? };
+        let gaps_opened = MessageType::ALL.iter().zip(before.iter().zip(&after)).filter(|(_, (b, a))| a > b).map(|(t, (b, a))| (*t, a - b)).collect();
+        let outcome = Outcome { plan, gaps_opened };
+        match &mode {
+            Mode::ApplyIfPlanned(digest) if *digest != outcome.digest() => Err(FileError::PlanChanged(Box::new(outcome))),
+            _ => Ok(outcome),
+        }
+    };
+    match mode {
+        Mode::DryRun => crate::db::dry_run(conn, run),
+        Mode::Apply | Mode::ApplyIfPlanned(_) => crate::db::transaction(conn, run),
+    }
+}
+
+/// A folder path as a plan shows it.
+fn shown_path(path: &[FolderName]) -> String {
+    if path.is_empty() { "the root".to_owned() } else { path.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("/") }
+}
+
 /// Brings the directory to the rows' state in one transaction (see the module's doc).
-pub fn apply(conn: &mut AnyConnection, rows: &[Row], remove_missing: bool, actor: &Actor) -> Result<Plan, FileError> {
+fn apply(conn: &mut AnyConnection, rows: &[Row], remove_missing: bool, actor: &Actor) -> Result<Plan, FileError> {
     let checked = check(rows).map_err(FileError::Invalid)?;
     crate::db::transaction(conn, |conn| {
         let rd = directory::get_directory(conn)?;
@@ -207,7 +301,9 @@ pub fn apply(conn: &mut AnyConnection, rows: &[Row], remove_missing: bool, actor
                     join_method: JoinMethod::Created,
                 };
                 let created = crate::membership::create_account(conn, &new, actor).map_err(at)?;
-                plan.members_added.push(format!("{} ({})", created.display_name, created.id));
+                // Without its new id, which a dry run makes up: the plan an apply checks
+                // against its preview names nothing that differs between the two.
+                plan.members_added.push(format!("{} in {}", created.display_name, shown_path(&row.path)));
                 listed.insert(created.id);
                 continue;
             };
@@ -215,7 +311,7 @@ pub fn apply(conn: &mut AnyConnection, rows: &[Row], remove_missing: bool, actor
             let id = AccountId::parse(&account.id).expect("stored ids are valid");
             if account.folder_id.as_deref() != Some(folder.as_str()) {
                 crate::membership::move_account(conn, &id, &folder, actor).map_err(at)?;
-                plan.moves.push(format!("{} ({}) to {}", account.display_name, account.id, row.path.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("/")));
+                plan.moves.push(format!("{} ({}) to {}", account.display_name, account.id, shown_path(&row.path)));
             }
             let rename = (account.display_name != name.as_str()).then_some(name);
             let wanted = email.as_ref().map(|e| e.as_str().to_owned());

@@ -185,25 +185,9 @@ fn read_password(username: &Username) -> Result<Password, BoxError> {
     Ok(Password::parse_for(line.trim_end_matches(['\r', '\n']), &[username.as_str()])?)
 }
 
-/// Gaps per message type over the whole directory.
-fn gap_totals(conn: &mut db::AnyConnection) -> Result<Vec<i64>, BoxError> {
-    let rd = directory::get_directory(conn)?;
-    let root = directory::get_folder(conn, &rd_contacts::domain::FolderId::parse(&rd.root_folder_id)?)?;
-    let rows = rd_contacts::coverage::folder_gaps(conn, &root.path)?;
-    Ok((0..rd_contacts::domain::MessageType::ALL.len()).map(|i| rows.iter().map(|r| r.gaps[i]).sum()).collect())
-}
-
 fn print_plan(plan: &directory_file::Plan) {
-    let parts: [(&str, &Vec<String>); 6] = [
-        ("folders to add", &plan.folders_added),
-        ("members to add", &plan.members_added),
-        ("members to move", &plan.moves),
-        ("members to rename", &plan.renames),
-        ("security emails to change", &plan.email_changes),
-        ("members to remove", &plan.removals),
-    ];
-    for (what, items) in parts {
-        println!("{} {what}", items.len());
+    for (what, items) in plan.sections() {
+        println!("{what}: {}", items.len());
         for item in items {
             println!("  {item}");
         }
@@ -229,29 +213,15 @@ fn directory_command(settings: &Settings, command: DirectoryCommand) -> Result<(
         DirectoryCommand::Import { file, dry_run, remove_missing } => {
             let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let rows = directory_file::parse(&text).map_err(|errors| errors.join("\n"))?;
-            let before = gap_totals(&mut conn)?;
-            let (plan, after) = if dry_run {
-                db::dry_run(&mut conn, |c| {
-                    let plan = directory_file::apply(c, &rows, remove_missing, &actor)?;
-                    let after = gap_totals(c).map_err(|e| directory_file::FileError::Invalid(vec![e.to_string()]))?;
-                    Ok::<_, directory_file::FileError>((plan, after))
-                })?
-            } else {
-                let plan = directory_file::apply(&mut conn, &rows, remove_missing, &actor)?;
-                (plan, gap_totals(&mut conn)?)
-            };
-            if plan.is_empty() {
+            let mode = if dry_run { directory_file::Mode::DryRun } else { directory_file::Mode::Apply };
+            let outcome = directory_file::import(&mut conn, &rows, remove_missing, mode, &actor)?;
+            if outcome.plan.is_empty() {
                 println!("The directory already matches {}: nothing to change.", file.display());
                 return Ok(());
             }
             println!("{} {}:", if dry_run { "Would change, to match" } else { "Changed, to match" }, file.display());
-            print_plan(&plan);
-            let opened: Vec<String> = rd_contacts::domain::MessageType::ALL
-                .iter()
-                .zip(before.iter().zip(&after))
-                .filter(|(_, (b, a))| a > b)
-                .map(|(t, (b, a))| format!("{} more members without a {} recipient", a - b, t.api_name()))
-                .collect();
+            print_plan(&outcome.plan);
+            let opened = outcome.gap_sentences();
             if !opened.is_empty() {
                 println!("Coverage: {}.", opened.join("; "));
             }

@@ -29,15 +29,33 @@ pub fn job_registry() -> Registry {
         .register::<contacts::deletion::DeleteContact>()
         .register::<notifications::FanOut>()
         .register::<notifications::SendNotification>()
-        .every(Periodic { name: "forget old API nonces", every: time::Duration::minutes(3), run: |c, _| auth::access_keys::purge_nonces(c, db::now_utc()) })
-        .every(Periodic { name: "purge finished jobs", every: time::Duration::hours(1), run: |c, s| jobs::purge_finished(c, db::now_utc() - s.retention) })
-        .every(Periodic { name: "purge ended sessions", every: time::Duration::minutes(10), run: |c, _| auth::sessions::purge_expired(c, db::now_utc()) })
+        .every(Periodic {
+            name: "forget old API nonces",
+            every: time::Duration::minutes(3),
+            run: |c, _| Ok(auth::access_keys::purge_nonces(c, db::now_utc())?),
+        })
+        .every(Periodic {
+            name: "purge finished jobs",
+            every: time::Duration::hours(1),
+            run: |c, u| Ok(jobs::purge_finished(c, db::now_utc() - u.settings.retention)?),
+        })
+        .every(Periodic { name: "purge ended sessions", every: time::Duration::minutes(10), run: |c, _| Ok(auth::sessions::purge_expired(c, db::now_utc())?) })
         .every(Periodic {
             name: "purge audit entries past their retention",
             every: time::Duration::hours(1),
-            run: |c, s| crate::audit::purge(c, s.audit_retention_days),
+            run: |c, u| Ok(crate::audit::purge(c, u.settings.audit_retention_days)?),
         })
-        .every(Periodic { name: "forget old rate-limit events", every: time::Duration::minutes(10), run: |c, _| crate::limits::purge(c, db::now_utc()) });
+        .every(Periodic {
+            name: "ask contacts to confirm their address again",
+            every: time::Duration::minutes(30),
+            run: |c, u| match u.settings.reconfirm_months {
+                Some(months) => {
+                    contacts::ask_reconfirmation(c, months, &u.sender).map_err(|e| jobs::JobError::Failed { message: e.to_string(), transient: true })
+                }
+                None => Ok(0),
+            },
+        })
+        .every(Periodic { name: "forget old rate-limit events", every: time::Duration::minutes(10), run: |c, _| Ok(crate::limits::purge(c, db::now_utc())?) });
     r
 }
 

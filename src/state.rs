@@ -30,6 +30,7 @@ impl AppState {
             secrets: self.secrets.clone(),
             settings: self.settings.jobs.clone(),
             registry: self.registry.clone(),
+            public_url: self.settings.public_url.clone(),
         }
     }
 

@@ -387,6 +387,24 @@
     });
   });
 
+  // ------------------------------------------------------------ a file read into a field
+  // <input type="file" data-load-into="id"> puts the chosen file's text into that field
+  // (the form sends text; without our script the person pastes it).
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches("input[type=file][data-load-into]") || !input.files || !input.files[0]) return;
+    var target = document.getElementById(input.getAttribute("data-load-into"));
+    if (!target) return;
+    input.files[0].text().then(function (text) {
+      target.value = text;
+      clearError(target);
+    }, function () {
+      target.value = "";
+      input.setCustomValidity("This file could not be read.");
+      input.reportValidity();
+    });
+  });
+
   // ------------------------------------------------------------ the folder tree
   // A list of links made a keyboard tree (the ARIA tree pattern): one Tab stop, arrows
   // move, Right opens a folder (fetching its subfolders once), Left closes it or goes to

@@ -148,7 +148,8 @@ struct Floors {
 impl Floors {
     /// Binds a scratch Active contact to every member with one `INSERT … SELECT`, then
     /// takes it away with one `DELETE` that applies rule U2 (a member's own verified
-    /// recipients and its other verified contacts' types, opt-outs applied; PostgreSQL's
+    /// recipients and its other verified contacts' types, opt-outs applied, bouncing addresses
+    /// left out; PostgreSQL's
     /// `bit_or`, or the same portable expression the service uses on SQLite), and removes
     /// the scratch contact again.
     fn measure(conn: &mut db::AnyConnection, sender: &Sender) -> Result<Floors, BoxError> {
@@ -165,9 +166,11 @@ impl Floors {
         let insert = started.elapsed();
         let lonely = if db::is_postgres(conn) {
             "(SELECT c.message_types FROM contacts c WHERE c.id = a.contact_id) & ~a.mc_opt_out \
-             & ~COALESCE((SELECT bit_or(r.message_types) FROM mc_recipients r WHERE r.account_id = a.account_id AND r.verified_at IS NOT NULL), 0) \
+             & ~COALESCE((SELECT bit_or(r.message_types) FROM mc_recipients r WHERE r.account_id = a.account_id AND r.verified_at IS NOT NULL \
+                          AND NOT EXISTS (SELECT 1 FROM bounces bo WHERE bo.address_key = lower(r.email))), 0) \
              & ~COALESCE((SELECT bit_or(oc.message_types & ~o.mc_opt_out) FROM associations o JOIN contacts oc ON oc.id = o.contact_id \
-                          WHERE o.account_id = a.account_id AND o.contact_id <> a.contact_id AND o.mc_removed_at IS NULL AND oc.verified_at IS NOT NULL), 0)"
+                          WHERE o.account_id = a.account_id AND o.contact_id <> a.contact_id AND o.mc_removed_at IS NULL AND oc.verified_at IS NOT NULL \
+                          AND NOT EXISTS (SELECT 1 FROM bounces bo WHERE bo.address_key = lower(oc.email))), 0)"
                 .to_owned()
         } else {
             crate::contacts::propagation::lonely_types_sql(conn, "a", "1 = 1")

@@ -103,6 +103,7 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
         secrets: crate::secrets::SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key)),
         settings: settings.jobs.clone(),
         registry: std::sync::Arc::new(crate::startup::job_registry()),
+        public_url: settings.public_url.clone(),
     };
     jobs::run_pending_jobs(&ctx).await?;
     let elapsed = started.elapsed().as_secs_f64();

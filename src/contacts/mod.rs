@@ -11,9 +11,9 @@ mod service;
 mod verification;
 
 pub use crate::domain::when_utc;
-pub use models::{Contact, ContactRow, ContactStatus, Verification, VerificationView};
+pub use models::{Contact, ContactRow, ContactStatus, RECONFIRM_GRACE, Verification, VerificationView};
 pub use service::*;
-pub use verification::{DAILY_LIMIT, LINK_VALIDITY, PER_ADDRESS_PER_MINUTE, Sender, confirm, lookup, sent_in_last_day};
+pub use verification::{DAILY_LIMIT, LINK_VALIDITY, PER_ADDRESS_PER_MINUTE, Sender, ask_reconfirmation, confirm, lookup, sent_in_last_day};
 
 use time::PrimitiveDateTime;
 

@@ -22,7 +22,13 @@ pub struct Contact {
     pub created_at: PrimitiveDateTime,
     pub modified_at: PrimitiveDateTime,
     pub deletion_failed_at: Option<PrimitiveDateTime>,
+    /// When it was last asked to confirm its address again (`RDC_RECONFIRM_MONTHS`);
+    /// cleared when it does.
+    pub reconfirm_sent_at: Option<PrimitiveDateTime>,
 }
+
+/// How long a contact asked to confirm its address again has before it is shown stale.
+pub const RECONFIRM_GRACE: time::Duration = time::Duration::days(30);
 
 /// A contact's status (the API's values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +73,18 @@ impl Contact {
     pub fn address_to_verify(&self) -> Option<&str> {
         match self.status() {
             ContactStatus::Verifying => Some(&self.email),
-            ContactStatus::Active => self.pending_email.as_deref(),
+            ContactStatus::Active => self.pending_email.as_deref().or_else(|| self.reconfirm_sent_at.map(|_| self.email.as_str())),
             ContactStatus::Deleting => None,
         }
+    }
+    /// It was asked to confirm its address again and has not for [`RECONFIRM_GRACE`]
+    /// (it still receives).
+    pub fn is_stale(&self, now: &PrimitiveDateTime) -> bool {
+        self.status.is_active() && self.reconfirm_sent_at.is_some_and(|at| at + RECONFIRM_GRACE < *now)
+    }
+    /// It was asked to confirm its address again and has not yet.
+    pub fn awaits_reconfirmation(&self) -> bool {
+        self.status.is_active() && self.pending_email.is_none() && self.reconfirm_sent_at.is_some()
     }
     /// Where notifications go: the verified address (rule C5), none before verification.
     pub fn deliverable_email(&self) -> Option<&str> {

@@ -124,7 +124,8 @@ pub fn add_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor:
 }
 
 /// The bit set of message types for which the association row `a` is its member's only
-/// recipient (rule U2), as one SQL expression. `others` narrows which other
+/// recipient (rule U2), as one SQL expression. Only recipients that reach someone count:
+/// confirmed, verified, and not bouncing (a removal never opens a coverage gap). `others` narrows which other
 /// associations `o` of the member count as staying (when several go at once, they go
 /// one after another by contact id, so the last one of a type is the one kept).
 pub fn lonely_types_sql(conn: &AnyConnection, a: &str, others: &str) -> String {
@@ -137,10 +138,12 @@ pub fn lonely_types_sql(conn: &AnyConnection, a: &str, others: &str) -> String {
     format!(
         "(CASE WHEN {a}.mc_removed_at IS NOT NULL THEN 0 ELSE \
            (SELECT c.message_types FROM contacts c WHERE c.id = {a}.contact_id) & ~{a}.mc_opt_out \
-           & ~COALESCE((SELECT {own} FROM mc_recipients r WHERE r.account_id = {a}.account_id AND r.verified_at IS NOT NULL), 0) \
+           & ~COALESCE((SELECT {own} FROM mc_recipients r WHERE r.account_id = {a}.account_id AND r.verified_at IS NOT NULL \
+                          AND NOT EXISTS (SELECT 1 FROM bounces bo WHERE bo.address_key = lower(r.email))), 0) \
            & ~COALESCE((SELECT {other} FROM associations o JOIN contacts oc ON oc.id = o.contact_id \
                         WHERE o.account_id = {a}.account_id AND o.contact_id <> {a}.contact_id AND o.mc_removed_at IS NULL \
-                          AND oc.verified_at IS NOT NULL AND {others}), 0) \
+                          AND oc.verified_at IS NOT NULL AND {others} \
+                          AND NOT EXISTS (SELECT 1 FROM bounces bo WHERE bo.address_key = lower(oc.email))), 0) \
          END)",
         own = or_of("r.message_types"),
         other = or_of("(oc.message_types & ~o.mc_opt_out)"),

@@ -100,6 +100,7 @@ pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sende
             created_at: now,
             modified_at: now,
             deletion_failed_at: None,
+            reconfirm_sent_at: None,
         };
         match diesel::insert_into(contacts::table).values(contact.clone()).execute(conn) {
             Err(e) if is_unique_violation(&e) => return Err(ContactError::NameTaken(new.name.as_str().to_owned())),

@@ -75,7 +75,8 @@ pub fn send(conn: &mut AnyConnection, contact: &Contact, address: &str, sender: 
         types: contact.types().iter().map(|t: MessageType| (t.label(), t.description())).collect(),
         link: send_email::LINK_SLOT.to_owned(),
         expires: when_utc(expires_at),
-        is_change: contact.status() == ContactStatus::Active,
+        is_change: contact.status() == ContactStatus::Active && contact.pending_email.is_some(),
+        is_reconfirm: contact.awaits_reconfirmation(),
     })?;
     send_email::enqueue_with_link(conn, &email, &format!("{}/verify/{}", sender.public_url, token.expose()), &sender.secrets)?;
     tracing::info!(contact.id = %contact.id, "verification email queued");
@@ -138,6 +139,7 @@ pub fn confirm(conn: &mut AnyConnection, token: &Token, request_id: String) -> R
         if consumed == 0 {
             return Err(VerifyError::Invalid);
         }
+        let reconfirmed = contact.awaits_reconfirmation();
         if contact.status() == ContactStatus::Active {
             contact.email = v.address.clone();
             contact.pending_email = None;
@@ -145,6 +147,7 @@ pub fn confirm(conn: &mut AnyConnection, token: &Token, request_id: String) -> R
         contact.status = ContactStatus::Active;
         contact.verified_at = Some(now);
         contact.modified_at = now;
+        contact.reconfirm_sent_at = None;
         diesel::update(contacts::table.find(&contact.id))
             .set((
                 contacts::email.eq(&contact.email),
@@ -152,11 +155,57 @@ pub fn confirm(conn: &mut AnyConnection, token: &Token, request_id: String) -> R
                 contacts::status.eq(contact.status.as_str()),
                 contacts::verified_at.eq(contact.verified_at),
                 contacts::modified_at.eq(now),
+                contacts::reconfirm_sent_at.eq(None::<PrimitiveDateTime>),
             ))
             .execute(conn)?;
         let changes = super::service::contact_changes(Some(&before), &contact);
-        audit::record(conn, &Actor::email_link(&v.address, request_id), Event::new("contact.verify", &contact.id).changes(changes))?;
+        let action = if reconfirmed { "contact.reconfirm" } else { "contact.verify" };
+        audit::record(conn, &Actor::email_link(&v.address, request_id), Event::new(action, &contact.id).changes(changes))?;
         tracing::info!(contact.id = %contact.id, "contact address verified");
         Ok(contact)
     })
 }
+
+/// Asks verified contacts whose address was confirmed more than `months` months (of 30
+/// days) ago to confirm it again (`RDC_RECONFIRM_MONTHS`): one email each, within the
+/// daily verification limit (what the limit holds back goes out on a later run). Returns
+/// how many were asked.
+pub fn ask_reconfirmation(conn: &mut AnyConnection, months: i64, sender: &Sender) -> Result<usize, ContactError> {
+    let due = now_utc() - Duration::days(30 * months);
+    let candidates: Vec<Contact> = contacts::table
+        .filter(contacts::status.eq(ContactStatus::Active.as_str()))
+        .filter(contacts::pending_email.is_null())
+        .filter(contacts::reconfirm_sent_at.is_null())
+        .filter(contacts::verified_at.lt(due))
+        .order(contacts::verified_at)
+        .limit(RECONFIRM_BATCH)
+        .select(Contact::as_select())
+        .load(conn)?;
+    let mut asked = 0;
+    for contact in candidates {
+        let sent = crate::db::transaction(conn, |conn| {
+            // Taken by one server only when two run this at once.
+            let claimed = diesel::update(contacts::table.find(&contact.id).filter(contacts::reconfirm_sent_at.is_null()))
+                .set(contacts::reconfirm_sent_at.eq(Some(now_utc())))
+                .execute(conn)?;
+            if claimed == 0 {
+                return Ok(false);
+            }
+            let asking = Contact { reconfirm_sent_at: Some(now_utc()), ..contact.clone() };
+            send(conn, &asking, &asking.email, sender)?;
+            audit::record(conn, &Actor::upkeep("re-confirmation"), Event::new("contact.reconfirm_sent", &contact.id))?;
+            Ok::<_, ContactError>(true)
+        });
+        match sent {
+            Ok(true) => asked += 1,
+            Ok(false) => {}
+            // The daily limit is reached: the rest wait for a later run.
+            Err(ContactError::DailyLimit { .. } | ContactError::AddressLimit { .. }) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(asked)
+}
+
+/// Contacts asked at most per run of the re-confirmation upkeep.
+const RECONFIRM_BATCH: i64 = 20;

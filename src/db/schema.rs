@@ -106,6 +106,7 @@ diesel::table! {
         created_at -> Timestamp,
         modified_at -> Timestamp,
         deletion_failed_at -> Nullable<Timestamp>,
+        reconfirm_sent_at -> Nullable<Timestamp>,
     }
 }
 

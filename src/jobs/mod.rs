@@ -26,7 +26,7 @@ use serde::de::DeserializeOwned;
 use time::PrimitiveDateTime;
 
 pub use queue::*;
-pub use registry::{Periodic, Registry};
+pub use registry::{Periodic, Registry, Upkeep};
 pub use worker::{JobContext, WorkerWatch, run_one, run_pending_jobs, spawn_workers};
 
 use crate::config::JobSettings;

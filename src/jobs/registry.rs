@@ -24,12 +24,19 @@ pub(super) struct Kind {
 }
 
 /// Upkeep that a server does now and then (forgetting old API nonces, purging finished
-/// jobs); each returns how many rows it removed.
+/// jobs, asking contacts to confirm their address again); each returns how many rows it
+/// changed.
 #[derive(Clone, Copy)]
 pub struct Periodic {
     pub name: &'static str,
     pub every: Duration,
-    pub run: fn(&mut AnyConnection, &JobSettings) -> QueryResult<usize>,
+    pub run: fn(&mut AnyConnection, &Upkeep) -> Result<usize, JobError>,
+}
+
+/// What upkeep works with: the job settings, and a sender for emails with links.
+pub struct Upkeep {
+    pub settings: JobSettings,
+    pub sender: crate::mail::Sender,
 }
 
 #[derive(Clone, Default)]

@@ -7,7 +7,7 @@ use std::time::{Duration as StdDuration, Instant};
 use futures_util::FutureExt;
 use tracing::{error, info, warn};
 
-use super::registry::Kind;
+use super::registry::{Kind, Upkeep};
 use super::{JobError, JobRow, JobRun, Lane, Lease, Registry, Step, backoff, claim};
 use crate::config::JobSettings;
 use crate::db::{self, DbPool, now_utc};
@@ -22,6 +22,8 @@ pub struct JobContext {
     pub secrets: crate::secrets::SecretBox,
     pub settings: JobSettings,
     pub registry: Arc<Registry>,
+    /// Where links in the emails that upkeep sends point.
+    pub public_url: String,
 }
 
 /// How long an idle worker waits before it looks at the queue again.
@@ -235,8 +237,12 @@ async fn upkeep(ctx: JobContext) {
                 continue;
             }
             *last = Some(Instant::now());
-            let (run, settings) = (task.run, ctx.settings.clone());
-            match db::run(&ctx.pool, move |c| Ok::<_, JobError>(run(c, &settings)?)).await {
+            let run = task.run;
+            let upkeep = Upkeep {
+                settings: ctx.settings.clone(),
+                sender: crate::mail::Sender { requested_by: "rd-contacts".into(), public_url: ctx.public_url.clone(), secrets: ctx.secrets.clone() },
+            };
+            match db::run(&ctx.pool, move |c| run(c, &upkeep)).await {
                 Ok(n) if n > 0 => info!(task = task.name, removed = n, "upkeep"),
                 Ok(_) => {}
                 Err(e) => warn!(task = task.name, error = %e, "upkeep failed; it will be tried again"),

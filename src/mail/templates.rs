@@ -15,6 +15,8 @@ pub struct VerificationMail<'a> {
     pub link: String,
     pub expires: String,
     pub is_change: bool,
+    /// A verified address asked to confirm again that it still reaches its contact.
+    pub is_reconfirm: bool,
 }
 
 #[derive(Template)]
@@ -32,7 +34,13 @@ struct VerificationHtml<'a> {
 pub fn verification_email(m: &VerificationMail<'_>) -> Result<Email, askama::Error> {
     Ok(Email {
         to: m.to.to_owned(),
-        subject: if m.is_change { "Confirm your new email address for notifications".into() } else { "Confirm your email address for notifications".into() },
+        subject: if m.is_reconfirm {
+            "Do you still read this address? Confirm it for notifications".into()
+        } else if m.is_change {
+            "Confirm your new email address for notifications".into()
+        } else {
+            "Confirm your email address for notifications".into()
+        },
         text: VerificationText { m }.render()?,
         html: VerificationHtml { m }.render()?,
     })

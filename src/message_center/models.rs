@@ -1,6 +1,9 @@
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
+use crate::bounces::Bounce;
 use crate::db::schema::mc_recipients;
 use crate::domain::{MessageType, MessageTypes};
 
@@ -50,6 +53,8 @@ pub struct DirectoryEntry {
     /// When the member removed the entry (it stays associated in the directory's view).
     pub removed_at: Option<PrimitiveDateTime>,
     pub associated_at: PrimitiveDateTime,
+    /// The mark of its address when the mail server refuses it for good.
+    pub bounce: Option<Bounce>,
 }
 
 impl DirectoryEntry {
@@ -81,12 +86,26 @@ pub struct MessageCenter {
     pub account_id: String,
     pub own: Vec<OwnRecipient>,
     pub entries: Vec<DirectoryEntry>,
+    /// The marks of its addresses that bounce.
+    pub bounces: HashMap<String, Bounce>,
 }
 
 impl MessageCenter {
-    /// Message types that reach nobody.
+    /// The bounce mark of an address of this Message Center, if it has one.
+    pub fn bounce(&self, address: &str) -> Option<Bounce> {
+        crate::bounces::lookup(&self.bounces, address)
+    }
+
+    /// Message types whose email reaches nobody: no recipient receives them, or every
+    /// one that does bounces (a coverage gap).
     pub fn uncovered(&self) -> MessageTypes {
-        MessageType::ALL.into_iter().filter(|t| !self.own.iter().any(|r| r.receives(t)) && !self.entries.iter().any(|e| e.receives(t))).collect()
+        MessageType::ALL
+            .into_iter()
+            .filter(|t| {
+                !self.own.iter().any(|r| r.receives(t) && self.bounce(&r.email).is_none())
+                    && !self.entries.iter().any(|e| e.receives(t) && e.email.is_some() && e.bounce.is_none())
+            })
+            .collect()
     }
 }
 

@@ -52,9 +52,16 @@ pub fn message_center(conn: &mut AnyConnection, account: &str) -> Result<Message
             opt_out: MessageTypes::from_bits(opt_out),
             removed_at,
             associated_at,
+            bounce: None,
         })
-        .collect();
-    Ok(MessageCenter { account_id: account.to_owned(), own, entries })
+        .collect::<Vec<DirectoryEntry>>();
+    let addresses = own.iter().map(|r| r.email.as_str()).chain(entries.iter().filter_map(|e| e.email.as_deref()));
+    let bounces = crate::bounces::of(conn, addresses)?;
+    let mut entries = entries;
+    for e in &mut entries {
+        e.bounce = e.email.as_deref().and_then(|a| crate::bounces::lookup(&bounces, a));
+    }
+    Ok(MessageCenter { account_id: account.to_owned(), own, entries, bounces })
 }
 
 #[derive(QueryableByName)]

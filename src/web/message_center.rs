@@ -11,6 +11,7 @@ use askama::Template;
 use super::session::{self, CsrfForm, CurrentMember};
 use super::{Chrome, html, redirect, redirect_for};
 use crate::auth::member_users::{self, InvitationView, InviteError};
+use crate::bounces::Bounce;
 use crate::db;
 use crate::directory;
 use crate::domain::{AccountId, EmailAddress, MessageType, MessageTypes, Page, PageRequest, Password, RecipientName, Token};
@@ -57,11 +58,14 @@ pub struct OwnRow {
     pub csrf: String,
     /// Just saved: the row says so.
     pub saved: bool,
+    /// The mail server refuses its address for good: it receives nothing.
+    pub bounce: Option<Bounce>,
 }
 
 impl OwnRow {
-    fn of(r: &OwnRecipient, csrf: &str) -> OwnRow {
+    fn of(r: &OwnRecipient, mc: &MessageCenter, csrf: &str) -> OwnRow {
         OwnRow {
+            bounce: mc.bounce(&r.email),
             id: r.id,
             name: r.name.clone(),
             email: r.email.clone(),
@@ -155,7 +159,7 @@ async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, 
     .await?;
     let status =
         if add.name_error.is_some() || add.email_error.is_some() || add.types_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let own: Vec<OwnRow> = mc.own.iter().map(|r| OwnRow::of(r, &member.csrf)).collect();
+    let own: Vec<OwnRow> = mc.own.iter().map(|r| OwnRow::of(r, &mc, &member.csrf)).collect();
     let entries: Vec<EntryRow> =
         visible_entries(&mc).into_iter().map(|entry| EntryRow { entry, csrf: member.csrf.clone(), saved: false, would_leave: None }).collect();
     let total = (own.len() + entries.len()) as i64;
@@ -268,6 +272,7 @@ async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: Cu
                 error: [n.err(), e.err(), t.err()].into_iter().flatten().next(),
                 csrf: member.csrf.clone(),
                 saved: false,
+                bounce: None,
             };
             return if req.headers().contains_key("HX-Request") {
                 html(StatusCode::UNPROCESSABLE_ENTITY, &OwnRowFragment { row, uncovered: None })
@@ -278,15 +283,15 @@ async fn save_recipient(state: web::Data<AppState>, req: HttpRequest, member: Cu
     };
     let sender = state.sender(&member.email);
     let actor = member.actor();
-    let (saved, uncovered) = db::run(&state.pool, move |c| {
+    let (saved, mc) = db::run(&state.pool, move |c| {
         let fields = message_center::RecipientFields { name, email, types };
         let saved = message_center::update_recipient(c, &account, id, &fields, &sender, &actor)?;
-        Ok::<_, McError>((saved, message_center::message_center(c, &account)?.uncovered().labels()))
+        Ok::<_, McError>((saved, message_center::message_center(c, &account)?))
     })
     .await?;
     if req.headers().contains_key("HX-Request") {
-        let row = OwnRow { saved: true, ..OwnRow::of(&saved, &member.csrf) };
-        html(StatusCode::OK, &OwnRowFragment { row, uncovered: Some(uncovered) })
+        let row = OwnRow { saved: true, ..OwnRow::of(&saved, &mc, &member.csrf) };
+        html(StatusCode::OK, &OwnRowFragment { row, uncovered: Some(mc.uncovered().labels()) })
     } else {
         member.flash.say(format!("Saved {}.", saved.name));
         Ok(redirect("/my/message-center"))

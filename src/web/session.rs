@@ -389,23 +389,24 @@ impl FromRequest for CurrentAdmin {
 /// header that our script sends) matches the session's. `pairs` keeps every field in
 /// order, for repeated fields such as checkboxes; `CsrfForm` alone reads only `pairs`.
 #[derive(Debug)]
-pub struct CsrfForm<T = serde::de::IgnoredAny> {
+pub struct CsrfForm<T = serde::de::IgnoredAny, const LIMIT: usize = FORM_LIMIT> {
     pub data: T,
     pub pairs: Vec<(String, String)>,
 }
 
-const FORM_LIMIT: usize = 64 * 1024;
+/// The size of a form a page takes unless it says otherwise (`CsrfForm<T, LIMIT>`).
+pub const FORM_LIMIT: usize = 64 * 1024;
 
-impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for CsrfForm<T, LIMIT> {
     type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<CsrfForm<T>, AppError>>>>;
+    type Future = Pin<Box<dyn Future<Output = Result<CsrfForm<T, LIMIT>, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
         let body = Bytes::from_request(&req, payload);
         Box::pin(async move {
             let body = body.await.map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
-            if body.len() > FORM_LIMIT {
+            if body.len() > LIMIT {
                 return Err(AppError::BadRequest("The form is too large.".into()));
             }
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;

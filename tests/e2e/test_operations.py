@@ -3,6 +3,7 @@ and the backup commands against the database the live server uses."""
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import urllib.error
@@ -72,3 +73,29 @@ def test_metrics_are_refused_through_a_proxy_without_the_token(server):
         raise AssertionError("a proxied request read the metrics")
     except urllib.error.HTTPError as e:
         assert e.code == 403
+
+
+def test_the_console_uploads_a_directory_file_previews_it_and_applies_it(page, server, tmp_path):
+    from test_console import sign_in
+    sign_in(page, server)
+    page.goto(f"{server.url}/directory")
+    # The overview links the page (as "Upload a directory file" while the directory is empty).
+    page.get_by_role("link", name=re.compile("Keep in step with a file|Upload a directory file")).first.click()
+    page.wait_for_url("**/directory/sync")
+    upload = tmp_path / "directory.csv"
+    upload.write_text("folder_path,account_id,display_name,security_email\nsync-e2e/db,,Sync payments,sync-pay@example.com\n")
+    page.get_by_label("File (CSV or JSON)").set_input_files(str(upload))
+    # Our script puts the file's text into the form.
+    page.wait_for_function("document.getElementById('sync-content').value.includes('Sync payments')")
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("heading", name="New folders (2)").wait_for()
+    assert page.get_by_text("Sync payments (").is_visible() or page.get_by_text("Sync payments").first.is_visible()
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(f"{server.url}/directory")
+    assert page.get_by_text("The directory now matches the file").is_visible()
+    # Applying again changes nothing: the preview says so.
+    page.goto(f"{server.url}/directory/sync")
+    page.get_by_label("File (CSV or JSON)").set_input_files(str(upload))
+    page.wait_for_function("document.getElementById('sync-content').value.includes('Sync payments')")
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_text("The directory already matches this file").wait_for()

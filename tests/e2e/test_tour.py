@@ -94,6 +94,7 @@ def test_every_administrator_page_and_panel_is_accessible_and_fits(browser, serv
         "notification": f"/notifications?notification={tour['notification']}",
         "publish": "/notifications/new",
         "import": "/directory/import",
+        "directory-sync": "/directory/sync",
         "directory-search": "/directory?q=tour",
         "directory-tagged": "/directory?tag=env%3Dproduction",
         "folder-selected": f"/directory?folder={tour['db']}",
@@ -120,6 +121,17 @@ def test_every_administrator_page_and_panel_is_accessible_and_fits(browser, serv
     page.get_by_role("button", name="Import", exact=True).click()
     page.get_by_text("Nothing was imported").wait_for()
     problems += audit(page, "import-errors")
+
+    page.goto(server.url + "/directory/sync")
+    page.get_by_label("The file's text").fill("folder_path,account_id,display_name,security_email\ntour-sync,,Tour sync member,\n")
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("heading", name="Preview").wait_for()
+    problems += audit(page, "directory-sync-preview")
+    page.goto(server.url + "/directory/sync")
+    page.get_by_label("The file's text").fill("name,email\n")
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_text("Nothing was changed").wait_for()
+    problems += audit(page, "directory-sync-errors")
 
     page.goto(f"{server.url}/members/{tour['member']}")
     page.get_by_label("Key", exact=True).fill("acs:reserved")

@@ -199,3 +199,65 @@ async fn an_opt_out_that_would_leave_a_type_with_nobody_is_asked_first() {
     assert_eq!(confirmed.status, StatusCode::SEE_OTHER, "{}", confirmed.body);
     assert_eq!(has(&gaps_of(&mut app, &folder, &m).await, "SecurityMessage").as_deref(), Some("OptedOut"));
 }
+
+#[actix_web::test]
+async fn an_unbind_keeps_a_contact_whose_members_other_recipients_bounce_so_it_opens_no_gap() {
+    let mut app = TestApp::spawn().await;
+    let folder = app.api("CreateFolder", &[("FolderName", "ops")]).await.json()["Folder"]["FolderId"].as_str().unwrap().to_owned();
+    let m = member(&app, &folder, "lonely").await;
+    let tom = app.active_contact("tom", "tom@example.com").await;
+    let ann = app.active_contact("ann", "ann@example.com").await;
+    for c in [&tom, &ann] {
+        app.api("AssociateMembers", &[("ContactId", c), ("Members.1", &folder)]).await;
+    }
+    // Ann's address bounces: tom is the only one who still reaches the member.
+    app.with_conn(|c| rd_contacts::bounces::mark(c, "ann@example.com", "550 no such user", &Actor::mail_server()).unwrap()).await;
+    let unbound = app.api("DisassociateMembers", &[("ContactId", &tom), ("Members.1", &folder)]).await;
+    assert_eq!(unbound.status, StatusCode::OK, "{}", unbound.body);
+    app.run_pending_jobs().await;
+    assert_eq!(has(&gaps_of(&mut app, &folder, &m).await, "SecurityMessage"), None, "tom stays (rule U2): no gap opened");
+    let (mm, t) = (m.clone(), tom.clone());
+    let kept = app.with_conn(move |c| rd_contacts::message_center::message_center(c, &mm).unwrap().entries.iter().any(|e| e.contact_id == t)).await;
+    assert!(kept, "retained because ann bounces");
+
+    // Once ann's mark is cleared, unbinding ann's rival goes through as usual.
+    app.with_conn(|c| rd_contacts::bounces::clear(c, "ann@example.com", &Actor::cli()).unwrap()).await;
+    let reunbound = app.api("DisassociateMembers", &[("ContactId", &ann), ("Members.1", &folder)]).await;
+    assert_eq!(reunbound.status, StatusCode::OK, "{}", reunbound.body);
+    app.run_pending_jobs().await;
+    assert_eq!(has(&gaps_of(&mut app, &folder, &m).await, "SecurityMessage"), None);
+}
+
+#[actix_web::test]
+async fn the_message_center_marks_bouncing_addresses_and_counts_them_as_nobody() {
+    let mut app = TestApp::spawn().await;
+    let folder = app.api("CreateFolder", &[("FolderName", "ops")]).await.json()["Folder"]["FolderId"].as_str().unwrap().to_owned();
+    let m = member(&app, &folder, "lonely").await;
+    let tom = app.active_contact("tom", "tom@example.com").await;
+    app.api("AssociateMembers", &[("ContactId", &tom), ("Members.1", &m)]).await;
+    let mm = m.clone();
+    app.with_conn(move |c| {
+        add_confirmed_recipient(
+            c,
+            &mm,
+            &RecipientName::parse("Night desk").unwrap(),
+            &EmailAddress::parse("night@example.com").unwrap(),
+            MessageTypes::parse(&["AccountExpenses"]).unwrap(),
+        )
+    })
+    .await;
+    app.with_conn(|c| {
+        rd_contacts::bounces::mark(c, "night@example.com", "550 mailbox unavailable", &Actor::mail_server()).unwrap();
+        rd_contacts::bounces::mark(c, "tom@example.com", "552 over quota for good", &Actor::mail_server()).unwrap();
+    })
+    .await;
+    app.member_user(&m, "owner@example.com").await;
+    let page = app.get("/my/message-center").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.body.matches("tag bouncing").count(), 2, "both rows say so: {}", page.body);
+    assert!(page.body.contains("550 mailbox unavailable") && page.body.contains("correct the address"), "{}", page.body);
+    // What nobody receives now includes what only bouncing addresses would get.
+    let mc = app.with_conn(move |c| rd_contacts::message_center::message_center(c, &m).unwrap()).await;
+    let uncovered = mc.uncovered();
+    assert!(uncovered.contains(MessageType::AccountExpenses) && uncovered.contains(MessageType::SecurityMessage), "{uncovered:?}");
+}

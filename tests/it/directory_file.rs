@@ -2,9 +2,10 @@
 //! second import changes nothing, a dry run changes nothing, and an export imports back
 //! as a no-op.
 
+use actix_web::http::StatusCode;
 use rd_contacts::audit::Actor;
 use rd_contacts::directory::{self, JoinMethod, NewAccount};
-use rd_contacts::directory_file::{self, HEADER, Plan};
+use rd_contacts::directory_file::{self, HEADER, Mode, Plan};
 use rd_contacts::domain::{DisplayName, FolderId};
 
 use crate::support::TestApp;
@@ -25,7 +26,7 @@ async fn member(app: &TestApp, name: &'static str) -> String {
 }
 
 async fn import(app: &TestApp, text: String, remove_missing: bool) -> Plan {
-    app.with_conn(move |c| directory_file::apply(c, &directory_file::parse(&text).unwrap(), remove_missing, &Actor::cli()).unwrap()).await
+    app.with_conn(move |c| directory_file::import(c, &directory_file::parse(&text).unwrap(), remove_missing, Mode::Apply, &Actor::cli()).unwrap().plan).await
 }
 
 async fn exported(app: &TestApp) -> Vec<directory_file::Row> {
@@ -73,7 +74,7 @@ async fn a_dry_run_changes_nothing_and_an_export_imports_back_as_a_no_op() {
     let plan = app
         .with_conn(move |c| {
             let rows = directory_file::parse(&file).unwrap();
-            rd_contacts::db::dry_run(c, |c| directory_file::apply(c, &rows, true, &Actor::cli())).unwrap()
+            directory_file::import(c, &rows, true, Mode::DryRun, &Actor::cli()).unwrap().plan
         })
         .await;
     assert_eq!((plan.folders_added.len(), plan.members_added.len(), plan.removals.len()), (1, 1, 1), "{plan:?}");
@@ -90,8 +91,96 @@ async fn an_import_with_bad_lines_names_each_and_changes_nothing() {
     let before = exported(&app).await;
     let text = format!("{HEADER}\nops,,,\nops,not-an-id,x,\nfinance,,beta,not-an-address\n");
     let rows = directory_file::parse(&text).unwrap();
-    let error = app.with_conn(move |c| directory_file::apply(c, &rows, false, &Actor::cli()).unwrap_err().to_string()).await;
+    let error = app.with_conn(move |c| directory_file::import(c, &rows, false, Mode::Apply, &Actor::cli()).unwrap_err().to_string()).await;
     assert!(error.contains("Line 3") && error.contains("Line 4"), "{error}");
     assert_eq!(exported(&app).await, before);
     assert!(directory_file::parse("name,email\nx,y\n").unwrap_err()[0].contains("header"));
+}
+
+/// The hidden fields of the preview's Apply form.
+fn apply_fields(body: &str) -> (String, String) {
+    (
+        crate::support::capture(body, r#"name="digest" value="([^"]+)""#),
+        crate::support::capture(body, r#"(?s)<textarea name="content" hidden>(.*?)</textarea>"#),
+    )
+}
+
+#[actix_web::test]
+async fn the_console_previews_a_file_then_applies_exactly_that_plan() {
+    let mut app = TestApp::spawn().await;
+    let gone = member(&app, "gone").await;
+    app.sign_in().await;
+    let form = app.get("/directory/sync").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("data-load-into=\"sync-content\"") && form.body.contains("/directory/export.csv"), "{}", form.body);
+
+    let file = format!("{HEADER}\nops/db,,Payments prod,pay@example.com\n");
+    let preview = app.post("/directory/sync/preview", &[("content", &file), ("remove_missing", "1")]).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    assert!(
+        preview.body.contains("New folders (2)") && preview.body.contains("New members (1)") && preview.body.contains("Removed members (1)"),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.contains(&format!("gone ({gone})")), "the removal is listed: {}", preview.body);
+    assert!(preview.body.contains("data-confirm=\"Apply this plan? 1 member will be removed"), "a removal is confirmed first: {}", preview.body);
+    assert!(exported(&app).await.iter().any(|r| r.account_id == gone), "the preview changed nothing");
+
+    let (digest, content) = apply_fields(&preview.body);
+    let content = content.replace("&#x2f;", "/").replace("&#47;", "/");
+    assert!(content.contains("Payments prod"), "{content}");
+    let applied = app.post("/directory/sync/apply", &[("content", &content), ("remove_missing", "1"), ("digest", &digest)]).await;
+    assert_eq!(applied.status, StatusCode::SEE_OTHER, "{}", applied.body);
+    let rows = exported(&app).await;
+    assert!(rows.iter().any(|r| r.folder_path == "ops/db" && r.display_name == "Payments prod"));
+    assert!(!rows.iter().any(|r| r.account_id == gone));
+    let flash = app.get("/directory").await;
+    assert!(flash.body.contains("The directory now matches the file"), "{}", flash.body);
+
+    let again = app.post("/directory/sync/preview", &[("content", &content), ("remove_missing", "1")]).await;
+    assert!(again.body.contains("already matches this file"), "a second run changes nothing: {}", again.body);
+
+    // The export is the file an import takes: it previews as a no-op.
+    let csv = app.get("/directory/export.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers.get("content-disposition").is_some_and(|v| v.to_str().unwrap().contains("directory.csv")));
+    let back = app.post("/directory/sync/preview", &[("content", &csv.body), ("remove_missing", "1")]).await;
+    assert!(back.body.contains("already matches this file"), "{}", back.body);
+}
+
+#[actix_web::test]
+async fn a_plan_that_changed_since_its_preview_is_not_applied_and_the_new_one_is_shown() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let file = format!("{HEADER}\nops,,alpha,\n");
+    let preview = app.post("/directory/sync/preview", &[("content", &file), ("remove_missing", "1")]).await;
+    let (digest, _) = apply_fields(&preview.body);
+    // Meanwhile someone adds a member the file does not list.
+    let late = member(&app, "late").await;
+    let applied = app.post("/directory/sync/apply", &[("content", &file), ("remove_missing", "1"), ("digest", &digest)]).await;
+    assert_eq!(applied.status, StatusCode::CONFLICT, "{}", applied.body);
+    assert!(applied.body.contains("changed since your preview") && applied.body.contains(&format!("late ({late})")), "{}", applied.body);
+    let rows = exported(&app).await;
+    assert!(rows.iter().any(|r| r.account_id == late) && !rows.iter().any(|r| r.display_name == "alpha"), "nothing was applied");
+}
+
+#[actix_web::test]
+async fn the_console_names_each_bad_line_and_refuses_a_file_too_large_changing_nothing() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let before = exported(&app).await;
+    let bad = format!("{HEADER}\nops,,,\nops,not-an-id,x,\n");
+    let refused = app.post("/directory/sync/preview", &[("content", &bad)]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Line 3") && refused.body.contains("not-an-id"), "the line and the text kept: {}", refused.body);
+    let header = app.post("/directory/sync/preview", &[("content", "name,email\nx,y\n")]).await;
+    assert!(header.body.contains("The first line must be the header"), "{}", header.body);
+    let mut big = format!("{HEADER}\n");
+    for i in 0..5001 {
+        big.push_str(&format!("f{i},,,\n"));
+    }
+    let large = app.post("/directory/sync/preview", &[("content", &big)]).await;
+    assert_eq!(large.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", &large.body[..200.min(large.body.len())]);
+    assert!(large.body.contains("at most 5000 at once") && large.body.contains("rd-contacts directory import"), "says what to do instead");
+    assert_eq!(exported(&app).await, before);
 }

@@ -285,8 +285,8 @@ async fn t2_finished_jobs_are_purged_after_the_retention_and_unfinished_ones_nev
         .await;
     let registry = startup::job_registry();
     let purge = registry.periodic().iter().find(|p| p.name == "purge finished jobs").expect("the purge is registered").run;
-    let settings = app.state.settings.jobs.clone();
-    let purged = app.with_conn(move |c| purge(c, &settings).unwrap()).await;
+    let upkeep = rd_contacts::jobs::Upkeep { settings: app.state.settings.jobs.clone(), sender: app.state.sender("test") };
+    let purged = app.with_conn(move |c| purge(c, &upkeep).unwrap()).await;
     assert_eq!(purged, 2);
     for (name, kept) in [("old done", false), ("old failed", false), ("recent done", true), ("old queued", true)] {
         let id = ids[name];

@@ -19,6 +19,7 @@ mod model;
 mod notifications;
 mod operations;
 mod pages;
+mod reconfirmation;
 mod rules;
 mod security;
 mod storage;

@@ -62,6 +62,7 @@ struct ListPage {
     quota: i64,
     error: Option<String>,
     bouncing: std::collections::HashMap<String, crate::bounces::Bounce>,
+    now: time::PrimitiveDateTime,
 }
 
 impl ListPage {
@@ -110,7 +111,21 @@ pub(super) async fn render_list(state: &AppState, admin: &CurrentAdmin, query: L
     .await?;
     let chrome = Chrome::new(admin, "directory");
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
-    let page = ListPage { chrome, rows, bound, retained, q, status: status_raw, title: title_raw, message_type: type_raw, used, quota, error, bouncing };
+    let page = ListPage {
+        chrome,
+        rows,
+        bound,
+        retained,
+        q,
+        status: status_raw,
+        title: title_raw,
+        message_type: type_raw,
+        used,
+        quota,
+        error,
+        bouncing,
+        now: crate::db::now_utc(),
+    };
     html(status, &page)
 }
 

@@ -3,6 +3,7 @@
 mod folder;
 mod member;
 mod overview;
+mod sync;
 pub(crate) mod tree;
 
 use actix_web::{HttpResponse, web};
@@ -21,7 +22,7 @@ use crate::web::session::CurrentUser;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // The overview's routes first: `/directory` before anything under it.
-    cfg.route("/", web::get().to(home)).configure(overview::routes).configure(folder::routes).configure(member::routes);
+    cfg.route("/", web::get().to(home)).configure(overview::routes).configure(sync::routes).configure(folder::routes).configure(member::routes);
 }
 
 pub(crate) const TREE_FOLDERS: i64 = 50;
