@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::Actor;
 use crate::db::AnyConnection;
 use crate::db::schema::{accounts, folders};
-use crate::directory::{self, DirectoryError, JoinMethod, NewAccount};
+use crate::directory::{self, Account, DirectoryError, JoinMethod, NewAccount};
 use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, MessageType};
 
 /// One row of the file.
@@ -258,6 +258,50 @@ pub fn import(conn: &mut AnyConnection, rows: &[Row], remove_missing: bool, mode
     }
 }
 
+/// The directory's current members by id, and by folder and name.
+struct Members {
+    by_id: HashMap<String, Account>,
+    /// Ids by (folder id, display name), in id order.
+    by_place: HashMap<(String, String), Vec<String>>,
+}
+
+impl Members {
+    fn load(conn: &mut AnyConnection) -> QueryResult<Members> {
+        let all: Vec<Account> = accounts::table.filter(accounts::removed_at.is_null()).order(accounts::id).select(Account::as_select()).load(conn)?;
+        let mut members = Members { by_id: HashMap::with_capacity(all.len()), by_place: HashMap::new() };
+        for a in all {
+            members.by_place.entry((a.folder_id.clone().unwrap_or_default(), a.display_name.clone())).or_default().push(a.id.clone());
+            members.by_id.insert(a.id.clone(), a);
+        }
+        Ok(members)
+    }
+
+    /// The first member of that name in that folder that no row has claimed yet.
+    fn at(&self, folder: &str, name: &str, claimed: &HashSet<String>) -> Option<Account> {
+        let ids = self.by_place.get(&(folder.to_owned(), name.to_owned()))?;
+        ids.iter().find(|id| !claimed.contains(*id)).and_then(|id| self.by_id.get(id)).cloned()
+    }
+
+    /// Records a move and/or a rename of member `id`.
+    fn place(&mut self, id: &str, folder: Option<&str>, name: Option<&str>) {
+        let Some(a) = self.by_id.get_mut(id) else { return };
+        let old = (a.folder_id.clone().unwrap_or_default(), a.display_name.clone());
+        if let Some(f) = folder {
+            a.folder_id = Some(f.to_owned());
+        }
+        if let Some(n) = name {
+            a.display_name = n.to_owned();
+        }
+        let new = (a.folder_id.clone().unwrap_or_default(), a.display_name.clone());
+        if let Some(ids) = self.by_place.get_mut(&old) {
+            ids.retain(|i| i != id);
+        }
+        let ids = self.by_place.entry(new).or_default();
+        ids.push(id.to_owned());
+        ids.sort();
+    }
+}
+
 /// A folder path as a plan shows it.
 fn shown_path(path: &[FolderName]) -> String {
     if path.is_empty() { "the root".to_owned() } else { path.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("/") }
@@ -272,25 +316,22 @@ fn apply(conn: &mut AnyConnection, rows: &[Row], remove_missing: bool, actor: &A
         let mut known = HashMap::new();
         let mut plan = Plan::default();
         let mut listed: HashSet<String> = HashSet::new();
+        // The directory's members, read once (a row costs no query unless it changes
+        // something), kept up to date as rows move and rename them.
+        let mut current = Members::load(conn)?;
         for row in &checked {
             let at = |error: DirectoryError| FileError::Line { line: row.line, error };
             let (folder, made) = crate::membership::ensure_folders(conn, &root, &row.path, &mut known, actor).map_err(at)?;
             plan.folders_added.extend(made);
             let Some((name, email)) = &row.member else { continue };
             let existing = match &row.account {
-                Some(id) => Some(directory::get_current_account(conn, id).map_err(at)?),
+                Some(id) => match current.by_id.get(id.as_str()) {
+                    Some(account) => Some(account.clone()),
+                    // Unknown or removed: the service says which.
+                    None => Some(directory::get_current_account(conn, id).map_err(at)?),
+                },
                 // Without an id, a member of that name in that folder is the row's member.
-                None => accounts::table
-                    .filter(accounts::folder_id.eq(folder.as_str()))
-                    .filter(accounts::display_name.eq(name.as_str()))
-                    .filter(accounts::removed_at.is_null())
-                    .filter(accounts::id.ne_all(listed.iter().cloned().collect::<Vec<_>>()))
-                    .select(accounts::id)
-                    .first::<String>(conn)
-                    .optional()?
-                    .map(|id| directory::get_current_account(conn, &AccountId::parse(&id).expect("stored ids are valid")))
-                    .transpose()
-                    .map_err(at)?,
+                None => current.at(folder.as_str(), name.as_str(), &listed),
             };
             let Some(account) = existing else {
                 let new = NewAccount {
@@ -311,6 +352,7 @@ fn apply(conn: &mut AnyConnection, rows: &[Row], remove_missing: bool, actor: &A
             let id = AccountId::parse(&account.id).expect("stored ids are valid");
             if account.folder_id.as_deref() != Some(folder.as_str()) {
                 crate::membership::move_account(conn, &id, &folder, actor).map_err(at)?;
+                current.place(&account.id, Some(folder.as_str()), None);
                 plan.moves.push(format!("{} ({}) to {}", account.display_name, account.id, shown_path(&row.path)));
             }
             let rename = (account.display_name != name.as_str()).then_some(name);
@@ -318,6 +360,7 @@ fn apply(conn: &mut AnyConnection, rows: &[Row], remove_missing: bool, actor: &A
             let email_change = (account.security_email != wanted).then_some(email.as_ref());
             if rename.is_some() || email_change.is_some() {
                 directory::update_account(conn, &id, rename, email_change, actor).map_err(at)?;
+                current.place(&account.id, None, rename.map(|n| n.as_str()));
                 if rename.is_some() {
                     plan.renames.push(format!("{} to {} ({})", account.display_name, name.as_str(), account.id));
                 }
@@ -327,9 +370,10 @@ fn apply(conn: &mut AnyConnection, rows: &[Row], remove_missing: bool, actor: &A
             }
         }
         if remove_missing {
-            let current: Vec<(String, String)> =
-                accounts::table.filter(accounts::removed_at.is_null()).select((accounts::id, accounts::display_name)).load(conn)?;
-            for (id, name) in current.into_iter().filter(|(id, _)| !listed.contains(id)) {
+            let mut missing: Vec<(String, String)> =
+                current.by_id.values().filter(|a| !listed.contains(&a.id)).map(|a| (a.id.clone(), a.display_name.clone())).collect();
+            missing.sort();
+            for (id, name) in missing {
                 directory::remove_account(conn, &AccountId::parse(&id).expect("stored ids are valid"), actor)?;
                 plan.removals.push(format!("{name} ({id})"));
             }

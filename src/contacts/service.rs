@@ -239,9 +239,18 @@ pub fn resend_verification(conn: &mut AnyConnection, id: &ContactId, address: Op
 pub fn clear_bounce(conn: &mut AnyConnection, id: &ContactId, sender: &Sender, actor: &Actor) -> Result<String> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
-        let contact = get_contact(conn, id)?;
+        let mut contact = get_contact(conn, id)?;
         crate::bounces::clear(conn, &contact.email, actor)?;
-        verification::send(conn, &contact, &contact.email, sender)?;
+        // An Active contact's address is asked to confirm again (its link then verifies it,
+        // and unconfirmed it turns stale); one still Verifying gets its verification again.
+        if contact.status().is_active() && contact.pending_email.is_none() {
+            contact.reconfirm_sent_at = Some(now_utc());
+            diesel::update(contacts::table.find(&contact.id)).set(contacts::reconfirm_sent_at.eq(contact.reconfirm_sent_at)).execute(conn)?;
+        }
+        // With an email change pending, the new address's verification is what counts.
+        if contact.address_to_verify().is_some_and(|a| a.eq_ignore_ascii_case(&contact.email)) {
+            verification::send(conn, &contact, &contact.email, sender)?;
+        }
         Ok(contact.email)
     })
 }

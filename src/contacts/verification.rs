@@ -167,9 +167,10 @@ pub fn confirm(conn: &mut AnyConnection, token: &Token, request_id: String) -> R
 }
 
 /// Asks verified contacts whose address was confirmed more than `months` months (of 30
-/// days) ago to confirm it again (`RDC_RECONFIRM_MONTHS`): one email each, within the
-/// daily verification limit (what the limit holds back goes out on a later run). Returns
-/// how many were asked.
+/// days) ago to confirm it again (`RDC_RECONFIRM_MONTHS`): one email each, using at most
+/// half of the daily verification limit (rule C4), so that administrators keep the other
+/// half for new contacts; who is held back is asked on a later run. Returns how many were
+/// asked.
 pub fn ask_reconfirmation(conn: &mut AnyConnection, months: i64, sender: &Sender) -> Result<usize, ContactError> {
     let due = now_utc() - Duration::days(30 * months);
     let candidates: Vec<Contact> = contacts::table
@@ -183,6 +184,9 @@ pub fn ask_reconfirmation(conn: &mut AnyConnection, months: i64, sender: &Sender
         .load(conn)?;
     let mut asked = 0;
     for contact in candidates {
+        if sent_in_last_day(conn)? >= DAILY_LIMIT / 2 {
+            break;
+        }
         let sent = crate::db::transaction(conn, |conn| {
             // Taken by one server only when two run this at once.
             let claimed = diesel::update(contacts::table.find(&contact.id).filter(contacts::reconfirm_sent_at.is_null()))

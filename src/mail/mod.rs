@@ -186,6 +186,13 @@ impl Mailer {
         }
     }
 
+    /// A memory mailer takes mail for `address` again (its mailbox was fixed).
+    pub fn accept(&self, address: &str) {
+        if let Mailer::Memory { refused, .. } = self {
+            refused.lock().expect("mailer lock").retain(|a| *a != address.to_lowercase());
+        }
+    }
+
     /// What a memory mailer has sent, oldest first (empty for the others).
     pub fn sent(&self) -> Vec<Email> {
         match self {

@@ -166,11 +166,18 @@ async fn a_refused_address_is_marked_bouncing_its_notifications_are_skipped_and_
     assert!(page.body.contains("status-bouncing") && page.body.contains("mailbox unavailable"), "{}", page.body);
     assert!(app.get("/contacts").await.body.contains("status-bouncing"));
 
-    // Cleared by an administrator: no longer bouncing, and the address is asked to verify again.
+    // The mailbox is fixed and an administrator clears the mark: no longer bouncing, and the
+    // address is asked to confirm again.
+    app.state.mailer.accept("tom@example.com");
     let cleared = app.post(&format!("/contacts/{tom}/clear-bounce"), &[]).await;
     assert_eq!(cleared.status, StatusCode::SEE_OTHER, "{}", cleared.body);
     assert!(!app.with_conn(|c| rd_contacts::bounces::is_bouncing(c, "tom@example.com").unwrap()).await);
     assert_eq!(has(&gaps_of(&mut app, &folder, &m).await, "SecurityMessage"), None);
+    app.run_pending_jobs().await;
+    let link = app.links_sent_to("tom@example.com").pop().expect("a verification email after the mark is cleared");
+    let (_, confirmed) = app.follow_link(&link).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "the link confirms the address again: {}", confirmed.body);
+    app.sign_in().await;
     let trail: Vec<String> = app
         .with_conn(|c| {
             use diesel::prelude::*;

@@ -109,3 +109,37 @@ async fn without_the_setting_nobody_is_asked_to_reconfirm() {
     assert_eq!(run_upkeep(&app).await, 0);
     assert_eq!(app.sent_emails().len(), before);
 }
+
+#[actix_web::test]
+async fn reconfirmation_leaves_half_the_daily_verification_limit_to_administrators() {
+    use rd_contacts::db::schema::contact_verifications;
+    let mut app = TestApp::spawn_with(|s| s.jobs.reconfirm_months = Some(1)).await;
+    let mut old = Vec::new();
+    for n in ["alpha", "bravo", "charlie"] {
+        let id = app.active_contact(&format!("old{n}"), &format!("old-{n}@example.com")).await;
+        let i = id.clone();
+        app.with_conn(move |c| set_times(c, &i, now_utc() - Duration::days(60), None)).await;
+        old.push(id);
+    }
+    // The three verifications above and 46 more today: one below half of the limit.
+    app.with_conn(|c| {
+        for n in 0..46 {
+            diesel::insert_into(contact_verifications::table)
+                .values((
+                    contact_verifications::address.eq(format!("other-{n}@example.com")),
+                    contact_verifications::address_key.eq(format!("other-{n}@example.com")),
+                    contact_verifications::token_hash.eq(format!("hash-{n}")),
+                    contact_verifications::requested_by.eq("admin"),
+                    contact_verifications::sent_at.eq(now_utc()),
+                    contact_verifications::expires_at.eq(now_utc() + Duration::days(7)),
+                ))
+                .execute(c)
+                .unwrap();
+        }
+    })
+    .await;
+    assert_eq!(rd_contacts::contacts::DAILY_LIMIT / 2, 50);
+    assert_eq!(run_upkeep(&app).await, 1, "one more send reaches half of the daily limit");
+    let asked = app.with_conn(move |c| old.iter().filter(|id| reconfirm_sent_at(c, id).is_some()).count()).await;
+    assert_eq!(asked, 1, "the others wait for a later run");
+}
