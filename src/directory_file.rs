@@ -41,32 +41,6 @@ struct Checked {
     member: Option<(DisplayName, Option<EmailAddress>)>,
 }
 
-/// Splits one CSV record (RFC 4180 quoting) into fields.
-fn csv_fields(line: &str) -> Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => fields.push(std::mem::take(&mut field)),
-            (false, c) => field.push(c),
-        }
-    }
-    if quoted {
-        return Err("a quoted field is not closed".into());
-    }
-    fields.push(field);
-    Ok(fields)
-}
-
 /// The rows of a file: JSON when it starts with `[`, CSV otherwise (with its header).
 pub fn parse(text: &str) -> Result<Vec<Row>, Vec<String>> {
     let text = text.trim_start_matches('\u{feff}');
@@ -81,7 +55,7 @@ pub fn parse(text: &str) -> Result<Vec<Row>, Vec<String>> {
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     for (i, line) in lines {
-        match csv_fields(line) {
+        match crate::csv::record(line) {
             Ok(f) if f.len() == 4 => {
                 rows.push(Row { folder_path: f[0].clone(), account_id: f[1].clone(), display_name: f[2].clone(), security_email: f[3].clone() })
             }
@@ -418,17 +392,6 @@ pub fn export(conn: &mut AnyConnection) -> QueryResult<Vec<Row>> {
     Ok(rows)
 }
 
-/// One CSV field, quoted when needed.
-fn csv_field(out: &mut String, v: &str) {
-    if v.contains([',', '"', '\n', '\r']) || v.starts_with(' ') || v.ends_with(' ') {
-        out.push('"');
-        out.push_str(&v.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(v);
-    }
-}
-
 /// The rows as CSV (with its header).
 pub fn to_csv(rows: &[Row]) -> String {
     let mut out = format!("{HEADER}\n");
@@ -437,7 +400,7 @@ pub fn to_csv(rows: &[Row]) -> String {
             if i > 0 {
                 out.push(',');
             }
-            csv_field(&mut out, v);
+            crate::csv::field(&mut out, v);
         }
         out.push('\n');
     }
@@ -449,11 +412,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_fields_keep_quoted_commas_and_quotes() {
-        assert_eq!(csv_fields(r#"ops/db,,"Payments, prod","#).unwrap(), ["ops/db", "", "Payments, prod", ""]);
-        assert_eq!(csv_fields(r#"a,"say ""hi""",b,c"#).unwrap(), ["a", "say \"hi\"", "b", "c"]);
-        assert!(csv_fields(r#"a,"open"#).is_err());
-        let rows = vec![Row { folder_path: "ops".into(), account_id: String::new(), display_name: "A, \"B\"".into(), security_email: String::new() }];
+    fn rows_round_trip_through_csv() {
+        let rows = vec![Row { folder_path: "ops".into(), account_id: String::new(), display_name: "-A, \"B\"".into(), security_email: String::new() }];
         assert_eq!(parse(&to_csv(&rows)).unwrap(), rows);
     }
 

@@ -9,6 +9,7 @@ pub mod bounces;
 pub mod config;
 pub mod contacts;
 pub mod coverage;
+pub mod csv;
 pub mod db;
 pub mod directory;
 pub mod directory_file;

@@ -150,23 +150,6 @@ async fn audit_page(state: web::Data<AppState>, admin: CurrentAdmin, query: web:
     html(StatusCode::OK, &AuditPage { chrome, q, events: page.events, next: page.next, paged: before.is_some(), error: None })
 }
 
-/// One CSV field: quoted when it holds a separator, a quote or a line break; a value a
-/// spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a leading `'`.
-pub(super) fn csv_field(out: &mut String, value: &str) {
-    let guarded = matches!(value.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'));
-    let needs_quotes = guarded || value.contains([',', '"', '\n', '\r']);
-    if needs_quotes {
-        out.push('"');
-    }
-    if guarded {
-        out.push('\'');
-    }
-    out.push_str(&value.replace('"', "\"\""));
-    if needs_quotes {
-        out.push('"');
-    }
-}
-
 pub const CSV_HEADER: &str = "event_id,time_utc,actor_type,actor,actor_id,via,request_id,action,target_id,related_id,changes,hash\r\n";
 
 fn csv_row(out: &mut String, e: &AuditEvent) {
@@ -190,7 +173,7 @@ fn csv_row(out: &mut String, e: &AuditEvent) {
         if i > 0 {
             out.push(',');
         }
-        csv_field(out, f);
+        crate::csv::field(out, f);
     }
     out.push_str("\r\n");
 }
@@ -233,16 +216,6 @@ async fn audit_csv(state: web::Data<AppState>, _admin: CurrentAdmin, query: web:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_when_needed_and_formulas_are_defused() {
-        let mut out = String::new();
-        for v in ["plain", "a,b", "say \"hi\"", "=HYPERLINK(\"x\")", "line\nbreak"] {
-            csv_field(&mut out, v);
-            out.push('|');
-        }
-        assert_eq!(out, "plain|\"a,b\"|\"say \"\"hi\"\"\"|\"'=HYPERLINK(\"\"x\"\")\"|\"line\nbreak\"|");
-    }
 
     #[test]
     fn the_last_day_is_included_and_a_reversed_range_is_refused() {

@@ -215,7 +215,7 @@ async fn csv(state: web::Data<AppState>, _admin: CurrentAdmin, query: web::Query
                     if i > 0 {
                         out.push(',');
                     }
-                    super::audit::csv_field(&mut out, v);
+                    crate::csv::field(&mut out, v);
                 }
                 out.push_str("\r\n");
             }

@@ -180,9 +180,8 @@ async fn apply(state: web::Data<AppState>, admin: CurrentAdmin, form: CsrfForm<S
     }
 }
 
-/// The directory as the file an import takes. Values are kept exactly, so that the file
-/// imports back as a no-op; none can start a spreadsheet formula (folder and display names
-/// and addresses allow no `=`, `+`, `|` or parentheses).
+/// The directory as the file an import takes (formula-safe, and it imports back as a
+/// no-op: see `crate::csv`).
 async fn export(state: web::Data<AppState>, _admin: CurrentAdmin) -> Result<HttpResponse, AppError> {
     let rows = db::run(&state.pool, |c| Ok::<_, StorageError>(directory_file::export(c)?)).await?;
     Ok(HttpResponse::Ok()
