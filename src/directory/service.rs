@@ -543,6 +543,36 @@ pub fn list_accounts_tagged(
         }
         q
     };
+    if query.is_some_and(|t| !t.trim().is_empty()) {
+        // A search reads its matches once: the page and, beside each row, how many there
+        // are. PostgreSQL's planner prices `lower(…) LIKE` on a sequential scan too low and
+        // reads every member for a word that matches a few percent of them (70 ms at
+        // 100,000, against 17 ms through the trigram indexes), so it is told not to.
+        let window = |c: &mut AnyConnection| -> QueryResult<Vec<(Account, i64)>> {
+            build()
+                .order((lower(accounts::display_name), accounts::id))
+                .limit(page.size)
+                .offset(page.offset())
+                .select((Account::as_select(), diesel::dsl::sql::<BigInt>("count(*) OVER ()")))
+                .load(c)
+        };
+        let rows = if crate::db::is_postgres(conn) {
+            crate::db::transaction(conn, |c| {
+                diesel::sql_query("SET LOCAL enable_seqscan = off").execute(c)?;
+                window(c)
+            })?
+        } else {
+            window(conn)?
+        };
+        // Past the last page no row says how many there are: counted below, and clamped.
+        if let Some(total) = rows.first().map(|r| r.1) {
+            let items = rows.into_iter().map(|r| r.0).collect();
+            return Ok(Page { items, total, request: page.within(total) });
+        }
+        if page.offset() == 0 {
+            return Ok(Page { items: Vec::new(), total: 0, request: page.within(0) });
+        }
+    }
     let total = build().count().get_result(conn)?;
     let page = page.within(total);
     let items = build().order((lower(accounts::display_name), accounts::id)).limit(page.size).offset(page.offset()).select(Account::as_select()).load(conn)?;
