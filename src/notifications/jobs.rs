@@ -113,7 +113,9 @@ impl Job for SendNotification {
                 if !more {
                     return None;
                 }
-                let batch = db::run(&pool, move |c| Ok::<_, JobError>(delivery::claim(c, n, &token, concurrency as i64)?)).await;
+                // Several emails per connection a claim: each claim is a few statements, and
+                // what is claimed but not yet sent is simply released if the server dies.
+                let batch = db::run(&pool, move |c| Ok::<_, JobError>(delivery::claim(c, n, &token, 4 * concurrency as i64)?)).await;
                 match batch {
                     Ok(rows) if rows.is_empty() => None,
                     Ok(rows) => Some((Ok(rows), true)),
