@@ -543,11 +543,11 @@ pub fn list_accounts_tagged(
         }
         q
     };
-    if query.is_some_and(|t| !t.trim().is_empty()) {
-        // A search reads its matches once: the page and, beside each row, how many there
-        // are. PostgreSQL's planner prices `lower(…) LIKE` on a sequential scan too low and
-        // reads every member for a word that matches a few percent of them (70 ms at
-        // 100,000, against 17 ms through the trigram indexes), so it is told not to.
+    // One query reads the page and, beside each row, how many there are in all. For a
+    // search, PostgreSQL's planner prices `lower(…) LIKE` on a sequential scan too low and
+    // reads every member for a word that matches a few percent of them (70 ms at 100,000,
+    // against 17 ms through the trigram indexes), so it is told not to.
+    {
         let window = |c: &mut AnyConnection| -> QueryResult<Vec<(Account, i64)>> {
             build()
                 .order((lower(accounts::display_name), accounts::id))
@@ -556,7 +556,8 @@ pub fn list_accounts_tagged(
                 .select((Account::as_select(), diesel::dsl::sql::<BigInt>("count(*) OVER ()")))
                 .load(c)
         };
-        let rows = if crate::db::is_postgres(conn) {
+        let searching = query.is_some_and(|t| !t.trim().is_empty());
+        let rows = if searching && crate::db::is_postgres(conn) {
             crate::db::transaction(conn, |c| {
                 diesel::sql_query("SET LOCAL enable_seqscan = off").execute(c)?;
                 window(c)
@@ -596,8 +597,19 @@ pub fn list_removed_accounts(conn: &mut AnyConnection, page: PageRequest) -> Res
 /// Counts for the overview: folders (without the root) and current members (the sum of
 /// the folders' kept counts, not a count of every member).
 pub fn directory_counts(conn: &mut AnyConnection) -> Result<(i64, i64)> {
-    let folders = folders::table.filter(folders::parent_id.is_not_null()).count().get_result(conn)?;
-    Ok((folders, members_under(conn, "")?))
+    #[derive(QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = BigInt)]
+        folders: i64,
+        #[diesel(sql_type = BigInt)]
+        members: i64,
+    }
+    let c: Counts = prepared::sql(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN parent_id IS NULL THEN 0 ELSE 1 END), 0) AS BIGINT) AS folders, \
+                CAST(COALESCE(SUM(member_count), 0) AS BIGINT) AS members FROM folders",
+    )
+    .get_result(conn)?;
+    Ok((c.folders, c.members))
 }
 
 /// Current members in the folders whose path starts with `path` (a subtree; "" for the

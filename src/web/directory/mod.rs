@@ -82,7 +82,16 @@ impl MemberRow {
 
 /// The rows of a members table: each member with its path. Two queries.
 pub(crate) fn member_rows(c: &mut AnyConnection, page: Page<Account>) -> Result<Page<MemberRow>, DirectoryError> {
-    let ids: Vec<&str> = page.items.iter().filter_map(|a| a.folder_id.as_deref()).collect();
+    Ok(member_rows_and_paths(c, page, &[])?.0)
+}
+
+/// As [`member_rows`], with the shown paths of the folders `also` in the same lookup.
+pub(crate) fn member_rows_and_paths(
+    c: &mut AnyConnection,
+    page: Page<Account>,
+    also: &[&str],
+) -> Result<(Page<MemberRow>, std::collections::HashMap<String, String>), DirectoryError> {
+    let ids: Vec<&str> = page.items.iter().filter_map(|a| a.folder_id.as_deref()).chain(also.iter().copied()).collect();
     let paths = directory::folder_path_names(c, &ids)?;
     let items = page
         .items
@@ -92,7 +101,7 @@ pub(crate) fn member_rows(c: &mut AnyConnection, page: Page<Account>) -> Result<
             MemberRow { account, path }
         })
         .collect();
-    Ok(Page { items, total: page.total, request: page.request })
+    Ok((Page { items, total: page.total, request: page.request }, paths))
 }
 
 /// The Organization View filtered by one tag (`key=value`, or the key with any value).

@@ -110,7 +110,8 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
             )
         };
         let (folder_count, member_count) = directory::directory_counts(c)?;
-        let selected_path = directory::folder_path_names(c, &[selected.folder.id.as_str()])?.remove(&selected.folder.id).unwrap_or_default();
+        let (members, mut paths) = member_rows_and_paths(c, members, &[selected.folder.id.as_str()])?;
+        let selected_path = paths.remove(&selected.folder.id).unwrap_or_default();
         Ok::<_, DirectoryError>(OverviewPage {
             chrome,
             rd,
@@ -119,7 +120,7 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
             tree,
             selected,
             selected_path,
-            members: member_rows(c, members)?,
+            members,
             q: search,
             tag: tag_text,
             found_folders,
