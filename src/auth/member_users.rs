@@ -268,6 +268,9 @@ impl UserRow {
 pub fn users_of(conn: &mut AnyConnection, account: &str) -> QueryResult<Vec<UserRow>> {
     let users: Vec<MemberUser> =
         member_users::table.filter(member_users::account_id.eq(account)).order(member_users::id).select(MemberUser::as_select()).load(conn)?;
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
     let newest: Vec<(i64, Option<PrimitiveDateTime>)> = member_invitations::table
         .filter(member_invitations::member_user_id.eq_any(&ids))

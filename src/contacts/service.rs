@@ -392,7 +392,6 @@ pub fn contacts_bound_to(conn: &mut AnyConnection, target: &TargetId, id: Option
     Ok(Page { items: items.into_iter().map(|contact| ContactRow { contact, link_expired: false }).collect(), total, request: page })
 }
 
-/// How many targets each of these contacts is bound to.
 /// The names of these contacts, by id (contacts deleted since are left out).
 pub fn contact_names(conn: &mut AnyConnection, ids: &[String]) -> Result<std::collections::HashMap<String, String>> {
     Ok(contacts::table.filter(contacts::id.eq_any(ids)).select((contacts::id, contacts::name)).load::<(String, String)>(conn)?.into_iter().collect())
@@ -410,8 +409,12 @@ pub fn retained_counts(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<(
         .load(conn)?)
 }
 
+/// How many targets each of these contacts is bound to.
 pub fn binding_counts(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<(String, i64)>> {
     use crate::db::schema::bindings;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(bindings::table
         .filter(bindings::contact_id.eq_any(ids))
         .group_by(bindings::contact_id)

@@ -60,6 +60,9 @@ pub fn get_folder(conn: &mut AnyConnection, id: &FolderId) -> Result<Folder> {
 /// The folder's ancestors, root first, without the folder itself.
 pub fn ancestors(conn: &mut AnyConnection, folder: &Folder) -> Result<Vec<Folder>> {
     let ids = folder.ancestor_ids();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut found: Vec<Folder> = folders::table.filter(folders::id.eq_any(&ids)).select(Folder::as_select()).load(conn)?;
     found.sort_by_key(|f| f.depth);
     Ok(found)

@@ -23,9 +23,15 @@ fn ensure_account(conn: &mut AnyConnection, account: &str) -> Result<()> {
 /// contact id, name, email, verified at, types, opt-out, removed at, associated at.
 type EntryRow = (String, String, String, Option<PrimitiveDateTime>, i32, i32, Option<PrimitiveDateTime>, PrimitiveDateTime);
 
-/// A member's Message Center: its own recipients and the directory's entries. Two queries.
+/// A member's Message Center: its own recipients and the directory's entries.
 pub fn message_center(conn: &mut AnyConnection, account: &str) -> Result<MessageCenter> {
     ensure_account(conn, account)?;
+    message_center_of_known(conn, account)
+}
+
+/// As [`message_center`], for an account the caller has just read (no check that it
+/// exists): own recipients, the directory's entries and their bounce marks, three queries.
+pub fn message_center_of_known(conn: &mut AnyConnection, account: &str) -> Result<MessageCenter> {
     let own = mc_recipients::table.filter(mc_recipients::account_id.eq(account)).order(mc_recipients::id).select(OwnRecipient::as_select()).load(conn)?;
     let rows: Vec<EntryRow> = associations::table
         .inner_join(contacts::table)

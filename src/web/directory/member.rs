@@ -124,7 +124,7 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
             None => Vec::new(),
         };
         let options = if account.is_removed() { (Vec::new(), false) } else { directory::move_choices(c, account.folder_id.as_deref(), &move_query)? };
-        let mc = message_center::message_center(c, &account.id)?;
+        let mc = message_center::message_center_of_known(c, &account.id)?;
         let users = member_users::users_of(c, &account.id)?;
         let effective = scope::member_contacts(c, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;
         let tags = tags::tags_of(c, TaggedKind::Account, std::slice::from_ref(&account.id))?.remove(&account.id).unwrap_or_default();
