@@ -293,6 +293,21 @@ pub fn list_contacts(conn: &mut AnyConnection, id: Option<&ContactId>, query: Op
     list_contacts_where(conn, &filter, page)
 }
 
+/// Active contacts with room for one more binding (rule B2), newest first, at most
+/// `limit`: what a folder or member page offers to bind. One query.
+pub fn bindable_contacts(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Contact>> {
+    Ok(contacts::table
+        .filter(contacts::status.eq(ContactStatus::Active.as_str()))
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("(SELECT COUNT(*) FROM bindings b WHERE b.contact_id = contacts.id) < ")
+                .bind::<diesel::sql_types::BigInt, _>(super::bindings::MAX_TARGETS),
+        )
+        .order((contacts::created_at.desc(), contacts::id))
+        .limit(limit)
+        .select(Contact::as_select())
+        .load(conn)?)
+}
+
 /// The contacts a filter picks, newest first, each with whether its latest link expired.
 /// Three queries.
 pub fn list_contacts_where(conn: &mut AnyConnection, filter: &ContactFilter, page: PageRequest) -> Result<Page<ContactRow>> {

@@ -283,6 +283,8 @@ async fn the_tree_opens_down_to_the_selected_folder_and_fetches_other_folders_on
     assert!(page.contains(&format!(r#"data-folder="{ops}" data-children="/directory/tree/{ops}" data-open"#)), "the way down is open: {page}");
     assert!(page.contains(&format!(r#"href="/directory?folder={deep}""#)), "the selected folder's subfolders show");
     assert!(page.contains("Root / ops / db") && page.contains("member 01"), "its members, with their path");
+    let folder_page = app.get(&format!("/folders/{db}")).await.body;
+    assert!(folder_page.contains("<td class=\"nowrap\">Root / ops / db</td>"), "the folder page's members too: {folder_page}");
     let fragment = app.get(&format!("/directory/tree/{root}")).await.body;
     assert!(fragment.contains(">ops</a>") && fragment.contains(">sales</a>") && !fragment.contains("<html"));
 }

@@ -100,14 +100,15 @@ fn load_folder(c: &mut AnyConnection, id: &FolderId, page: Option<i64>, chrome: 
     let summary = directory::folder_summary(c, id)?;
     let (bound_here, inherited) = scope::folder_contacts(c, &summary.folder.path)?;
     // Active contacts not bound here, with room for one more target.
-    let candidates: Vec<Contact> = contacts::list_contacts(c, None, None, PageRequest::with_size(None, 100))?
-        .items
-        .into_iter()
-        .map(|r| r.contact)
-        .filter(|c| c.status.is_active() && !bound_here.iter().any(|(b, _)| b.id == c.id))
-        .collect();
-    let counts = contacts::binding_counts(c, &candidates.iter().map(|c| c.id.clone()).collect::<Vec<_>>())?;
-    let bindable = candidates.into_iter().filter(|c| counts.iter().find(|(id, _)| *id == c.id).map_or(0, |(_, n)| *n) < bindings::MAX_TARGETS).collect();
+    let bindable = contacts::bindable_contacts(c, 100)?.into_iter().filter(|c| !bound_here.iter().any(|(b, _)| b.id == c.id)).collect();
+    let ancestors = directory::ancestors(c, &summary.folder)?;
+    // Every member listed here is in this folder: its path is the breadcrumb's.
+    let path = ancestors
+        .iter()
+        .chain(std::iter::once(&summary.folder))
+        .map(|f| if f.parent_id.is_none() { "Root" } else { f.name.as_str() })
+        .collect::<Vec<_>>()
+        .join(" / ");
     Ok(FolderPage {
         chrome,
         rd: directory::get_directory(c)?,
@@ -115,11 +116,12 @@ fn load_folder(c: &mut AnyConnection, id: &FolderId, page: Option<i64>, chrome: 
         bound_here,
         inherited,
         bindable,
-        ancestors: directory::ancestors(c, &summary.folder)?,
+        ancestors,
         subfolders: directory::list_subfolders(c, id, None, PageRequest::with_size(None, FOLDERS_PER_PAGE))?,
         members: {
             let accounts = directory::list_accounts(c, Some(id), Some(&q), PageRequest::with_size(page, MEMBERS_PER_PAGE))?;
-            member_rows(c, accounts)?
+            let items = accounts.items.into_iter().map(|account| MemberRow { account, path: path.clone() }).collect();
+            Page { items, total: accounts.total, request: accounts.request }
         },
         tags: tags::tags_of(c, TaggedKind::Folder, std::slice::from_ref(&summary.folder.id))?.remove(&summary.folder.id).unwrap_or_default(),
         max_tags: MAX_TAGS,
