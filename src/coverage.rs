@@ -209,6 +209,9 @@ impl Reason {
 /// Why each gap of these members is there: two queries, whatever the number of members.
 pub fn reasons(conn: &mut AnyConnection, gaps: &[MemberGap]) -> QueryResult<HashMap<(String, MessageType), Reason>> {
     use crate::db::schema::{associations, contacts, mc_recipients};
+    if gaps.iter().all(|g| g.gaps.is_empty()) {
+        return Ok(HashMap::new());
+    }
     let ids: Vec<&str> = gaps.iter().map(|g| g.account_id.as_str()).collect();
     let own: Vec<(String, i32, bool, String)> = mc_recipients::table
         .filter(mc_recipients::account_id.eq_any(&ids))
