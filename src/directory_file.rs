@@ -198,9 +198,22 @@ impl Outcome {
         hex::encode(&h.finalize()[..12])
     }
 
-    /// "3 more members without a SecurityMessage recipient", one per type.
+    /// "3 more members with nobody to notify for Security and Fault", one per count.
     pub fn gap_sentences(&self) -> Vec<String> {
-        self.gaps_opened.iter().map(|(t, n)| format!("{n} more member{} without a {} recipient", if *n == 1 { "" } else { "s" }, t.api_name())).collect()
+        let mut counts: Vec<i64> = self.gaps_opened.iter().map(|(_, n)| *n).collect();
+        counts.sort_unstable_by(|a, b| b.cmp(a));
+        counts.dedup();
+        counts
+            .into_iter()
+            .map(|n| {
+                let types: Vec<&str> = self.gaps_opened.iter().filter(|(_, m)| *m == n).map(|(t, _)| t.label()).collect();
+                let listed = match types.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                    _ => types.concat(),
+                };
+                format!("{n} more member{} with nobody to notify for {listed}", if n == 1 { "" } else { "s" })
+            })
+            .collect()
     }
 }
 
@@ -423,5 +436,20 @@ mod tests {
         let errors = check(&parse(&text).unwrap()).unwrap_err();
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].starts_with("Line 3") && errors[1].starts_with("Line 4"), "{errors:?}");
+    }
+
+    #[test]
+    fn the_gaps_an_import_opens_read_as_one_sentence_per_count() {
+        let outcome = Outcome {
+            plan: Plan::default(),
+            gaps_opened: vec![(MessageType::SecurityMessage, 3), (MessageType::FaultMessage, 1), (MessageType::ProductMessage, 3)],
+        };
+        let security = MessageType::SecurityMessage.label();
+        let product = MessageType::ProductMessage.label();
+        let fault = MessageType::FaultMessage.label();
+        assert_eq!(
+            outcome.gap_sentences(),
+            [format!("3 more members with nobody to notify for {security} and {product}"), format!("1 more member with nobody to notify for {fault}")]
+        );
     }
 }

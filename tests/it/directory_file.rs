@@ -184,3 +184,20 @@ async fn the_console_names_each_bad_line_and_refuses_a_file_too_large_changing_n
     assert!(large.body.contains("at most 5000 at once") && large.body.contains("rd-contacts directory import"), "says what to do instead");
     assert_eq!(exported(&app).await, before);
 }
+
+#[actix_web::test]
+async fn a_dry_run_names_the_coverage_gaps_the_import_would_open() {
+    let mut app = TestApp::spawn().await;
+    let file = format!("{HEADER}\nops,,nobody reads this,\nops,,covered,sec@example.com\n");
+    let rows = directory_file::parse(&file).unwrap();
+    let outcome = app.with_conn(move |c| directory_file::import(c, &rows, false, Mode::DryRun, &Actor::cli()).unwrap()).await;
+    // A member without a security email starts with an empty Message Center (rule M4): it
+    // would hear nothing of any type; the one with a security email is covered.
+    assert_eq!(outcome.gaps_opened.len(), 6, "{:?}", outcome.gaps_opened);
+    assert!(outcome.gaps_opened.iter().all(|(_, n)| *n == 1), "{:?}", outcome.gaps_opened);
+    assert_eq!(outcome.gap_sentences().len(), 1);
+    app.sign_in().await;
+    let preview = app.post("/directory/sync/preview", &[("content", &file)]).await;
+    assert!(preview.body.contains("1 more member with nobody to notify for"), "{}", preview.body);
+    assert!(exported(&app).await.iter().all(|r| r.display_name != "covered"), "the dry run and the preview changed nothing");
+}
