@@ -4,25 +4,14 @@
 use actix_web::http::StatusCode;
 use rd_contacts::audit::Actor;
 use rd_contacts::coverage::{self, Within};
-use rd_contacts::directory::{self, JoinMethod, NewAccount};
-use rd_contacts::domain::{DisplayName, EmailAddress, FolderId, MessageType, MessageTypes, RecipientName};
+use rd_contacts::directory;
+use rd_contacts::domain::{EmailAddress, FolderId, MessageType, MessageTypes, RecipientName};
 use serde_json::Value;
 
 use crate::support::{TestApp, add_confirmed_recipient};
 
 async fn member(app: &TestApp, folder: &str, name: &'static str) -> String {
-    let folder = folder.to_owned();
-    app.with_conn(move |c| {
-        let new = NewAccount {
-            display_name: DisplayName::parse(name).unwrap(),
-            folder: FolderId::parse(&folder).unwrap(),
-            security_email: None,
-            account_name_prefix: None,
-            join_method: JoinMethod::Created,
-        };
-        rd_contacts::membership::create_account(c, &new, &Actor::cli()).unwrap().id
-    })
-    .await
+    crate::support::member_in(app, Some(folder), name).await
 }
 
 /// The gaps `ListCoverageGaps` reports for `account` (type → reason).
@@ -208,7 +197,7 @@ async fn an_opt_out_that_would_leave_a_type_with_nobody_is_asked_first() {
 }
 
 #[actix_web::test]
-async fn an_unbind_keeps_a_contact_whose_members_other_recipients_bounce_so_it_opens_no_gap() {
+async fn u2_an_unbind_keeps_a_contact_whose_members_other_recipients_bounce_so_it_opens_no_gap() {
     let mut app = TestApp::spawn().await;
     let folder = app.api("CreateFolder", &[("FolderName", "ops")]).await.json()["Folder"]["FolderId"].as_str().unwrap().to_owned();
     let m = member(&app, &folder, "lonely").await;

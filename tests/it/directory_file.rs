@@ -4,25 +4,12 @@
 
 use actix_web::http::StatusCode;
 use rd_contacts::audit::Actor;
-use rd_contacts::directory::{self, JoinMethod, NewAccount};
 use rd_contacts::directory_file::{self, HEADER, Mode, Plan};
-use rd_contacts::domain::{DisplayName, FolderId};
 
 use crate::support::TestApp;
 
 async fn member(app: &TestApp, name: &'static str) -> String {
-    app.with_conn(move |c| {
-        let root = directory::get_directory(c).unwrap().root_folder_id;
-        let new = NewAccount {
-            display_name: DisplayName::parse(name).unwrap(),
-            folder: FolderId::parse(&root).unwrap(),
-            security_email: None,
-            account_name_prefix: None,
-            join_method: JoinMethod::Created,
-        };
-        rd_contacts::membership::create_account(c, &new, &Actor::cli()).unwrap().id
-    })
-    .await
+    crate::support::member_in(app, None, name).await
 }
 
 async fn import(app: &TestApp, text: String, remove_missing: bool) -> Plan {

@@ -591,3 +591,21 @@ pub fn add_confirmed_recipient(
     r.verified_at = Some(now);
     r
 }
+
+/// Creates a member without a security email in `folder` (the root folder when `None`),
+/// as the console does; returns its id.
+pub async fn member_in(app: &TestApp, folder: Option<&str>, name: &'static str) -> String {
+    let folder = folder.map(str::to_owned);
+    app.with_conn(move |c| {
+        let folder = folder.unwrap_or_else(|| rd_contacts::directory::get_directory(c).unwrap().root_folder_id);
+        let new = rd_contacts::directory::NewAccount {
+            display_name: rd_contacts::domain::DisplayName::parse(name).unwrap(),
+            folder: rd_contacts::domain::FolderId::parse(&folder).unwrap(),
+            security_email: None,
+            account_name_prefix: None,
+            join_method: rd_contacts::directory::JoinMethod::Created,
+        };
+        rd_contacts::membership::create_account(c, &new, &rd_contacts::audit::Actor::cli()).unwrap().id
+    })
+    .await
+}
