@@ -312,6 +312,15 @@ pub fn is_unavailable(e: &DieselError) -> bool {
     }
 }
 
+/// Whether the connection is inside a transaction (its changes not yet committed).
+pub fn in_transaction(conn: &mut AnyConnection) -> Result<bool, DieselError> {
+    let depth = match conn {
+        AnyConnection::Postgresql(pg) => AnsiTransactionManager::transaction_manager_status_mut(pg).transaction_depth(),
+        AnyConnection::Sqlite(sqlite) => AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth(),
+    }?;
+    Ok(depth.is_some())
+}
+
 /// A write transaction: `BEGIN IMMEDIATE` on SQLite (retried while another writer holds
 /// the lock past the busy timeout), a plain transaction on PostgreSQL; inside another
 /// transaction, a savepoint. Every service function that writes goes through here. Just
@@ -322,12 +331,7 @@ where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
     E: From<DieselError>,
 {
-    let depth = match conn {
-        AnyConnection::Postgresql(pg) => AnsiTransactionManager::transaction_manager_status_mut(pg).transaction_depth(),
-        AnyConnection::Sqlite(sqlite) => AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth(),
-    }
-    .map_err(E::from)?;
-    if depth.is_some() {
+    if in_transaction(conn).map_err(E::from)? {
         #[expect(clippy::disallowed_methods, reason = "a savepoint inside the caller's transaction")]
         return conn.transaction(f);
     }

@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod import;
 mod models;
+mod search;
 mod service;
 pub mod tags;
 

@@ -155,6 +155,52 @@ async fn members_are_searchable_by_name_id_or_email_and_paginated() {
     .await;
 }
 
+/// The names of the members a search finds, in the list's order.
+fn found(c: &mut AnyConnection, folder: Option<&FolderId>, text: &str) -> Vec<String> {
+    directory::list_accounts(c, folder, Some(text), PageRequest::new(None, Some(50))).unwrap().items.into_iter().map(|a| a.display_name).collect()
+}
+
+#[actix_web::test]
+async fn a_repeated_search_sees_every_committed_change_to_a_member_even_one_made_in_plain_sql() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let r = root(c);
+        let shops = folder(c, &r, "shops").unwrap();
+        let a = member(c, &r, "retail a");
+        member(c, &r, "retail b");
+        assert_eq!(found(c, None, "retail"), ["retail a", "retail b"]);
+        assert_eq!(found(c, None, "Retail "), ["retail a", "retail b"], "asked twice, the same answer");
+
+        member(c, &r, "retail c");
+        assert_eq!(found(c, None, "retail"), ["retail a", "retail b", "retail c"], "a new member");
+
+        // As another server or an operator would: straight to the database.
+        diesel::sql_query(format!("UPDATE accounts SET display_name = 'wholesale a' WHERE id = '{}'", a.id)).execute(c).unwrap();
+        assert_eq!(found(c, None, "retail"), ["retail b", "retail c"], "a renamed member");
+        assert_eq!(found(c, None, "wholesale"), ["wholesale a"]);
+        diesel::sql_query(format!("UPDATE accounts SET security_email = 'retail-ops@example.com' WHERE id = '{}'", a.id)).execute(c).unwrap();
+        assert_eq!(found(c, None, "retail"), ["retail b", "retail c", "wholesale a"], "found by its new email");
+
+        assert!(found(c, Some(&shops), "retail").is_empty());
+        rd_contacts::membership::move_account(c, &a.id.parse_id(), &shops, &rd_contacts::audit::Actor::cli()).unwrap();
+        assert_eq!(found(c, Some(&shops), "retail"), ["wholesale a"], "a member moved into the folder");
+
+        directory::remove_account(c, &a.id.parse_id(), &rd_contacts::audit::Actor::cli()).unwrap();
+        assert_eq!(found(c, None, "retail"), ["retail b", "retail c"], "a removed member");
+
+        // A transaction sees its own new member; once it is rolled back, nobody does.
+        let rolled_back: Result<(), diesel::result::Error> = rd_contacts::db::transaction(c, |c| {
+            member(c, &r, "retail d");
+            assert_eq!(found(c, None, "retail"), ["retail b", "retail c", "retail d"]);
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(rolled_back.is_err());
+        assert_eq!(found(c, None, "retail"), ["retail b", "retail c"], "nothing of the rolled-back transaction is kept");
+    })
+    .await;
+}
+
 #[actix_web::test]
 async fn the_demo_fills_an_empty_directory_only() {
     let app = TestApp::spawn().await;
