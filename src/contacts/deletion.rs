@@ -135,6 +135,9 @@ pub fn deletion_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &Prop
         lock_directory(conn)?;
         let (n, next) = propagation::remove_batch(conn, &state.contact_id, &state.scope, &state.cursor, batch)?;
         if let Some(cursor) = next {
+            // The members of this batch that keep the contact are its fail reasons, written
+            // with the batch rather than all at the end in one long transaction.
+            record_fail_reasons(conn, &state.contact_id, Some((&state.cursor, &cursor)))?;
             let next = Propagation { cursor, done: (state.done + n as i64).min(state.total), ..state.clone() };
             lease.checkpoint(conn, &next, next.done, next.total)?;
             return Ok(Some(next));
@@ -146,7 +149,15 @@ pub fn deletion_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &Prop
             audit::record(conn, &job, Event::new("contact.deleted", &state.contact_id).changes(Changes::new().set("members_removed", state.total)))?;
             tracing::info!(contact.id = %state.contact_id, "contact deleted");
         } else {
-            end_with_fail_reasons(conn, &state.contact_id)?;
+            // Members that let go of the contact after their batch (a Message Center
+            // removal, leaving the directory) are no reason any more.
+            diesel::sql_query(
+                "DELETE FROM deletion_fail_reasons WHERE contact_id = $1 AND NOT EXISTS \
+                 (SELECT 1 FROM associations a WHERE a.contact_id = deletion_fail_reasons.contact_id AND a.account_id = deletion_fail_reasons.account_id)",
+            )
+            .bind::<Text, _>(&state.contact_id)
+            .execute(conn)?;
+            mark_failed(conn, &state.contact_id)?;
             audit::record(conn, &job, Event::new("contact.delete_failed", &state.contact_id).changes(Changes::new().set("members_kept", left)))?;
         }
         lease.checkpoint(conn, state, state.total, state.total)?;
@@ -160,16 +171,34 @@ pub fn deletion_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &Prop
 /// member it had not reached yet, with the types the contact still gives it.
 pub(super) fn end_with_fail_reasons(conn: &mut AnyConnection, contact: &str) -> QueryResult<()> {
     diesel::delete(deletion_fail_reasons::table.filter(deletion_fail_reasons::contact_id.eq(contact))).execute(conn)?;
-    let recorded = diesel::sql_query(
+    record_fail_reasons(conn, contact, None)?;
+    mark_failed(conn, contact)
+}
+
+/// Records the contact's members (those after the first id and up to the second of
+/// `range`, or all) with the message types that keep it: retained ones (rule U2), or what
+/// the contact gives them.
+fn record_fail_reasons(conn: &mut AnyConnection, contact: &str, range: Option<(&str, &str)>) -> QueryResult<usize> {
+    let (after, upto) = range.unwrap_or(("", ""));
+    diesel::sql_query(
         "INSERT INTO deletion_fail_reasons (contact_id, account_id, message_types) \
          SELECT a.contact_id, a.account_id, CASE WHEN a.retained_types <> 0 THEN a.retained_types ELSE c.message_types & ~a.mc_opt_out END \
-         FROM associations a JOIN contacts c ON c.id = a.contact_id WHERE a.contact_id = $1",
+         FROM associations a JOIN contacts c ON c.id = a.contact_id \
+         WHERE a.contact_id = $1 AND a.account_id > $2 AND ($3 = '' OR a.account_id <= $3) \
+         ON CONFLICT (contact_id, account_id) DO NOTHING",
     )
     .bind::<Text, _>(contact)
-    .execute(conn)?;
+    .bind::<Text, _>(after)
+    .bind::<Text, _>(upto)
+    .execute(conn)
+}
+
+/// The removal is over and the contact stays: `Active` again, with its fail reasons.
+fn mark_failed(conn: &mut AnyConnection, contact: &str) -> QueryResult<()> {
     diesel::update(contacts::table.find(contact))
         .set((contacts::status.eq(ContactStatus::Active.as_str()), contacts::deletion_failed_at.eq(Some(now_utc()))))
         .execute(conn)?;
+    let recorded: i64 = deletion_fail_reasons::table.filter(deletion_fail_reasons::contact_id.eq(contact)).count().get_result(conn)?;
     tracing::warn!(contact.id = %contact, members = recorded, "contact deletion ended with fail reasons");
     Ok(())
 }

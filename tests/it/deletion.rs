@@ -135,7 +135,8 @@ async fn exhaust(app: &TestApp, kind: &'static str) {
 
 #[actix_web::test]
 async fn d3_every_fail_reason_of_a_removal_is_kept_counted_and_paged() {
-    let mut app = TestApp::spawn().await;
+    // One member a batch: each batch writes its own members' reasons.
+    let mut app = TestApp::spawn_with(|s| s.jobs.propagation_batch = 1).await;
     let members = [member(&app, None).await, member(&app, None).await, member(&app, None).await];
     let root = root(&app).await;
     let only = app.active_contact("only", "only@example.com").await;
