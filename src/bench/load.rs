@@ -36,6 +36,7 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
     let member: String = accounts::table.filter(accounts::removed_at.is_null()).order(accounts::id).select(accounts::id).first(&mut **conn)?;
     let contact = contact_bound_at_root(&mut conn, &rd.root_folder_id, &state.sender("bench"))?;
     let (user, password) = super::bench_admin(&mut conn)?;
+    let key = crate::auth::access_keys::create_access_key(&mut conn, &state.secrets, "bench load", crate::auth::Role::Viewer, &crate::audit::Actor::cli())?;
     drop(conn);
     // The binding's propagation, as the workers would run it.
     while jobs::run_pending_jobs(&state.jobs()).await? > 0 {}
@@ -48,27 +49,43 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
     actix_web::rt::spawn(server);
 
     let cookie = sign_in(addr, &user, &password).await?;
-    let pages = [
-        "/directory".to_owned(),
-        "/directory?q=retail".to_owned(),
-        format!("/folders/{deep}"),
-        format!("/members/{member}"),
-        "/contacts".to_owned(),
-        format!("/contacts/{contact}"),
-        "/notifications".to_owned(),
-        "/jobs".to_owned(),
+    let page = |path: String| Target::Page { path, cookie: cookie.clone() };
+    let api = |action: &'static str, params: &[(&str, &str)]| Target::Api {
+        action,
+        params: params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        key_id: key.id.clone(),
+        secret: key.secret.clone(),
+    };
+    let targets = [
+        page("/directory".to_owned()),
+        page("/directory?q=retail".to_owned()),
+        page(format!("/folders/{deep}")),
+        page(format!("/members/{member}")),
+        page("/contacts".to_owned()),
+        page(format!("/contacts/{contact}")),
+        page("/notifications".to_owned()),
+        page("/jobs".to_owned()),
+        api("ListAccounts", &[("PageSize", "20")]),
+        api("ListAccounts", &[("QueryKeyword", "retail")]),
+        api("GetAccount", &[("AccountId", &member)]),
+        api("ListMessageContacts", &[]),
+        api("GetMessageContact", &[("ContactId", &contact)]),
     ];
-    let pgbench = PgBench::start(&database_url, connections, seconds * pages.len() as u64 + 2)?;
+    // A second a target for starting each one, so that pgbench outlasts the load.
+    let pgbench = PgBench::start(&database_url, connections, (seconds + 1) * targets.len() as u64 + 2)?;
     let wrk = Wrk::available();
-    println!("load generator: {}", if wrk { "wrk" } else { "our own client (install wrk for a lighter one)" });
+    println!("load generator: {}", if wrk { "wrk for the pages, our own client for the API" } else { "our own client (install wrk for a lighter one)" });
     println!("directory {}: {f} folders, {m} members; {connections} connections, {seconds} s per page", rd.id);
     println!("{:<44} {:>9} {:>8} {:>8} {:>8}", "page", "req/s", "p50 ms", "p99 ms", "failed");
     let mut rates = Vec::new();
     let mut failed = 0;
-    for path in &pages {
-        let figures = if wrk { Wrk::run(addr, path, &cookie, connections, seconds)? } else { own_client(addr, path, &cookie, connections, seconds).await? };
-        println!("{:<44} {:>9.0} {:>8.1} {:>8.1} {:>8}", path, figures.rate, figures.p50_ms, figures.p99_ms, figures.failures);
-        rates.push((path.clone(), figures.rate));
+    for target in &targets {
+        let figures = match target {
+            Target::Page { path, cookie } if wrk => Wrk::run(addr, path, cookie, connections, seconds)?,
+            _ => own_client(addr, target, connections, seconds).await?,
+        };
+        println!("{:<44} {:>9.0} {:>8.1} {:>8.1} {:>8}", target.label(), figures.rate, figures.p50_ms, figures.p99_ms, figures.failures);
+        rates.push((target.label(), figures.rate));
         failed += figures.failures;
     }
     if let Some(tps) = pgbench.finish()? {
@@ -77,13 +94,24 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
             println!("  {:<42} {:>8.1}", path, rate / tps * 1000.0);
         }
     }
+    if let Some((now, peak)) = resident_memory() {
+        println!("resident memory of this process (server and client): {now} MB now, {peak} MB at most");
+    }
     handle.stop(true).await;
     let mut conn = state.pool.get()?;
     diesel::delete(crate::db::schema::admins::table.filter(crate::db::schema::admins::username.eq(&user))).execute(&mut **conn)?;
+    crate::auth::access_keys::delete_access_key(&mut conn, &key.id, &crate::audit::Actor::cli())?;
     if failed > 0 {
         return Err(format!("{failed} requests did not answer 200").into());
     }
     Ok(())
+}
+
+/// This process's resident memory now and at its peak, in MB (Linux only).
+fn resident_memory() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = |key: &str| status.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+    Some((kb("VmRSS:")? / 1024, kb("VmHWM:")? / 1024))
 }
 
 /// A contact bound at the root (an earlier run's, or a fresh Active one), so its details
@@ -134,13 +162,67 @@ struct Figures {
     failures: usize,
 }
 
+/// What a connection asks for: a console page as the signed-in administrator, or an API
+/// action signed anew for each call (HMAC-SHA1, as the SDKs' V1 signature), since a
+/// signature's nonce is good for one call only.
+#[derive(Clone)]
+enum Target {
+    Page { path: String, cookie: String },
+    Api { action: &'static str, params: Vec<(String, String)>, key_id: String, secret: String },
+}
+
+impl Target {
+    fn label(&self) -> String {
+        match self {
+            Target::Page { path, .. } => path.clone(),
+            Target::Api { action, params, .. } => {
+                let args: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("API {action} {}", args.join(" "))
+            }
+        }
+    }
+
+    /// The request's path and query, and its cookie.
+    fn next(&self) -> (String, &str) {
+        match self {
+            Target::Page { path, cookie } => (path.clone(), cookie),
+            Target::Api { action, params, key_id, secret } => {
+                let mut all: Vec<(String, String)> = params.clone();
+                for (k, v) in [
+                    ("Action", (*action).to_owned()),
+                    ("Version", "2022-04-19".to_owned()),
+                    ("Format", "JSON".to_owned()),
+                    ("AccessKeyId", key_id.clone()),
+                    ("SignatureMethod", "HMAC-SHA1".to_owned()),
+                    ("SignatureVersion", "1.0".to_owned()),
+                    ("SignatureNonce", uuid::Uuid::new_v4().simple().to_string()),
+                    ("Timestamp", api_timestamp()),
+                ] {
+                    all.push((k.to_owned(), v));
+                }
+                let signature = crate::api::signature::v1_signature(secret, "GET", &all);
+                all.push(("Signature".to_owned(), signature));
+                let query: Vec<String> =
+                    all.iter().map(|(k, v)| format!("{}={}", crate::api::signature::percent_encode(k), crate::api::signature::percent_encode(v))).collect();
+                (format!("/?{}", query.join("&")), "")
+            }
+        }
+    }
+}
+
+/// Now as the API's `Timestamp` wants it: `YYYY-MM-DDThh:mm:ssZ`.
+fn api_timestamp() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", now.year(), u8::from(now.month()), now.day(), now.hour(), now.minute(), now.second())
+}
+
 /// `connections` connections of our own client, in this process, for `seconds` seconds.
-async fn own_client(addr: SocketAddr, path: &str, cookie: &str, connections: usize, seconds: u64) -> Result<Figures, BoxError> {
+async fn own_client(addr: SocketAddr, target: &Target, connections: usize, seconds: u64) -> Result<Figures, BoxError> {
     let stop = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let (path, cookie) = (path.to_owned(), cookie.to_owned());
-        tasks.push(actix_web::rt::spawn(async move { hammer(addr, &path, &cookie, stop).await }));
+        let target = target.clone();
+        tasks.push(actix_web::rt::spawn(async move { hammer(addr, &target, stop).await }));
     }
     let mut all = Vec::new();
     let mut failures = 0;
@@ -213,14 +295,15 @@ fn parse_wrk(text: &str) -> Option<Figures> {
     Some(Figures { rate: field("Requests/sec:")?.parse().ok()?, p50_ms: ms(field("50%")?)?, p99_ms: ms(field("99%")?)?, failures: count("Not 200:") + errors })
 }
 
-/// One connection: requests `path` back to back until `stop`, reconnecting if the
+/// One connection: requests `target` back to back until `stop`, reconnecting if the
 /// server closes the connection.
-async fn hammer(addr: SocketAddr, path: &str, cookie: &str, stop: Instant) -> Result<Tally, std::io::Error> {
+async fn hammer(addr: SocketAddr, target: &Target, stop: Instant) -> Result<Tally, std::io::Error> {
     let mut tally = Tally { latencies: Vec::new(), failures: 0 };
     let mut stream = TcpStream::connect(addr).await?;
     while Instant::now() < stop {
+        let (path, cookie) = target.next();
         let started = Instant::now();
-        match request(&mut stream, "GET", path, cookie, None).await {
+        match request(&mut stream, "GET", &path, cookie, None).await {
             Ok((200, _, _)) => tally.latencies.push(started.elapsed()),
             Ok(_) => {
                 tally.failures += 1;
