@@ -201,11 +201,27 @@ async fn a_repeated_search_sees_every_committed_change_to_a_member_even_one_made
     .await;
 }
 
+/// The definitions of the indexes on members and their recipients (PostgreSQL; none on SQLite).
+fn member_indexes(c: &mut AnyConnection) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Def {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        indexdef: String,
+    }
+    if !rd_contacts::db::is_postgres(c) {
+        return Vec::new();
+    }
+    let sql = "SELECT indexdef FROM pg_indexes WHERE tablename IN ('accounts', 'mc_recipients') ORDER BY indexname";
+    diesel::RunQueryDsl::load::<Def>(diesel::sql_query(sql), c).unwrap().into_iter().map(|d| d.indexdef).collect()
+}
+
 #[actix_web::test]
 async fn the_demo_fills_an_empty_directory_only() {
     let app = TestApp::spawn().await;
     app.with_conn(|c| {
+        let indexes_before = member_indexes(c);
         let report = directory::demo::fill(c, 60, 500, &rd_contacts::audit::Actor::cli()).unwrap();
+        assert_eq!(member_indexes(c), indexes_before, "the indexes a bulk fill drops on PostgreSQL are all built again");
         assert_eq!(report.folders, 60);
         assert!(report.max_depth <= 5);
         let (folders, members) = directory::directory_counts(c).unwrap();
