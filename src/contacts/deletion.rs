@@ -142,7 +142,7 @@ pub fn deletion_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &Prop
             lease.checkpoint(conn, &next, next.done, next.total)?;
             return Ok(Some(next));
         }
-        let left: i64 = associations::table.filter(associations::contact_id.eq(&state.contact_id)).count().get_result(conn)?;
+        let left = propagation::association_count(conn, &state.contact_id)?;
         let job = Actor::job(lease.job_id);
         if left == 0 {
             drop_contact(conn, &state.contact_id)?;
@@ -150,14 +150,19 @@ pub fn deletion_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &Prop
             tracing::info!(contact.id = %state.contact_id, "contact deleted");
         } else {
             // Members that let go of the contact after their batch (a Message Center
-            // removal, leaving the directory) are no reason any more.
-            diesel::sql_query(
-                "DELETE FROM deletion_fail_reasons WHERE contact_id = $1 AND NOT EXISTS \
-                 (SELECT 1 FROM associations a WHERE a.contact_id = deletion_fail_reasons.contact_id AND a.account_id = deletion_fail_reasons.account_id)",
-            )
-            .bind::<Text, _>(&state.contact_id)
-            .execute(conn)?;
-            mark_failed(conn, &state.contact_id)?;
+            // removal, leaving the directory) are no reason any more. Nothing adds an
+            // association to a contact being deleted, so when there are as many reasons as
+            // associations left, every reason still holds and none is checked.
+            let recorded: i64 = deletion_fail_reasons::table.filter(deletion_fail_reasons::contact_id.eq(&state.contact_id)).count().get_result(conn)?;
+            if recorded != left {
+                diesel::sql_query(
+                    "DELETE FROM deletion_fail_reasons WHERE contact_id = $1 AND NOT EXISTS \
+                     (SELECT 1 FROM associations a WHERE a.contact_id = deletion_fail_reasons.contact_id AND a.account_id = deletion_fail_reasons.account_id)",
+                )
+                .bind::<Text, _>(&state.contact_id)
+                .execute(conn)?;
+            }
+            mark_failed(conn, &state.contact_id, left)?;
             audit::record(conn, &job, Event::new("contact.delete_failed", &state.contact_id).changes(Changes::new().set("members_kept", left)))?;
         }
         lease.checkpoint(conn, state, state.total, state.total)?;
@@ -171,8 +176,8 @@ pub fn deletion_step(conn: &mut AnyConnection, lease: &jobs::Lease, state: &Prop
 /// member it had not reached yet, with the types the contact still gives it.
 pub(super) fn end_with_fail_reasons(conn: &mut AnyConnection, contact: &str) -> QueryResult<()> {
     diesel::delete(deletion_fail_reasons::table.filter(deletion_fail_reasons::contact_id.eq(contact))).execute(conn)?;
-    record_fail_reasons(conn, contact, None)?;
-    mark_failed(conn, contact)
+    let recorded = record_fail_reasons(conn, contact, None)?;
+    mark_failed(conn, contact, recorded as i64)
 }
 
 /// Records the contact's members (those after the first id and up to the second of
@@ -193,13 +198,13 @@ fn record_fail_reasons(conn: &mut AnyConnection, contact: &str, range: Option<(&
     .execute(conn)
 }
 
-/// The removal is over and the contact stays: `Active` again, with its fail reasons.
-fn mark_failed(conn: &mut AnyConnection, contact: &str) -> QueryResult<()> {
+/// The removal is over and the contact stays with `members`: `Active` again, with its
+/// fail reasons.
+fn mark_failed(conn: &mut AnyConnection, contact: &str, members: i64) -> QueryResult<()> {
     diesel::update(contacts::table.find(contact))
         .set((contacts::status.eq(ContactStatus::Active.as_str()), contacts::deletion_failed_at.eq(Some(now_utc()))))
         .execute(conn)?;
-    let recorded: i64 = deletion_fail_reasons::table.filter(deletion_fail_reasons::contact_id.eq(contact)).count().get_result(conn)?;
-    tracing::warn!(contact.id = %contact, members = recorded, "contact deletion ended with fail reasons");
+    tracing::warn!(contact.id = %contact, members, "contact deletion ended with fail reasons");
     Ok(())
 }
 
