@@ -100,6 +100,46 @@ pub(super) fn kept(version: &Version, folder: Option<&str>, text: &str) -> Optio
     Some(Arc::clone(matches))
 }
 
+/// The searches being read from the database right now, and a signal when one ends.
+static READING: LazyLock<(Mutex<std::collections::HashSet<Key>>, std::sync::Condvar)> = LazyLock::new(Default::default);
+
+/// The kept matches of this search, or those `read` finds (then kept). While one request
+/// reads a search, the same search from other requests waits for it (up to 10 s) instead
+/// of reading it too: fifty administrators opening the same common word at a million
+/// members had each sorted its 83,000 matches and emptied the connection pool.
+pub(super) fn kept_or_read<E>(
+    version: &Version,
+    folder: Option<&str>,
+    text: &str,
+    read: impl FnOnce() -> Result<Option<Matches>, E>,
+) -> Result<Option<Arc<Matches>>, E> {
+    let key = Key::new(version, folder, text);
+    let (reading, ended) = &*READING;
+    let waited_until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(matches) = kept(version, folder, text) {
+            return Ok(Some(matches));
+        }
+        let mut now_reading = reading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let left = waited_until.saturating_duration_since(std::time::Instant::now());
+        if now_reading.insert(key.clone()) || left.is_zero() {
+            break;
+        }
+        drop(ended.wait_timeout(now_reading, left).unwrap_or_else(std::sync::PoisonError::into_inner));
+    }
+    // Whatever happens to the read, the key is given back and the waiters woken.
+    struct Done<'a>(&'a Key);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            let (reading, ended) = &*READING;
+            reading.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(self.0);
+            ended.notify_all();
+        }
+    }
+    let _done = Done(&key);
+    Ok(read()?.map(|matches| keep(version, folder, text, matches)))
+}
+
 /// Keeps a search's matches, first forgetting those of older versions of the same
 /// database, then the least recently used.
 pub(super) fn keep(version: &Version, folder: Option<&str>, text: &str, matches: Matches) -> Arc<Matches> {

@@ -571,17 +571,14 @@ pub fn list_accounts_tagged(
         }
         let folder = folder.map(FolderId::as_str);
         let version = search::version(conn)?;
-        let matches = match search::kept(&version, folder, text) {
-            Some(matches) => matches,
-            None => {
-                let limit = i64::try_from(search::KEPT_MATCHES).unwrap_or(i64::MAX) + 1;
-                let ids: Vec<String> =
-                    on_indexes(conn, |c| build().order((lower(accounts::display_name), accounts::id)).select(accounts::id).limit(limit).load(c))?;
-                let total = if ids.len() > search::KEPT_MATCHES { build().count().get_result(conn)? } else { ids.len() as i64 };
-                let Some(matches) = search::Matches::new(&ids, total) else { break 'kept };
-                search::keep(&version, folder, text, matches)
-            }
+        let read = || -> Result<Option<search::Matches>> {
+            let limit = i64::try_from(search::KEPT_MATCHES).unwrap_or(i64::MAX) + 1;
+            let ids: Vec<String> =
+                on_indexes(conn, |c| build().order((lower(accounts::display_name), accounts::id)).select(accounts::id).limit(limit).load(c))?;
+            let total = if ids.len() > search::KEPT_MATCHES { build().count().get_result(conn)? } else { ids.len() as i64 };
+            Ok(search::Matches::new(&ids, total))
         };
+        let Some(matches) = search::kept_or_read(&version, folder, text, read)? else { break 'kept };
         let page = page.within(matches.total);
         let Some(ids) = matches.page(page.offset(), page.size) else { break 'kept };
         let mut items: Vec<Account> = if ids.is_empty() {
