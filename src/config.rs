@@ -51,8 +51,9 @@ pub struct JobSettings {
     pub max_attempts: i32,
     /// Finished jobs are purged after this long.
     pub retention: time::Duration,
-    /// Members per transaction when a binding, unbinding, deletion or notification
-    /// reaches many members.
+    /// The most members per transaction when a binding, unbinding, deletion or
+    /// notification reaches many members; batches are sized by time below it
+    /// ([`crate::jobs::Pace`]).
     pub propagation_batch: i64,
     /// Emails a notification sends at the same time (and SMTP connections it keeps).
     pub send_concurrency: usize,

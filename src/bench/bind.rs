@@ -11,7 +11,7 @@ use diesel::prelude::*;
 
 use crate::config::Settings;
 use crate::contacts::Sender;
-use crate::contacts::bindings::{self, Direction, Propagation};
+use crate::contacts::bindings::{self, Batches, Direction, Propagation};
 use crate::db;
 use crate::db::schema::{associations, contacts as contacts_table};
 use crate::directory;
@@ -28,13 +28,15 @@ fn take(conn: &mut db::AnyConnection, job_id: i64) -> Result<(Lease, Propagation
     Ok((lease, serde_json::from_str(&job.payload)?))
 }
 
-fn run_job(conn: &mut db::AnyConnection, job_id: i64, direction: Direction) -> Result<(usize, Duration), BoxError> {
+/// Runs a queued binding, unbinding (`Some` direction) or removal (`None`) job the way a
+/// worker does ([`Batches`]), timing each batch's transaction.
+fn run_job(conn: &mut db::AnyConnection, job_id: i64, direction: Option<Direction>) -> Result<(usize, Duration), BoxError> {
     let (lease, mut state) = take(conn, job_id)?;
+    let mut driver = Batches::new(PROPAGATION_BATCH, &state);
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     loop {
-        let started = Instant::now();
-        let next = bindings::propagation_step(conn, &lease, direction, &state, PROPAGATION_BATCH)?;
-        slowest = slowest.max(started.elapsed());
+        let next = driver.step(conn, &lease, direction, &state)?;
+        slowest = slowest.max(driver.last);
         batches += 1;
         match next {
             Some(n) => state = n,
@@ -63,7 +65,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     let contact = super::active_contact(&mut conn, "Bench", &sender)?;
     let id = ContactId::parse(&contact.id)?;
     let root = vec![(TargetId::Folder(FolderId::parse(&rd.root_folder_id)?), rd.root_folder_id.clone())];
-    println!("directory {}: {f} folders, {m} members; batches of {PROPAGATION_BATCH}", rd.id);
+    println!("directory {}: {f} folders, {m} members; batches of at most {PROPAGATION_BATCH}, sized to take {} ms", rd.id, jobs::Pace::TARGET.as_millis());
 
     let floors = Floors::measure(&mut conn, &sender)?;
     println!(
@@ -77,7 +79,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     let request = started.elapsed();
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     for job in &change.jobs {
-        let (b, s) = run_job(&mut conn, *job, Direction::Add)?;
+        let (b, s) = run_job(&mut conn, *job, Some(Direction::Add))?;
         batches += b;
         slowest = slowest.max(s);
     }
@@ -95,7 +97,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     let change = bindings::unbind(&mut conn, &id, &root, settings.jobs.inline_limit, &crate::audit::Actor::cli())?;
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     for job in &change.jobs {
-        let (b, s) = run_job(&mut conn, *job, Direction::Remove)?;
+        let (b, s) = run_job(&mut conn, *job, Some(Direction::Remove))?;
         batches += b;
         slowest = slowest.max(s);
     }
@@ -111,21 +113,13 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     diesel::delete(associations::table.filter(associations::contact_id.eq(&contact.id))).execute(&mut **conn)?;
     let change = bindings::bind(&mut conn, &id, &root, settings.jobs.inline_limit, &crate::audit::Actor::cli())?;
     for job in &change.jobs {
-        run_job(&mut conn, *job, Direction::Add)?;
+        run_job(&mut conn, *job, Some(Direction::Add))?;
     }
     let started = Instant::now();
     let deletion = crate::contacts::deletion::delete_contact(&mut conn, &id, false, &crate::audit::Actor::cli())?;
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     if let crate::contacts::deletion::Deletion::Deleting { job } = deletion {
-        let (lease, state) = take(&mut conn, job)?;
-        let mut state = Some(state);
-        while let Some(s) = state {
-            let t = Instant::now();
-            state = crate::contacts::deletion::deletion_step(&mut conn, &lease, &s, PROPAGATION_BATCH)?;
-            slowest = slowest.max(t.elapsed());
-            batches += 1;
-        }
-        lease.complete(&mut conn)?;
+        (batches, slowest) = run_job(&mut conn, job, None)?;
     }
     let left: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut **conn)?;
     println!(

@@ -321,25 +321,6 @@ pub fn propagation_step(
 ) -> Result<Option<Propagation>, ContactError> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
-        // Binding grows the associations table fast, and PostgreSQL plans for a table it
-        // believes empty turn quadratic: refresh its statistics once this bind alone has
-        // added twice the rows they count (sampling on every batch took a third of a
-        // bind's time; on a directory that already has its associations, never). SQLite
-        // samples on the batches 1, 2, 4, 8…. Unbinding only shrinks the table: counting
-        // too many rows costs nothing there, and autovacuum brings them up to date.
-        if direction == Direction::Add {
-            let stale = match crate::db::estimated_rows(conn, "associations")? {
-                Some(estimate) => state.done > 0 && estimate * 2.0 < state.done as f64,
-                // Batches 0, 1, 2, 4, 8…
-                None => {
-                    let nth = (state.done / batch.max(1)) as u64;
-                    nth == 0 || nth.is_power_of_two()
-                }
-            };
-            if stale {
-                crate::db::analyze(conn, &["associations"])?;
-            }
-        }
         let (n, next) = if direction == Direction::Add {
             propagation::add_batch(conn, &state.contact_id, &state.scope, &state.cursor, batch)?
         } else {
@@ -358,6 +339,69 @@ pub fn propagation_step(
             }
         }
     })
+}
+
+/// Drives a contact's binding, unbinding or removal batch by batch, the way its job and
+/// `bench bind` both run it: each batch sized by time ([`jobs::Pace`]), and the planner's
+/// statistics of the associations refreshed, outside the batch's transaction, once the
+/// job has changed a good share of the table. A contact's share of the associations
+/// decides its pages' plans: with statistics taken while another contact was bound at
+/// the root of a million members, the page of a contact bound there next took 5.5 s (1 ms
+/// once refreshed); and PostgreSQL's plans for a table it believes empty turn quadratic
+/// as it grows.
+#[derive(Debug)]
+pub struct Batches {
+    pace: jobs::Pace,
+    /// The job's `done` when the statistics were last refreshed (or the job resumed).
+    analyzed: i64,
+    /// How long the last batch's transaction took.
+    pub last: std::time::Duration,
+}
+
+/// A job that changes fewer associations than this never refreshes the statistics.
+const ANALYZE_AFTER: i64 = 1_000;
+
+impl Batches {
+    /// `max_batch` is the configured batch size, the most a batch takes.
+    pub fn new(max_batch: i64, state: &Propagation) -> Batches {
+        Batches { pace: jobs::Pace::new(max_batch), analyzed: state.done, last: std::time::Duration::ZERO }
+    }
+
+    /// One batch: of a binding or unbinding (`Some` direction), or of a removal (`None`).
+    pub fn step(
+        &mut self,
+        conn: &mut AnyConnection,
+        lease: &jobs::Lease,
+        direction: Option<Direction>,
+        state: &Propagation,
+    ) -> Result<Option<Propagation>, ContactError> {
+        let started = std::time::Instant::now();
+        let next = match direction {
+            Some(d) => propagation_step(conn, lease, d, state, self.pace.size())?,
+            None => super::deletion::deletion_step(conn, lease, state, self.pace.size())?,
+        };
+        self.last = started.elapsed();
+        self.pace.took(self.last);
+        self.refresh_statistics(conn, next.as_ref().map_or(state.total.max(state.done), |n| n.done), next.is_none())?;
+        Ok(next)
+    }
+
+    /// Due once the job has changed half as many rows as the statistics count (they then
+    /// grow or shrink by at most half between two refreshes), and at its end when it
+    /// changed a tenth of them.
+    fn refresh_statistics(&mut self, conn: &mut AnyConnection, done: i64, finished: bool) -> QueryResult<()> {
+        let changed = done - self.analyzed;
+        if changed < ANALYZE_AFTER {
+            return Ok(());
+        }
+        let counted = crate::db::estimated_rows(conn, "associations")?;
+        let share = if finished { 0.1 } else { 0.5 };
+        if changed as f64 >= counted * share {
+            crate::db::analyze(conn, &["associations"])?;
+            self.analyzed = done;
+        }
+        Ok(())
+    }
 }
 
 /// An unbinding task is over (finished or given up): rule B6 no longer holds for it.

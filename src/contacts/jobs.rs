@@ -2,7 +2,7 @@
 //! batch, each batch one transaction with its checkpoint, so that a crashed worker's
 //! successor resumes where it stopped.
 
-use super::bindings::{self, BindMembers, Direction, Propagation, UnbindMembers};
+use super::bindings::{self, Batches, BindMembers, Direction, Propagation, UnbindMembers};
 use super::deletion::{self, DeleteContact};
 use crate::db::{self, AnyConnection};
 use crate::jobs::{Job, JobError, JobRun, Step};
@@ -13,17 +13,16 @@ pub fn about_contact(id: &str) -> String {
 }
 
 async fn propagate(run: &JobRun, mut state: Propagation, direction: Option<Direction>) -> Result<Step, JobError> {
+    let mut batches = Batches::new(run.settings.propagation_batch, &state);
     loop {
-        let (s, lease, batch) = (state.clone(), run.lease.clone(), run.settings.propagation_batch);
-        let next = db::run(&run.pool, move |c| {
-            match direction {
-                Some(d) => bindings::propagation_step(c, &lease, d, &s, batch),
-                None => deletion::deletion_step(c, &lease, &s, batch),
-            }
-            .map_err(JobError::transient)
+        let (s, lease) = (state.clone(), run.lease.clone());
+        let (b, next) = db::run(&run.pool, move |c| {
+            let next = batches.step(c, &lease, direction, &s).map_err(JobError::transient);
+            Ok::<_, JobError>((batches, next))
         })
         .await?;
-        match next {
+        batches = b;
+        match next? {
             Some(n) => state = n,
             None => return Ok(Step::Done),
         }

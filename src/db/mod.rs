@@ -411,21 +411,32 @@ where
     }
 }
 
-/// How many rows PostgreSQL's statistics say `table` has (`None` on SQLite, which keeps
-/// no such estimate).
-pub fn estimated_rows(conn: &mut AnyConnection, table: &str) -> QueryResult<Option<f64>> {
+/// How many rows the planner's statistics say `table` has: PostgreSQL's `reltuples`,
+/// SQLite's `sqlite_stat1` (0 where it was never analyzed).
+pub fn estimated_rows(conn: &mut AnyConnection, table: &str) -> QueryResult<f64> {
     #[derive(QueryableByName)]
     struct Estimate {
         #[diesel(sql_type = diesel::sql_types::Double)]
         rows: f64,
     }
-    if !is_postgres(conn) {
-        return Ok(None);
-    }
-    let e: Estimate = prepared::sql("SELECT GREATEST(reltuples, 0)::float8 AS rows FROM pg_class WHERE oid = to_regclass($1)")
-        .bind::<diesel::sql_types::Text, _>(table)
-        .get_result(conn)?;
-    Ok(Some(e.rows))
+    let sql = if is_postgres(conn) {
+        "SELECT GREATEST(reltuples, 0)::float8 AS rows FROM pg_class WHERE oid = to_regclass($1)"
+    } else {
+        let analyzed: i64 = prepared::sql("SELECT COUNT(*) AS n FROM sqlite_schema WHERE name = 'sqlite_stat1'").get_result::<Count>(conn)?.n;
+        if analyzed == 0 {
+            return Ok(0.0);
+        }
+        // Each of the table's rows there starts with its number of rows.
+        "SELECT CAST(COALESCE(MAX(CAST(stat AS INTEGER)), 0) AS REAL) AS rows FROM sqlite_stat1 WHERE tbl = $1"
+    };
+    let e: Option<Estimate> = prepared::sql(sql).bind::<diesel::sql_types::Text, _>(table).get_result(conn).optional()?;
+    Ok(e.map_or(0.0, |e| e.rows))
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 /// Refreshes the planner's statistics after a bulk change: PostgreSQL's plans for a

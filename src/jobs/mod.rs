@@ -14,6 +14,7 @@
 //! its kind's [`Job::give_up`] runs in the same transaction, so that nothing it was
 //! meant to do is left waiting silently.
 
+mod pace;
 mod queue;
 mod registry;
 pub mod send_email;
@@ -25,6 +26,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::PrimitiveDateTime;
 
+pub use pace::Pace;
 pub use queue::*;
 pub use registry::{Periodic, Registry, Upkeep};
 pub use worker::{JobContext, WorkerWatch, run_one, run_pending_jobs, spawn_workers};

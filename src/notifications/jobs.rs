@@ -21,9 +21,18 @@ impl Job for FanOut {
 
     async fn run(self, run: &JobRun) -> Result<Step, JobError> {
         let mut state = self;
+        // Batches sized by time, as a binding's are.
+        let mut pace = jobs::Pace::new(run.settings.propagation_batch);
         loop {
-            let (s, lease, batch) = (state.clone(), run.lease.clone(), run.settings.propagation_batch);
-            match db::run(&run.pool, move |c| fan_out_step(c, &lease, &s, batch).map_err(JobError::transient)).await? {
+            let (s, lease, batch) = (state.clone(), run.lease.clone(), pace.size());
+            let (next, took) = db::run(&run.pool, move |c| {
+                let started = std::time::Instant::now();
+                let next = fan_out_step(c, &lease, &s, batch).map_err(JobError::transient)?;
+                Ok::<_, JobError>((next, started.elapsed()))
+            })
+            .await?;
+            pace.took(took);
+            match next {
                 Some(next) => state = next,
                 None => return Ok(Step::Done),
             }
