@@ -300,6 +300,10 @@ async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiRes
     let include_tags = p.bool("IncludeTags")?.unwrap_or(false);
     // ListAccounts pages by MaxResults/NextToken as well as by PageNumber/PageSize.
     let (page, tokens) = if for_parent { (p.page()?, None) } else { p.page_or_token("ListAccounts", &state.secrets)? };
+    let _turn = match keyword.as_deref().filter(|k| tagged.is_empty() && !k.trim().is_empty()) {
+        Some(k) => Some(directory::first_turn(parent.as_ref().map(FolderId::as_str), k).await),
+        None => None,
+    };
     let (rd, found, folders, tag_map) = db::run(&state.pool, move |c| {
         let rd = directory::get_directory(c)?;
         if let Some(parent) = &parent {

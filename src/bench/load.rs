@@ -249,7 +249,20 @@ impl Wrk {
         let script = std::env::temp_dir().join(format!("rdc-wrk-{}.lua", std::process::id()));
         std::fs::write(&script, NOT_200_LUA)?;
         let out = std::process::Command::new("wrk")
-            .args(["-t", &connections.clamp(1, 2).to_string(), "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--latency", "-s"])
+            // A slow answer counts in the latencies, not as a failure: wrk gives up after 2 s
+            // unless told otherwise; the server gives up waiting for a connection after 10.
+            .args([
+                "-t",
+                &connections.clamp(1, 2).to_string(),
+                "-c",
+                &connections.to_string(),
+                "-d",
+                &format!("{seconds}s"),
+                "--timeout",
+                "10s",
+                "--latency",
+                "-s",
+            ])
             .arg(&script)
             .arg("-H")
             .arg(format!("Cookie: {cookie}"))

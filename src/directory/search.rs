@@ -104,7 +104,7 @@ pub(super) fn kept(version: &Version, folder: Option<&str>, text: &str) -> Optio
 static READING: LazyLock<(Mutex<std::collections::HashSet<Key>>, std::sync::Condvar)> = LazyLock::new(Default::default);
 
 /// The kept matches of this search, or those `read` finds (then kept). While one request
-/// reads a search, the same search from other requests waits for it (up to 10 s) instead
+/// reads a search, the same search from other requests waits for it (up to 30 s) instead
 /// of reading it too: fifty administrators opening the same common word at a million
 /// members had each sorted its 83,000 matches and emptied the connection pool.
 pub(super) fn kept_or_read<E>(
@@ -115,7 +115,7 @@ pub(super) fn kept_or_read<E>(
 ) -> Result<Option<Arc<Matches>>, E> {
     let key = Key::new(version, folder, text);
     let (reading, ended) = &*READING;
-    let waited_until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let waited_until = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         if let Some(matches) = kept(version, folder, text) {
             return Ok(Some(matches));
@@ -138,6 +138,47 @@ pub(super) fn kept_or_read<E>(
     }
     let _done = Done(&key);
     Ok(read()?.map(|matches| keep(version, folder, text, matches)))
+}
+
+/// A search whatever the version: its folder and lowercased text.
+type Search = (Option<String>, String);
+
+/// The searches that no request has kept yet and one request is about to read.
+static FIRST_READS: LazyLock<Mutex<std::collections::HashSet<Search>>> = LazyLock::new(Default::default);
+
+/// A request's turn at a search (see [`first_turn`]); dropping it lets the next one in.
+#[must_use = "the turn lasts as long as it is held"]
+pub struct Turn(Option<Search>);
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if let Some(key) = self.0.take() {
+            FIRST_READS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&key);
+        }
+    }
+}
+
+/// Waits, holding neither a thread nor a database connection, while another request
+/// reads a search that nothing keeps yet (at most 30 s), then goes on; call it before
+/// taking a connection for a search. Fifty requests for a new common word otherwise each
+/// took a pooled connection, then waited on it for the one that read the word: at a
+/// million members under load that read takes seconds, and every other page waited for
+/// a connection too.
+pub async fn first_turn(folder: Option<&str>, text: &str) -> Turn {
+    let key = (folder.map(str::to_owned), text.trim().to_lowercase());
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if store().searches.keys().any(|k| k.folder == key.0 && k.text == key.1) {
+            return Turn(None);
+        }
+        if FIRST_READS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key.clone()) {
+            return Turn(Some(key));
+        }
+        if std::time::Instant::now() >= until {
+            return Turn(None);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 /// Keeps a search's matches, first forgetting those of older versions of the same
@@ -198,5 +239,22 @@ mod tests {
         keep(&v("unit-a", 2), None, "other", Matches::new(&ids(1), 1).unwrap());
         assert!(kept(&v("unit-a", 1), None, "retail").is_none());
         assert_eq!(kept(&v("unit-b", 1), None, "retail").unwrap().total, 2);
+    }
+
+    #[tokio::test]
+    async fn a_request_for_a_search_nothing_keeps_waits_while_another_reads_it_and_not_once_it_is_kept() {
+        let first = first_turn(None, "unit-turn").await;
+        assert!(first.0.is_some(), "the first request reads");
+        let mut second = Box::pin(first_turn(None, " UNIT-TURN "));
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(50), &mut second).await;
+        assert!(waited.is_err(), "the same search waits while the first request holds its turn");
+        drop(first);
+        let second = tokio::time::timeout(std::time::Duration::from_secs(1), second).await.expect("goes on once the first is done");
+        assert!(second.0.is_some());
+        assert!(first_turn(Some("f"), "unit-turn").await.0.is_some(), "another folder is another search");
+        drop(second);
+        keep(&Version { nonce: "unit-turn".to_owned(), version: 1 }, None, "unit-turn", Matches::new(&ids(1), 1).unwrap());
+        let (a, b) = (first_turn(None, "unit-turn").await, first_turn(None, "unit-turn").await);
+        assert!(a.0.is_none() && b.0.is_none(), "a kept search, even of an older version, lets every request in at once");
     }
 }

@@ -575,7 +575,7 @@ pub fn list_accounts_tagged(
             let limit = i64::try_from(search::KEPT_MATCHES).unwrap_or(i64::MAX) + 1;
             let ids: Vec<String> =
                 on_indexes(conn, |c| build().order((lower(accounts::display_name), accounts::id)).select(accounts::id).limit(limit).load(c))?;
-            let total = if ids.len() > search::KEPT_MATCHES { build().count().get_result(conn)? } else { ids.len() as i64 };
+            let total = if ids.len() > search::KEPT_MATCHES { on_indexes(conn, |c| build().count().get_result(c))? } else { ids.len() as i64 };
             Ok(search::Matches::new(&ids, total))
         };
         let Some(matches) = search::kept_or_read(&version, folder, text, read)? else { break 'kept };

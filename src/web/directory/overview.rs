@@ -95,6 +95,7 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
     let page = query.page;
     let search = q.clone();
     let chrome = Chrome::new(&admin, "directory");
+    let _turn = if q.is_empty() || !tagged.is_empty() { None } else { Some(directory::first_turn(None, &q).await) };
     let page = db::run(&state.pool, move |c| {
         let rd = directory::get_directory(c)?;
         let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
