@@ -19,8 +19,6 @@ use crate::domain::{ContactId, FolderId, TargetId};
 use crate::errors::BoxError;
 use crate::jobs::{self, Lease};
 
-const PROPAGATION_BATCH: i64 = 5_000;
-
 /// Takes a queued job for the benchmark to drive step by step.
 fn take(conn: &mut db::AnyConnection, job_id: i64) -> Result<(Lease, Propagation), BoxError> {
     let lease = Lease::take(conn, job_id, "bench", time::Duration::hours(1))?.ok_or("the job was not queued")?;
@@ -30,9 +28,9 @@ fn take(conn: &mut db::AnyConnection, job_id: i64) -> Result<(Lease, Propagation
 
 /// Runs a queued binding, unbinding (`Some` direction) or removal (`None`) job the way a
 /// worker does ([`Batches`]), timing each batch's transaction.
-fn run_job(conn: &mut db::AnyConnection, job_id: i64, direction: Option<Direction>) -> Result<(usize, Duration), BoxError> {
+fn run_job(conn: &mut db::AnyConnection, job_id: i64, direction: Option<Direction>, most: i64) -> Result<(usize, Duration), BoxError> {
     let (lease, mut state) = take(conn, job_id)?;
-    let mut driver = Batches::new(PROPAGATION_BATCH, &state);
+    let mut driver = Batches::new(most, &state);
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     loop {
         let next = driver.step(conn, &lease, direction, &state)?;
@@ -65,7 +63,12 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     let contact = super::active_contact(&mut conn, "Bench", &sender)?;
     let id = ContactId::parse(&contact.id)?;
     let root = vec![(TargetId::Folder(FolderId::parse(&rd.root_folder_id)?), rd.root_folder_id.clone())];
-    println!("directory {}: {f} folders, {m} members; batches of at most {PROPAGATION_BATCH}, sized to take {} ms", rd.id, jobs::Pace::TARGET.as_millis());
+    let most = settings.jobs.propagation_batch;
+    println!(
+        "directory {}: {f} folders, {m} members; batches of at most {most} (RDC_PROPAGATION_BATCH), sized to take {} ms",
+        rd.id,
+        jobs::Pace::TARGET.as_millis()
+    );
 
     let floors = Floors::measure(&mut conn, &sender)?;
     println!(
@@ -79,7 +82,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     let request = started.elapsed();
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     for job in &change.jobs {
-        let (b, s) = run_job(&mut conn, *job, Some(Direction::Add))?;
+        let (b, s) = run_job(&mut conn, *job, Some(Direction::Add), most)?;
         batches += b;
         slowest = slowest.max(s);
     }
@@ -97,7 +100,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     let change = bindings::unbind(&mut conn, &id, &root, settings.jobs.inline_limit, &crate::audit::Actor::cli())?;
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     for job in &change.jobs {
-        let (b, s) = run_job(&mut conn, *job, Some(Direction::Remove))?;
+        let (b, s) = run_job(&mut conn, *job, Some(Direction::Remove), most)?;
         batches += b;
         slowest = slowest.max(s);
     }
@@ -113,13 +116,13 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     diesel::delete(associations::table.filter(associations::contact_id.eq(&contact.id))).execute(&mut **conn)?;
     let change = bindings::bind(&mut conn, &id, &root, settings.jobs.inline_limit, &crate::audit::Actor::cli())?;
     for job in &change.jobs {
-        run_job(&mut conn, *job, Some(Direction::Add))?;
+        run_job(&mut conn, *job, Some(Direction::Add), most)?;
     }
     let started = Instant::now();
     let deletion = crate::contacts::deletion::delete_contact(&mut conn, &id, false, &crate::audit::Actor::cli())?;
     let (mut batches, mut slowest) = (0, Duration::ZERO);
     if let crate::contacts::deletion::Deletion::Deleting { job } = deletion {
-        (batches, slowest) = run_job(&mut conn, job, None)?;
+        (batches, slowest) = run_job(&mut conn, job, None, most)?;
     }
     let left: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut **conn)?;
     println!(

@@ -382,16 +382,19 @@ impl Batches {
         };
         self.last = started.elapsed();
         self.pace.took(self.last);
-        self.refresh_statistics(conn, next.as_ref().map_or(state.total.max(state.done), |n| n.done), next.is_none())?;
+        let done = next.as_ref().map_or(state.total.max(state.done), |n| n.done);
+        self.refresh_statistics(conn, done, direction == Some(Direction::Add), next.is_none())?;
         Ok(next)
     }
 
-    /// Due once the job has changed half as many rows as the statistics count (they then
-    /// grow or shrink by at most half between two refreshes), and at its end when it
-    /// changed a tenth of them.
-    fn refresh_statistics(&mut self, conn: &mut AnyConnection, done: i64, finished: bool) -> QueryResult<()> {
+    /// Due at the end of a job that changed a tenth as many rows as the statistics count,
+    /// and while a binding runs, each time it has added half as many (the table then
+    /// grows by at most half between two refreshes). A contact believed to have fewer
+    /// associations than it has gets plans that walk them one by one; one believed to
+    /// have more, while its unbinding or removal runs, only a plan made for more rows.
+    fn refresh_statistics(&mut self, conn: &mut AnyConnection, done: i64, adding: bool, finished: bool) -> QueryResult<()> {
         let changed = done - self.analyzed;
-        if changed < ANALYZE_AFTER {
+        if changed < ANALYZE_AFTER || !(adding || finished) {
             return Ok(());
         }
         let counted = crate::db::estimated_rows(conn, "associations")?;
