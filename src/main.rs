@@ -428,7 +428,8 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
             println!("No RDC_SMTP_URL is set: email goes to the Outbox page ({url}/outbox).");
         }
         state.workers.watch(jobs::spawn_workers(state.jobs(), state.settings.workers));
-        let server = actix_web::HttpServer::new(move || startup::app(state.clone())).bind(&addr)?;
+        let threads = startup::blocking_threads(&state.settings);
+        let server = actix_web::HttpServer::new(move || startup::app(state.clone())).worker_max_blocking_threads(threads).bind(&addr)?;
         tracing::info!(%addr, "listening");
         server.run().await?;
         Ok(())

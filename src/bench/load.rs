@@ -44,7 +44,11 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let server_state = state.clone();
-    let server = actix_web::HttpServer::new(move || startup::app(server_state.clone())).workers(state.settings.workers.max(2)).listen(listener)?.run();
+    let server = actix_web::HttpServer::new(move || startup::app(server_state.clone()))
+        .workers(state.settings.workers.max(2))
+        .worker_max_blocking_threads(startup::blocking_threads(&state.settings))
+        .listen(listener)?
+        .run();
     let handle = server.handle();
     actix_web::rt::spawn(server);
 
