@@ -137,13 +137,18 @@ pub(super) fn kept_or_read<E>(
         }
     }
     let _done = Done(&key);
+    // Requests that arrive meanwhile wait in `first_turn`, before taking a connection (the
+    // request's own turn, when it has one, already says so).
+    let search = (key.folder.clone(), key.text.clone());
+    let _turn = FIRST_READS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(search.clone()).then(|| Turn(Some(search)));
     Ok(read()?.map(|matches| keep(version, folder, text, matches)))
 }
 
 /// A search whatever the version: its folder and lowercased text.
 type Search = (Option<String>, String);
 
-/// The searches that no request has kept yet and one request is about to read.
+/// The searches that one request reads now, or is about to read because nothing keeps
+/// them yet.
 static FIRST_READS: LazyLock<Mutex<std::collections::HashSet<Search>>> = LazyLock::new(Default::default);
 
 /// A request's turn at a search (see [`first_turn`]); dropping it lets the next one in.
@@ -159,8 +164,10 @@ impl Drop for Turn {
 }
 
 /// Waits, holding neither a thread nor a database connection, while another request
-/// reads a search that nothing keeps yet (at most 30 s), then goes on; call it before
-/// taking a connection for a search. Fifty requests for a new common word otherwise each
+/// reads the same search (at most 30 s), then goes on; call it before taking a
+/// connection for a search. A search that nothing keeps yet is the caller's to read
+/// until the turn is dropped; one kept under any version lets every request in (after a
+/// change the first to find its version gone reads it, and the others wait here). Fifty requests for a new common word otherwise each
 /// took a pooled connection, then waited on it for the one that read the word: at a
 /// million members under load that read takes seconds, and every other page waited for
 /// a connection too.
@@ -168,11 +175,15 @@ pub async fn first_turn(folder: Option<&str>, text: &str) -> Turn {
     let key = (folder.map(str::to_owned), text.trim().to_lowercase());
     let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        if store().searches.keys().any(|k| k.folder == key.0 && k.text == key.1) {
-            return Turn(None);
-        }
-        if FIRST_READS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key.clone()) {
-            return Turn(Some(key));
+        {
+            let mut reads = FIRST_READS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !reads.contains(&key) {
+                if store().searches.keys().any(|k| k.folder == key.0 && k.text == key.1) {
+                    return Turn(None);
+                }
+                reads.insert(key.clone());
+                return Turn(Some(key));
+            }
         }
         if std::time::Instant::now() >= until {
             return Turn(None);
@@ -256,5 +267,23 @@ mod tests {
         keep(&Version { nonce: "unit-turn".to_owned(), version: 1 }, None, "unit-turn", Matches::new(&ids(1), 1).unwrap());
         let (a, b) = (first_turn(None, "unit-turn").await, first_turn(None, "unit-turn").await);
         assert!(a.0.is_none() && b.0.is_none(), "a kept search, even of an older version, lets every request in at once");
+
+        // A request that finds its version gone reads the search again: the others wait.
+        let newer = Version { nonce: "unit-turn".to_owned(), version: 2 };
+        let (started, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let reader = std::thread::spawn(move || {
+            kept_or_read::<()>(&newer, None, "unit-turn", || {
+                started.0.send(()).unwrap();
+                release.1.recv().unwrap();
+                Ok(Matches::new(&ids(2), 2))
+            })
+        });
+        started.1.recv().unwrap();
+        let mut waiting = Box::pin(first_turn(None, "unit-turn"));
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(50), &mut waiting).await.is_err(), "waits while the read goes on");
+        release.0.send(()).unwrap();
+        assert_eq!(reader.join().unwrap().unwrap().unwrap().total, 2);
+        let turn = tokio::time::timeout(std::time::Duration::from_secs(1), waiting).await.expect("goes on once it is read");
+        assert!(turn.0.is_none(), "and finds it kept");
     }
 }
