@@ -640,6 +640,9 @@ fn on_indexes<T>(conn: &mut AnyConnection, read: impl FnOnce(&mut AnyConnection)
         // Nor walk every member by name (`accounts_listed`) to find the few that match:
         // the trigram indexes answer through bitmap scans.
         diesel::sql_query("SET LOCAL enable_indexscan = off").execute(c)?;
+        // And sort a first read's matches in memory: the 83,000 of a common word at a
+        // million members (9.6 MB) went to disk at the default 4 MB, 320 ms against 190.
+        diesel::sql_query("SET LOCAL work_mem = '16MB'").execute(c)?;
         Ok(read(c)?)
     })
 }
