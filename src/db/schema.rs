@@ -302,6 +302,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    delivery_counts (notification_id) {
+        notification_id -> BigInt,
+        pending -> BigInt,
+        sending -> BigInt,
+        sent -> BigInt,
+        retrying -> BigInt,
+        failed -> BigInt,
+        skipped -> BigInt,
+    }
+}
+
+diesel::table! {
     deliveries (id) {
         id -> BigInt,
         notification_id -> BigInt,
@@ -351,6 +363,7 @@ diesel::joinable!(delivery_attempts -> deliveries (delivery_id));
 diesel::joinable!(accounts -> folders (folder_id));
 diesel::joinable!(associations -> contacts (contact_id));
 diesel::joinable!(association_counts -> contacts (contact_id));
+diesel::joinable!(delivery_counts -> notifications (notification_id));
 diesel::joinable!(bindings -> contacts (contact_id));
 diesel::joinable!(associations -> accounts (account_id));
 diesel::joinable!(mc_recipients -> accounts (account_id));
@@ -383,6 +396,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     unbind_tasks,
     notifications,
     deliveries,
+    delivery_counts,
     delivery_attempts,
     deletion_fail_reasons,
     sessions,

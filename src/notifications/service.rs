@@ -188,6 +188,27 @@ pub struct LogFilter {
 
 type LogRow = (i64, String, String, String, String, String, String, i32, Option<String>, PrimitiveDateTime);
 
+/// How many deliveries the log holds for a filter without a member, from the counts
+/// kept per notification (migration 000020).
+fn kept_total(conn: &mut AnyConnection, filter: &LogFilter) -> QueryResult<i64> {
+    use crate::db::schema::delivery_counts as dc;
+    let mut q = dc::table.inner_join(notifications::table).into_boxed();
+    if let Some(n) = filter.notification {
+        q = q.filter(dc::notification_id.eq(n));
+    }
+    if let Some(t) = filter.message_type {
+        q = q.filter(notifications::message_type.eq(t.api_name()));
+    }
+    let rows: Vec<(i64, i64, i64, i64, i64, i64)> = q.select((dc::pending, dc::sending, dc::sent, dc::retrying, dc::failed, dc::skipped)).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(pending, sending, sent, retrying, failed, skipped)| {
+            let counts = super::delivery::Counts { pending, sending, sent, retrying, failed, skipped };
+            filter.status.as_ref().map_or(counts.total(), |s| counts.of(s))
+        })
+        .sum())
+}
+
 /// The delivery log, newest first, filtered; two queries.
 pub fn log(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest) -> QueryResult<Page<LogLine>> {
     let build = || {
@@ -206,7 +227,12 @@ pub fn log(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest) -> Q
         }
         q
     };
-    let total = build().count().get_result(conn)?;
+    // Without a member, the total is a sum of the notifications' kept counts (counting
+    // the log's 300,000 rows took 60 ms a view).
+    let total = match &filter.account {
+        None => kept_total(conn, filter)?,
+        Some(_) => build().count().get_result(conn)?,
+    };
     let page = page.within(total);
     let rows: Vec<LogRow> = build()
         .order(deliveries::id.desc())

@@ -176,6 +176,62 @@ async fn m5_bad_notifications_get_clear_codes() {
 }
 
 /// `n` members in `folder`, each with its own security email `<tag><i>@example.com`.
+/// A notification's deliveries by status as the database keeps them, and as counted.
+async fn kept_and_counted(app: &TestApp, notification: i64) -> (Vec<i64>, Vec<i64>) {
+    app.with_conn(move |c| {
+        use diesel::prelude::*;
+        use rd_contacts::db::schema::deliveries as d;
+        let k = rd_contacts::notifications::delivery::counts(c, &[notification]).unwrap().remove(&notification).unwrap();
+        let count = |status: &str| -> i64 { d::table.filter(d::notification_id.eq(notification)).filter(d::status.eq(status)).count().get_result(c).unwrap() };
+        let counted = ["pending", "sending", "sent", "retrying", "failed", "skipped"].map(count).to_vec();
+        (vec![k.pending, k.sending, k.sent, k.retrying, k.failed, k.skipped], counted)
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn m5_the_counts_a_notification_shows_follow_every_change_to_its_deliveries_even_in_plain_sql() {
+    let mut app = TestApp::spawn().await;
+    let folder = setup_folder(&app).await;
+    members_with_emails(&app, &folder, "counted", 5).await;
+    let n = publish(&mut app, "Counted", ("TargetId", &folder)).await;
+    let (kept, counted) = kept_and_counted(&app, n).await;
+    assert_eq!(kept, counted);
+    assert_eq!(kept, vec![0, 0, 0, 0, 0, 0], "nothing fanned out yet");
+    // A mail server that refuses connections: every delivery waits for a retry.
+    let broken = Mailer::from_setting(&MailSetting::Smtp("smtp://127.0.0.1:9".into()), "x <x@example.com>").unwrap();
+    jobs::run_pending_jobs(&JobContext { mailer: broken, ..app.state.jobs() }).await.unwrap();
+    let (kept, counted) = kept_and_counted(&app, n).await;
+    assert_eq!((kept.clone(), kept[3]), (counted, 5), "five retrying");
+    app.with_conn(move |c| {
+        use diesel::prelude::*;
+        use rd_contacts::db::schema::deliveries as d;
+        let first: i64 = d::table.filter(d::notification_id.eq(n)).order(d::id).select(d::id).first(c).unwrap();
+        diesel::update(d::table.find(first)).set(d::status.eq("failed")).execute(c).unwrap();
+        diesel::update(d::table.filter(d::notification_id.eq(n))).set(d::updated_at.eq(rd_contacts::db::now_utc())).execute(c).unwrap();
+        diesel::delete(d::table.find(first + 1)).execute(c).unwrap();
+    })
+    .await;
+    let (kept, counted) = kept_and_counted(&app, n).await;
+    assert_eq!(kept, counted, "a status changed, a row touched without one, a delivery deleted");
+    assert_eq!((kept[3], kept[4]), (3, 1));
+    let totals = app
+        .with_conn(move |c| {
+            use rd_contacts::notifications::{LogFilter, delivery::DeliveryStatus, log};
+            let page = rd_contacts::domain::PageRequest::new(None, Some(1));
+            let all = log(c, &LogFilter::default(), page).unwrap().total;
+            let of_this = log(c, &LogFilter { notification: Some(n), ..LogFilter::default() }, page).unwrap().total;
+            let retrying = log(c, &LogFilter { status: Some(DeliveryStatus::Retrying), ..LogFilter::default() }, page).unwrap().total;
+            (all, of_this, retrying)
+        })
+        .await;
+    assert_eq!(totals, (4, 4, 3), "the log's totals, from the kept counts");
+    app.sign_in().await;
+    let page = app.get("/notifications").await;
+    assert!(page.body.contains("Counted"), "{}", page.body);
+    app.leftover_jobs_ok.set(true);
+}
+
 async fn members_with_emails(app: &TestApp, folder: &str, tag: &'static str, n: usize) -> Vec<String> {
     let f = folder.to_owned();
     app.with_conn(move |c| {
