@@ -6,4 +6,5 @@ DROP FUNCTION rdc_delivery_counts_changed();
 DROP FUNCTION rdc_delivery_counts_removed();
 DROP FUNCTION rdc_delivery_counts_added();
 DROP FUNCTION rdc_delivery_counts_new_notification();
+DROP FUNCTION rdc_delivery_counts_apply(BIGINT[], TEXT[], INT[]);
 DROP TABLE delivery_counts;

@@ -32,82 +32,51 @@ END $$;
 CREATE TRIGGER notifications_delivery_counts AFTER INSERT ON notifications
     FOR EACH ROW EXECUTE FUNCTION rdc_delivery_counts_new_notification();
 
-CREATE FUNCTION rdc_delivery_counts_added() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Adds one (notification, status, +1 or -1) per element of the three arrays to the counts,
+-- notifications in id order; a notification whose counts do not change is left alone.
+CREATE FUNCTION rdc_delivery_counts_apply(ids BIGINT[], statuses TEXT[], deltas INT[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE r RECORD;
 BEGIN
     FOR r IN
-        SELECT notification_id,
-               SUM(d) FILTER (WHERE status = 'pending')  AS pending,
-               SUM(d) FILTER (WHERE status = 'sending')  AS sending,
-               SUM(d) FILTER (WHERE status = 'sent')     AS sent,
-               SUM(d) FILTER (WHERE status = 'retrying') AS retrying,
-               SUM(d) FILTER (WHERE status = 'failed')   AS failed,
-               SUM(d) FILTER (WHERE status = 'skipped')  AS skipped
-        FROM (SELECT notification_id, status, 1 AS d FROM added) x
-        GROUP BY notification_id ORDER BY notification_id
+        SELECT id,
+               COALESCE(SUM(d) FILTER (WHERE status = 'pending'), 0)  AS pending,
+               COALESCE(SUM(d) FILTER (WHERE status = 'sending'), 0)  AS sending,
+               COALESCE(SUM(d) FILTER (WHERE status = 'sent'), 0)     AS sent,
+               COALESCE(SUM(d) FILTER (WHERE status = 'retrying'), 0) AS retrying,
+               COALESCE(SUM(d) FILTER (WHERE status = 'failed'), 0)   AS failed,
+               COALESCE(SUM(d) FILTER (WHERE status = 'skipped'), 0)  AS skipped
+        FROM unnest(ids, statuses, deltas) AS x(id, status, d)
+        GROUP BY id ORDER BY id
     LOOP
-        CONTINUE WHEN COALESCE(r.pending, 0) = 0 AND COALESCE(r.sending, 0) = 0 AND COALESCE(r.sent, 0) = 0
-                  AND COALESCE(r.retrying, 0) = 0 AND COALESCE(r.failed, 0) = 0 AND COALESCE(r.skipped, 0) = 0;
+        CONTINUE WHEN r.pending = 0 AND r.sending = 0 AND r.sent = 0 AND r.retrying = 0 AND r.failed = 0 AND r.skipped = 0;
         UPDATE delivery_counts
-           SET pending = pending + COALESCE(r.pending, 0), sending = sending + COALESCE(r.sending, 0),
-               sent = sent + COALESCE(r.sent, 0), retrying = retrying + COALESCE(r.retrying, 0),
-               failed = failed + COALESCE(r.failed, 0), skipped = skipped + COALESCE(r.skipped, 0)
-         WHERE notification_id = r.notification_id;
+           SET pending = pending + r.pending, sending = sending + r.sending, sent = sent + r.sent,
+               retrying = retrying + r.retrying, failed = failed + r.failed, skipped = skipped + r.skipped
+         WHERE notification_id = r.id;
     END LOOP;
+END $$;
+
+CREATE FUNCTION rdc_delivery_counts_added() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM rdc_delivery_counts_apply(array_agg(notification_id), array_agg(status), array_agg(1)) FROM added;
     RETURN NULL;
 END $$;
 CREATE TRIGGER deliveries_counted_added AFTER INSERT ON deliveries
     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION rdc_delivery_counts_added();
 
 CREATE FUNCTION rdc_delivery_counts_removed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE r RECORD;
 BEGIN
-    FOR r IN
-        SELECT notification_id,
-               SUM(d) FILTER (WHERE status = 'pending')  AS pending,
-               SUM(d) FILTER (WHERE status = 'sending')  AS sending,
-               SUM(d) FILTER (WHERE status = 'sent')     AS sent,
-               SUM(d) FILTER (WHERE status = 'retrying') AS retrying,
-               SUM(d) FILTER (WHERE status = 'failed')   AS failed,
-               SUM(d) FILTER (WHERE status = 'skipped')  AS skipped
-        FROM (SELECT notification_id, status, -1 AS d FROM removed) x
-        GROUP BY notification_id ORDER BY notification_id
-    LOOP
-        CONTINUE WHEN COALESCE(r.pending, 0) = 0 AND COALESCE(r.sending, 0) = 0 AND COALESCE(r.sent, 0) = 0
-                  AND COALESCE(r.retrying, 0) = 0 AND COALESCE(r.failed, 0) = 0 AND COALESCE(r.skipped, 0) = 0;
-        UPDATE delivery_counts
-           SET pending = pending + COALESCE(r.pending, 0), sending = sending + COALESCE(r.sending, 0),
-               sent = sent + COALESCE(r.sent, 0), retrying = retrying + COALESCE(r.retrying, 0),
-               failed = failed + COALESCE(r.failed, 0), skipped = skipped + COALESCE(r.skipped, 0)
-         WHERE notification_id = r.notification_id;
-    END LOOP;
+    PERFORM rdc_delivery_counts_apply(array_agg(notification_id), array_agg(status), array_agg(-1)) FROM removed;
     RETURN NULL;
 END $$;
 CREATE TRIGGER deliveries_counted_removed AFTER DELETE ON deliveries
     REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION rdc_delivery_counts_removed();
 
 CREATE FUNCTION rdc_delivery_counts_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE r RECORD;
 BEGIN
-    FOR r IN
-        SELECT notification_id,
-               SUM(d) FILTER (WHERE status = 'pending')  AS pending,
-               SUM(d) FILTER (WHERE status = 'sending')  AS sending,
-               SUM(d) FILTER (WHERE status = 'sent')     AS sent,
-               SUM(d) FILTER (WHERE status = 'retrying') AS retrying,
-               SUM(d) FILTER (WHERE status = 'failed')   AS failed,
-               SUM(d) FILTER (WHERE status = 'skipped')  AS skipped
-        FROM (SELECT notification_id, status, -1 AS d FROM before_rows UNION ALL SELECT notification_id, status, 1 FROM after_rows) x
-        GROUP BY notification_id ORDER BY notification_id
-    LOOP
-        CONTINUE WHEN COALESCE(r.pending, 0) = 0 AND COALESCE(r.sending, 0) = 0 AND COALESCE(r.sent, 0) = 0
-                  AND COALESCE(r.retrying, 0) = 0 AND COALESCE(r.failed, 0) = 0 AND COALESCE(r.skipped, 0) = 0;
-        UPDATE delivery_counts
-           SET pending = pending + COALESCE(r.pending, 0), sending = sending + COALESCE(r.sending, 0),
-               sent = sent + COALESCE(r.sent, 0), retrying = retrying + COALESCE(r.retrying, 0),
-               failed = failed + COALESCE(r.failed, 0), skipped = skipped + COALESCE(r.skipped, 0)
-         WHERE notification_id = r.notification_id;
-    END LOOP;
+    PERFORM rdc_delivery_counts_apply(array_agg(notification_id), array_agg(status), array_agg(d))
+       FROM (SELECT notification_id, status, -1 AS d FROM before_rows
+             UNION ALL SELECT notification_id, status, 1 FROM after_rows) x;
     RETURN NULL;
 END $$;
 CREATE TRIGGER deliveries_counted_changed AFTER UPDATE ON deliveries
