@@ -262,7 +262,17 @@ pub const MOVE_CHOICES_ALL: i64 = 300;
 /// typed, with the member's own folder first when the list would leave it out. The flag
 /// says whether the list is narrowed (the page then offers a search).
 pub fn move_choices(conn: &mut AnyConnection, current: Option<&str>, query: &str) -> Result<(Vec<FolderOption>, bool)> {
-    let count: i64 = folders::table.count().get_result(conn)?;
+    // Whether there are more than MOVE_CHOICES_ALL, not how many: counting 10,000
+    // folders took 1–1.3 ms of a member page's 4 (0.1 ms this way).
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let count = prepared::sql("SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM folders LIMIT $1) s")
+        .bind::<BigInt, _>(MOVE_CHOICES_ALL + 1)
+        .get_result::<Count>(conn)?
+        .n;
     if count <= MOVE_CHOICES_ALL {
         return Ok((folder_options(conn)?, false));
     }
