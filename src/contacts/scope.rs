@@ -7,7 +7,7 @@ use time::PrimitiveDateTime;
 use super::bindings::{BindMembers, Binding, TargetKind, UnbindMembers, bindings_of};
 use super::deletion::DeleteContact;
 use super::models::Contact;
-use super::propagation::covered_count;
+use super::propagation::{Scope, covered_count};
 use crate::db::AnyConnection;
 use crate::db::schema::{accounts, associations, contacts, folders};
 use crate::domain::MessageTypes;
@@ -93,20 +93,33 @@ pub(crate) fn retained() -> diesel::expression::SqlLiteral<diesel::sql_types::Bo
 
 pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<EffectiveScope> {
     let mut targets = Vec::new();
+    // The directory's members, asked once: a binding at the root covers them all, and
+    // the choice of how to find the first members by name below needs them too.
+    let mut everyone: Option<i64> = None;
     for binding in bindings_of(conn, contact)? {
         let name = match binding.target_kind {
             TargetKind::Account => accounts::table.find(&binding.target_key).select(accounts::display_name).first(conn).optional()?.unwrap_or_default(),
             TargetKind::Directory => "Whole directory".to_owned(),
             TargetKind::Folder => folders::table.find(&binding.target_key).select(folders::name).first(conn).optional()?.unwrap_or_default(),
         };
-        let members = covered_count(conn, &binding.scope())?;
+        let scope = binding.scope();
+        let members = match (&scope, everyone) {
+            // The root's path is its one segment; every folder's path starts with it.
+            (Scope::Subtree { path }, Some(n)) if path.matches('/').count() == 1 => n,
+            (Scope::Subtree { path }, None) if path.matches('/').count() == 1 => *everyone.insert(covered_count(conn, &scope)?),
+            _ => covered_count(conn, &scope)?,
+        };
         targets.push(BoundTarget { binding, name, members });
     }
     let associated = super::propagation::association_count(conn, contact)?;
     // The first members by name. A contact that reaches a good share of the directory
     // is found by walking members in name order (a few probes); one with few members, by
     // sorting its own. Either way of the other would read every member of the directory.
-    let dense = associated * 10 >= crate::directory::members_under(conn, "")?;
+    let everyone = match everyone {
+        Some(n) => n,
+        None => crate::directory::members_under(conn, "")?,
+    };
+    let dense = associated * 10 >= everyone;
     let covered_sample: Vec<(String, String)> = if dense {
         #[derive(QueryableByName)]
         struct Named {
