@@ -390,9 +390,10 @@ impl Batches {
     /// Due at the end of a job that changed a tenth as many rows as the statistics count,
     /// and while a binding runs, each time it has added as many (the table at most
     /// doubles between two refreshes: each one samples up to 30,000 rows, 50 ms at
-    /// 100,000 associations, and refreshing at every half took a tenth of a bind). A contact believed to have fewer
-    /// associations than it has gets plans that walk them one by one; one believed to
-    /// have more, while its unbinding or removal runs, only a plan made for more rows.
+    /// 100,000 associations, and refreshing at every half took a tenth of a bind). A
+    /// contact believed to have fewer associations than it has gets plans that walk them
+    /// one by one; one believed to have more, while its unbinding or removal runs, only a
+    /// plan made for more rows.
     fn refresh_statistics(&mut self, conn: &mut AnyConnection, done: i64, adding: bool, finished: bool) -> QueryResult<()> {
         let changed = done - self.analyzed;
         if changed < ANALYZE_AFTER || !(adding || finished) {

@@ -132,10 +132,17 @@ impl Job for SendNotification {
         let claiming = async move {
             loop {
                 let (pool, token) = (pool.clone(), token.clone());
-                let batch = db::run(&pool, move |c| Ok::<_, JobError>(delivery::claim(c, n, &token, 4 * concurrency as i64)?)).await;
-                let last = !matches!(&batch, Ok(rows) if !rows.is_empty());
-                if matches!(&batch, Ok(rows) if rows.is_empty()) || claimed_tx.send(batch).await.is_err() || last {
-                    break;
+                match db::run(&pool, move |c| Ok::<_, JobError>(delivery::claim(c, n, &token, 4 * concurrency as i64)?)).await {
+                    Ok(rows) if rows.is_empty() => break,
+                    Ok(rows) => {
+                        if claimed_tx.send(Ok(rows)).await.is_err() {
+                            break; // the sending stopped: nothing more to claim for it
+                        }
+                    }
+                    Err(e) => {
+                        let _ = claimed_tx.send(Err(e)).await;
+                        break;
+                    }
                 }
             }
         };
