@@ -34,7 +34,15 @@ impl Job for FanOut {
             pace.took(took);
             match next {
                 Some(next) => state = next,
-                None => return Ok(Step::Done),
+                None => {
+                    // Only a help to the planner: the fan-out is done (and its sending
+                    // enqueued) whether or not this works.
+                    let n = state.notification_id;
+                    if let Err(e) = db::run(&run.pool, move |c| delivery::refresh_statistics(c, n).map_err(JobError::transient)).await {
+                        tracing::warn!(error = %e, notification.id = n, "the deliveries' statistics were not refreshed");
+                    }
+                    return Ok(Step::Done);
+                }
             }
         }
     }
