@@ -63,7 +63,12 @@ pub fn ancestors(conn: &mut AnyConnection, folder: &Folder) -> Result<Vec<Folder
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut found: Vec<Folder> = folders::table.filter(folders::id.eq_any(&ids)).select(Folder::as_select()).load(conn)?;
+    by_depth(conn, &ids)
+}
+
+/// These folders, the root first.
+fn by_depth(conn: &mut AnyConnection, ids: &[&str]) -> Result<Vec<Folder>> {
+    let mut found: Vec<Folder> = folders::table.filter(folders::id.eq_any(ids)).select(Folder::as_select()).load(conn)?;
     found.sort_by_key(|f| f.depth);
     Ok(found)
 }
@@ -171,6 +176,12 @@ pub fn delete_folder(conn: &mut AnyConnection, id: &FolderId, actor: &Actor) -> 
     })
 }
 
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
 const SUMMARY_SELECT: &str = "SELECT f.id, f.name, f.parent_id, f.depth, f.path, f.created_at, \
      (SELECT COUNT(*) FROM folders c WHERE c.parent_id = f.id) AS subfolders, \
      f.member_count AS members \
@@ -194,26 +205,21 @@ pub fn list_subfolders_tagged(
 }
 
 /// Folders, each with its counts, by name: directly inside `parent` (anywhere without
-/// one), whose name or id contains `query`, that carry every tag of `tagged`. Two queries.
+/// one), whose name or id contains `query`, that carry every tag of `tagged`. One query
+/// (each row says how many match), two for a page past the last.
 fn folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, query: &str, tagged: &[Tag], page: PageRequest) -> Result<Page<FolderSummary>> {
-    let pattern = contains_pattern(query);
-    let mut count = folders::table.into_boxed();
-    if !query.is_empty() {
-        count = count.filter(lower(folders::name).like(pattern.clone()).escape('\\').or(lower(folders::id).like(pattern.clone()).escape('\\')));
+    #[derive(QueryableByName)]
+    struct Counted {
+        #[diesel(embed)]
+        summary: FolderSummary,
+        #[diesel(sql_type = BigInt)]
+        total: i64,
     }
-    if let Some(parent) = parent {
-        count = count.filter(folders::parent_id.eq(parent.as_str().to_owned()));
-    }
-    for t in tagged {
-        count = count.filter(folders::id.eq_any(crate::tagged_ids!(TaggedKind::Folder, t)));
-    }
-    let total = count.count().get_result(conn)?;
-    let page = page.within(total);
-    // The same filter in SQL, with numbered parameters bound in order.
+    // The filter in SQL, with numbered parameters bound in order.
     let mut filter = String::from("true");
     let mut binds: Vec<String> = Vec::new();
     if !query.is_empty() {
-        binds.push(pattern);
+        binds.push(contains_pattern(query));
         filter.push_str(" AND (lower(f.name) LIKE $1 ESCAPE '\\' OR lower(f.id) LIKE $1 ESCAPE '\\')");
     }
     if let Some(parent) = parent {
@@ -229,8 +235,26 @@ fn folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, query: 
         }
         filter.push(')');
     }
-    let sql = format!("{SUMMARY_SELECT} WHERE {filter} ORDER BY lower(f.name), f.id LIMIT ${} OFFSET ${}", binds.len() + 1, binds.len() + 2);
-    let items = prepared::sql(sql).bind_all::<Text, _>(binds).bind::<BigInt, _>(page.size).bind::<BigInt, _>(page.offset()).load::<FolderSummary>(conn)?;
+    let read = |conn: &mut AnyConnection, page: PageRequest| -> Result<Vec<Counted>> {
+        let sql = format!(
+            "SELECT s.*, COUNT(*) OVER () AS total FROM ({SUMMARY_SELECT} WHERE {filter}) s ORDER BY lower(s.name), s.id LIMIT ${} OFFSET ${}",
+            binds.len() + 1,
+            binds.len() + 2
+        );
+        Ok(prepared::sql(sql).bind_all::<Text, _>(binds.clone()).bind::<BigInt, _>(page.size).bind::<BigInt, _>(page.offset()).load(conn)?)
+    };
+    let rows = read(conn, page)?;
+    if let Some(total) = rows.first().map(|r| r.total) {
+        return Ok(Page { items: rows.into_iter().map(|r| r.summary).collect(), total, request: page });
+    }
+    if page.offset() == 0 {
+        return Ok(Page { items: Vec::new(), total: 0, request: page.within(0) });
+    }
+    // Past the last page no row says how many there are: counted, then the last page.
+    let total: i64 =
+        prepared::sql(format!("SELECT COUNT(*) AS n FROM folders f WHERE {filter}")).bind_all::<Text, _>(binds.clone()).get_result::<Count>(conn)?.n;
+    let page = page.within(total);
+    let items = if page.offset() < total { read(conn, page)?.into_iter().map(|r| r.summary).collect() } else { Vec::new() };
     Ok(Page { items, total, request: page })
 }
 
@@ -256,45 +280,47 @@ pub fn search_folders_tagged(conn: &mut AnyConnection, query: &str, tagged: &[Ta
 /// Up to this many folders, moving a member offers every folder in one list.
 pub const MOVE_CHOICES_ALL: i64 = 300;
 
-/// Where a member in `current` can be moved: every folder in tree order when the
-/// directory has at most [`MOVE_CHOICES_ALL`]; otherwise the folders whose name or id
-/// contains `query` (50, shown by path), or the root and its top level while nothing was
-/// typed, with the member's own folder first when the list would leave it out. The flag
-/// says whether the list is narrowed (the page then offers a search).
-pub fn move_choices(conn: &mut AnyConnection, current: Option<&str>, query: &str) -> Result<(Vec<FolderOption>, bool)> {
-    // Whether there are more than MOVE_CHOICES_ALL, not how many: counting 10,000
-    // folders took 1–1.3 ms of a member page's 4 (0.1 ms this way).
+/// Where a member in `current` (its folder's id and path of names) can be moved: every
+/// folder in tree order when the directory has at most [`MOVE_CHOICES_ALL`]; otherwise
+/// the folders whose name or id contains `query` (50, shown by path), or the root and its
+/// top level while nothing was typed, with the member's own folder first when the list
+/// would leave it out. The flag says whether the list is narrowed (the page then offers a
+/// search). One query for a narrowed list while nothing is typed.
+pub fn move_choices(conn: &mut AnyConnection, current: Option<(&str, &str)>, query: &str) -> Result<(Vec<FolderOption>, bool)> {
+    // The top level by name (the `folders_by_depth` index's order), each row saying
+    // whether there are more than MOVE_CHOICES_ALL folders in all (not how many: counting
+    // 10,000 folders took 1–1.3 ms of a member page's 4). One query where there are.
     #[derive(QueryableByName)]
-    struct Count {
+    struct TopLevel {
+        #[diesel(sql_type = Text)]
+        id: String,
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        depth: i32,
         #[diesel(sql_type = BigInt)]
-        n: i64,
+        seen: i64,
     }
-    let count = prepared::sql("SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM folders LIMIT $1) s")
-        .bind::<BigInt, _>(MOVE_CHOICES_ALL + 1)
-        .get_result::<Count>(conn)?
-        .n;
-    if count <= MOVE_CHOICES_ALL {
+    let top: Vec<TopLevel> = prepared::sql(
+        "SELECT id, name, depth, (SELECT COUNT(*) FROM (SELECT 1 AS one FROM folders LIMIT $1) s) AS seen \
+         FROM folders WHERE depth <= 1 ORDER BY depth, lower(name), id LIMIT $2",
+    )
+    .bind::<BigInt, _>(MOVE_CHOICES_ALL + 1)
+    .bind::<BigInt, _>(MOVE_CHOICES_ALL)
+    .load(conn)?;
+    if top.first().is_none_or(|t| t.seen <= MOVE_CHOICES_ALL) {
         return Ok((folder_options(conn)?, false));
     }
     let mut options: Vec<FolderOption> = if query.is_empty() {
-        folders::table
-            .filter(folders::depth.le(1))
-            .order((folders::depth, lower(folders::name), folders::id))
-            .limit(MOVE_CHOICES_ALL)
-            .select((folders::id, folders::name, folders::depth))
-            .load::<(String, String, i32)>(conn)?
-            .into_iter()
-            .map(|(id, label, depth)| FolderOption { id, label, depth })
-            .collect()
+        top.into_iter().map(|t| FolderOption { id: t.id, label: t.name, depth: t.depth }).collect()
     } else {
         let found = search_folders_tagged(conn, query, &[], PageRequest::with_size(None, 50))?;
         let ids: Vec<&str> = found.items.iter().map(|s| s.folder.id.as_str()).collect();
         let paths = folder_path_names(conn, &ids)?;
         found.items.iter().map(|s| FolderOption { id: s.folder.id.clone(), label: paths.get(&s.folder.id).cloned().unwrap_or_default(), depth: 0 }).collect()
     };
-    if let Some(current) = current.filter(|c| !options.iter().any(|o| o.id == *c)) {
-        let label = folder_path_names(conn, &[current])?.remove(current).unwrap_or_default();
-        options.insert(0, FolderOption { id: current.to_owned(), label: format!("{label} (current)"), depth: 0 });
+    if let Some((current, path)) = current.filter(|(c, _)| !options.iter().any(|o| o.id == *c)) {
+        options.insert(0, FolderOption { id: current.to_owned(), label: format!("{path} (current)"), depth: 0 });
     }
     Ok((options, true))
 }
@@ -320,6 +346,17 @@ pub fn folder_options(conn: &mut AnyConnection) -> Result<Vec<FolderOption>> {
         }
     }
     Ok(out)
+}
+
+/// A member and the path of its folder (none for a removed member), in one query.
+pub fn get_account_placed(conn: &mut AnyConnection, id: &AccountId) -> Result<(Account, Option<String>)> {
+    accounts::table
+        .left_join(folders::table.on(folders::id.nullable().eq(accounts::folder_id)))
+        .filter(accounts::id.eq(id.as_str()))
+        .select((Account::as_select(), folders::path.nullable()))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| DirectoryError::AccountNotFound(id.to_string()))
 }
 
 pub fn get_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Account> {
@@ -509,6 +546,12 @@ pub fn folder_path_names(conn: &mut AnyConnection, ids: &[&str]) -> Result<std::
         .collect())
 }
 
+/// A folder and the folders above it, the root first and the folder last, from the
+/// folder's path (`/r-…/fd-…/`, which names them all): one query by primary key.
+pub fn folders_on_path(conn: &mut AnyConnection, path: &str) -> Result<Vec<Folder>> {
+    by_depth(conn, &path.split('/').filter(|p| !p.is_empty()).collect::<Vec<_>>())
+}
+
 /// Members of the directory (not removed ones), by display name: in one folder when
 /// `folder` is given, otherwise everywhere; filtered by name, id or security email.
 pub fn list_accounts(conn: &mut AnyConnection, folder: Option<&FolderId>, query: Option<&str>, page: PageRequest) -> Result<Page<Account>> {
@@ -522,6 +565,25 @@ pub fn list_accounts_tagged(
     query: Option<&str>,
     tagged: &[Tag],
     page: PageRequest,
+) -> Result<Page<Account>> {
+    accounts_page(conn, folder, query, tagged, page, None)
+}
+
+/// The members directly in a folder whose summary the page has read: its count of members
+/// is the list's total, so the page is one query.
+pub fn list_folder_members(conn: &mut AnyConnection, folder: &FolderSummary, page: PageRequest) -> Result<Page<Account>> {
+    let id = FolderId::parse(&folder.folder.id).expect("stored ids are valid");
+    accounts_page(conn, Some(&id), None, &[], page, Some(folder.members))
+}
+
+/// [`list_accounts_tagged`], with the total of a plain list when the caller knows it.
+fn accounts_page(
+    conn: &mut AnyConnection,
+    folder: Option<&FolderId>,
+    query: Option<&str>,
+    tagged: &[Tag],
+    page: PageRequest,
+    known_total: Option<i64>,
 ) -> Result<Page<Account>> {
     // SQLite answers a search of 3 characters or more from its trigram index (FTS5);
     // PostgreSQL's trigram indexes serve the LIKE below as they are.
@@ -560,9 +622,10 @@ pub fn list_accounts_tagged(
     // the `accounts_listed` index's order); a filtered one counts its matches.
     let counted = |conn: &mut AnyConnection| -> Result<Page<Account>> {
         let plain = tagged.is_empty() && query.is_none_or(|t| t.trim().is_empty());
-        let total = match folder {
-            Some(f) if plain => folders::table.find(f.as_str()).select(folders::member_count).first(conn).optional()?.unwrap_or(0),
-            None if plain => directory_counts(conn)?.1,
+        let total = match (known_total, folder) {
+            (Some(n), _) if plain => n,
+            (None, Some(f)) if plain => folders::table.find(f.as_str()).select(folders::member_count).first(conn).optional()?.unwrap_or(0),
+            (None, None) if plain => directory_counts(conn)?.1,
             _ => build().count().get_result(conn)?,
         };
         let page = page.within(total);

@@ -132,8 +132,8 @@ async fn render_bind(state: &AppState, req: &HttpRequest, admin: &CurrentAdmin, 
         let rd = crate::directory::get_directory(c)?;
         let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
         let open = match &query.open {
-            Some(f) => crate::directory::get_folder(c, f)?,
-            None => crate::directory::get_folder(c, &root)?,
+            Some(f) => crate::directory::folder_summary(c, f)?,
+            None => crate::directory::folder_summary(c, &root)?,
         };
         let tree = tree::opened(c, &root, &open)?;
         let members = if query.q.is_empty() {

@@ -119,7 +119,12 @@ fn load_folder(c: &mut AnyConnection, id: &FolderId, page: Option<i64>, chrome: 
         ancestors,
         subfolders: directory::list_subfolders(c, id, None, PageRequest::with_size(None, FOLDERS_PER_PAGE))?,
         members: {
-            let accounts = directory::list_accounts(c, Some(id), Some(&q), PageRequest::with_size(page, MEMBERS_PER_PAGE))?;
+            let request = PageRequest::with_size(page, MEMBERS_PER_PAGE);
+            let accounts = if q.trim().is_empty() {
+                directory::list_folder_members(c, &summary, request)?
+            } else {
+                directory::list_accounts(c, Some(id), Some(&q), request)?
+            };
             let items = accounts.items.into_iter().map(|account| MemberRow { account, path: path.clone() }).collect();
             Page { items, total: accounts.total, request: accounts.request }
         },

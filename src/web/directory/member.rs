@@ -109,21 +109,19 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
     };
     let move_query = forms.move_query.clone();
     let (rd, account, folder, ancestors, (folder_options, move_search), mc, users, effective, tags, (audit, gaps)) = db::run(&state.pool, move |c| {
-        let account = directory::get_account(c, &id)?;
-        let folder = match &account.folder_id {
-            Some(f) => Some(directory::get_folder(c, &FolderId::parse(f).expect("stored ids are valid"))?),
-            None => None,
-        };
+        let (account, folder_path) = directory::get_account_placed(c, &id)?;
         // The breadcrumb runs down to the member's own folder.
-        let ancestors = match &folder {
-            Some(f) => {
-                let mut chain = directory::ancestors(c, f)?;
-                chain.push(f.clone());
-                chain
-            }
+        let ancestors = match &folder_path {
+            Some(path) => directory::folders_on_path(c, path)?,
             None => Vec::new(),
         };
-        let options = if account.is_removed() { (Vec::new(), false) } else { directory::move_choices(c, account.folder_id.as_deref(), &move_query)? };
+        let folder = ancestors.last().cloned();
+        let path = ancestors.iter().map(|a| if a.is_root() { "Root" } else { a.name.as_str() }).collect::<Vec<_>>().join(" / ");
+        let options = if account.is_removed() {
+            (Vec::new(), false)
+        } else {
+            directory::move_choices(c, folder.as_ref().map(|f| (f.id.as_str(), path.as_str())), &move_query)?
+        };
         let mc = message_center::message_center_of_known(c, &account.id)?;
         let users = member_users::users_of(c, &account.id)?;
         let effective = scope::member_contacts(c, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;

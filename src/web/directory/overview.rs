@@ -100,10 +100,9 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
         let rd = directory::get_directory(c)?;
         let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
         let selected = directory::folder_summary(c, wanted.as_ref().unwrap_or(&root))?;
-        let tree = tree::opened(c, &root, &selected.folder)?;
+        let tree = tree::opened(c, &root, &selected)?;
         let (members, found_folders) = if search.is_empty() && tagged.is_empty() {
-            let sel = FolderId::parse(&selected.folder.id).expect("stored ids are valid");
-            (directory::list_accounts(c, Some(&sel), None, PageRequest::with_size(page, MEMBERS_PER_PAGE))?, None)
+            (directory::list_folder_members(c, &selected, PageRequest::with_size(page, MEMBERS_PER_PAGE))?, None)
         } else {
             (
                 directory::list_accounts_tagged(c, None, Some(&search), &tagged, PageRequest::with_size(page, MEMBERS_PER_PAGE))?,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::db::AnyConnection;
-use crate::directory::{self, DirectoryError, Folder, FolderSummary};
+use crate::directory::{self, DirectoryError, FolderSummary};
 use crate::domain::{FolderId, Page, PageRequest};
 
 use super::TREE_FOLDERS;
@@ -36,16 +36,17 @@ impl TreeRow {
 }
 
 /// The tree from the root with the way down to `target` opened (and `target` itself).
-pub(crate) fn opened(c: &mut AnyConnection, root: &FolderId, target: &Folder) -> Result<Vec<TreeRow>, DirectoryError> {
-    let mut open = directory::ancestors(c, target)?;
-    open.push(target.clone());
+pub(crate) fn opened(c: &mut AnyConnection, root: &FolderId, target: &FolderSummary) -> Result<Vec<TreeRow>, DirectoryError> {
+    let mut open = directory::ancestors(c, &target.folder)?;
+    open.push(target.folder.clone());
     let mut children = HashMap::new();
-    for f in &open {
+    for f in open.iter().filter(|f| f.id != target.folder.id || target.subfolders > 0) {
         let id = FolderId::parse(&f.id).expect("stored ids are valid");
         children.insert(f.id.clone(), directory::list_subfolders(c, &id, None, PageRequest::with_size(None, TREE_FOLDERS))?);
     }
+    let top = if target.folder.id == root.as_str() { target.clone() } else { directory::folder_summary(c, root)? };
     let mut tree = Vec::new();
-    flatten(&mut tree, directory::folder_summary(c, root)?, &mut children, &target.id);
+    flatten(&mut tree, top, &mut children, &target.folder.id);
     Ok(tree)
 }
 

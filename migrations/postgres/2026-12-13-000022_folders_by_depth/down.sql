@@ -1,0 +1,1 @@
+DROP INDEX folders_by_depth;
