@@ -85,6 +85,9 @@ enum BenchCommand {
         /// Seconds per page.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Without `pgbench -S` beside the load: what the server alone serves on this machine.
+        #[arg(long)]
+        without_pgbench: bool,
     },
     /// Notification throughput to a local SMTP sink (emails per second).
     Notify {
@@ -397,8 +400,8 @@ fn bench(settings: Settings, command: BenchCommand) -> Result<(), BoxError> {
             BenchCommand::Pages { folders, members } => rd_contacts::bench::pages::run(settings, folders, members).await,
             BenchCommand::Bind { folders, members } => rd_contacts::bench::bind::run(settings, folders, members),
             BenchCommand::Coverage { folders, members } => rd_contacts::bench::coverage::run(settings, folders, members),
-            BenchCommand::Load { folders, members, connections, seconds } => {
-                rd_contacts::bench::load::run(settings, folders, members, connections, seconds).await
+            BenchCommand::Load { folders, members, connections, seconds, without_pgbench } => {
+                rd_contacts::bench::load::run(settings, folders, members, connections, seconds, !without_pgbench).await
             }
             BenchCommand::Notify { folders, members } => rd_contacts::bench::notify::run(settings, folders, members).await,
         }

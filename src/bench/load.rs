@@ -27,7 +27,7 @@ struct Tally {
     failures: usize,
 }
 
-pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usize, connections: usize, seconds: u64) -> Result<(), BoxError> {
+pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usize, connections: usize, seconds: u64, pgbench: bool) -> Result<(), BoxError> {
     let database_url = settings.database_url.clone();
     let (state, mut conn) = super::prepare_filled(settings, folders_wanted, members_wanted)?;
     let (f, m) = directory::directory_counts(&mut conn)?;
@@ -76,7 +76,7 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
         api("GetMessageContact", &[("ContactId", &contact)]),
     ];
     // A second a target for starting each one, so that pgbench outlasts the load.
-    let pgbench = PgBench::start(&database_url, connections, (seconds + 1) * targets.len() as u64 + 2)?;
+    let pgbench = if pgbench { PgBench::start(&database_url, connections, (seconds + 1) * targets.len() as u64 + 2)? } else { PgBench::none() };
     let wrk = Wrk::available();
     println!("load generator: {}", if wrk { "wrk for the pages, our own client for the API" } else { "our own client (install wrk for a lighter one)" });
     println!("directory {}: {f} folders, {m} members; {connections} connections, {seconds} s per page", rd.id);
@@ -412,8 +412,12 @@ struct PgBench {
 }
 
 impl PgBench {
+    fn none() -> PgBench {
+        PgBench { child: None, scratch: None }
+    }
+
     fn start(database_url: &str, clients: usize, seconds: u64) -> Result<PgBench, BoxError> {
-        let none = PgBench { child: None, scratch: None };
+        let none = PgBench::none();
         if !database_url.starts_with("postgres") || std::process::Command::new("pgbench").arg("--version").output().is_err() {
             return Ok(none);
         }
