@@ -463,3 +463,27 @@ async fn m5_an_administrator_publishes_from_the_console_and_sees_what_was_sent()
     let page = app.get(test.location.as_deref().unwrap()).await.body;
     assert!(page.contains("This notification reached nobody") && page.contains("has a confirmed recipient of Fault messages"), "{page}");
 }
+
+#[actix_web::test]
+async fn m5_a_large_fan_out_leaves_the_planner_statistics_counting_its_deliveries_and_each_is_sent_once() {
+    // Statistics that counted a handful of pending deliveries for a new notification had
+    // PostgreSQL read and sort every one of them for each claim of a few dozen (6.4 ms a
+    // claim half way through 32,000). The fan-out refreshes them once it wrote many.
+    let mut app = TestApp::spawn().await;
+    let folder = setup_folder(&app).await;
+    members_with_emails(&app, &folder, "many", 1_200).await;
+    let n = publish(&mut app, "Many", ("TargetId", &folder)).await;
+    app.run_pending_jobs().await;
+    let (rows, counted) = app
+        .with_conn(|c| {
+            use diesel::prelude::*;
+            let rows: i64 = rd_contacts::db::schema::deliveries::table.count().get_result(c).unwrap();
+            (rows as f64, rd_contacts::db::estimated_rows(c, "deliveries").unwrap())
+        })
+        .await;
+    assert!(rows >= 1_200.0 && (counted - rows).abs() <= rows * 0.25, "(deliveries, statistics) = {:?}", (rows, counted));
+    let log = log_of(&app, n).await;
+    assert_eq!(log.len(), 1_200);
+    assert!(log.iter().all(|(_, status, attempts, outcomes)| status == "sent" && *attempts == 1 && outcomes == &["sent"]), "each sent once, logged once");
+    assert_eq!(received(&app, "Many").len(), 1_200);
+}
