@@ -431,8 +431,9 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
             println!("No RDC_SMTP_URL is set: email goes to the Outbox page ({url}/outbox).");
         }
         state.workers.watch(jobs::spawn_workers(state.jobs(), state.settings.workers));
-        let threads = startup::blocking_threads(&state.settings);
-        let server = actix_web::HttpServer::new(move || startup::app(state.clone())).worker_max_blocking_threads(threads).bind(&addr)?;
+        let http_workers = startup::http_workers();
+        let threads = startup::blocking_threads(&state.settings, http_workers);
+        let server = actix_web::HttpServer::new(move || startup::app(state.clone())).workers(http_workers).worker_max_blocking_threads(threads).bind(&addr)?;
         tracing::info!(%addr, "listening");
         server.run().await?;
         Ok(())

@@ -44,9 +44,10 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let server_state = state.clone();
+    let http_workers = state.settings.workers.max(2);
     let server = actix_web::HttpServer::new(move || startup::app(server_state.clone()))
-        .workers(state.settings.workers.max(2))
-        .worker_max_blocking_threads(startup::blocking_threads(&state.settings))
+        .workers(http_workers)
+        .worker_max_blocking_threads(startup::blocking_threads(&state.settings, http_workers))
         .listen(listener)?
         .run();
     let handle = server.handle();
