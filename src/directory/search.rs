@@ -37,7 +37,15 @@ pub(super) struct Version {
 }
 
 pub(super) fn version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> {
-    prepared::sql("SELECT nonce, version FROM search_version WHERE id = 1").get_result(conn)
+    // A PostgreSQL database made from another as a template (as the tests make theirs)
+    // starts with the other's nonce: its name tells them apart. A SQLite file draws its
+    // own nonce when it is created.
+    let sql = if crate::db::is_postgres(conn) {
+        "SELECT nonce || '/' || current_database() AS nonce, version FROM search_version WHERE id = 1"
+    } else {
+        "SELECT nonce, version FROM search_version WHERE id = 1"
+    };
+    prepared::sql(sql).get_result(conn)
 }
 
 /// A search's matches: the first [`KEPT_MATCHES`] member ids in the list's order, and how
@@ -101,6 +109,33 @@ pub(super) fn kept(version: &Version, folder: Option<&str>, text: &str) -> Optio
     let (matches, used) = store.searches.get_mut(&Key::new(version, folder, text))?;
     *used = now;
     Some(Arc::clone(matches))
+}
+
+/// The directory's totals (folders, members) as last summed, by database nonce, with the
+/// version they were summed under. Members come and go with the version, and so do
+/// folders (migration 000023).
+static COUNTS: LazyLock<Mutex<HashMap<String, (i64, Totals)>>> = LazyLock::new(Mutex::default);
+
+/// Folders (without the root) and current members.
+type Totals = (i64, i64);
+
+/// The totals kept under this version, if any.
+pub(super) fn kept_counts(version: &Version) -> Option<Totals> {
+    let counts = COUNTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    counts.get(&version.nonce).filter(|(v, _)| *v == version.version).map(|(_, c)| *c)
+}
+
+/// Keeps the totals summed after reading `version` (never older than it).
+pub(super) fn keep_counts(version: &Version, totals: Totals) {
+    let mut counts = COUNTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // One entry a database: a process sees few (tests see many, each briefly).
+    if counts.len() >= KEPT_SEARCHES && !counts.contains_key(&version.nonce) {
+        counts.clear();
+    }
+    let entry = counts.entry(version.nonce.clone()).or_insert((version.version, totals));
+    if version.version >= entry.0 {
+        *entry = (version.version, totals);
+    }
 }
 
 /// The searches being read from the database right now, and a signal when one ends.

@@ -735,8 +735,23 @@ pub fn list_removed_accounts(conn: &mut AnyConnection, page: PageRequest) -> Res
 }
 
 /// Counts for the overview: folders (without the root) and current members (the sum of
-/// the folders' kept counts, not a count of every member).
+/// the folders' kept counts, not a count of every member). The sums are kept between
+/// requests while the search version stands: at 10,000 folders summing them took 1.5–4 ms
+/// of the database's time on each view of the Organization View and of ListAccounts.
 pub fn directory_counts(conn: &mut AnyConnection) -> Result<(i64, i64)> {
+    if crate::db::in_transaction(conn)? {
+        return summed_counts(conn);
+    }
+    let version = search::version(conn)?;
+    if let Some(totals) = search::kept_counts(&version) {
+        return Ok(totals);
+    }
+    let totals = summed_counts(conn)?;
+    search::keep_counts(&version, totals);
+    Ok(totals)
+}
+
+fn summed_counts(conn: &mut AnyConnection) -> Result<(i64, i64)> {
     #[derive(QueryableByName)]
     struct Counts {
         #[diesel(sql_type = BigInt)]

@@ -292,3 +292,29 @@ async fn a_renamed_member_is_found_by_its_new_name_only() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn the_directory_totals_kept_between_views_follow_every_change_even_in_plain_sql() {
+    // The Organization View and ListAccounts keep the totals while nothing they sum
+    // changed; a folder added or deleted, a member added, or a count changed by hand each
+    // shows at the next view.
+    use diesel::prelude::*;
+    use rd_contacts::db::schema::folders;
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let r = root(c);
+        let first = directory::directory_counts(c).unwrap();
+        assert_eq!(directory::directory_counts(c).unwrap(), first, "kept");
+        let a = folder(c, &r, "totals-a").unwrap();
+        assert_eq!(directory::directory_counts(c).unwrap(), (first.0 + 1, first.1), "a folder added");
+        member(c, &a, "totals member");
+        assert_eq!(directory::directory_counts(c).unwrap(), (first.0 + 1, first.1 + 1), "a member added");
+        diesel::update(folders::table.find(a.as_str())).set(folders::member_count.eq(folders::member_count + 5)).execute(c).unwrap();
+        assert_eq!(directory::directory_counts(c).unwrap(), (first.0 + 1, first.1 + 6), "a count changed in plain SQL");
+        diesel::update(folders::table.find(a.as_str())).set(folders::member_count.eq(folders::member_count - 5)).execute(c).unwrap();
+        let b = folder(c, &r, "totals-b").unwrap();
+        directory::delete_folder(c, &b, &rd_contacts::audit::Actor::cli()).unwrap();
+        assert_eq!(directory::directory_counts(c).unwrap(), (first.0 + 1, first.1 + 1), "a folder deleted");
+    })
+    .await;
+}

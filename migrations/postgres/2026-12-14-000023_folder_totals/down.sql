@@ -1,0 +1,1 @@
+DROP TRIGGER folders_search_version ON folders;

@@ -1,0 +1,3 @@
+DROP TRIGGER folders_search_version_insert;
+DROP TRIGGER folders_search_version_update;
+DROP TRIGGER folders_search_version_delete;
