@@ -138,6 +138,34 @@ pub(super) fn keep_counts(version: &Version, totals: Totals) {
     }
 }
 
+/// A folder search keeps its matches only up to this many folders (an id each).
+pub(super) const KEPT_FOLDER_MATCHES: usize = 2_000;
+
+/// The folders a search matched (their ids), in the list's order.
+type FolderMatches = Arc<[String]>;
+
+/// Kept folder searches, by version and lowercased text.
+static FOLDER_SEARCHES: LazyLock<Mutex<HashMap<(Version, String), FolderMatches>>> = LazyLock::new(Mutex::default);
+
+/// The folders kept for this search at this version.
+pub(super) fn kept_folders(version: &Version, text: &str) -> Option<FolderMatches> {
+    let kept = FOLDER_SEARCHES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    kept.get(&(version.clone(), text.trim().to_lowercase())).cloned()
+}
+
+/// Keeps the folders a search read after `version` (never older than it).
+pub(super) fn keep_folders(version: &Version, text: &str, ids: Vec<String>) -> FolderMatches {
+    let ids: FolderMatches = ids.into();
+    let mut kept = FOLDER_SEARCHES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Searches kept under an older version are of no more use; past the bound, start over.
+    kept.retain(|(v, _), _| v.nonce != version.nonce || v.version >= version.version);
+    if kept.len() >= KEPT_SEARCHES {
+        kept.clear();
+    }
+    kept.insert((version.clone(), text.trim().to_lowercase()), Arc::clone(&ids));
+    ids
+}
+
 /// The searches being read from the database right now, and a signal when one ends.
 static READING: LazyLock<(Mutex<std::collections::HashSet<Key>>, std::sync::Condvar)> = LazyLock::new(Default::default);
 

@@ -177,6 +177,12 @@ pub fn delete_folder(conn: &mut AnyConnection, id: &FolderId, actor: &Actor) -> 
 }
 
 #[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+#[derive(QueryableByName)]
 struct Count {
     #[diesel(sql_type = BigInt)]
     n: i64,
@@ -206,7 +212,8 @@ pub fn list_subfolders_tagged(
 
 /// Folders, each with its counts, by name: directly inside `parent` (anywhere without
 /// one), whose name or id contains `query`, that carry every tag of `tagged`. One query
-/// (each row says how many match), two for a page past the last.
+/// (each row says how many match), two for a page past the last; a search of the whole
+/// tree by text reads its matches once for each search version and then its page by id.
 fn folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, query: &str, tagged: &[Tag], page: PageRequest) -> Result<Page<FolderSummary>> {
     #[derive(QueryableByName)]
     struct Counted {
@@ -243,6 +250,35 @@ fn folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, query: 
         );
         Ok(prepared::sql(sql).bind_all::<Text, _>(binds.clone()).bind::<BigInt, _>(page.size).bind::<BigInt, _>(page.offset()).load(conn)?)
     };
+    // A search of the whole tree by text: its matches kept between views while the search
+    // version stands (at 10,000 folders PostgreSQL took 5.8 ms to find them on each view).
+    if parent.is_none() && tagged.is_empty() && !query.is_empty() && !crate::db::in_transaction(conn)? {
+        let version = search::version(conn)?;
+        let ids = match search::kept_folders(&version, query) {
+            Some(ids) => Some(ids),
+            None => {
+                let limit = search::KEPT_FOLDER_MATCHES as i64 + 1;
+                let sql = format!("SELECT f.id AS id FROM folders f WHERE {filter} ORDER BY lower(f.name), f.id LIMIT ${}", binds.len() + 1);
+                let ids: Vec<String> =
+                    prepared::sql(sql).bind_all::<Text, _>(binds.clone()).bind::<BigInt, _>(limit).load::<Id>(conn)?.into_iter().map(|r| r.id).collect();
+                (ids.len() < limit as usize).then(|| search::keep_folders(&version, query, ids))
+            }
+        };
+        if let Some(ids) = ids {
+            let total = ids.len() as i64;
+            let page = page.within(total);
+            let from = usize::try_from(page.offset()).unwrap_or(usize::MAX).min(ids.len());
+            let wanted = &ids[from..(from + usize::try_from(page.size).unwrap_or(0)).min(ids.len())];
+            let mut items = if wanted.is_empty() {
+                Vec::new()
+            } else {
+                let list = (1..=wanted.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                prepared::sql(format!("{SUMMARY_SELECT} WHERE f.id IN ({list})")).bind_all::<Text, _>(wanted.iter().cloned()).load::<FolderSummary>(conn)?
+            };
+            items.sort_by_key(|f| wanted.iter().position(|id| *id == f.folder.id));
+            return Ok(Page { items, total, request: page });
+        }
+    }
     let rows = read(conn, page)?;
     if let Some(total) = rows.first().map(|r| r.total) {
         return Ok(Page { items: rows.into_iter().map(|r| r.summary).collect(), total, request: page });

@@ -318,3 +318,34 @@ async fn the_directory_totals_kept_between_views_follow_every_change_even_in_pla
     })
     .await;
 }
+
+#[actix_web::test]
+async fn a_repeated_folder_search_sees_every_folder_added_renamed_or_deleted_even_in_plain_sql() {
+    // A search of the tree's folders is kept between views while nothing it reads changed.
+    use diesel::prelude::*;
+    use rd_contacts::db::schema::folders;
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let r = root(c);
+        let found = |c: &mut AnyConnection| -> Vec<String> {
+            directory::search_folders(c, "harbour", PageRequest::new(None, None)).unwrap().items.into_iter().map(|s| s.folder.name).collect()
+        };
+        let a = folder(c, &r, "Harbour-East").unwrap();
+        folder(c, &r, "Inland").unwrap();
+        assert_eq!(found(c), ["Harbour-East"]);
+        assert_eq!(found(c), ["Harbour-East"], "the same search again");
+        let b = folder(c, &a, "Old-Harbour").unwrap();
+        assert_eq!(found(c), ["Harbour-East", "Old-Harbour"], "a folder added");
+        directory::rename_folder(c, &a, &FolderName::parse("Quay").unwrap(), &rd_contacts::audit::Actor::cli()).unwrap();
+        assert_eq!(found(c), ["Old-Harbour"], "a folder renamed");
+        diesel::update(folders::table.find(a.as_str())).set(folders::name.eq("Harbour-Quay")).execute(c).unwrap();
+        assert_eq!(found(c), ["Harbour-Quay", "Old-Harbour"], "a folder renamed in plain SQL");
+        directory::delete_folder(c, &b, &rd_contacts::audit::Actor::cli()).unwrap();
+        assert_eq!(found(c), ["Harbour-Quay"], "a folder deleted");
+        let page = directory::search_folders(c, "harbour", PageRequest::with_size(Some(7), 20)).unwrap();
+        assert_eq!((page.total, page.items.len(), page.request.number), (1, 1, 1), "the console's page past the last shows the last");
+        let page = directory::search_folders(c, "harbour", PageRequest::new(Some(7), None)).unwrap();
+        assert_eq!((page.total, page.items.len()), (1, 0), "the API's is empty");
+    })
+    .await;
+}
