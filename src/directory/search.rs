@@ -111,60 +111,46 @@ pub(super) fn kept(version: &Version, folder: Option<&str>, text: &str) -> Optio
     Some(Arc::clone(matches))
 }
 
-/// The directory's totals (folders, members) as last summed, by database nonce, with the
-/// version they were summed under. Members come and go with the version, and so do
-/// folders (migration 000023).
-static COUNTS: LazyLock<Mutex<HashMap<String, (i64, Totals)>>> = LazyLock::new(Mutex::default);
-
-/// Folders (without the root) and current members.
-type Totals = (i64, i64);
-
-/// The totals kept under this version, if any.
-pub(super) fn kept_counts(version: &Version) -> Option<Totals> {
-    let counts = COUNTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    counts.get(&version.nonce).filter(|(v, _)| *v == version.version).map(|(_, c)| *c)
-}
-
-/// Keeps the totals summed after reading `version` (never older than it).
-pub(super) fn keep_counts(version: &Version, totals: Totals) {
-    let mut counts = COUNTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    // One entry a database: a process sees few (tests see many, each briefly).
-    if counts.len() >= KEPT_SEARCHES && !counts.contains_key(&version.nonce) {
-        counts.clear();
-    }
-    let entry = counts.entry(version.nonce.clone()).or_insert((version.version, totals));
-    if version.version >= entry.0 {
-        *entry = (version.version, totals);
-    }
-}
-
 /// A folder search keeps its matches only up to this many folders (an id each).
 pub(super) const KEPT_FOLDER_MATCHES: usize = 2_000;
 
-/// The folders a search matched (their ids), in the list's order.
-type FolderMatches = Arc<[String]>;
+/// Values kept under a database's search version, by a text; those of an older version
+/// are dropped as a newer one is kept, and past [`KEPT_SEARCHES`] entries all are.
+pub(super) struct KeptByVersion<V>(LazyLock<Mutex<HashMap<(Version, String), V>>>);
 
-/// Kept folder searches, by version and lowercased text.
-static FOLDER_SEARCHES: LazyLock<Mutex<HashMap<(Version, String), FolderMatches>>> = LazyLock::new(Mutex::default);
-
-/// The folders kept for this search at this version.
-pub(super) fn kept_folders(version: &Version, text: &str) -> Option<FolderMatches> {
-    let kept = FOLDER_SEARCHES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    kept.get(&(version.clone(), text.trim().to_lowercase())).cloned()
-}
-
-/// Keeps the folders a search read after `version` (never older than it).
-pub(super) fn keep_folders(version: &Version, text: &str, ids: Vec<String>) -> FolderMatches {
-    let ids: FolderMatches = ids.into();
-    let mut kept = FOLDER_SEARCHES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    // Searches kept under an older version are of no more use; past the bound, start over.
-    kept.retain(|(v, _), _| v.nonce != version.nonce || v.version >= version.version);
-    if kept.len() >= KEPT_SEARCHES {
-        kept.clear();
+impl<V: Clone> KeptByVersion<V> {
+    const fn new() -> KeptByVersion<V> {
+        KeptByVersion(LazyLock::new(Mutex::default))
     }
-    kept.insert((version.clone(), text.trim().to_lowercase()), Arc::clone(&ids));
-    ids
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<(Version, String), V>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The value kept for `key` at this version.
+    pub(super) fn get(&self, version: &Version, key: &str) -> Option<V> {
+        self.map().get(&(version.clone(), key.to_owned())).cloned()
+    }
+
+    /// Keeps a value read after `version` (never older than it).
+    pub(super) fn put(&self, version: &Version, key: &str, value: V) {
+        let mut kept = self.map();
+        kept.retain(|(v, _), _| v.nonce != version.nonce || v.version >= version.version);
+        if kept.len() >= KEPT_SEARCHES {
+            kept.clear();
+        }
+        kept.insert((version.clone(), key.to_owned()), value);
+    }
 }
+
+/// The folders a search matched (their ids, in the list's order), by lowercased text.
+pub(super) static FOLDER_SEARCHES: KeptByVersion<Arc<[String]>> = KeptByVersion::new();
+
+/// The directory's totals (folders without the root, current members), under "".
+pub(super) static DIRECTORY_TOTALS: KeptByVersion<(i64, i64)> = KeptByVersion::new();
+
+/// The current members under a folder path (a subtree), by path.
+pub(super) static SUBTREE_MEMBERS: KeptByVersion<i64> = KeptByVersion::new();
 
 /// The searches being read from the database right now, and a signal when one ends.
 static READING: LazyLock<(Mutex<std::collections::HashSet<Key>>, std::sync::Condvar)> = LazyLock::new(Default::default);

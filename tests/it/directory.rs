@@ -307,10 +307,14 @@ async fn the_directory_totals_kept_between_views_follow_every_change_even_in_pla
         assert_eq!(directory::directory_counts(c).unwrap(), first, "kept");
         let a = folder(c, &r, "totals-a").unwrap();
         assert_eq!(directory::directory_counts(c).unwrap(), (first.0 + 1, first.1), "a folder added");
+        let under_a = directory::get_folder(c, &a).unwrap().path;
+        assert_eq!(directory::members_under(c, &under_a).unwrap(), 0);
         member(c, &a, "totals member");
         assert_eq!(directory::directory_counts(c).unwrap(), (first.0 + 1, first.1 + 1), "a member added");
+        assert_eq!(directory::members_under(c, &under_a).unwrap(), 1, "a subtree's total too");
         diesel::update(folders::table.find(a.as_str())).set(folders::member_count.eq(folders::member_count + 5)).execute(c).unwrap();
         assert_eq!(directory::directory_counts(c).unwrap(), (first.0 + 1, first.1 + 6), "a count changed in plain SQL");
+        assert_eq!(directory::members_under(c, &under_a).unwrap(), 6);
         diesel::update(folders::table.find(a.as_str())).set(folders::member_count.eq(folders::member_count - 5)).execute(c).unwrap();
         let b = folder(c, &r, "totals-b").unwrap();
         directory::delete_folder(c, &b, &rd_contacts::audit::Actor::cli()).unwrap();
