@@ -127,13 +127,29 @@ impl<V: Clone> KeptByVersion<V> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The value kept for `key` at this version.
-    pub(super) fn get(&self, version: &Version, key: &str) -> Option<V> {
-        self.map().get(&(version.clone(), key.to_owned())).cloned()
+    /// The value kept for `key` at the database's current version, or what `read` finds
+    /// (then kept under it). Inside a transaction, always `read`, and nothing is kept:
+    /// the transaction may see its own changes before they count.
+    pub(super) fn kept_or_read<E: From<diesel::result::Error>>(
+        &self,
+        conn: &mut AnyConnection,
+        key: &str,
+        read: impl FnOnce(&mut AnyConnection) -> Result<V, E>,
+    ) -> Result<V, E> {
+        if crate::db::in_transaction(conn)? {
+            return read(conn);
+        }
+        let version = version(conn)?;
+        if let Some(value) = self.map().get(&(version.clone(), key.to_owned())).cloned() {
+            return Ok(value);
+        }
+        let value = read(conn)?;
+        self.put(&version, key, value.clone());
+        Ok(value)
     }
 
     /// Keeps a value read after `version` (never older than it).
-    pub(super) fn put(&self, version: &Version, key: &str, value: V) {
+    fn put(&self, version: &Version, key: &str, value: V) {
         let mut kept = self.map();
         kept.retain(|(v, _), _| v.nonce != version.nonce || v.version >= version.version);
         if kept.len() >= KEPT_SEARCHES {
@@ -143,8 +159,9 @@ impl<V: Clone> KeptByVersion<V> {
     }
 }
 
-/// The folders a search matched (their ids, in the list's order), by lowercased text.
-pub(super) static FOLDER_SEARCHES: KeptByVersion<Arc<[String]>> = KeptByVersion::new();
+/// The folders a search matched (their ids, in the list's order), by lowercased text;
+/// `None` for a search that matched more than [`KEPT_FOLDER_MATCHES`].
+pub(super) static FOLDER_SEARCHES: KeptByVersion<Option<Arc<[String]>>> = KeptByVersion::new();
 
 /// The directory's totals (folders without the root, current members), under "".
 pub(super) static DIRECTORY_TOTALS: KeptByVersion<(i64, i64)> = KeptByVersion::new();

@@ -252,23 +252,14 @@ fn folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, query: 
     };
     // A search of the whole tree by text: its matches kept between views while the search
     // version stands (at 10,000 folders PostgreSQL took 5.8 ms to find them on each view).
-    if parent.is_none() && tagged.is_empty() && !query.is_empty() && !crate::db::in_transaction(conn)? {
-        let version = search::version(conn)?;
-        let text = query.trim().to_lowercase();
-        let ids = match search::FOLDER_SEARCHES.get(&version, &text) {
-            Some(ids) => Some(ids),
-            None => {
-                let limit = search::KEPT_FOLDER_MATCHES as i64 + 1;
-                let sql = format!("SELECT f.id AS id FROM folders f WHERE {filter} ORDER BY lower(f.name), f.id LIMIT ${}", binds.len() + 1);
-                let ids: Vec<String> =
-                    prepared::sql(sql).bind_all::<Text, _>(binds.clone()).bind::<BigInt, _>(limit).load::<Id>(conn)?.into_iter().map(|r| r.id).collect();
-                (ids.len() < limit as usize).then(|| {
-                    let ids: std::sync::Arc<[String]> = ids.into();
-                    search::FOLDER_SEARCHES.put(&version, &text, std::sync::Arc::clone(&ids));
-                    ids
-                })
-            }
-        };
+    if parent.is_none() && tagged.is_empty() && !query.is_empty() {
+        let ids = search::FOLDER_SEARCHES.kept_or_read(conn, &query.trim().to_lowercase(), |conn| -> Result<_> {
+            let limit = search::KEPT_FOLDER_MATCHES as i64 + 1;
+            let sql = format!("SELECT f.id AS id FROM folders f WHERE {filter} ORDER BY lower(f.name), f.id LIMIT ${}", binds.len() + 1);
+            let ids: Vec<String> =
+                prepared::sql(sql).bind_all::<Text, _>(binds.clone()).bind::<BigInt, _>(limit).load::<Id>(conn)?.into_iter().map(|r| r.id).collect();
+            Ok((ids.len() < limit as usize).then(|| ids.into()))
+        })?;
         if let Some(ids) = ids {
             let total = ids.len() as i64;
             let page = page.within(total);
@@ -780,16 +771,7 @@ pub fn list_removed_accounts(conn: &mut AnyConnection, page: PageRequest) -> Res
 /// requests while the search version stands: at 10,000 folders summing them took 1.5–4 ms
 /// of the database's time on each view of the Organization View and of ListAccounts.
 pub fn directory_counts(conn: &mut AnyConnection) -> Result<(i64, i64)> {
-    if crate::db::in_transaction(conn)? {
-        return summed_counts(conn);
-    }
-    let version = search::version(conn)?;
-    if let Some(totals) = search::DIRECTORY_TOTALS.get(&version, "") {
-        return Ok(totals);
-    }
-    let totals = summed_counts(conn)?;
-    search::DIRECTORY_TOTALS.put(&version, "", totals);
-    Ok(totals)
+    search::DIRECTORY_TOTALS.kept_or_read(conn, "", summed_counts)
 }
 
 fn summed_counts(conn: &mut AnyConnection) -> Result<(i64, i64)> {
@@ -809,29 +791,19 @@ fn summed_counts(conn: &mut AnyConnection) -> Result<(i64, i64)> {
 }
 
 /// Current members in the folders whose path starts with `path` (a subtree; "" for the
-/// whole directory): a sum over folders.
-/// Kept between requests while the search version stands: a contact bound at the root
-/// summed 10,000 folders on each view of its page (2.8 ms of PostgreSQL's time).
+/// whole directory): a sum over folders, kept between requests while the search version
+/// stands (a contact bound at the root summed 10,000 folders on each view of its page,
+/// 2.8 ms of PostgreSQL's time).
 pub fn members_under(conn: &mut AnyConnection, path: &str) -> Result<i64, diesel::result::Error> {
     #[derive(QueryableByName)]
     struct Sum {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    let sum = |conn: &mut AnyConnection| -> Result<i64, diesel::result::Error> {
+    search::SUBTREE_MEMBERS.kept_or_read(conn, path, |conn| -> Result<i64, diesel::result::Error> {
         let sql = "SELECT CAST(COALESCE(SUM(member_count), 0) AS BIGINT) AS n FROM folders WHERE path LIKE $1";
         Ok(prepared::sql(sql).bind::<Text, _>(format!("{path}%")).get_result::<Sum>(conn)?.n)
-    };
-    if crate::db::in_transaction(conn)? {
-        return sum(conn);
-    }
-    let version = search::version(conn)?;
-    if let Some(n) = search::SUBTREE_MEMBERS.get(&version, path) {
-        return Ok(n);
-    }
-    let n = sum(conn)?;
-    search::SUBTREE_MEMBERS.put(&version, path, n);
-    Ok(n)
+    })
 }
 
 /// Keeps a folder's count of the members directly inside it, in the caller's transaction.
