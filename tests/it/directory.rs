@@ -201,27 +201,35 @@ async fn a_repeated_search_sees_every_committed_change_to_a_member_even_one_made
     .await;
 }
 
-/// The definitions of the indexes on members and their recipients (PostgreSQL; none on SQLite).
-fn member_indexes(c: &mut AnyConnection) -> Vec<String> {
+/// The definitions of the indexes, constraints and triggers (with whether each is
+/// enabled) on members and their recipients (PostgreSQL; none on SQLite).
+fn member_schema(c: &mut AnyConnection) -> Vec<String> {
     #[derive(diesel::QueryableByName)]
     struct Def {
         #[diesel(sql_type = diesel::sql_types::Text)]
-        indexdef: String,
+        definition: String,
     }
     if !rd_contacts::db::is_postgres(c) {
         return Vec::new();
     }
-    let sql = "SELECT indexdef FROM pg_indexes WHERE tablename IN ('accounts', 'mc_recipients') ORDER BY indexname";
-    diesel::RunQueryDsl::load::<Def>(diesel::sql_query(sql), c).unwrap().into_iter().map(|d| d.indexdef).collect()
+    let sql = "SELECT indexdef AS definition FROM pg_indexes WHERE tablename IN ('accounts', 'mc_recipients') \
+               UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint \
+                         WHERE conrelid IN ('accounts'::regclass, 'mc_recipients'::regclass) \
+               UNION ALL SELECT tgname || ' ' || CAST(tgenabled AS TEXT) FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN ('accounts'::regclass, 'mc_recipients'::regclass) \
+               ORDER BY 1";
+    diesel::RunQueryDsl::load::<Def>(diesel::sql_query(sql), c).unwrap().into_iter().map(|d| d.definition).collect()
 }
 
 #[actix_web::test]
 async fn the_demo_fills_an_empty_directory_only() {
     let app = TestApp::spawn().await;
     app.with_conn(|c| {
-        let indexes_before = member_indexes(c);
+        let schema_before = member_schema(c);
+        let retail = |c: &mut AnyConnection| directory::list_accounts(c, None, Some("retail"), PageRequest::new(None, None)).unwrap().total;
+        assert_eq!(retail(c), 0);
         let report = directory::demo::fill(c, 60, 500, &rd_contacts::audit::Actor::cli()).unwrap();
-        assert_eq!(member_indexes(c), indexes_before, "the indexes a bulk fill drops on PostgreSQL are all built again");
+        assert_eq!(member_schema(c), schema_before, "the indexes, foreign keys and triggers a bulk fill sets aside on PostgreSQL are all back");
+        assert!(retail(c) > 0, "a search kept before the fill finds its members: the fill moved the search version on");
         assert_eq!(report.folders, 60);
         assert!(report.max_depth <= 5);
         let (folders, members) = directory::directory_counts(c).unwrap();
