@@ -1,0 +1,1 @@
+DROP INDEX associations_readded;
