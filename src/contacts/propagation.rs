@@ -8,7 +8,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
-use crate::db::schema::associations;
+use crate::db::schema::{associations, bindings};
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::MessageType;
 
@@ -31,6 +31,11 @@ impl Scope {
     /// The scope's predicate on `m` (accounts) and `f` (its folder), with its one parameter.
     pub(crate) fn predicate(&self, n: usize) -> (String, String) {
         match self {
+            // The root's subtree is every member in a folder: no folder is read (its path
+            // parameter stays bound, as each statement numbers its parameters).
+            Scope::Subtree { path } if path.matches('/').count() == 1 => {
+                (format!("m.folder_id IS NOT NULL AND m.removed_at IS NULL AND ${n} <> ''"), format!("{path}%"))
+            }
             Scope::Subtree { path } => (format!("f.path LIKE ${n} AND m.removed_at IS NULL"), format!("{path}%")),
             Scope::Account { id } => (format!("m.id = ${n}"), id.clone()),
             Scope::Contact { id } => {
@@ -197,13 +202,17 @@ fn covered(contact: &str, m: &str, f: &str) -> String {
 /// recipient of some message type (rule U2), in which case it stays, retained, with
 /// those types. Returns the members spanned and the next cursor.
 pub fn remove_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, cursor: &str, limit: i64) -> QueryResult<(usize, Option<String>)> {
+    // Another binding of the contact may still cover a member (rule U1); a contact with
+    // none left spares each row that look-up, and its folder's too at the root.
+    let still_bound = diesel::select(diesel::dsl::exists(bindings::table.filter(bindings::contact_id.eq(contact)))).get_result::<bool>(conn)?;
+    let not_covered = |contact: &str| if still_bound { format!(" AND NOT {}", covered(contact, "m", "f")) } else { String::new() };
     let candidates = |n: usize| {
         let (pred, _) = scope.predicate(n);
         format!(
             "SELECT a.account_id FROM associations a JOIN accounts m ON m.id = a.account_id LEFT JOIN folders f ON f.id = m.folder_id \
-             WHERE {pred} AND a.contact_id = ${} AND NOT {}",
+             WHERE {pred} AND a.contact_id = ${}{}",
             n + 1,
-            covered("a.contact_id", "m", "f")
+            not_covered("a.contact_id")
         )
     };
     let value = scope.predicate(1).1;
@@ -245,8 +254,8 @@ pub fn remove_batch(conn: &mut AnyConnection, contact: &str, scope: &Scope, curs
     // every member of the directory for each batch (0.6 s a batch at a million members).
     let in_batch = format!(
         "contact_id = $1 AND account_id > $2 AND account_id <= $3 AND EXISTS (SELECT 1 FROM accounts m LEFT JOIN folders f ON f.id = m.folder_id \
-         WHERE m.id = associations.account_id AND {pred} AND NOT {} LIMIT 1 OFFSET 0)",
-        covered("associations.contact_id", "m", "f")
+         WHERE m.id = associations.account_id AND {pred}{} LIMIT 1 OFFSET 0)",
+        not_covered("associations.contact_id")
     );
     let lonely = lonely_types_sql(conn, "associations", "1 = 1");
     // Both statements take the batch's four parameters: contact, cursor, end, scope.
