@@ -28,14 +28,18 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// Whether this is the root's subtree, every member in a folder: the root's path is its
+    /// one segment, and every folder's path starts with it.
+    pub(crate) fn is_everyone(&self) -> bool {
+        matches!(self, Scope::Subtree { path } if path.matches('/').count() == 1)
+    }
+
     /// The scope's predicate on `m` (accounts) and `f` (its folder), with its one parameter.
     pub(crate) fn predicate(&self, n: usize) -> (String, String) {
         match self {
-            // The root's subtree is every member in a folder: no folder is read (its path
-            // parameter stays bound, as each statement numbers its parameters).
-            Scope::Subtree { path } if path.matches('/').count() == 1 => {
-                (format!("m.folder_id IS NOT NULL AND m.removed_at IS NULL AND ${n} <> ''"), format!("{path}%"))
-            }
+            // No folder is read for the root's subtree (its path parameter stays bound, as
+            // each statement numbers its parameters).
+            Scope::Subtree { path } if self.is_everyone() => (format!("m.folder_id IS NOT NULL AND m.removed_at IS NULL AND ${n} <> ''"), format!("{path}%")),
             Scope::Subtree { path } => (format!("f.path LIKE ${n} AND m.removed_at IS NULL"), format!("{path}%")),
             Scope::Account { id } => (format!("m.id = ${n}"), id.clone()),
             Scope::Contact { id } => {

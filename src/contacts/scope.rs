@@ -7,7 +7,7 @@ use time::PrimitiveDateTime;
 use super::bindings::{BindMembers, Binding, TargetKind, UnbindMembers, bindings_of};
 use super::deletion::DeleteContact;
 use super::models::Contact;
-use super::propagation::{Scope, covered_count};
+use super::propagation::covered_count;
 use crate::db::AnyConnection;
 use crate::db::schema::{accounts, associations, contacts, folders};
 use crate::domain::MessageTypes;
@@ -104,9 +104,8 @@ pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<E
         };
         let scope = binding.scope();
         let members = match (&scope, everyone) {
-            // The root's path is its one segment; every folder's path starts with it.
-            (Scope::Subtree { path }, Some(n)) if path.matches('/').count() == 1 => n,
-            (Scope::Subtree { path }, None) if path.matches('/').count() == 1 => *everyone.insert(covered_count(conn, &scope)?),
+            (_, Some(n)) if scope.is_everyone() => n,
+            (_, None) if scope.is_everyone() => *everyone.insert(covered_count(conn, &scope)?),
             _ => covered_count(conn, &scope)?,
         };
         targets.push(BoundTarget { binding, name, members });
