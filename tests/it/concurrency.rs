@@ -223,3 +223,71 @@ async fn t5_a_request_whose_database_connection_is_cut_answers_503_not_500() {
     let mut c = app.client();
     assert_eq!(c.api("GetResourceDirectory", &[]).await.status, StatusCode::OK);
 }
+
+/// A contact deleted while another transaction adds associations for it: whichever comes
+/// first, no association is left naming a contact that is gone. On PostgreSQL the keys
+/// are checked per statement (migration 000025), so this is what they must still hold.
+#[actix_web::test]
+async fn t5_a_contact_deleted_while_associations_are_added_for_it_leaves_none_behind() {
+    let mut app = TestApp::spawn().await;
+    let member = crate::support::member_in(&app, None, "member").await;
+    let first = app.active_contact("tom", "tom@example.com").await;
+    let second = app.active_contact("ann", "ann@example.com").await;
+    let pool = app.state.pool.clone();
+    tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        let add = |c: &mut db::AnyConnection, member: &str, contact: &str| {
+            diesel::sql_query(format!(
+                "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) VALUES ('{member}', '{contact}', $1, 0, 0)"
+            ))
+            .bind::<diesel::sql_types::Timestamp, _>(db::now_utc())
+            .execute(c)
+        };
+        let delete = |c: &mut db::AnyConnection, contact: &str| diesel::sql_query(format!("DELETE FROM contacts WHERE id = '{contact}'")).execute(c);
+        let left = |c: &mut db::AnyConnection, contact: &str| -> i64 {
+            use rd_contacts::db::schema::associations;
+            associations::table.filter(associations::contact_id.eq(contact)).count().get_result(c).unwrap()
+        };
+        let hold = std::time::Duration::from_millis(300);
+
+        // The addition first: the deletion waits for it, then takes what it added.
+        let (started, waiting) = std::sync::mpsc::channel();
+        let adder = {
+            let (pool, member, contact) = (pool.clone(), member.clone(), first.clone());
+            std::thread::spawn(move || {
+                db::transaction(&mut pool.get().unwrap(), |c| {
+                    add(c, &member, &contact)?;
+                    started.send(()).unwrap();
+                    std::thread::sleep(hold);
+                    Ok::<_, diesel::result::Error>(())
+                })
+            })
+        };
+        waiting.recv().unwrap();
+        let mut c = pool.get().unwrap();
+        delete(&mut c, &first).expect("the deletion waits for the addition, then goes through");
+        adder.join().unwrap().expect("the addition committed first");
+        assert_eq!(left(&mut c, &first), 0, "the deletion took the association added meanwhile");
+
+        // The deletion first: the addition waits for it, then fails as a missing contact.
+        let (started, waiting) = std::sync::mpsc::channel();
+        let deleter = {
+            let (pool, contact) = (pool.clone(), second.clone());
+            std::thread::spawn(move || {
+                db::transaction(&mut pool.get().unwrap(), |c| {
+                    delete(c, &contact)?;
+                    started.send(()).unwrap();
+                    std::thread::sleep(hold);
+                    Ok::<_, diesel::result::Error>(())
+                })
+            })
+        };
+        waiting.recv().unwrap();
+        let late = add(&mut c, &member, &second);
+        deleter.join().unwrap().expect("the deletion committed first");
+        assert!(matches!(late, Err(ref e) if db::is_foreign_key_violation(e)), "{late:?}");
+        assert_eq!(left(&mut c, &second), 0);
+    })
+    .await
+    .unwrap();
+}

@@ -108,3 +108,62 @@ async fn an_unknown_stored_status_is_an_error_never_a_quiet_default() {
     // The queue is left as it is: its contact is unreadable on purpose.
     app.leftover_jobs_ok.set(true);
 }
+
+fn add_association(c: &mut db::AnyConnection, account: &str, contact: &str) -> diesel::QueryResult<usize> {
+    diesel::sql_query(format!(
+        "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) VALUES ('{account}', '{contact}', $1, 0, 0)"
+    ))
+    .bind::<diesel::sql_types::Timestamp, _>(now_utc())
+    .execute(c)
+}
+
+fn associations_of(c: &mut db::AnyConnection, contact: &str) -> (i64, i64) {
+    use rd_contacts::db::schema::{association_counts, associations};
+    let rows: i64 = associations::table.filter(associations::contact_id.eq(contact)).count().get_result(c).unwrap();
+    let kept: i64 = association_counts::table.find(contact).select(association_counts::n).first(c).optional().unwrap().unwrap_or(-1);
+    (rows, kept)
+}
+
+/// An association names a member and a contact that exist; a member with associations
+/// is not deleted; a contact is deleted with its associations. Foreign keys on SQLite,
+/// checks once per statement on PostgreSQL (migration 000025): the same answers.
+#[actix_web::test]
+async fn an_association_names_a_member_and_a_contact_that_exist_and_goes_with_its_contact() {
+    let mut app = TestApp::spawn().await;
+    let member = crate::support::member_in(&app, None, "kept").await;
+    let bound = app.active_contact("tom", "tom@example.com").await;
+    let other = app.active_contact("ann", "ann@example.com").await;
+    let unbound = app.active_contact("joe", "joe@example.com").await;
+    let root = app.with_conn(|c| directory::get_directory(c).unwrap().root_folder_id).await;
+    for contact in [&bound, &other] {
+        app.api("AssociateMembers", &[("ContactId", contact), ("Members.1", &root)]).await;
+    }
+    app.run_pending_jobs().await;
+    app.with_conn(move |c| {
+        assert_eq!(associations_of(c, &bound), (1, 1));
+        let refused = |r: &diesel::QueryResult<usize>| matches!(r, Err(e) if db::is_foreign_key_violation(e));
+        assert!(refused(&add_association(c, &member, "c-nosuchcontact")), "a contact that does not exist");
+        assert!(refused(&add_association(c, "rd-nosuchmember", &unbound)), "a member that does not exist");
+        // One statement with a good row and a bad one adds neither.
+        let two = diesel::sql_query(format!(
+            "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) \
+             SELECT m.id, '{unbound}', $1, 0, 0 FROM accounts m WHERE m.id = '{member}' \
+             UNION ALL SELECT 'rd-nosuchmember', '{unbound}', $2, 0, 0"
+        ))
+        .bind::<diesel::sql_types::Timestamp, _>(now_utc())
+        .bind::<diesel::sql_types::Timestamp, _>(now_utc())
+        .execute(c);
+        assert!(refused(&two), "{two:?}");
+        assert_eq!(associations_of(c, &unbound), (0, 0));
+        let moved = diesel::sql_query(format!("UPDATE associations SET account_id = 'rd-nosuchmember' WHERE contact_id = '{bound}'")).execute(c);
+        assert!(refused(&moved), "an association's member does not change: {moved:?}");
+        let gone = diesel::sql_query(format!("DELETE FROM accounts WHERE id = '{member}'")).execute(c);
+        assert!(refused(&gone), "a member with associations stays: {gone:?}");
+
+        diesel::sql_query(format!("DELETE FROM bindings WHERE contact_id = '{bound}'")).execute(c).unwrap();
+        diesel::sql_query(format!("DELETE FROM contacts WHERE id = '{bound}'")).execute(c).unwrap();
+        assert_eq!(associations_of(c, &bound), (0, -1), "the contact's associations went with it");
+        assert_eq!(associations_of(c, &other), (1, 1), "another contact's stay");
+    })
+    .await;
+}
