@@ -88,6 +88,9 @@ enum BenchCommand {
         /// Without `pgbench -S` beside the load: what the server alone serves on this machine.
         #[arg(long)]
         without_pgbench: bool,
+        /// Only the pages and API calls whose label contains this text (to look at one).
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Notification throughput to a local SMTP sink (emails per second).
     Notify {
@@ -400,8 +403,8 @@ fn bench(settings: Settings, command: BenchCommand) -> Result<(), BoxError> {
             BenchCommand::Pages { folders, members } => rd_contacts::bench::pages::run(settings, folders, members).await,
             BenchCommand::Bind { folders, members } => rd_contacts::bench::bind::run(settings, folders, members),
             BenchCommand::Coverage { folders, members } => rd_contacts::bench::coverage::run(settings, folders, members),
-            BenchCommand::Load { folders, members, connections, seconds, without_pgbench } => {
-                rd_contacts::bench::load::run(settings, folders, members, connections, seconds, !without_pgbench).await
+            BenchCommand::Load { folders, members, connections, seconds, without_pgbench, only } => {
+                rd_contacts::bench::load::run(settings, folders, members, connections, seconds, !without_pgbench, only.as_deref()).await
             }
             BenchCommand::Notify { folders, members } => rd_contacts::bench::notify::run(settings, folders, members).await,
         }

@@ -27,7 +27,15 @@ struct Tally {
     failures: usize,
 }
 
-pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usize, connections: usize, seconds: u64, pgbench: bool) -> Result<(), BoxError> {
+pub async fn run(
+    settings: Settings,
+    folders_wanted: usize,
+    members_wanted: usize,
+    connections: usize,
+    seconds: u64,
+    pgbench: bool,
+    only: Option<&str>,
+) -> Result<(), BoxError> {
     let database_url = settings.database_url.clone();
     let (state, mut conn) = super::prepare_filled(settings, folders_wanted, members_wanted)?;
     let (f, m) = directory::directory_counts(&mut conn)?;
@@ -76,6 +84,7 @@ pub async fn run(settings: Settings, folders_wanted: usize, members_wanted: usiz
         api("ListMessageContacts", &[]),
         api("GetMessageContact", &[("ContactId", &contact)]),
     ];
+    let targets: Vec<_> = targets.into_iter().filter(|t| only.is_none_or(|text| t.label().contains(text))).collect();
     // A second a target for starting each one, so that pgbench outlasts the load.
     let pgbench = if pgbench { PgBench::start(&database_url, connections, (seconds + 1) * targets.len() as u64 + 2)? } else { PgBench::none() };
     let wrk = Wrk::available();
