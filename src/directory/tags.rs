@@ -9,7 +9,7 @@ use diesel::sql_types::{Bool, Text};
 
 use super::DirectoryError;
 use crate::audit::{self, Actor, Changes, Event};
-use crate::db::schema::{accounts, folders, tags};
+use crate::db::schema::tags;
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::{MAX_TAGS, Tag, TagKey, TaggedKind};
 
@@ -29,21 +29,39 @@ pub struct TagRow {
 /// Each resource's tags, by key.
 pub type TagsById = BTreeMap<String, Vec<(String, String)>>;
 
-/// Every id names a current member (or an existing folder).
+/// Every id names a current member (or an existing folder). On PostgreSQL each one's row
+/// is also locked until the transaction ends, in id order: two requests tagging the same
+/// resource at once then count its tags one after the other, so that together they never
+/// pass [`MAX_TAGS`] (SQLite's writers already take turns).
 fn check_exist(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String]) -> Result<()> {
-    for id in ids {
-        let found: i64 = match kind {
-            TaggedKind::Account => accounts::table.filter(accounts::id.eq(id)).filter(accounts::removed_at.is_null()).count().get_result(conn)?,
-            TaggedKind::Folder => folders::table.filter(folders::id.eq(id)).count().get_result(conn)?,
-        };
-        if found == 0 {
-            return Err(match kind {
-                TaggedKind::Account => DirectoryError::AccountNotFound(id.clone()),
-                TaggedKind::Folder => DirectoryError::FolderNotFound(id.clone()),
-            });
+    let lock = if crate::db::is_postgres(conn) { " FOR NO KEY UPDATE" } else { "" };
+    let sql = match kind {
+        TaggedKind::Account => format!("SELECT id FROM accounts WHERE id = $1 AND removed_at IS NULL{lock}"),
+        TaggedKind::Folder => format!("SELECT id FROM folders WHERE id = $1{lock}"),
+    };
+    let mut sorted: Vec<&String> = ids.iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    let mut missing = Vec::new();
+    for id in sorted {
+        if diesel::sql_query(&sql).bind::<Text, _>(id).load::<Id>(conn)?.is_empty() {
+            missing.push(id);
         }
     }
-    Ok(())
+    match ids.iter().find(|id| missing.contains(id)) {
+        None => Ok(()),
+        Some(id) => Err(match kind {
+            TaggedKind::Account => DirectoryError::AccountNotFound(id.clone()),
+            TaggedKind::Folder => DirectoryError::FolderNotFound(id.clone()),
+        }),
+    }
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = Text)]
+    #[expect(dead_code, reason = "only whether a row comes back counts")]
+    id: String,
 }
 
 /// Sets `tags` on every resource named, in one transaction: a key it has already takes

@@ -291,3 +291,36 @@ async fn t5_a_contact_deleted_while_associations_are_added_for_it_leaves_none_be
     .await
     .unwrap();
 }
+
+/// Eight TagResources at once, each adding ten new keys to a member that has ten: the
+/// limit of 20 holds whatever the timing, and each request is set whole or refused whole.
+#[actix_web::test]
+async fn t5_simultaneous_tag_requests_never_give_a_resource_more_than_twenty_tags() {
+    let mut app = TestApp::spawn().await;
+    let member = crate::support::member_in(&app, None, "tagged").await;
+    let keys = |prefix: &str| (1..=10).map(|i| (format!("Tag.{i}.Key"), format!("{prefix}{i}"))).collect::<Vec<_>>();
+    let tag = |app: &mut TestApp, member: String, keys: Vec<(String, String)>| {
+        let mut c = app.client();
+        async move {
+            let mut params: Vec<(&str, &str)> = vec![("ResourceType", "Account"), ("ResourceId.1", &member)];
+            params.extend(keys.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            c.api("TagResources", &params).await
+        }
+    };
+    assert_eq!(tag(&mut app, member.clone(), keys("first")).await.status, StatusCode::OK);
+    let calls: Vec<_> = (0..8).map(|n| tag(&mut app, member.clone(), keys(&letters(n)))).collect();
+    let answers = futures_util::future::join_all(calls).await;
+    let set = answers.iter().filter(|r| r.status == StatusCode::OK).count();
+    let refused: Vec<_> = answers.iter().filter(|r| r.status != StatusCode::OK).map(|r| r.json()["Code"].as_str().unwrap_or("").to_owned()).collect();
+    assert!(refused.iter().all(|code| code == "LimitExceeded.Tags"), "{refused:?}");
+    let m = member.clone();
+    let count: i64 = app
+        .with_conn(move |c| {
+            use diesel::prelude::*;
+            use rd_contacts::db::schema::tags;
+            tags::table.filter(tags::resource_id.eq(&m)).count().get_result(c).unwrap()
+        })
+        .await;
+    assert_eq!(set, 1, "one request fits, the others do not: {refused:?}");
+    assert_eq!(count, 20);
+}
