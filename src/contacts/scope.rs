@@ -225,17 +225,27 @@ pub fn folder_contacts(conn: &mut AnyConnection, folder_path: &str) -> QueryResu
         .order(contacts::name_key)
         .select((Contact::as_select(), Binding::as_select()))
         .load(conn)?;
+    let names = folder_names(conn, rows.iter().map(|(_, b)| b).filter(|b| b.folder_path.as_deref() != Some(folder_path)))?;
     let (mut here, mut above) = (Vec::new(), Vec::new());
     for (c, b) in rows {
         if b.folder_path.as_deref() == Some(folder_path) {
             here.push((c, b));
         } else {
-            let name = folders::table.find(&b.target_key).select(folders::name).first::<String>(conn).optional()?.unwrap_or_default();
-            let name = if b.target_kind.is_directory() { "the whole directory".to_owned() } else { name };
+            let name = if b.target_kind.is_directory() { "the whole directory".to_owned() } else { names.get(&b.target_key).cloned().unwrap_or_default() };
             above.push((c, b, name));
         }
     }
     Ok((here, above))
+}
+
+/// The names of the folders these bindings are on, by id: one query, none when no binding
+/// is on a folder below the root (a page once asked for each binding's folder in turn).
+fn folder_names<'a>(conn: &mut AnyConnection, bindings: impl Iterator<Item = &'a Binding>) -> QueryResult<std::collections::HashMap<String, String>> {
+    let ids: Vec<&str> = bindings.filter(|b| b.target_kind == TargetKind::Folder).map(|b| b.target_key.as_str()).collect();
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    Ok(folders::table.filter(folders::id.eq_any(ids)).select((folders::id, folders::name)).load::<(String, String)>(conn)?.into_iter().collect())
 }
 
 /// Contacts that members of a folder's subtree keep without a binding that covers them
@@ -279,6 +289,7 @@ pub fn member_contacts(conn: &mut AnyConnection, account: &str, folder_path: Opt
         .load(conn)?;
     let ids: Vec<&str> = rows.iter().map(|(c, _)| c.id.as_str()).collect();
     let bound: Vec<Binding> = bindings::table.filter(bindings::contact_id.eq_any(ids)).select(Binding::as_select()).load(conn)?;
+    let names = folder_names(conn, bound.iter().filter(|b| folder_path.is_some_and(|p| b.folder_path.as_deref().is_some_and(|f| p.starts_with(f)))))?;
     let mut out = Vec::new();
     for (contact, retained) in rows {
         let own: Vec<Binding> = bound.iter().filter(|b| b.contact_id == contact.id).cloned().collect();
@@ -286,10 +297,7 @@ pub fn member_contacts(conn: &mut AnyConnection, account: &str, folder_path: Opt
             Source::Kept => "kept: the member left the directory".to_owned(),
             Source::Direct => "bound directly".to_owned(),
             Source::Directory => "inherited from the whole directory".to_owned(),
-            Source::Folder(b) => {
-                let name = folders::table.find(&b.target_key).select(folders::name).first::<String>(conn).optional()?.unwrap_or_default();
-                format!("inherited from {name}")
-            }
+            Source::Folder(b) => format!("inherited from {}", names.get(&b.target_key).map_or("", String::as_str)),
             Source::Retained(types) => format!("retained: the only {} recipient of this member", types.labels()),
             Source::Associated => "associated".to_owned(),
         };

@@ -53,6 +53,26 @@ async fn a_replayed_nonce_is_refused() {
     assert_eq!(again.json()["Code"], "SignatureNonceUsed");
 }
 
+/// Rule T5: the same signed request sent eight times at once is answered once.
+#[actix_web::test]
+async fn t5_a_nonce_replayed_by_simultaneous_requests_is_answered_once() {
+    let mut app = TestApp::spawn().await;
+    app.api("GetResourceDirectory", &[]).await;
+    let (id, secret) = app.access_key.clone().unwrap();
+    let (n, at) = (nonce(), OffsetDateTime::now_utc());
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let (mut c, id, secret, n) = (app.client(), id.clone(), secret.clone(), n.clone());
+            async move { c.api_signed("GetResourceDirectory", &[], &id, &secret, &n, at).await }
+        })
+        .collect();
+    let answers = futures_util::future::join_all(calls).await;
+    let codes: Vec<String> =
+        answers.iter().map(|r| if r.status == StatusCode::OK { "OK".to_owned() } else { r.json()["Code"].as_str().unwrap_or("").to_owned() }).collect();
+    assert_eq!(codes.iter().filter(|c| *c == "OK").count(), 1, "{codes:?}");
+    assert!(codes.iter().all(|c| c == "OK" || c == "SignatureNonceUsed"), "{codes:?}");
+}
+
 #[actix_web::test]
 async fn an_unsigned_request_and_an_unknown_action_get_clear_codes() {
     let mut app = TestApp::spawn().await;

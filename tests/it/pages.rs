@@ -362,6 +362,13 @@ async fn b3_an_imported_tree_reuses_folders_and_its_members_get_their_contacts_a
         member.contains(&format!(r#"<a href="/contacts/{tom}">Tom</a></td><td>inherited from ops"#)),
         "B3: the bound folder's contact reaches it: {member}"
     );
+    let below = app.api("ListFoldersForParent", &[("ParentFolderId", &ops)]).await.json();
+    let db = below["Folders"]["Folder"][0]["FolderId"].as_str().expect("ops/db exists").to_owned();
+    let folder = app.get(&format!("/folders/{db}")).await.body;
+    assert!(
+        folder.contains(&format!(r#"<a href="/contacts/{tom}">Tom</a> · "#)) && folder.contains(&format!(r#"from <a href="/folders/{ops}">ops</a>"#)),
+        "the folder page names the folder its contact is inherited from: {folder}"
+    );
 }
 
 #[actix_web::test]
