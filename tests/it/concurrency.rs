@@ -236,13 +236,7 @@ async fn t5_a_contact_deleted_while_associations_are_added_for_it_leaves_none_be
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
         use diesel::prelude::*;
-        let add = |c: &mut db::AnyConnection, member: &str, contact: &str| {
-            diesel::sql_query(format!(
-                "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) VALUES ('{member}', '{contact}', $1, 0, 0)"
-            ))
-            .bind::<diesel::sql_types::Timestamp, _>(db::now_utc())
-            .execute(c)
-        };
+        let add = crate::support::add_association;
         let delete = |c: &mut db::AnyConnection, contact: &str| diesel::sql_query(format!("DELETE FROM contacts WHERE id = '{contact}'")).execute(c);
         let left = |c: &mut db::AnyConnection, contact: &str| -> i64 {
             use rd_contacts::db::schema::associations;

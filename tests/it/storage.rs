@@ -109,14 +109,6 @@ async fn an_unknown_stored_status_is_an_error_never_a_quiet_default() {
     app.leftover_jobs_ok.set(true);
 }
 
-fn add_association(c: &mut db::AnyConnection, account: &str, contact: &str) -> diesel::QueryResult<usize> {
-    diesel::sql_query(format!(
-        "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) VALUES ('{account}', '{contact}', $1, 0, 0)"
-    ))
-    .bind::<diesel::sql_types::Timestamp, _>(now_utc())
-    .execute(c)
-}
-
 fn associations_of(c: &mut db::AnyConnection, contact: &str) -> (i64, i64) {
     use rd_contacts::db::schema::{association_counts, associations};
     let rows: i64 = associations::table.filter(associations::contact_id.eq(contact)).count().get_result(c).unwrap();
@@ -142,8 +134,8 @@ async fn an_association_names_a_member_and_a_contact_that_exist_and_goes_with_it
     app.with_conn(move |c| {
         assert_eq!(associations_of(c, &bound), (1, 1));
         let refused = |r: &diesel::QueryResult<usize>| matches!(r, Err(e) if db::is_foreign_key_violation(e));
-        assert!(refused(&add_association(c, &member, "c-nosuchcontact")), "a contact that does not exist");
-        assert!(refused(&add_association(c, "rd-nosuchmember", &unbound)), "a member that does not exist");
+        assert!(refused(&crate::support::add_association(c, &member, "c-nosuchcontact")), "a contact that does not exist");
+        assert!(refused(&crate::support::add_association(c, "rd-nosuchmember", &unbound)), "a member that does not exist");
         // One statement with a good row and a bad one adds neither.
         let two = diesel::sql_query(format!(
             "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) \

@@ -609,3 +609,13 @@ pub async fn member_in(app: &TestApp, folder: Option<&str>, name: &'static str) 
     })
     .await
 }
+
+/// Adds an association by hand, as plain SQL would (the keys' checks are what is tested).
+pub fn add_association(c: &mut AnyConnection, account: &str, contact: &str) -> diesel::QueryResult<usize> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!(
+        "INSERT INTO associations (account_id, contact_id, associated_at, mc_opt_out, retained_types) VALUES ('{account}', '{contact}', $1, 0, 0)"
+    ))
+    .bind::<diesel::sql_types::Timestamp, _>(db::now_utc())
+    .execute(c)
+}
