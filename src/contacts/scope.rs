@@ -87,9 +87,29 @@ pub struct EffectiveScope {
 
 /// `retained_types <> 0`, written out rather than bound, so that the planner can use the
 /// partial index that holds only the retained associations.
-pub(crate) fn retained() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql::<diesel::sql_types::Bool>("associations.retained_types <> 0")
+pub(crate) fn retained() -> Retained {
+    Retained
 }
+
+/// [`retained`]'s expression: fixed SQL of a type of its own, so that the statements using
+/// it are prepared once a connection (`diesel::dsl::sql` text is parsed and planned again
+/// on every run: the folder and contact pages ran two such statements on each view).
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping)]
+pub(crate) struct Retained;
+
+impl diesel::expression::Expression for Retained {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for Retained {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("associations.retained_types <> 0");
+        Ok(())
+    }
+}
+
+impl<QS> diesel::expression::AppearsOnTable<QS> for Retained where associations::retained_types: diesel::expression::AppearsOnTable<QS> {}
+impl<QS> diesel::expression::SelectableExpression<QS> for Retained where associations::retained_types: diesel::expression::SelectableExpression<QS> {}
 
 pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<EffectiveScope> {
     let mut targets = Vec::new();

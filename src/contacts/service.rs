@@ -298,15 +298,38 @@ pub fn list_contacts(conn: &mut AnyConnection, id: Option<&ContactId>, query: Op
 pub fn bindable_contacts(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Contact>> {
     Ok(contacts::table
         .filter(contacts::status.eq(ContactStatus::Active.as_str()))
-        .filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("(SELECT COUNT(*) FROM bindings b WHERE b.contact_id = contacts.id) < ")
-                .bind::<diesel::sql_types::BigInt, _>(super::bindings::MAX_TARGETS),
-        )
+        .filter(RoomForATarget(super::bindings::MAX_TARGETS))
         .order((contacts::created_at.desc(), contacts::id))
         .limit(limit)
         .select(Contact::as_select())
         .load(conn)?)
 }
+
+/// A contact bound to fewer targets than the number given: a correlated count, which
+/// diesel's query builder does not write, as an expression of its own so that its
+/// statement is prepared once a connection (`diesel::dsl::sql` text is planned again on
+/// every run, and every folder page offers the contacts it may bind).
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping)]
+struct RoomForATarget(i64);
+
+impl diesel::expression::Expression for RoomForATarget {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for RoomForATarget
+where
+    DB: diesel::backend::Backend,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+    DB: diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>,
+{
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("(SELECT COUNT(*) FROM bindings b WHERE b.contact_id = contacts.id) < ");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.0)
+    }
+}
+
+impl<QS> diesel::expression::AppearsOnTable<QS> for RoomForATarget where contacts::id: diesel::expression::AppearsOnTable<QS> {}
+impl<QS> diesel::expression::SelectableExpression<QS> for RoomForATarget where contacts::id: diesel::expression::SelectableExpression<QS> {}
 
 /// The contacts a filter picks, newest first, each with whether its latest link expired.
 /// Three queries.
