@@ -305,15 +305,17 @@ async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiRes
         None => None,
     };
     let (rd, found, folders, tag_map) = db::run(&state.pool, move |c| {
-        let rd = directory::get_directory(c)?;
-        if let Some(parent) = &parent {
-            directory::get_folder(c, parent)?;
-        }
-        let found = directory::list_accounts_tagged(c, parent.as_ref(), keyword.as_deref(), &tagged, page)?;
-        let folders = directory::folders_by_id(c, found.items.iter().filter_map(|a| a.folder_id.clone()).collect())?;
-        let ids: Vec<String> = found.items.iter().map(|a| a.id.clone()).collect();
-        let tag_map = if include_tags { tags::tags_of(c, TaggedKind::Account, &ids)? } else { TagsById::new() };
-        Ok::<_, DirectoryError>((rd, found, folders, tag_map))
+        directory::with_one_version(|| {
+            let rd = directory::get_directory(c)?;
+            if let Some(parent) = &parent {
+                directory::get_folder(c, parent)?;
+            }
+            let found = directory::list_accounts_tagged(c, parent.as_ref(), keyword.as_deref(), &tagged, page)?;
+            let folders = directory::folders_by_id(c, found.items.iter().filter_map(|a| a.folder_id.clone()).collect())?;
+            let ids: Vec<String> = found.items.iter().map(|a| a.id.clone()).collect();
+            let tag_map = if include_tags { tags::tags_of(c, TaggedKind::Account, &ids)? } else { TagsById::new() };
+            Ok::<_, DirectoryError>((rd, found, folders, tag_map))
+        })
     })
     .await?;
     let accounts: Vec<Value> = found

@@ -9,7 +9,7 @@ mod service;
 pub mod tags;
 
 pub use models::{Account, Folder, FolderOption, FolderSummary, JoinMethod, ResourceDirectory};
-pub use search::{Turn, first_turn};
+pub use search::{Turn, first_turn, with_one_version};
 pub use service::*;
 
 /// Why a directory operation was refused; the message says what to do.

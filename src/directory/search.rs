@@ -36,7 +36,45 @@ pub(super) struct Version {
     version: i64,
 }
 
+thread_local! {
+    /// Inside [`with_one_version`]: the version once read (`Some(None)` until then).
+    static PINNED: std::cell::RefCell<Option<Option<Version>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f`, the reads of one read-only view, reading the search version at most once:
+/// every kept value it asks for is then one of that version. A search page asks for three
+/// (the members' matches, the folders' matches, the directory's totals), each of which
+/// read the version again, a round trip each. Only for views that write nothing: after a
+/// write in the same closure, the pinned version would be older than the write.
+pub fn with_one_version<T>(f: impl FnOnce() -> T) -> T {
+    struct Unpin;
+    impl Drop for Unpin {
+        fn drop(&mut self) {
+            PINNED.with(|p| *p.borrow_mut() = None);
+        }
+    }
+    if PINNED.with(|p| p.borrow().is_some()) {
+        return f();
+    }
+    PINNED.with(|p| *p.borrow_mut() = Some(None));
+    let _unpin = Unpin;
+    f()
+}
+
 pub(super) fn version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> {
+    if let Some(Some(pinned)) = PINNED.with(|p| p.borrow().clone()) {
+        return Ok(pinned);
+    }
+    let read = read_version(conn)?;
+    PINNED.with(|p| {
+        if let Some(slot) = p.borrow_mut().as_mut() {
+            *slot = Some(read.clone());
+        }
+    });
+    Ok(read)
+}
+
+fn read_version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> {
     // A PostgreSQL database made from another as a template (as the tests make theirs)
     // starts with the other's nonce: its name tells them apart. A SQLite file draws its
     // own nonce when it is created.
@@ -294,6 +332,25 @@ fn forget(store: &mut Store, key: &Key) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_view_reads_the_search_version_once_and_the_next_reads_it_again() {
+        use diesel::Connection;
+        let mut conn = AnyConnection::Sqlite(diesel::SqliteConnection::establish(":memory:").unwrap());
+        crate::db::run_migrations(&mut conn).unwrap();
+        let bump = |c: &mut AnyConnection| diesel::sql_query("UPDATE search_version SET version = version + 1").execute(c).unwrap();
+        let (first, again) = with_one_version(|| {
+            let first = version(&mut conn).unwrap();
+            bump(&mut conn);
+            (first, version(&mut conn).unwrap())
+        });
+        assert_eq!(first, again, "inside one view, the version read first");
+        let after = version(&mut conn).unwrap();
+        assert_ne!(after, first, "the next view reads the version that stands now");
+        let unpinned = version(&mut conn).unwrap();
+        bump(&mut conn);
+        assert_ne!(version(&mut conn).unwrap(), unpinned, "outside a view, every read asks");
+    }
 
     fn ids(n: u64) -> Vec<String> {
         (0..n).map(|i| format!("{:016}", 1_000_000_000_000_000 + i)).collect()

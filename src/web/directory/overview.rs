@@ -97,33 +97,35 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
     let chrome = Chrome::new(&admin, "directory");
     let _turn = if q.is_empty() || !tagged.is_empty() { None } else { Some(directory::first_turn(None, &q).await) };
     let page = db::run(&state.pool, move |c| {
-        let rd = directory::get_directory(c)?;
-        let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
-        let selected = directory::folder_summary(c, wanted.as_ref().unwrap_or(&root))?;
-        let tree = tree::opened(c, &root, &selected)?;
-        let (members, found_folders) = if search.is_empty() && tagged.is_empty() {
-            (directory::list_folder_members(c, &selected, PageRequest::with_size(page, MEMBERS_PER_PAGE))?, None)
-        } else {
-            (
-                directory::list_accounts_tagged(c, None, Some(&search), &tagged, PageRequest::with_size(page, MEMBERS_PER_PAGE))?,
-                Some(directory::search_folders_tagged(c, &search, &tagged, PageRequest::with_size(None, FOLDERS_PER_PAGE))?),
-            )
-        };
-        let (folder_count, member_count) = directory::directory_counts(c)?;
-        let (members, mut paths) = member_rows_and_paths(c, members, &[selected.folder.id.as_str()])?;
-        let selected_path = paths.remove(&selected.folder.id).unwrap_or_default();
-        Ok::<_, DirectoryError>(OverviewPage {
-            chrome,
-            rd,
-            folder_count,
-            member_count,
-            tree,
-            selected,
-            selected_path,
-            members,
-            q: search,
-            tag: tag_text,
-            found_folders,
+        directory::with_one_version(|| {
+            let rd = directory::get_directory(c)?;
+            let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
+            let selected = directory::folder_summary(c, wanted.as_ref().unwrap_or(&root))?;
+            let tree = tree::opened(c, &root, &selected)?;
+            let (members, found_folders) = if search.is_empty() && tagged.is_empty() {
+                (directory::list_folder_members(c, &selected, PageRequest::with_size(page, MEMBERS_PER_PAGE))?, None)
+            } else {
+                (
+                    directory::list_accounts_tagged(c, None, Some(&search), &tagged, PageRequest::with_size(page, MEMBERS_PER_PAGE))?,
+                    Some(directory::search_folders_tagged(c, &search, &tagged, PageRequest::with_size(None, FOLDERS_PER_PAGE))?),
+                )
+            };
+            let (folder_count, member_count) = directory::directory_counts(c)?;
+            let (members, mut paths) = member_rows_and_paths(c, members, &[selected.folder.id.as_str()])?;
+            let selected_path = paths.remove(&selected.folder.id).unwrap_or_default();
+            Ok::<_, DirectoryError>(OverviewPage {
+                chrome,
+                rd,
+                folder_count,
+                member_count,
+                tree,
+                selected,
+                selected_path,
+                members,
+                q: search,
+                tag: tag_text,
+                found_folders,
+            })
         })
     })
     .await?;
