@@ -309,7 +309,7 @@ pub fn member_contacts(conn: &mut AnyConnection, account: &str, folder_path: Opt
         .load(conn)?;
     let ids: Vec<&str> = rows.iter().map(|(c, _)| c.id.as_str()).collect();
     let bound: Vec<Binding> = bindings::table.filter(bindings::contact_id.eq_any(ids)).select(Binding::as_select()).load(conn)?;
-    let names = folder_names(conn, bound.iter().filter(|b| folder_path.is_some_and(|p| b.folder_path.as_deref().is_some_and(|f| p.starts_with(f)))))?;
+    let names = folder_names(conn, bound.iter().filter(|b| folder_path.is_some_and(|p| covers_path(b, p))))?;
     let mut out = Vec::new();
     for (contact, retained) in rows {
         let own: Vec<Binding> = bound.iter().filter(|b| b.contact_id == contact.id).cloned().collect();
@@ -340,6 +340,11 @@ enum Source<'a> {
 }
 
 /// `bound` are the contact's bindings; `folder_path` is the member's folder's path.
+/// Whether the binding is on the folder at `path` or on one above it.
+fn covers_path(b: &Binding, path: &str) -> bool {
+    b.folder_path.as_deref().is_some_and(|fp| path.starts_with(fp))
+}
+
 fn source<'a>(bound: &'a [Binding], account: &str, folder_path: Option<&str>, retained: i32, removed: bool) -> Source<'a> {
     if removed {
         return Source::Kept;
@@ -347,9 +352,7 @@ fn source<'a>(bound: &'a [Binding], account: &str, folder_path: Option<&str>, re
     if bound.iter().any(|b| b.account_id.as_deref() == Some(account)) {
         return Source::Direct;
     }
-    let via_folder = folder_path.and_then(|p| {
-        bound.iter().filter(|b| b.folder_path.as_deref().is_some_and(|fp| p.starts_with(fp))).max_by_key(|b| b.folder_path.as_ref().map(|s| s.len()))
-    });
+    let via_folder = folder_path.and_then(|p| bound.iter().filter(|b| covers_path(b, p)).max_by_key(|b| b.folder_path.as_ref().map(|s| s.len())));
     match via_folder {
         Some(b) if b.target_kind.is_directory() => Source::Directory,
         Some(b) => Source::Folder(b),
