@@ -71,10 +71,10 @@ pub struct FirstRun {
 pub fn prepare(settings: Settings, mailer: Mailer) -> Result<(AppState, FirstRun), BoxError> {
     let pool = db::open(&settings.database_url, pool_size(&settings))?;
     let mut conn = pool.get()?;
-    let admin = db::with_startup_lock(&settings.database_url, &mut conn, |c| {
+    let (directory, admin) = db::with_startup_lock(&settings.database_url, &mut conn, |c| {
         db::run_migrations(c)?;
-        directory::ensure_directory(c, "Management account")?;
-        Ok(auth::admins::ensure_first_admin(c)?)
+        let directory = directory::ensure_directory(c, "Management account")?;
+        Ok((directory, auth::admins::ensure_first_admin(c)?))
     })?;
     drop(conn);
     let secrets = SecretBox::new(secrecy::ExposeSecret::expose_secret(&settings.secret_key));
@@ -82,6 +82,7 @@ pub fn prepare(settings: Settings, mailer: Mailer) -> Result<(AppState, FirstRun
         AppState {
             settings,
             pool,
+            directory: std::sync::Arc::new(directory),
             mailer,
             secrets,
             registry: std::sync::Arc::new(job_registry()),

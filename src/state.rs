@@ -6,6 +6,7 @@ use actix_web::HttpMessage;
 use crate::auth::SecretBox;
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::directory::ResourceDirectory;
 use crate::jobs::{JobContext, Registry};
 use crate::mail::{Mailer, Sender};
 
@@ -14,6 +15,10 @@ use crate::mail::{Mailer, Sender};
 pub struct AppState {
     pub settings: Settings,
     pub pool: DbPool,
+    /// The resource directory, read once at start-up: its id, root folder and management
+    /// account never change after it is created (its contact quota, which does, is not
+    /// here). Pages and API calls take it from here instead of reading it each time.
+    pub directory: std::sync::Arc<ResourceDirectory>,
     pub mailer: Mailer,
     pub secrets: SecretBox,
     pub registry: std::sync::Arc<Registry>,

@@ -24,11 +24,9 @@ async fn list(state: &AppState, p: &Params) -> ApiResult {
     let only = p.parse_opt("MessageType", MessageType::parse)?;
     let folder = p.parse_opt("FolderId", FolderId::parse)?;
     let (page, tokens) = p.token_page("ListCoverageGaps", &state.secrets)?;
+    let root = FolderId::parse(&state.directory.root_folder_id).expect("stored ids are valid");
     let (gaps, total, reasons) = db::run(&state.pool, move |c| {
-        let id = match folder {
-            Some(f) => f,
-            None => FolderId::parse(&directory::get_directory(c)?.root_folder_id).expect("stored ids are valid"),
-        };
+        let id = folder.unwrap_or(root);
         let folder = directory::get_folder(c, &id)?;
         let (gaps, total) = coverage::members_with_gaps(c, Within::Subtree(&folder.path), only, page.offset(), page.size)?;
         let reasons = coverage::reasons(c, &gaps)?;

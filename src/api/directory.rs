@@ -116,9 +116,9 @@ async fn create_folder(state: &AppState, actor: &Actor, p: &Params) -> ApiResult
 
 async fn get_folder(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse("FolderId", FolderId::parse)?;
-    let (rd, folder) = db::run(&state.pool, move |c| Ok::<_, DirectoryError>((directory::get_directory(c)?, directory::get_folder(c, &id)?))).await?;
+    let folder = db::run(&state.pool, move |c| directory::get_folder(c, &id)).await?;
     let mut v = folder_json(&folder);
-    v["ResourceDirectoryPath"] = json!(folder.directory_path(&rd.id));
+    v["ResourceDirectoryPath"] = json!(folder.directory_path(&state.directory.id));
     Ok(object(json!({ "Folder": v })))
 }
 
@@ -147,11 +147,8 @@ async fn list_folders_for_parent(state: &AppState, p: &Params) -> ApiResult {
     let keyword = keyword(p)?;
     let tagged = p.tags("Tag")?;
     let page = p.page()?;
+    let parent = parent.unwrap_or_else(|| root_id(&state.directory));
     let (found, tag_map) = db::run(&state.pool, move |c| {
-        let parent = match parent {
-            Some(id) => id,
-            None => root_id(&directory::get_directory(c)?),
-        };
         directory::get_folder(c, &parent)?;
         let found = directory::list_subfolders_tagged(c, &parent, keyword.as_deref(), &tagged, page)?;
         let ids: Vec<String> = found.items.iter().map(|s| s.folder.id.clone()).collect();
@@ -229,25 +226,24 @@ async fn create_resource_account(state: &AppState, actor: &Actor, p: &Params) ->
 }
 
 /// A member that is in the directory now (a removed one is not found), with its folder.
-fn current_account(c: &mut crate::db::AnyConnection, id: &AccountId) -> Result<(ResourceDirectory, Account, Option<Folder>), DirectoryError> {
-    let account = directory::get_account(c, id)?;
+fn current_account(c: &mut crate::db::AnyConnection, id: &AccountId) -> Result<(Account, Option<Folder>), DirectoryError> {
+    let (account, folder) = directory::get_account_in_folder(c, id)?;
     if account.is_removed() {
         return Err(DirectoryError::AccountRemoved(id.to_string()));
     }
-    let folder = account.folder_id.as_deref().map(|f| directory::get_folder(c, &FolderId::parse(f).expect("stored ids are valid"))).transpose()?;
-    Ok((directory::get_directory(c)?, account, folder))
+    Ok((account, folder))
 }
 
 async fn get_account(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse("AccountId", AccountId::parse)?;
     let include_tags = p.bool("IncludeTags")?.unwrap_or(false);
-    let (rd, account, folder, tag_map) = db::run(&state.pool, move |c| {
-        let (rd, account, folder) = current_account(c, &id)?;
+    let (account, folder, tag_map) = db::run(&state.pool, move |c| {
+        let (account, folder) = current_account(c, &id)?;
         let tag_map = if include_tags { tags::tags_of(c, TaggedKind::Account, std::slice::from_ref(&account.id))? } else { TagsById::new() };
-        Ok::<_, DirectoryError>((rd, account, folder, tag_map))
+        Ok::<_, DirectoryError>((account, folder, tag_map))
     })
     .await?;
-    let mut v = account_json(&account, &rd, folder.as_ref());
+    let mut v = account_json(&account, &state.directory, folder.as_ref());
     // No account email change runs here: EmailStatus is one of the documented values
     // ("", WAIT_MODIFY, CANCELLED, EXPIRED), and it is "".
     v["EmailStatus"] = json!("");
@@ -267,7 +263,7 @@ async fn update_account(state: &AppState, actor: &Actor, p: &Params) -> ApiResul
     account_type(p)?;
     let dry = p.bool("DryRun")?.unwrap_or(false);
     // With DryRun, the same checks and write in a transaction that is rolled back.
-    let (rd, account, folder) = db::run(&state.pool, move |c| {
+    let (account, folder) = db::run(&state.pool, move |c| {
         let update = |c: &mut db::AnyConnection| {
             directory::update_account(c, &id, name.as_ref(), None, &actor)?;
             current_account(c, &id)
@@ -278,7 +274,7 @@ async fn update_account(state: &AppState, actor: &Actor, p: &Params) -> ApiResul
     if dry {
         return Err(dry_run_passed());
     }
-    Ok(object(json!({ "Account": account_json(&account, &rd, folder.as_ref()) })))
+    Ok(object(json!({ "Account": account_json(&account, &state.directory, folder.as_ref()) })))
 }
 
 /// `NewAccountType`: every member here is a resource account; a cloud account cannot be
@@ -304,9 +300,8 @@ async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiRes
         Some(k) => Some(directory::first_turn(parent.as_ref().map(FolderId::as_str), k).await),
         None => None,
     };
-    let (rd, found, folders, tag_map) = db::run(&state.pool, move |c| {
+    let (found, folders, tag_map) = db::run(&state.pool, move |c| {
         directory::with_one_version(|| {
-            let rd = directory::get_directory(c)?;
             if let Some(parent) = &parent {
                 directory::get_folder(c, parent)?;
             }
@@ -314,7 +309,7 @@ async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiRes
             let folders = directory::folders_by_id(c, found.items.iter().filter_map(|a| a.folder_id.clone()).collect())?;
             let ids: Vec<String> = found.items.iter().map(|a| a.id.clone()).collect();
             let tag_map = if include_tags { tags::tags_of(c, TaggedKind::Account, &ids)? } else { TagsById::new() };
-            Ok::<_, DirectoryError>((rd, found, folders, tag_map))
+            Ok::<_, DirectoryError>((found, folders, tag_map))
         })
     })
     .await?;
@@ -323,7 +318,7 @@ async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiRes
         .iter()
         .map(|a| {
             let folder = a.folder_id.as_ref().and_then(|id| folders.iter().find(|f| &f.id == id));
-            let mut v = account_json(a, &rd, if for_parent { None } else { folder });
+            let mut v = account_json(a, &state.directory, if for_parent { None } else { folder });
             v["DeletionStatus"] = json!("");
             if include_tags {
                 v["Tags"] = tags_json(&tag_map, &a.id);
@@ -356,6 +351,7 @@ async fn remove_cloud_account(state: &AppState, actor: &Actor, p: &Params) -> Ap
 /// The member's billing account: the management account pays for every member here.
 async fn get_payer_for_account(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse("AccountId", AccountId::parse)?;
-    let (rd, _, _) = db::run(&state.pool, move |c| current_account(c, &id)).await?;
+    db::run(&state.pool, move |c| current_account(c, &id)).await?;
+    let rd = &state.directory;
     Ok(object(json!({ "PayerAccountId": rd.master_account_id, "PayerAccountName": rd.master_account_name })))
 }

@@ -27,9 +27,11 @@ fn count_contacts(conn: &mut AnyConnection) -> QueryResult<i64> {
     contacts::table.count().get_result(conn)
 }
 
-/// Contacts in use and the quota (rule C1).
+/// Contacts in use and the quota (rule C1), in one query.
 pub fn contact_quota(conn: &mut AnyConnection) -> Result<(i64, i64)> {
-    Ok((count_contacts(conn)?, quota(conn)?))
+    let (used, quota): (Option<i64>, i32) =
+        resource_directories::table.select((contacts::table.count().single_value(), resource_directories::contact_quota)).first(conn)?;
+    Ok((used.unwrap_or(0), i64::from(quota)))
 }
 
 /// Changes the quota; never below the contacts in use.

@@ -11,6 +11,43 @@ type Result<T, E = DirectoryError> = std::result::Result<T, E>;
 
 diesel::define_sql_function!(fn lower(x: Text) -> Text);
 
+// The folders above a folder, each the parent of the one before: a folder is at most
+// MAX_FOLDER_DEPTH below the root, so the fifth is the root when the folder is deepest.
+diesel::alias! {
+    const P1: Alias<Parent1> = folders as parent1;
+    const P2: Alias<Parent2> = folders as parent2;
+    const P3: Alias<Parent3> = folders as parent3;
+    const P4: Alias<Parent4> = folders as parent4;
+    const P5: Alias<Parent5> = folders as parent5;
+}
+const _: () = assert!(MAX_FOLDER_DEPTH == 5, "P1…P5 reach the root from the deepest folder");
+
+/// `$query` (which has `folders`) left-joined to the folders above it, as P1…P5.
+macro_rules! with_parents {
+    ($query:expr) => {
+        $query
+            .left_join(P1.on(folders::parent_id.eq(P1.field(folders::id).nullable())))
+            .left_join(P2.on(P1.field(folders::parent_id).eq(P2.field(folders::id).nullable())))
+            .left_join(P3.on(P2.field(folders::parent_id).eq(P3.field(folders::id).nullable())))
+            .left_join(P4.on(P3.field(folders::parent_id).eq(P4.field(folders::id).nullable())))
+            .left_join(P5.on(P4.field(folders::parent_id).eq(P5.field(folders::id).nullable())))
+    };
+}
+
+/// A folder's columns, as `Folder` reads them, for a folder or one of P1…P5.
+macro_rules! folder_columns {
+    ($f:expr) => {
+        (
+            $f.field(folders::id),
+            $f.field(folders::name),
+            $f.field(folders::parent_id),
+            $f.field(folders::depth),
+            $f.field(folders::path),
+            $f.field(folders::created_at),
+        )
+    };
+}
+
 /// A LIKE pattern that matches `q` anywhere, case-insensitively (compare with `lower`),
 /// with `\` escaping the wildcards a user typed.
 pub fn contains_pattern(q: &str) -> String {
@@ -299,6 +336,24 @@ pub fn folder_summary(conn: &mut AnyConnection, id: &FolderId) -> Result<FolderS
         .ok_or_else(|| DirectoryError::FolderNotFound(id.to_string()))
 }
 
+/// A folder's counts and the folders above it (root first, without the folder), in one
+/// query that climbs from the folder to the root.
+pub fn folder_summary_and_ancestors(conn: &mut AnyConnection, id: &FolderId) -> Result<(FolderSummary, Vec<Folder>)> {
+    let mut path: Vec<FolderSummary> = prepared::sql(
+        "WITH RECURSIVE up(id) AS (SELECT $1 UNION ALL SELECT f.parent_id FROM folders f JOIN up ON f.id = up.id WHERE f.parent_id IS NOT NULL) \
+         SELECT f.id, f.name, f.parent_id, f.depth, f.path, f.created_at, \
+         CASE WHEN f.id = $1 THEN (SELECT COUNT(*) FROM folders c WHERE c.parent_id = f.id) ELSE 0 END AS subfolders, \
+         f.member_count AS members \
+         FROM folders f JOIN up ON f.id = up.id ORDER BY f.depth",
+    )
+    .bind::<Text, _>(id.as_str())
+    .load(conn)?;
+    match path.pop() {
+        Some(summary) if summary.folder.id == id.as_str() => Ok((summary, path.into_iter().map(|s| s.folder).collect())),
+        _ => Err(DirectoryError::FolderNotFound(id.to_string())),
+    }
+}
+
 /// Folders whose name or id contains `query`, anywhere in the tree.
 pub fn search_folders(conn: &mut AnyConnection, query: &str, page: PageRequest) -> Result<Page<FolderSummary>> {
     folder_summaries(conn, None, query, &[], page)
@@ -380,12 +435,38 @@ pub fn folder_options(conn: &mut AnyConnection) -> Result<Vec<FolderOption>> {
     Ok(out)
 }
 
-/// A member and the path of its folder (none for a removed member), in one query.
-pub fn get_account_placed(conn: &mut AnyConnection, id: &AccountId) -> Result<(Account, Option<String>)> {
+/// A member and the folders on its path, the root first and its own folder last (none
+/// once it is removed), in one query.
+pub fn get_account_and_path(conn: &mut AnyConnection, id: &AccountId) -> Result<(Account, Vec<Folder>)> {
+    type Up = Option<Folder>;
+    let (account, own, up): (Account, Option<Folder>, (Up, Up, Up, Up, Up)) =
+        with_parents!(accounts::table.left_join(folders::table.on(folders::id.nullable().eq(accounts::folder_id))))
+            .filter(accounts::id.eq(id.as_str()))
+            .select((
+                Account::as_select(),
+                Option::<Folder>::as_select(),
+                (
+                    folder_columns!(P1).nullable(),
+                    folder_columns!(P2).nullable(),
+                    folder_columns!(P3).nullable(),
+                    folder_columns!(P4).nullable(),
+                    folder_columns!(P5).nullable(),
+                ),
+            ))
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| DirectoryError::AccountNotFound(id.to_string()))?;
+    let mut path: Vec<Folder> = own.into_iter().chain([up.0, up.1, up.2, up.3, up.4].into_iter().map_while(|f| f)).collect();
+    path.reverse();
+    Ok((account, path))
+}
+
+/// A member with its folder (none once removed), in one query.
+pub fn get_account_in_folder(conn: &mut AnyConnection, id: &AccountId) -> Result<(Account, Option<Folder>)> {
     accounts::table
         .left_join(folders::table.on(folders::id.nullable().eq(accounts::folder_id)))
         .filter(accounts::id.eq(id.as_str()))
-        .select((Account::as_select(), folders::path.nullable()))
+        .select((Account::as_select(), Option::<Folder>::as_select()))
         .first(conn)
         .optional()?
         .ok_or_else(|| DirectoryError::AccountNotFound(id.to_string()))
@@ -557,31 +638,33 @@ pub fn names_of(conn: &mut AnyConnection, ids: &[String]) -> Result<std::collect
     Ok(names)
 }
 
-/// Each of these folders' path by name, root first ("Root / ops / db"), by folder id.
-/// Two queries, whatever the number of folders.
+/// Each of these folders' path by name, root first ("Root / ops / db"), by folder id, in
+/// one query: each folder with its parents' names, up to the root (a folder is at most
+/// `MAX_FOLDER_DEPTH` below it).
 pub fn folder_path_names(conn: &mut AnyConnection, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
-    let found: Vec<(String, String)> = folders::table.filter(folders::id.eq_any(ids)).select((folders::id, folders::path)).load(conn)?;
-    let on_paths: std::collections::BTreeSet<&str> = found.iter().flat_map(|(_, path)| path.split('/').filter(|p| !p.is_empty())).collect();
-    let names: std::collections::HashMap<String, String> = folders::table
-        .filter(folders::id.eq_any(on_paths))
-        .select((folders::id, folders::name, folders::parent_id))
-        .load::<(String, String, Option<String>)>(conn)?
+    type Names = (String, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Names> = with_parents!(folders::table)
+        .filter(folders::id.eq_any(ids))
+        .select((
+            folders::id,
+            folders::name,
+            P1.field(folders::name).nullable(),
+            P2.field(folders::name).nullable(),
+            P3.field(folders::name).nullable(),
+            P4.field(folders::name).nullable(),
+            P5.field(folders::name).nullable(),
+        ))
+        .load(conn)?;
+    Ok(rows
         .into_iter()
-        .map(|(id, name, parent)| (id, if parent.is_none() { "Root".to_owned() } else { name }))
-        .collect();
-    Ok(found
-        .iter()
-        .map(|(id, path)| {
-            let shown: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).map(|p| names.get(p).map_or(p, String::as_str)).collect();
-            (id.clone(), shown.join(" / "))
+        .map(|(id, name, n1, n2, n3, n4, n5)| {
+            // The folder, then each parent: the last one found is the root.
+            let mut names: Vec<String> = std::iter::once(name).chain([n1, n2, n3, n4, n5].into_iter().map_while(|n| n)).collect();
+            names.reverse();
+            names[0] = "Root".to_owned();
+            (id, names.join(" / "))
         })
         .collect())
-}
-
-/// A folder and the folders above it, the root first and the folder last, from the
-/// folder's path (`/r-…/fd-…/`, which names them all): one query by primary key.
-pub fn folders_on_path(conn: &mut AnyConnection, path: &str) -> Result<Vec<Folder>> {
-    by_depth(conn, &path.split('/').filter(|p| !p.is_empty()).collect::<Vec<_>>())
 }
 
 /// Members of the directory (not removed ones), by display name: in one folder when

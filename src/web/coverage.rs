@@ -73,11 +73,9 @@ struct FolderQuery {
 
 async fn folder_or_root(state: &AppState, id: Option<&str>) -> Result<(Folder, Vec<Folder>), AppError> {
     let id = id.map(|f| FolderId::parse(f).map_err(|_| AppError::NotFound(format!("There is no folder {f}.")))).transpose()?;
+    let root = FolderId::parse(&state.directory.root_folder_id).expect("stored ids are valid");
     Ok(db::run(&state.pool, move |c| {
-        let id = match id {
-            Some(id) => id,
-            None => FolderId::parse(&directory::get_directory(c)?.root_folder_id).expect("stored ids are valid"),
-        };
+        let id = id.unwrap_or(root);
         let folder = directory::get_folder(c, &id)?;
         let ancestors = directory::ancestors(c, &folder)?;
         Ok::<_, directory::DirectoryError>((folder, ancestors))

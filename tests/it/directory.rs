@@ -42,6 +42,41 @@ async fn folders_nest_at_most_five_levels_below_the_root() {
 }
 
 #[actix_web::test]
+async fn a_folder_five_levels_down_and_its_member_are_shown_with_their_whole_path() {
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let root = root(c);
+        let mut deepest = root.clone();
+        for level in 1..=5 {
+            deepest = folder(c, &deepest, &format!("level{level}")).unwrap();
+        }
+        let whole = "Root / level1 / level2 / level3 / level4 / level5";
+        let paths = directory::folder_path_names(c, &[deepest.as_str(), root.as_str()]).unwrap();
+        assert_eq!(paths[deepest.as_str()], whole, "names up to the root");
+        assert_eq!(paths[root.as_str()], "Root");
+
+        let (summary, above) = directory::folder_summary_and_ancestors(c, &deepest).unwrap();
+        assert_eq!(summary.folder.id, deepest.as_str());
+        let above: Vec<&str> = above.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(above, ["Root", "level1", "level2", "level3", "level4"], "the root first, without the folder itself");
+        assert!(matches!(directory::folder_summary_and_ancestors(c, &FolderId::generate()), Err(DirectoryError::FolderNotFound(_))));
+
+        let m = member(c, &deepest, "deep member");
+        let id = rd_contacts::domain::AccountId::parse(&m.id).unwrap();
+        let (account, path) = directory::get_account_and_path(c, &id).unwrap();
+        assert_eq!(account.id, m.id);
+        let names: Vec<&str> = path.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["Root", "level1", "level2", "level3", "level4", "level5"], "the root first and its own folder last");
+        assert_eq!(directory::folder_summary_and_ancestors(c, &deepest).unwrap().0.members, 1);
+
+        directory::remove_account(c, &id, &rd_contacts::audit::Actor::cli()).unwrap();
+        let (_, path) = directory::get_account_and_path(c, &id).unwrap();
+        assert!(path.is_empty(), "a removed member is in no folder");
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn sibling_folders_have_distinct_names_whatever_the_case() {
     let app = TestApp::spawn().await;
     app.with_conn(|c| {

@@ -127,10 +127,9 @@ fn picks(c: &mut AnyConnection, contact: &Contact, chosen: &[String]) -> Result<
 }
 
 async fn render_bind(state: &AppState, req: &HttpRequest, admin: &CurrentAdmin, id: ContactId, query: BindQuery, error: Option<String>) -> Reply {
+    let root = FolderId::parse(&state.directory.root_folder_id).expect("stored ids are valid");
     let panel = db::run(&state.pool, move |c| {
         let contact = contacts::get_contact(c, &id)?;
-        let rd = crate::directory::get_directory(c)?;
-        let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
         let open = match &query.open {
             Some(f) => crate::directory::folder_summary(c, f)?,
             None => crate::directory::folder_summary(c, &root)?,

@@ -96,12 +96,19 @@ impl FolderPage {
 }
 
 /// Reads the folder page: the folder, its contacts, its subfolders and a page of its members.
-fn load_folder(c: &mut AnyConnection, id: &FolderId, page: Option<i64>, chrome: Chrome, q: String, forms: FolderForms) -> Result<FolderPage, AppError> {
-    let summary = directory::folder_summary(c, id)?;
+fn load_folder(
+    c: &mut AnyConnection,
+    rd: ResourceDirectory,
+    id: &FolderId,
+    page: Option<i64>,
+    chrome: Chrome,
+    q: String,
+    forms: FolderForms,
+) -> Result<FolderPage, AppError> {
+    let (summary, ancestors) = directory::folder_summary_and_ancestors(c, id)?;
     let (bound_here, inherited) = scope::folder_contacts(c, &summary.folder.path)?;
     // Active contacts not bound here, with room for one more target.
     let bindable = contacts::bindable_contacts(c, 100)?.into_iter().filter(|c| !bound_here.iter().any(|(b, _)| b.id == c.id)).collect();
-    let ancestors = directory::ancestors(c, &summary.folder)?;
     // Every member listed here is in this folder: its path is the breadcrumb's.
     let path = ancestors
         .iter()
@@ -111,7 +118,7 @@ fn load_folder(c: &mut AnyConnection, id: &FolderId, page: Option<i64>, chrome: 
         .join(" / ");
     Ok(FolderPage {
         chrome,
-        rd: directory::get_directory(c)?,
+        rd,
         kept: scope::kept_in_subtree(c, &summary.folder.path)?,
         bound_here,
         inherited,
@@ -152,7 +159,8 @@ async fn render_folder(state: &AppState, admin: &CurrentAdmin, id: FolderId, q: 
         StatusCode::OK
     };
     let chrome = Chrome::new(admin, "directory");
-    let page = db::run(&state.pool, move |c| load_folder(c, &id, page, chrome, q, forms)).await?;
+    let rd = (*state.directory).clone();
+    let page = db::run(&state.pool, move |c| load_folder(c, rd, &id, page, chrome, q, forms)).await?;
     html(status, &page)
 }
 

@@ -108,13 +108,10 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
         StatusCode::OK
     };
     let move_query = forms.move_query.clone();
+    let rd = (*state.directory).clone();
     let (rd, account, folder, ancestors, (folder_options, move_search), mc, users, effective, tags, (audit, gaps)) = db::run(&state.pool, move |c| {
-        let (account, folder_path) = directory::get_account_placed(c, &id)?;
         // The breadcrumb runs down to the member's own folder.
-        let ancestors = match &folder_path {
-            Some(path) => directory::folders_on_path(c, path)?,
-            None => Vec::new(),
-        };
+        let (account, ancestors) = directory::get_account_and_path(c, &id)?;
         let folder = ancestors.last().cloned();
         let path = ancestors.iter().map(|a| if a.is_root() { "Root" } else { a.name.as_str() }).collect::<Vec<_>>().join(" / ");
         let options = if account.is_removed() {
@@ -135,7 +132,7 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
         };
         let why = crate::coverage::reasons(c, std::slice::from_ref(&gap))?;
         let gaps = gap.gaps.iter().map(|t| (t.label(), why.get(&(gap.account_id.clone(), t)).map_or("no recipient", |r| r.label()))).collect();
-        Ok::<_, AppError>((directory::get_directory(c)?, account, folder, ancestors, options, mc, users, effective, tags, (audit, gaps)))
+        Ok::<_, AppError>((rd, account, folder, ancestors, options, mc, users, effective, tags, (audit, gaps)))
     })
     .await?;
     let chrome = Chrome::new(admin, "directory");

@@ -96,9 +96,9 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
     let search = q.clone();
     let chrome = Chrome::new(&admin, "directory");
     let _turn = if q.is_empty() || !tagged.is_empty() { None } else { Some(directory::first_turn(None, &q).await) };
+    let rd = (*state.directory).clone();
     let page = db::run(&state.pool, move |c| {
         directory::with_one_version(|| {
-            let rd = directory::get_directory(c)?;
             let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
             let selected = directory::folder_summary(c, wanted.as_ref().unwrap_or(&root))?;
             let tree = tree::opened(c, &root, &selected)?;
