@@ -34,18 +34,32 @@ macro_rules! with_parents {
     };
 }
 
-/// A folder's columns, as `Folder` reads them, for a folder or one of P1…P5.
-macro_rules! folder_columns {
-    ($f:expr) => {
-        (
-            $f.field(folders::id),
-            $f.field(folders::name),
-            $f.field(folders::parent_id),
-            $f.field(folders::depth),
-            $f.field(folders::path),
-            $f.field(folders::created_at),
-        )
+/// The columns of P1…P5, each as `Folder` reads them and null above the root.
+macro_rules! parent_columns {
+    () => {
+        (parent_columns!(P1), parent_columns!(P2), parent_columns!(P3), parent_columns!(P4), parent_columns!(P5))
     };
+    ($p:expr) => {
+        (
+            $p.field(folders::id),
+            $p.field(folders::name),
+            $p.field(folders::parent_id),
+            $p.field(folders::depth),
+            $p.field(folders::path),
+            $p.field(folders::created_at),
+        )
+            .nullable()
+    };
+}
+
+/// The folders P1…P5 read, nearest first.
+type Parents = (Option<Folder>, Option<Folder>, Option<Folder>, Option<Folder>, Option<Folder>);
+
+/// A folder (if any) and the folders above it as read with `parent_columns!`, the root first.
+fn root_first(own: Option<Folder>, up: Parents) -> Vec<Folder> {
+    let mut path: Vec<Folder> = own.into_iter().chain([up.0, up.1, up.2, up.3, up.4].into_iter().map_while(|f| f)).collect();
+    path.reverse();
+    path
 }
 
 /// A LIKE pattern that matches `q` anywhere, case-insensitively (compare with `lower`),
@@ -336,22 +350,16 @@ pub fn folder_summary(conn: &mut AnyConnection, id: &FolderId) -> Result<FolderS
         .ok_or_else(|| DirectoryError::FolderNotFound(id.to_string()))
 }
 
-/// A folder's counts and the folders above it (root first, without the folder), in one
-/// query that climbs from the folder to the root.
-pub fn folder_summary_and_ancestors(conn: &mut AnyConnection, id: &FolderId) -> Result<(FolderSummary, Vec<Folder>)> {
-    let mut path: Vec<FolderSummary> = prepared::sql(
-        "WITH RECURSIVE up(id) AS (SELECT $1 UNION ALL SELECT f.parent_id FROM folders f JOIN up ON f.id = up.id WHERE f.parent_id IS NOT NULL) \
-         SELECT f.id, f.name, f.parent_id, f.depth, f.path, f.created_at, \
-         CASE WHEN f.id = $1 THEN (SELECT COUNT(*) FROM folders c WHERE c.parent_id = f.id) ELSE 0 END AS subfolders, \
-         f.member_count AS members \
-         FROM folders f JOIN up ON f.id = up.id ORDER BY f.depth",
-    )
-    .bind::<Text, _>(id.as_str())
-    .load(conn)?;
-    match path.pop() {
-        Some(summary) if summary.folder.id == id.as_str() => Ok((summary, path.into_iter().map(|s| s.folder).collect())),
-        _ => Err(DirectoryError::FolderNotFound(id.to_string())),
-    }
+/// A folder, its kept count of members and the folders above it (root first, without the
+/// folder), in one query.
+pub fn folder_and_ancestors(conn: &mut AnyConnection, id: &FolderId) -> Result<(Folder, i64, Vec<Folder>)> {
+    let (folder, members, up): (Folder, i64, Parents) = with_parents!(folders::table)
+        .filter(folders::id.eq(id.as_str()))
+        .select((Folder::as_select(), folders::member_count, parent_columns!()))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| DirectoryError::FolderNotFound(id.to_string()))?;
+    Ok((folder, members, root_first(None, up)))
 }
 
 /// Folders whose name or id contains `query`, anywhere in the tree.
@@ -438,27 +446,14 @@ pub fn folder_options(conn: &mut AnyConnection) -> Result<Vec<FolderOption>> {
 /// A member and the folders on its path, the root first and its own folder last (none
 /// once it is removed), in one query.
 pub fn get_account_and_path(conn: &mut AnyConnection, id: &AccountId) -> Result<(Account, Vec<Folder>)> {
-    type Up = Option<Folder>;
-    let (account, own, up): (Account, Option<Folder>, (Up, Up, Up, Up, Up)) =
+    let (account, own, up): (Account, Option<Folder>, Parents) =
         with_parents!(accounts::table.left_join(folders::table.on(folders::id.nullable().eq(accounts::folder_id))))
             .filter(accounts::id.eq(id.as_str()))
-            .select((
-                Account::as_select(),
-                Option::<Folder>::as_select(),
-                (
-                    folder_columns!(P1).nullable(),
-                    folder_columns!(P2).nullable(),
-                    folder_columns!(P3).nullable(),
-                    folder_columns!(P4).nullable(),
-                    folder_columns!(P5).nullable(),
-                ),
-            ))
+            .select((Account::as_select(), Option::<Folder>::as_select(), parent_columns!()))
             .first(conn)
             .optional()?
             .ok_or_else(|| DirectoryError::AccountNotFound(id.to_string()))?;
-    let mut path: Vec<Folder> = own.into_iter().chain([up.0, up.1, up.2, up.3, up.4].into_iter().map_while(|f| f)).collect();
-    path.reverse();
-    Ok((account, path))
+    Ok((account, root_first(own, up)))
 }
 
 /// A member with its folder (none once removed), in one query.

@@ -55,11 +55,12 @@ async fn a_folder_five_levels_down_and_its_member_are_shown_with_their_whole_pat
         assert_eq!(paths[deepest.as_str()], whole, "names up to the root");
         assert_eq!(paths[root.as_str()], "Root");
 
-        let (summary, above) = directory::folder_summary_and_ancestors(c, &deepest).unwrap();
-        assert_eq!(summary.folder.id, deepest.as_str());
+        let (folder, members, above) = directory::folder_and_ancestors(c, &deepest).unwrap();
+        assert_eq!((folder.id.as_str(), members), (deepest.as_str(), 0));
         let above: Vec<&str> = above.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(above, ["Root", "level1", "level2", "level3", "level4"], "the root first, without the folder itself");
-        assert!(matches!(directory::folder_summary_and_ancestors(c, &FolderId::generate()), Err(DirectoryError::FolderNotFound(_))));
+        assert!(directory::folder_and_ancestors(c, &root).unwrap().2.is_empty(), "nothing is above the root");
+        assert!(matches!(directory::folder_and_ancestors(c, &FolderId::generate()), Err(DirectoryError::FolderNotFound(_))));
 
         let m = member(c, &deepest, "deep member");
         let id = rd_contacts::domain::AccountId::parse(&m.id).unwrap();
@@ -67,7 +68,7 @@ async fn a_folder_five_levels_down_and_its_member_are_shown_with_their_whole_pat
         assert_eq!(account.id, m.id);
         let names: Vec<&str> = path.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["Root", "level1", "level2", "level3", "level4", "level5"], "the root first and its own folder last");
-        assert_eq!(directory::folder_summary_and_ancestors(c, &deepest).unwrap().0.members, 1);
+        assert_eq!(directory::folder_and_ancestors(c, &deepest).unwrap().1, 1, "its kept count of members");
 
         directory::remove_account(c, &id, &rd_contacts::audit::Actor::cli()).unwrap();
         let (_, path) = directory::get_account_and_path(c, &id).unwrap();

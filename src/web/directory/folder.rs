@@ -105,7 +105,9 @@ fn load_folder(
     q: String,
     forms: FolderForms,
 ) -> Result<FolderPage, AppError> {
-    let (summary, ancestors) = directory::folder_summary_and_ancestors(c, id)?;
+    let (folder, members, ancestors) = directory::folder_and_ancestors(c, id)?;
+    let subfolders = directory::list_subfolders(c, id, None, PageRequest::with_size(None, FOLDERS_PER_PAGE))?;
+    let summary = FolderSummary { folder, subfolders: subfolders.total, members };
     let (bound_here, inherited) = scope::folder_contacts(c, &summary.folder.path)?;
     // Active contacts not bound here, with room for one more target.
     let bindable = contacts::bindable_contacts(c, 100)?.into_iter().filter(|c| !bound_here.iter().any(|(b, _)| b.id == c.id)).collect();
@@ -124,7 +126,7 @@ fn load_folder(
         inherited,
         bindable,
         ancestors,
-        subfolders: directory::list_subfolders(c, id, None, PageRequest::with_size(None, FOLDERS_PER_PAGE))?,
+        subfolders,
         members: {
             let request = PageRequest::with_size(page, MEMBERS_PER_PAGE);
             let accounts = if q.trim().is_empty() {
