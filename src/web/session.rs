@@ -120,10 +120,13 @@ pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Starts a fresh session for someone who just proved their password: a new cookie
-/// (renewed, so a planted session id is useless) and, on first use, a new CSRF token.
+/// (renewed, so a planted session id is useless) and a new CSRF token, stored with it (made
+/// on the first page instead, every page opened at once after sign-in wrote the session:
+/// fifty writes of one row, 2 ms each, waiting on each other).
 fn fresh(session: &Session, kind: &str, name: &str, epoch: i32) -> Result<(), AppError> {
     session.renew();
     session.clear();
+    csrf_token(session)?;
     session.insert(KIND, kind).map_err(session_err)?;
     session.insert(ADMIN_NAME, name).map_err(session_err)?;
     session.insert(SIGNED_IN_AT, now()).map_err(session_err)?;

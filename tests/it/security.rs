@@ -19,6 +19,24 @@ async fn root(app: &TestApp) -> String {
 }
 
 #[actix_web::test]
+async fn t1_signing_in_stores_a_new_csrf_token_with_the_new_session_and_pages_then_write_nothing() {
+    let mut app = TestApp::spawn().await;
+    let before = capture(&app.get("/login").await.body, r#"name="csrf_token" value="([^"]+)""#);
+    app.sign_in().await;
+    let signed_in = stored_sessions(&app).await;
+    assert_eq!(signed_in.len(), 1, "one session, made at sign-in");
+    assert!(signed_in[0].1.contains("csrf"), "its CSRF token is stored with it: {}", signed_in[0].1);
+    let after = csrf_of(&app.get("/directory").await.body);
+    assert_ne!(before, after, "a token seen before sign-in is not the signed-in one");
+    app.get("/contacts").await;
+    assert_eq!(stored_sessions(&app).await, signed_in, "opening pages wrote nothing");
+}
+
+async fn stored_sessions(app: &TestApp) -> Vec<(String, String)> {
+    app.with_conn(|c| sessions_table::table.select((sessions_table::id, sessions_table::state)).load::<(String, String)>(c).unwrap()).await
+}
+
+#[actix_web::test]
 async fn t1_a_session_cookie_copied_before_sign_out_neither_reads_nor_writes_after_it() {
     let mut app = TestApp::spawn().await;
     app.sign_in().await;
