@@ -37,7 +37,7 @@ pub async fn dispatch(state: &AppState, actor: &Actor, action: &str, p: &Params)
 fn folder_json(f: &Folder) -> Value {
     json!({
         "FolderId": f.id,
-        "FolderName": if f.is_root() { "Root" } else { f.name.as_str() },
+        "FolderName": f.shown_name(),
         "ParentFolderId": f.parent_id,
         "CreateTime": iso_time(&f.created_at),
     })
@@ -173,10 +173,8 @@ async fn list_ancestors(state: &AppState, p: &Params) -> ApiResult {
         directory::ancestors(c, &folder)
     })
     .await?;
-    let folders: Vec<Value> = ancestors
-        .iter()
-        .map(|f| json!({ "FolderId": f.id, "FolderName": if f.is_root() { "Root" } else { f.name.as_str() }, "CreateTime": iso_time(&f.created_at) }))
-        .collect();
+    let folders: Vec<Value> =
+        ancestors.iter().map(|f| json!({ "FolderId": f.id, "FolderName": f.shown_name(), "CreateTime": iso_time(&f.created_at) })).collect();
     Ok(object(json!({ "Folders": { "Folder": folders } })))
 }
 

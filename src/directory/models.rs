@@ -28,6 +28,14 @@ impl Folder {
     pub fn is_root(&self) -> bool {
         self.parent_id.is_none()
     }
+    /// The folder's name as shown: "Root" for the root.
+    pub fn shown_name(&self) -> &str {
+        if self.is_root() { "Root" } else { &self.name }
+    }
+    /// The shown path of the last of these folders, given root first: "Root / ops / db".
+    pub fn path_label(path: &[Folder]) -> String {
+        path.iter().map(Folder::shown_name).collect::<Vec<_>>().join(" / ")
+    }
     /// The ids of this folder's ancestors, root first, without the folder itself.
     pub fn ancestor_ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self.path.split('/').filter(|s| !s.is_empty()).collect();

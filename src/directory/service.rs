@@ -633,31 +633,23 @@ pub fn names_of(conn: &mut AnyConnection, ids: &[String]) -> Result<std::collect
     Ok(names)
 }
 
-/// Each of these folders' path by name, root first ("Root / ops / db"), by folder id, in
-/// one query: each folder with its parents' names, up to the root (a folder is at most
-/// `MAX_FOLDER_DEPTH` below it).
+/// Each of these folders' path by name, root first ("Root / ops / db"), by folder id.
+/// Two queries, whatever the number of folders.
 pub fn folder_path_names(conn: &mut AnyConnection, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
-    type Names = (String, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
-    let rows: Vec<Names> = with_parents!(folders::table)
-        .filter(folders::id.eq_any(ids))
-        .select((
-            folders::id,
-            folders::name,
-            P1.field(folders::name).nullable(),
-            P2.field(folders::name).nullable(),
-            P3.field(folders::name).nullable(),
-            P4.field(folders::name).nullable(),
-            P5.field(folders::name).nullable(),
-        ))
-        .load(conn)?;
-    Ok(rows
+    let found: Vec<(String, String)> = folders::table.filter(folders::id.eq_any(ids)).select((folders::id, folders::path)).load(conn)?;
+    let on_paths: std::collections::BTreeSet<&str> = found.iter().flat_map(|(_, path)| path.split('/').filter(|p| !p.is_empty())).collect();
+    let names: std::collections::HashMap<String, String> = folders::table
+        .filter(folders::id.eq_any(on_paths))
+        .select((folders::id, folders::name, folders::parent_id))
+        .load::<(String, String, Option<String>)>(conn)?
         .into_iter()
-        .map(|(id, name, n1, n2, n3, n4, n5)| {
-            // The folder, then each parent: the last one found is the root.
-            let mut names: Vec<String> = std::iter::once(name).chain([n1, n2, n3, n4, n5].into_iter().map_while(|n| n)).collect();
-            names.reverse();
-            names[0] = "Root".to_owned();
-            (id, names.join(" / "))
+        .map(|(id, name, parent)| (id, if parent.is_none() { "Root".to_owned() } else { name }))
+        .collect();
+    Ok(found
+        .iter()
+        .map(|(id, path)| {
+            let shown: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).map(|p| names.get(p).map_or(p, String::as_str)).collect();
+            (id.clone(), shown.join(" / "))
         })
         .collect())
 }

@@ -134,7 +134,7 @@ async fn render_bind(state: &AppState, req: &HttpRequest, admin: &CurrentAdmin, 
             Some(f) => crate::directory::folder_summary(c, f)?,
             None => crate::directory::folder_summary(c, &root)?,
         };
-        let tree = tree::opened(c, &root, &open)?;
+        let (tree, _) = tree::opened(c, &root, &open)?;
         let members = if query.q.is_empty() {
             Page { items: Vec::new(), total: 0, request: PageRequest::with_size(None, MEMBER_RESULTS) }
         } else {

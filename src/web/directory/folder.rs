@@ -112,12 +112,7 @@ fn load_folder(
     // Active contacts not bound here, with room for one more target.
     let bindable = contacts::bindable_contacts(c, 100)?.into_iter().filter(|c| !bound_here.iter().any(|(b, _)| b.id == c.id)).collect();
     // Every member listed here is in this folder: its path is the breadcrumb's.
-    let path = ancestors
-        .iter()
-        .chain(std::iter::once(&summary.folder))
-        .map(|f| if f.parent_id.is_none() { "Root" } else { f.name.as_str() })
-        .collect::<Vec<_>>()
-        .join(" / ");
+    let path = Folder::path_label(&[ancestors.as_slice(), std::slice::from_ref(&summary.folder)].concat());
     Ok(FolderPage {
         chrome,
         rd,

@@ -113,7 +113,7 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
         // The breadcrumb runs down to the member's own folder.
         let (account, ancestors) = directory::get_account_and_path(c, &id)?;
         let folder = ancestors.last().cloned();
-        let path = ancestors.iter().map(|a| if a.is_root() { "Root" } else { a.name.as_str() }).collect::<Vec<_>>().join(" / ");
+        let path = Folder::path_label(&ancestors);
         let options = if account.is_removed() {
             (Vec::new(), false)
         } else {

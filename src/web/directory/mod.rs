@@ -13,7 +13,7 @@ use crate::audit::Actor;
 use crate::db;
 use crate::db::AnyConnection;
 use crate::directory::tags;
-use crate::directory::{self, Account, DirectoryError};
+use crate::directory::{self, Account, DirectoryError, Folder};
 use crate::domain::{AccountId, EmailAddress, FolderId, Page, Tag, TagKey, TagValue, TaggedKind};
 use crate::state::AppState;
 use crate::web::AppError;
@@ -82,17 +82,21 @@ impl MemberRow {
 
 /// The rows of a members table: each member with its path. Two queries.
 pub(crate) fn member_rows(c: &mut AnyConnection, page: Page<Account>) -> Result<Page<MemberRow>, DirectoryError> {
-    Ok(member_rows_and_paths(c, page, &[])?.0)
+    member_rows_known(c, page, &[])
 }
 
-/// As [`member_rows`], with the shown paths of the folders `also` in the same lookup.
-pub(crate) fn member_rows_and_paths(
-    c: &mut AnyConnection,
-    page: Page<Account>,
-    also: &[&str],
-) -> Result<(Page<MemberRow>, std::collections::HashMap<String, String>), DirectoryError> {
-    let ids: Vec<&str> = page.items.iter().filter_map(|a| a.folder_id.as_deref()).chain(also.iter().copied()).collect();
-    let paths = directory::folder_path_names(c, &ids)?;
+/// As [`member_rows`], where the members in the last folder of `known` (the folders on its
+/// path, root first) take its path as it is: no query when they all are.
+pub(crate) fn member_rows_known(c: &mut AnyConnection, page: Page<Account>, known: &[Folder]) -> Result<Page<MemberRow>, DirectoryError> {
+    let mut paths = std::collections::HashMap::new();
+    if let Some(last) = known.last() {
+        paths.insert(last.id.clone(), Folder::path_label(known));
+    }
+    let unknown: Vec<&str> = page.items.iter().filter_map(|a| a.folder_id.as_deref()).filter(|f| !paths.contains_key(*f)).collect();
+    if !unknown.is_empty() {
+        let found = directory::folder_path_names(c, &unknown)?;
+        paths.extend(found);
+    }
     let items = page
         .items
         .into_iter()
@@ -101,7 +105,7 @@ pub(crate) fn member_rows_and_paths(
             MemberRow { account, path }
         })
         .collect();
-    Ok((Page { items, total: page.total, request: page.request }, paths))
+    Ok(Page { items, total: page.total, request: page.request })
 }
 
 /// The Organization View filtered by one tag (`key=value`, or the key with any value).

@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::{self, AnyConnection};
-use crate::directory::{self, DirectoryError, FolderSummary, ResourceDirectory};
+use crate::directory::{self, DirectoryError, Folder, FolderSummary, ResourceDirectory};
 use crate::domain::{FolderId, Page, PageRequest};
 use crate::membership::ImportError;
 use crate::state::AppState;
@@ -46,7 +46,7 @@ struct OverviewPage {
 
 impl OverviewPage {
     fn selected_label(&self) -> &str {
-        if self.selected.folder.is_root() { "Root" } else { &self.selected.folder.name }
+        self.selected.folder.shown_name()
     }
     fn is_empty(&self) -> bool {
         self.folder_count == 0 && self.member_count == 0
@@ -101,7 +101,7 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
         directory::with_one_version(|| {
             let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
             let selected = directory::folder_summary(c, wanted.as_ref().unwrap_or(&root))?;
-            let tree = tree::opened(c, &root, &selected)?;
+            let (tree, on_path) = tree::opened(c, &root, &selected)?;
             let (members, found_folders) = if search.is_empty() && tagged.is_empty() {
                 (directory::list_folder_members(c, &selected, PageRequest::with_size(page, MEMBERS_PER_PAGE))?, None)
             } else {
@@ -111,8 +111,8 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
                 )
             };
             let (folder_count, member_count) = directory::directory_counts(c)?;
-            let (members, mut paths) = member_rows_and_paths(c, members, &[selected.folder.id.as_str()])?;
-            let selected_path = paths.remove(&selected.folder.id).unwrap_or_default();
+            let members = member_rows_known(c, members, &on_path)?;
+            let selected_path = Folder::path_label(&on_path);
             Ok::<_, DirectoryError>(OverviewPage {
                 chrome,
                 rd,

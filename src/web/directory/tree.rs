@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::db::AnyConnection;
-use crate::directory::{self, DirectoryError, FolderSummary};
+use crate::directory::{self, DirectoryError, Folder, FolderSummary};
 use crate::domain::{FolderId, Page, PageRequest};
 
 use super::TREE_FOLDERS;
@@ -28,15 +28,16 @@ impl TreeRow {
         TreeRow { node, expanded: false, selected: false, closes: Vec::new() }
     }
     pub fn label(&self) -> &str {
-        if self.node.folder.is_root() { "Root" } else { &self.node.folder.name }
+        self.node.folder.shown_name()
     }
     pub fn has_children(&self) -> bool {
         self.node.subfolders > 0
     }
 }
 
-/// The tree from the root with the way down to `target` opened (and `target` itself).
-pub(crate) fn opened(c: &mut AnyConnection, root: &FolderId, target: &FolderSummary) -> Result<Vec<TreeRow>, DirectoryError> {
+/// The tree from the root with the way down to `target` opened (and `target` itself), and
+/// that way: the folders from the root to `target`.
+pub(crate) fn opened(c: &mut AnyConnection, root: &FolderId, target: &FolderSummary) -> Result<(Vec<TreeRow>, Vec<Folder>), DirectoryError> {
     let mut open = directory::ancestors(c, &target.folder)?;
     open.push(target.folder.clone());
     let mut children = HashMap::new();
@@ -47,7 +48,7 @@ pub(crate) fn opened(c: &mut AnyConnection, root: &FolderId, target: &FolderSumm
     let top = if target.folder.id == root.as_str() { target.clone() } else { directory::folder_summary(c, root)? };
     let mut tree = Vec::new();
     flatten(&mut tree, top, &mut children, &target.folder.id);
-    Ok(tree)
+    Ok((tree, open))
 }
 
 /// Flattens the opened part of the tree, depth first, from `node`.
