@@ -1,6 +1,8 @@
 //! Password hashing (argon2) off the async workers and outside any database connection,
 //! a few at a time: a burst of sign-ins queues here instead of starving the pool and the
-//! CPU for every other request.
+//! CPU for every other request. Each hash runs on a thread of its own, not on an HTTP
+//! worker's blocking threads: those are few (`startup::blocking_threads`) and kept for
+//! database work, which a burst of sign-ins would otherwise hold up.
 
 use std::sync::Arc;
 
@@ -30,7 +32,7 @@ impl Hasher {
     pub async fn hash(&self, password: &str) -> Result<String, AuthError> {
         let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|e| AuthError::Hash(e.to_string()))?
+        on_own_thread(move || hash_password(&password)).await.unwrap_or_else(|| Err(AuthError::Hash("the hashing thread stopped".into())))
     }
 
     /// Whether `password` matches `hash`; with no hash (no such user) it still takes the
@@ -38,9 +40,20 @@ impl Hasher {
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> bool {
         let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
         let (password, known, hash) = (password.to_owned(), hash.is_some(), hash.unwrap_or(NO_USER).to_owned());
-        let matched = tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()).await.unwrap_or(false);
+        let matched = on_own_thread(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()).await.unwrap_or(false);
         known && matched
     }
+}
+
+/// Runs `f` on a new thread and waits for its answer (none if it panicked). The semaphore
+/// bounds how many run at once; each takes tens of milliseconds, next to which starting a
+/// thread costs nothing.
+async fn on_own_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.await.ok()
 }
 
 /// Hashes a password now, on this thread (the CLI, and `Hasher` underneath).
