@@ -299,14 +299,27 @@ pub struct MemberContact {
     pub source: String,
 }
 
+/// A member's contacts, each with where it comes from.
 pub fn member_contacts(conn: &mut AnyConnection, account: &str, folder_path: Option<&str>, removed: bool) -> QueryResult<Vec<MemberContact>> {
-    use crate::db::schema::bindings;
     let rows: Vec<(Contact, i32)> = associations::table
         .inner_join(contacts::table)
         .filter(associations::account_id.eq(account))
-        .order(contacts::name_key)
+        .order((contacts::name_key, contacts::id))
         .select((Contact::as_select(), associations::retained_types))
         .load(conn)?;
+    member_contacts_of(conn, rows, account, folder_path, removed)
+}
+
+/// Where each of a member's contacts (with its association's retained types, as
+/// `message_center::message_center_and_contacts` reads them) comes from.
+pub fn member_contacts_of(
+    conn: &mut AnyConnection,
+    rows: Vec<(Contact, i32)>,
+    account: &str,
+    folder_path: Option<&str>,
+    removed: bool,
+) -> QueryResult<Vec<MemberContact>> {
+    use crate::db::schema::bindings;
     let ids: Vec<&str> = rows.iter().map(|(c, _)| c.id.as_str()).collect();
     let bound: Vec<Binding> = bindings::table.filter(bindings::contact_id.eq_any(ids)).select(Binding::as_select()).load(conn)?;
     let names = folder_names(conn, bound.iter().filter(|b| folder_path.is_some_and(|p| covers_path(b, p))))?;

@@ -5,6 +5,7 @@ use time::PrimitiveDateTime;
 use super::McError;
 use super::models::{DirectoryEntry, MessageCenter, OwnRecipient, Recipient, RecipientKind};
 use crate::audit::{self, Actor, Changes, Event};
+use crate::contacts::Contact;
 use crate::db::schema::{accounts, associations, contacts, mc_recipients};
 use crate::db::{AnyConnection, now_utc};
 use crate::domain::{EmailAddress, MessageType, MessageTypes, RecipientName};
@@ -20,9 +21,6 @@ fn ensure_account(conn: &mut AnyConnection, account: &str) -> Result<()> {
     Ok(())
 }
 
-/// contact id, name, email, verified at, types, opt-out, removed at, associated at.
-type EntryRow = (String, String, String, Option<PrimitiveDateTime>, i32, i32, Option<PrimitiveDateTime>, PrimitiveDateTime);
-
 /// A member's Message Center: its own recipients and the directory's entries.
 pub fn message_center(conn: &mut AnyConnection, account: &str) -> Result<MessageCenter> {
     ensure_account(conn, account)?;
@@ -32,38 +30,41 @@ pub fn message_center(conn: &mut AnyConnection, account: &str) -> Result<Message
 /// As [`message_center`], for an account the caller has just read (no check that it
 /// exists): own recipients, the directory's entries and their bounce marks, three queries.
 pub fn message_center_of_known(conn: &mut AnyConnection, account: &str) -> Result<MessageCenter> {
-    let own = mc_recipients::table.filter(mc_recipients::account_id.eq(account)).order(mc_recipients::id).select(OwnRecipient::as_select()).load(conn)?;
-    let rows: Vec<EntryRow> = associations::table
+    Ok(message_center_and_contacts(conn, account)?.0)
+}
+
+/// As [`message_center_of_known`], with the member's contacts in full and each
+/// association's retained types (rule U2), from the same read: a member's page shows both.
+pub fn message_center_and_contacts(conn: &mut AnyConnection, account: &str) -> Result<(MessageCenter, Vec<(Contact, i32)>)> {
+    let rows: Vec<(Contact, i32, Option<PrimitiveDateTime>, PrimitiveDateTime, i32)> = associations::table
         .inner_join(contacts::table)
         .filter(associations::account_id.eq(account))
         .order((contacts::name_key, contacts::id))
-        .select((
-            contacts::id,
-            contacts::name,
-            contacts::email,
-            contacts::verified_at,
-            contacts::message_types,
-            associations::mc_opt_out,
-            associations::mc_removed_at,
-            associations::associated_at,
-        ))
+        .select((Contact::as_select(), associations::mc_opt_out, associations::mc_removed_at, associations::associated_at, associations::retained_types))
         .load(conn)?;
     let entries = rows
-        .into_iter()
-        .map(|(contact_id, contact_name, email, verified_at, types, opt_out, removed_at, associated_at)| DirectoryEntry {
-            contact_id,
-            contact_name,
-            email: verified_at.map(|_| email),
-            contact_types: MessageTypes::from_bits(types),
-            opt_out: MessageTypes::from_bits(opt_out),
-            removed_at,
-            associated_at,
+        .iter()
+        .map(|(c, opt_out, removed_at, associated_at, _)| DirectoryEntry {
+            contact_id: c.id.clone(),
+            contact_name: c.name.clone(),
+            email: c.verified_at.map(|_| c.email.clone()),
+            contact_types: MessageTypes::from_bits(c.message_types),
+            opt_out: MessageTypes::from_bits(*opt_out),
+            removed_at: *removed_at,
+            associated_at: *associated_at,
             bounce: None,
         })
-        .collect::<Vec<DirectoryEntry>>();
+        .collect();
+    let mc = with_own_recipients_and_bounces(conn, account, entries)?;
+    Ok((mc, rows.into_iter().map(|(c, _, _, _, retained)| (c, retained)).collect()))
+}
+
+/// A Message Center from the directory's entries: the member's own recipients and the
+/// bounce marks of every address, two queries.
+fn with_own_recipients_and_bounces(conn: &mut AnyConnection, account: &str, mut entries: Vec<DirectoryEntry>) -> Result<MessageCenter> {
+    let own = mc_recipients::table.filter(mc_recipients::account_id.eq(account)).order(mc_recipients::id).select(OwnRecipient::as_select()).load(conn)?;
     let addresses = own.iter().map(|r| r.email.as_str()).chain(entries.iter().filter_map(|e| e.email.as_deref()));
     let bounces = crate::bounces::of(conn, addresses)?;
-    let mut entries = entries;
     for e in &mut entries {
         e.bounce = e.email.as_deref().and_then(|a| crate::bounces::lookup(&bounces, a));
     }

@@ -119,9 +119,9 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
         } else {
             directory::move_choices(c, folder.as_ref().map(|f| (f.id.as_str(), path.as_str())), &move_query)?
         };
-        let mc = message_center::message_center_of_known(c, &account.id)?;
+        let (mc, contacts) = message_center::message_center_and_contacts(c, &account.id)?;
         let users = member_users::users_of(c, &account.id)?;
-        let effective = scope::member_contacts(c, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;
+        let effective = scope::member_contacts_of(c, contacts, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;
         let tags = tags::tags_of(c, TaggedKind::Account, std::slice::from_ref(&account.id))?.remove(&account.id).unwrap_or_default();
         let audit = audit::recent(c, &account.id, HISTORY_ROWS)?;
         let gap = crate::coverage::MemberGap {
