@@ -94,13 +94,24 @@ pub fn prepare(settings: Settings, mailer: Mailer) -> Result<(AppState, FirstRun
 }
 
 fn pool_size(settings: &Settings) -> u32 {
-    // Request handlers run diesel on tokio's blocking pool; workers hold one each.
-    (8 + settings.workers as u32).min(32)
+    pool_size_for(crate::db::is_postgres_url(&settings.database_url), cores(), settings.workers)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
+/// Request handlers run diesel on the HTTP workers' blocking threads; job workers hold one
+/// connection each. On PostgreSQL the pool grows with the cores, to hold the threads below
+/// (10 connections on 2 cores, 32 at most); SQLite keeps 8 beside the jobs.
+fn pool_size_for(postgres: bool, cores: usize, job_workers: usize) -> u32 {
+    let requests = if postgres { (3 * cores).max(8) } else { 8 };
+    (requests + job_workers).min(32) as u32
 }
 
 /// HTTP workers: one for each core, as actix would start.
 pub fn http_workers() -> usize {
-    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+    cores()
 }
 
 /// Threads each of `http_workers` HTTP workers may run database work on (tokio's default
@@ -121,14 +132,14 @@ pub fn http_workers() -> usize {
 /// against 57–86 ms: every query's answer woke one thread among twenty, and the requests
 /// that waited longest waited on the scheduler and on the pool.
 pub fn blocking_threads(settings: &Settings, http_workers: usize) -> usize {
-    let pool = pool_size(settings) as usize;
+    let postgres = crate::db::is_postgres_url(&settings.database_url);
+    threads_for(postgres, cores(), http_workers, settings.workers)
+}
+
+fn threads_for(postgres: bool, cores: usize, http_workers: usize, job_workers: usize) -> usize {
+    let pool = pool_size_for(postgres, cores, job_workers) as usize;
     let workers = http_workers.max(1);
-    if crate::db::is_postgres_url(&settings.database_url) {
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        (3 * cores).min(pool.saturating_sub(settings.workers).max(workers)).div_ceil(workers)
-    } else {
-        pool.div_ceil(workers)
-    }
+    if postgres { (3 * cores).min(pool.saturating_sub(job_workers).max(workers)).div_ceil(workers) } else { pool.div_ceil(workers) }
 }
 
 /// The session cookie key, derived from the secret so that it is 64 bytes whatever
@@ -224,4 +235,32 @@ pub fn app(
         })
         .configure(api::routes)
         .configure(console::routes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{pool_size_for, threads_for};
+
+    #[test]
+    fn on_postgresql_the_http_workers_threads_fit_in_the_pool_beside_the_job_workers() {
+        for cores in 1..=64 {
+            for jobs in 0..=4 {
+                let pool = pool_size_for(true, cores, jobs) as usize;
+                let each = threads_for(true, cores, cores, jobs);
+                assert!(each >= 1, "every worker can reach the database ({cores} cores)");
+                assert!(pool <= 32, "{pool} connections for {cores} cores");
+                if cores * 3 + jobs <= 32 {
+                    assert!(each * cores <= pool - jobs, "{cores} cores, {jobs} job workers: {each} threads a worker, {pool} connections");
+                }
+            }
+        }
+        // This machine's size: ten connections, three threads for each of two workers.
+        assert_eq!((pool_size_for(true, 2, 2), threads_for(true, 2, 2, 2)), (10, 3));
+    }
+
+    #[test]
+    fn sqlite_keeps_its_pool_and_shares_it_between_the_workers() {
+        assert_eq!((pool_size_for(false, 2, 2), threads_for(false, 2, 2, 2)), (10, 5));
+        assert_eq!(pool_size_for(false, 16, 2), 10, "SQLite's pool does not grow with the cores");
+    }
 }
