@@ -80,7 +80,7 @@ pub struct Saved {
 pub fn create_contact(conn: &mut AnyConnection, new: &NewContact, sender: &Sender, actor: &Actor) -> Result<Saved> {
     crate::db::transaction(conn, |conn| {
         lock_directory(conn)?;
-        let (used, quota) = (count_contacts(conn)?, quota(conn)?);
+        let (used, quota) = contact_quota(conn)?;
         if used >= quota {
             return Err(ContactError::QuotaExceeded { used, quota });
         }

@@ -108,8 +108,7 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
         StatusCode::OK
     };
     let move_query = forms.move_query.clone();
-    let rd = (*state.directory).clone();
-    let (rd, account, folder, ancestors, (folder_options, move_search), mc, users, effective, tags, (audit, gaps)) = db::run(&state.pool, move |c| {
+    let (account, folder, ancestors, (folder_options, move_search), mc, users, effective, tags, (audit, gaps)) = db::run(&state.pool, move |c| {
         // The breadcrumb runs down to the member's own folder.
         let (account, ancestors) = directory::get_account_and_path(c, &id)?;
         let folder = ancestors.last().cloned();
@@ -132,13 +131,29 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
         };
         let why = crate::coverage::reasons(c, std::slice::from_ref(&gap))?;
         let gaps = gap.gaps.iter().map(|t| (t.label(), why.get(&(gap.account_id.clone(), t)).map_or("no recipient", |r| r.label()))).collect();
-        Ok::<_, AppError>((rd, account, folder, ancestors, options, mc, users, effective, tags, (audit, gaps)))
+        Ok::<_, AppError>((account, folder, ancestors, options, mc, users, effective, tags, (audit, gaps)))
     })
     .await?;
     let chrome = Chrome::new(admin, "directory");
     html(
         status,
-        &MemberPage { chrome, rd, account, folder, ancestors, folder_options, move_search, forms, mc, users, effective, tags, max_tags: MAX_TAGS, audit, gaps },
+        &MemberPage {
+            chrome,
+            rd: (*state.directory).clone(),
+            account,
+            folder,
+            ancestors,
+            folder_options,
+            move_search,
+            forms,
+            mc,
+            users,
+            effective,
+            tags,
+            max_tags: MAX_TAGS,
+            audit,
+            gaps,
+        },
     )
 }
 
