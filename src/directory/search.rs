@@ -207,6 +207,10 @@ pub(super) static DIRECTORY_TOTALS: KeptByVersion<(i64, i64)> = KeptByVersion::n
 /// The current members under a folder path (a subtree), by path.
 pub(super) static SUBTREE_MEMBERS: KeptByVersion<i64> = KeptByVersion::new();
 
+/// Folders' paths by name (as [`super::folder_path_names`] answers), by their sorted ids:
+/// the same page of a search shows the same members' paths, two round trips each view.
+pub(super) static FOLDER_PATHS: KeptByVersion<Arc<HashMap<String, String>>> = KeptByVersion::new();
+
 /// The searches being read from the database right now, and a signal when one ends.
 static READING: LazyLock<(Mutex<std::collections::HashSet<Key>>, std::sync::Condvar)> = LazyLock::new(Default::default);
 

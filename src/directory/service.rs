@@ -634,8 +634,17 @@ pub fn names_of(conn: &mut AnyConnection, ids: &[String]) -> Result<std::collect
 }
 
 /// Each of these folders' path by name, root first ("Root / ops / db"), by folder id.
-/// Two queries, whatever the number of folders.
+/// Kept under the search version (every rename or move of a folder moves it on), so the
+/// same folders again cost its one read; otherwise two queries, whatever their number.
 pub fn folder_path_names(conn: &mut AnyConnection, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+    let mut key = ids.to_vec();
+    key.sort_unstable();
+    key.dedup();
+    let kept = search::FOLDER_PATHS.kept_or_read(conn, &key.join(","), |conn| read_folder_path_names(conn, &key).map(std::sync::Arc::new))?;
+    Ok(std::sync::Arc::unwrap_or_clone(kept))
+}
+
+fn read_folder_path_names(conn: &mut AnyConnection, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
     let found: Vec<(String, String)> = folders::table.filter(folders::id.eq_any(ids)).select((folders::id, folders::path)).load(conn)?;
     let on_paths: std::collections::BTreeSet<&str> = found.iter().flat_map(|(_, path)| path.split('/').filter(|p| !p.is_empty())).collect();
     let names: std::collections::HashMap<String, String> = folders::table

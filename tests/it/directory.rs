@@ -397,3 +397,37 @@ async fn a_repeated_folder_search_sees_every_folder_added_renamed_or_deleted_eve
     })
     .await;
 }
+
+#[actix_web::test]
+async fn folder_paths_kept_between_views_follow_every_rename_or_move_even_in_plain_sql() {
+    // A search page shows each member's folder path by name; the paths of the same folders
+    // are kept while no folder changed, and a change to any folder on a path shows at once.
+    use diesel::prelude::*;
+    use rd_contacts::db::schema::folders;
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let r = root(c);
+        let ops = folder(c, &r, "ops").unwrap();
+        let db = folder(c, &ops, "db").unwrap();
+        let web = folder(c, &r, "web").unwrap();
+        let paths = |c: &mut AnyConnection| -> Vec<String> {
+            let names = directory::folder_path_names(c, &[db.as_str(), web.as_str()]).unwrap();
+            vec![names[db.as_str()].clone(), names[web.as_str()].clone()]
+        };
+        assert_eq!(paths(c), ["Root / ops / db", "Root / web"]);
+        assert_eq!(paths(c), ["Root / ops / db", "Root / web"], "the same folders again");
+        let reversed = directory::folder_path_names(c, &[web.as_str(), db.as_str(), web.as_str()]).unwrap();
+        assert_eq!((reversed.len(), reversed[db.as_str()].as_str()), (2, "Root / ops / db"), "in any order, named twice");
+        directory::rename_folder(c, &ops, &FolderName::parse("platform").unwrap(), &rd_contacts::audit::Actor::cli()).unwrap();
+        assert_eq!(paths(c), ["Root / platform / db", "Root / web"], "a folder above renamed");
+        diesel::update(folders::table.find(web.as_str())).set(folders::name.eq("www")).execute(c).unwrap();
+        assert_eq!(paths(c), ["Root / platform / db", "Root / www"], "renamed in plain SQL");
+        let web_path = directory::get_folder(c, &web).unwrap().path;
+        let db_path = directory::get_folder(c, &db).unwrap().path;
+        let moved = format!("{web_path}{}/", db.as_str());
+        diesel::update(folders::table.find(db.as_str())).set((folders::parent_id.eq(web.as_str()), folders::path.eq(&moved))).execute(c).unwrap();
+        assert_ne!(db_path, moved);
+        assert_eq!(paths(c), ["Root / www / db", "Root / www"], "moved in plain SQL");
+    })
+    .await;
+}

@@ -128,21 +128,24 @@ fn picks(c: &mut AnyConnection, contact: &Contact, chosen: &[String]) -> Result<
 
 async fn render_bind(state: &AppState, req: &HttpRequest, admin: &CurrentAdmin, id: ContactId, query: BindQuery, error: Option<String>) -> Reply {
     let root = FolderId::parse(&state.directory.root_folder_id).expect("stored ids are valid");
+    // A read-only view: the search and the members' paths are kept under one version read.
     let panel = db::run(&state.pool, move |c| {
-        let contact = contacts::get_contact(c, &id)?;
-        let open = match &query.open {
-            Some(f) => crate::directory::folder_summary(c, f)?,
-            None => crate::directory::folder_summary(c, &root)?,
-        };
-        let (tree, _) = tree::opened(c, &root, &open)?;
-        let members = if query.q.is_empty() {
-            Page { items: Vec::new(), total: 0, request: PageRequest::with_size(None, MEMBER_RESULTS) }
-        } else {
-            let found = crate::directory::list_accounts(c, None, Some(&query.q), PageRequest::with_size(None, MEMBER_RESULTS))?;
-            member_rows(c, found)?
-        };
-        let picks = picks(c, &contact, &query.chosen)?;
-        Ok::<_, ContactError>(BindPanel { csrf: String::new(), contact, picks, tree, found: Found { q: query.q, members }, error })
+        crate::directory::with_one_version(|| {
+            let contact = contacts::get_contact(c, &id)?;
+            let open = match &query.open {
+                Some(f) => crate::directory::folder_summary(c, f)?,
+                None => crate::directory::folder_summary(c, &root)?,
+            };
+            let (tree, _) = tree::opened(c, &root, &open)?;
+            let members = if query.q.is_empty() {
+                Page { items: Vec::new(), total: 0, request: PageRequest::with_size(None, MEMBER_RESULTS) }
+            } else {
+                let found = crate::directory::list_accounts(c, None, Some(&query.q), PageRequest::with_size(None, MEMBER_RESULTS))?;
+                member_rows(c, found)?
+            };
+            let picks = picks(c, &contact, &query.chosen)?;
+            Ok::<_, ContactError>(BindPanel { csrf: String::new(), contact, picks, tree, found: Found { q: query.q, members }, error })
+        })
     })
     .await?;
     let panel = BindPanel { csrf: admin.csrf.clone(), ..panel };
@@ -177,10 +180,12 @@ async fn member_results(state: web::Data<AppState>, req: HttpRequest, _admin: Cu
     let id = contact_id(&path)?;
     let query = BindQuery::of(&req)?;
     let fragment = db::run(&state.pool, move |c| {
-        let contact = contacts::get_contact(c, &id)?;
-        let found = crate::directory::list_accounts(c, None, Some(&query.q), PageRequest::with_size(None, MEMBER_RESULTS))?;
-        let members = if query.q.is_empty() { Page { items: Vec::new(), total: 0, request: found.request } } else { member_rows(c, found)? };
-        Ok::<_, ContactError>(MemberResults { picks: picks(c, &contact, &query.chosen)?, found: Found { q: query.q, members } })
+        crate::directory::with_one_version(|| {
+            let contact = contacts::get_contact(c, &id)?;
+            let found = crate::directory::list_accounts(c, None, Some(&query.q), PageRequest::with_size(None, MEMBER_RESULTS))?;
+            let members = if query.q.is_empty() { Page { items: Vec::new(), total: 0, request: found.request } } else { member_rows(c, found)? };
+            Ok::<_, ContactError>(MemberResults { picks: picks(c, &contact, &query.chosen)?, found: Found { q: query.q, members } })
+        })
     })
     .await?;
     html(StatusCode::OK, &fragment)
