@@ -211,6 +211,28 @@ pub(super) static SUBTREE_MEMBERS: KeptByVersion<i64> = KeptByVersion::new();
 /// the same page of a search shows the same members' paths, two round trips each view.
 pub(super) static FOLDER_PATHS: KeptByVersion<Arc<HashMap<String, String>>> = KeptByVersion::new();
 
+/// Folder rows (as [`super::folders_by_id`] answers), by their sorted ids: the folders of
+/// a page of members that an API list shows again.
+pub(super) static FOLDERS: KeptByVersion<Arc<Vec<super::Folder>>> = KeptByVersion::new();
+
+/// Where a member can be moved (as [`super::move_choices`] reads it), by what was typed.
+pub(super) static MOVE_CHOICES: KeptByVersion<Arc<(Vec<super::FolderOption>, bool)>> = KeptByVersion::new();
+
+/// A folder, its count of members and the folders above it (as
+/// [`super::folder_and_ancestors`] reads them), by the folder's id.
+pub(super) static FOLDER_PLACES: KeptByVersion<Arc<(super::Folder, i64, Vec<super::Folder>)>> = KeptByVersion::new();
+
+/// A page of folders with their counts, found without tags, by parent, text and page.
+pub(super) static FOLDER_PAGES: KeptByVersion<Arc<crate::domain::Page<super::FolderSummary>>> = KeptByVersion::new();
+
+/// A page of a plain list of members (a folder's, or the whole directory's), by folder,
+/// the total the caller knew, and page.
+pub(super) static ACCOUNT_PAGES: KeptByVersion<Arc<crate::domain::Page<super::Account>>> = KeptByVersion::new();
+
+/// A member and the folders on its path (as [`super::get_account_and_path`] reads them),
+/// by the member's id.
+pub(super) static ACCOUNT_PLACES: KeptByVersion<Arc<(super::Account, Vec<super::Folder>)>> = KeptByVersion::new();
+
 /// The searches being read from the database right now, and a signal when one ends.
 static READING: LazyLock<(Mutex<std::collections::HashSet<Key>>, std::sync::Condvar)> = LazyLock::new(Default::default);
 

@@ -265,7 +265,19 @@ pub fn list_subfolders_tagged(
 /// one), whose name or id contains `query`, that carry every tag of `tagged`. One query
 /// (each row says how many match), two for a page past the last; a search of the whole
 /// tree by text reads its matches once for each search version and then its page by id.
+///
+/// A page found without tags is kept under the search version: folders' names, places
+/// and kept counts move it on (tags do not, so a page filtered by tag is read each time).
 fn folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, query: &str, tagged: &[Tag], page: PageRequest) -> Result<Page<FolderSummary>> {
+    if !tagged.is_empty() {
+        return read_folder_summaries(conn, parent, query, tagged, page);
+    }
+    let key = format!("{}\0{query}\0{page:?}", parent.map_or("", FolderId::as_str));
+    let kept = search::FOLDER_PAGES.kept_or_read(conn, &key, |conn| read_folder_summaries(conn, parent, query, tagged, page).map(std::sync::Arc::new))?;
+    Ok(std::sync::Arc::unwrap_or_clone(kept))
+}
+
+fn read_folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, query: &str, tagged: &[Tag], page: PageRequest) -> Result<Page<FolderSummary>> {
     #[derive(QueryableByName)]
     struct Counted {
         #[diesel(embed)]
@@ -352,7 +364,15 @@ pub fn folder_summary(conn: &mut AnyConnection, id: &FolderId) -> Result<FolderS
 
 /// A folder, its kept count of members and the folders above it (root first, without the
 /// folder), in one query.
+///
+/// Kept under the search version: a folder's row, its count of members and the folders
+/// above it change only as folders are renamed, moved or counted again, which move it on.
 pub fn folder_and_ancestors(conn: &mut AnyConnection, id: &FolderId) -> Result<(Folder, i64, Vec<Folder>)> {
+    let kept = search::FOLDER_PLACES.kept_or_read(conn, id.as_str(), |conn| read_folder_and_ancestors(conn, id).map(std::sync::Arc::new))?;
+    Ok(std::sync::Arc::unwrap_or_clone(kept))
+}
+
+fn read_folder_and_ancestors(conn: &mut AnyConnection, id: &FolderId) -> Result<(Folder, i64, Vec<Folder>)> {
     let (folder, members, up): (Folder, i64, Parents) = with_parents!(folders::table)
         .filter(folders::id.eq(id.as_str()))
         .select((Folder::as_select(), folders::member_count, parent_columns!()))
@@ -380,8 +400,21 @@ pub const MOVE_CHOICES_ALL: i64 = 300;
 /// the folders whose name or id contains `query` (50, shown by path), or the root and its
 /// top level while nothing was typed, with the member's own folder first when the list
 /// would leave it out. The flag says whether the list is narrowed (the page then offers a
-/// search). One query for a narrowed list while nothing is typed.
+/// search). The list is kept under the search version (it reads only folders' names,
+/// places and counts, which move the version on), so a member page shown again reads no
+/// folder for it.
 pub fn move_choices(conn: &mut AnyConnection, current: Option<(&str, &str)>, query: &str) -> Result<(Vec<FolderOption>, bool)> {
+    let kept = search::MOVE_CHOICES.kept_or_read(conn, query, |conn| read_move_choices(conn, query).map(std::sync::Arc::new))?;
+    let (mut options, narrowed) = std::sync::Arc::unwrap_or_clone(kept);
+    if let Some((current, path)) = current.filter(|(c, _)| narrowed && !options.iter().any(|o| o.id == *c)) {
+        options.insert(0, FolderOption { id: current.to_owned(), label: format!("{path} (current)"), depth: 0 });
+    }
+    Ok((options, narrowed))
+}
+
+/// [`move_choices`] as the database has them, before the member's own folder is added.
+/// One query for a narrowed list while nothing is typed.
+fn read_move_choices(conn: &mut AnyConnection, query: &str) -> Result<(Vec<FolderOption>, bool)> {
     // The top level by name (the `folders_by_depth` index's order), each row saying
     // whether there are more than MOVE_CHOICES_ALL folders in all (not how many: counting
     // 10,000 folders took 1–1.3 ms of a member page's 4). One query where there are.
@@ -406,7 +439,7 @@ pub fn move_choices(conn: &mut AnyConnection, current: Option<(&str, &str)>, que
     if top.first().is_none_or(|t| t.seen <= MOVE_CHOICES_ALL) {
         return Ok((folder_options(conn)?, false));
     }
-    let mut options: Vec<FolderOption> = if query.is_empty() {
+    let options: Vec<FolderOption> = if query.is_empty() {
         top.into_iter().map(|t| FolderOption { id: t.id, label: t.name, depth: t.depth }).collect()
     } else {
         let found = search_folders_tagged(conn, query, &[], PageRequest::with_size(None, 50))?;
@@ -414,9 +447,6 @@ pub fn move_choices(conn: &mut AnyConnection, current: Option<(&str, &str)>, que
         let paths = folder_path_names(conn, &ids)?;
         found.items.iter().map(|s| FolderOption { id: s.folder.id.clone(), label: paths.get(&s.folder.id).cloned().unwrap_or_default(), depth: 0 }).collect()
     };
-    if let Some((current, path)) = current.filter(|(c, _)| !options.iter().any(|o| o.id == *c)) {
-        options.insert(0, FolderOption { id: current.to_owned(), label: format!("{path} (current)"), depth: 0 });
-    }
     Ok((options, true))
 }
 
@@ -445,7 +475,16 @@ pub fn folder_options(conn: &mut AnyConnection) -> Result<Vec<FolderOption>> {
 
 /// A member and the folders on its path, the root first and its own folder last (none
 /// once it is removed), in one query.
+///
+/// Kept under the search version: what a member row holds changes only with its name,
+/// security email, folder or removal, and its folders' only as they are renamed or moved,
+/// all of which move the version on.
 pub fn get_account_and_path(conn: &mut AnyConnection, id: &AccountId) -> Result<(Account, Vec<Folder>)> {
+    let kept = search::ACCOUNT_PLACES.kept_or_read(conn, id.as_str(), |conn| read_account_and_path(conn, id).map(std::sync::Arc::new))?;
+    Ok(std::sync::Arc::unwrap_or_clone(kept))
+}
+
+fn read_account_and_path(conn: &mut AnyConnection, id: &AccountId) -> Result<(Account, Vec<Folder>)> {
     let (account, own, up): (Account, Option<Folder>, Parents) =
         with_parents!(accounts::table.left_join(folders::table.on(folders::id.nullable().eq(accounts::folder_id))))
             .filter(accounts::id.eq(id.as_str()))
@@ -745,7 +784,14 @@ fn accounts_page(
         Ok(Page { items, total, request: page })
     };
     let Some(text) = query.filter(|t| !t.trim().is_empty()) else {
-        return counted(conn);
+        if !tagged.is_empty() {
+            return counted(conn);
+        }
+        // A plain list (a folder's members, or every member by name) is kept under the
+        // search version: what it shows of a member moves the version on as it changes.
+        let key = format!("{}\0{}\0{page:?}", folder.map_or("", FolderId::as_str), known_total.unwrap_or(-1));
+        let kept = search::ACCOUNT_PAGES.kept_or_read(conn, &key, |conn| counted(conn).map(std::sync::Arc::new))?;
+        return Ok(std::sync::Arc::unwrap_or_clone(kept));
     };
     // The same search again, with nothing changed since: its kept matches (search.rs), and
     // the page's rows by id. Searches by tag are not kept (tags do not move the version).
@@ -910,7 +956,15 @@ pub fn recount_members(conn: &mut AnyConnection) -> Result<()> {
     Ok(())
 }
 
-/// The folders with these ids (for labelling a page of members): one query.
-pub fn folders_by_id(conn: &mut AnyConnection, ids: Vec<String>) -> Result<Vec<Folder>> {
-    Ok(folders::table.filter(folders::id.eq_any(ids)).select(Folder::as_select()).load(conn)?)
+/// The folders with these ids (for labelling a page of members), kept under the search
+/// version as their paths are ([`folder_path_names`]): what a folder row holds (its name,
+/// parent, depth and path) changes only as a folder is renamed or moved, which moves the
+/// version on. ListAccounts then reads no folder for a page it showed before.
+pub fn folders_by_id(conn: &mut AnyConnection, mut ids: Vec<String>) -> Result<Vec<Folder>> {
+    ids.sort_unstable();
+    ids.dedup();
+    let kept = search::FOLDERS.kept_or_read(conn, &ids.join(","), |conn| {
+        Ok::<_, DirectoryError>(std::sync::Arc::new(folders::table.filter(folders::id.eq_any(&ids)).select(Folder::as_select()).load(conn)?))
+    })?;
+    Ok(std::sync::Arc::unwrap_or_clone(kept))
 }

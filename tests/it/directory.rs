@@ -399,6 +399,69 @@ async fn a_repeated_folder_search_sees_every_folder_added_renamed_or_deleted_eve
 }
 
 #[actix_web::test]
+async fn folder_and_member_views_kept_between_requests_show_every_change_at_once_even_in_plain_sql() {
+    // A folder page, the tree, a member page, ListAccounts and the move list keep what they
+    // read from folders and members while the search version stands; every change to what
+    // they show moves it on, from the service or in plain SQL, and shows on the next view.
+    use diesel::prelude::*;
+    use rd_contacts::db::schema::{accounts, folders};
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let r = root(c);
+        let ops = folder(c, &r, "ops").unwrap();
+        let web = folder(c, &r, "web").unwrap();
+        let alice = member(c, &ops, "alice");
+        let alice_id = rd_contacts::domain::AccountId::parse(&alice.id).unwrap();
+        let page = || PageRequest::with_size(None, 20);
+        // The folder's name and members, the tree, the folder's list, the member's place,
+        // ListAccounts' folder names, the move list.
+        type Views = (String, i64, Vec<String>, Vec<String>, String, Vec<String>, Vec<String>);
+        let views = |c: &mut AnyConnection| -> Views {
+            let (folder, members, _) = directory::folder_and_ancestors(c, &ops).unwrap();
+            let top = directory::list_subfolders(c, &r, None, page()).unwrap();
+            let top: Vec<String> = top.items.iter().map(|s| format!("{} ({})", s.folder.name, s.members)).collect();
+            let summary = directory::folder_summary(c, &ops).unwrap();
+            let listed = directory::list_folder_members(c, &summary, page()).unwrap().items.into_iter().map(|a| a.display_name).collect();
+            let (account, path) = directory::get_account_and_path(c, &alice_id).unwrap();
+            let place = format!("{} in {}", account.display_name, path.iter().map(|f| f.shown_name().to_owned()).collect::<Vec<_>>().join(" / "));
+            let labelled = directory::folders_by_id(c, vec![ops.to_string()]).unwrap().into_iter().map(|f| f.name).collect();
+            let choices = directory::move_choices(c, None, "").unwrap().0.into_iter().map(|o| o.label).collect();
+            (folder.name, members, top, listed, place, labelled, choices)
+        };
+        let first = views(c);
+        assert_eq!(first.0, "ops");
+        assert_eq!((first.1, first.3.as_slice(), first.4.as_str()), (1, ["alice".to_owned()].as_slice(), "alice in Root / ops"));
+        assert_eq!(views(c), first, "the same views again");
+
+        diesel::update(folders::table.find(ops.as_str())).set(folders::name.eq("platform")).execute(c).unwrap();
+        let renamed = views(c);
+        assert_eq!(renamed.0, "platform", "the folder page, after a rename in plain SQL");
+        assert!(renamed.2.contains(&"platform (1)".to_owned()), "the tree: {:?}", renamed.2);
+        assert_eq!(renamed.4, "alice in Root / platform", "the member page");
+        assert_eq!(renamed.5, ["platform"], "ListAccounts' folders");
+        assert!(renamed.6.contains(&"platform".to_owned()), "the move list: {:?}", renamed.6);
+
+        diesel::update(accounts::table.find(&alice.id)).set(accounts::display_name.eq("alicia")).execute(c).unwrap();
+        let renamed = views(c);
+        assert_eq!(
+            (renamed.3.as_slice(), renamed.4.as_str()),
+            (["alicia".to_owned()].as_slice(), "alicia in Root / platform"),
+            "a member renamed in plain SQL"
+        );
+
+        member(c, &ops, "bob");
+        let grown = views(c);
+        assert_eq!((grown.1, grown.3.len()), (2, 2), "a member added: {:?}", grown.3);
+        assert!(grown.2.contains(&"platform (2)".to_owned()), "the tree counts it: {:?}", grown.2);
+
+        rd_contacts::membership::move_account(c, &alice_id, &web, &rd_contacts::audit::Actor::cli()).unwrap();
+        let moved = views(c);
+        assert_eq!((moved.1, moved.3.as_slice(), moved.4.as_str()), (1, ["bob".to_owned()].as_slice(), "alicia in Root / web"), "a member moved");
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn folder_paths_kept_between_views_follow_every_rename_or_move_even_in_plain_sql() {
     // A search page shows each member's folder path by name; the paths of the same folders
     // are kept while no folder changed, and a change to any folder on a path shows at once.

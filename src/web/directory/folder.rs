@@ -157,7 +157,8 @@ async fn render_folder(state: &AppState, admin: &CurrentAdmin, id: FolderId, q: 
     };
     let chrome = Chrome::new(admin, "directory");
     let rd = (*state.directory).clone();
-    let page = db::run(&state.pool, move |c| load_folder(c, rd, &id, page, chrome, q, forms)).await?;
+    // A read-only view: the kept values it reads (search.rs) share one read of the version.
+    let page = db::run(&state.pool, move |c| directory::with_one_version(|| load_folder(c, rd, &id, page, chrome, q, forms))).await?;
     html(status, &page)
 }
 

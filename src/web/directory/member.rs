@@ -109,29 +109,31 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
     };
     let move_query = forms.move_query.clone();
     let (account, folder, ancestors, (folder_options, move_search), mc, users, effective, tags, (audit, gaps)) = db::run(&state.pool, move |c| {
-        // The breadcrumb runs down to the member's own folder.
-        let (account, ancestors) = directory::get_account_and_path(c, &id)?;
-        let folder = ancestors.last().cloned();
-        let path = Folder::path_label(&ancestors);
-        let options = if account.is_removed() {
-            (Vec::new(), false)
-        } else {
-            directory::move_choices(c, folder.as_ref().map(|f| (f.id.as_str(), path.as_str())), &move_query)?
-        };
-        let (mc, contacts) = message_center::message_center_and_contacts(c, &account.id)?;
-        let users = member_users::users_of(c, &account.id)?;
-        let effective = scope::member_contacts_of(c, contacts, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;
-        let tags = tags::tags_of(c, TaggedKind::Account, std::slice::from_ref(&account.id))?.remove(&account.id).unwrap_or_default();
-        let audit = audit::recent(c, &account.id, HISTORY_ROWS)?;
-        let gap = crate::coverage::MemberGap {
-            account_id: account.id.clone(),
-            display_name: account.display_name.clone(),
-            folder_id: account.folder_id.clone().unwrap_or_default(),
-            gaps: mc.uncovered(),
-        };
-        let why = crate::coverage::reasons(c, std::slice::from_ref(&gap))?;
-        let gaps = gap.gaps.iter().map(|t| (t.label(), why.get(&(gap.account_id.clone(), t)).map_or("no recipient", |r| r.label()))).collect();
-        Ok::<_, AppError>((account, folder, ancestors, options, mc, users, effective, tags, (audit, gaps)))
+        directory::with_one_version(|| {
+            // The breadcrumb runs down to the member's own folder.
+            let (account, ancestors) = directory::get_account_and_path(c, &id)?;
+            let folder = ancestors.last().cloned();
+            let path = Folder::path_label(&ancestors);
+            let options = if account.is_removed() {
+                (Vec::new(), false)
+            } else {
+                directory::move_choices(c, folder.as_ref().map(|f| (f.id.as_str(), path.as_str())), &move_query)?
+            };
+            let (mc, contacts) = message_center::message_center_and_contacts(c, &account.id)?;
+            let users = member_users::users_of(c, &account.id)?;
+            let effective = scope::member_contacts_of(c, contacts, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;
+            let tags = tags::tags_of(c, TaggedKind::Account, std::slice::from_ref(&account.id))?.remove(&account.id).unwrap_or_default();
+            let audit = audit::recent(c, &account.id, HISTORY_ROWS)?;
+            let gap = crate::coverage::MemberGap {
+                account_id: account.id.clone(),
+                display_name: account.display_name.clone(),
+                folder_id: account.folder_id.clone().unwrap_or_default(),
+                gaps: mc.uncovered(),
+            };
+            let why = crate::coverage::reasons(c, std::slice::from_ref(&gap))?;
+            let gaps = gap.gaps.iter().map(|t| (t.label(), why.get(&(gap.account_id.clone(), t)).map_or("no recipient", |r| r.label()))).collect();
+            Ok::<_, AppError>((account, folder, ancestors, options, mc, users, effective, tags, (audit, gaps)))
+        })
     })
     .await?;
     let chrome = Chrome::new(admin, "directory");
