@@ -122,9 +122,18 @@ fn resolve(conn: &mut AnyConnection, target: &TargetId, given: &str) -> Result<R
     }
 }
 
+///
+/// Kept under the directory's search version, which every binding added or removed moves
+/// on (migration 000027).
 pub fn bindings_of(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec<Binding>> {
-    bindings::table.filter(bindings::contact_id.eq(contact)).order(bindings::id).select(Binding::as_select()).load(conn)
+    let kept = BINDINGS_OF.kept_or_read(conn, contact, |conn| {
+        bindings::table.filter(bindings::contact_id.eq(contact)).order(bindings::id).select(Binding::as_select()).load(conn).map(std::sync::Arc::new)
+    })?;
+    Ok(std::sync::Arc::unwrap_or_clone(kept))
 }
+
+/// A contact's bindings, by the contact's id.
+static BINDINGS_OF: crate::directory::KeptByVersion<std::sync::Arc<Vec<Binding>>> = crate::directory::KeptByVersion::new();
 
 /// What a bind or unbind call did: the bindings touched and the jobs still working.
 #[derive(Debug, Clone)]

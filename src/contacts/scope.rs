@@ -233,7 +233,18 @@ pub fn running_tasks(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec
 /// The contacts bound to a folder, and those it inherits with the folder they come from.
 pub type FolderContacts = (Vec<(Contact, Binding)>, Vec<(Contact, Binding, String)>);
 
+///
+/// Kept under the directory's search version, by the folder's path: bindings and contacts
+/// move it on as they change (migration 000027), and the folders' names as they are
+/// renamed.
 pub fn folder_contacts(conn: &mut AnyConnection, folder_path: &str) -> QueryResult<FolderContacts> {
+    let kept = FOLDER_CONTACTS.kept_or_read(conn, folder_path, |conn| read_folder_contacts(conn, folder_path).map(std::sync::Arc::new))?;
+    Ok(std::sync::Arc::unwrap_or_clone(kept))
+}
+
+static FOLDER_CONTACTS: crate::directory::KeptByVersion<std::sync::Arc<FolderContacts>> = crate::directory::KeptByVersion::new();
+
+fn read_folder_contacts(conn: &mut AnyConnection, folder_path: &str) -> QueryResult<FolderContacts> {
     use crate::db::schema::bindings;
     let prefixes: Vec<String> = {
         let parts: Vec<&str> = folder_path.split('/').filter(|p| !p.is_empty()).collect();

@@ -6,7 +6,7 @@ use super::verification::{self, Sender};
 use crate::audit::{self, Actor, Changes, Event};
 use crate::db::schema::{contact_verifications, contacts, resource_directories};
 use crate::db::{AnyConnection, is_unique_violation, now_utc};
-use crate::directory::contains_pattern;
+use crate::directory::{KeptByVersion, contains_pattern};
 use crate::domain::{ContactId, ContactName, EmailAddress, MessageTypes, Page, PageRequest, PhoneNumber, TargetId, Title};
 
 type Result<T, E = ContactError> = std::result::Result<T, E>;
@@ -49,9 +49,20 @@ pub fn set_contact_quota(conn: &mut AnyConnection, new_quota: i64, actor: &Actor
     })
 }
 
+///
+/// Kept under the directory's search version, which any change to a contact moves on
+/// (migration 000027), so a contact's page shown again reads no contact row.
 pub fn get_contact(conn: &mut AnyConnection, id: &ContactId) -> Result<Contact> {
-    contacts::table.find(id.as_str()).select(Contact::as_select()).first(conn).optional()?.ok_or_else(|| ContactError::NotFound(id.to_string()))
+    CONTACTS.kept_or_read(conn, id.as_str(), |conn| {
+        contacts::table.find(id.as_str()).select(Contact::as_select()).first(conn).optional()?.ok_or_else(|| ContactError::NotFound(id.to_string()))
+    })
 }
+
+/// Contacts by id, as [`get_contact`] reads them.
+static CONTACTS: KeptByVersion<Contact> = KeptByVersion::new();
+
+/// The contacts a folder or member page offers to bind, by how many it asks for.
+static BINDABLE: KeptByVersion<std::sync::Arc<Vec<Contact>>> = KeptByVersion::new();
 
 fn name_taken(conn: &mut AnyConnection, name: &ContactName, except: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(contacts::table.filter(contacts::name_key.eq(name.key())).filter(contacts::id.ne(except)))).get_result(conn)
@@ -296,15 +307,21 @@ pub fn list_contacts(conn: &mut AnyConnection, id: Option<&ContactId>, query: Op
 }
 
 /// Active contacts with room for one more binding (rule B2), newest first, at most
-/// `limit`: what a folder or member page offers to bind. One query.
+/// `limit`: what a folder or member page offers to bind. One query, kept under the search
+/// version as long as no contact or binding changes (migration 000027).
 pub fn bindable_contacts(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Contact>> {
-    Ok(contacts::table
-        .filter(contacts::status.eq(ContactStatus::Active.as_str()))
-        .filter(RoomForATarget(super::bindings::MAX_TARGETS))
-        .order((contacts::created_at.desc(), contacts::id))
-        .limit(limit)
-        .select(Contact::as_select())
-        .load(conn)?)
+    let kept = BINDABLE.kept_or_read(conn, &limit.to_string(), |conn| {
+        Ok::<_, ContactError>(std::sync::Arc::new(
+            contacts::table
+                .filter(contacts::status.eq(ContactStatus::Active.as_str()))
+                .filter(RoomForATarget(super::bindings::MAX_TARGETS))
+                .order((contacts::created_at.desc(), contacts::id))
+                .limit(limit)
+                .select(Contact::as_select())
+                .load(conn)?,
+        ))
+    })?;
+    Ok(std::sync::Arc::unwrap_or_clone(kept))
 }
 
 /// A contact bound to fewer targets than the number given: a correlated count, which

@@ -9,6 +9,7 @@ mod service;
 pub mod tags;
 
 pub use models::{Account, Folder, FolderOption, FolderSummary, JoinMethod, ResourceDirectory};
+pub(crate) use search::KeptByVersion;
 pub use search::{Turn, first_turn, with_one_version};
 pub use service::*;
 

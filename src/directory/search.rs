@@ -7,6 +7,11 @@
 //! server, another one, or plain SQL. A search reads it before it searches, so what it
 //! keeps is never older than the version it keeps it under. Inside a transaction nothing
 //! is kept or used: the transaction may see its own changes before they count.
+//!
+//! Pages keep other reads under the same version ([`KeptByVersion`]): what they read of
+//! members and folders (migrations 000018 and 000023), and of contacts and their bindings
+//! (migration 000027), whose every change moves it on as well. A folder page shown again
+//! then reads the version, its history, its tags and whether any association is retained.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -29,7 +34,7 @@ const KEPT_SEARCHES: usize = 256;
 
 /// The directory's search version, as read before a search.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, diesel::QueryableByName)]
-pub(super) struct Version {
+pub(crate) struct Version {
     #[diesel(sql_type = Text)]
     nonce: String,
     #[diesel(sql_type = BigInt)]
@@ -154,10 +159,10 @@ pub(super) const KEPT_FOLDER_MATCHES: usize = 2_000;
 
 /// Values kept under a database's search version, by a text; those of an older version
 /// are dropped as a newer one is kept, and past [`KEPT_SEARCHES`] entries all are.
-pub(super) struct KeptByVersion<V>(LazyLock<Mutex<HashMap<(Version, String), V>>>);
+pub(crate) struct KeptByVersion<V>(LazyLock<Mutex<HashMap<(Version, String), V>>>);
 
 impl<V: Clone> KeptByVersion<V> {
-    const fn new() -> KeptByVersion<V> {
+    pub(crate) const fn new() -> KeptByVersion<V> {
         KeptByVersion(LazyLock::new(Mutex::default))
     }
 
@@ -168,7 +173,7 @@ impl<V: Clone> KeptByVersion<V> {
     /// The value kept for `key` at the database's current version, or what `read` finds
     /// (then kept under it). Inside a transaction, always `read`, and nothing is kept:
     /// the transaction may see its own changes before they count.
-    pub(super) fn kept_or_read<E: From<diesel::result::Error>>(
+    pub(crate) fn kept_or_read<E: From<diesel::result::Error>>(
         &self,
         conn: &mut AnyConnection,
         key: &str,

@@ -455,3 +455,65 @@ async fn a_contacts_page_lists_its_first_members_by_name_whether_it_reaches_many
     assert!(wide_sample.windows(2).all(|w| w[0] <= w[1]), "by name: {wide_sample:?}");
     assert_eq!(sample(narrow).await, ["member 06", "member 11"]);
 }
+
+#[actix_web::test]
+async fn contacts_and_bindings_kept_between_views_show_every_change_at_once_even_in_plain_sql() {
+    // Folder, member and contact pages keep a contact, its bindings, a folder's contacts and
+    // the contacts it may bind while the search version stands; a change to a contact or a
+    // binding, from the service or in plain SQL, moves it on and shows on the next view.
+    use diesel::prelude::*;
+    use rd_contacts::db::schema::{bindings, contacts};
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let id = app.active_contact("Opslead", "lead@example.com").await;
+    let t = tree(&app).await;
+    let a_path = app.with_conn({
+        let a = t.a.clone();
+        move |c| directory::get_folder(c, &FolderId::parse(&a).unwrap()).unwrap().path
+    });
+    let a_path = a_path.await;
+    let first = kept_views(&app, id.clone(), a_path.clone()).await;
+    assert_eq!(first, ("Opslead".to_owned(), vec!["Opslead".to_owned()], vec![], vec![]));
+    assert_eq!(kept_views(&app, id.clone(), a_path.clone()).await, first, "the same views again");
+
+    let resp = bind(&mut app, &id, &[&t.a]).await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+    app.run_pending_jobs().await;
+    let bound = kept_views(&app, id.clone(), a_path.clone()).await;
+    assert_eq!((bound.2.as_slice(), bound.3.as_slice()), ([String::from("Opslead")].as_slice(), [t.a.clone()].as_slice()), "bound to the folder");
+
+    let renamed = id.clone();
+    app.with_conn(move |c| diesel::update(contacts::table.find(&renamed)).set(contacts::name.eq("Platformlead")).execute(c).unwrap()).await;
+    let renamed = kept_views(&app, id.clone(), a_path.clone()).await;
+    assert_eq!(
+        (renamed.0.as_str(), renamed.1.as_slice(), renamed.2.as_slice()),
+        ("Platformlead", [String::from("Platformlead")].as_slice(), [String::from("Platformlead")].as_slice()),
+        "renamed in plain SQL"
+    );
+
+    let unbound = id.clone();
+    app.with_conn(move |c| diesel::delete(bindings::table.filter(bindings::contact_id.eq(&unbound))).execute(c).unwrap()).await;
+    let unbound = kept_views(&app, id.clone(), a_path.clone()).await;
+    assert_eq!((unbound.2.len(), unbound.3.len()), (0, 0), "its binding deleted in plain SQL: {unbound:?}");
+
+    let paused = id.clone();
+    app.with_conn(move |c| diesel::update(contacts::table.find(&paused)).set(contacts::status.eq("Deleting")).execute(c).unwrap()).await;
+    assert!(kept_views(&app, id.clone(), a_path.clone()).await.1.is_empty(), "no longer active, so no longer offered");
+}
+
+/// A contact's name, the contacts offered to bind, those on a folder's path and the
+/// contact's bound targets, as the pages read them.
+async fn kept_views(app: &TestApp, id: String, path: String) -> (String, Vec<String>, Vec<String>, Vec<String>) {
+    use rd_contacts::contacts::bindings::bindings_of;
+    use rd_contacts::contacts::{bindable_contacts, get_contact, scope};
+    app.with_conn(move |c| {
+        let name = get_contact(c, &rd_contacts::domain::ContactId::parse(&id).unwrap()).map(|k| k.name).unwrap_or_else(|e| e.to_string());
+        let bindable: Vec<String> = bindable_contacts(c, 100).unwrap().into_iter().map(|k| k.name).collect();
+        let (here, above) = scope::folder_contacts(c, &path).unwrap();
+        let on_folder: Vec<String> =
+            here.iter().map(|(k, _)| k.name.clone()).chain(above.iter().map(|(k, _, from)| format!("{} from {from}", k.name))).collect();
+        let bound: Vec<String> = bindings_of(c, &id).unwrap().into_iter().map(|b| b.target_key).collect();
+        (name, bindable, on_folder, bound)
+    })
+    .await
+}

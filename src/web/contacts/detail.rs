@@ -59,11 +59,15 @@ impl DetailPage {
 }
 
 pub(super) async fn render_details(state: &AppState, admin: &CurrentAdmin, id: ContactId, error: Option<String>) -> Reply {
+    // A read-only view: the kept values it reads share one read of the version.
     let (contact, history, scope, failed_deletion, (audit, bounce)) = db::run(&state.pool, move |c| {
-        let contact = contacts::get_contact(c, &id)?;
-        let failed = deletion::standing_failure(c, &contact, 100)?;
-        let audit = (audit::recent(c, id.as_str(), HISTORY_ROWS)?, crate::bounces::lookup(&crate::bounces::of(c, [contact.email.as_str()])?, &contact.email));
-        Ok::<_, ContactError>((contact, contacts::verification_history(c, &id)?, scope::effective_scope(c, id.as_str())?, failed, audit))
+        crate::directory::with_one_version(|| {
+            let contact = contacts::get_contact(c, &id)?;
+            let failed = deletion::standing_failure(c, &contact, 100)?;
+            let audit =
+                (audit::recent(c, id.as_str(), HISTORY_ROWS)?, crate::bounces::lookup(&crate::bounces::of(c, [contact.email.as_str()])?, &contact.email));
+            Ok::<_, ContactError>((contact, contacts::verification_history(c, &id)?, scope::effective_scope(c, id.as_str())?, failed, audit))
+        })
     })
     .await?;
     let chrome = Chrome::new(admin, "directory");

@@ -1,0 +1,6 @@
+DROP TRIGGER contacts_search_version_insert;
+DROP TRIGGER contacts_search_version_update;
+DROP TRIGGER contacts_search_version_delete;
+DROP TRIGGER bindings_search_version_insert;
+DROP TRIGGER bindings_search_version_update;
+DROP TRIGGER bindings_search_version_delete;
