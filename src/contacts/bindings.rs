@@ -135,6 +135,21 @@ pub fn bindings_of(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec<B
 /// A contact's bindings, by the contact's id.
 static BINDINGS_OF: crate::directory::KeptByVersion<std::sync::Arc<Vec<Binding>>> = crate::directory::KeptByVersion::new();
 
+/// The bindings of several contacts (a member page's), kept under the search version as
+/// [`bindings_of`] is.
+pub fn bindings_of_contacts(conn: &mut AnyConnection, contacts: &[&str]) -> QueryResult<Vec<Binding>> {
+    let mut key = contacts.to_vec();
+    key.sort_unstable();
+    key.dedup();
+    let kept = BINDINGS_OF_CONTACTS.kept_or_read(conn, &key.join(","), |conn| {
+        bindings::table.filter(bindings::contact_id.eq_any(&key)).order(bindings::id).select(Binding::as_select()).load(conn).map(std::sync::Arc::new)
+    })?;
+    Ok(std::sync::Arc::unwrap_or_clone(kept))
+}
+
+/// The bindings of several contacts, by their sorted ids.
+static BINDINGS_OF_CONTACTS: crate::directory::KeptByVersion<std::sync::Arc<Vec<Binding>>> = crate::directory::KeptByVersion::new();
+
 /// What a bind or unbind call did: the bindings touched and the jobs still working.
 #[derive(Debug, Clone)]
 pub struct Change {

@@ -504,7 +504,7 @@ async fn contacts_and_bindings_kept_between_views_show_every_change_at_once_even
 /// A contact's name, the contacts offered to bind, those on a folder's path and the
 /// contact's bound targets, as the pages read them.
 async fn kept_views(app: &TestApp, id: String, path: String) -> (String, Vec<String>, Vec<String>, Vec<String>) {
-    use rd_contacts::contacts::bindings::bindings_of;
+    use rd_contacts::contacts::bindings::{bindings_of, bindings_of_contacts};
     use rd_contacts::contacts::{bindable_contacts, get_contact, scope};
     app.with_conn(move |c| {
         let name = get_contact(c, &rd_contacts::domain::ContactId::parse(&id).unwrap()).map(|k| k.name).unwrap_or_else(|e| e.to_string());
@@ -513,7 +513,43 @@ async fn kept_views(app: &TestApp, id: String, path: String) -> (String, Vec<Str
         let on_folder: Vec<String> =
             here.iter().map(|(k, _)| k.name.clone()).chain(above.iter().map(|(k, _, from)| format!("{} from {from}", k.name))).collect();
         let bound: Vec<String> = bindings_of(c, &id).unwrap().into_iter().map(|b| b.target_key).collect();
+        let of_many: Vec<String> = bindings_of_contacts(c, &[id.as_str(), id.as_str()]).unwrap().into_iter().map(|b| b.target_key).collect();
+        assert_eq!(bound, of_many, "a member page's read of its contacts' bindings");
         (name, bindable, on_folder, bound)
     })
     .await
+}
+
+#[actix_web::test]
+async fn the_effective_scope_names_the_members_that_keep_a_contact_unbound_and_those_that_left() {
+    // A contact's page lists, beside its covered members, those that keep it without a
+    // binding (rule U2 retained it) and those that left the directory (rule B4), by name.
+    use diesel::prelude::*;
+    use rd_contacts::db::schema::associations;
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let contact = app.active_contact("Keeper", "keeper@example.com").await;
+    let t = tree(&app).await;
+    let scope = app
+        .with_conn(move |c| {
+            let [zoe, bob, carol, dan] = ["zoe", "bob", "carol", "dan"].map(|n| member_in(c, &t.a, n, None));
+            for m in [&zoe, &bob, &carol, &dan] {
+                crate::support::add_association(c, m, &contact).unwrap();
+            }
+            for m in [&zoe, &carol] {
+                diesel::update(associations::table.filter(associations::account_id.eq(m)).filter(associations::contact_id.eq(&contact)))
+                    .set(associations::retained_types.eq(MessageType::SecurityMessage.bit()))
+                    .execute(c)
+                    .unwrap();
+            }
+            for m in [&bob, &carol] {
+                directory::remove_account(c, &AccountId::parse(m).unwrap(), &rd_contacts::audit::Actor::cli()).unwrap();
+            }
+            rd_contacts::contacts::scope::effective_scope(c, &contact).unwrap()
+        })
+        .await;
+    let names = |list: &[rd_contacts::contacts::scope::SpecialMember]| list.iter().map(|m| m.display_name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&scope.retained), ["zoe"], "retained and still a member");
+    assert_eq!(names(&scope.removed), ["bob", "carol"], "left the directory, by name, whether retained or not");
+    assert_eq!(scope.retained[0].retained, rd_contacts::domain::MessageTypes::from_bits(MessageType::SecurityMessage.bit()));
 }
