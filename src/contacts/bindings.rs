@@ -133,7 +133,7 @@ pub fn bindings_of(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec<B
 }
 
 /// A contact's bindings, by the contact's id.
-static BINDINGS_OF: crate::directory::KeptByVersion<std::sync::Arc<Vec<Binding>>> = crate::directory::KeptByVersion::new();
+static BINDINGS_OF: crate::directory::KeptByVersion<std::sync::Arc<Vec<Binding>>> = crate::directory::KeptByVersion::with_contacts();
 
 /// The bindings of several contacts (a member page's), kept under the search version as
 /// [`bindings_of`] is.
@@ -148,7 +148,7 @@ pub fn bindings_of_contacts(conn: &mut AnyConnection, contacts: &[&str]) -> Quer
 }
 
 /// The bindings of several contacts, by their sorted ids.
-static BINDINGS_OF_CONTACTS: crate::directory::KeptByVersion<std::sync::Arc<Vec<Binding>>> = crate::directory::KeptByVersion::new();
+static BINDINGS_OF_CONTACTS: crate::directory::KeptByVersion<std::sync::Arc<Vec<Binding>>> = crate::directory::KeptByVersion::with_contacts();
 
 /// What a bind or unbind call did: the bindings touched and the jobs still working.
 #[derive(Debug, Clone)]

@@ -256,7 +256,7 @@ pub fn folder_contacts(conn: &mut AnyConnection, folder_path: &str) -> QueryResu
     Ok(std::sync::Arc::unwrap_or_clone(kept))
 }
 
-static FOLDER_CONTACTS: crate::directory::KeptByVersion<std::sync::Arc<FolderContacts>> = crate::directory::KeptByVersion::new();
+static FOLDER_CONTACTS: crate::directory::KeptByVersion<std::sync::Arc<FolderContacts>> = crate::directory::KeptByVersion::with_contacts();
 
 fn read_folder_contacts(conn: &mut AnyConnection, folder_path: &str) -> QueryResult<FolderContacts> {
     use crate::db::schema::bindings;

@@ -59,10 +59,10 @@ pub fn get_contact(conn: &mut AnyConnection, id: &ContactId) -> Result<Contact> 
 }
 
 /// Contacts by id, as [`get_contact`] reads them.
-static CONTACTS: KeptByVersion<Contact> = KeptByVersion::new();
+static CONTACTS: KeptByVersion<Contact> = KeptByVersion::with_contacts();
 
 /// The contacts a folder or member page offers to bind, by how many it asks for.
-static BINDABLE: KeptByVersion<std::sync::Arc<Vec<Contact>>> = KeptByVersion::new();
+static BINDABLE: KeptByVersion<std::sync::Arc<Vec<Contact>>> = KeptByVersion::with_contacts();
 
 fn name_taken(conn: &mut AnyConnection, name: &ContactName, except: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(contacts::table.filter(contacts::name_key.eq(name.key())).filter(contacts::id.ne(except)))).get_result(conn)

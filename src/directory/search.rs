@@ -9,9 +9,10 @@
 //! is kept or used: the transaction may see its own changes before they count.
 //!
 //! Pages keep other reads under the same version ([`KeptByVersion`]): what they read of
-//! members and folders (migrations 000018 and 000023), and of contacts and their bindings
-//! (migration 000027), whose every change moves it on as well. A folder page shown again
-//! then reads the version, its history, its tags and whether any association is retained.
+//! members and folders (migrations 000018 and 000023), and of contacts and their bindings,
+//! whose every change moves a second number of the version on (migration 000027; a search
+//! and the reads of members and folders stay kept). A folder page shown again then reads
+//! the version, its history, its tags and whether any association is retained.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -32,13 +33,29 @@ const KEPT_IDS: usize = 400_000;
 /// Searches kept at once.
 const KEPT_SEARCHES: usize = 256;
 
-/// The directory's search version, as read before a search.
+/// The directory's search version, as read before a search: members and folders move
+/// `version` on, contacts and bindings `contacts` (migration 000027), so that a change to
+/// a contact keeps every search and every kept read of members and folders.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, diesel::QueryableByName)]
 pub(crate) struct Version {
     #[diesel(sql_type = Text)]
     nonce: String,
     #[diesel(sql_type = BigInt)]
     version: i64,
+    #[diesel(sql_type = BigInt)]
+    contacts: i64,
+}
+
+impl Version {
+    /// The version of what members and folders hold only.
+    fn of_directory(&self) -> Version {
+        Version { contacts: 0, ..self.clone() }
+    }
+
+    /// Whether a value kept under `self` is older than `newer` (of the same database).
+    fn is_older_than(&self, newer: &Version) -> bool {
+        self.nonce == newer.nonce && (self.version < newer.version || self.contacts < newer.contacts)
+    }
 }
 
 thread_local! {
@@ -84,9 +101,9 @@ fn read_version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> {
     // starts with the other's nonce: its name tells them apart. A SQLite file draws its
     // own nonce when it is created.
     let sql = if crate::db::is_postgres(conn) {
-        "SELECT nonce || '/' || current_database() AS nonce, version FROM search_version WHERE id = 1"
+        "SELECT nonce || '/' || current_database() AS nonce, version, contacts_version AS contacts FROM search_version WHERE id = 1"
     } else {
-        "SELECT nonce, version FROM search_version WHERE id = 1"
+        "SELECT nonce, version, contacts_version AS contacts FROM search_version WHERE id = 1"
     };
     prepared::sql(sql).get_result(conn)
 }
@@ -126,7 +143,7 @@ struct Key {
 
 impl Key {
     fn new(version: &Version, folder: Option<&str>, text: &str) -> Key {
-        Key { version: version.clone(), folder: folder.map(str::to_owned), text: text.trim().to_lowercase() }
+        Key { version: version.of_directory(), folder: folder.map(str::to_owned), text: text.trim().to_lowercase() }
     }
 }
 
@@ -159,11 +176,19 @@ pub(super) const KEPT_FOLDER_MATCHES: usize = 2_000;
 
 /// Values kept under a database's search version, by a text; those of an older version
 /// are dropped as a newer one is kept, and past [`KEPT_SEARCHES`] entries all are.
-pub(crate) struct KeptByVersion<V>(LazyLock<Mutex<HashMap<(Version, String), V>>>);
+///
+/// A value read from members and folders only is kept under their part of the version
+/// ([`KeptByVersion::new`]); one that also reads contacts or bindings, under both parts
+/// ([`KeptByVersion::with_contacts`]).
+pub(crate) struct KeptByVersion<V>(LazyLock<Mutex<HashMap<(Version, String), V>>>, bool);
 
 impl<V: Clone> KeptByVersion<V> {
     pub(crate) const fn new() -> KeptByVersion<V> {
-        KeptByVersion(LazyLock::new(Mutex::default))
+        KeptByVersion(LazyLock::new(Mutex::default), false)
+    }
+
+    pub(crate) const fn with_contacts() -> KeptByVersion<V> {
+        KeptByVersion(LazyLock::new(Mutex::default), true)
     }
 
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<(Version, String), V>> {
@@ -182,7 +207,7 @@ impl<V: Clone> KeptByVersion<V> {
         if crate::db::in_transaction(conn)? {
             return read(conn);
         }
-        let version = version(conn)?;
+        let version = if self.1 { version(conn)? } else { version(conn)?.of_directory() };
         if let Some(value) = self.map().get(&(version.clone(), key.to_owned())).cloned() {
             return Ok(value);
         }
@@ -194,7 +219,7 @@ impl<V: Clone> KeptByVersion<V> {
     /// Keeps a value read after `version` (never older than it).
     fn put(&self, version: &Version, key: &str, value: V) {
         let mut kept = self.map();
-        kept.retain(|(v, _), _| v.nonce != version.nonce || v.version >= version.version);
+        kept.retain(|(v, _), _| !v.is_older_than(version));
         if kept.len() >= KEPT_SEARCHES {
             kept.clear();
         }
@@ -337,7 +362,7 @@ pub(super) fn keep(version: &Version, folder: Option<&str>, text: &str, matches:
     let mut store = store();
     store.clock += 1;
     let now = store.clock;
-    let stale: Vec<Key> = store.searches.keys().filter(|k| k.version.nonce == version.nonce && k.version.version < version.version).cloned().collect();
+    let stale: Vec<Key> = store.searches.keys().filter(|k| k.version.is_older_than(&version.of_directory())).cloned().collect();
     for key in stale {
         forget(&mut store, &key);
     }
@@ -383,6 +408,29 @@ mod tests {
         assert_ne!(version(&mut conn).unwrap(), unpinned, "outside a view, every read asks");
     }
 
+    #[test]
+    fn a_contact_change_keeps_reads_of_members_and_folders_and_drops_reads_of_contacts() {
+        use diesel::Connection;
+        static DIRECTORY: KeptByVersion<i32> = KeptByVersion::new();
+        static CONTACTS: KeptByVersion<i32> = KeptByVersion::with_contacts();
+        let mut conn = AnyConnection::Sqlite(diesel::SqliteConnection::establish(":memory:").unwrap());
+        crate::db::run_migrations(&mut conn).unwrap();
+        // What each keeps, when the database would now answer `value`.
+        fn both(conn: &mut AnyConnection, value: i32) -> (i32, i32) {
+            let mut read = |kept: &KeptByVersion<i32>| kept.kept_or_read(conn, "k", |_| Ok::<_, diesel::result::Error>(value)).unwrap();
+            (read(&DIRECTORY), read(&CONTACTS))
+        }
+        let bump = |conn: &mut AnyConnection, column: &str| {
+            diesel::sql_query(format!("UPDATE search_version SET {column} = {column} + 1")).execute(conn).unwrap();
+        };
+        assert_eq!(both(&mut conn, 1), (1, 1));
+        assert_eq!(both(&mut conn, 2), (1, 1), "kept while nothing changed");
+        bump(&mut conn, "contacts_version");
+        assert_eq!(both(&mut conn, 3), (1, 3), "a contact or binding changed: only what read contacts is read again");
+        bump(&mut conn, "version");
+        assert_eq!(both(&mut conn, 4), (4, 4), "a member or folder changed: both are read again");
+    }
+
     fn ids(n: u64) -> Vec<String> {
         (0..n).map(|i| format!("{:016}", 1_000_000_000_000_000 + i)).collect()
     }
@@ -399,7 +447,7 @@ mod tests {
 
     #[test]
     fn keeping_a_newer_version_forgets_the_older_ones_of_the_same_database_only() {
-        let v = |nonce: &str, version| Version { nonce: nonce.to_owned(), version };
+        let v = |nonce: &str, version| Version { nonce: nonce.to_owned(), version, contacts: 0 };
         keep(&v("unit-a", 1), None, "Retail", Matches::new(&ids(3), 3).unwrap());
         keep(&v("unit-b", 1), None, "retail", Matches::new(&ids(2), 2).unwrap());
         assert_eq!(kept(&v("unit-a", 1), None, " RETAIL ").unwrap().total, 3, "the text is compared trimmed and in lower case");
@@ -421,12 +469,12 @@ mod tests {
         assert!(second.0.is_some());
         assert!(first_turn(Some("f"), "unit-turn").await.0.is_some(), "another folder is another search");
         drop(second);
-        keep(&Version { nonce: "unit-turn".to_owned(), version: 1 }, None, "unit-turn", Matches::new(&ids(1), 1).unwrap());
+        keep(&Version { nonce: "unit-turn".to_owned(), version: 1, contacts: 0 }, None, "unit-turn", Matches::new(&ids(1), 1).unwrap());
         let (a, b) = (first_turn(None, "unit-turn").await, first_turn(None, "unit-turn").await);
         assert!(a.0.is_none() && b.0.is_none(), "a kept search, even of an older version, lets every request in at once");
 
         // A request that finds its version gone reads the search again: the others wait.
-        let newer = Version { nonce: "unit-turn".to_owned(), version: 2 };
+        let newer = Version { nonce: "unit-turn".to_owned(), version: 2, contacts: 0 };
         let (started, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
         let reader = std::thread::spawn(move || {
             kept_or_read::<()>(&newer, None, "unit-turn", || {

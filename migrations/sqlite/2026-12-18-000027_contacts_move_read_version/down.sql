@@ -1,6 +1,7 @@
-DROP TRIGGER contacts_search_version_insert;
-DROP TRIGGER contacts_search_version_update;
-DROP TRIGGER contacts_search_version_delete;
-DROP TRIGGER bindings_search_version_insert;
-DROP TRIGGER bindings_search_version_update;
-DROP TRIGGER bindings_search_version_delete;
+DROP TRIGGER contacts_contacts_version_insert;
+DROP TRIGGER contacts_contacts_version_update;
+DROP TRIGGER contacts_contacts_version_delete;
+DROP TRIGGER bindings_contacts_version_insert;
+DROP TRIGGER bindings_contacts_version_update;
+DROP TRIGGER bindings_contacts_version_delete;
+ALTER TABLE search_version DROP COLUMN contacts_version;
