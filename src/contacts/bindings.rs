@@ -126,10 +126,9 @@ fn resolve(conn: &mut AnyConnection, target: &TargetId, given: &str) -> Result<R
 /// Kept under the directory's search version, which every binding added or removed moves
 /// on (migration 000027).
 pub fn bindings_of(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec<Binding>> {
-    let kept = BINDINGS_OF.kept_or_read(conn, contact, |conn| {
-        bindings::table.filter(bindings::contact_id.eq(contact)).order(bindings::id).select(Binding::as_select()).load(conn).map(std::sync::Arc::new)
-    })?;
-    Ok(std::sync::Arc::unwrap_or_clone(kept))
+    BINDINGS_OF.copy_or_read(conn, contact, |conn| {
+        bindings::table.filter(bindings::contact_id.eq(contact)).order(bindings::id).select(Binding::as_select()).load(conn)
+    })
 }
 
 /// A contact's bindings, by the contact's id.
@@ -141,10 +140,9 @@ pub fn bindings_of_contacts(conn: &mut AnyConnection, contacts: &[&str]) -> Quer
     let mut key = contacts.to_vec();
     key.sort_unstable();
     key.dedup();
-    let kept = BINDINGS_OF_CONTACTS.kept_or_read(conn, &key.join(","), |conn| {
-        bindings::table.filter(bindings::contact_id.eq_any(&key)).order(bindings::id).select(Binding::as_select()).load(conn).map(std::sync::Arc::new)
-    })?;
-    Ok(std::sync::Arc::unwrap_or_clone(kept))
+    BINDINGS_OF_CONTACTS.copy_or_read(conn, &key.join(","), |conn| {
+        bindings::table.filter(bindings::contact_id.eq_any(&key)).order(bindings::id).select(Binding::as_select()).load(conn)
+    })
 }
 
 /// The bindings of several contacts, by their sorted ids.

@@ -252,8 +252,7 @@ pub type FolderContacts = (Vec<(Contact, Binding)>, Vec<(Contact, Binding, Strin
 /// move it on as they change (migration 000027), and the folders' names as they are
 /// renamed.
 pub fn folder_contacts(conn: &mut AnyConnection, folder_path: &str) -> QueryResult<FolderContacts> {
-    let kept = FOLDER_CONTACTS.kept_or_read(conn, folder_path, |conn| read_folder_contacts(conn, folder_path).map(std::sync::Arc::new))?;
-    Ok(std::sync::Arc::unwrap_or_clone(kept))
+    FOLDER_CONTACTS.copy_or_read(conn, folder_path, |conn| read_folder_contacts(conn, folder_path))
 }
 
 static FOLDER_CONTACTS: crate::directory::KeptByVersion<std::sync::Arc<FolderContacts>> = crate::directory::KeptByVersion::with_contacts();

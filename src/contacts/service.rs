@@ -310,18 +310,15 @@ pub fn list_contacts(conn: &mut AnyConnection, id: Option<&ContactId>, query: Op
 /// `limit`: what a folder or member page offers to bind. One query, kept under the search
 /// version as long as no contact or binding changes (migration 000027).
 pub fn bindable_contacts(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Contact>> {
-    let kept = BINDABLE.kept_or_read(conn, &limit.to_string(), |conn| {
-        Ok::<_, ContactError>(std::sync::Arc::new(
-            contacts::table
-                .filter(contacts::status.eq(ContactStatus::Active.as_str()))
-                .filter(RoomForATarget(super::bindings::MAX_TARGETS))
-                .order((contacts::created_at.desc(), contacts::id))
-                .limit(limit)
-                .select(Contact::as_select())
-                .load(conn)?,
-        ))
-    })?;
-    Ok(std::sync::Arc::unwrap_or_clone(kept))
+    BINDABLE.copy_or_read(conn, &limit.to_string(), |conn| {
+        Ok(contacts::table
+            .filter(contacts::status.eq(ContactStatus::Active.as_str()))
+            .filter(RoomForATarget(super::bindings::MAX_TARGETS))
+            .order((contacts::created_at.desc(), contacts::id))
+            .limit(limit)
+            .select(Contact::as_select())
+            .load(conn)?)
+    })
 }
 
 /// A contact bound to fewer targets than the number given: a correlated count, which

@@ -227,6 +227,19 @@ impl<V: Clone> KeptByVersion<V> {
     }
 }
 
+impl<T: Clone> KeptByVersion<Arc<T>> {
+    /// [`KeptByVersion::kept_or_read`] for a value kept behind an `Arc`: the caller gets
+    /// its own copy of what is kept, or of what `read` found.
+    pub(crate) fn copy_or_read<E: From<diesel::result::Error>>(
+        &self,
+        conn: &mut AnyConnection,
+        key: &str,
+        read: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.kept_or_read(conn, key, |conn| read(conn).map(Arc::new)).map(Arc::unwrap_or_clone)
+    }
+}
+
 /// The folders a search matched (their ids, in the list's order), by lowercased text;
 /// `None` for a search that matched more than [`KEPT_FOLDER_MATCHES`].
 pub(super) static FOLDER_SEARCHES: KeptByVersion<Option<Arc<[String]>>> = KeptByVersion::new();

@@ -273,8 +273,7 @@ fn folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, query: 
         return read_folder_summaries(conn, parent, query, tagged, page);
     }
     let key = format!("{}\0{query}\0{page:?}", parent.map_or("", FolderId::as_str));
-    let kept = search::FOLDER_PAGES.kept_or_read(conn, &key, |conn| read_folder_summaries(conn, parent, query, tagged, page).map(std::sync::Arc::new))?;
-    Ok(std::sync::Arc::unwrap_or_clone(kept))
+    search::FOLDER_PAGES.copy_or_read(conn, &key, |conn| read_folder_summaries(conn, parent, query, tagged, page))
 }
 
 fn read_folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, query: &str, tagged: &[Tag], page: PageRequest) -> Result<Page<FolderSummary>> {
@@ -368,8 +367,7 @@ pub fn folder_summary(conn: &mut AnyConnection, id: &FolderId) -> Result<FolderS
 /// Kept under the search version: a folder's row, its count of members and the folders
 /// above it change only as folders are renamed, moved or counted again, which move it on.
 pub fn folder_and_ancestors(conn: &mut AnyConnection, id: &FolderId) -> Result<(Folder, i64, Vec<Folder>)> {
-    let kept = search::FOLDER_PLACES.kept_or_read(conn, id.as_str(), |conn| read_folder_and_ancestors(conn, id).map(std::sync::Arc::new))?;
-    Ok(std::sync::Arc::unwrap_or_clone(kept))
+    search::FOLDER_PLACES.copy_or_read(conn, id.as_str(), |conn| read_folder_and_ancestors(conn, id))
 }
 
 fn read_folder_and_ancestors(conn: &mut AnyConnection, id: &FolderId) -> Result<(Folder, i64, Vec<Folder>)> {
@@ -404,8 +402,7 @@ pub const MOVE_CHOICES_ALL: i64 = 300;
 /// places and counts, which move the version on), so a member page shown again reads no
 /// folder for it.
 pub fn move_choices(conn: &mut AnyConnection, current: Option<(&str, &str)>, query: &str) -> Result<(Vec<FolderOption>, bool)> {
-    let kept = search::MOVE_CHOICES.kept_or_read(conn, query, |conn| read_move_choices(conn, query).map(std::sync::Arc::new))?;
-    let (mut options, narrowed) = std::sync::Arc::unwrap_or_clone(kept);
+    let (mut options, narrowed) = search::MOVE_CHOICES.copy_or_read(conn, query, |conn| read_move_choices(conn, query))?;
     if let Some((current, path)) = current.filter(|(c, _)| narrowed && !options.iter().any(|o| o.id == *c)) {
         options.insert(0, FolderOption { id: current.to_owned(), label: format!("{path} (current)"), depth: 0 });
     }
@@ -480,8 +477,7 @@ pub fn folder_options(conn: &mut AnyConnection) -> Result<Vec<FolderOption>> {
 /// security email, folder or removal, and its folders' only as they are renamed or moved,
 /// all of which move the version on.
 pub fn get_account_and_path(conn: &mut AnyConnection, id: &AccountId) -> Result<(Account, Vec<Folder>)> {
-    let kept = search::ACCOUNT_PLACES.kept_or_read(conn, id.as_str(), |conn| read_account_and_path(conn, id).map(std::sync::Arc::new))?;
-    Ok(std::sync::Arc::unwrap_or_clone(kept))
+    search::ACCOUNT_PLACES.copy_or_read(conn, id.as_str(), |conn| read_account_and_path(conn, id))
 }
 
 fn read_account_and_path(conn: &mut AnyConnection, id: &AccountId) -> Result<(Account, Vec<Folder>)> {
@@ -679,8 +675,7 @@ pub fn folder_path_names(conn: &mut AnyConnection, ids: &[&str]) -> Result<std::
     let mut key = ids.to_vec();
     key.sort_unstable();
     key.dedup();
-    let kept = search::FOLDER_PATHS.kept_or_read(conn, &key.join(","), |conn| read_folder_path_names(conn, &key).map(std::sync::Arc::new))?;
-    Ok(std::sync::Arc::unwrap_or_clone(kept))
+    search::FOLDER_PATHS.copy_or_read(conn, &key.join(","), |conn| read_folder_path_names(conn, &key))
 }
 
 fn read_folder_path_names(conn: &mut AnyConnection, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
@@ -790,8 +785,7 @@ fn accounts_page(
         // A plain list (a folder's members, or every member by name) is kept under the
         // search version: what it shows of a member moves the version on as it changes.
         let key = format!("{}\0{}\0{page:?}", folder.map_or("", FolderId::as_str), known_total.unwrap_or(-1));
-        let kept = search::ACCOUNT_PAGES.kept_or_read(conn, &key, |conn| counted(conn).map(std::sync::Arc::new))?;
-        return Ok(std::sync::Arc::unwrap_or_clone(kept));
+        return search::ACCOUNT_PAGES.copy_or_read(conn, &key, |conn| counted(conn));
     };
     // The same search again, with nothing changed since: its kept matches (search.rs), and
     // the page's rows by id. Searches by tag are not kept (tags do not move the version).
@@ -963,8 +957,5 @@ pub fn recount_members(conn: &mut AnyConnection) -> Result<()> {
 pub fn folders_by_id(conn: &mut AnyConnection, mut ids: Vec<String>) -> Result<Vec<Folder>> {
     ids.sort_unstable();
     ids.dedup();
-    let kept = search::FOLDERS.kept_or_read(conn, &ids.join(","), |conn| {
-        Ok::<_, DirectoryError>(std::sync::Arc::new(folders::table.filter(folders::id.eq_any(&ids)).select(Folder::as_select()).load(conn)?))
-    })?;
-    Ok(std::sync::Arc::unwrap_or_clone(kept))
+    search::FOLDERS.copy_or_read(conn, &ids.join(","), |conn| Ok(folders::table.filter(folders::id.eq_any(&ids)).select(Folder::as_select()).load(conn)?))
 }
