@@ -69,7 +69,12 @@ pub async fn run(
         key_id: key.id.clone(),
         secret: key.secret.clone(),
     };
+    // Two floors first: `/healthz` answers without a page, so what it takes beside pgbench
+    // is what this machine takes to answer at all (the HTTP round trip), and then with the
+    // session's read that every signed-in page makes before its own.
     let targets = [
+        Target::Page { path: FLOOR.to_owned(), cookie: String::new() },
+        page(FLOOR.to_owned()),
         page("/directory".to_owned()),
         page("/directory?q=retail".to_owned()),
         page(format!("/folders/{deep}")),
@@ -176,6 +181,9 @@ struct Figures {
     failures: usize,
 }
 
+/// The page that measures the floors: it answers without reading anything.
+const FLOOR: &str = "/healthz";
+
 /// What a connection asks for: a console page as the signed-in administrator, or an API
 /// action signed anew for each call (HMAC-SHA1, as the SDKs' V1 signature), since a
 /// signature's nonce is good for one call only.
@@ -188,6 +196,9 @@ enum Target {
 impl Target {
     fn label(&self) -> String {
         match self {
+            Target::Page { path, cookie } if path == FLOOR => {
+                format!("floor: {FLOOR}, {}", if cookie.is_empty() { "no session" } else { "the session's read" })
+            }
             Target::Page { path, .. } => path.clone(),
             Target::Api { action, params, .. } => {
                 let args: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -278,8 +289,7 @@ impl Wrk {
                 "-s",
             ])
             .arg(&script)
-            .arg("-H")
-            .arg(format!("Cookie: {cookie}"))
+            .args(if cookie.is_empty() { vec![] } else { vec!["-H".to_owned(), format!("Cookie: {cookie}")] })
             .arg(format!("http://{addr}{path}"))
             .stderr(Stdio::inherit())
             .output()?;
