@@ -350,6 +350,26 @@ impl<QS> diesel::expression::SelectableExpression<QS> for RoomForATarget where c
 /// The contacts a filter picks, newest first, each with whether its latest link expired.
 /// Three queries.
 pub fn list_contacts_where(conn: &mut AnyConnection, filter: &ContactFilter, page: PageRequest) -> Result<Page<ContactRow>> {
+    Ok(contacts_page(conn, filter, page, false)?.0)
+}
+
+/// How much of the directory a contact of the console's list reaches: the targets it is
+/// bound to, and the members that keep it without a binding (an unbinding or a deletion
+/// left it as their only recipient of some type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactReach {
+    pub contact_id: String,
+    pub bound: i64,
+    pub retained: i64,
+}
+
+/// [`list_contacts_where`] for the console's list, with each contact's [`ContactReach`]
+/// read by the page's own statement.
+pub fn list_contacts_with_reach(conn: &mut AnyConnection, filter: &ContactFilter, page: PageRequest) -> Result<(Page<ContactRow>, Vec<ContactReach>)> {
+    contacts_page(conn, filter, page, true)
+}
+
+fn contacts_page(conn: &mut AnyConnection, filter: &ContactFilter, page: PageRequest, with_reach: bool) -> Result<(Page<ContactRow>, Vec<ContactReach>)> {
     let pattern = contains_pattern(filter.query.as_deref().unwrap_or(""));
     let build = || {
         let mut q = contacts::table
@@ -372,8 +392,20 @@ pub fn list_contacts_where(conn: &mut AnyConnection, filter: &ContactFilter, pag
     };
     let total = build().count().get_result(conn)?;
     let page = page.within(total);
-    let items: Vec<Contact> =
-        build().order((contacts::created_at.desc(), contacts::id)).limit(page.size).offset(page.offset()).select(Contact::as_select()).load(conn)?;
+    let ordered = || build().order((contacts::created_at.desc(), contacts::id)).limit(page.size).offset(page.offset());
+    let (items, reach): (Vec<Contact>, Vec<ContactReach>) = if with_reach {
+        ordered()
+            .select((Contact::as_select(), BoundTargets, RetainedMembers))
+            .load::<(Contact, i64, i64)>(conn)?
+            .into_iter()
+            .map(|(contact, bound, retained)| {
+                let reach = ContactReach { contact_id: contact.id.clone(), bound, retained };
+                (contact, reach)
+            })
+            .unzip()
+    } else {
+        (ordered().select(Contact::as_select()).load(conn)?, Vec::new())
+    };
     let ids: Vec<&str> = items.iter().map(|c| c.id.as_str()).collect();
     let links: Vec<Verification> = contact_verifications::table
         .filter(contact_verifications::contact_id.eq_any(ids))
@@ -389,8 +421,38 @@ pub fn list_contacts_where(conn: &mut AnyConnection, filter: &ContactFilter, pag
             ContactRow { link_expired: latest.is_some_and(|v| v.is_expired(now)), contact }
         })
         .collect();
-    Ok(Page { items: rows, total, request: page })
+    Ok((Page { items: rows, total, request: page }, reach))
 }
+
+/// A column of the contacts' list: how many targets the row's contact is bound to (the
+/// `UNIQUE (contact_id, target_key)` index). Fixed SQL of a type of its own, as
+/// [`super::scope::retained`], so that the page's statement is prepared once a connection.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping)]
+struct BoundTargets;
+
+/// A column of the contacts' list: how many members keep the row's contact without a
+/// binding (the partial index of retained associations).
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping)]
+struct RetainedMembers;
+
+macro_rules! contact_count_column {
+    ($column:ty, $sql:expr) => {
+        impl diesel::expression::Expression for $column {
+            type SqlType = diesel::sql_types::BigInt;
+        }
+        impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for $column {
+            fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+                out.push_sql($sql);
+                Ok(())
+            }
+        }
+        impl<QS> diesel::expression::AppearsOnTable<QS> for $column where contacts::id: diesel::expression::AppearsOnTable<QS> {}
+        impl<QS> diesel::expression::SelectableExpression<QS> for $column where contacts::id: diesel::expression::SelectableExpression<QS> {}
+    };
+}
+
+contact_count_column!(BoundTargets, "(SELECT COUNT(*) FROM bindings b WHERE b.contact_id = contacts.id)");
+contact_count_column!(RetainedMembers, "(SELECT COUNT(*) FROM associations a WHERE a.contact_id = contacts.id AND a.retained_types <> 0)");
 
 /// Every verification email sent for a contact, newest first.
 pub fn verification_history(conn: &mut AnyConnection, id: &ContactId) -> Result<Vec<Verification>> {
@@ -449,29 +511,4 @@ pub fn contacts_bound_to(conn: &mut AnyConnection, target: &TargetId, id: Option
 /// The names of these contacts, by id (contacts deleted since are left out).
 pub fn contact_names(conn: &mut AnyConnection, ids: &[String]) -> Result<std::collections::HashMap<String, String>> {
     Ok(contacts::table.filter(contacts::id.eq_any(ids)).select((contacts::id, contacts::name)).load::<(String, String)>(conn)?.into_iter().collect())
-}
-
-/// How many members keep each of these contacts without a binding that covers them (an
-/// unbinding or a deletion left it as their only recipient of some type).
-pub fn retained_counts(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<(String, i64)>> {
-    use crate::db::schema::associations;
-    Ok(associations::table
-        .filter(associations::contact_id.eq_any(ids))
-        .filter(super::scope::retained())
-        .group_by(associations::contact_id)
-        .select((associations::contact_id, diesel::dsl::count_star()))
-        .load(conn)?)
-}
-
-/// How many targets each of these contacts is bound to.
-pub fn binding_counts(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<(String, i64)>> {
-    use crate::db::schema::bindings;
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(bindings::table
-        .filter(bindings::contact_id.eq_any(ids))
-        .group_by(bindings::contact_id)
-        .select((bindings::contact_id, diesel::dsl::count_star()))
-        .load(conn)?)
 }

@@ -103,10 +103,11 @@ pub(super) async fn render_list(state: &AppState, admin: &CurrentAdmin, query: L
     };
     let page = PageRequest::with_size(query.page, PER_PAGE);
     let (rows, (used, quota), bound, retained, bouncing) = db::run(&state.pool, move |c| {
-        let rows = contacts::list_contacts_where(c, &filter, page)?;
-        let ids: Vec<String> = rows.items.iter().map(|r| r.contact.id.clone()).collect();
+        let (rows, reach) = contacts::list_contacts_with_reach(c, &filter, page)?;
         let bouncing = crate::bounces::of(c, rows.items.iter().map(|r| r.contact.email.as_str()))?;
-        Ok::<_, ContactError>((rows, contacts::contact_quota(c)?, contacts::binding_counts(c, &ids)?, contacts::retained_counts(c, &ids)?, bouncing))
+        let bound = reach.iter().map(|r| (r.contact_id.clone(), r.bound)).collect::<Vec<_>>();
+        let retained = reach.into_iter().map(|r| (r.contact_id, r.retained)).collect::<Vec<_>>();
+        Ok::<_, ContactError>((rows, contacts::contact_quota(c)?, bound, retained, bouncing))
     })
     .await?;
     let chrome = Chrome::new(admin, "directory");
