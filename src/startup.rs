@@ -203,7 +203,8 @@ pub fn app(
             let (method, started, is_static) = (req.method().clone(), std::time::Instant::now(), req.path().starts_with("/static/"));
             let versioned = is_static && req.query_string().starts_with("v=");
             let span = tracing::info_span!("request", request.id = %id);
-            let call = srv.call(req);
+            let writes_nothing = matches!(method, actix_web::http::Method::GET | actix_web::http::Method::HEAD);
+            let call = crate::directory::with_offered_version(writes_nothing, srv.call(req));
             async move {
                 let mut res = call.await?;
                 // The route's pattern, never the path itself: `/verify/{token}` and not the token.

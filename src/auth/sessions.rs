@@ -55,25 +55,35 @@ pub fn expires_at(state: &State, now: PrimitiveDateTime) -> PrimitiveDateTime {
     }
 }
 
+#[derive(QueryableByName)]
+struct StateAndVersion {
+    #[diesel(sql_type = Nullable<diesel::sql_types::Text>)]
+    state: Option<String>,
+    #[diesel(embed)]
+    version: crate::directory::Version,
+}
+
 /// The state of a live session, or `None` (unknown, expired, or its user is gone or
-/// changed their password since). Written with the query builder, so that each pooled
-/// connection prepares it once: every console request runs it.
-pub fn load(conn: &mut AnyConnection, key: &str) -> QueryResult<Option<State>> {
-    use crate::db::schema::accounts;
-    let state: Option<String> = sessions::table
-        .left_join(admins::table.on(sessions::admin_id.eq(admins::id.nullable())))
-        .left_join(member_users::table.on(sessions::member_user_id.eq(member_users::id.nullable())))
-        .left_join(accounts::table.on(member_users::account_id.eq(accounts::id)))
-        .filter(sessions::id.eq(key_hash(key)))
-        .filter(sessions::expires_at.gt(now_utc()))
-        .filter(sessions::admin_id.is_null().or(admins::session_epoch.nullable().eq(sessions::epoch.nullable())))
-        .filter(
-            sessions::member_user_id.is_null().or(member_users::session_epoch.nullable().eq(sessions::epoch.nullable()).and(accounts::removed_at.is_null())),
-        )
-        .select(sessions::state)
-        .first(conn)
-        .optional()?;
-    Ok(state.and_then(|s| serde_json::from_str(&s).ok()))
+/// changed their password since), and the directory's search version, read by the same
+/// statement: every console request runs it, and a page that keeps values under the
+/// version then needs no round trip of its own to read it ([`crate::directory::offer`]).
+/// Prepared once a connection.
+pub(crate) fn load_with_version(conn: &mut AnyConnection, key: &str) -> QueryResult<(Option<State>, crate::directory::Version)> {
+    let sql = format!(
+        "SELECT {}, s.state AS state FROM search_version v LEFT JOIN ( \
+             SELECT s.state AS state FROM sessions s \
+             LEFT JOIN admins a ON a.id = s.admin_id \
+             LEFT JOIN member_users u ON u.id = s.member_user_id \
+             LEFT JOIN accounts m ON m.id = u.account_id \
+             WHERE s.id = $1 AND s.expires_at > $2 \
+               AND (s.admin_id IS NULL OR a.session_epoch = s.epoch) \
+               AND (s.member_user_id IS NULL OR (u.session_epoch = s.epoch AND m.removed_at IS NULL)) \
+         ) s ON 1 = 1 WHERE v.id = 1",
+        crate::directory::version_columns(conn)
+    );
+    let read: StateAndVersion =
+        crate::db::prepared::sql(sql).bind::<diesel::sql_types::Text, _>(key_hash(key)).bind::<Timestamp, _>(now_utc()).get_result(conn)?;
+    Ok((read.state.and_then(|s| serde_json::from_str(&s).ok()), read.version))
 }
 
 /// Writes a session's state under its key (new or existing).

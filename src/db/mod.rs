@@ -401,7 +401,10 @@ where
     E: From<PoolError> + Send + 'static,
 {
     let pool = pool.clone();
+    // A read-only request's views start from the version read with its session.
+    let offered = crate::directory::offered();
     let task = tokio::task::spawn_blocking(move || {
+        let _offered = crate::directory::offer_here(offered);
         let mut conn = pool.get()?;
         f(&mut conn)
     });

@@ -11,8 +11,9 @@
 //! Pages keep other reads under the same version ([`KeptByVersion`]): what they read of
 //! members and folders (migrations 000018 and 000023), and of contacts and their bindings,
 //! whose every change moves a second number of the version on (migration 000027; a search
-//! and the reads of members and folders stay kept). A folder page shown again then reads
-//! the version, its history, its tags and whether any association is retained.
+//! and the reads of members and folders stay kept). A signed-in page reads the version in
+//! its session's statement ([`with_offered_version`]); a folder page shown again then reads
+//! only its history, its tags and whether any association is retained besides.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -61,6 +62,48 @@ impl Version {
 thread_local! {
     /// Inside [`with_one_version`]: the version once read (`Some(None)` until then).
     static PINNED: std::cell::RefCell<Option<Option<Version>>> = const { std::cell::RefCell::new(None) };
+    /// The version the request whose database work runs on this thread read with its
+    /// session ([`offer_here`]).
+    static OFFERED_HERE: std::cell::RefCell<Option<Version>> = const { std::cell::RefCell::new(None) };
+}
+
+tokio::task_local! {
+    /// Inside [`with_offered_version`]: the version read with the request's session.
+    static OFFERED: std::cell::RefCell<Option<Version>>;
+}
+
+/// Runs a request so that, when it writes nothing (GET or HEAD), the version its
+/// session's statement reads beside the session ([`crate::auth::sessions::load_with_version`])
+/// serves its views too: [`with_one_version`] then starts from it instead of reading it
+/// again, a round trip less on every page that keeps values. The version is read as the
+/// request starts, so every write committed before it is seen. A request that may write
+/// reads its own after its writes.
+pub async fn with_offered_version<F: std::future::Future>(writes_nothing: bool, request: F) -> F::Output {
+    if writes_nothing { OFFERED.scope(std::cell::RefCell::new(None), request).await } else { request.await }
+}
+
+/// Offers the version read with the session to the request's views (dropped unless the
+/// request runs in [`with_offered_version`] as one that writes nothing).
+pub(crate) fn offer(version: Version) {
+    let _ = OFFERED.try_with(|offered| *offered.borrow_mut() = Some(version));
+}
+
+/// The version the running request was offered, for [`crate::db::run`] to carry to the
+/// thread that runs its database work.
+pub(crate) fn offered() -> Option<Version> {
+    OFFERED.try_with(|offered| offered.borrow().clone()).ok().flatten()
+}
+
+/// While the guard lives, [`with_one_version`] on this thread starts from `version`.
+pub(crate) fn offer_here(version: Option<Version>) -> impl Drop {
+    struct Withdraw;
+    impl Drop for Withdraw {
+        fn drop(&mut self) {
+            OFFERED_HERE.with(|o| *o.borrow_mut() = None);
+        }
+    }
+    OFFERED_HERE.with(|o| *o.borrow_mut() = version);
+    Withdraw
 }
 
 /// Runs `f`, the reads of one read-only view, reading the search version at most once:
@@ -78,7 +121,8 @@ pub fn with_one_version<T>(f: impl FnOnce() -> T) -> T {
     if PINNED.with(|p| p.borrow().is_some()) {
         return f();
     }
-    PINNED.with(|p| *p.borrow_mut() = Some(None));
+    let offered = OFFERED_HERE.with(|o| o.borrow().clone());
+    PINNED.with(|p| *p.borrow_mut() = Some(offered));
     let _unpin = Unpin;
     f()
 }
@@ -96,15 +140,24 @@ pub(super) fn version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> 
     Ok(read)
 }
 
-fn read_version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> {
-    // A PostgreSQL database made from another as a template (as the tests make theirs)
-    // starts with the other's nonce: its name tells them apart. A SQLite file draws its
-    // own nonce when it is created.
-    let sql = if crate::db::is_postgres(conn) {
-        "SELECT nonce || '/' || current_database() AS nonce, version, contacts_version AS contacts FROM search_version WHERE id = 1"
+/// The version's columns, read from `search_version v`. A PostgreSQL database made from
+/// another as a template (as the tests make theirs) starts with the other's nonce: its name
+/// tells them apart. A SQLite file draws its own nonce when it is created.
+pub(crate) fn version_columns(conn: &mut AnyConnection) -> &'static str {
+    if crate::db::is_postgres(conn) {
+        "v.nonce || '/' || current_database() AS nonce, v.version AS version, v.contacts_version AS contacts"
     } else {
-        "SELECT nonce, version, contacts_version AS contacts FROM search_version WHERE id = 1"
+        "v.nonce AS nonce, v.version AS version, v.contacts_version AS contacts"
+    }
+}
+
+fn read_version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> {
+    let sql = if crate::db::is_postgres(conn) {
+        "SELECT v.nonce || '/' || current_database() AS nonce, v.version AS version, v.contacts_version AS contacts FROM search_version v WHERE v.id = 1"
+    } else {
+        "SELECT v.nonce AS nonce, v.version AS version, v.contacts_version AS contacts FROM search_version v WHERE v.id = 1"
     };
+    debug_assert!(sql.contains(version_columns(conn)));
     prepared::sql(sql).get_result(conn)
 }
 
@@ -419,6 +472,39 @@ mod tests {
         let unpinned = version(&mut conn).unwrap();
         bump(&mut conn);
         assert_ne!(version(&mut conn).unwrap(), unpinned, "outside a view, every read asks");
+    }
+
+    #[test]
+    fn a_view_starts_from_the_version_offered_with_the_session_only_while_its_request_runs() {
+        use diesel::Connection;
+        let mut conn = AnyConnection::Sqlite(diesel::SqliteConnection::establish(":memory:").unwrap());
+        crate::db::run_migrations(&mut conn).unwrap();
+        let offered = read_version(&mut conn).unwrap();
+        diesel::sql_query("UPDATE search_version SET version = version + 1").execute(&mut conn).unwrap();
+        let seen = {
+            let _offer = offer_here(Some(offered.clone()));
+            with_one_version(|| version(&mut conn).unwrap())
+        };
+        assert_eq!(seen, offered, "the view uses the version read with the session, no read of its own");
+        let next = with_one_version(|| version(&mut conn).unwrap());
+        assert_ne!(next, offered, "the next request's work on this thread reads the version that stands now");
+        assert!(offered.is_older_than(&next));
+    }
+
+    #[actix_web::test]
+    async fn a_version_is_offered_to_requests_that_write_nothing_only() {
+        let v = Version { nonce: "unit-offer".to_owned(), version: 7, contacts: 1 };
+        let in_request = |writes_nothing| {
+            let v = v.clone();
+            with_offered_version(writes_nothing, async move {
+                offer(v);
+                offered()
+            })
+        };
+        assert_eq!(in_request(true).await, Some(v.clone()), "a GET's views start from it");
+        assert_eq!(in_request(false).await, None, "a request that may write reads its own version after its writes");
+        offer(v);
+        assert_eq!(offered(), None, "outside a request nothing is kept");
     }
 
     #[test]

@@ -62,7 +62,10 @@ crate::errors::storage_errors!(StoreError);
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
         let key = key.as_ref().to_owned();
-        db::run(&self.pool, move |c| Ok::<_, StoreError>(sessions::load(c, &key)?)).await.map_err(|e| LoadError::Other(e.into()))
+        let (state, version) =
+            db::run(&self.pool, move |c| Ok::<_, StoreError>(sessions::load_with_version(c, &key)?)).await.map_err(|e| LoadError::Other(e.into()))?;
+        crate::directory::offer(version);
+        Ok(state)
     }
 
     async fn save(&self, state: HashMap<String, String>, _ttl: &actix_web::cookie::time::Duration) -> Result<SessionKey, SaveError> {

@@ -462,6 +462,45 @@ async fn folder_and_member_views_kept_between_requests_show_every_change_at_once
 }
 
 #[actix_web::test]
+async fn a_page_read_with_the_sessions_version_shows_every_change_committed_before_it_was_asked_for() {
+    // A signed-in page reads the search version in its session's statement and keeps
+    // values under it: a change committed before the request, by another server or in
+    // plain SQL, shows on that very request, and on every page that keeps it.
+    use diesel::prelude::*;
+    use rd_contacts::db::schema::{accounts, folders};
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let (ops, alice) = app
+        .with_conn(|c| {
+            let r = root(c);
+            let ops = folder(c, &r, "ops").unwrap();
+            let alice = member(c, &ops, "alice");
+            (ops, alice.id)
+        })
+        .await;
+    let folder_page = format!("/folders/{ops}");
+    let member_page = format!("/members/{alice}");
+    for (round, name) in ["platform", "infra", "sre"].into_iter().enumerate() {
+        let before = app.get(&folder_page).await;
+        assert_eq!(before.status, 200);
+        let (id, new_name, member_name) = (ops.to_string(), name.to_owned(), format!("alice {round}"));
+        let alice_id = alice.clone();
+        app.with_conn(move |c| {
+            diesel::update(folders::table.find(&id)).set(folders::name.eq(&new_name)).execute(c).unwrap();
+            diesel::update(accounts::table.find(&alice_id)).set(accounts::display_name.eq(&member_name)).execute(c).unwrap();
+        })
+        .await;
+        let folder_view = app.get(&folder_page).await;
+        assert!(folder_view.body.contains(name), "round {round}: the folder page shows the rename to {name}");
+        assert!(folder_view.body.contains(&format!("alice {round}")), "round {round}: and the member's new name");
+        let member_view = app.get(&member_page).await;
+        assert!(member_view.body.contains(&format!("alice {round}")) && member_view.body.contains(name), "round {round}: the member page too");
+        let tree = app.get("/directory").await;
+        assert!(tree.body.contains(name), "round {round}: the tree too");
+    }
+}
+
+#[actix_web::test]
 async fn folder_paths_kept_between_views_follow_every_rename_or_move_even_in_plain_sql() {
     // A search page shows each member's folder path by name; the paths of the same folders
     // are kept while no folder changed, and a change to any folder on a path shows at once.

@@ -214,12 +214,15 @@ async fn tree_rows(state: web::Data<AppState>, req: HttpRequest, _admin: Current
     let id = contact_id(&raw_contact)?;
     let folder = FolderId::parse(&raw_folder).map_err(|_| AppError::NotFound(format!("There is no folder {raw_folder}.")))?;
     let query = BindQuery::of(&req)?;
+    // A read-only view: its kept values share one version.
     let fragment = db::run(&state.pool, move |c| {
-        let contact = contacts::get_contact(c, &id)?;
-        let parent = crate::directory::folder_summary(c, &folder)?;
-        let kids = crate::directory::list_subfolders(c, &folder, None, PageRequest::with_size(None, crate::web::directory::TREE_FOLDERS))?;
-        let more = (kids.total > kids.items.len() as i64).then(|| (parent.folder.id.clone(), parent.folder.name.clone(), kids.total));
-        Ok::<_, ContactError>(PickRows { picks: picks(c, &contact, &query.chosen)?, tree: kids.items.into_iter().map(TreeRow::closed).collect(), more })
+        crate::directory::with_one_version(|| {
+            let contact = contacts::get_contact(c, &id)?;
+            let parent = crate::directory::folder_summary(c, &folder)?;
+            let kids = crate::directory::list_subfolders(c, &folder, None, PageRequest::with_size(None, crate::web::directory::TREE_FOLDERS))?;
+            let more = (kids.total > kids.items.len() as i64).then(|| (parent.folder.id.clone(), parent.folder.name.clone(), kids.total));
+            Ok::<_, ContactError>(PickRows { picks: picks(c, &contact, &query.chosen)?, tree: kids.items.into_iter().map(TreeRow::closed).collect(), more })
+        })
     })
     .await?;
     html(StatusCode::OK, &fragment)

@@ -143,7 +143,7 @@ struct TreeRows {
 /// The fragment that opens one folder of the tree: its subfolders, closed.
 async fn tree_children(state: web::Data<AppState>, _admin: CurrentAdmin, path: web::Path<String>) -> Reply {
     let id = folder_id(&path)?;
-    let fragment = db::run(&state.pool, move |c| children_rows(c, &id)).await?;
+    let fragment = db::run(&state.pool, move |c| directory::with_one_version(|| children_rows(c, &id))).await?;
     html(StatusCode::OK, &fragment)
 }
 
