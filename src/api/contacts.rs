@@ -124,10 +124,13 @@ fn targets_of(list: &[Binding], contact: &str) -> Vec<String> {
 
 async fn get(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse("ContactId", ContactId::parse)?;
+    // A read-only view: its kept values share one version.
     let (contact, bound) = db::run(&state.pool, move |c| {
-        let contact = contacts::get_contact(c, &id)?;
-        let bound = bindings::bindings_of(c, &contact.id)?;
-        Ok::<_, ContactError>((contact, bound))
+        crate::directory::with_one_version(|| {
+            let contact = contacts::get_contact(c, &id)?;
+            let bound = bindings::bindings_of(c, &contact.id)?;
+            Ok::<_, ContactError>((contact, bound))
+        })
     })
     .await?;
     let members = targets_of(&bound, &contact.id);

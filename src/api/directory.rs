@@ -149,11 +149,13 @@ async fn list_folders_for_parent(state: &AppState, p: &Params) -> ApiResult {
     let page = p.page()?;
     let parent = parent.unwrap_or_else(|| root_id(&state.directory));
     let (found, tag_map) = db::run(&state.pool, move |c| {
-        directory::get_folder(c, &parent)?;
-        let found = directory::list_subfolders_tagged(c, &parent, keyword.as_deref(), &tagged, page)?;
-        let ids: Vec<String> = found.items.iter().map(|s| s.folder.id.clone()).collect();
-        let tag_map = tags::tags_of(c, TaggedKind::Folder, &ids)?;
-        Ok::<_, DirectoryError>((found, tag_map))
+        directory::with_one_version(|| {
+            directory::get_folder(c, &parent)?;
+            let found = directory::list_subfolders_tagged(c, &parent, keyword.as_deref(), &tagged, page)?;
+            let ids: Vec<String> = found.items.iter().map(|s| s.folder.id.clone()).collect();
+            let tag_map = tags::tags_of(c, TaggedKind::Folder, &ids)?;
+            Ok::<_, DirectoryError>((found, tag_map))
+        })
     })
     .await?;
     let folders: Vec<Value> = found
@@ -225,7 +227,10 @@ async fn create_resource_account(state: &AppState, actor: &Actor, p: &Params) ->
 
 /// A member that is in the directory now (a removed one is not found), with its folder.
 fn current_account(c: &mut crate::db::AnyConnection, id: &AccountId) -> Result<(Account, Option<Folder>), DirectoryError> {
-    let (account, folder) = directory::get_account_in_folder(c, id)?;
+    // The member with the folders on its path, kept under the search version: its own
+    // folder is the path's last (none once removed).
+    let (account, mut path) = directory::get_account_and_path(c, id)?;
+    let folder = if account.folder_id.is_some() { path.pop() } else { None };
     if account.is_removed() {
         return Err(DirectoryError::AccountRemoved(id.to_string()));
     }
@@ -236,9 +241,11 @@ async fn get_account(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse("AccountId", AccountId::parse)?;
     let include_tags = p.bool("IncludeTags")?.unwrap_or(false);
     let (account, folder, tag_map) = db::run(&state.pool, move |c| {
-        let (account, folder) = current_account(c, &id)?;
-        let tag_map = if include_tags { tags::tags_of(c, TaggedKind::Account, std::slice::from_ref(&account.id))? } else { TagsById::new() };
-        Ok::<_, DirectoryError>((account, folder, tag_map))
+        directory::with_one_version(|| {
+            let (account, folder) = current_account(c, &id)?;
+            let tag_map = if include_tags { tags::tags_of(c, TaggedKind::Account, std::slice::from_ref(&account.id))? } else { TagsById::new() };
+            Ok::<_, DirectoryError>((account, folder, tag_map))
+        })
     })
     .await?;
     let mut v = account_json(&account, &state.directory, folder.as_ref());

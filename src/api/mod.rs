@@ -77,7 +77,8 @@ async fn read_body(mut payload: web::Payload) -> Result<Bytes, ApiError> {
 async fn endpoint(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let request_id = crate::state::RequestId::of(&req);
     let outcome = match read_body(payload).await {
-        Ok(body) => handle(&state, &req, &body).await,
+        // A read action's views start from the version read with its key (`secret_of`).
+        Ok(body) => crate::directory::with_offered_version(true, handle(&state, &req, &body)).await,
         Err(e) => Err(e),
     };
     match outcome {
@@ -118,6 +119,10 @@ struct Call {
 
 async fn handle(state: &AppState, req: &HttpRequest, body: &Bytes) -> ApiResult {
     let call = authenticate(state, req, body).await?;
+    if !is_read_action(&call.action) {
+        // It writes: its views read the version after its writes.
+        crate::directory::withdraw_offer();
+    }
     if call.version != VERSION && call.version != RM_VERSION {
         return Err(ApiError::new(400, "InvalidVersion", format!("Specified version {:?} is not supported; use {VERSION}.", call.version)));
     }
@@ -254,9 +259,9 @@ fn signature_mismatch() -> ApiError {
 async fn secret_of(state: &AppState, key_id: &str) -> Result<access_keys::KeyCheck, ApiError> {
     let id = key_id.to_owned();
     let secrets = state.secrets.clone();
-    db::run(&state.pool, move |c| access_keys::secret_for(c, &secrets, &id))
-        .await?
-        .ok_or_else(|| ApiError::new(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."))
+    let (key, version) = db::run(&state.pool, move |c| access_keys::secret_and_version(c, &secrets, &id)).await?;
+    crate::directory::offer(version);
+    key.ok_or_else(|| ApiError::new(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."))
 }
 
 fn check_time(timestamp: &str) -> Result<(), ApiError> {

@@ -111,16 +111,36 @@ pub struct KeyCheck {
     pub enabled: bool,
 }
 
-/// The secret, role and status of an access key, or `None` for an unknown id.
-pub fn secret_for(conn: &mut AnyConnection, secrets: &SecretBox, id: &str) -> Result<Option<KeyCheck>, AuthError> {
-    let found: Option<(String, String, String)> =
-        access_keys::table.find(id).select((access_keys::secret_sealed, access_keys::role, access_keys::status)).first(conn).optional()?;
-    found
-        .map(|(sealed, role, status)| {
+#[derive(diesel::QueryableByName)]
+struct KeyAndVersion {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    sealed: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    role: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    status: Option<String>,
+    #[diesel(embed)]
+    version: crate::directory::Version,
+}
+
+/// The secret, role and status of an access key, or `None` for an unknown id; and the
+/// directory's search version, read by the same statement, for a read action's views to
+/// start from (as a signed-in page's start from the one read with its session).
+pub(crate) fn secret_and_version(conn: &mut AnyConnection, secrets: &SecretBox, id: &str) -> Result<(Option<KeyCheck>, crate::directory::Version), AuthError> {
+    let sql = format!(
+        "SELECT {}, k.secret_sealed AS sealed, k.role AS role, k.status AS status \
+         FROM search_version v LEFT JOIN access_keys k ON k.id = $1 WHERE v.id = 1",
+        crate::directory::version_columns(conn)
+    );
+    let read: KeyAndVersion = crate::db::prepared::sql(sql).bind::<diesel::sql_types::Text, _>(id).get_result(conn)?;
+    let key = match (read.sealed, read.role, read.status) {
+        (Some(sealed), Some(role), Some(status)) => {
             let secret = secrets.open(&sealed).ok_or(AuthError::Unseal)?;
-            Ok(KeyCheck { secret, role: Role::stored(&role), enabled: status == ENABLED })
-        })
-        .transpose()
+            Some(KeyCheck { secret, role: Role::stored(&role), enabled: status == ENABLED })
+        }
+        _ => None,
+    };
+    Ok((key, read.version))
 }
 
 /// Notes that a key was used now; written at most once a minute a key. This process

@@ -88,6 +88,12 @@ pub(crate) fn offer(version: Version) {
     let _ = OFFERED.try_with(|offered| *offered.borrow_mut() = Some(version));
 }
 
+/// Withdraws what was offered: the request turned out to be one that writes (an API
+/// action other than `Get…` and `List…`).
+pub(crate) fn withdraw_offer() {
+    let _ = OFFERED.try_with(|offered| *offered.borrow_mut() = None);
+}
+
 /// The version the running request was offered, for [`crate::db::run`] to carry to the
 /// thread that runs its database work.
 pub(crate) fn offered() -> Option<Version> {
@@ -503,6 +509,12 @@ mod tests {
         };
         assert_eq!(in_request(true).await, Some(v.clone()), "a GET's views start from it");
         assert_eq!(in_request(false).await, None, "a request that may write reads its own version after its writes");
+        let withdrawn = with_offered_version(true, async {
+            offer(v.clone());
+            withdraw_offer();
+            offered()
+        });
+        assert_eq!(withdrawn.await, None, "an API action that writes withdraws it");
         offer(v);
         assert_eq!(offered(), None, "outside a request nothing is kept");
     }

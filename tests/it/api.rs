@@ -323,3 +323,35 @@ async fn an_api_body_over_the_limit_gets_an_error_the_sdk_can_read() {
     assert_eq!(resp.json()["Code"], "RequestEntityTooLarge");
     assert!(resp.json()["RequestId"].is_string());
 }
+
+#[actix_web::test]
+async fn an_api_read_starts_from_the_version_read_with_its_key_and_shows_every_change_committed_before_it() {
+    // A Get… or List… action reads the search version in its key's statement and keeps
+    // values under it: a change committed just before the call (in plain SQL here) shows
+    // in its answer, whether the call comes as a GET or as a form.
+    use diesel::prelude::*;
+    use rd_contacts::db::schema::{accounts, contacts};
+    let mut app = TestApp::spawn().await;
+    let contact = app.add_contact("OpsLead", "ops@example.com").await;
+    app.run_pending_jobs().await;
+    let member = crate::support::member_in(&app, None, "alice").await;
+    for round in 0..3 {
+        assert_eq!(app.api("GetAccount", &[("AccountId", &member)]).await.status, StatusCode::OK);
+        assert_eq!(app.api("GetMessageContact", &[("ContactId", &contact)]).await.status, StatusCode::OK);
+        let name = format!("Renamed{round}");
+        let (m, c, n) = (member.clone(), contact.clone(), name.clone());
+        app.with_conn(move |conn| {
+            diesel::update(accounts::table.find(&m)).set(accounts::display_name.eq(&n)).execute(conn).unwrap();
+            diesel::update(contacts::table.find(&c)).set(contacts::name.eq(&n)).execute(conn).unwrap();
+        })
+        .await;
+        let got = app.api("GetAccount", &[("AccountId", &member)]).await.json();
+        assert_eq!(got["Account"]["DisplayName"], name.as_str(), "round {round}: GetAccount");
+        let as_form = app.api_form("GetAccount", &[("AccountId", &member)]).await.json();
+        assert_eq!(as_form["Account"]["DisplayName"], name.as_str(), "round {round}: GetAccount as a form");
+        let contact_got = app.api("GetMessageContact", &[("ContactId", &contact)]).await.json();
+        assert_eq!(contact_got["Contact"]["Name"], name.as_str(), "round {round}: GetMessageContact");
+        let listed = app.api("ListAccounts", &[]).await.json();
+        assert_eq!(listed["Accounts"]["Account"][0]["DisplayName"], name.as_str(), "round {round}: ListAccounts");
+    }
+}
