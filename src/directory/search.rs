@@ -102,14 +102,19 @@ pub(crate) fn offered() -> Option<Version> {
 
 /// While the guard lives, [`with_one_version`] on this thread starts from `version`.
 pub(crate) fn offer_here(version: Option<Version>) -> impl Drop {
-    struct Withdraw;
-    impl Drop for Withdraw {
+    set_until_dropped(&OFFERED_HERE, version)
+}
+
+/// Sets a thread's slot, and empties it again when the guard is dropped (a panic too).
+fn set_until_dropped<T: 'static>(slot: &'static std::thread::LocalKey<std::cell::RefCell<Option<T>>>, value: Option<T>) -> impl Drop {
+    struct Empty<T: 'static>(&'static std::thread::LocalKey<std::cell::RefCell<Option<T>>>);
+    impl<T: 'static> Drop for Empty<T> {
         fn drop(&mut self) {
-            OFFERED_HERE.with(|o| *o.borrow_mut() = None);
+            self.0.with(|s| *s.borrow_mut() = None);
         }
     }
-    OFFERED_HERE.with(|o| *o.borrow_mut() = version);
-    Withdraw
+    slot.with(|s| *s.borrow_mut() = value);
+    Empty(slot)
 }
 
 /// Runs `f`, the reads of one read-only view, reading the search version at most once:
@@ -118,18 +123,11 @@ pub(crate) fn offer_here(version: Option<Version>) -> impl Drop {
 /// read the version again, a round trip each. Only for views that write nothing: after a
 /// write in the same closure, the pinned version would be older than the write.
 pub fn with_one_version<T>(f: impl FnOnce() -> T) -> T {
-    struct Unpin;
-    impl Drop for Unpin {
-        fn drop(&mut self) {
-            PINNED.with(|p| *p.borrow_mut() = None);
-        }
-    }
     if PINNED.with(|p| p.borrow().is_some()) {
         return f();
     }
     let offered = OFFERED_HERE.with(|o| o.borrow().clone());
-    PINNED.with(|p| *p.borrow_mut() = Some(offered));
-    let _unpin = Unpin;
+    let _unpin = set_until_dropped(&PINNED, Some(offered));
     f()
 }
 
@@ -158,13 +156,7 @@ pub(crate) fn version_columns(conn: &mut AnyConnection) -> &'static str {
 }
 
 fn read_version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> {
-    let sql = if crate::db::is_postgres(conn) {
-        "SELECT v.nonce || '/' || current_database() AS nonce, v.version AS version, v.contacts_version AS contacts FROM search_version v WHERE v.id = 1"
-    } else {
-        "SELECT v.nonce AS nonce, v.version AS version, v.contacts_version AS contacts FROM search_version v WHERE v.id = 1"
-    };
-    debug_assert!(sql.contains(version_columns(conn)));
-    prepared::sql(sql).get_result(conn)
+    prepared::sql(format!("SELECT {} FROM search_version v WHERE v.id = 1", version_columns(conn))).get_result(conn)
 }
 
 /// A search's matches: the first [`KEPT_MATCHES`] member ids in the list's order, and how

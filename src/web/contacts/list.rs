@@ -20,11 +20,14 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 impl ListPage {
+    fn reach_of(&self, id: &str) -> Option<&contacts::ContactReach> {
+        self.reach.iter().find(|r| r.contact_id == id)
+    }
     fn bound_count(&self, id: &str) -> i64 {
-        self.bound.iter().find(|(c, _)| c == id).map_or(0, |(_, n)| *n)
+        self.reach_of(id).map_or(0, |r| r.bound)
     }
     fn retained_count(&self, id: &str) -> i64 {
-        self.retained.iter().find(|(c, _)| c == id).map_or(0, |(_, n)| *n)
+        self.reach_of(id).map_or(0, |r| r.retained)
     }
     fn quota_full(&self) -> bool {
         self.used >= self.quota
@@ -52,8 +55,7 @@ impl ListPage {
 struct ListPage {
     chrome: Chrome,
     rows: Page<ContactRow>,
-    bound: Vec<(String, i64)>,
-    retained: Vec<(String, i64)>,
+    reach: Vec<contacts::ContactReach>,
     q: String,
     status: String,
     title: String,
@@ -102,12 +104,10 @@ pub(super) async fn render_list(state: &AppState, admin: &CurrentAdmin, query: L
         types: types.map(|t| std::iter::once(t).collect::<MessageTypes>()),
     };
     let page = PageRequest::with_size(query.page, PER_PAGE);
-    let (rows, (used, quota), bound, retained, bouncing) = db::run(&state.pool, move |c| {
+    let (rows, reach, (used, quota), bouncing) = db::run(&state.pool, move |c| {
         let (rows, reach) = contacts::list_contacts_with_reach(c, &filter, page)?;
         let bouncing = crate::bounces::of(c, rows.items.iter().map(|r| r.contact.email.as_str()))?;
-        let bound = reach.iter().map(|r| (r.contact_id.clone(), r.bound)).collect::<Vec<_>>();
-        let retained = reach.into_iter().map(|r| (r.contact_id, r.retained)).collect::<Vec<_>>();
-        Ok::<_, ContactError>((rows, contacts::contact_quota(c)?, bound, retained, bouncing))
+        Ok::<_, ContactError>((rows, reach, contacts::contact_quota(c)?, bouncing))
     })
     .await?;
     let chrome = Chrome::new(admin, "directory");
@@ -115,8 +115,7 @@ pub(super) async fn render_list(state: &AppState, admin: &CurrentAdmin, query: L
     let page = ListPage {
         chrome,
         rows,
-        bound,
-        retained,
+        reach,
         q,
         status: status_raw,
         title: title_raw,
