@@ -3,7 +3,7 @@
 //! Variables: `RDC_ADDR`, `RDC_PUBLIC_URL`, `RDC_DATA_DIR`, `DATABASE_URL`,
 //! `RDC_SMTP_URL`, `RDC_MAIL_FROM`, `RDC_SECRET_KEY`, `RDC_WORKERS`, `RDC_JOB_LEASE_SECS`,
 //! `RDC_JOB_MAX_ATTEMPTS`, `RDC_JOB_RETENTION_DAYS`, `RDC_PROPAGATION_BATCH`,
-//! `RDC_SMTP_CONCURRENCY`, `RDC_INLINE_PROPAGATION_LIMIT` (see `.env.example`).
+//! `RDC_SMTP_CONCURRENCY`, `RDC_INLINE_PROPAGATION_LIMIT`, `RDC_THREAD_SLICE_US` (see `.env.example`).
 //! `RDC_LOG` is read by `main` for the tracing filter.
 
 use std::path::{Path, PathBuf};
@@ -39,6 +39,9 @@ pub struct Settings {
     /// When set, `/metrics` answers only a request bearing it (`Authorization: Bearer …`);
     /// unset, only direct requests from this machine (loopback, not through a proxy).
     pub metrics_token: Option<SecretSlice<u8>>,
+    /// The scheduler slice the HTTP workers' threads ask the kernel for
+    /// (`RDC_THREAD_SLICE_US`, [`crate::latency`]); none: the kernel's own.
+    pub thread_slice: Option<std::time::Duration>,
 }
 
 /// How background work runs.
@@ -162,6 +165,10 @@ impl Settings {
                 Some(t) => Some(SecretSlice::from(t.trim().as_bytes().to_vec())),
                 None => None,
             },
+            thread_slice: match number("RDC_THREAD_SLICE_US", 100, 0, 100_000)? {
+                0 => None,
+                us => Some(std::time::Duration::from_micros(us as u64)),
+            },
         })
     }
 
@@ -269,6 +276,7 @@ mod tests {
             workers: 0,
             jobs: JobSettings::default(),
             metrics_token: Some(SecretSlice::from(b"m".repeat(40))),
+            thread_slice: None,
         };
         assert!(!format!("{settings:?}").contains(&key));
         assert!(!format!("{settings:?}").contains(&"m".repeat(40)));

@@ -16,6 +16,7 @@ pub mod directory_file;
 pub mod domain;
 pub mod errors;
 pub mod jobs;
+pub mod latency;
 pub mod limits;
 pub mod mail;
 pub mod membership;

@@ -436,7 +436,7 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
         state.workers.watch(jobs::spawn_workers(state.jobs(), state.settings.workers));
         let http_workers = startup::http_workers();
         let threads = startup::blocking_threads(&state.settings, http_workers);
-        let server = actix_web::HttpServer::new(move || startup::app(state.clone())).workers(http_workers).worker_max_blocking_threads(threads).bind(&addr)?;
+        let server = actix_web::HttpServer::new(move || startup::worker_app(state.clone())).workers(http_workers).worker_max_blocking_threads(threads).bind(&addr)?;
         tracing::info!(%addr, "listening");
         server.run().await?;
         Ok(())

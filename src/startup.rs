@@ -151,6 +151,24 @@ fn cookie_key(secret: &[u8]) -> Key {
     Key::from(&h.finalize())
 }
 
+/// The app of one HTTP worker, built on the worker's own thread as it starts. The thread
+/// first asks the kernel for the configured scheduler slice ([`crate::latency`]); the
+/// threads it starts for database work inherit it.
+pub fn worker_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error, InitError = ()>,
+> {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    let slice = crate::latency::ask_for(state.settings.thread_slice);
+    SAID.call_once(|| match slice {
+        crate::latency::Slice::Set(slice) => tracing::info!(slice_us = slice.as_micros() as u64, "request threads ask the kernel for short scheduler slices"),
+        crate::latency::Slice::KernelDefault => tracing::info!("request threads keep the kernel's scheduler slice (RDC_THREAD_SLICE_US=0)"),
+        crate::latency::Slice::Unsupported => tracing::info!("this kernel keeps its own scheduler slice (custom slices need Linux 6.12 or later)"),
+    });
+    app(state)
+}
+
 pub fn app(
     state: AppState,
 ) -> App<

@@ -53,7 +53,7 @@ pub async fn run(
     let addr = listener.local_addr()?;
     let server_state = state.clone();
     let http_workers = state.settings.workers.max(2);
-    let server = actix_web::HttpServer::new(move || startup::app(server_state.clone()))
+    let server = actix_web::HttpServer::new(move || startup::worker_app(server_state.clone()))
         .workers(http_workers)
         .worker_max_blocking_threads(startup::blocking_threads(&state.settings, http_workers))
         .listen(listener)?

@@ -561,6 +561,7 @@ pub fn settings_for(database_url: &str) -> Settings {
         workers: 0,
         jobs: JobSettings::default(),
         metrics_token: None,
+        thread_slice: None,
     }
 }
 
