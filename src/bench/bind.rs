@@ -26,16 +26,43 @@ fn take(conn: &mut db::AnyConnection, job_id: i64) -> Result<(Lease, Propagation
     Ok((lease, serde_json::from_str(&job.payload)?))
 }
 
+/// The slowest batch's transaction of a run, with what tells why: its place, its size and
+/// how long the batch before it took (the one its size was aimed from).
+#[derive(Debug, Default, Clone, Copy)]
+struct Slowest {
+    took: Duration,
+    batch: usize,
+    members: i64,
+    before: Duration,
+}
+
+impl Slowest {
+    fn max(self, other: Slowest) -> Slowest {
+        if other.took > self.took { other } else { self }
+    }
+}
+
+impl std::fmt::Display for Slowest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "slowest transaction {:.0} ms (batch {}, {} members", self.took.as_secs_f64() * 1000.0, self.batch, self.members)?;
+        if self.batch > 1 {
+            write!(f, "; the batch before it {:.0} ms", self.before.as_secs_f64() * 1000.0)?;
+        }
+        write!(f, ")")
+    }
+}
+
 /// Runs a queued binding, unbinding (`Some` direction) or removal (`None`) job the way a
 /// worker does ([`Batches`]), timing each batch's transaction.
-fn run_job(conn: &mut db::AnyConnection, job_id: i64, direction: Option<Direction>, most: i64) -> Result<(usize, Duration), BoxError> {
+fn run_job(conn: &mut db::AnyConnection, job_id: i64, direction: Option<Direction>, most: i64) -> Result<(usize, Slowest), BoxError> {
     let (lease, mut state) = take(conn, job_id)?;
     let mut driver = Batches::new(most, &state);
-    let (mut batches, mut slowest) = (0, Duration::ZERO);
+    let (mut batches, mut slowest) = (0, Slowest::default());
     loop {
+        let (members, before) = (driver.size(), driver.last);
         let next = driver.step(conn, &lease, direction, &state)?;
-        slowest = slowest.max(driver.last);
         batches += 1;
+        slowest = slowest.max(Slowest { took: driver.last, batch: batches, members, before });
         match next {
             Some(n) => state = n,
             None => break,
@@ -80,7 +107,7 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     let started = Instant::now();
     let change = bindings::bind(&mut conn, &id, &root, settings.jobs.inline_limit, &crate::audit::Actor::cli())?;
     let request = started.elapsed();
-    let (mut batches, mut slowest) = (0, Duration::ZERO);
+    let (mut batches, mut slowest) = (0, Slowest::default());
     for job in &change.jobs {
         let (b, s) = run_job(&mut conn, *job, Some(Direction::Add), most)?;
         batches += b;
@@ -89,16 +116,15 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     let total = started.elapsed();
     let associated: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut **conn)?;
     println!(
-        "bind at the root:   {:>6.2} s ({:.1}× the INSERT floor) until {associated} associations are in place (request {:.0} ms, {batches} batches, slowest transaction {:.0} ms)",
+        "bind at the root:   {:>6.2} s ({:.1}× the INSERT floor) until {associated} associations are in place (request {:.0} ms, {batches} batches, {slowest})",
         total.as_secs_f64(),
         total.as_secs_f64() / floors.insert.as_secs_f64(),
         request.as_secs_f64() * 1000.0,
-        slowest.as_secs_f64() * 1000.0
     );
 
     let started = Instant::now();
     let change = bindings::unbind(&mut conn, &id, &root, settings.jobs.inline_limit, &crate::audit::Actor::cli())?;
-    let (mut batches, mut slowest) = (0, Duration::ZERO);
+    let (mut batches, mut slowest) = (0, Slowest::default());
     for job in &change.jobs {
         let (b, s) = run_job(&mut conn, *job, Some(Direction::Remove), most)?;
         batches += b;
@@ -106,10 +132,9 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     }
     let left: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut **conn)?;
     println!(
-        "unbind at the root: {:>6.2} s ({:.1}× the DELETE floor), {left} retained (rule U2), {batches} batches, slowest transaction {:.0} ms",
+        "unbind at the root: {:>6.2} s ({:.1}× the DELETE floor), {left} retained (rule U2), {batches} batches, {slowest}",
         started.elapsed().as_secs_f64(),
         started.elapsed().as_secs_f64() / floors.delete.as_secs_f64(),
-        slowest.as_secs_f64() * 1000.0
     );
 
     // Rule D2's remove on the same contact bound at the root again.
@@ -120,16 +145,15 @@ pub fn run(settings: Settings, folders: usize, members: usize) -> Result<(), Box
     }
     let started = Instant::now();
     let deletion = crate::contacts::deletion::delete_contact(&mut conn, &id, false, &crate::audit::Actor::cli())?;
-    let (mut batches, mut slowest) = (0, Duration::ZERO);
+    let (mut batches, mut slowest) = (0, Slowest::default());
     if let crate::contacts::deletion::Deletion::Deleting { job } = deletion {
         (batches, slowest) = run_job(&mut conn, job, None, most)?;
     }
     let left: i64 = associations::table.filter(associations::contact_id.eq(&contact.id)).count().get_result(&mut **conn)?;
     println!(
-        "delete (remove) of a contact bound at the root: {:>6.2} s ({:.1}× the DELETE floor), {left} members kept it (fail reasons), {batches} batches, slowest transaction {:.0} ms",
+        "delete (remove) of a contact bound at the root: {:>6.2} s ({:.1}× the DELETE floor), {left} members kept it (fail reasons), {batches} batches, {slowest}",
         started.elapsed().as_secs_f64(),
         started.elapsed().as_secs_f64() / floors.delete.as_secs_f64(),
-        slowest.as_secs_f64() * 1000.0
     );
     diesel::delete(associations::table.filter(associations::contact_id.eq(&contact.id))).execute(&mut **conn)?;
     diesel::delete(contacts_table::table.find(&contact.id)).execute(&mut **conn)?;

@@ -389,6 +389,11 @@ impl Batches {
         Batches { pace: jobs::Pace::new(max_batch), analyzed: state.done, last: std::time::Duration::ZERO }
     }
 
+    /// How many members the next batch takes.
+    pub fn size(&self) -> i64 {
+        self.pace.size()
+    }
+
     /// One batch: of a binding or unbinding (`Some` direction), or of a removal (`None`).
     pub fn step(
         &mut self,
