@@ -21,6 +21,7 @@ use time::PrimitiveDateTime;
 
 pub use actor::{Actor, ActorKind, Via};
 
+use crate::db::paged::PagedDsl;
 use crate::db::schema::{audit_chain, audit_events};
 use crate::db::{AnyConnection, now_utc};
 
@@ -299,7 +300,7 @@ pub fn list(conn: &mut AnyConnection, filter: &Filter, before: Option<i64>, limi
     if let Some(before) = before {
         q = q.filter(audit_events::seq.lt(before));
     }
-    let mut events: Vec<AuditEvent> = q.order(audit_events::seq.desc()).limit(limit + 1).load(conn)?;
+    let mut events: Vec<AuditEvent> = q.order(audit_events::seq.desc()).limited(limit + 1).load(conn)?;
     let next = if events.len() as i64 > limit {
         events.truncate(limit as usize);
         events.last().map(|e| e.seq)

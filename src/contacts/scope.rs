@@ -9,6 +9,7 @@ use super::deletion::DeleteContact;
 use super::models::Contact;
 use super::propagation::covered_count;
 use crate::db::AnyConnection;
+use crate::db::paged::PagedDsl;
 use crate::db::schema::{accounts, associations, contacts, folders};
 use crate::domain::MessageTypes;
 use crate::jobs::Job;
@@ -165,8 +166,8 @@ pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<E
             .filter(accounts::removed_at.is_null())
             .filter(associations::retained_types.eq(0))
             .order(accounts::display_name)
-            .limit(20)
             .select((accounts::id, accounts::display_name))
+            .limited(20)
             .load(conn)?
     };
     // Two small reads instead of one over every association, in one statement: the
@@ -417,9 +418,8 @@ pub fn covered_members(conn: &mut AnyConnection, contact: &str, page: crate::dom
         .left_join(folders::table.on(folders::id.nullable().eq(accounts::folder_id)))
         .filter(associations::contact_id.eq(contact))
         .order((accounts::display_name, accounts::id))
-        .limit(page.size)
-        .offset(page.offset())
         .select((accounts::id, accounts::display_name, folders::path.nullable(), associations::retained_types, accounts::removed_at))
+        .paged(&page)
         .load(conn)?;
     let bound = bindings_of(conn, contact)?;
     let items = rows

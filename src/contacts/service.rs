@@ -4,6 +4,7 @@ use super::ContactError;
 use super::models::{Contact, ContactRow, ContactStatus, Verification};
 use super::verification::{self, Sender};
 use crate::audit::{self, Actor, Changes, Event};
+use crate::db::paged::PagedDsl;
 use crate::db::schema::{contact_verifications, contacts, resource_directories};
 use crate::db::{AnyConnection, is_unique_violation, now_utc};
 use crate::directory::{KeptByVersion, contains_pattern};
@@ -315,8 +316,8 @@ pub fn bindable_contacts(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Con
             .filter(contacts::status.eq(ContactStatus::Active.as_str()))
             .filter(RoomForATarget(super::bindings::MAX_TARGETS))
             .order((contacts::created_at.desc(), contacts::id))
-            .limit(limit)
             .select(Contact::as_select())
+            .limited(limit)
             .load(conn)?)
     })
 }
@@ -392,10 +393,11 @@ fn contacts_page(conn: &mut AnyConnection, filter: &ContactFilter, page: PageReq
     };
     let total = build().count().get_result(conn)?;
     let page = page.within(total);
-    let ordered = || build().order((contacts::created_at.desc(), contacts::id)).limit(page.size).offset(page.offset());
+    let ordered = || build().order((contacts::created_at.desc(), contacts::id));
     let (items, reach): (Vec<Contact>, Vec<ContactReach>) = if with_reach {
         ordered()
             .select((Contact::as_select(), BoundTargets, RetainedMembers))
+            .paged(&page)
             .load::<(Contact, i64, i64)>(conn)?
             .into_iter()
             .map(|(contact, bound, retained)| {
@@ -404,7 +406,7 @@ fn contacts_page(conn: &mut AnyConnection, filter: &ContactFilter, page: PageReq
             })
             .unzip()
     } else {
-        (ordered().select(Contact::as_select()).load(conn)?, Vec::new())
+        (ordered().select(Contact::as_select()).paged(&page).load(conn)?, Vec::new())
     };
     let ids: Vec<&str> = items.iter().map(|c| c.id.as_str()).collect();
     let links: Vec<Verification> = contact_verifications::table
@@ -459,8 +461,8 @@ pub fn verification_history(conn: &mut AnyConnection, id: &ContactId) -> Result<
     Ok(contact_verifications::table
         .filter(contact_verifications::contact_id.eq(id.as_str()))
         .order((contact_verifications::sent_at.desc(), contact_verifications::id.desc()))
-        .limit(100)
         .select(Verification::as_select())
+        .limited(100)
         .load(conn)?)
 }
 
@@ -501,9 +503,8 @@ pub fn contacts_bound_to(conn: &mut AnyConnection, target: &TargetId, id: Option
     let items: Vec<Contact> = contacts::table
         .filter(contacts::id.eq_any(&ids))
         .order((contacts::created_at.desc(), contacts::id))
-        .limit(page.size)
-        .offset(page.offset())
         .select(Contact::as_select())
+        .paged(&page)
         .load(conn)?;
     Ok(Page { items: items.into_iter().map(|contact| ContactRow { contact, link_expired: false }).collect(), total, request: page })
 }

@@ -7,6 +7,7 @@
 //! whatever the busy timeout (rule T5).
 
 pub mod backup;
+pub mod paged;
 pub mod prepared;
 pub mod schema;
 

@@ -3,6 +3,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use super::{Account, DirectoryError, Folder, FolderOption, FolderSummary, JoinMethod, ResourceDirectory, search};
 use crate::audit::{self, Actor, Changes, Event};
+use crate::db::paged::PagedDsl;
 use crate::db::schema::{accounts, folders, resource_directories};
 use crate::db::{AnyConnection, is_foreign_key_violation, is_unique_violation, now_utc, prepared};
 use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, FolderName, MAX_FOLDER_DEPTH, Page, PageRequest, ResourceDirectoryId, Tag, TaggedKind};
@@ -305,12 +306,8 @@ fn read_folder_summaries(conn: &mut AnyConnection, parent: Option<&FolderId>, qu
         filter.push(')');
     }
     let read = |conn: &mut AnyConnection, page: PageRequest| -> Result<Vec<Counted>> {
-        let sql = format!(
-            "SELECT s.*, COUNT(*) OVER () AS total FROM ({SUMMARY_SELECT} WHERE {filter}) s ORDER BY lower(s.name), s.id LIMIT ${} OFFSET ${}",
-            binds.len() + 1,
-            binds.len() + 2
-        );
-        Ok(prepared::sql(sql).bind_all::<Text, _>(binds.clone()).bind::<BigInt, _>(page.size).bind::<BigInt, _>(page.offset()).load(conn)?)
+        let sql = format!("SELECT s.*, COUNT(*) OVER () AS total FROM ({SUMMARY_SELECT} WHERE {filter}) s ORDER BY lower(s.name), s.id");
+        Ok(prepared::sql(sql).bind_all::<Text, _>(binds.clone()).paged(&page).load(conn)?)
     };
     // A search of the whole tree by text: its matches kept between views while the search
     // version stands (at 10,000 folders PostgreSQL took 5.8 ms to find them on each view).
@@ -774,8 +771,7 @@ fn accounts_page(
             _ => build().count().get_result(conn)?,
         };
         let page = page.within(total);
-        let items =
-            build().order((lower(accounts::display_name), accounts::id)).limit(page.size).offset(page.offset()).select(Account::as_select()).load(conn)?;
+        let items = build().order((lower(accounts::display_name), accounts::id)).select(Account::as_select()).paged(&page).load(conn)?;
         Ok(Page { items, total, request: page })
     };
     let Some(text) = query.filter(|t| !t.trim().is_empty()) else {
@@ -804,7 +800,7 @@ fn accounts_page(
                 let rows = build()
                     .order((lower(accounts::display_name), accounts::id))
                     .select(accounts::id)
-                    .limit(search::COUNTED_IN_ORDER + 1)
+                    .limited(search::COUNTED_IN_ORDER + 1)
                     .load_iter::<String, diesel::connection::DefaultLoadingMode>(c)?;
                 let (mut ids, mut seen) = (Vec::new(), 0i64);
                 for id in rows {
@@ -835,9 +831,8 @@ fn accounts_page(
     let rows: Vec<(Account, i64)> = on_indexes(conn, |c| {
         build()
             .order((lower(accounts::display_name), accounts::id))
-            .limit(page.size)
-            .offset(page.offset())
             .select((Account::as_select(), diesel::dsl::sql::<BigInt>("count(*) OVER ()")))
+            .paged(&page)
             .load(c)
     })?;
     // Past the last page no row says how many there are: counted below, and clamped.
@@ -875,13 +870,8 @@ fn on_indexes<T>(conn: &mut AnyConnection, read: impl FnOnce(&mut AnyConnection)
 pub fn list_removed_accounts(conn: &mut AnyConnection, page: PageRequest) -> Result<Page<Account>> {
     let total = accounts::table.filter(accounts::removed_at.is_not_null()).count().get_result(conn)?;
     let page = page.within(total);
-    let items = accounts::table
-        .filter(accounts::removed_at.is_not_null())
-        .order(accounts::removed_at.desc())
-        .limit(page.size)
-        .offset(page.offset())
-        .select(Account::as_select())
-        .load(conn)?;
+    let items =
+        accounts::table.filter(accounts::removed_at.is_not_null()).order(accounts::removed_at.desc()).select(Account::as_select()).paged(&page).load(conn)?;
     Ok(Page { items, total, request: page })
 }
 

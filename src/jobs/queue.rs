@@ -4,6 +4,7 @@ use serde::Serialize;
 use time::{Duration, PrimitiveDateTime};
 
 use super::{Job, Lane};
+use crate::db::paged::PagedDsl;
 use crate::db::schema::jobs;
 use crate::db::{AnyConnection, now_utc};
 
@@ -297,12 +298,12 @@ pub fn list(
     };
     let total: i64 = build().count().get_result(conn)?;
     let page = page.within(total);
-    let items = build().order(jobs::id.desc()).limit(page.size).offset(page.offset()).select(JobRow::as_select()).load(conn)?;
+    let items = build().order(jobs::id.desc()).select(JobRow::as_select()).paged(&page).load(conn)?;
     Ok(crate::domain::Page { items, total, request: page })
 }
 
 pub fn recent(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<JobRow>> {
-    jobs::table.order(jobs::id.desc()).limit(limit).select(JobRow::as_select()).load(conn)
+    jobs::table.order(jobs::id.desc()).select(JobRow::as_select()).limited(limit).load(conn)
 }
 
 /// Jobs not finished yet, by status (queued or running).

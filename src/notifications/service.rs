@@ -5,6 +5,7 @@ use time::PrimitiveDateTime;
 use super::NotifyError;
 use crate::audit::{self, Actor, Changes, Event};
 use crate::contacts::propagation::{Scope, covered_count};
+use crate::db::paged::PagedDsl;
 use crate::db::schema::{accounts, deliveries, folders, notifications};
 use crate::db::{AnyConnection, now_utc};
 use crate::directory;
@@ -236,8 +237,6 @@ pub fn log(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest) -> Q
     let page = page.within(total);
     let rows: Vec<LogRow> = build()
         .order(deliveries::id.desc())
-        .limit(page.size)
-        .offset(page.offset())
         .select((
             deliveries::notification_id,
             notifications::message_type,
@@ -250,6 +249,7 @@ pub fn log(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest) -> Q
             deliveries::last_error,
             deliveries::updated_at,
         ))
+        .paged(&page)
         .load(conn)?;
     let items = rows
         .into_iter()
@@ -290,11 +290,11 @@ pub struct Summary {
 
 /// The most recent notifications (or one), newest first, with their counts: two queries.
 pub fn summaries(conn: &mut AnyConnection, only: Option<i64>, limit: i64) -> QueryResult<Vec<Summary>> {
-    let mut q = notifications::table.order(notifications::id.desc()).limit(limit).select(Notification::as_select()).into_boxed();
+    let mut q = notifications::table.order(notifications::id.desc()).select(Notification::as_select()).into_boxed();
     if let Some(id) = only {
         q = q.filter(notifications::id.eq(id));
     }
-    let list: Vec<Notification> = q.load(conn)?;
+    let list: Vec<Notification> = q.limited(limit).load(conn)?;
     let ids: Vec<i64> = list.iter().map(|n| n.id).collect();
     let mut counts = super::delivery::counts(conn, &ids)?;
     Ok(list.into_iter().map(|n| Summary { counts: counts.remove(&n.id).unwrap_or_default(), notification: n }).collect())
