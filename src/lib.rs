@@ -20,6 +20,7 @@ pub mod latency;
 pub mod limits;
 pub mod mail;
 pub mod membership;
+pub mod memory;
 pub mod message_center;
 pub mod notifications;
 pub mod observability;

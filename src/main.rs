@@ -10,7 +10,7 @@ use rd_contacts::config::Settings;
 use rd_contacts::domain::{Password, Username};
 use rd_contacts::errors::{BoxError, cause_chain};
 use rd_contacts::mail::Mailer;
-use rd_contacts::{db, directory, directory_file, jobs, startup};
+use rd_contacts::{db, directory, directory_file, jobs, memory, startup};
 
 #[derive(Parser)]
 #[command(name = "rd-contacts", version, about = "Notification contacts for a resource directory: console and Alibaba-compatible API")]
@@ -337,6 +337,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), BoxError> {
     let settings = Settings::from_env()?;
+    let postgres = db::is_postgres_url(&settings.database_url);
+    if let Some(arenas) = memory::arenas_for(postgres, startup::cores(), std::env::var_os("MALLOC_ARENA_MAX").is_some()) {
+        memory::limit_arenas(arenas);
+    }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Migrate => {

@@ -97,7 +97,8 @@ fn pool_size(settings: &Settings) -> u32 {
     pool_size_for(crate::db::is_postgres_url(&settings.database_url), cores(), settings.workers)
 }
 
-fn cores() -> usize {
+/// The cores this process may run on (2 when the system cannot tell).
+pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 

@@ -98,10 +98,17 @@ pub async fn run(
     println!("{:<44} {:>9} {:>8} {:>8} {:>8}", "page", "req/s", "p50 ms", "p99 ms", "failed");
     let mut rates = Vec::new();
     let mut failed = 0;
+    // The server's own peak, before our client shares the process (wrk runs apart).
+    let mut server_alone = None;
     for target in &targets {
         let figures = match target {
             Target::Page { path, cookie } if wrk => Wrk::run(addr, path, cookie, connections, seconds)?,
-            _ => own_client(addr, target, connections, seconds).await?,
+            _ => {
+                if wrk && server_alone.is_none() && !rates.is_empty() {
+                    server_alone = resident_memory().map(|(_, peak)| peak);
+                }
+                own_client(addr, target, connections, seconds).await?
+            }
         };
         println!("{:<44} {:>9.0} {:>8.1} {:>8.1} {:>8}", target.label(), figures.rate, figures.p50_ms, figures.p99_ms, figures.failures);
         rates.push((target.label(), figures.rate));
@@ -112,6 +119,9 @@ pub async fn run(
         for (path, rate) in rates {
             println!("  {:<42} {:>8.1}", path, rate / tps * 1000.0);
         }
+    }
+    if let Some(peak) = server_alone {
+        println!("resident memory of the server under the pages (wrk in its own process): {peak} MB at most");
     }
     if let Some((now, peak)) = resident_memory() {
         println!("resident memory of this process (server and client): {now} MB now, {peak} MB at most");
