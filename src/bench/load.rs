@@ -44,6 +44,7 @@ pub async fn run(
     let member: String = accounts::table.filter(accounts::removed_at.is_null()).order(accounts::id).select(accounts::id).first(&mut **conn)?;
     let contact = contact_bound_at_root(&mut conn, &rd.root_folder_id, &state.sender("bench"))?;
     let (user, password) = super::bench_admin(&mut conn)?;
+    let (member_user, member_email, member_password) = super::bench_member_user(&mut conn, &member)?;
     let key = crate::auth::access_keys::create_access_key(&mut conn, &state.secrets, "bench load", crate::auth::Role::Viewer, &crate::audit::Actor::cli())?;
     drop(conn);
     // The binding's propagation, as the workers would run it.
@@ -62,6 +63,7 @@ pub async fn run(
     actix_web::rt::spawn(server);
 
     let cookie = sign_in(addr, &user, &password).await?;
+    let member_cookie = sign_in(addr, &member_email, &member_password).await?;
     let page = |path: String| Target::Page { path, cookie: cookie.clone() };
     let api = |action: &'static str, params: &[(&str, &str)]| Target::Api {
         action,
@@ -83,6 +85,8 @@ pub async fn run(
         page(format!("/contacts/{contact}")),
         page("/notifications".to_owned()),
         page("/jobs".to_owned()),
+        // The member's own user, in its Message Center.
+        Target::Page { path: "/my/message-center".to_owned(), cookie: member_cookie.clone() },
         api("ListAccounts", &[("PageSize", "20")]),
         api("ListAccounts", &[("QueryKeyword", "retail")]),
         api("GetAccount", &[("AccountId", &member)]),
@@ -129,6 +133,8 @@ pub async fn run(
     handle.stop(true).await;
     let mut conn = state.pool.get()?;
     diesel::delete(crate::db::schema::admins::table.filter(crate::db::schema::admins::username.eq(&user))).execute(&mut **conn)?;
+    diesel::delete(crate::db::schema::sessions::table.filter(crate::db::schema::sessions::member_user_id.eq(member_user))).execute(&mut **conn)?;
+    diesel::delete(crate::db::schema::member_users::table.find(member_user)).execute(&mut **conn)?;
     crate::auth::access_keys::delete_access_key(&mut conn, &key.id, &crate::audit::Actor::cli())?;
     if failed > 0 {
         return Err(format!("{failed} requests did not answer 200").into());

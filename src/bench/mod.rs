@@ -50,6 +50,33 @@ pub fn bench_admin(conn: &mut crate::db::AnyConnection) -> Result<(String, Strin
     Ok((user, password))
 }
 
+/// A member user of `account` with a password, as if its invitation had been accepted:
+/// signs in with its email to the account's Message Center. Answers its id, email and
+/// password.
+pub fn bench_member_user(conn: &mut crate::db::AnyConnection, account: &str) -> Result<(i64, String, String), crate::errors::BoxError> {
+    use diesel::prelude::*;
+
+    use crate::db::schema::member_users as table;
+    use crate::domain::random_alphanumeric;
+    let email = format!("bench-{}@example.com", random_alphanumeric(8).to_lowercase());
+    let password = random_alphanumeric(24);
+    let hash = crate::auth::passwords::hash_password(&password)?;
+    let now = crate::db::now_utc();
+    let id = diesel::insert_into(table::table)
+        .values((
+            table::account_id.eq(account),
+            table::email.eq(&email),
+            table::email_key.eq(&email),
+            table::password_hash.eq(Some(hash)),
+            table::invited_by.eq("bench"),
+            table::created_at.eq(now),
+            table::activated_at.eq(Some(now)),
+        ))
+        .returning(table::id)
+        .get_result(conn)?;
+    Ok((id, email, password))
+}
+
 /// A fresh Active contact receiving every message type, as if its owner had clicked the
 /// link: the subject of a benchmark's bindings.
 pub fn active_contact(
