@@ -338,9 +338,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), BoxError> {
     let settings = Settings::from_env()?;
     let postgres = db::is_postgres_url(&settings.database_url);
-    if let Some(arenas) = memory::arenas_for(postgres, startup::cores(), std::env::var_os("MALLOC_ARENA_MAX").is_some()) {
-        memory::limit_arenas(arenas);
-    }
+    memory::apply(&memory::limits_for(postgres, startup::cores(), |name| std::env::var_os(name).is_some()));
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Migrate => {
