@@ -27,20 +27,20 @@ use crate::domain::PageRequest;
 pub struct Paged<Q> {
     query: Q,
     size: i64,
+    /// `None` for a fixed limit (`.limited(n)`), whose size is always written.
     offset: Option<i64>,
-    limit_written: bool,
 }
 
 /// `.paged(&page)` in place of `.limit(page.size).offset(page.offset())`, and
 /// `.limited(n)` in place of `.limit(n)`.
 pub trait PagedDsl: Sized {
     fn paged(self, page: &PageRequest) -> Paged<Self> {
-        Paged { query: self, size: page.size, offset: Some(page.offset()), limit_written: false }
+        Paged { query: self, size: page.size, offset: Some(page.offset()) }
     }
     /// At most `n` rows, `n` written into the text: a constant, or a page size and one
     /// more (to tell whether there is a next page), never a number without bound.
     fn limited(self, n: i64) -> Paged<Self> {
-        Paged { query: self, size: n, offset: None, limit_written: true }
+        Paged { query: self, size: n, offset: None }
     }
 }
 
@@ -49,7 +49,7 @@ impl<Q: Query> PagedDsl for Q {}
 impl<Q> Paged<Q> {
     /// The size as a number in the text: only the sizes a request can ask for.
     fn size_is_written(&self) -> bool {
-        self.limit_written || (1..=PageRequest::MAX_SIZE).contains(&self.size)
+        self.offset.is_none() || (1..=PageRequest::MAX_SIZE).contains(&self.size)
     }
 }
 
