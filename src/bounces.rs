@@ -53,15 +53,21 @@ pub fn clear(conn: &mut AnyConnection, address: &str, actor: &Actor) -> QueryRes
     })
 }
 
-/// The marks of these addresses (by lower-case address): one query.
+/// The marks of these addresses (by lower-case address): one query, kept under the read
+/// version (migration 000028).
 pub fn of<'a>(conn: &mut AnyConnection, addresses: impl IntoIterator<Item = &'a str>) -> QueryResult<HashMap<String, Bounce>> {
     let keys: Vec<String> = addresses.into_iter().map(key).collect();
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let found: Vec<Bounce> = bounces::table.filter(bounces::address_key.eq_any(&keys)).select(Bounce::as_select()).load(conn)?;
-    Ok(found.into_iter().map(|b| (b.address_key.clone(), b)).collect())
+    MARKS.copy_or_read(conn, &keys.join("\n"), |conn| {
+        let found: Vec<Bounce> = bounces::table.filter(bounces::address_key.eq_any(&keys)).select(Bounce::as_select()).load(conn)?;
+        Ok(found.into_iter().map(|b| (b.address_key.clone(), b)).collect())
+    })
 }
+
+/// The marks of addresses, by their keys.
+static MARKS: crate::directory::KeptByVersion<std::sync::Arc<HashMap<String, Bounce>>> = crate::directory::KeptByVersion::of_anything();
 
 /// Whether `address` bounces.
 pub fn is_bouncing(conn: &mut AnyConnection, address: &str) -> QueryResult<bool> {

@@ -206,12 +206,21 @@ impl Reason {
     }
 }
 
-/// Why each gap of these members is there: two queries, whatever the number of members.
+/// Why each gap of these members is there: two queries, whatever the number of members;
+/// kept under the read version (migration 000028).
 pub fn reasons(conn: &mut AnyConnection, gaps: &[MemberGap]) -> QueryResult<HashMap<(String, MessageType), Reason>> {
-    use crate::db::schema::{associations, contacts, mc_recipients};
     if gaps.iter().all(|g| g.gaps.is_empty()) {
         return Ok(HashMap::new());
     }
+    let key: Vec<String> = gaps.iter().map(|g| format!("{}:{}", g.account_id, g.gaps.bits())).collect();
+    REASONS.copy_or_read(conn, &key.join(","), |conn| read_reasons(conn, gaps))
+}
+
+/// Why members' gaps are there, by their ids and gaps.
+static REASONS: crate::directory::KeptByVersion<std::sync::Arc<HashMap<(String, MessageType), Reason>>> = crate::directory::KeptByVersion::of_anything();
+
+fn read_reasons(conn: &mut AnyConnection, gaps: &[MemberGap]) -> QueryResult<HashMap<(String, MessageType), Reason>> {
+    use crate::db::schema::{associations, contacts, mc_recipients};
     let ids: Vec<&str> = gaps.iter().map(|g| g.account_id.as_str()).collect();
     let own: Vec<(String, i32, bool, String)> = mc_recipients::table
         .filter(mc_recipients::account_id.eq_any(&ids))

@@ -264,19 +264,24 @@ impl UserRow {
     }
 }
 
-/// The member users of an account, each with the state of its newest invitation. Two queries.
+/// The member users of an account, each with the state of its newest invitation. Two
+/// queries, kept under the read version (migration 000028); whether an invitation has
+/// expired is decided at each call.
 pub fn users_of(conn: &mut AnyConnection, account: &str) -> QueryResult<Vec<UserRow>> {
-    let users: Vec<MemberUser> =
-        member_users::table.filter(member_users::account_id.eq(account)).order(member_users::id).select(MemberUser::as_select()).load(conn)?;
-    if users.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
-    let newest: Vec<(i64, Option<PrimitiveDateTime>)> = member_invitations::table
-        .filter(member_invitations::member_user_id.eq_any(&ids))
-        .group_by(member_invitations::member_user_id)
-        .select((member_invitations::member_user_id, diesel::dsl::max(member_invitations::expires_at)))
-        .load(conn)?;
+    let (users, newest) = USERS.copy_or_read(conn, account, |conn| {
+        let users: Vec<MemberUser> =
+            member_users::table.filter(member_users::account_id.eq(account)).order(member_users::id).select(MemberUser::as_select()).load(conn)?;
+        if users.is_empty() {
+            return Ok::<_, diesel::result::Error>((users, Vec::new()));
+        }
+        let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+        let newest: Vec<(i64, Option<PrimitiveDateTime>)> = member_invitations::table
+            .filter(member_invitations::member_user_id.eq_any(&ids))
+            .group_by(member_invitations::member_user_id)
+            .select((member_invitations::member_user_id, diesel::dsl::max(member_invitations::expires_at)))
+            .load(conn)?;
+        Ok((users, newest))
+    })?;
     let now = now_utc();
     Ok(users
         .into_iter()
@@ -291,3 +296,7 @@ pub fn users_of(conn: &mut AnyConnection, account: &str) -> QueryResult<Vec<User
         })
         .collect())
 }
+
+/// An account's member users and when each one's newest invitation expires, by account.
+type UsersAndInvitations = (Vec<MemberUser>, Vec<(i64, Option<PrimitiveDateTime>)>);
+static USERS: crate::directory::KeptByVersion<std::sync::Arc<UsersAndInvitations>> = crate::directory::KeptByVersion::of_anything();

@@ -255,6 +255,14 @@ pub struct FailedDeletion {
 /// again (its administrator chose to keep it), nor while another deletion runs.
 pub fn standing_failure(conn: &mut AnyConnection, contact: &Contact, limit: i64) -> Result<Option<FailedDeletion>, ContactError> {
     let Some(at) = contact.deletion_failed_at.filter(|_| contact.status() == ContactStatus::Active) else { return Ok(None) };
+    FAILURES.copy_or_read(conn, &format!("{limit}/{at}/{}", contact.id), |conn| read_standing_failure(conn, contact, at, limit))
+}
+
+/// Failed deletions that still stand, by how many reasons, when the deletion failed and
+/// the contact; kept under the read version (migration 000028).
+static FAILURES: crate::directory::KeptByVersion<std::sync::Arc<Option<FailedDeletion>>> = crate::directory::KeptByVersion::of_anything();
+
+fn read_standing_failure(conn: &mut AnyConnection, contact: &Contact, at: time::PrimitiveDateTime, limit: i64) -> Result<Option<FailedDeletion>, ContactError> {
     let bound_since: i64 = bindings::table.filter(bindings::contact_id.eq(&contact.id)).filter(bindings::created_at.ge(at)).count().get_result(conn)?;
     if bound_since > 0 {
         return Ok(None);

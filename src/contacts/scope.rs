@@ -112,7 +112,20 @@ impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for 
 impl<QS> diesel::expression::AppearsOnTable<QS> for Retained where associations::retained_types: diesel::expression::AppearsOnTable<QS> {}
 impl<QS> diesel::expression::SelectableExpression<QS> for Retained where associations::retained_types: diesel::expression::SelectableExpression<QS> {}
 
+/// A contact's Effective Scope: its targets, how many members each covers, the first
+/// members by name, those that keep it without a binding or left, and its running tasks.
+/// Kept under the read version (migration 000028), the tasks apart: which finished ones
+/// still show depends on the time.
 pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<EffectiveScope> {
+    let mut scope = SCOPES.copy_or_read(conn, contact, |conn| read_effective_scope(conn, contact))?;
+    scope.tasks = running_tasks(conn, contact)?;
+    Ok(scope)
+}
+
+/// Contacts' Effective Scopes without their tasks, by contact.
+static SCOPES: crate::directory::KeptByVersion<std::sync::Arc<EffectiveScope>> = crate::directory::KeptByVersion::of_anything();
+
+fn read_effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<EffectiveScope> {
     let mut targets = Vec::new();
     // The directory's members, asked once: a binding at the root covers them all, and
     // the choice of how to find the first members by name below needs them too.
@@ -212,8 +225,11 @@ pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<E
         let m = SpecialMember { account_id, display_name, retained: MessageTypes::from_bits(types) };
         if removed_at.is_some() { removed.push(m) } else { retained.push(m) }
     }
-    Ok(EffectiveScope { targets, associated, covered_sample, retained, removed, tasks: running_tasks(conn, contact)? })
+    Ok(EffectiveScope { targets, associated, covered_sample, retained, removed, tasks: Vec::new() })
 }
+
+/// A contact's tasks, unfinished or finished lately when read, by contact.
+static TASKS: crate::directory::KeptByVersion<std::sync::Arc<Vec<crate::jobs::JobRow>>> = crate::directory::KeptByVersion::of_anything();
 
 /// How long a finished task stays on its contact's page, so that whoever watched it run
 /// sees how it ended.
@@ -221,11 +237,15 @@ pub const FINISHED_TASKS_SHOWN: time::Duration = time::Duration::minutes(10);
 
 /// A contact's propagation jobs: the unfinished ones, and those that ended in the last
 /// [`FINISHED_TASKS_SHOWN`].
+/// Kept under the read version (migration 000028) with the time they were read at: as long
+/// as nothing is written, the tasks shown later are those read, less those that have
+/// finished too long ago since.
 pub fn running_tasks(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec<RunningTask>> {
     let since = crate::db::now_utc() - FINISHED_TASKS_SHOWN;
-    let rows = crate::jobs::tasks_about(conn, &super::jobs::about_contact(contact), since)?;
+    let rows = TASKS.copy_or_read(conn, contact, |conn| crate::jobs::tasks_about(conn, &super::jobs::about_contact(contact), since))?;
     Ok(rows
         .into_iter()
+        .filter(|job| job.finished_at.is_none_or(|at| at >= since))
         .filter(|job| [BindMembers::KIND, UnbindMembers::KIND, DeleteContact::KIND].contains(&job.kind.as_str()))
         .map(|job| {
             let total = if job.progress_total > 0 {
@@ -295,8 +315,16 @@ fn folder_names<'a>(conn: &mut AnyConnection, bindings: impl Iterator<Item = &'a
 
 /// Contacts that members of a folder's subtree keep without a binding that covers them
 /// (an unbinding or a deletion left them as the only recipient of some message type), with
-/// how many of those members keep each. Two queries.
+/// how many of those members keep each. Two queries, kept under the read version
+/// (migration 000028).
 pub fn kept_in_subtree(conn: &mut AnyConnection, folder_path: &str) -> QueryResult<Vec<(Contact, i64)>> {
+    KEPT_IN_SUBTREE.copy_or_read(conn, folder_path, |conn| read_kept_in_subtree(conn, folder_path))
+}
+
+/// The contacts members of a subtree keep without a binding, by the subtree's path.
+static KEPT_IN_SUBTREE: crate::directory::KeptByVersion<std::sync::Arc<Vec<(Contact, i64)>>> = crate::directory::KeptByVersion::of_anything();
+
+fn read_kept_in_subtree(conn: &mut AnyConnection, folder_path: &str) -> QueryResult<Vec<(Contact, i64)>> {
     // Most directories keep none: then the partial index says so at once (SQLite's planner
     // would otherwise walk every association of the subtree to find none).
     if !diesel::select(diesel::dsl::exists(associations::table.filter(retained()))).get_result::<bool>(conn)? {

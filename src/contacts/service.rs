@@ -28,12 +28,18 @@ fn count_contacts(conn: &mut AnyConnection) -> QueryResult<i64> {
     contacts::table.count().get_result(conn)
 }
 
-/// Contacts in use and the quota (rule C1), in one query.
+/// Contacts in use and the quota (rule C1), in one query, kept under the read version
+/// (migration 000028).
 pub fn contact_quota(conn: &mut AnyConnection) -> Result<(i64, i64)> {
-    let (used, quota): (Option<i64>, i32) =
-        resource_directories::table.select((contacts::table.count().single_value(), resource_directories::contact_quota)).first(conn)?;
-    Ok((used.unwrap_or(0), i64::from(quota)))
+    QUOTA.kept_or_read(conn, "", |conn| {
+        let (used, quota): (Option<i64>, i32) =
+            resource_directories::table.select((contacts::table.count().single_value(), resource_directories::contact_quota)).first(conn)?;
+        Ok((used.unwrap_or(0), i64::from(quota)))
+    })
 }
+
+/// Contacts in use and the quota.
+static QUOTA: KeptByVersion<(i64, i64)> = KeptByVersion::of_anything();
 
 /// Changes the quota; never below the contacts in use.
 pub fn set_contact_quota(conn: &mut AnyConnection, new_quota: i64, actor: &Actor) -> Result<(i64, i64)> {
@@ -370,7 +376,37 @@ pub fn list_contacts_with_reach(conn: &mut AnyConnection, filter: &ContactFilter
     contacts_page(conn, filter, page, true)
 }
 
+/// What a page of the contacts' list reads; whether a link expired is decided at each view.
+#[derive(Debug, Clone)]
+struct ContactsRead {
+    items: Vec<Contact>,
+    total: i64,
+    request: PageRequest,
+    reach: Vec<ContactReach>,
+    links: Vec<Verification>,
+}
+
+/// Pages of the contacts' list, by filter, page and whether with their reach (the
+/// filter's and the page's `Debug`, which show every field).
+static CONTACT_PAGES: KeptByVersion<std::sync::Arc<ContactsRead>> = KeptByVersion::of_anything();
+
 fn contacts_page(conn: &mut AnyConnection, filter: &ContactFilter, page: PageRequest, with_reach: bool) -> Result<(Page<ContactRow>, Vec<ContactReach>)> {
+    let key = format!("{with_reach}/{page:?}/{filter:?}");
+    let ContactsRead { items, total, request, reach, links } =
+        CONTACT_PAGES.copy_or_read(conn, &key, |conn| read_contacts_page(conn, filter, page, with_reach))?;
+    let now = now_utc();
+    let rows = items
+        .into_iter()
+        .map(|contact| {
+            let waiting = contact.address_to_verify().map(str::to_lowercase);
+            let latest = links.iter().find(|v| v.contact_id.as_deref() == Some(contact.id.as_str()) && Some(&v.address_key) == waiting.as_ref());
+            ContactRow { link_expired: latest.is_some_and(|v| v.is_expired(now)), contact }
+        })
+        .collect();
+    Ok((Page { items: rows, total, request }, reach))
+}
+
+fn read_contacts_page(conn: &mut AnyConnection, filter: &ContactFilter, page: PageRequest, with_reach: bool) -> Result<ContactsRead> {
     let pattern = contains_pattern(filter.query.as_deref().unwrap_or(""));
     let build = || {
         let mut q = contacts::table
@@ -414,16 +450,7 @@ fn contacts_page(conn: &mut AnyConnection, filter: &ContactFilter, page: PageReq
         .order(contact_verifications::sent_at.desc())
         .select(Verification::as_select())
         .load(conn)?;
-    let now = now_utc();
-    let rows = items
-        .into_iter()
-        .map(|contact| {
-            let waiting = contact.address_to_verify().map(str::to_lowercase);
-            let latest = links.iter().find(|v| v.contact_id.as_deref() == Some(contact.id.as_str()) && Some(&v.address_key) == waiting.as_ref());
-            ContactRow { link_expired: latest.is_some_and(|v| v.is_expired(now)), contact }
-        })
-        .collect();
-    Ok((Page { items: rows, total, request: page }, reach))
+    Ok(ContactsRead { items, total, request: page, reach, links })
 }
 
 /// A column of the contacts' list: how many targets the row's contact is bound to (the
@@ -456,15 +483,21 @@ macro_rules! contact_count_column {
 contact_count_column!(BoundTargets, "(SELECT COUNT(*) FROM bindings b WHERE b.contact_id = contacts.id)");
 contact_count_column!(RetainedMembers, "(SELECT COUNT(*) FROM associations a WHERE a.contact_id = contacts.id AND a.retained_types <> 0)");
 
-/// Every verification email sent for a contact, newest first.
+/// Every verification email sent for a contact, newest first; kept under the read version
+/// (migration 000028).
 pub fn verification_history(conn: &mut AnyConnection, id: &ContactId) -> Result<Vec<Verification>> {
-    Ok(contact_verifications::table
-        .filter(contact_verifications::contact_id.eq(id.as_str()))
-        .order((contact_verifications::sent_at.desc(), contact_verifications::id.desc()))
-        .select(Verification::as_select())
-        .limited(100)
-        .load(conn)?)
+    HISTORIES.copy_or_read(conn, id.as_str(), |conn| {
+        Ok(contact_verifications::table
+            .filter(contact_verifications::contact_id.eq(id.as_str()))
+            .order((contact_verifications::sent_at.desc(), contact_verifications::id.desc()))
+            .select(Verification::as_select())
+            .limited(100)
+            .load(conn)?)
+    })
 }
+
+/// Contacts' verification emails, by contact.
+static HISTORIES: KeptByVersion<std::sync::Arc<Vec<Verification>>> = KeptByVersion::of_anything();
 
 /// Addresses waiting for verification (the API's ListMessageContactVerifications):
 /// (contact id, address), by contact.
@@ -509,7 +542,16 @@ pub fn contacts_bound_to(conn: &mut AnyConnection, target: &TargetId, id: Option
     Ok(Page { items: items.into_iter().map(|contact| ContactRow { contact, link_expired: false }).collect(), total, request: page })
 }
 
-/// The names of these contacts, by id (contacts deleted since are left out).
+/// The names of these contacts, by id (contacts deleted since are left out); kept under
+/// the search version as long as no contact changes.
 pub fn contact_names(conn: &mut AnyConnection, ids: &[String]) -> Result<std::collections::HashMap<String, String>> {
-    Ok(contacts::table.filter(contacts::id.eq_any(ids)).select((contacts::id, contacts::name)).load::<(String, String)>(conn)?.into_iter().collect())
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    NAMES.copy_or_read(conn, &ids.join(","), |conn| {
+        Ok(contacts::table.filter(contacts::id.eq_any(ids)).select((contacts::id, contacts::name)).load::<(String, String)>(conn)?.into_iter().collect())
+    })
 }
+
+/// Contacts' names, by their ids.
+static NAMES: KeptByVersion<std::sync::Arc<std::collections::HashMap<String, String>>> = KeptByVersion::with_contacts();

@@ -35,8 +35,10 @@ const KEPT_IDS: usize = 400_000;
 const KEPT_SEARCHES: usize = 256;
 
 /// The directory's search version, as read before a search: members and folders move
-/// `version` on, contacts and bindings `contacts` (migration 000027), so that a change to
-/// a contact keeps every search and every kept read of members and folders.
+/// `version` on, contacts and bindings `contacts` (migration 000027), and every other
+/// table a page reads `activity` (migration 000028), so that a change to a contact keeps
+/// every search and every kept read of members and folders, and a task's progress keeps
+/// every read but those of the tables it writes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, diesel::QueryableByName)]
 pub(crate) struct Version {
     #[diesel(sql_type = Text)]
@@ -45,17 +47,39 @@ pub(crate) struct Version {
     version: i64,
     #[diesel(sql_type = BigInt)]
     contacts: i64,
+    #[diesel(sql_type = BigInt)]
+    activity: i64,
+}
+
+/// What a kept value read, and so which numbers of the version it is kept under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reads {
+    /// Members and folders only (what moves `version` on).
+    Directory,
+    /// Members, folders, contacts and bindings.
+    Contacts,
+    /// Any table: kept under all three numbers.
+    Anything,
 }
 
 impl Version {
+    /// The part of the version that what `reads` reads moves on.
+    fn part(&self, reads: Reads) -> Version {
+        match reads {
+            Reads::Directory => Version { contacts: 0, activity: 0, ..self.clone() },
+            Reads::Contacts => Version { activity: 0, ..self.clone() },
+            Reads::Anything => self.clone(),
+        }
+    }
+
     /// The version of what members and folders hold only.
     fn of_directory(&self) -> Version {
-        Version { contacts: 0, ..self.clone() }
+        self.part(Reads::Directory)
     }
 
     /// Whether a value kept under `self` is older than `newer` (of the same database).
     fn is_older_than(&self, newer: &Version) -> bool {
-        self.nonce == newer.nonce && (self.version < newer.version || self.contacts < newer.contacts)
+        self.nonce == newer.nonce && (self.version < newer.version || self.contacts < newer.contacts || self.activity < newer.activity)
     }
 }
 
@@ -131,9 +155,17 @@ pub fn with_one_version<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// The version a kept read is kept under: the one pinned by [`with_one_version`], or else
+/// the one the request was offered ([`offer_here`]), or else read now.
 pub(super) fn version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> {
-    if let Some(Some(pinned)) = PINNED.with(|p| p.borrow().clone()) {
-        return Ok(pinned);
+    match PINNED.with(|p| p.borrow().clone()) {
+        Some(Some(pinned)) => return Ok(pinned),
+        None => {
+            if let Some(offered) = OFFERED_HERE.with(|o| o.borrow().clone()) {
+                return Ok(offered);
+            }
+        }
+        Some(None) => {}
     }
     let read = read_version(conn)?;
     PINNED.with(|p| {
@@ -149,9 +181,10 @@ pub(super) fn version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> 
 /// tells them apart. A SQLite file draws its own nonce when it is created.
 pub(crate) fn version_columns(conn: &mut AnyConnection) -> &'static str {
     if crate::db::is_postgres(conn) {
-        "v.nonce || '/' || current_database() AS nonce, v.version AS version, v.contacts_version AS contacts"
+        "v.nonce || '/' || current_database() AS nonce, v.version AS version, v.contacts_version AS contacts, \
+         v.activity_version AS activity"
     } else {
-        "v.nonce AS nonce, v.version AS version, v.contacts_version AS contacts"
+        "v.nonce AS nonce, v.version AS version, v.contacts_version AS contacts, v.activity_version AS activity"
     }
 }
 
@@ -230,16 +263,22 @@ pub(super) const KEPT_FOLDER_MATCHES: usize = 2_000;
 ///
 /// A value read from members and folders only is kept under their part of the version
 /// ([`KeptByVersion::new`]); one that also reads contacts or bindings, under both parts
-/// ([`KeptByVersion::with_contacts`]).
-pub(crate) struct KeptByVersion<V>(LazyLock<Mutex<HashMap<(Version, String), V>>>, bool);
+/// ([`KeptByVersion::with_contacts`]); one that reads any other table, under all three
+/// ([`KeptByVersion::of_anything`]). Such a value must not depend on the time it is read
+/// at: it is shown again for as long as nothing is written.
+pub(crate) struct KeptByVersion<V>(LazyLock<Mutex<HashMap<(Version, String), V>>>, Reads);
 
 impl<V: Clone> KeptByVersion<V> {
     pub(crate) const fn new() -> KeptByVersion<V> {
-        KeptByVersion(LazyLock::new(Mutex::default), false)
+        KeptByVersion(LazyLock::new(Mutex::default), Reads::Directory)
     }
 
     pub(crate) const fn with_contacts() -> KeptByVersion<V> {
-        KeptByVersion(LazyLock::new(Mutex::default), true)
+        KeptByVersion(LazyLock::new(Mutex::default), Reads::Contacts)
+    }
+
+    pub(crate) const fn of_anything() -> KeptByVersion<V> {
+        KeptByVersion(LazyLock::new(Mutex::default), Reads::Anything)
     }
 
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<(Version, String), V>> {
@@ -258,7 +297,7 @@ impl<V: Clone> KeptByVersion<V> {
         if crate::db::in_transaction(conn)? {
             return read(conn);
         }
-        let version = if self.1 { version(conn)? } else { version(conn)?.of_directory() };
+        let version = version(conn)?.part(self.1);
         if let Some(value) = self.map().get(&(version.clone(), key.to_owned())).cloned() {
             return Ok(value);
         }
@@ -316,12 +355,20 @@ pub(super) static MOVE_CHOICES: KeptByVersion<Arc<(Vec<super::FolderOption>, boo
 /// [`super::folder_and_ancestors`] reads them), by the folder's id.
 pub(super) static FOLDER_PLACES: KeptByVersion<Arc<(super::Folder, i64, Vec<super::Folder>)>> = KeptByVersion::new();
 
+/// A folder with its counts (as [`super::folder_summary`] reads it), by the folder's id:
+/// the tree and every search show the root's.
+pub(super) static FOLDER_SUMMARIES: KeptByVersion<super::FolderSummary> = KeptByVersion::new();
+
 /// A page of folders with their counts, found without tags, by parent, text and page.
 pub(super) static FOLDER_PAGES: KeptByVersion<Arc<crate::domain::Page<super::FolderSummary>>> = KeptByVersion::new();
 
 /// A page of a plain list of members (a folder's, or the whole directory's), by folder,
 /// the total the caller knew, and page.
 pub(super) static ACCOUNT_PAGES: KeptByVersion<Arc<crate::domain::Page<super::Account>>> = KeptByVersion::new();
+
+/// The rows of a page of a search's matches, by their ids: under the whole read version,
+/// since not every column of a member moves the search version on (migration 000028).
+pub(super) static MATCHED_ACCOUNTS: KeptByVersion<Arc<Vec<super::Account>>> = KeptByVersion::of_anything();
 
 /// A member and the folders on its path (as [`super::get_account_and_path`] reads them),
 /// by the member's id.
@@ -491,7 +538,7 @@ mod tests {
 
     #[actix_web::test]
     async fn a_version_is_offered_to_requests_that_write_nothing_only() {
-        let v = Version { nonce: "unit-offer".to_owned(), version: 7, contacts: 1 };
+        let v = Version { nonce: "unit-offer".to_owned(), version: 7, contacts: 1, activity: 0 };
         let in_request = |writes_nothing| {
             let v = v.clone();
             with_offered_version(writes_nothing, async move {
@@ -512,26 +559,29 @@ mod tests {
     }
 
     #[test]
-    fn a_contact_change_keeps_reads_of_members_and_folders_and_drops_reads_of_contacts() {
+    fn a_change_drops_the_kept_reads_of_what_it_changed_and_keeps_the_others() {
         use diesel::Connection;
         static DIRECTORY: KeptByVersion<i32> = KeptByVersion::new();
         static CONTACTS: KeptByVersion<i32> = KeptByVersion::with_contacts();
+        static ANYTHING: KeptByVersion<i32> = KeptByVersion::of_anything();
         let mut conn = AnyConnection::Sqlite(diesel::SqliteConnection::establish(":memory:").unwrap());
         crate::db::run_migrations(&mut conn).unwrap();
         // What each keeps, when the database would now answer `value`.
-        fn both(conn: &mut AnyConnection, value: i32) -> (i32, i32) {
+        fn all(conn: &mut AnyConnection, value: i32) -> (i32, i32, i32) {
             let mut read = |kept: &KeptByVersion<i32>| kept.kept_or_read(conn, "k", |_| Ok::<_, diesel::result::Error>(value)).unwrap();
-            (read(&DIRECTORY), read(&CONTACTS))
+            (read(&DIRECTORY), read(&CONTACTS), read(&ANYTHING))
         }
         let bump = |conn: &mut AnyConnection, column: &str| {
             diesel::sql_query(format!("UPDATE search_version SET {column} = {column} + 1")).execute(conn).unwrap();
         };
-        assert_eq!(both(&mut conn, 1), (1, 1));
-        assert_eq!(both(&mut conn, 2), (1, 1), "kept while nothing changed");
+        assert_eq!(all(&mut conn, 1), (1, 1, 1));
+        assert_eq!(all(&mut conn, 2), (1, 1, 1), "kept while nothing changed");
+        bump(&mut conn, "activity_version");
+        assert_eq!(all(&mut conn, 3), (1, 1, 3), "a task, a tag or the history changed: only what read anything is read again");
         bump(&mut conn, "contacts_version");
-        assert_eq!(both(&mut conn, 3), (1, 3), "a contact or binding changed: only what read contacts is read again");
+        assert_eq!(all(&mut conn, 4), (1, 4, 4), "a contact or binding changed: what read contacts is read again too");
         bump(&mut conn, "version");
-        assert_eq!(both(&mut conn, 4), (4, 4), "a member or folder changed: both are read again");
+        assert_eq!(all(&mut conn, 5), (5, 5, 5), "a member or folder changed: all are read again");
     }
 
     fn ids(n: u64) -> Vec<String> {
@@ -550,7 +600,7 @@ mod tests {
 
     #[test]
     fn keeping_a_newer_version_forgets_the_older_ones_of_the_same_database_only() {
-        let v = |nonce: &str, version| Version { nonce: nonce.to_owned(), version, contacts: 0 };
+        let v = |nonce: &str, version| Version { nonce: nonce.to_owned(), version, contacts: 0, activity: 0 };
         keep(&v("unit-a", 1), None, "Retail", Matches::new(&ids(3), 3).unwrap());
         keep(&v("unit-b", 1), None, "retail", Matches::new(&ids(2), 2).unwrap());
         assert_eq!(kept(&v("unit-a", 1), None, " RETAIL ").unwrap().total, 3, "the text is compared trimmed and in lower case");
@@ -572,12 +622,12 @@ mod tests {
         assert!(second.0.is_some());
         assert!(first_turn(Some("f"), "unit-turn").await.0.is_some(), "another folder is another search");
         drop(second);
-        keep(&Version { nonce: "unit-turn".to_owned(), version: 1, contacts: 0 }, None, "unit-turn", Matches::new(&ids(1), 1).unwrap());
+        keep(&Version { nonce: "unit-turn".to_owned(), version: 1, contacts: 0, activity: 0 }, None, "unit-turn", Matches::new(&ids(1), 1).unwrap());
         let (a, b) = (first_turn(None, "unit-turn").await, first_turn(None, "unit-turn").await);
         assert!(a.0.is_none() && b.0.is_none(), "a kept search, even of an older version, lets every request in at once");
 
         // A request that finds its version gone reads the search again: the others wait.
-        let newer = Version { nonce: "unit-turn".to_owned(), version: 2, contacts: 0 };
+        let newer = Version { nonce: "unit-turn".to_owned(), version: 2, contacts: 0, activity: 0 };
         let (started, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
         let reader = std::thread::spawn(move || {
             kept_or_read::<()>(&newer, None, "unit-turn", || {

@@ -124,20 +124,28 @@ pub(crate) fn forget(conn: &mut AnyConnection, kind: TaggedKind, id: &str) -> Re
     Ok(())
 }
 
-/// The tags of these resources, each list by key. One query.
+/// The tags of these resources, each list by key. One query, kept under the read version
+/// (migration 000028).
 pub fn tags_of(conn: &mut AnyConnection, kind: TaggedKind, ids: &[String]) -> Result<TagsById> {
-    let rows: Vec<(String, String, String)> = tags::table
-        .filter(tags::resource_type.eq(kind.as_str()))
-        .filter(tags::resource_id.eq_any(ids))
-        .order((tags::resource_id, tags::tag_key))
-        .select((tags::resource_id, tags::tag_key, tags::tag_value))
-        .load(conn)?;
+    let key = format!("{}/{}", kind.as_str(), ids.join(","));
+    let rows = TAGS.kept_or_read(conn, &key, |conn| {
+        tags::table
+            .filter(tags::resource_type.eq(kind.as_str()))
+            .filter(tags::resource_id.eq_any(ids))
+            .order((tags::resource_id, tags::tag_key))
+            .select((tags::resource_id, tags::tag_key, tags::tag_value))
+            .load::<(String, String, String)>(conn)
+            .map(std::sync::Arc::new)
+    })?;
     let mut by_id = TagsById::new();
-    for (id, k, v) in rows {
+    for (id, k, v) in rows.iter().cloned() {
         by_id.entry(id).or_default().push((k, v));
     }
     Ok(by_id)
 }
+
+/// The tag rows of resources, by kind and ids.
+static TAGS: super::KeptByVersion<std::sync::Arc<Vec<(String, String, String)>>> = super::KeptByVersion::of_anything();
 
 /// The ids of the resources of a kind that carry a tag (a tag with an empty value
 /// matches its key with any value): a subquery for a list's filter. A macro, because the

@@ -278,9 +278,22 @@ pub fn get(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<JobRow>> {
     jobs::table.find(id).select(JobRow::as_select()).first(conn).optional()
 }
 
-/// The most recent jobs, newest first.
-/// Jobs newest first, optionally of one status and one kind, a page at a time.
+/// Jobs newest first, optionally of one status and one kind, a page at a time; kept under
+/// the read version (migration 000028).
 pub fn list(
+    conn: &mut AnyConnection,
+    status: Option<JobStatus>,
+    kind: Option<&str>,
+    page: crate::domain::PageRequest,
+) -> QueryResult<crate::domain::Page<JobRow>> {
+    let key = format!("{status:?}/{kind:?}/{page:?}");
+    JOB_PAGES.copy_or_read(conn, &key, |conn| read_list(conn, status, kind, page))
+}
+
+/// Pages of the task list, by status, kind and page.
+static JOB_PAGES: crate::directory::KeptByVersion<std::sync::Arc<crate::domain::Page<JobRow>>> = crate::directory::KeptByVersion::of_anything();
+
+fn read_list(
     conn: &mut AnyConnection,
     status: Option<JobStatus>,
     kind: Option<&str>,
@@ -323,9 +336,13 @@ pub fn census(conn: &mut AnyConnection) -> QueryResult<Census> {
     Ok(Census { counts, oldest_queued })
 }
 
+/// Jobs queued or running; kept under the read version (migration 000028).
 pub fn unfinished_count(conn: &mut AnyConnection) -> QueryResult<i64> {
-    jobs::table.filter(jobs::status.eq_any([QUEUED.as_str(), RUNNING.as_str()])).count().get_result(conn)
+    UNFINISHED.kept_or_read(conn, "", |conn| jobs::table.filter(jobs::status.eq_any([QUEUED.as_str(), RUNNING.as_str()])).count().get_result(conn))
 }
+
+/// How many jobs are queued or running.
+static UNFINISHED: crate::directory::KeptByVersion<i64> = crate::directory::KeptByVersion::of_anything();
 
 /// The jobs about one thing (see [`Job::about`]) that are unfinished, or finished since
 /// `since`, oldest first.

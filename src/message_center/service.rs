@@ -35,7 +35,18 @@ pub fn message_center_of_known(conn: &mut AnyConnection, account: &str) -> Resul
 
 /// As [`message_center_of_known`], with the member's contacts in full and each
 /// association's retained types (rule U2), from the same read: a member's page shows both.
+/// Kept under the read version (migration 000028).
 pub fn message_center_and_contacts(conn: &mut AnyConnection, account: &str) -> Result<(MessageCenter, Vec<(Contact, i32)>)> {
+    MESSAGE_CENTERS.copy_or_read(conn, account, |conn| read_message_center_and_contacts(conn, account))
+}
+
+/// A Message Center with its member's contacts and each association's retained types.
+type WithContacts = (MessageCenter, Vec<(Contact, i32)>);
+
+/// Message Centers with their members' contacts, by account.
+static MESSAGE_CENTERS: crate::directory::KeptByVersion<std::sync::Arc<WithContacts>> = crate::directory::KeptByVersion::of_anything();
+
+fn read_message_center_and_contacts(conn: &mut AnyConnection, account: &str) -> Result<WithContacts> {
     let rows: Vec<(Contact, i32, Option<PrimitiveDateTime>, PrimitiveDateTime, i32)> = associations::table
         .inner_join(contacts::table)
         .filter(associations::account_id.eq(account))

@@ -154,7 +154,7 @@ async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, 
     let (mc, account_name) = db::run(&state.pool, move |c| {
         let id = AccountId::parse(&account).map_err(|_| McError::AccountNotFound(account.clone()))?;
         let name = directory::get_account(c, &id)?;
-        Ok::<_, AppError>((message_center::message_center(c, &account)?, name.display_name))
+        Ok::<_, AppError>((message_center::message_center_of_known(c, &account)?, name.display_name))
     })
     .await?;
     let status =

@@ -463,3 +463,146 @@ async fn moving_a_member_in_a_large_directory_searches_for_the_destination() {
     let moved = app.post(&format!("/members/{member}/move"), &[("destination", &deep_id)]).await;
     assert_eq!(moved.status, StatusCode::SEE_OTHER);
 }
+
+#[actix_web::test]
+async fn tags_recipients_tasks_and_deliveries_kept_between_views_show_every_change_at_once_even_in_plain_sql() {
+    // Pages keep what they read of every other table (history, tags, Message Centers,
+    // tasks, deliveries) under the read version: any change to those tables moves it on,
+    // from the service or in plain SQL, and shows on the next view.
+    use rd_contacts::db::schema::{deliveries, jobs, mc_recipients, tags};
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let member = members(&app, &root, 1).await.remove(0);
+    app.sign_in().await;
+    let page = format!("/members/{member}");
+    for _ in 0..2 {
+        let view = app.get(&page).await;
+        assert!(view.status == StatusCode::OK && !view.body.contains("costcentre") && !view.body.contains("oncall@example.com"), "{}", view.body);
+    }
+    let id = member.clone();
+    app.with_conn(move |c| {
+        let now = rd_contacts::db::now_utc();
+        diesel::insert_into(tags::table)
+            .values((
+                tags::resource_type.eq("Account"),
+                tags::resource_id.eq(&id),
+                tags::tag_key.eq("costcentre"),
+                tags::tag_value.eq("cc-42"),
+                tags::created_at.eq(now),
+            ))
+            .execute(c)
+            .unwrap();
+    })
+    .await;
+    assert!(app.get(&page).await.body.contains("costcentre"), "a tag added in plain SQL shows at once");
+    let id = member.clone();
+    app.with_conn(move |c| {
+        let now = rd_contacts::db::now_utc();
+        diesel::insert_into(mc_recipients::table)
+            .values((
+                mc_recipients::account_id.eq(&id),
+                mc_recipients::name.eq("On call"),
+                mc_recipients::email.eq("oncall@example.com"),
+                mc_recipients::message_types.eq(rd_contacts::domain::MessageType::SecurityMessage.bit()),
+                mc_recipients::created_at.eq(now),
+                mc_recipients::modified_at.eq(now),
+                mc_recipients::verified_at.eq(Some(now)),
+            ))
+            .execute(c)
+            .unwrap();
+    })
+    .await;
+    assert!(app.get(&page).await.body.contains("oncall@example.com"), "an own recipient added in plain SQL shows at once");
+
+    // The Notifications page: a delivery's outcome changed in plain SQL.
+    let published = app.post(&format!("/members/{member}/test-notification"), &[("message_type", "SecurityMessage")]).await;
+    assert_eq!(published.status, StatusCode::SEE_OTHER, "{}", published.body);
+    app.run_pending_jobs().await;
+    let log = app.get("/notifications").await;
+    assert!(log.body.contains("Sent") || log.body.contains("sent"), "{}", log.body);
+    app.with_conn(|c| diesel::update(deliveries::table).set(deliveries::last_error.eq("550 mailbox on fire")).execute(c).unwrap()).await;
+    assert!(app.get("/notifications").await.body.contains("550 mailbox on fire"), "a delivery changed in plain SQL shows at once");
+
+    // The Tasks page: every task deleted in plain SQL.
+    let tasks = app.get("/jobs").await;
+    assert!(!tasks.body.contains("No tasks"), "{}", tasks.body);
+    app.with_conn(|c| diesel::delete(jobs::table).execute(c).unwrap()).await;
+    let tasks = app.get("/jobs").await;
+    assert!(!tasks.body.contains("/notifications?notification="), "tasks deleted in plain SQL are gone at once: {}", tasks.body);
+}
+
+#[actix_web::test]
+async fn a_change_moves_the_read_version_on_as_it_commits_and_leaves_no_mark_behind() {
+    // A value kept under the read version is never older than it: the number moves on
+    // with the change's commit, never before it (another connection still sees the old
+    // number while the transaction runs), and once a transaction only.
+    use rd_contacts::db::schema::tags;
+    let app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let pool = app.state.pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut writer = pool.get().unwrap();
+        let mut reader = pool.get().unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct Activity {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            activity_version: i64,
+        }
+        let activity = |c: &mut rd_contacts::db::AnyConnection| {
+            diesel::sql_query("SELECT activity_version FROM search_version WHERE id = 1").get_result::<Activity>(c).unwrap().activity_version
+        };
+        let before = activity(&mut reader);
+        let tag = |key: &str| {
+            let now = rd_contacts::db::now_utc();
+            (
+                tags::resource_type.eq("Folder"),
+                tags::resource_id.eq(root.clone()),
+                tags::tag_key.eq(key.to_owned()),
+                tags::tag_value.eq("x"),
+                tags::created_at.eq(now),
+            )
+        };
+        let seen_inside = rd_contacts::db::transaction(&mut writer, |c| {
+            diesel::insert_into(tags::table).values(tag("a")).execute(c)?;
+            diesel::insert_into(tags::table).values(tag("b")).execute(c)?;
+            diesel::delete(tags::table.filter(tags::tag_key.eq("a"))).execute(c)?;
+            Ok::<_, diesel::result::Error>(activity(&mut reader))
+        })
+        .unwrap();
+        assert_eq!(seen_inside, before, "not moved on before the commit");
+        let after = activity(&mut reader);
+        assert!(after > before, "moved on by the commit");
+        if rd_contacts::db::is_postgres(&writer) {
+            assert_eq!(after, before + 1, "once for the whole transaction");
+            let marks: i64 =
+                diesel::sql_query("SELECT COUNT(*) AS activity_version FROM activity_marks").get_result::<Activity>(&mut **reader).unwrap().activity_version;
+            assert_eq!(marks, 0, "no mark is left behind");
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[actix_web::test]
+async fn a_finished_task_leaves_its_contacts_page_ten_minutes_on_even_while_nothing_is_written() {
+    // The contact's page keeps its tasks under the read version; which finished ones it
+    // still shows depends on the time, not on a write.
+    use rd_contacts::db::schema::jobs;
+    let mut app = TestApp::spawn_with(|s| s.jobs.inline_limit = 1).await;
+    let root = root(&app).await;
+    members(&app, &root, 2).await;
+    let tom = app.active_contact("Tom", "tom@example.com").await;
+    app.sign_in().await;
+    app.post(&format!("/contacts/{tom}/bind"), &[("target", &root)]).await;
+    app.run_pending_jobs().await;
+    app.with_conn(|c| {
+        let almost = rd_contacts::db::now_utc() - rd_contacts::contacts::scope::FINISHED_TASKS_SHOWN + time::Duration::seconds(2);
+        diesel::update(jobs::table.filter(jobs::finished_at.is_not_null())).set(jobs::finished_at.eq(Some(almost))).execute(c).unwrap()
+    })
+    .await;
+    let page = format!("/contacts/{tom}");
+    assert!(app.get(&page).await.body.contains("Binding finished at"), "shown for ten minutes");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let later = app.get(&page).await;
+    assert!(!later.body.contains("Binding finished at") && later.body.contains("Tom"), "gone once the ten minutes are up: {}", later.body);
+}
