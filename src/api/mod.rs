@@ -230,8 +230,9 @@ async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Resu
         return Err(ApiError::new(400, "InvalidParameter.SignatureNonce", "SignatureNonce must be a unique value of 1 to 128 characters for each request."));
     }
     let used = key_id.clone();
+    let for_a_read = is_read_action(&action);
     let fresh = db::run(&state.pool, move |c| {
-        let fresh = access_keys::record_nonce(c, &nonce)?;
+        let fresh = access_keys::record_nonce(c, &nonce, for_a_read)?;
         if fresh && key.enabled {
             access_keys::touch(c, &used)?;
         }

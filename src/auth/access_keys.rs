@@ -173,11 +173,21 @@ pub const REQUEST_WINDOW: Duration = Duration::minutes(15);
 /// Records a request nonce. False when it was seen before (a replay). One statement and
 /// no transaction around it: every signed call makes it, and a transaction had cost
 /// three more round trips (its begin, the audit seal's check, its commit).
-pub fn record_nonce(conn: &mut AnyConnection, nonce: &str) -> Result<bool, AuthError> {
-    let inserted = crate::db::prepared::sql("INSERT INTO api_nonces (nonce, seen_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING")
-        .bind::<diesel::sql_types::Text, _>(nonce)
-        .bind::<diesel::sql_types::Timestamp, _>(now_utc())
-        .execute(conn)?;
+///
+/// The nonce of an action that only reads (`for_a_read`) is committed on PostgreSQL
+/// without waiting for the write-ahead log to reach the disk (`synchronous_commit` off for
+/// that statement's own transaction): its call waits for no disk flush, and a crash can
+/// lose at most the last fraction of a second of such nonces, which lets a read captured
+/// in that fraction be sent again after the restart; it changes nothing. The nonce of an
+/// action that writes is flushed before its call goes on.
+pub fn record_nonce(conn: &mut AnyConnection, nonce: &str, for_a_read: bool) -> Result<bool, AuthError> {
+    let sql = if for_a_read && crate::db::is_postgres(conn) {
+        "WITH unflushed AS (SELECT set_config('synchronous_commit', 'off', true)) \
+         INSERT INTO api_nonces (nonce, seen_at) SELECT $1, $2 FROM unflushed ON CONFLICT (nonce) DO NOTHING"
+    } else {
+        "INSERT INTO api_nonces (nonce, seen_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING"
+    };
+    let inserted = crate::db::prepared::sql(sql).bind::<diesel::sql_types::Text, _>(nonce).bind::<diesel::sql_types::Timestamp, _>(now_utc()).execute(conn)?;
     Ok(inserted == 1)
 }
 

@@ -42,7 +42,7 @@ async fn a_request_more_than_fifteen_minutes_off_is_refused() {
 }
 
 #[actix_web::test]
-async fn a_replayed_nonce_is_refused() {
+async fn a_replayed_nonce_is_refused_for_a_read_and_for_a_write() {
     let mut app = TestApp::spawn().await;
     app.api("GetResourceDirectory", &[]).await;
     let (id, secret) = app.access_key.clone().unwrap();
@@ -51,6 +51,14 @@ async fn a_replayed_nonce_is_refused() {
     assert_eq!(first.status, StatusCode::OK);
     let again = app.api_signed("GetResourceDirectory", &[], &id, &secret, &n, OffsetDateTime::now_utc()).await;
     assert_eq!(again.json()["Code"], "SignatureNonceUsed");
+    // An action that writes: its nonce is flushed before it runs, and a replay changes nothing.
+    let n = nonce();
+    let created = app.api_signed("CreateFolder", &[("FolderName", "ops")], &id, &secret, &n, OffsetDateTime::now_utc()).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let again = app.api_signed("CreateFolder", &[("FolderName", "ops")], &id, &secret, &n, OffsetDateTime::now_utc()).await;
+    assert_eq!(again.json()["Code"], "SignatureNonceUsed");
+    let folders = app.api("ListFoldersForParent", &[("QueryKeyword", "ops")]).await.json();
+    assert_eq!(folders["TotalCount"], 1, "{folders}");
 }
 
 /// Rule T5: the same signed request sent eight times at once is answered once.
