@@ -210,16 +210,9 @@ fn kept_total(conn: &mut AnyConnection, filter: &LogFilter) -> QueryResult<i64> 
         .sum())
 }
 
-/// The delivery log, newest first, filtered; two queries, kept under the read version
-/// (migration 000028).
+/// The delivery log, newest first, filtered; two queries. Read each time: deliveries do
+/// not move the read version on (migration 000028).
 pub fn log(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest) -> QueryResult<Page<LogLine>> {
-    LOG_PAGES.copy_or_read(conn, &format!("{page:?}/{filter:?}"), |conn| read_log(conn, filter, page))
-}
-
-/// Pages of the delivery log, by page and filter (their `Debug`, which shows every field).
-static LOG_PAGES: directory::KeptByVersion<std::sync::Arc<Page<LogLine>>> = directory::KeptByVersion::of_anything();
-
-fn read_log(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest) -> QueryResult<Page<LogLine>> {
     let build = || {
         let mut q = deliveries::table.inner_join(notifications::table).inner_join(accounts::table.on(accounts::id.eq(deliveries::account_id))).into_boxed();
         if let Some(n) = filter.notification {
@@ -296,16 +289,8 @@ pub struct Summary {
     pub counts: super::delivery::Counts,
 }
 
-/// The most recent notifications (or one), newest first, with their counts: two queries,
-/// kept under the read version (migration 000028).
+/// The most recent notifications (or one), newest first, with their counts: two queries.
 pub fn summaries(conn: &mut AnyConnection, only: Option<i64>, limit: i64) -> QueryResult<Vec<Summary>> {
-    SUMMARIES.copy_or_read(conn, &format!("{only:?}/{limit}"), |conn| read_summaries(conn, only, limit))
-}
-
-/// Notifications with their counts, by the one asked for and how many.
-static SUMMARIES: directory::KeptByVersion<std::sync::Arc<Vec<Summary>>> = directory::KeptByVersion::of_anything();
-
-fn read_summaries(conn: &mut AnyConnection, only: Option<i64>, limit: i64) -> QueryResult<Vec<Summary>> {
     let mut q = notifications::table.order(notifications::id.desc()).select(Notification::as_select()).into_boxed();
     if let Some(id) = only {
         q = q.filter(notifications::id.eq(id));

@@ -6,8 +6,7 @@ BEGIN
         'audit_events', 'audit_chain', 'bounces', 'association_counts',
         'contact_verifications', 'associations', 'unbind_tasks', 'mc_recipients',
         'member_users', 'mc_recipient_verifications', 'admin_invitations',
-        'member_invitations', 'notifications', 'delivery_counts', 'deliveries',
-        'deletion_fail_reasons', 'delivery_attempts', 'tags'
+        'member_invitations', 'notifications', 'deletion_fail_reasons', 'tags'
     ] LOOP
         EXECUTE format('DROP TRIGGER %I ON %I', t || '_activity_version', t);
     END LOOP;

@@ -1,10 +1,12 @@
 -- Servers keep, while the read version stands, what pages read of everything else: the
 -- history, tags, Message Centers and their users, associations, verifications, bounces,
--- tasks, notifications and deliveries. A change to any of these tables, or to any column
--- of a member or folder, moves a third number on, also in plain SQL; reads kept under
--- all three numbers are dropped, while searches and reads of members, folders and
--- contacts stay kept. Sessions, API nonces and rate events move nothing: no page keeps
--- what they hold, and every request writes them. SQLite has row triggers only.
+-- tasks. A change to any of these tables, or to any column of a member or folder, moves a
+-- third number on, also in plain SQL; reads kept under all three numbers are dropped,
+-- while searches and reads of members, folders and contacts stay kept. Sessions, API
+-- nonces and rate events move nothing: no page keeps what they hold, and every request
+-- writes them. Nor do deliveries and their attempts and counts, which sending writes a
+-- few hundred times a second: the Notifications page reads them each time. SQLite has
+-- row triggers only.
 ALTER TABLE search_version ADD COLUMN activity_version BIGINT NOT NULL DEFAULT 0;
 
 CREATE TRIGGER resource_directories_activity_version_insert AFTER INSERT ON resource_directories BEGIN
@@ -178,24 +180,6 @@ END;
 CREATE TRIGGER notifications_activity_version_delete AFTER DELETE ON notifications BEGIN
     UPDATE search_version SET activity_version = activity_version + 1 WHERE id = 1;
 END;
-CREATE TRIGGER delivery_counts_activity_version_insert AFTER INSERT ON delivery_counts BEGIN
-    UPDATE search_version SET activity_version = activity_version + 1 WHERE id = 1;
-END;
-CREATE TRIGGER delivery_counts_activity_version_update AFTER UPDATE ON delivery_counts BEGIN
-    UPDATE search_version SET activity_version = activity_version + 1 WHERE id = 1;
-END;
-CREATE TRIGGER delivery_counts_activity_version_delete AFTER DELETE ON delivery_counts BEGIN
-    UPDATE search_version SET activity_version = activity_version + 1 WHERE id = 1;
-END;
-CREATE TRIGGER deliveries_activity_version_insert AFTER INSERT ON deliveries BEGIN
-    UPDATE search_version SET activity_version = activity_version + 1 WHERE id = 1;
-END;
-CREATE TRIGGER deliveries_activity_version_update AFTER UPDATE ON deliveries BEGIN
-    UPDATE search_version SET activity_version = activity_version + 1 WHERE id = 1;
-END;
-CREATE TRIGGER deliveries_activity_version_delete AFTER DELETE ON deliveries BEGIN
-    UPDATE search_version SET activity_version = activity_version + 1 WHERE id = 1;
-END;
 CREATE TRIGGER deletion_fail_reasons_activity_version_insert AFTER INSERT ON deletion_fail_reasons BEGIN
     UPDATE search_version SET activity_version = activity_version + 1 WHERE id = 1;
 END;
@@ -203,15 +187,6 @@ CREATE TRIGGER deletion_fail_reasons_activity_version_update AFTER UPDATE ON del
     UPDATE search_version SET activity_version = activity_version + 1 WHERE id = 1;
 END;
 CREATE TRIGGER deletion_fail_reasons_activity_version_delete AFTER DELETE ON deletion_fail_reasons BEGIN
-    UPDATE search_version SET activity_version = activity_version + 1 WHERE id = 1;
-END;
-CREATE TRIGGER delivery_attempts_activity_version_insert AFTER INSERT ON delivery_attempts BEGIN
-    UPDATE search_version SET activity_version = activity_version + 1 WHERE id = 1;
-END;
-CREATE TRIGGER delivery_attempts_activity_version_update AFTER UPDATE ON delivery_attempts BEGIN
-    UPDATE search_version SET activity_version = activity_version + 1 WHERE id = 1;
-END;
-CREATE TRIGGER delivery_attempts_activity_version_delete AFTER DELETE ON delivery_attempts BEGIN
     UPDATE search_version SET activity_version = activity_version + 1 WHERE id = 1;
 END;
 CREATE TRIGGER tags_activity_version_insert AFTER INSERT ON tags BEGIN
