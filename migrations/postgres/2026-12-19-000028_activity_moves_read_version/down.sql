@@ -1,14 +1,12 @@
+-- Every statement trigger of up.sql, found by its name.
 DO $$
-DECLARE t TEXT;
+DECLARE r RECORD;
 BEGIN
-    FOREACH t IN ARRAY ARRAY[
-        'resource_directories', 'folders', 'accounts', 'admins', 'access_keys', 'jobs',
-        'audit_events', 'audit_chain', 'bounces', 'association_counts',
-        'contact_verifications', 'associations', 'unbind_tasks', 'mc_recipients',
-        'member_users', 'mc_recipient_verifications', 'admin_invitations',
-        'member_invitations', 'notifications', 'deletion_fail_reasons', 'tags'
-    ] LOOP
-        EXECUTE format('DROP TRIGGER %I ON %I', t || '_activity_version', t);
+    FOR r IN SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+             WHERE t.tgname LIKE '%\_activity\_version' AND NOT t.tgisinternal
+               AND c.relnamespace = current_schema()::regnamespace
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %I', r.tgname, r.relname);
     END LOOP;
 END $$;
 DROP TRIGGER activity_marks_bump ON activity_marks;
