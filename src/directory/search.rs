@@ -38,7 +38,7 @@ const KEPT_SEARCHES: usize = 256;
 /// `version` on, contacts and bindings `contacts` (migration 000027), and every other
 /// table a page reads `activity` (migration 000028), so that a change to a contact keeps
 /// every search and every kept read of members and folders, and a task's progress keeps
-/// every read but those of the tables it writes.
+/// those and every kept read of contacts too.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, diesel::QueryableByName)]
 pub(crate) struct Version {
     #[diesel(sql_type = Text)]
@@ -70,11 +70,6 @@ impl Version {
             Reads::Contacts => Version { activity: 0, ..self.clone() },
             Reads::Anything => self.clone(),
         }
-    }
-
-    /// The version of what members and folders hold only.
-    fn of_directory(&self) -> Version {
-        self.part(Reads::Directory)
     }
 
     /// Whether a value kept under `self` is older than `newer` (of the same database).
@@ -227,7 +222,7 @@ struct Key {
 
 impl Key {
     fn new(version: &Version, folder: Option<&str>, text: &str) -> Key {
-        Key { version: version.of_directory(), folder: folder.map(str::to_owned), text: text.trim().to_lowercase() }
+        Key { version: version.part(Reads::Directory), folder: folder.map(str::to_owned), text: text.trim().to_lowercase() }
     }
 }
 
@@ -366,6 +361,10 @@ pub(super) static FOLDER_PAGES: KeptByVersion<Arc<crate::domain::Page<super::Fol
 /// the total the caller knew, and page.
 pub(super) static ACCOUNT_PAGES: KeptByVersion<Arc<crate::domain::Page<super::Account>>> = KeptByVersion::new();
 
+/// Members by id (as [`super::get_account`] reads them): under the whole read version,
+/// since not every column of a member moves the search version on (migration 000028).
+pub(super) static ACCOUNTS: KeptByVersion<super::Account> = KeptByVersion::of_anything();
+
 /// The rows of a page of a search's matches, by their ids: under the whole read version,
 /// since not every column of a member moves the search version on (migration 000028).
 pub(super) static MATCHED_ACCOUNTS: KeptByVersion<Arc<Vec<super::Account>>> = KeptByVersion::of_anything();
@@ -473,7 +472,7 @@ pub(super) fn keep(version: &Version, folder: Option<&str>, text: &str, matches:
     let mut store = store();
     store.clock += 1;
     let now = store.clock;
-    let stale: Vec<Key> = store.searches.keys().filter(|k| k.version.is_older_than(&version.of_directory())).cloned().collect();
+    let stale: Vec<Key> = store.searches.keys().filter(|k| k.version.is_older_than(&version.part(Reads::Directory))).cloned().collect();
     for key in stale {
         forget(&mut store, &key);
     }

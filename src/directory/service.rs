@@ -503,14 +503,10 @@ pub fn get_account_in_folder(conn: &mut AnyConnection, id: &AccountId) -> Result
 }
 
 pub fn get_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Account> {
-    ACCOUNTS.kept_or_read(conn, id.as_str(), |conn| {
+    search::ACCOUNTS.kept_or_read(conn, id.as_str(), |conn| {
         accounts::table.find(id.as_str()).select(Account::as_select()).first(conn).optional()?.ok_or_else(|| DirectoryError::AccountNotFound(id.to_string()))
     })
 }
-
-/// Members by id, as [`get_account`] reads them: under the whole read version, since not
-/// every column of a member moves the search version on (migration 000028).
-static ACCOUNTS: search::KeptByVersion<Account> = search::KeptByVersion::of_anything();
 
 /// A member still in the directory.
 pub fn get_current_account(conn: &mut AnyConnection, id: &AccountId) -> Result<Account> {
