@@ -1,10 +1,11 @@
 //! Resource-directory actions: the directory, folders and member accounts.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::params::Params;
-use super::{ApiResult, iso_time, object};
+use super::{Answer, ApiResult, iso_time, object};
 use crate::audit::Actor;
 use crate::db;
 use crate::directory::tags::{self, TagsById};
@@ -43,29 +44,73 @@ fn folder_json(f: &Folder) -> Value {
     })
 }
 
-fn account_json(a: &Account, rd: &ResourceDirectory, folder: Option<&Folder>) -> Value {
-    let mut v = json!({
-        "AccountId": a.id,
-        "AccountName": a.account_name,
-        "DisplayName": a.display_name,
-        "FolderId": a.folder_id,
-        "JoinMethod": if a.join_method == JoinMethod::Invited.as_str() { "invited" } else { "created" },
-        "JoinTime": iso_time(&a.joined_at),
-        "ModifyTime": iso_time(&a.modified_at),
-        "ResourceDirectoryId": rd.id,
-        "Status": "CreateSuccess",
-        "Type": "ResourceAccount",
-    });
-    if let Some(f) = folder {
-        v["ResourceDirectoryPath"] = json!(format!("{}/{}", f.directory_path(&rd.id), a.id));
+/// An account as the API shows it, written straight from its row.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AccountOut<'a> {
+    account_id: &'a str,
+    account_name: &'a str,
+    display_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    folder_id: Option<&'a str>,
+    join_method: &'static str,
+    join_time: String,
+    modify_time: String,
+    resource_directory_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_directory_path: Option<String>,
+    status: &'static str,
+    #[serde(rename = "Type")]
+    kind: &'static str,
+    /// In the lists only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deletion_status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<TagsOut<'a>>,
+}
+
+fn account_out<'a>(a: &'a Account, rd: &'a ResourceDirectory, folder: Option<&Folder>) -> AccountOut<'a> {
+    AccountOut {
+        account_id: &a.id,
+        account_name: &a.account_name,
+        display_name: &a.display_name,
+        folder_id: a.folder_id.as_deref(),
+        join_method: if a.join_method == JoinMethod::Invited.as_str() { "invited" } else { "created" },
+        join_time: iso_time(&a.joined_at),
+        modify_time: iso_time(&a.modified_at),
+        resource_directory_id: &rd.id,
+        resource_directory_path: folder.map(|f| format!("{}/{}", f.directory_path(&rd.id), a.id)),
+        status: "CreateSuccess",
+        kind: "ResourceAccount",
+        deletion_status: None,
+        tags: None,
     }
-    v
+}
+
+fn account_json(a: &Account, rd: &ResourceDirectory, folder: Option<&Folder>) -> Value {
+    json!(account_out(a, rd, folder))
 }
 
 /// `Tags: {Tag: [{Key, Value}]}`, the lists' XML-derived nesting.
+#[derive(Serialize)]
+struct TagsOut<'a> {
+    #[serde(rename = "Tag")]
+    tag: Vec<TagOut<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagOut<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+fn tags_out<'a>(by_id: &'a TagsById, id: &str) -> TagsOut<'a> {
+    TagsOut { tag: by_id.get(id).map(|t| t.iter().map(|(key, value)| TagOut { key, value }).collect()).unwrap_or_default() }
+}
+
 fn tags_json(by_id: &TagsById, id: &str) -> Value {
-    let list: Vec<Value> = by_id.get(id).map(|t| t.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect()).unwrap_or_default();
-    json!({ "Tag": list })
+    json!(tags_out(by_id, id))
 }
 
 fn root_id(rd: &ResourceDirectory) -> FolderId {
@@ -318,24 +363,45 @@ async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiRes
         })
     })
     .await?;
-    let accounts: Vec<Value> = found
+    let accounts = found
         .items
         .iter()
         .map(|a| {
             let folder = a.folder_id.as_ref().and_then(|id| folders.iter().find(|f| &f.id == id));
-            let mut v = account_json(a, &state.directory, if for_parent { None } else { folder });
-            v["DeletionStatus"] = json!("");
-            if include_tags {
-                v["Tags"] = tags_json(&tag_map, &a.id);
+            AccountOut {
+                deletion_status: Some(""),
+                tags: include_tags.then(|| tags_out(&tag_map, &a.id)),
+                ..account_out(a, &state.directory, if for_parent { None } else { folder })
             }
-            v
         })
         .collect();
-    let mut body = json!({ "Accounts": { "Account": accounts }, "TotalCount": found.total, "PageNumber": page.number, "PageSize": page.size });
-    if let Some(next) = tokens.and_then(|t| t.next(&page, found.items.len(), found.total)) {
-        body["NextToken"] = json!(next);
-    }
-    Ok(object(body))
+    let next_token = tokens.and_then(|t| t.next(&page, found.items.len(), found.total));
+    Ok(Answer::written(&AccountsPage {
+        accounts: AccountList { account: accounts },
+        total_count: found.total,
+        page_number: page.number,
+        page_size: page.size,
+        next_token,
+    }))
+}
+
+/// A page of `ListAccounts`, written without a `Value` a field: the largest answer
+/// the SDKs and Terraform read in a loop.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AccountsPage<'a> {
+    accounts: AccountList<'a>,
+    total_count: i64,
+    page_number: i64,
+    page_size: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+#[derive(Serialize)]
+struct AccountList<'a> {
+    #[serde(rename = "Account")]
+    account: Vec<AccountOut<'a>>,
 }
 
 async fn move_account(state: &AppState, actor: &Actor, p: &Params) -> ApiResult {

@@ -46,15 +46,48 @@ fn is_api_call(head: &actix_web::dev::RequestHead) -> bool {
     v1 || v3
 }
 
-/// A successful answer: the action's fields plus `RequestId`.
-pub type ApiResult = Result<Map<String, Value>, ApiError>;
+/// A successful answer: the action's fields, to which the endpoint adds `RequestId`.
+pub type ApiResult = Result<Answer, ApiError>;
+
+/// The fields of a successful answer.
+pub enum Answer {
+    /// Built as JSON values (`json!`): the small answers.
+    Fields(Map<String, Value>),
+    /// A JSON object written straight from typed rows: the long lists, where a `Value`
+    /// a field would cost more than their read. It has no `null` in it.
+    Written(String),
+}
+
+impl Answer {
+    /// An object written from a typed answer, whose absent fields are skipped.
+    pub fn written(fields: &impl serde::Serialize) -> Answer {
+        Answer::Written(serde_json::to_string(fields).expect("API answers serialize"))
+    }
+
+    /// The answer's JSON body, with `RequestId` in it.
+    fn body(self, request_id: &str) -> String {
+        let id = serde_json::to_string(request_id).expect("a string serializes");
+        match self {
+            Answer::Fields(mut fields) => {
+                fields.insert("RequestId".into(), Value::String(request_id.to_owned()));
+                let mut body = Value::Object(fields);
+                drop_nulls(&mut body);
+                body.to_string()
+            }
+            Answer::Written(object) => match object.strip_prefix('{') {
+                Some("}") | None => format!("{{\"RequestId\":{id}}}"),
+                Some(rest) => format!("{{\"RequestId\":{id},{rest}"),
+            },
+        }
+    }
+}
 
 /// A JSON object from `json!({…})`.
-pub fn object(v: Value) -> Map<String, Value> {
-    match v {
+pub fn object(v: Value) -> Answer {
+    Answer::Fields(match v {
         Value::Object(m) => m,
         _ => Map::new(),
-    }
+    })
 }
 
 /// The largest request body taken: room for PublishNotification's 20,000 characters.
@@ -82,12 +115,7 @@ async fn endpoint(state: web::Data<AppState>, req: HttpRequest, payload: web::Pa
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(mut fields) => {
-            fields.insert("RequestId".into(), Value::String(request_id));
-            let mut body = Value::Object(fields);
-            drop_nulls(&mut body);
-            HttpResponse::Ok().content_type("application/json;charset=utf-8").json(body)
-        }
+        Ok(answer) => HttpResponse::Ok().content_type("application/json;charset=utf-8").body(answer.body(&request_id)),
         Err(e) => {
             tracing::info!(code = %e.code, status = e.status.as_u16(), "API call refused");
             e.to_response(&request_id)

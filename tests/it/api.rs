@@ -199,6 +199,55 @@ async fn members_are_created_listed_moved_and_removed_through_the_api() {
 }
 
 #[actix_web::test]
+async fn a_listed_account_has_the_fields_get_account_shows_and_no_null_in_the_answer() {
+    let mut app = TestApp::spawn().await;
+    let folder = app.api("CreateFolder", &[("FolderName", "listed")]).await.json()["Folder"]["FolderId"].as_str().unwrap().to_owned();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let created = app
+            .api("CreateResourceAccount", &[("DisplayName", &format!("listed {i}")), ("ParentFolderId", &folder), ("AccountNamePrefix", &format!("l{i}"))])
+            .await;
+        ids.push(created.json()["Account"]["AccountId"].as_str().unwrap().to_owned());
+    }
+    app.api("TagResources", &[("ResourceType", "Account"), ("ResourceId.1", &ids[0]), ("Tag.1.Key", "tier"), ("Tag.1.Value", "gold \"1\"")]).await;
+
+    let listed = app.api("ListAccounts", &[("QueryKeyword", "listed"), ("MaxResults", "2"), ("IncludeTags", "true")]).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert!(!listed.body.contains("null"), "absent fields are left out: {}", listed.body);
+    let page = listed.json();
+    assert!(page["RequestId"].as_str().is_some_and(|r| !r.is_empty()));
+    assert_eq!(page["TotalCount"], 3);
+    assert_eq!(page["Accounts"]["Account"].as_array().map(Vec::len), Some(2));
+    assert!(page["NextToken"].as_str().is_some_and(|t| !t.is_empty()), "more to come: a token for the next page");
+    let first = &page["Accounts"]["Account"][0];
+    let got = app.api("GetAccount", &[("AccountId", first["AccountId"].as_str().unwrap()), ("IncludeTags", "true")]).await.json();
+    let mut fields: Vec<&String> = first.as_object().unwrap().keys().filter(|k| *k != "DeletionStatus").collect();
+    let get_only = ["EmailStatus", "HasSecureMobilePhone", "IdentityInformation", "Location"];
+    let mut expected: Vec<&String> = got["Account"].as_object().unwrap().keys().filter(|k| !get_only.contains(&k.as_str())).collect();
+    fields.sort();
+    expected.sort();
+    assert_eq!(fields, expected, "a listed account shows what GetAccount shows");
+    for field in &fields {
+        assert_eq!(first[field.as_str()], got["Account"][field.as_str()], "{field}");
+    }
+    assert_eq!(first["DeletionStatus"], "");
+    let tagged = page["Accounts"]["Account"].as_array().unwrap().iter().find(|a| a["AccountId"] == ids[0].as_str()).expect("the tagged member is on page 1");
+    assert_eq!(tagged["Tags"]["Tag"][0]["Value"], "gold \"1\"");
+    let untagged = page["Accounts"]["Account"].as_array().unwrap().iter().find(|a| a["AccountId"] != ids[0].as_str()).unwrap();
+    assert_eq!(untagged["Tags"]["Tag"].as_array().map(Vec::len), Some(0));
+
+    let numbered = app.api("ListAccounts", &[("QueryKeyword", "listed"), ("PageNumber", "2"), ("PageSize", "2")]).await.json();
+    assert_eq!((numbered["TotalCount"].as_i64(), numbered["PageNumber"].as_i64(), numbered["PageSize"].as_i64()), (Some(3), Some(2), Some(2)));
+    assert!(numbered.get("NextToken").is_none(), "paged by number: no token");
+    let none = app.api("ListAccounts", &[("QueryKeyword", "nobody by this name")]).await.json();
+    assert_eq!(none["Accounts"]["Account"].as_array().map(Vec::len), Some(0));
+    assert!(none["RequestId"].is_string());
+    let for_parent = app.api("ListAccountsForParent", &[("ParentFolderId", &folder)]).await.json();
+    assert!(for_parent["Accounts"]["Account"][0].get("ResourceDirectoryPath").is_none(), "ListAccountsForParent does not show the path");
+    assert!(for_parent["Accounts"]["Account"][0].get("Tags").is_none(), "no tags unless asked for");
+}
+
+#[actix_web::test]
 async fn the_legacy_signature_works_on_a_get_with_everything_in_the_query() {
     let mut app = TestApp::spawn().await;
     let resp = app.api_v1_get("CreateFolder", &[("FolderName", "v1 get".replace(' ', "-").as_str())]).await;
