@@ -38,7 +38,8 @@ const KEPT_SEARCHES: usize = 256;
 /// `version` on, contacts and bindings `contacts` (migration 000027), and every other
 /// table a page reads `activity` (migration 000028), so that a change to a contact keeps
 /// every search and every kept read of members and folders, and a task's progress keeps
-/// those and every kept read of contacts too.
+/// those and every kept read of contacts too. Deliveries move `deliveries` on (migration
+/// 000029), which is read apart, only for what reads them ([`Reads::Everything`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, diesel::QueryableByName)]
 pub(crate) struct Version {
     #[diesel(sql_type = Text)]
@@ -49,6 +50,9 @@ pub(crate) struct Version {
     contacts: i64,
     #[diesel(sql_type = BigInt)]
     activity: i64,
+    /// Always 0 as read with the rest: [`deliveries_number`] fills it in.
+    #[diesel(sql_type = BigInt)]
+    deliveries: i64,
 }
 
 /// What a kept value read, and so which numbers of the version it is kept under.
@@ -58,23 +62,27 @@ pub(crate) enum Reads {
     Directory,
     /// Members, folders, contacts and bindings.
     Contacts,
-    /// Any table: kept under all three numbers.
+    /// Any table but the deliveries: kept under all three numbers.
     Anything,
+    /// Any table and the deliveries, their attempts and counts: under all four.
+    Everything,
 }
 
 impl Version {
     /// The part of the version that what `reads` reads moves on.
     fn part(&self, reads: Reads) -> Version {
         match reads {
-            Reads::Directory => Version { contacts: 0, activity: 0, ..self.clone() },
-            Reads::Contacts => Version { activity: 0, ..self.clone() },
-            Reads::Anything => self.clone(),
+            Reads::Directory => Version { contacts: 0, activity: 0, deliveries: 0, ..self.clone() },
+            Reads::Contacts => Version { activity: 0, deliveries: 0, ..self.clone() },
+            Reads::Anything => Version { deliveries: 0, ..self.clone() },
+            Reads::Everything => self.clone(),
         }
     }
 
     /// Whether a value kept under `self` is older than `newer` (of the same database).
     fn is_older_than(&self, newer: &Version) -> bool {
-        self.nonce == newer.nonce && (self.version < newer.version || self.contacts < newer.contacts || self.activity < newer.activity)
+        self.nonce == newer.nonce
+            && (self.version < newer.version || self.contacts < newer.contacts || self.activity < newer.activity || self.deliveries < newer.deliveries)
     }
 }
 
@@ -177,10 +185,23 @@ pub(super) fn version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> 
 pub(crate) fn version_columns(conn: &mut AnyConnection) -> &'static str {
     if crate::db::is_postgres(conn) {
         "v.nonce || '/' || current_database() AS nonce, v.version AS version, v.contacts_version AS contacts, \
-         v.activity_version AS activity"
+         v.activity_version AS activity, CAST(0 AS BIGINT) AS deliveries"
     } else {
-        "v.nonce AS nonce, v.version AS version, v.contacts_version AS contacts, v.activity_version AS activity"
+        "v.nonce AS nonce, v.version AS version, v.contacts_version AS contacts, v.activity_version AS activity, 0 AS deliveries"
     }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Marks {
+    #[diesel(sql_type = BigInt)]
+    marks: i64,
+}
+
+/// The deliveries' number (migration 000029): the sum of their marks, which moves on
+/// with each committed change to a delivery, an attempt or a count.
+fn deliveries_number(conn: &mut AnyConnection) -> diesel::QueryResult<i64> {
+    let read: Marks = prepared::sql("SELECT CAST(COALESCE(SUM(marks), 0) AS BIGINT) AS marks FROM delivery_marks").get_result(conn)?;
+    Ok(read.marks)
 }
 
 fn read_version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> {
@@ -259,8 +280,10 @@ pub(super) const KEPT_FOLDER_MATCHES: usize = 2_000;
 /// A value read from members and folders only is kept under their part of the version
 /// ([`KeptByVersion::new`]); one that also reads contacts or bindings, under both parts
 /// ([`KeptByVersion::with_contacts`]); one that reads any other table, under all three
-/// ([`KeptByVersion::of_anything`]). Such a value must not depend on the time it is read
-/// at: it is shown again for as long as nothing is written.
+/// ([`KeptByVersion::of_anything`]); one that also reads deliveries, under those and
+/// their own number, read as it is asked for ([`KeptByVersion::of_everything`]). Such a
+/// value must not depend on the time it is read at: it is shown again for as long as
+/// nothing is written.
 pub(crate) struct KeptByVersion<V>(LazyLock<Mutex<HashMap<(Version, String), V>>>, Reads);
 
 impl<V: Clone> KeptByVersion<V> {
@@ -274,6 +297,10 @@ impl<V: Clone> KeptByVersion<V> {
 
     pub(crate) const fn of_anything() -> KeptByVersion<V> {
         KeptByVersion(LazyLock::new(Mutex::default), Reads::Anything)
+    }
+
+    pub(crate) const fn of_everything() -> KeptByVersion<V> {
+        KeptByVersion(LazyLock::new(Mutex::default), Reads::Everything)
     }
 
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<(Version, String), V>> {
@@ -292,7 +319,10 @@ impl<V: Clone> KeptByVersion<V> {
         if crate::db::in_transaction(conn)? {
             return read(conn);
         }
-        let version = version(conn)?.part(self.1);
+        let mut version = version(conn)?.part(self.1);
+        if self.1 == Reads::Everything {
+            version.deliveries = deliveries_number(conn)?;
+        }
         if let Some(value) = self.map().get(&(version.clone(), key.to_owned())).cloned() {
             return Ok(value);
         }
@@ -537,7 +567,7 @@ mod tests {
 
     #[actix_web::test]
     async fn a_version_is_offered_to_requests_that_write_nothing_only() {
-        let v = Version { nonce: "unit-offer".to_owned(), version: 7, contacts: 1, activity: 0 };
+        let v = Version { nonce: "unit-offer".to_owned(), version: 7, contacts: 1, activity: 0, deliveries: 0 };
         let in_request = |writes_nothing| {
             let v = v.clone();
             with_offered_version(writes_nothing, async move {
@@ -563,24 +593,27 @@ mod tests {
         static DIRECTORY: KeptByVersion<i32> = KeptByVersion::new();
         static CONTACTS: KeptByVersion<i32> = KeptByVersion::with_contacts();
         static ANYTHING: KeptByVersion<i32> = KeptByVersion::of_anything();
+        static EVERYTHING: KeptByVersion<i32> = KeptByVersion::of_everything();
         let mut conn = AnyConnection::Sqlite(diesel::SqliteConnection::establish(":memory:").unwrap());
         crate::db::run_migrations(&mut conn).unwrap();
         // What each keeps, when the database would now answer `value`.
-        fn all(conn: &mut AnyConnection, value: i32) -> (i32, i32, i32) {
+        fn all(conn: &mut AnyConnection, value: i32) -> (i32, i32, i32, i32) {
             let mut read = |kept: &KeptByVersion<i32>| kept.kept_or_read(conn, "k", |_| Ok::<_, diesel::result::Error>(value)).unwrap();
-            (read(&DIRECTORY), read(&CONTACTS), read(&ANYTHING))
+            (read(&DIRECTORY), read(&CONTACTS), read(&ANYTHING), read(&EVERYTHING))
         }
         let bump = |conn: &mut AnyConnection, column: &str| {
             diesel::sql_query(format!("UPDATE search_version SET {column} = {column} + 1")).execute(conn).unwrap();
         };
-        assert_eq!(all(&mut conn, 1), (1, 1, 1));
-        assert_eq!(all(&mut conn, 2), (1, 1, 1), "kept while nothing changed");
+        assert_eq!(all(&mut conn, 1), (1, 1, 1, 1));
+        assert_eq!(all(&mut conn, 2), (1, 1, 1, 1), "kept while nothing changed");
+        diesel::sql_query("UPDATE delivery_marks SET marks = marks + 1").execute(&mut conn).unwrap();
+        assert_eq!(all(&mut conn, 3), (1, 1, 1, 3), "a delivery changed: only what read deliveries is read again");
         bump(&mut conn, "activity_version");
-        assert_eq!(all(&mut conn, 3), (1, 1, 3), "a task, a tag or the history changed: only what read anything is read again");
+        assert_eq!(all(&mut conn, 4), (1, 1, 4, 4), "a task, a tag or the history changed: what read anything is read again");
         bump(&mut conn, "contacts_version");
-        assert_eq!(all(&mut conn, 4), (1, 4, 4), "a contact or binding changed: what read contacts is read again too");
+        assert_eq!(all(&mut conn, 5), (1, 5, 5, 5), "a contact or binding changed: what read contacts is read again too");
         bump(&mut conn, "version");
-        assert_eq!(all(&mut conn, 5), (5, 5, 5), "a member or folder changed: all are read again");
+        assert_eq!(all(&mut conn, 6), (6, 6, 6, 6), "a member or folder changed: all are read again");
     }
 
     fn ids(n: u64) -> Vec<String> {
@@ -599,7 +632,7 @@ mod tests {
 
     #[test]
     fn keeping_a_newer_version_forgets_the_older_ones_of_the_same_database_only() {
-        let v = |nonce: &str, version| Version { nonce: nonce.to_owned(), version, contacts: 0, activity: 0 };
+        let v = |nonce: &str, version| Version { nonce: nonce.to_owned(), version, contacts: 0, activity: 0, deliveries: 0 };
         keep(&v("unit-a", 1), None, "Retail", Matches::new(&ids(3), 3).unwrap());
         keep(&v("unit-b", 1), None, "retail", Matches::new(&ids(2), 2).unwrap());
         assert_eq!(kept(&v("unit-a", 1), None, " RETAIL ").unwrap().total, 3, "the text is compared trimmed and in lower case");
@@ -621,12 +654,17 @@ mod tests {
         assert!(second.0.is_some());
         assert!(first_turn(Some("f"), "unit-turn").await.0.is_some(), "another folder is another search");
         drop(second);
-        keep(&Version { nonce: "unit-turn".to_owned(), version: 1, contacts: 0, activity: 0 }, None, "unit-turn", Matches::new(&ids(1), 1).unwrap());
+        keep(
+            &Version { nonce: "unit-turn".to_owned(), version: 1, contacts: 0, activity: 0, deliveries: 0 },
+            None,
+            "unit-turn",
+            Matches::new(&ids(1), 1).unwrap(),
+        );
         let (a, b) = (first_turn(None, "unit-turn").await, first_turn(None, "unit-turn").await);
         assert!(a.0.is_none() && b.0.is_none(), "a kept search, even of an older version, lets every request in at once");
 
         // A request that finds its version gone reads the search again: the others wait.
-        let newer = Version { nonce: "unit-turn".to_owned(), version: 2, contacts: 0, activity: 0 };
+        let newer = Version { nonce: "unit-turn".to_owned(), version: 2, contacts: 0, activity: 0, deliveries: 0 };
         let (started, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
         let reader = std::thread::spawn(move || {
             kept_or_read::<()>(&newer, None, "unit-turn", || {

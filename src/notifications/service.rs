@@ -210,8 +210,7 @@ fn kept_total(conn: &mut AnyConnection, filter: &LogFilter) -> QueryResult<i64> 
         .sum())
 }
 
-/// The delivery log, newest first, filtered; two queries. Read each time: deliveries do
-/// not move the read version on (migration 000028).
+/// The delivery log, newest first, filtered; two queries.
 pub fn log(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest) -> QueryResult<Page<LogLine>> {
     let build = || {
         let mut q = deliveries::table.inner_join(notifications::table).inner_join(accounts::table.on(accounts::id.eq(deliveries::account_id))).into_boxed();
@@ -280,6 +279,19 @@ pub fn in_progress(conn: &mut AnyConnection, notification: i64) -> QueryResult<b
 
 pub fn get(conn: &mut AnyConnection, id: i64) -> QueryResult<Notification> {
     notifications::table.find(id).select(Notification::as_select()).first(conn)
+}
+
+/// What the Notifications page shows: a page of the log, and the latest notifications
+/// (`only` that one) with how their deliveries stand.
+pub type LogPage = (Page<LogLine>, Vec<Summary>);
+
+static LOG_PAGES: crate::directory::KeptByVersion<std::sync::Arc<LogPage>> = crate::directory::KeptByVersion::of_everything();
+
+/// The Notifications page's reads, kept while nothing they read changes: deliveries,
+/// their attempts and counts move a number of their own on (migration 000029), so a view
+/// while nothing is sent costs one small read, and one while sending reads it all again.
+pub fn log_page(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest, latest: i64) -> QueryResult<LogPage> {
+    LOG_PAGES.copy_or_read(conn, &format!("{filter:?} {page:?} {latest}"), |c| Ok((log(c, filter, page)?, summaries(c, filter.notification, latest)?)))
 }
 
 /// A notification with how its deliveries stand.

@@ -91,13 +91,8 @@ async fn log_page(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
         status,
     };
     let page = PageRequest::with_size(query.page, 50);
-    let notification = query.notification;
-    let (lines, summaries) = db::run(&state.pool, move |c| {
-        let lines = notifications::log(c, &filter, page)?;
-        let summaries = notifications::summaries(c, notification, if notification.is_some() { 1 } else { 5 })?;
-        Ok::<_, AppError>((lines, summaries))
-    })
-    .await?;
+    let latest = if query.notification.is_some() { 1 } else { 5 };
+    let (lines, summaries) = db::run(&state.pool, move |c| Ok::<_, AppError>(notifications::log_page(c, &filter, page, latest)?)).await?;
     let pending = summaries.iter().any(|s| s.notification.finished_at.is_none());
     html(
         StatusCode::OK,

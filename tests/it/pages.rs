@@ -468,9 +468,9 @@ async fn moving_a_member_in_a_large_directory_searches_for_the_destination() {
 async fn tags_recipients_tasks_and_deliveries_kept_between_views_show_every_change_at_once_even_in_plain_sql() {
     // Pages keep what they read of every other table (history, tags, Message Centers,
     // tasks) under the read version: any change to those tables moves it on, from the
-    // service or in plain SQL, and shows on the next view. Deliveries move nothing and
-    // are read each time.
-    use rd_contacts::db::schema::{deliveries, jobs, mc_recipients, tags};
+    // service or in plain SQL, and shows on the next view. Deliveries move a number of
+    // their own, which the Notifications page keeps its reads under.
+    use rd_contacts::db::schema::{deliveries, delivery_counts, jobs, mc_recipients, tags};
     let mut app = TestApp::spawn().await;
     let root = root(&app).await;
     let member = members(&app, &root, 1).await.remove(0);
@@ -519,10 +519,15 @@ async fn tags_recipients_tasks_and_deliveries_kept_between_views_show_every_chan
     let published = app.post(&format!("/members/{member}/test-notification"), &[("message_type", "SecurityMessage")]).await;
     assert_eq!(published.status, StatusCode::SEE_OTHER, "{}", published.body);
     app.run_pending_jobs().await;
-    let log = app.get("/notifications").await;
-    assert!(log.body.contains("Sent") || log.body.contains("sent"), "{}", log.body);
+    for _ in 0..2 {
+        let log = app.get("/notifications").await;
+        assert!(log.body.contains("Sent") || log.body.contains("sent"), "{}", log.body);
+    }
     app.with_conn(|c| diesel::update(deliveries::table).set(deliveries::last_error.eq("550 mailbox on fire")).execute(c).unwrap()).await;
     assert!(app.get("/notifications").await.body.contains("550 mailbox on fire"), "a delivery changed in plain SQL shows at once");
+    app.with_conn(|c| diesel::update(delivery_counts::table).set(delivery_counts::failed.eq(7)).execute(c).unwrap()).await;
+    let log = app.get("/notifications").await;
+    assert!(log.body.contains("550 mailbox on fire") && log.body.contains("7 failed</a>"), "counts changed in plain SQL show at once");
 
     // The Tasks page: every task deleted in plain SQL.
     let tasks = app.get("/jobs").await;
@@ -533,15 +538,20 @@ async fn tags_recipients_tasks_and_deliveries_kept_between_views_show_every_chan
 }
 
 #[actix_web::test]
-async fn a_change_moves_the_read_version_on_as_it_commits_once_and_sending_does_not_move_it() {
+async fn a_change_moves_the_read_version_on_as_it_commits_once_and_sending_moves_only_a_number_of_its_own() {
     // A value kept under the read version is never older than it: the number moves on
     // with the change's commit, never before it (another connection still sees the old
     // number while the transaction runs), and once a transaction only. Deliveries, which
     // sending writes hundreds of times a second, do not move it (each commit that does
-    // holds the version's row until it is flushed).
+    // holds the version's row until it is flushed), but a number of their own.
     use rd_contacts::db::schema::{deliveries, delivery_counts, tags};
-    let app = TestApp::spawn().await;
+    let mut app = TestApp::spawn().await;
     let root = root(&app).await;
+    let member = members(&app, &root, 1).await.remove(0);
+    app.sign_in().await;
+    let published = app.post(&format!("/members/{member}/test-notification"), &[("message_type", "SecurityMessage")]).await;
+    assert_eq!(published.status, StatusCode::SEE_OTHER, "{}", published.body);
+    app.run_pending_jobs().await;
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
         let mut writer = pool.get().unwrap();
@@ -581,6 +591,30 @@ async fn a_change_moves_the_read_version_on_as_it_commits_once_and_sending_does_
         diesel::update(deliveries::table).set(deliveries::last_error.eq("sent twice")).execute(&mut **writer).unwrap();
         diesel::update(delivery_counts::table).set(delivery_counts::sent.eq(0)).execute(&mut **writer).unwrap();
         assert_eq!(activity(&mut reader), after, "deliveries leave it as it was");
+
+        // Deliveries move their own number on (migration 000029): the sum of their marks,
+        // read only by the Notifications page, again at the commit and once a transaction.
+        #[derive(diesel::QueryableByName)]
+        struct Marks {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            marks: i64,
+        }
+        let marks = |c: &mut rd_contacts::db::AnyConnection| {
+            diesel::sql_query("SELECT CAST(COALESCE(SUM(marks), 0) AS BIGINT) AS marks FROM delivery_marks").get_result::<Marks>(c).unwrap().marks
+        };
+        let before = marks(&mut reader);
+        let seen_inside = rd_contacts::db::transaction(&mut writer, |c| {
+            diesel::update(deliveries::table).set(deliveries::last_error.eq("sent three times")).execute(c)?;
+            diesel::update(delivery_counts::table).set(delivery_counts::sent.eq(1)).execute(c)?;
+            Ok::<_, diesel::result::Error>(marks(&mut reader))
+        })
+        .unwrap();
+        assert_eq!(seen_inside, before, "the deliveries' number is not moved on before the commit");
+        let after = marks(&mut reader);
+        assert!(after > before, "the deliveries' number is moved on by the commit");
+        if rd_contacts::db::is_postgres(&writer) {
+            assert_eq!(after, before + 1, "once for the whole transaction");
+        }
     })
     .await
     .unwrap();

@@ -1,0 +1,10 @@
+DROP TRIGGER deliveries_marked_insert;
+DROP TRIGGER deliveries_marked_update;
+DROP TRIGGER deliveries_marked_delete;
+DROP TRIGGER delivery_attempts_marked_insert;
+DROP TRIGGER delivery_attempts_marked_update;
+DROP TRIGGER delivery_attempts_marked_delete;
+DROP TRIGGER delivery_counts_marked_insert;
+DROP TRIGGER delivery_counts_marked_update;
+DROP TRIGGER delivery_counts_marked_delete;
+DROP TABLE delivery_marks;
