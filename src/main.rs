@@ -12,6 +12,12 @@ use rd_contacts::errors::{BoxError, cause_chain};
 use rd_contacts::mail::Mailer;
 use rd_contacts::{db, directory, directory_file, jobs, memory, startup};
 
+/// Rust's allocations go to mimalloc: a page's rendering makes thousands of small
+/// ones, and with glibc's allocator they took a third of the server's CPU (README,
+/// "What makes it so"). C code (libpq, SQLite) keeps glibc's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "rd-contacts", version, about = "Notification contacts for a resource directory: console and Alibaba-compatible API")]
 struct Cli {
