@@ -66,7 +66,6 @@ impl Answer {
 
     /// The answer's JSON body, with `RequestId` in it.
     fn body(self, request_id: &str) -> String {
-        let id = serde_json::to_string(request_id).expect("a string serializes");
         match self {
             Answer::Fields(mut fields) => {
                 fields.insert("RequestId".into(), Value::String(request_id.to_owned()));
@@ -74,10 +73,13 @@ impl Answer {
                 drop_nulls(&mut body);
                 body.to_string()
             }
-            Answer::Written(object) => match object.strip_prefix('{') {
-                Some("}") | None => format!("{{\"RequestId\":{id}}}"),
-                Some(rest) => format!("{{\"RequestId\":{id},{rest}"),
-            },
+            Answer::Written(object) => {
+                let id = serde_json::to_string(request_id).expect("a string serializes");
+                match object.strip_prefix('{') {
+                    Some("}") | None => format!("{{\"RequestId\":{id}}}"),
+                    Some(rest) => format!("{{\"RequestId\":{id},{rest}"),
+                }
+            }
         }
     }
 }

@@ -282,7 +282,7 @@ pub fn get(conn: &mut AnyConnection, id: i64) -> QueryResult<Notification> {
 }
 
 /// What the Notifications page shows: a page of the log, and the latest notifications
-/// (`only` that one) with how their deliveries stand.
+/// (the filtered one only, when there is one) with how their deliveries stand.
 pub type LogPage = (Page<LogLine>, Vec<Summary>);
 
 static LOG_PAGES: crate::directory::KeptByVersion<std::sync::Arc<LogPage>> = crate::directory::KeptByVersion::of_everything();

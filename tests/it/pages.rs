@@ -557,13 +557,12 @@ async fn a_change_moves_the_read_version_on_as_it_commits_once_and_sending_moves
         let mut writer = pool.get().unwrap();
         let mut reader = pool.get().unwrap();
         #[derive(diesel::QueryableByName)]
-        struct Activity {
+        struct Number {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
-            activity_version: i64,
+            n: i64,
         }
-        let activity = |c: &mut rd_contacts::db::AnyConnection| {
-            diesel::sql_query("SELECT activity_version FROM search_version WHERE id = 1").get_result::<Activity>(c).unwrap().activity_version
-        };
+        let number = |c: &mut rd_contacts::db::AnyConnection, sql: &str| diesel::sql_query(sql).get_result::<Number>(c).unwrap().n;
+        let activity = |c: &mut rd_contacts::db::AnyConnection| number(c, "SELECT activity_version AS n FROM search_version WHERE id = 1");
         let before = activity(&mut reader);
         let tag = |key: &str| {
             let now = rd_contacts::db::now_utc();
@@ -594,14 +593,7 @@ async fn a_change_moves_the_read_version_on_as_it_commits_once_and_sending_moves
 
         // Deliveries move their own number on (migration 000029): the sum of their marks,
         // read only by the Notifications page, again at the commit and once a transaction.
-        #[derive(diesel::QueryableByName)]
-        struct Marks {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            marks: i64,
-        }
-        let marks = |c: &mut rd_contacts::db::AnyConnection| {
-            diesel::sql_query("SELECT CAST(COALESCE(SUM(marks), 0) AS BIGINT) AS marks FROM delivery_marks").get_result::<Marks>(c).unwrap().marks
-        };
+        let marks = |c: &mut rd_contacts::db::AnyConnection| number(c, "SELECT CAST(COALESCE(SUM(marks), 0) AS BIGINT) AS n FROM delivery_marks");
         let before = marks(&mut reader);
         let seen_inside = rd_contacts::db::transaction(&mut writer, |c| {
             diesel::update(deliveries::table).set(deliveries::last_error.eq("sent three times")).execute(c)?;
