@@ -268,11 +268,17 @@ impl UserRow {
 /// queries, kept under the read version (migration 000028); whether an invitation has
 /// expired is decided at each call.
 pub fn users_of(conn: &mut AnyConnection, account: &str) -> QueryResult<Vec<UserRow>> {
-    let (users, newest) = USERS.copy_or_read(conn, account, |conn| {
+    Ok(users_at(&*kept_users_of(conn, account)?, now_utc()))
+}
+
+/// What [`users_of`] reads, before the time decides which invitations expired
+/// ([`users_at`]): a page kept whole keeps this.
+pub fn kept_users_of(conn: &mut AnyConnection, account: &str) -> QueryResult<std::sync::Arc<UsersAndInvitations>> {
+    USERS.kept_or_read(conn, account, |conn| {
         let users: Vec<MemberUser> =
             member_users::table.filter(member_users::account_id.eq(account)).order(member_users::id).select(MemberUser::as_select()).load(conn)?;
         if users.is_empty() {
-            return Ok::<_, diesel::result::Error>((users, Vec::new()));
+            return Ok::<_, diesel::result::Error>(std::sync::Arc::new((users, Vec::new())));
         }
         let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
         let newest: Vec<(i64, Option<PrimitiveDateTime>)> = member_invitations::table
@@ -280,12 +286,16 @@ pub fn users_of(conn: &mut AnyConnection, account: &str) -> QueryResult<Vec<User
             .group_by(member_invitations::member_user_id)
             .select((member_invitations::member_user_id, diesel::dsl::max(member_invitations::expires_at)))
             .load(conn)?;
-        Ok((users, newest))
-    })?;
-    let now = now_utc();
-    Ok(users
-        .into_iter()
+        Ok(std::sync::Arc::new((users, newest)))
+    })
+}
+
+/// The member users of [`kept_users_of`], each in its state at `now`.
+pub fn users_at((users, newest): &UsersAndInvitations, now: PrimitiveDateTime) -> Vec<UserRow> {
+    users
+        .iter()
         .map(|user| {
+            let user = user.clone();
             let until = newest.iter().find(|(id, _)| *id == user.id).and_then(|(_, t)| *t);
             let state = match (user.activated_at, until) {
                 (Some(at), _) => UserState::Active(at),
@@ -294,9 +304,9 @@ pub fn users_of(conn: &mut AnyConnection, account: &str) -> QueryResult<Vec<User
             };
             UserRow { user, state }
         })
-        .collect())
+        .collect()
 }
 
 /// An account's member users and when each one's newest invitation expires, by account.
-type UsersAndInvitations = (Vec<MemberUser>, Vec<(i64, Option<PrimitiveDateTime>)>);
+pub type UsersAndInvitations = (Vec<MemberUser>, Vec<(i64, Option<PrimitiveDateTime>)>);
 static USERS: crate::directory::KeptByVersion<std::sync::Arc<UsersAndInvitations>> = crate::directory::KeptByVersion::of_anything();

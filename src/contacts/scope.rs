@@ -54,13 +54,6 @@ pub struct RunningTask {
     pub finished: Option<(PrimitiveDateTime, Option<String>)>,
 }
 
-impl EffectiveScope {
-    /// True while a binding, unbinding or deletion of the contact still runs.
-    pub fn any_running(&self) -> bool {
-        self.tasks.iter().any(RunningTask::is_running)
-    }
-}
-
 impl RunningTask {
     pub fn is_running(&self) -> bool {
         self.finished.is_none()
@@ -83,7 +76,6 @@ pub struct EffectiveScope {
     pub covered_sample: Vec<(String, String)>,
     pub retained: Vec<SpecialMember>,
     pub removed: Vec<SpecialMember>,
-    pub tasks: Vec<RunningTask>,
 }
 
 /// `retained_types <> 0`, written out rather than bound, so that the planner can use the
@@ -113,16 +105,14 @@ impl<QS> diesel::expression::AppearsOnTable<QS> for Retained where associations:
 impl<QS> diesel::expression::SelectableExpression<QS> for Retained where associations::retained_types: diesel::expression::SelectableExpression<QS> {}
 
 /// A contact's Effective Scope: its targets, how many members each covers, the first
-/// members by name, those that keep it without a binding or left, and its running tasks.
-/// Kept under the read version (migration 000028), the tasks apart: which finished ones
-/// still show depends on the time.
-pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<EffectiveScope> {
-    let mut scope = SCOPES.copy_or_read(conn, contact, |conn| read_effective_scope(conn, contact))?;
-    scope.tasks = running_tasks(conn, contact)?;
-    Ok(scope)
+/// members by name, and those that keep it without a binding or left. Kept under the read
+/// version (migration 000028); its tasks are read apart ([`running_tasks`]), since which
+/// finished ones still show depends on the time.
+pub fn effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<std::sync::Arc<EffectiveScope>> {
+    SCOPES.kept_or_read(conn, contact, |conn| read_effective_scope(conn, contact).map(std::sync::Arc::new))
 }
 
-/// Contacts' Effective Scopes without their tasks, by contact.
+/// Contacts' Effective Scopes, by contact.
 static SCOPES: crate::directory::KeptByVersion<std::sync::Arc<EffectiveScope>> = crate::directory::KeptByVersion::of_anything();
 
 fn read_effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<EffectiveScope> {
@@ -225,7 +215,7 @@ fn read_effective_scope(conn: &mut AnyConnection, contact: &str) -> QueryResult<
         let m = SpecialMember { account_id, display_name, retained: MessageTypes::from_bits(types) };
         if removed_at.is_some() { removed.push(m) } else { retained.push(m) }
     }
-    Ok(EffectiveScope { targets, associated, covered_sample, retained, removed, tasks: Vec::new() })
+    Ok(EffectiveScope { targets, associated, covered_sample, retained, removed })
 }
 
 /// A contact's tasks, unfinished or finished lately when read, by contact.
@@ -241,10 +231,21 @@ pub const FINISHED_TASKS_SHOWN: time::Duration = time::Duration::minutes(10);
 /// as nothing is written, the tasks shown later are those read, less those that have
 /// finished too long ago since.
 pub fn running_tasks(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec<RunningTask>> {
-    let since = crate::db::now_utc() - FINISHED_TASKS_SHOWN;
-    let rows = TASKS.copy_or_read(conn, contact, |conn| crate::jobs::tasks_about(conn, &super::jobs::about_contact(contact), since))?;
-    Ok(rows
-        .into_iter()
+    let now = crate::db::now_utc();
+    Ok(tasks_at(&kept_tasks(conn, contact, now)?, now))
+}
+
+/// What [`running_tasks`] reads at `now`, before the time decides which still show
+/// ([`tasks_at`]).
+pub fn kept_tasks(conn: &mut AnyConnection, contact: &str, now: PrimitiveDateTime) -> QueryResult<std::sync::Arc<Vec<crate::jobs::JobRow>>> {
+    let since = now - FINISHED_TASKS_SHOWN;
+    TASKS.kept_or_read(conn, contact, |conn| crate::jobs::tasks_about(conn, &super::jobs::about_contact(contact), since).map(std::sync::Arc::new))
+}
+
+/// The tasks of [`kept_tasks`] that show at `now`.
+pub fn tasks_at(rows: &[crate::jobs::JobRow], now: PrimitiveDateTime) -> Vec<RunningTask> {
+    let since = now - FINISHED_TASKS_SHOWN;
+    rows.iter()
         .filter(|job| job.finished_at.is_none_or(|at| at >= since))
         .filter(|job| [BindMembers::KIND, UnbindMembers::KIND, DeleteContact::KIND].contains(&job.kind.as_str()))
         .map(|job| {
@@ -261,7 +262,7 @@ pub fn running_tasks(conn: &mut AnyConnection, contact: &str) -> QueryResult<Vec
             let finished = job.finished_at.map(|t| (t, (job.status == crate::jobs::JobStatus::Failed).then(|| job.last_error.clone().unwrap_or_default())));
             RunningTask { id: job.id, kind, done: job.progress_done, total, finished }
         })
-        .collect())
+        .collect()
 }
 
 /// The contacts of a folder: bound to it, and inherited from the folders above.

@@ -284,23 +284,29 @@ pub(super) const KEPT_FOLDER_MATCHES: usize = 2_000;
 /// their own number, read as it is asked for ([`KeptByVersion::of_everything`]). Such a
 /// value must not depend on the time it is read at: it is shown again for as long as
 /// nothing is written.
-pub(crate) struct KeptByVersion<V>(LazyLock<Mutex<HashMap<(Version, String), V>>>, Reads);
+pub(crate) struct KeptByVersion<V>(LazyLock<Mutex<HashMap<(Version, String), V>>>, Reads, usize);
 
 impl<V: Clone> KeptByVersion<V> {
     pub(crate) const fn new() -> KeptByVersion<V> {
-        KeptByVersion(LazyLock::new(Mutex::default), Reads::Directory)
+        KeptByVersion(LazyLock::new(Mutex::default), Reads::Directory, KEPT_SEARCHES)
     }
 
     pub(crate) const fn with_contacts() -> KeptByVersion<V> {
-        KeptByVersion(LazyLock::new(Mutex::default), Reads::Contacts)
+        KeptByVersion(LazyLock::new(Mutex::default), Reads::Contacts, KEPT_SEARCHES)
     }
 
     pub(crate) const fn of_anything() -> KeptByVersion<V> {
-        KeptByVersion(LazyLock::new(Mutex::default), Reads::Anything)
+        KeptByVersion(LazyLock::new(Mutex::default), Reads::Anything, KEPT_SEARCHES)
     }
 
     pub(crate) const fn of_everything() -> KeptByVersion<V> {
-        KeptByVersion(LazyLock::new(Mutex::default), Reads::Everything)
+        KeptByVersion(LazyLock::new(Mutex::default), Reads::Everything, KEPT_SEARCHES)
+    }
+
+    /// As [`KeptByVersion::of_anything`], keeping at most `entries` values at once (all
+    /// are dropped past them): for values as large as a whole page's reads.
+    pub(crate) const fn of_anything_up_to(entries: usize) -> KeptByVersion<V> {
+        KeptByVersion(LazyLock::new(Mutex::default), Reads::Anything, entries)
     }
 
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<(Version, String), V>> {
@@ -335,10 +341,39 @@ impl<V: Clone> KeptByVersion<V> {
     fn put(&self, version: &Version, key: &str, value: V) {
         let mut kept = self.map();
         kept.retain(|(v, _), _| !v.is_older_than(version));
-        if kept.len() >= KEPT_SEARCHES {
+        if kept.len() >= self.2 {
             kept.clear();
         }
         kept.insert((version.clone(), key.to_owned()), value);
+    }
+
+    /// The value kept for `key` under the version the running request read with its
+    /// session ([`offer`]), if there is one: found without a connection. A value that
+    /// reads the deliveries is never found here: their number is read apart.
+    fn kept_for_offer(&self, key: &str) -> Option<V> {
+        if self.1 == Reads::Everything {
+            return None;
+        }
+        let version = offered()?.part(self.1);
+        self.map().get(&(version, key.to_owned())).cloned()
+    }
+}
+
+impl<V: Clone + Send + 'static> KeptByVersion<V> {
+    /// A whole view's reads, kept under `key`: what is kept under the version the
+    /// request's session read is answered at once, on the request's own thread; anything
+    /// else reads on the pool ([`crate::db::run`]) through [`KeptByVersion::kept_or_read`],
+    /// under one version. A page shown again while nothing changed then makes no second
+    /// trip to a database thread, whose hand-overs cost the most beside a busy database.
+    pub(crate) async fn run_kept<E, F>(&'static self, pool: &crate::db::DbPool, key: String, read: F) -> Result<V, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<V, E> + Send + 'static,
+        E: From<diesel::result::Error> + From<crate::db::PoolError> + Send + 'static,
+    {
+        if let Some(value) = self.kept_for_offer(&key) {
+            return Ok(value);
+        }
+        crate::db::run(pool, move |c| with_one_version(|| self.kept_or_read(c, &key, read))).await
     }
 }
 

@@ -2,6 +2,8 @@
 //! someone a member user. Every route works on the signed-in user's own account: ids in
 //! URLs and forms are looked up within it, so another member's answer 404.
 
+use std::sync::Arc;
+
 use crate::web::Reply;
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -13,7 +15,7 @@ use super::{Chrome, html, redirect, redirect_for};
 use crate::auth::member_users::{self, InvitationView, InviteError};
 use crate::bounces::Bounce;
 use crate::db;
-use crate::directory;
+use crate::directory::{self, KeptByVersion};
 use crate::domain::{AccountId, EmailAddress, MessageType, MessageTypes, Page, PageRequest, Password, RecipientName, Token};
 use crate::message_center::{self, DirectoryEntry, McError, MessageCenter, OwnRecipient};
 use crate::state::AppState;
@@ -151,27 +153,33 @@ async fn render_page(state: &AppState, member: &CurrentMember, add: AddForm) -> 
 
 async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, page: PageRequest) -> Reply {
     let account = member.account_id.clone();
-    let (mc, account_name) = db::run(&state.pool, move |c| {
-        let id = AccountId::parse(&account).map_err(|_| McError::AccountNotFound(account.clone()))?;
-        let name = directory::get_account(c, &id)?;
-        Ok::<_, AppError>((message_center::message_center_of_known(c, &account)?, name.display_name))
-    })
-    .await?;
+    let view = MC_VIEWS
+        .run_kept(&state.pool, account.clone(), move |c| {
+            let id = AccountId::parse(&account).map_err(|_| McError::AccountNotFound(account.clone()))?;
+            let name = directory::get_account(c, &id)?;
+            Ok::<_, AppError>(Arc::new((message_center::message_center_of_known(c, &account)?, name.display_name)))
+        })
+        .await?;
+    let (mc, account_name) = (&view.0, &view.1);
     let status =
         if add.name_error.is_some() || add.email_error.is_some() || add.types_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let own: Vec<OwnRow> = mc.own.iter().map(|r| OwnRow::of(r, &mc, &member.csrf)).collect();
-    let entries: Vec<EntryRow> =
-        visible_entries(&mc).into_iter().map(|entry| EntryRow { entry, csrf: member.csrf.clone(), saved: false, would_leave: None }).collect();
-    let total = (own.len() + entries.len()) as i64;
+    // Only the page's rows are written out: own recipients first, then the directory's.
+    let shown: Vec<&DirectoryEntry> = mc.entries.iter().filter(|e| e.removed_at.is_none()).collect();
+    let split = mc.own.len();
+    let total = (split + shown.len()) as i64;
     let page = page.within(total);
     let (from, to) = (page.offset() as usize, (page.offset() + page.size) as usize);
-    let split = own.len();
-    let own: Vec<OwnRow> = own.into_iter().enumerate().filter(|(i, _)| (from..to).contains(i)).map(|(_, r)| r).collect();
-    let entries: Vec<EntryRow> = entries.into_iter().enumerate().filter(|(i, _)| (from..to).contains(&(i + split))).map(|(_, r)| r).collect();
+    let own: Vec<OwnRow> = mc.own.iter().enumerate().filter(|(i, _)| (from..to).contains(i)).map(|(_, r)| OwnRow::of(r, mc, &member.csrf)).collect();
+    let entries: Vec<EntryRow> = shown
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| (from..to).contains(&(i + split)))
+        .map(|(_, entry)| EntryRow { entry: entry.clone(), csrf: member.csrf.clone(), saved: false, would_leave: None })
+        .collect();
     let chrome = member_chrome(member);
     let page = McPage {
         chrome,
-        account_name,
+        account_name: account_name.clone(),
         account_id: member.account_id.clone(),
         own,
         uncovered: mc.uncovered().labels(),
@@ -184,10 +192,9 @@ async fn render_page_at(state: &AppState, member: &CurrentMember, add: AddForm, 
     html(status, &page)
 }
 
-/// A member sees the directory's entries it has not removed.
-fn visible_entries(mc: &MessageCenter) -> Vec<DirectoryEntry> {
-    mc.entries.iter().filter(|e| e.removed_at.is_none()).cloned().collect()
-}
+/// A member's Message Center and its account's name, the same for each of its users:
+/// kept whole under the read version, by account.
+static MC_VIEWS: KeptByVersion<Arc<(MessageCenter, String)>> = KeptByVersion::of_anything_up_to(256);
 
 async fn page(state: web::Data<AppState>, member: CurrentMember, query: web::Query<PageQuery>) -> Reply {
     render_page_at(&state, &member, AddForm::default(), PageRequest::with_size(query.page, ROWS_PER_PAGE)).await

@@ -1,13 +1,15 @@
 //! The Tasks page: background work (email, propagation, notifications) by its name, with
 //! what each task works on, filtered by status and kind, a page at a time.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
 use crate::contacts;
-use crate::db;
+use crate::directory::KeptByVersion;
 use crate::domain::{Page, PageRequest};
 use crate::jobs::{self, JobRow, JobStatus};
 use crate::state::AppState;
@@ -32,12 +34,28 @@ struct TaskRow {
 #[template(path = "tasks/list.html")]
 struct TasksPage {
     chrome: Chrome,
-    tasks: Page<TaskRow>,
-    unfinished: i64,
+    view: Arc<TasksView>,
     kinds: Vec<(&'static str, &'static str)>,
     status: String,
     kind: String,
 }
+
+/// The template reads the view's fields as its own.
+impl std::ops::Deref for TasksPage {
+    type Target = TasksView;
+    fn deref(&self) -> &TasksView {
+        &self.view
+    }
+}
+
+/// A page of tasks and how many are unfinished, the same for every administrator: kept
+/// whole under the read version, by status, kind and page.
+struct TasksView {
+    tasks: Page<TaskRow>,
+    unfinished: i64,
+}
+
+static TASKS_VIEWS: KeptByVersion<Arc<TasksView>> = KeptByVersion::of_anything_up_to(64);
 
 impl TasksPage {
     fn statuses(&self) -> [JobStatus; 4] {
@@ -75,28 +93,30 @@ async fn tasks_page(state: web::Data<AppState>, admin: CurrentAdmin, query: web:
     }
     let page = PageRequest::with_size(query.page, PER_PAGE);
     let kind = (!kind_raw.is_empty()).then(|| kind_raw.clone());
-    let (found, unfinished, names) = db::run(&state.pool, move |c| {
-        let found = jobs::list(c, status, kind.as_deref(), page)?;
-        let contact_ids: Vec<String> = found.items.iter().filter_map(|j| j.about.as_deref()?.strip_prefix("contact:").map(str::to_owned)).collect();
-        let names = contacts::contact_names(c, &contact_ids)?;
-        Ok::<_, AppError>((found, jobs::unfinished_count(c)?, names))
-    })
-    .await?;
     let registry = state.registry.clone();
-    let items = found
-        .items
-        .into_iter()
-        .map(|job| {
-            let about = job.about.as_deref().and_then(|a| {
-                if let Some(id) = a.strip_prefix("contact:") {
-                    Some((format!("/contacts/{id}"), names.get(id).cloned().unwrap_or_else(|| format!("{id} (deleted)"))))
-                } else {
-                    a.strip_prefix("notification:").map(|n| (format!("/notifications?notification={n}"), format!("Notification #{n}")))
-                }
-            });
-            TaskRow { label: registry.label_of(&job.kind).to_owned(), about, job }
+    let key = format!("{status:?}\n{kind:?}\n{page:?}");
+    let view = TASKS_VIEWS
+        .run_kept(&state.pool, key, move |c| {
+            let found = jobs::list(c, status, kind.as_deref(), page)?;
+            let contact_ids: Vec<String> = found.items.iter().filter_map(|j| j.about.as_deref()?.strip_prefix("contact:").map(str::to_owned)).collect();
+            let names = contacts::contact_names(c, &contact_ids)?;
+            let items = found
+                .items
+                .into_iter()
+                .map(|job| {
+                    let about = job.about.as_deref().and_then(|a| {
+                        if let Some(id) = a.strip_prefix("contact:") {
+                            Some((format!("/contacts/{id}"), names.get(id).cloned().unwrap_or_else(|| format!("{id} (deleted)"))))
+                        } else {
+                            a.strip_prefix("notification:").map(|n| (format!("/notifications?notification={n}"), format!("Notification #{n}")))
+                        }
+                    });
+                    TaskRow { label: registry.label_of(&job.kind).to_owned(), about, job }
+                })
+                .collect();
+            let tasks = Page { items, total: found.total, request: found.request };
+            Ok::<_, AppError>(Arc::new(TasksView { tasks, unfinished: jobs::unfinished_count(c)? }))
         })
-        .collect();
-    let tasks = Page { items, total: found.total, request: found.request };
-    html(StatusCode::OK, &TasksPage { chrome: Chrome::new(&admin, "jobs"), tasks, unfinished, kinds, status: status_raw, kind: kind_raw })
+        .await?;
+    html(StatusCode::OK, &TasksPage { chrome: Chrome::new(&admin, "jobs"), view, kinds, status: status_raw, kind: kind_raw })
 }

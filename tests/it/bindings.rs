@@ -446,7 +446,7 @@ async fn a_contacts_page_lists_its_first_members_by_name_whether_it_reaches_many
     app.run_pending_jobs().await;
     let sample = |contact: String| {
         app.with_conn(move |c| {
-            rd_contacts::contacts::scope::effective_scope(c, &contact).unwrap().covered_sample.into_iter().map(|(_, n)| n).collect::<Vec<_>>()
+            rd_contacts::contacts::scope::effective_scope(c, &contact).unwrap().covered_sample.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>()
         })
     };
     let wide_sample = sample(wide).await;

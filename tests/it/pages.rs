@@ -538,6 +538,43 @@ async fn tags_recipients_tasks_and_deliveries_kept_between_views_show_every_chan
 }
 
 #[actix_web::test]
+async fn a_page_kept_whole_between_views_shows_a_change_made_in_plain_sql_on_its_next_view() {
+    // The Organization View, a folder's, a member's and a contact's page and the Contacts
+    // tab keep what they read whole under the read version, and answer a view from it
+    // without a database thread: a change committed elsewhere (another server, plain SQL)
+    // still shows on the very next view.
+    use rd_contacts::db::schema::{accounts, contacts, folders};
+    let mut app = TestApp::spawn().await;
+    let root = root(&app).await;
+    let shop = folder(&app, &root, "Retail").await;
+    let member = members(&app, &shop, 1).await.remove(0);
+    let tom = app.active_contact("Tom", "tom@example.com").await;
+    app.sign_in().await;
+    let pages =
+        [format!("/directory?folder={shop}"), format!("/folders/{shop}"), format!("/members/{member}"), "/contacts".to_owned(), format!("/contacts/{tom}")];
+    for page in &pages {
+        for _ in 0..2 {
+            let view = app.get(page).await;
+            assert_eq!(view.status, StatusCode::OK, "{page}: {}", view.body);
+            assert!(!view.body.contains("Wholesale") && !view.body.contains("Renamed member") && !view.body.contains("Thomas"), "{page}");
+        }
+    }
+    let (f, m, t) = (shop.clone(), member.clone(), tom.clone());
+    app.with_conn(move |c| {
+        diesel::update(folders::table.find(&f)).set(folders::name.eq("Wholesale")).execute(c).unwrap();
+        diesel::update(accounts::table.find(&m)).set(accounts::display_name.eq("Renamed member")).execute(c).unwrap();
+        diesel::update(contacts::table.find(&t)).set(contacts::name.eq("Thomas")).execute(c).unwrap();
+    })
+    .await;
+    let shows = |body: &str, words: &[&str]| words.iter().all(|w| body.contains(w));
+    assert!(shows(&app.get(&pages[0]).await.body, &["Wholesale", "Renamed member"]), "the Organization View");
+    assert!(shows(&app.get(&pages[1]).await.body, &["Wholesale", "Renamed member"]), "the folder's page");
+    assert!(shows(&app.get(&pages[2]).await.body, &["Wholesale", "Renamed member"]), "the member's page");
+    assert!(shows(&app.get(&pages[3]).await.body, &["Thomas"]), "the Contacts tab");
+    assert!(shows(&app.get(&pages[4]).await.body, &["Thomas"]), "the contact's page");
+}
+
+#[actix_web::test]
 async fn a_change_moves_the_read_version_on_as_it_commits_once_and_sending_moves_only_a_number_of_its_own() {
     // A value kept under the read version is never older than it: the number moves on
     // with the change's commit, never before it (another connection still sees the old

@@ -1,6 +1,8 @@
 //! A contact's details: Effective Scope, verification history, resending and cancelling
 //! verifications, and the members it reaches.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
@@ -11,6 +13,7 @@ use crate::contacts::deletion::{self, FailedDeletion};
 use crate::contacts::scope::{self, EffectiveScope};
 use crate::contacts::{self, Contact, ContactError, Verification};
 use crate::db;
+use crate::directory::KeptByVersion;
 use crate::domain::{ContactId, Page, PageRequest};
 use crate::state::AppState;
 use crate::web::audit::HISTORY_ROWS;
@@ -33,17 +36,44 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 #[template(path = "contacts/detail.html")]
 struct DetailPage {
     chrome: Chrome,
-    contact: Contact,
-    scope: EffectiveScope,
-    failed_deletion: Option<FailedDeletion>,
-    history: Vec<Verification>,
-    audit: Vec<AuditEvent>,
-    bounce: Option<crate::bounces::Bounce>,
+    view: Arc<DetailView>,
+    /// The contact's tasks that show at the time of the view.
+    tasks: Vec<scope::RunningTask>,
     now: time::PrimitiveDateTime,
     error: Option<String>,
 }
 
+/// The template reads the view's fields as its own.
+impl std::ops::Deref for DetailPage {
+    type Target = DetailView;
+    fn deref(&self) -> &DetailView {
+        &self.view
+    }
+}
+
+/// What a contact's page shows, the same for every administrator: kept whole under the
+/// read version, by contact ([`DETAIL_VIEWS`]). Which tasks still show is decided at each
+/// view.
+struct DetailView {
+    contact: Contact,
+    scope: Arc<EffectiveScope>,
+    task_rows: Arc<Vec<crate::jobs::JobRow>>,
+    failed_deletion: Option<FailedDeletion>,
+    history: Vec<Verification>,
+    audit: Vec<AuditEvent>,
+    bounce: Option<crate::bounces::Bounce>,
+}
+
+static DETAIL_VIEWS: KeptByVersion<Arc<DetailView>> = KeptByVersion::of_anything_up_to(64);
+
 impl DetailPage {
+    /// Whether a task still runs: the page then asks for itself again.
+    fn any_running(&self) -> bool {
+        self.tasks.iter().any(scope::RunningTask::is_running)
+    }
+}
+
+impl DetailView {
     fn audit_target(&self) -> &str {
         &self.contact.id
     }
@@ -60,19 +90,22 @@ impl DetailPage {
 
 pub(super) async fn render_details(state: &AppState, admin: &CurrentAdmin, id: ContactId, error: Option<String>) -> Reply {
     // A read-only view: the kept values it reads share one read of the version.
-    let (contact, history, scope, failed_deletion, (audit, bounce)) = db::run(&state.pool, move |c| {
-        crate::directory::with_one_version(|| {
+    let view = DETAIL_VIEWS
+        .run_kept(&state.pool, id.to_string(), move |c| {
             let contact = contacts::get_contact(c, &id)?;
-            let failed = deletion::standing_failure(c, &contact, 100)?;
-            let audit =
-                (audit::recent(c, id.as_str(), HISTORY_ROWS)?, crate::bounces::lookup(&crate::bounces::of(c, [contact.email.as_str()])?, &contact.email));
-            Ok::<_, ContactError>((contact, contacts::verification_history(c, &id)?, scope::effective_scope(c, id.as_str())?, failed, audit))
+            let failed_deletion = deletion::standing_failure(c, &contact, 100)?;
+            let audit = audit::recent(c, id.as_str(), HISTORY_ROWS)?;
+            let bounce = crate::bounces::lookup(&crate::bounces::of(c, [contact.email.as_str()])?, &contact.email);
+            let history = contacts::verification_history(c, &id)?;
+            let scope = scope::effective_scope(c, id.as_str())?;
+            let task_rows = scope::kept_tasks(c, id.as_str(), db::now_utc())?;
+            Ok::<_, ContactError>(Arc::new(DetailView { contact, scope, task_rows, failed_deletion, history, audit, bounce }))
         })
-    })
-    .await?;
+        .await?;
     let chrome = Chrome::new(admin, "directory");
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
-    html(status, &DetailPage { chrome, contact, scope, failed_deletion, history, audit, bounce, now: db::now_utc(), error })
+    let now = db::now_utc();
+    html(status, &DetailPage { chrome, tasks: scope::tasks_at(&view.task_rows, now), view, now, error })
 }
 
 /// Clears the contact's bouncing mark and asks the address to verify again.

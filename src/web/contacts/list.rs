@@ -1,12 +1,14 @@
 //! The Contacts tab: the list of contacts with their bound objects.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
 use crate::contacts::{self, ContactError, ContactFilter, ContactRow, ContactStatus};
-use crate::db;
+use crate::directory::KeptByVersion;
 use crate::domain::{MessageType, MessageTypes, Page, PageRequest, Title};
 use crate::state::AppState;
 use crate::web::filters;
@@ -19,7 +21,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/contacts", web::get().to(list));
 }
 
-impl ListPage {
+impl ListView {
     fn reach_of(&self, id: &str) -> Option<&contacts::ContactReach> {
         self.reach.iter().find(|r| r.contact_id == id)
     }
@@ -32,6 +34,12 @@ impl ListPage {
     fn quota_full(&self) -> bool {
         self.used >= self.quota
     }
+    fn bounces(&self, address: &str) -> bool {
+        crate::bounces::lookup(&self.bouncing, address).is_some()
+    }
+}
+
+impl ListPage {
     fn filtered(&self) -> bool {
         !self.q.is_empty() || !self.status.is_empty() || !self.title.is_empty() || !self.message_type.is_empty()
     }
@@ -54,24 +62,35 @@ impl ListPage {
 #[template(path = "contacts/list.html")]
 struct ListPage {
     chrome: Chrome,
-    rows: Page<ContactRow>,
-    reach: Vec<contacts::ContactReach>,
+    view: Arc<ListView>,
     q: String,
     status: String,
     title: String,
     message_type: String,
-    used: i64,
-    quota: i64,
     error: Option<String>,
-    bouncing: std::collections::HashMap<String, crate::bounces::Bounce>,
     now: time::PrimitiveDateTime,
 }
 
-impl ListPage {
-    fn bounces(&self, address: &str) -> bool {
-        crate::bounces::lookup(&self.bouncing, address).is_some()
+/// The template reads the view's fields as its own.
+impl std::ops::Deref for ListPage {
+    type Target = ListView;
+    fn deref(&self) -> &ListView {
+        &self.view
     }
 }
+
+/// What a page of the list shows, the same for every administrator: kept whole under the
+/// read version, by filter and page ([`LIST_VIEWS`]). What depends on the time is decided
+/// as the page is written (`now`).
+struct ListView {
+    rows: Page<ContactRow>,
+    reach: Vec<contacts::ContactReach>,
+    used: i64,
+    quota: i64,
+    bouncing: std::collections::HashMap<String, crate::bounces::Bounce>,
+}
+
+static LIST_VIEWS: KeptByVersion<Arc<ListView>> = KeptByVersion::of_anything_up_to(64);
 
 #[derive(Deserialize, Default)]
 pub(super) struct ListQuery {
@@ -104,28 +123,18 @@ pub(super) async fn render_list(state: &AppState, admin: &CurrentAdmin, query: L
         types: types.map(|t| std::iter::once(t).collect::<MessageTypes>()),
     };
     let page = PageRequest::with_size(query.page, PER_PAGE);
-    let (rows, reach, (used, quota), bouncing) = db::run(&state.pool, move |c| {
-        let (rows, reach) = contacts::list_contacts_with_reach(c, &filter, page)?;
-        let bouncing = crate::bounces::of(c, rows.items.iter().map(|r| r.contact.email.as_str()))?;
-        Ok::<_, ContactError>((rows, reach, contacts::contact_quota(c)?, bouncing))
-    })
-    .await?;
+    let key = format!("{filter:?}\n{page:?}");
+    let view = LIST_VIEWS
+        .run_kept(&state.pool, key, move |c| {
+            let (rows, reach) = contacts::list_contacts_with_reach(c, &filter, page)?;
+            let bouncing = crate::bounces::of(c, rows.items.iter().map(|r| r.contact.email.as_str()))?;
+            let (used, quota) = contacts::contact_quota(c)?;
+            Ok::<_, ContactError>(Arc::new(ListView { rows, reach, used, quota, bouncing }))
+        })
+        .await?;
     let chrome = Chrome::new(admin, "directory");
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
-    let page = ListPage {
-        chrome,
-        rows,
-        reach,
-        q,
-        status: status_raw,
-        title: title_raw,
-        message_type: type_raw,
-        used,
-        quota,
-        error,
-        bouncing,
-        now: crate::db::now_utc(),
-    };
+    let page = ListPage { chrome, view, q, status: status_raw, title: title_raw, message_type: type_raw, error, now: crate::db::now_utc() };
     html(status, &page)
 }
 

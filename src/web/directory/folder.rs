@@ -1,5 +1,7 @@
 //! A folder's details: its subfolders and members, its contacts, and its forms.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
@@ -10,7 +12,7 @@ use crate::contacts::bindings::{self, Binding};
 use crate::contacts::scope::{self};
 use crate::contacts::{self, Contact, ContactError};
 use crate::db::{self, AnyConnection};
-use crate::directory::{self, DirectoryError, Folder, FolderSummary, JoinMethod, NewAccount, ResourceDirectory, tags};
+use crate::directory::{self, DirectoryError, Folder, FolderSummary, JoinMethod, KeptByVersion, NewAccount, ResourceDirectory, tags};
 use crate::domain::{ContactId, TargetId};
 use crate::domain::{DisplayName, FolderId, FolderName, MAX_FOLDER_DEPTH, MAX_TAGS, Page, PageRequest, TaggedKind};
 use crate::state::AppState;
@@ -57,6 +59,21 @@ struct FolderForms {
 #[template(path = "directory/folder.html")]
 struct FolderPage {
     chrome: Chrome,
+    forms: FolderForms,
+    view: Arc<FolderView>,
+}
+
+/// The template reads the view's fields as its own.
+impl std::ops::Deref for FolderPage {
+    type Target = FolderView;
+    fn deref(&self) -> &FolderView {
+        &self.view
+    }
+}
+
+/// What a folder page shows, the same for every administrator: kept whole under the read
+/// version, by folder, search and page ([`FOLDER_VIEWS`]).
+struct FolderView {
     rd: ResourceDirectory,
     bound_here: Vec<(Contact, Binding)>,
     inherited: Vec<(Contact, Binding, String)>,
@@ -67,22 +84,26 @@ struct FolderPage {
     subfolders: Page<FolderSummary>,
     members: Page<MemberRow>,
     q: String,
-    forms: FolderForms,
     max_depth: i32,
     tags: Vec<(String, String)>,
     max_tags: usize,
     audit: Vec<AuditEvent>,
 }
 
+static FOLDER_VIEWS: KeptByVersion<Arc<FolderView>> = KeptByVersion::of_anything_up_to(64);
+
 impl FolderPage {
+    fn rename_value(&self) -> &str {
+        self.forms.rename.as_deref().unwrap_or(&self.summary.folder.name)
+    }
+}
+
+impl FolderView {
     fn audit_target(&self) -> &str {
         &self.summary.folder.id
     }
     fn folder(&self) -> &Folder {
         &self.summary.folder
-    }
-    fn rename_value(&self) -> &str {
-        self.forms.rename.as_deref().unwrap_or(&self.summary.folder.name)
     }
     fn can_have_subfolders(&self) -> bool {
         self.summary.folder.depth < MAX_FOLDER_DEPTH
@@ -96,15 +117,7 @@ impl FolderPage {
 }
 
 /// Reads the folder page: the folder, its contacts, its subfolders and a page of its members.
-fn load_folder(
-    c: &mut AnyConnection,
-    rd: ResourceDirectory,
-    id: &FolderId,
-    page: Option<i64>,
-    chrome: Chrome,
-    q: String,
-    forms: FolderForms,
-) -> Result<FolderPage, AppError> {
+fn load_folder(c: &mut AnyConnection, rd: ResourceDirectory, id: &FolderId, page: Option<i64>, q: String) -> Result<Arc<FolderView>, AppError> {
     let (folder, members, ancestors) = directory::folder_and_ancestors(c, id)?;
     let subfolders = directory::list_subfolders(c, id, None, PageRequest::with_size(None, FOLDERS_PER_PAGE))?;
     let summary = FolderSummary { folder, subfolders: subfolders.total, members };
@@ -113,8 +126,7 @@ fn load_folder(
     let bindable = contacts::bindable_contacts(c, 100)?.into_iter().filter(|c| !bound_here.iter().any(|(b, _)| b.id == c.id)).collect();
     // Every member listed here is in this folder: its path is the breadcrumb's.
     let path = Folder::path_label(&[ancestors.as_slice(), std::slice::from_ref(&summary.folder)].concat());
-    Ok(FolderPage {
-        chrome,
+    Ok(Arc::new(FolderView {
         rd,
         kept: scope::kept_in_subtree(c, &summary.folder.path)?,
         bound_here,
@@ -137,9 +149,8 @@ fn load_folder(
         audit: audit::recent(c, &summary.folder.id, HISTORY_ROWS)?,
         summary,
         q,
-        forms,
         max_depth: MAX_FOLDER_DEPTH,
-    })
+    }))
 }
 
 async fn render_folder(state: &AppState, admin: &CurrentAdmin, id: FolderId, q: String, page: Option<i64>, forms: FolderForms) -> Reply {
@@ -158,8 +169,9 @@ async fn render_folder(state: &AppState, admin: &CurrentAdmin, id: FolderId, q: 
     let chrome = Chrome::new(admin, "directory");
     let rd = (*state.directory).clone();
     // A read-only view: the kept values it reads (search.rs) share one read of the version.
-    let page = db::run(&state.pool, move |c| directory::with_one_version(|| load_folder(c, rd, &id, page, chrome, q, forms))).await?;
-    html(status, &page)
+    let key = format!("{id}\n{q}\n{page:?}");
+    let view = FOLDER_VIEWS.run_kept(&state.pool, key, move |c| load_folder(c, rd, &id, page, q)).await?;
+    html(status, &FolderPage { chrome, forms, view })
 }
 
 async fn folder_page(state: web::Data<AppState>, admin: CurrentAdmin, path: web::Path<String>, query: web::Query<ListQuery>) -> Reply {

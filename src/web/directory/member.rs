@@ -1,15 +1,17 @@
 //! A member's details: its place, its contacts and Message Center, its users, its forms.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
 use crate::audit::{self, AuditEvent};
-use crate::auth::member_users::{self, InviteError, UserRow};
+use crate::auth::member_users::{self, InviteError, UserRow, UsersAndInvitations};
 use crate::contacts::scope::{self, MemberContact};
 use crate::db::{self};
-use crate::directory::{self, Account, DirectoryError, Folder, FolderOption, ResourceDirectory, tags};
+use crate::directory::{self, Account, DirectoryError, Folder, FolderOption, KeptByVersion, ResourceDirectory, tags};
 use crate::domain::{AccountId, DisplayName, EmailAddress, FolderId, MAX_TAGS, TaggedKind};
 use crate::message_center::{self, MessageCenter};
 use crate::state::AppState;
@@ -55,15 +57,32 @@ struct MemberForms {
 struct MemberPage {
     chrome: Chrome,
     rd: ResourceDirectory,
+    forms: MemberForms,
+    /// Each user's state at the time of the view (an invitation may have expired since).
+    users: Vec<UserRow>,
+    view: Arc<MemberView>,
+}
+
+/// The template reads the view's fields as its own.
+impl std::ops::Deref for MemberPage {
+    type Target = MemberView;
+    fn deref(&self) -> &MemberView {
+        &self.view
+    }
+}
+
+/// What a member's page shows, the same for every administrator: kept whole under the
+/// read version, by member and what was typed to find a destination ([`MEMBER_VIEWS`]).
+struct MemberView {
     account: Account,
     folder: Option<Folder>,
     ancestors: Vec<Folder>,
     folder_options: Vec<FolderOption>,
     /// The destinations are narrowed: the Move card offers a search.
     move_search: bool,
-    forms: MemberForms,
     mc: MessageCenter,
-    users: Vec<UserRow>,
+    /// The member users as read; [`MemberPage::users`] are their states at the view.
+    kept_users: Arc<UsersAndInvitations>,
     effective: Vec<MemberContact>,
     tags: Vec<(String, String)>,
     max_tags: usize,
@@ -72,10 +91,9 @@ struct MemberPage {
     gaps: Vec<(&'static str, &'static str)>,
 }
 
+static MEMBER_VIEWS: KeptByVersion<Arc<MemberView>> = KeptByVersion::of_anything_up_to(64);
+
 impl MemberPage {
-    fn audit_target(&self) -> &str {
-        &self.account.id
-    }
     fn invite_value(&self) -> &str {
         self.forms.invite_email.as_deref().unwrap_or("")
     }
@@ -84,6 +102,12 @@ impl MemberPage {
     }
     fn security_email_value(&self) -> &str {
         self.forms.security_email.as_deref().or(self.account.security_email.as_deref()).unwrap_or("")
+    }
+}
+
+impl MemberView {
+    fn audit_target(&self) -> &str {
+        &self.account.id
     }
     fn option_label(&self, option: &FolderOption) -> String {
         format!("{}{}", "\u{a0}\u{a0}\u{a0}".repeat(option.depth.max(0) as usize), option.label)
@@ -108,8 +132,9 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
         StatusCode::OK
     };
     let move_query = forms.move_query.clone();
-    let (account, folder, ancestors, (folder_options, move_search), mc, users, effective, tags, (audit, gaps)) = db::run(&state.pool, move |c| {
-        directory::with_one_version(|| {
+    let key = format!("{id}\n{move_query}");
+    let view = MEMBER_VIEWS
+        .run_kept(&state.pool, key, move |c| {
             // The breadcrumb runs down to the member's own folder.
             let (account, ancestors) = directory::get_account_and_path(c, &id)?;
             let folder = ancestors.last().cloned();
@@ -120,7 +145,7 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
                 directory::move_choices(c, folder.as_ref().map(|f| (f.id.as_str(), path.as_str())), &move_query)?
             };
             let (mc, contacts) = message_center::message_center_and_contacts(c, &account.id)?;
-            let users = member_users::users_of(c, &account.id)?;
+            let users = member_users::kept_users_of(c, &account.id)?;
             let effective = scope::member_contacts_of(c, contacts, &account.id, folder.as_ref().map(|f| f.path.as_str()), account.is_removed())?;
             let tags = tags::tags_of(c, TaggedKind::Account, std::slice::from_ref(&account.id))?.remove(&account.id).unwrap_or_default();
             let audit = audit::recent(c, &account.id, HISTORY_ROWS)?;
@@ -132,31 +157,26 @@ async fn render_member(state: &AppState, admin: &CurrentAdmin, id: AccountId, fo
             };
             let why = crate::coverage::reasons(c, std::slice::from_ref(&gap))?;
             let gaps = gap.gaps.iter().map(|t| (t.label(), why.get(&(gap.account_id.clone(), t)).map_or("no recipient", |r| r.label()))).collect();
-            Ok::<_, AppError>((account, folder, ancestors, options, mc, users, effective, tags, (audit, gaps)))
+            let (folder_options, move_search) = options;
+            Ok::<_, AppError>(Arc::new(MemberView {
+                account,
+                folder,
+                ancestors,
+                folder_options,
+                move_search,
+                mc,
+                kept_users: users,
+                effective,
+                tags,
+                max_tags: MAX_TAGS,
+                audit,
+                gaps,
+            }))
         })
-    })
-    .await?;
+        .await?;
     let chrome = Chrome::new(admin, "directory");
-    html(
-        status,
-        &MemberPage {
-            chrome,
-            rd: (*state.directory).clone(),
-            account,
-            folder,
-            ancestors,
-            folder_options,
-            move_search,
-            forms,
-            mc,
-            users,
-            effective,
-            tags,
-            max_tags: MAX_TAGS,
-            audit,
-            gaps,
-        },
-    )
+    let users = member_users::users_at(&view.kept_users, db::now_utc());
+    html(status, &MemberPage { chrome, rd: (*state.directory).clone(), forms, users, view })
 }
 
 #[derive(Deserialize)]

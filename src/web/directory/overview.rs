@@ -2,13 +2,15 @@
 //! selected folder's members on the right, a search across the directory, and, for a
 //! new installation, the demo tree.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
 use crate::db::{self, AnyConnection};
-use crate::directory::{self, DirectoryError, Folder, FolderSummary, ResourceDirectory};
+use crate::directory::{self, DirectoryError, Folder, FolderSummary, KeptByVersion, ResourceDirectory};
 use crate::domain::{FolderId, Page, PageRequest};
 use crate::membership::ImportError;
 use crate::state::AppState;
@@ -31,6 +33,20 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 #[template(path = "directory/overview.html")]
 struct OverviewPage {
     chrome: Chrome,
+    view: Arc<OverviewView>,
+}
+
+/// The template reads the view's fields as its own.
+impl std::ops::Deref for OverviewPage {
+    type Target = OverviewView;
+    fn deref(&self) -> &OverviewView {
+        &self.view
+    }
+}
+
+/// What the Organization View shows of the directory, the same for every administrator:
+/// kept whole under the read version, by what was asked ([`OVERVIEWS`]).
+struct OverviewView {
     rd: ResourceDirectory,
     folder_count: i64,
     member_count: i64,
@@ -44,7 +60,10 @@ struct OverviewPage {
     found_folders: Option<Page<FolderSummary>>,
 }
 
-impl OverviewPage {
+/// Views kept by folder, search, tag and page: a few of them are most of what is opened.
+static OVERVIEWS: KeptByVersion<Arc<OverviewView>> = KeptByVersion::of_anything_up_to(64);
+
+impl OverviewView {
     fn selected_label(&self) -> &str {
         self.selected.folder.shown_name()
     }
@@ -97,8 +116,9 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
     let chrome = Chrome::new(&admin, "directory");
     let _turn = if q.is_empty() || !tagged.is_empty() { None } else { Some(directory::first_turn(None, &q).await) };
     let rd = (*state.directory).clone();
-    let page = db::run(&state.pool, move |c| {
-        directory::with_one_version(|| {
+    let key = format!("{}\n{search}\n{tag_text}\n{page:?}", wanted.as_ref().map_or("", FolderId::as_str));
+    let view = OVERVIEWS
+        .run_kept(&state.pool, key, move |c| {
             let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
             let selected = directory::folder_summary(c, wanted.as_ref().unwrap_or(&root))?;
             let (tree, on_path) = tree::opened(c, &root, &selected)?;
@@ -113,8 +133,7 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
             let (folder_count, member_count) = directory::directory_counts(c)?;
             let members = member_rows_known(c, members, &on_path)?;
             let selected_path = Folder::path_label(&on_path);
-            Ok::<_, DirectoryError>(OverviewPage {
-                chrome,
+            Ok::<_, DirectoryError>(Arc::new(OverviewView {
                 rd,
                 folder_count,
                 member_count,
@@ -125,11 +144,10 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
                 q: search,
                 tag: tag_text,
                 found_folders,
-            })
+            }))
         })
-    })
-    .await?;
-    html(StatusCode::OK, &page)
+        .await?;
+    html(StatusCode::OK, &OverviewPage { chrome, view })
 }
 
 #[derive(Template)]
