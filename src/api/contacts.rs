@@ -1,5 +1,7 @@
 //! Message-contact actions (ALIBABA_RPC.md §3).
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::error::ApiError;
@@ -8,9 +10,10 @@ use super::{ApiResult, object};
 use crate::audit::Actor;
 use crate::contacts::bindings::{self, Binding};
 use crate::contacts::deletion::{self, Deletion};
-use crate::contacts::{self, Contact, ContactChanges, ContactError, NewContact};
+use crate::contacts::{self, Contact, ContactChanges, ContactError, ContactRow, NewContact};
 use crate::db;
-use crate::domain::{AccountId, ContactId, ContactName, EmailAddress, MessageTypes, PhoneNumber, TargetId, Title};
+use crate::directory::KeptByVersion;
+use crate::domain::{AccountId, ContactId, ContactName, EmailAddress, MessageTypes, Page, PhoneNumber, TargetId, Title};
 use crate::state::AppState;
 
 pub async fn dispatch(state: &AppState, actor: &Actor, action: &str, p: &Params) -> Option<ApiResult> {
@@ -122,19 +125,26 @@ fn targets_of(list: &[Binding], contact: &str) -> Vec<String> {
     list.iter().filter(|b| b.contact_id == contact).map(|b| b.target_id.clone()).collect()
 }
 
+/// What `GetMessageContact` reads, by contact: kept under the read version, so that a
+/// call made again while nothing changed reads nothing.
+static CONTACTS: KeptByVersion<Arc<(Contact, Vec<Binding>)>> = KeptByVersion::of_anything_up_to(256);
+
+/// What a page of `ListMessageContacts` reads, by its parameters; kept as [`CONTACTS`].
+static CONTACT_LISTS: KeptByVersion<Arc<(Page<ContactRow>, Vec<Binding>)>> = KeptByVersion::of_anything_up_to(64);
+
 async fn get(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse("ContactId", ContactId::parse)?;
     // A read-only view: its kept values share one version.
-    let (contact, bound) = db::run(&state.pool, move |c| {
-        crate::directory::with_one_version(|| {
+    let got = CONTACTS
+        .run_kept(&state.pool, id.to_string(), move |c| {
             let contact = contacts::get_contact(c, &id)?;
             let bound = bindings::bindings_of(c, &contact.id)?;
-            Ok::<_, ContactError>((contact, bound))
+            Ok::<_, ContactError>(Arc::new((contact, bound)))
         })
-    })
-    .await?;
-    let members = targets_of(&bound, &contact.id);
-    Ok(object(json!({ "Contact": contact_json(&contact, members) })))
+        .await?;
+    let (contact, bound) = &*got;
+    let members = targets_of(bound, &contact.id);
+    Ok(object(json!({ "Contact": contact_json(contact, members) })))
 }
 
 /// With `Member`, the contacts bound directly to that target, with the binding's date.
@@ -142,24 +152,27 @@ async fn list(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse_opt("ContactId", ContactId::parse)?;
     let member = p.parse_opt("Member", TargetId::parse)?;
     let page = p.page()?;
-    let (found, bound) = db::run(&state.pool, move |c| {
-        let found = match &member {
-            Some(target) => contacts::contacts_bound_to(c, target, id.as_ref(), page)?,
-            None => contacts::list_contacts(c, id.as_ref(), None, page)?,
-        };
-        let mut bound = Vec::new();
-        for row in &found.items {
-            bound.extend(bindings::bindings_of(c, &row.contact.id)?);
-        }
-        Ok::<_, ContactError>((found, bound))
-    })
-    .await?;
+    let key = format!("{id:?}\n{member:?}\n{page:?}");
+    let listed = CONTACT_LISTS
+        .run_kept(&state.pool, key, move |c| {
+            let found = match &member {
+                Some(target) => contacts::contacts_bound_to(c, target, id.as_ref(), page)?,
+                None => contacts::list_contacts(c, id.as_ref(), None, page)?,
+            };
+            let mut bound = Vec::new();
+            for row in &found.items {
+                bound.extend(bindings::bindings_of(c, &row.contact.id)?);
+            }
+            Ok::<_, ContactError>(Arc::new((found, bound)))
+        })
+        .await?;
+    let (found, bound) = &*listed;
     let member_key = p.get("Member").map(str::to_owned);
     let items: Vec<Value> = found
         .items
         .iter()
         .map(|row| {
-            let mut v = contact_json(&row.contact, targets_of(&bound, &row.contact.id));
+            let mut v = contact_json(&row.contact, targets_of(bound, &row.contact.id));
             if let Some(m) = &member_key
                 && let Some(b) = bound.iter().find(|b| b.contact_id == row.contact.id && (&b.target_id == m || &b.target_key == m))
             {

@@ -1,5 +1,7 @@
 //! Resource-directory actions: the directory, folders and member accounts.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -9,7 +11,7 @@ use super::{Answer, ApiResult, iso_time, object};
 use crate::audit::Actor;
 use crate::db;
 use crate::directory::tags::{self, TagsById};
-use crate::directory::{self, Account, DirectoryError, Folder, JoinMethod, NewAccount, ResourceDirectory};
+use crate::directory::{self, Account, DirectoryError, Folder, JoinMethod, KeptByVersion, NewAccount, ResourceDirectory};
 use crate::domain::{AccountId, DisplayName, FolderId, FolderName, SearchText, TaggedKind};
 use crate::state::AppState;
 
@@ -282,18 +284,29 @@ fn current_account(c: &mut crate::db::AnyConnection, id: &AccountId) -> Result<(
     Ok((account, folder))
 }
 
+/// What `GetAccount` reads, by account and whether with its tags; kept under the read
+/// version, so that a call made again while nothing changed reads nothing.
+static ACCOUNTS: KeptByVersion<Arc<(Account, Option<Folder>, TagsById)>> = KeptByVersion::of_anything_up_to(256);
+
+/// A page of members, their folders and (when asked for) their tags.
+type Listed = (crate::domain::Page<Account>, Vec<Folder>, TagsById);
+
+/// What a page of `ListAccounts` reads, by its parameters; kept as [`ACCOUNTS`].
+static ACCOUNT_LISTS: KeptByVersion<Arc<Listed>> = KeptByVersion::of_anything_up_to(64);
+
 async fn get_account(state: &AppState, p: &Params) -> ApiResult {
     let id = p.parse("AccountId", AccountId::parse)?;
     let include_tags = p.bool("IncludeTags")?.unwrap_or(false);
-    let (account, folder, tag_map) = db::run(&state.pool, move |c| {
-        directory::with_one_version(|| {
+    let key = format!("{id}\n{include_tags}");
+    let got = ACCOUNTS
+        .run_kept(&state.pool, key, move |c| {
             let (account, folder) = current_account(c, &id)?;
             let tag_map = if include_tags { tags::tags_of(c, TaggedKind::Account, std::slice::from_ref(&account.id))? } else { TagsById::new() };
-            Ok::<_, DirectoryError>((account, folder, tag_map))
+            Ok::<_, DirectoryError>(Arc::new((account, folder, tag_map)))
         })
-    })
-    .await?;
-    let mut v = account_json(&account, &state.directory, folder.as_ref());
+        .await?;
+    let (account, folder, tag_map) = &*got;
+    let mut v = account_json(account, &state.directory, folder.as_ref());
     // No account email change runs here: EmailStatus is one of the documented values
     // ("", WAIT_MODIFY, CANCELLED, EXPIRED), and it is "".
     v["EmailStatus"] = json!("");
@@ -301,7 +314,7 @@ async fn get_account(state: &AppState, p: &Params) -> ApiResult {
     v["IdentityInformation"] = json!("");
     v["Location"] = json!("");
     if include_tags {
-        v["Tags"] = tags_json(&tag_map, &account.id);
+        v["Tags"] = tags_json(tag_map, &account.id);
     }
     Ok(object(json!({ "Account": v })))
 }
@@ -350,8 +363,9 @@ async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiRes
         Some(k) => Some(directory::first_turn(parent.as_ref().map(FolderId::as_str), k).await),
         None => None,
     };
-    let (found, folders, tag_map) = db::run(&state.pool, move |c| {
-        directory::with_one_version(|| {
+    let key = format!("{parent:?}\n{keyword:?}\n{tagged:?}\n{include_tags}\n{page:?}");
+    let listed = ACCOUNT_LISTS
+        .run_kept(&state.pool, key, move |c| {
             if let Some(parent) = &parent {
                 directory::get_folder(c, parent)?;
             }
@@ -359,10 +373,10 @@ async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiRes
             let folders = directory::folders_by_id(c, found.items.iter().filter_map(|a| a.folder_id.clone()).collect())?;
             let ids: Vec<String> = found.items.iter().map(|a| a.id.clone()).collect();
             let tag_map = if include_tags { tags::tags_of(c, TaggedKind::Account, &ids)? } else { TagsById::new() };
-            Ok::<_, DirectoryError>((found, folders, tag_map))
+            Ok::<_, DirectoryError>(Arc::new((found, folders, tag_map)))
         })
-    })
-    .await?;
+        .await?;
+    let (found, folders, tag_map) = &*listed;
     let accounts = found
         .items
         .iter()
@@ -370,7 +384,7 @@ async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiRes
             let folder = a.folder_id.as_ref().and_then(|id| folders.iter().find(|f| &f.id == id));
             AccountOut {
                 deletion_status: Some(""),
-                tags: include_tags.then(|| tags_out(&tag_map, &a.id)),
+                tags: include_tags.then(|| tags_out(tag_map, &a.id)),
                 ..account_out(a, &state.directory, if for_parent { None } else { folder })
             }
         })

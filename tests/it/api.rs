@@ -395,6 +395,7 @@ async fn an_api_read_starts_from_the_version_read_with_its_key_and_shows_every_c
     for round in 0..3 {
         assert_eq!(app.api("GetAccount", &[("AccountId", &member)]).await.status, StatusCode::OK);
         assert_eq!(app.api("GetMessageContact", &[("ContactId", &contact)]).await.status, StatusCode::OK);
+        assert_eq!(app.api("ListMessageContacts", &[]).await.status, StatusCode::OK);
         let name = format!("Renamed{round}");
         let (m, c, n) = (member.clone(), contact.clone(), name.clone());
         app.with_conn(move |conn| {
@@ -410,5 +411,7 @@ async fn an_api_read_starts_from_the_version_read_with_its_key_and_shows_every_c
         assert_eq!(contact_got["Contact"]["Name"], name.as_str(), "round {round}: GetMessageContact");
         let listed = app.api("ListAccounts", &[]).await.json();
         assert_eq!(listed["Accounts"]["Account"][0]["DisplayName"], name.as_str(), "round {round}: ListAccounts");
+        let contacts_listed = app.api("ListMessageContacts", &[]).await.json();
+        assert_eq!(contacts_listed["Contacts"][0]["Name"], name.as_str(), "round {round}: ListMessageContacts");
     }
 }
