@@ -223,7 +223,9 @@ pub fn app(
             let versioned = is_static && req.query_string().starts_with("v=");
             let span = tracing::info_span!("request", request.id = %id);
             let writes_nothing = matches!(method, actix_web::http::Method::GET | actix_web::http::Method::HEAD);
-            let call = crate::directory::with_offered_version(writes_nothing, srv.call(req));
+            // The Notifications page reads the deliveries' number with its session.
+            let with_deliveries = writes_nothing && req.path() == "/notifications";
+            let call = crate::directory::with_offered_version(writes_nothing, with_deliveries, srv.call(req));
             async move {
                 let mut res = call.await?;
                 // The route's pattern, never the path itself: `/verify/{token}` and not the token.

@@ -113,7 +113,7 @@ async fn endpoint(state: web::Data<AppState>, req: HttpRequest, payload: web::Pa
     let request_id = crate::state::RequestId::of(&req);
     let outcome = match read_body(payload).await {
         // A read action's views start from the version read with its key (`secret_of`).
-        Ok(body) => crate::directory::with_offered_version(true, handle(&state, &req, &body)).await,
+        Ok(body) => crate::directory::with_offered_version(true, false, handle(&state, &req, &body)).await,
         Err(e) => Err(e),
     };
     match outcome {

@@ -67,8 +67,9 @@ struct StateAndVersion {
 /// changed their password since), and the directory's search version, read by the same
 /// statement: every console request runs it, and a page that keeps values under the
 /// version then needs no round trip of its own to read it ([`crate::directory::offer`]).
-/// Prepared once a connection.
-pub(crate) fn load_with_version(conn: &mut AnyConnection, key: &str) -> QueryResult<(Option<State>, crate::directory::Version)> {
+/// With `with_deliveries`, the version carries the deliveries' number too (a view that
+/// reads them). Prepared once a connection.
+pub(crate) fn load_with_version(conn: &mut AnyConnection, key: &str, with_deliveries: bool) -> QueryResult<(Option<State>, crate::directory::Version)> {
     let sql = format!(
         "SELECT {}, s.state AS state FROM search_version v LEFT JOIN ( \
              SELECT s.state AS state FROM sessions s \
@@ -79,7 +80,7 @@ pub(crate) fn load_with_version(conn: &mut AnyConnection, key: &str) -> QueryRes
                AND (s.admin_id IS NULL OR a.session_epoch = s.epoch) \
                AND (s.member_user_id IS NULL OR (u.session_epoch = s.epoch AND m.removed_at IS NULL)) \
          ) s ON 1 = 1 WHERE v.id = 1",
-        crate::directory::version_columns(conn)
+        crate::directory::version_columns_with(conn, with_deliveries)
     );
     let read: StateAndVersion =
         crate::db::prepared::sql(sql).bind::<diesel::sql_types::Text, _>(key_hash(key)).bind::<Timestamp, _>(now_utc()).get_result(conn)?;

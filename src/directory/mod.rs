@@ -9,7 +9,7 @@ mod service;
 pub mod tags;
 
 pub use models::{Account, Folder, FolderOption, FolderSummary, JoinMethod, ResourceDirectory};
-pub(crate) use search::{KeptByVersion, Version, offer, offer_here, offered, version_columns, withdraw_offer};
+pub(crate) use search::{KeptByVersion, Version, offer, offer_here, offer_with_deliveries, offered, version_columns, version_columns_with, withdraw_offer};
 pub use search::{Turn, first_turn, with_offered_version, with_one_version};
 pub use service::*;
 

@@ -50,7 +50,8 @@ pub(crate) struct Version {
     contacts: i64,
     #[diesel(sql_type = BigInt)]
     activity: i64,
-    /// Always 0 as read with the rest: [`deliveries_number`] fills it in.
+    /// -1 as read with the rest, unless the request asked for it with its session
+    /// ([`with_offered_version`]); [`deliveries_number`] fills it in when it is needed.
     #[diesel(sql_type = BigInt)]
     deliveries: i64,
 }
@@ -97,6 +98,9 @@ thread_local! {
 tokio::task_local! {
     /// Inside [`with_offered_version`]: the version read with the request's session.
     static OFFERED: std::cell::RefCell<Option<Version>>;
+    /// Inside [`with_offered_version`]: whether the session's statement reads the
+    /// deliveries' number too.
+    static WITH_DELIVERIES: bool;
 }
 
 /// Runs a request so that, when it writes nothing (GET or HEAD), the version its
@@ -105,8 +109,17 @@ tokio::task_local! {
 /// again, a round trip less on every page that keeps values. The version is read as the
 /// request starts, so every write committed before it is seen. A request that may write
 /// reads its own after its writes.
-pub async fn with_offered_version<F: std::future::Future>(writes_nothing: bool, request: F) -> F::Output {
-    if writes_nothing { OFFERED.scope(std::cell::RefCell::new(None), request).await } else { request.await }
+///
+/// A request for a view that reads the deliveries (the Notifications page) asks for their
+/// number too (`with_deliveries`): it is then read in the same statement, and the view's
+/// kept reads need no statement of their own.
+pub async fn with_offered_version<F: std::future::Future>(writes_nothing: bool, with_deliveries: bool, request: F) -> F::Output {
+    if writes_nothing { OFFERED.scope(std::cell::RefCell::new(None), WITH_DELIVERIES.scope(with_deliveries, request)).await } else { request.await }
+}
+
+/// Whether the running request's session statement reads the deliveries' number too.
+pub(crate) fn offer_with_deliveries() -> bool {
+    WITH_DELIVERIES.try_with(|with| *with).unwrap_or(false)
 }
 
 /// Offers the version read with the session to the request's views (dropped unless the
@@ -183,11 +196,26 @@ pub(super) fn version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> 
 /// another as a template (as the tests make theirs) starts with the other's nonce: its name
 /// tells them apart. A SQLite file draws its own nonce when it is created.
 pub(crate) fn version_columns(conn: &mut AnyConnection) -> &'static str {
-    if crate::db::is_postgres(conn) {
-        "v.nonce || '/' || current_database() AS nonce, v.version AS version, v.contacts_version AS contacts, \
-         v.activity_version AS activity, CAST(0 AS BIGINT) AS deliveries"
-    } else {
-        "v.nonce AS nonce, v.version AS version, v.contacts_version AS contacts, v.activity_version AS activity, 0 AS deliveries"
+    version_columns_with(conn, false)
+}
+
+/// [`version_columns`], and the deliveries' number (their marks' sum, migration 000029)
+/// when `with_deliveries`.
+pub(crate) fn version_columns_with(conn: &mut AnyConnection, with_deliveries: bool) -> &'static str {
+    match (crate::db::is_postgres(conn), with_deliveries) {
+        (true, false) => {
+            "v.nonce || '/' || current_database() AS nonce, v.version AS version, v.contacts_version AS contacts, \
+             v.activity_version AS activity, CAST(-1 AS BIGINT) AS deliveries"
+        }
+        (true, true) => {
+            "v.nonce || '/' || current_database() AS nonce, v.version AS version, v.contacts_version AS contacts, \
+             v.activity_version AS activity, (SELECT CAST(COALESCE(SUM(marks), 0) AS BIGINT) FROM delivery_marks) AS deliveries"
+        }
+        (false, false) => "v.nonce AS nonce, v.version AS version, v.contacts_version AS contacts, v.activity_version AS activity, -1 AS deliveries",
+        (false, true) => {
+            "v.nonce AS nonce, v.version AS version, v.contacts_version AS contacts, v.activity_version AS activity, \
+             (SELECT CAST(COALESCE(SUM(marks), 0) AS BIGINT) FROM delivery_marks) AS deliveries"
+        }
     }
 }
 
@@ -326,7 +354,7 @@ impl<V: Clone> KeptByVersion<V> {
             return read(conn);
         }
         let mut version = version(conn)?.part(self.1);
-        if self.1 == Reads::Everything {
+        if self.1 == Reads::Everything && version.deliveries < 0 {
             version.deliveries = deliveries_number(conn)?;
         }
         if let Some(value) = self.map().get(&(version.clone(), key.to_owned())).cloned() {
@@ -349,12 +377,13 @@ impl<V: Clone> KeptByVersion<V> {
 
     /// The value kept for `key` under the version the running request read with its
     /// session ([`offer`]), if there is one: found without a connection. A value that
-    /// reads the deliveries is never found here: their number is read apart.
+    /// reads the deliveries is found here only when the session's statement read their
+    /// number too.
     fn kept_for_offer(&self, key: &str) -> Option<V> {
-        if self.1 == Reads::Everything {
+        let version = offered()?.part(self.1);
+        if version.deliveries < 0 && self.1 == Reads::Everything {
             return None;
         }
-        let version = offered()?.part(self.1);
         self.map().get(&(version, key.to_owned())).cloned()
     }
 }
@@ -605,14 +634,14 @@ mod tests {
         let v = Version { nonce: "unit-offer".to_owned(), version: 7, contacts: 1, activity: 0, deliveries: 0 };
         let in_request = |writes_nothing| {
             let v = v.clone();
-            with_offered_version(writes_nothing, async move {
+            with_offered_version(writes_nothing, false, async move {
                 offer(v);
                 offered()
             })
         };
         assert_eq!(in_request(true).await, Some(v.clone()), "a GET's views start from it");
         assert_eq!(in_request(false).await, None, "a request that may write reads its own version after its writes");
-        let withdrawn = with_offered_version(true, async {
+        let withdrawn = with_offered_version(true, false, async {
             offer(v.clone());
             withdraw_offer();
             offered()

@@ -283,15 +283,26 @@ pub fn get(conn: &mut AnyConnection, id: i64) -> QueryResult<Notification> {
 
 /// What the Notifications page shows: a page of the log, and the latest notifications
 /// (the filtered one only, when there is one) with how their deliveries stand.
-pub type LogPage = (Page<LogLine>, Vec<Summary>);
+pub struct LogView {
+    pub lines: Page<LogLine>,
+    pub summaries: Vec<Summary>,
+}
 
-static LOG_PAGES: crate::directory::KeptByVersion<std::sync::Arc<LogPage>> = crate::directory::KeptByVersion::of_everything();
+static LOG_PAGES: crate::directory::KeptByVersion<std::sync::Arc<LogView>> = crate::directory::KeptByVersion::of_everything();
 
 /// The Notifications page's reads, kept while nothing they read changes: deliveries,
 /// their attempts and counts move a number of their own on (migration 000029), so a view
 /// while nothing is sent costs one small read, and one while sending reads it all again.
-pub fn log_page(conn: &mut AnyConnection, filter: &LogFilter, page: PageRequest, latest: i64) -> QueryResult<LogPage> {
-    LOG_PAGES.copy_or_read(conn, &format!("{filter:?} {page:?} {latest}"), |c| Ok((log(c, filter, page)?, summaries(c, filter.notification, latest)?)))
+/// The page's request reads the deliveries' number with its session, so a view while
+/// nothing is sent is answered on the request's own thread.
+pub async fn log_page(pool: &crate::db::DbPool, filter: LogFilter, page: PageRequest, latest: i64) -> Result<std::sync::Arc<LogView>, super::NotifyError> {
+    let key = format!("{filter:?} {page:?} {latest}");
+    LOG_PAGES
+        .run_kept(pool, key, move |c| {
+            let (lines, summaries) = (log(c, &filter, page)?, summaries(c, filter.notification, latest)?);
+            Ok::<_, super::NotifyError>(std::sync::Arc::new(LogView { lines, summaries }))
+        })
+        .await
 }
 
 /// A notification with how its deliveries stand.

@@ -1,6 +1,8 @@
 //! The Notifications page (the delivery log, filtered and paginated) and "Send test
 //! notification" on a member's page.
 
+use std::sync::Arc;
+
 use crate::web::Reply;
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -10,9 +12,9 @@ use serde::Deserialize;
 use super::session::{CsrfForm, CurrentAdmin};
 use super::{Chrome, html, redirect};
 use crate::db;
-use crate::domain::{AccountId, MessageType, Page, PageRequest, TargetId};
+use crate::domain::{AccountId, MessageType, PageRequest, TargetId};
 use crate::notifications::delivery::DeliveryStatus;
-use crate::notifications::{self, LogFilter, LogLine, NewNotification, NotifyError, Summary};
+use crate::notifications::{self, LogFilter, LogView, NewNotification, NotifyError};
 use crate::state::AppState;
 use crate::web::AppError;
 use crate::web::filters;
@@ -37,15 +39,23 @@ struct LogQuery {
 #[template(path = "notifications/log.html")]
 struct LogPage {
     chrome: Chrome,
-    lines: Page<LogLine>,
+    /// A page of the log, and the selected notification or the most recent ones, with
+    /// their counts.
+    view: Arc<LogView>,
     member: String,
     message_type: String,
     outcome: String,
     notification: Option<i64>,
     types: [MessageType; 6],
     pending: bool,
-    /// The selected notification, or the most recent ones, with their counts.
-    summaries: Vec<Summary>,
+}
+
+/// The template reads the view's fields as its own.
+impl std::ops::Deref for LogPage {
+    type Target = LogView;
+    fn deref(&self) -> &LogView {
+        &self.view
+    }
 }
 
 impl LogPage {
@@ -92,20 +102,19 @@ async fn log_page(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
     };
     let page = PageRequest::with_size(query.page, 50);
     let latest = if query.notification.is_some() { 1 } else { 5 };
-    let (lines, summaries) = db::run(&state.pool, move |c| Ok::<_, AppError>(notifications::log_page(c, &filter, page, latest)?)).await?;
-    let pending = summaries.iter().any(|s| s.notification.finished_at.is_none());
+    let view = notifications::log_page(&state.pool, filter, page, latest).await?;
+    let pending = view.summaries.iter().any(|s| s.notification.finished_at.is_none());
     html(
         StatusCode::OK,
         &LogPage {
             chrome: Chrome::new(&admin, "notifications"),
-            lines,
+            view,
             member,
             message_type,
             outcome,
             notification: query.notification,
             types: MessageType::ALL,
             pending,
-            summaries,
         },
     )
 }

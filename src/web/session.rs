@@ -62,8 +62,10 @@ crate::errors::storage_errors!(StoreError);
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
         let key = key.as_ref().to_owned();
-        let (state, version) =
-            db::run(&self.pool, move |c| Ok::<_, StoreError>(sessions::load_with_version(c, &key)?)).await.map_err(|e| LoadError::Other(e.into()))?;
+        let with_deliveries = crate::directory::offer_with_deliveries();
+        let (state, version) = db::run(&self.pool, move |c| Ok::<_, StoreError>(sessions::load_with_version(c, &key, with_deliveries)?))
+            .await
+            .map_err(|e| LoadError::Other(e.into()))?;
         crate::directory::offer(version);
         Ok(state)
     }
