@@ -1,6 +1,19 @@
 //! The console: actix handlers and askama pages, grouped like the pages. Handlers read
 //! top to bottom: extract, parse, one service call, then a redirect or a page.
 
+/// A page whose template reads the fields of its kept view (`view: Arc<…>`, shared by
+/// every administrator: `KeptByVersion::run_kept`) as its own.
+macro_rules! reads_its_view {
+    ($page:ty => $view:ty) => {
+        impl std::ops::Deref for $page {
+            type Target = $view;
+            fn deref(&self) -> &$view {
+                &self.view
+            }
+        }
+    };
+}
+
 mod admin_invite;
 mod audit;
 mod auth;

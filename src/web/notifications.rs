@@ -50,13 +50,7 @@ struct LogPage {
     pending: bool,
 }
 
-/// The template reads the view's fields as its own.
-impl std::ops::Deref for LogPage {
-    type Target = LogView;
-    fn deref(&self) -> &LogView {
-        &self.view
-    }
-}
+reads_its_view!(LogPage => LogView);
 
 impl LogPage {
     /// A stored message type by its label ("Security"); an unknown one as it is.

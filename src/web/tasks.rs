@@ -40,13 +40,7 @@ struct TasksPage {
     kind: String,
 }
 
-/// The template reads the view's fields as its own.
-impl std::ops::Deref for TasksPage {
-    type Target = TasksView;
-    fn deref(&self) -> &TasksView {
-        &self.view
-    }
-}
+reads_its_view!(TasksPage => TasksView);
 
 /// A page of tasks and how many are unfinished, the same for every administrator: kept
 /// whole under the read version, by status, kind and page.

@@ -43,13 +43,7 @@ struct DetailPage {
     error: Option<String>,
 }
 
-/// The template reads the view's fields as its own.
-impl std::ops::Deref for DetailPage {
-    type Target = DetailView;
-    fn deref(&self) -> &DetailView {
-        &self.view
-    }
-}
+reads_its_view!(DetailPage => DetailView);
 
 /// What a contact's page shows, the same for every administrator: kept whole under the
 /// read version, by contact ([`DETAIL_VIEWS`]). Which tasks still show is decided at each

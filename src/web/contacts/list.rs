@@ -71,13 +71,7 @@ struct ListPage {
     now: time::PrimitiveDateTime,
 }
 
-/// The template reads the view's fields as its own.
-impl std::ops::Deref for ListPage {
-    type Target = ListView;
-    fn deref(&self) -> &ListView {
-        &self.view
-    }
-}
+reads_its_view!(ListPage => ListView);
 
 /// What a page of the list shows, the same for every administrator: kept whole under the
 /// read version, by filter and page ([`LIST_VIEWS`]). What depends on the time is decided

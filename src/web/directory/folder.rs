@@ -63,13 +63,7 @@ struct FolderPage {
     view: Arc<FolderView>,
 }
 
-/// The template reads the view's fields as its own.
-impl std::ops::Deref for FolderPage {
-    type Target = FolderView;
-    fn deref(&self) -> &FolderView {
-        &self.view
-    }
-}
+reads_its_view!(FolderPage => FolderView);
 
 /// What a folder page shows, the same for every administrator: kept whole under the read
 /// version, by folder, search and page ([`FOLDER_VIEWS`]).

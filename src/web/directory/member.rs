@@ -63,13 +63,7 @@ struct MemberPage {
     view: Arc<MemberView>,
 }
 
-/// The template reads the view's fields as its own.
-impl std::ops::Deref for MemberPage {
-    type Target = MemberView;
-    fn deref(&self) -> &MemberView {
-        &self.view
-    }
-}
+reads_its_view!(MemberPage => MemberView);
 
 /// What a member's page shows, the same for every administrator: kept whole under the
 /// read version, by member and what was typed to find a destination ([`MEMBER_VIEWS`]).

@@ -36,13 +36,7 @@ struct OverviewPage {
     view: Arc<OverviewView>,
 }
 
-/// The template reads the view's fields as its own.
-impl std::ops::Deref for OverviewPage {
-    type Target = OverviewView;
-    fn deref(&self) -> &OverviewView {
-        &self.view
-    }
-}
+reads_its_view!(OverviewPage => OverviewView);
 
 /// What the Organization View shows of the directory, the same for every administrator:
 /// kept whole under the read version, by what was asked ([`OVERVIEWS`]).
