@@ -195,29 +195,23 @@ pub(super) fn version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> 
 /// The version's columns, read from `search_version v`. A PostgreSQL database made from
 /// another as a template (as the tests make theirs) starts with the other's nonce: its name
 /// tells them apart. A SQLite file draws its own nonce when it is created.
-pub(crate) fn version_columns(conn: &mut AnyConnection) -> &'static str {
+pub(crate) fn version_columns(conn: &mut AnyConnection) -> String {
     version_columns_with(conn, false)
 }
 
-/// [`version_columns`], and the deliveries' number (their marks' sum, migration 000029)
-/// when `with_deliveries`.
-pub(crate) fn version_columns_with(conn: &mut AnyConnection, with_deliveries: bool) -> &'static str {
-    match (crate::db::is_postgres(conn), with_deliveries) {
-        (true, false) => {
-            "v.nonce || '/' || current_database() AS nonce, v.version AS version, v.contacts_version AS contacts, \
-             v.activity_version AS activity, CAST(-1 AS BIGINT) AS deliveries"
-        }
-        (true, true) => {
-            "v.nonce || '/' || current_database() AS nonce, v.version AS version, v.contacts_version AS contacts, \
-             v.activity_version AS activity, (SELECT CAST(COALESCE(SUM(marks), 0) AS BIGINT) FROM delivery_marks) AS deliveries"
-        }
-        (false, false) => "v.nonce AS nonce, v.version AS version, v.contacts_version AS contacts, v.activity_version AS activity, -1 AS deliveries",
-        (false, true) => {
-            "v.nonce AS nonce, v.version AS version, v.contacts_version AS contacts, v.activity_version AS activity, \
-             (SELECT CAST(COALESCE(SUM(marks), 0) AS BIGINT) FROM delivery_marks) AS deliveries"
-        }
-    }
+/// [`version_columns`], and the deliveries' number when `with_deliveries` (otherwise -1).
+pub(crate) fn version_columns_with(conn: &mut AnyConnection, with_deliveries: bool) -> String {
+    let nonce = if crate::db::is_postgres(conn) { "v.nonce || '/' || current_database()" } else { "v.nonce" };
+    let deliveries = if with_deliveries { format!("(SELECT {DELIVERIES_NUMBER} FROM delivery_marks)") } else { "CAST(-1 AS BIGINT)".to_owned() };
+    format!(
+        "{nonce} AS nonce, v.version AS version, v.contacts_version AS contacts, v.activity_version AS activity, \
+         {deliveries} AS deliveries"
+    )
 }
+
+/// The deliveries' number (migration 000029): the sum of their marks, which moves on
+/// with each committed change to a delivery, an attempt or a count.
+const DELIVERIES_NUMBER: &str = "CAST(COALESCE(SUM(marks), 0) AS BIGINT)";
 
 #[derive(diesel::QueryableByName)]
 struct Marks {
@@ -225,10 +219,9 @@ struct Marks {
     marks: i64,
 }
 
-/// The deliveries' number (migration 000029): the sum of their marks, which moves on
-/// with each committed change to a delivery, an attempt or a count.
+/// The deliveries' number, read on its own ([`DELIVERIES_NUMBER`]).
 fn deliveries_number(conn: &mut AnyConnection) -> diesel::QueryResult<i64> {
-    let read: Marks = prepared::sql("SELECT CAST(COALESCE(SUM(marks), 0) AS BIGINT) AS marks FROM delivery_marks").get_result(conn)?;
+    let read: Marks = prepared::sql(format!("SELECT {DELIVERIES_NUMBER} AS marks FROM delivery_marks")).get_result(conn)?;
     Ok(read.marks)
 }
 

@@ -291,10 +291,9 @@ pub struct LogView {
 static LOG_PAGES: crate::directory::KeptByVersion<std::sync::Arc<LogView>> = crate::directory::KeptByVersion::of_everything();
 
 /// The Notifications page's reads, kept while nothing they read changes: deliveries,
-/// their attempts and counts move a number of their own on (migration 000029), so a view
-/// while nothing is sent costs one small read, and one while sending reads it all again.
-/// The page's request reads the deliveries' number with its session, so a view while
-/// nothing is sent is answered on the request's own thread.
+/// their attempts and counts move a number of their own on (migration 000029), which the
+/// page's request reads with its session, so a view while nothing is sent is answered on
+/// the request's own thread, and one while sending reads it all again.
 pub async fn log_page(pool: &crate::db::DbPool, filter: LogFilter, page: PageRequest, latest: i64) -> Result<std::sync::Arc<LogView>, super::NotifyError> {
     let key = format!("{filter:?} {page:?} {latest}");
     LOG_PAGES
