@@ -217,7 +217,15 @@ async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Resu
     }
 
     let authorization = header(req, "authorization").filter(|a| a.starts_with(V3_ALGORITHM));
-    let (key_id, key, timestamp, nonce, action, version) = if let Some(auth) = authorization {
+    // The nonce goes with the key's read, to be recorded in the same statement, when the
+    // call looks as if it could pass; a forged one's is forgotten once its signature fails.
+    let claimed = |v3: &str, v1: &str| if authorization.is_some() { header(req, v3) } else { param(v1) };
+    let action = claimed("x-acs-action", "Action");
+    let for_a_read = action.is_some_and(is_read_action);
+    let nonce = claimed("x-acs-signature-nonce", "SignatureNonce")
+        .filter(|n| action.is_some() && valid_nonce(n) && claimed("x-acs-date", "Timestamp").is_some_and(|t| check_time(t).is_ok()))
+        .map(str::to_owned);
+    let (key_id, key, fresh, timestamp, nonce, action, version) = if let Some(auth) = authorization {
         let auth = V3Authorization::parse(auth).ok_or_else(|| ApiError::new(400, "IncompleteSignature", "The Authorization header is malformed."))?;
         // The headers that carry the request's meaning must be signed (the official SDKs
         // sign them all), or a captured signature could be replayed as another action.
@@ -228,49 +236,45 @@ async fn authenticate(state: &AppState, req: &HttpRequest, body: &Bytes) -> Resu
         if let Some(missing) = must_sign.iter().find(|h| !auth.signed_headers.iter().any(|s| s == *h)) {
             return Err(ApiError::new(400, "IncompleteSignature", format!("The {missing} header must be signed: list it in SignedHeaders.")));
         }
-        let key = secret_of(state, &auth.access_key_id).await?;
-        let secret = key.secret.clone();
+        let (key, fresh) = check_in(state, &auth.access_key_id, nonce.as_deref(), for_a_read).await?;
         let body_hash = signature::sha256_hex(body);
-        if !header(req, "x-acs-content-sha256").is_some_and(|h| h.eq_ignore_ascii_case(&body_hash)) {
-            return Err(ApiError::new(400, "ContentSHA256NotMatch", "The x-acs-content-sha256 header does not match the request body."));
-        }
-        let canonical = signature::v3_canonical_request(req.method().as_str(), req.path(), &query, &auth.signed_headers, |n| header(req, n), &body_hash)
-            .ok_or_else(|| ApiError::new(400, "IncompleteSignature", "A header named in SignedHeaders is missing from the request."))?;
-        if !signature::same(&signature::v3_signature(&secret, &canonical), &auth.signature) {
-            return Err(signature_mismatch());
+        let canonical = signature::v3_canonical_request(req.method().as_str(), req.path(), &query, &auth.signed_headers, |n| header(req, n), &body_hash);
+        let refused = if !header(req, "x-acs-content-sha256").is_some_and(|h| h.eq_ignore_ascii_case(&body_hash)) {
+            Some(ApiError::new(400, "ContentSHA256NotMatch", "The x-acs-content-sha256 header does not match the request body."))
+        } else if let Some(canonical) = canonical {
+            (!signature::same(&signature::v3_signature(&key.secret, &canonical), &auth.signature)).then(signature_mismatch)
+        } else {
+            Some(ApiError::new(400, "IncompleteSignature", "A header named in SignedHeaders is missing from the request."))
+        };
+        if let Some(refused) = refused {
+            return Err(forget_unsigned(state, fresh, nonce).await.unwrap_or(refused));
         }
         let required = |name: &str| {
             header(req, name).map(str::to_owned).ok_or_else(|| ApiError::new(400, "IncompleteSignature", format!("The {name} header is required.")))
         };
-        (auth.access_key_id, key, required("x-acs-date")?, required("x-acs-signature-nonce")?, required("x-acs-action")?, required("x-acs-version")?)
+        (auth.access_key_id, key, fresh, required("x-acs-date")?, required("x-acs-signature-nonce")?, required("x-acs-action")?, required("x-acs-version")?)
     } else if let Some(sig) = param("Signature") {
         let key_id = param("AccessKeyId").ok_or_else(|| ApiError::missing("AccessKeyId"))?.to_owned();
-        let key = secret_of(state, &key_id).await?;
+        let (key, fresh) = check_in(state, &key_id, nonce.as_deref(), for_a_read).await?;
         if !signature::same(&signature::v1_signature(&key.secret, req.method().as_str(), &all), sig) {
-            return Err(signature_mismatch());
+            return Err(forget_unsigned(state, fresh, nonce).await.unwrap_or_else(signature_mismatch));
         }
         let required = |name: &str| param(name).map(str::to_owned).ok_or_else(|| ApiError::missing(name));
-        (key_id, key, required("Timestamp")?, required("SignatureNonce")?, required("Action")?, required("Version")?)
+        (key_id, key, fresh, required("Timestamp")?, required("SignatureNonce")?, required("Action")?, required("Version")?)
     } else {
         return Err(ApiError::new(400, "MissingParameter.Signature", "The request is not signed: sign it with an AccessKey (ACS3-HMAC-SHA256 or HMAC-SHA1)."));
     };
 
     check_time(&timestamp)?;
-    if nonce.trim().is_empty() || nonce.len() > 128 {
+    if !valid_nonce(&nonce) {
         return Err(ApiError::new(400, "InvalidParameter.SignatureNonce", "SignatureNonce must be a unique value of 1 to 128 characters for each request."));
     }
-    let used = key_id.clone();
-    let for_a_read = is_read_action(&action);
-    let fresh = db::run(&state.pool, move |c| {
-        let fresh = access_keys::record_nonce(c, &nonce, for_a_read)?;
-        if fresh && key.enabled {
-            access_keys::touch(c, &used)?;
-        }
-        Ok::<_, crate::auth::AuthError>(fresh)
-    })
-    .await?;
     if !fresh {
         return Err(ApiError::new(400, "SignatureNonceUsed", "The request signature nonce has been used."));
+    }
+    if key.enabled && access_keys::touch_due(&key_id) {
+        let used = key_id.clone();
+        db::run(&state.pool, move |c| access_keys::touch(c, &used).map_err(ApiError::from)).await?;
     }
     // Said only to whoever holds the secret: the signature was checked first.
     if !key.enabled {
@@ -287,12 +291,26 @@ fn signature_mismatch() -> ApiError {
     ApiError::new(400, "SignatureDoesNotMatch", "The request signature does not conform to Aliyun standards: check your AccessKey secret.")
 }
 
-async fn secret_of(state: &AppState, key_id: &str) -> Result<access_keys::KeyCheck, ApiError> {
-    let id = key_id.to_owned();
+fn valid_nonce(nonce: &str) -> bool {
+    !nonce.trim().is_empty() && nonce.len() <= 128
+}
+
+/// The call's key, and whether its nonce (when given) was new and is now recorded
+/// ([`access_keys::check_in`]: one statement on PostgreSQL).
+async fn check_in(state: &AppState, key_id: &str, nonce: Option<&str>, for_a_read: bool) -> Result<(access_keys::KeyCheck, bool), ApiError> {
+    let (id, nonce) = (key_id.to_owned(), nonce.map(str::to_owned));
     let secrets = state.secrets.clone();
-    let (key, version) = db::run(&state.pool, move |c| access_keys::secret_and_version(c, &secrets, &id)).await?;
-    crate::directory::offer(version);
-    key.ok_or_else(|| ApiError::new(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."))
+    let read = db::run(&state.pool, move |c| access_keys::check_in(c, &secrets, &id, nonce.as_deref(), for_a_read)).await?;
+    crate::directory::offer(read.version);
+    let key = read.key.ok_or_else(|| ApiError::new(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."))?;
+    Ok((key, read.fresh))
+}
+
+/// Forgets the nonce that [`check_in`] recorded for a call whose signature failed; an
+/// error only when that could not be done.
+async fn forget_unsigned(state: &AppState, fresh: bool, nonce: Option<String>) -> Option<ApiError> {
+    let nonce = nonce.filter(|_| fresh)?;
+    db::run(&state.pool, move |c| access_keys::forget_nonce(c, &nonce).map_err(ApiError::from)).await.err()
 }
 
 fn check_time(timestamp: &str) -> Result<(), ApiError> {

@@ -61,6 +61,30 @@ async fn a_replayed_nonce_is_refused_for_a_read_and_for_a_write() {
     assert_eq!(folders["TotalCount"], 1, "{folders}");
 }
 
+#[actix_web::test]
+async fn a_forged_request_does_not_use_up_its_nonce_and_a_used_nonce_stays_used() {
+    // The nonce is recorded in the key's statement, before the signature is checked: a
+    // request signed with the wrong secret must leave it unrecorded, for a read and for a
+    // write, and must not free a nonce a signed request already used.
+    let mut app = TestApp::spawn().await;
+    app.api("GetResourceDirectory", &[]).await;
+    let (id, secret) = app.access_key.clone().unwrap();
+    for action in ["GetResourceDirectory", "CreateFolder"] {
+        let params: &[(&str, &str)] = if action == "CreateFolder" { &[("FolderName", "ops")] } else { &[] };
+        let n = nonce();
+        let forged = app.api_signed(action, params, &id, "not-the-secret", &n, OffsetDateTime::now_utc()).await;
+        assert_eq!(forged.json()["Code"], "SignatureDoesNotMatch", "{action}");
+        let signed = app.api_signed(action, params, &id, &secret, &n, OffsetDateTime::now_utc()).await;
+        assert_eq!(signed.status, StatusCode::OK, "{action}: {}", signed.body);
+        let forged = app.api_signed(action, params, &id, "not-the-secret", &n, OffsetDateTime::now_utc()).await;
+        assert_eq!(forged.json()["Code"], "SignatureDoesNotMatch", "{action}");
+        let replayed = app.api_signed(action, params, &id, &secret, &n, OffsetDateTime::now_utc()).await;
+        assert_eq!(replayed.json()["Code"], "SignatureNonceUsed", "{action}");
+    }
+    let folders = app.api("ListFoldersForParent", &[("QueryKeyword", "ops")]).await.json();
+    assert_eq!(folders["TotalCount"], 1, "{folders}");
+}
+
 /// Rule T5: the same signed request sent eight times at once is answered once.
 #[actix_web::test]
 async fn t5_a_nonce_replayed_by_simultaneous_requests_is_answered_once() {
