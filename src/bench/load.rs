@@ -1,7 +1,7 @@
 //! `rd-contacts bench load`: the console's pages under load, over real HTTP. It fills an
 //! empty directory, starts the server in this process, signs in, then drives each page
-//! with `connections` keep-alive connections for `seconds` seconds (a small HTTP/1.1
-//! client of our own) and prints req/s, p50 and p99. On PostgreSQL, with `pgbench` on
+//! with `connections` keep-alive connections for `seconds` seconds (wrk when it is
+//! installed, else a small HTTP/1.1 client of our own) and prints req/s, p50 and p99. On PostgreSQL, with `pgbench` on
 //! the PATH, `pgbench -S` runs beside the whole load on a scratch database, and each
 //! page's rate is also shown as a share of its transactions per second: absolute
 //! figures move from run to run, the ratio much less.
@@ -97,23 +97,16 @@ pub async fn run(
     // A second a target for starting each one, so that pgbench outlasts the load.
     let pgbench = if pgbench { PgBench::start(&database_url, connections, (seconds + 1) * targets.len() as u64 + 2)? } else { PgBench::none() };
     let wrk = Wrk::available();
-    println!("load generator: {}", if wrk { "wrk for the pages, our own client for the API" } else { "our own client (install wrk for a lighter one)" });
+    println!(
+        "load generator: {}",
+        if wrk { "wrk, in its own process (the API's calls signed beforehand)" } else { "our own client (install wrk for a lighter one)" }
+    );
     println!("directory {}: {f} folders, {m} members; {connections} connections, {seconds} s per page", rd.id);
     println!("{:<44} {:>9} {:>8} {:>8} {:>8}", "page", "req/s", "p50 ms", "p99 ms", "failed");
     let mut rates = Vec::new();
     let mut failed = 0;
-    // The server's own peak, before our client shares the process (wrk runs apart).
-    let mut server_alone = None;
     for target in &targets {
-        let figures = match target {
-            Target::Page { path, cookie } if wrk => Wrk::run(addr, path, cookie, connections, seconds)?,
-            _ => {
-                if wrk && server_alone.is_none() && !rates.is_empty() {
-                    server_alone = resident_memory().map(|(_, peak)| peak);
-                }
-                own_client(addr, target, connections, seconds).await?
-            }
-        };
+        let figures = if wrk { Wrk::run(addr, target, connections, seconds)? } else { own_client(addr, target, connections, seconds).await? };
         println!("{:<44} {:>9.0} {:>8.1} {:>8.1} {:>8}", target.label(), figures.rate, figures.p50_ms, figures.p99_ms, figures.failures);
         rates.push((target.label(), figures.rate));
         failed += figures.failures;
@@ -124,11 +117,9 @@ pub async fn run(
             println!("  {:<42} {:>8.1}", path, rate / tps * 1000.0);
         }
     }
-    if let Some(peak) = server_alone {
-        println!("resident memory of the server under the pages (wrk in its own process): {peak} MB at most");
-    }
     if let Some((now, peak)) = resident_memory() {
-        println!("resident memory of this process (server and client): {now} MB now, {peak} MB at most");
+        let whose = if wrk { "the server (wrk runs apart)" } else { "this process (server and client)" };
+        println!("resident memory of {whose}: {now} MB now, {peak} MB at most");
     }
     handle.stop(true).await;
     let mut conn = state.pool.get()?;
@@ -201,8 +192,8 @@ struct Figures {
 const FLOOR: &str = "/healthz";
 
 /// What a connection asks for: a console page as the signed-in administrator, or an API
-/// action signed anew for each call (HMAC-SHA1, as the SDKs' V1 signature), since a
-/// signature's nonce is good for one call only.
+/// action with a new signature for each call (HMAC-SHA1, as the SDKs' V1 signature),
+/// since a signature's nonce is good for one call only.
 #[derive(Clone)]
 enum Target {
     Page { path: String, cookie: String },
@@ -286,41 +277,83 @@ impl Wrk {
         std::process::Command::new("wrk").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
     }
 
-    fn run(addr: SocketAddr, path: &str, cookie: &str, connections: usize, seconds: u64) -> Result<Figures, BoxError> {
-        let script = std::env::temp_dir().join(format!("rdc-wrk-{}.lua", std::process::id()));
-        std::fs::write(&script, NOT_200_LUA)?;
+    /// Runs wrk on `target`: a page as it is; an API action through calls signed
+    /// beforehand, each with its own nonce, read by wrk's threads from files and sent in
+    /// turn (enough for [`PRESIGNED_PER_SECOND`]; past that a nonce comes round again and
+    /// its answer counts as a failure).
+    fn run(addr: SocketAddr, target: &Target, connections: usize, seconds: u64) -> Result<Figures, BoxError> {
+        let threads = connections.clamp(1, 2);
+        let scratch = std::env::temp_dir().join(format!("rdc-wrk-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch)?;
+        let script = scratch.join("script.lua");
+        let (path, cookie, setup) = match target {
+            Target::Page { path, cookie } => (path.clone(), cookie.as_str(), PAGE_SETUP_LUA.to_owned()),
+            Target::Api { .. } => {
+                let per_thread = PRESIGNED_PER_SECOND * seconds as usize / threads;
+                let mut files = Vec::new();
+                for t in 0..threads {
+                    let file = scratch.join(format!("calls-{t}.txt"));
+                    let mut lines = String::with_capacity(per_thread * 400);
+                    for _ in 0..per_thread {
+                        lines.push_str(&target.next().0);
+                        lines.push('\n');
+                    }
+                    std::fs::write(&file, lines)?;
+                    files.push(format!("{:?}", file.display().to_string()));
+                }
+                ("/".to_owned(), "", API_SETUP_LUA.replace("FILES", &files.join(", ")))
+            }
+        };
+        std::fs::write(&script, setup + NOT_200_LUA)?;
         let out = std::process::Command::new("wrk")
             // A slow answer counts in the latencies, not as a failure: wrk gives up after 2 s
             // unless told otherwise; the server gives up waiting for a connection after 10.
-            .args([
-                "-t",
-                &connections.clamp(1, 2).to_string(),
-                "-c",
-                &connections.to_string(),
-                "-d",
-                &format!("{seconds}s"),
-                "--timeout",
-                "10s",
-                "--latency",
-                "-s",
-            ])
+            .args(["-t", &threads.to_string(), "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--timeout", "10s", "--latency", "-s"])
             .arg(&script)
             .args(if cookie.is_empty() { vec![] } else { vec!["-H".to_owned(), format!("Cookie: {cookie}")] })
             .arg(format!("http://{addr}{path}"))
             .stderr(Stdio::inherit())
             .output()?;
-        let _ = std::fs::remove_file(&script);
+        let _ = std::fs::remove_dir_all(&scratch);
         let text = String::from_utf8_lossy(&out.stdout);
         parse_wrk(&text).ok_or_else(|| format!("could not read wrk's output:\n{text}").into())
     }
 }
 
-/// Counts the answers that are not 200 (wrk itself counts only 4xx and 5xx, and a
-/// redirect to the sign-in page is a failure here).
-const NOT_200_LUA: &str = r#"
+/// Signed API calls made ready for wrk per second of a run: twice the most any API row
+/// has served on its own.
+const PRESIGNED_PER_SECOND: usize = 20_000;
+
+/// wrk's set-up for a page: the same request every time.
+const PAGE_SETUP_LUA: &str = r#"
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args) not200 = 0 end
+"#;
+
+/// wrk's set-up for an API action: each thread reads its file of signed calls (FILES, one
+/// a thread) and sends them in turn.
+const API_SETUP_LUA: &str = r#"
+local threads = {}
+local files = { FILES }
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("calls_file", files[#threads])
+end
+function init(args)
+  not200 = 0
+  calls, at = {}, 0
+  for line in io.lines(calls_file) do calls[#calls + 1] = line end
+end
+function request()
+  at = at % #calls + 1
+  return wrk.format("GET", calls[at])
+end
+"#;
+
+/// Counts the answers that are not 200 (wrk itself counts only 4xx and 5xx, and a
+/// redirect to the sign-in page is a failure here).
+const NOT_200_LUA: &str = r#"
 function response(status, headers, body) if status ~= 200 then not200 = not200 + 1 end end
 function done(summary, latency, requests)
   local n = 0
