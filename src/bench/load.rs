@@ -7,6 +7,7 @@
 //! figures move from run to run, the ratio much less.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -95,8 +96,9 @@ pub async fn run(
     ];
     let targets: Vec<_> = targets.into_iter().filter(|t| only.is_none_or(|text| t.label().contains(text))).collect();
     // A second a target for starting each one, so that pgbench outlasts the load.
-    let pgbench = if pgbench { PgBench::start(&database_url, connections, (seconds + 1) * targets.len() as u64 + 2)? } else { PgBench::none() };
     let wrk = Wrk::available();
+    let calls = if wrk { SignedCalls::sign(&targets, seconds)? } else { SignedCalls::none(targets.len()) };
+    let pgbench = if pgbench { PgBench::start(&database_url, connections, (seconds + 1) * targets.len() as u64 + 2)? } else { PgBench::none() };
     println!(
         "load generator: {}",
         if wrk { "wrk, in its own process (the API's calls signed beforehand)" } else { "our own client (install wrk for a lighter one)" }
@@ -105,8 +107,8 @@ pub async fn run(
     println!("{:<44} {:>9} {:>8} {:>8} {:>8}", "page", "req/s", "p50 ms", "p99 ms", "failed");
     let mut rates = Vec::new();
     let mut failed = 0;
-    for target in &targets {
-        let figures = if wrk { Wrk::run(addr, target, connections, seconds)? } else { own_client(addr, target, connections, seconds).await? };
+    for (target, calls) in targets.iter().zip(&calls.files) {
+        let figures = if wrk { Wrk::run(addr, target, calls, connections, seconds)? } else { own_client(addr, target, connections, seconds).await? };
         println!("{:<44} {:>9.0} {:>8.1} {:>8.1} {:>8}", target.label(), figures.rate, figures.p50_ms, figures.p99_ms, figures.failures);
         rates.push((target.label(), figures.rate));
         failed += figures.failures;
@@ -218,6 +220,14 @@ impl Target {
     fn next(&self) -> (String, &str) {
         match self {
             Target::Page { path, cookie } => (path.clone(), cookie),
+            Target::Api { .. } => (self.call_at(time::OffsetDateTime::now_utc()), ""),
+        }
+    }
+
+    /// An API call signed with a new nonce, dated `at`: its path and query.
+    fn call_at(&self, at: time::OffsetDateTime) -> String {
+        match self {
+            Target::Page { path, .. } => path.clone(),
             Target::Api { action, params, key_id, secret } => {
                 let mut all: Vec<(String, String)> = params.clone();
                 for (k, v) in [
@@ -228,7 +238,7 @@ impl Target {
                     ("SignatureMethod", "HMAC-SHA1".to_owned()),
                     ("SignatureVersion", "1.0".to_owned()),
                     ("SignatureNonce", uuid::Uuid::new_v4().simple().to_string()),
-                    ("Timestamp", api_timestamp()),
+                    ("Timestamp", api_timestamp(at)),
                 ] {
                     all.push((k.to_owned(), v));
                 }
@@ -236,16 +246,15 @@ impl Target {
                 all.push(("Signature".to_owned(), signature));
                 let query: Vec<String> =
                     all.iter().map(|(k, v)| format!("{}={}", crate::api::signature::percent_encode(k), crate::api::signature::percent_encode(v))).collect();
-                (format!("/?{}", query.join("&")), "")
+                format!("/?{}", query.join("&"))
             }
         }
     }
 }
 
-/// Now as the API's `Timestamp` wants it: `YYYY-MM-DDThh:mm:ssZ`.
-fn api_timestamp() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", now.year(), u8::from(now.month()), now.day(), now.hour(), now.minute(), now.second())
+/// A time as the API's `Timestamp` wants it: `YYYY-MM-DDThh:mm:ssZ`.
+fn api_timestamp(at: time::OffsetDateTime) -> String {
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", at.year(), u8::from(at.month()), at.day(), at.hour(), at.minute(), at.second())
 }
 
 /// `connections` connections of our own client, in this process, for `seconds` seconds.
@@ -277,52 +286,90 @@ impl Wrk {
         std::process::Command::new("wrk").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
     }
 
-    /// Runs wrk on `target`: a page as it is; an API action through calls signed
-    /// beforehand, each with its own nonce, read by wrk's threads from files and sent in
-    /// turn (enough for [`PRESIGNED_PER_SECOND`]; past that a nonce comes round again and
-    /// its answer counts as a failure).
-    fn run(addr: SocketAddr, target: &Target, connections: usize, seconds: u64) -> Result<Figures, BoxError> {
-        let threads = connections.clamp(1, 2);
-        let scratch = std::env::temp_dir().join(format!("rdc-wrk-{}", std::process::id()));
-        std::fs::create_dir_all(&scratch)?;
-        let script = scratch.join("script.lua");
+    /// Runs wrk on `target`: a page as it is; an API action through its calls signed
+    /// beforehand (`calls`, one file a wrk thread: [`SignedCalls`]).
+    fn run(addr: SocketAddr, target: &Target, calls: &[PathBuf], connections: usize, seconds: u64) -> Result<Figures, BoxError> {
+        let script = std::env::temp_dir().join(format!("rdc-wrk-{}.lua", std::process::id()));
         let (path, cookie, setup) = match target {
-            Target::Page { path, cookie } => (path.clone(), cookie.as_str(), PAGE_SETUP_LUA.to_owned()),
+            Target::Page { path, cookie } => (path.as_str(), cookie.as_str(), PAGE_SETUP_LUA.to_owned()),
             Target::Api { .. } => {
-                let per_thread = PRESIGNED_PER_SECOND * seconds as usize / threads;
-                let mut files = Vec::new();
-                for t in 0..threads {
-                    let file = scratch.join(format!("calls-{t}.txt"));
-                    let mut lines = String::with_capacity(per_thread * 400);
-                    for _ in 0..per_thread {
-                        lines.push_str(&target.next().0);
-                        lines.push('\n');
-                    }
-                    std::fs::write(&file, lines)?;
-                    files.push(format!("{:?}", file.display().to_string()));
-                }
-                ("/".to_owned(), "", API_SETUP_LUA.replace("FILES", &files.join(", ")))
+                let files: Vec<String> = calls.iter().map(|f| format!("{:?}", f.display().to_string())).collect();
+                ("/", "", API_SETUP_LUA.replace("FILES", &files.join(", ")))
             }
         };
         std::fs::write(&script, setup + NOT_200_LUA)?;
         let out = std::process::Command::new("wrk")
             // A slow answer counts in the latencies, not as a failure: wrk gives up after 2 s
             // unless told otherwise; the server gives up waiting for a connection after 10.
-            .args(["-t", &threads.to_string(), "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--timeout", "10s", "--latency", "-s"])
+            .args(["-t", &WRK_THREADS.to_string(), "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--timeout", "10s", "--latency", "-s"])
             .arg(&script)
             .args(if cookie.is_empty() { vec![] } else { vec!["-H".to_owned(), format!("Cookie: {cookie}")] })
             .arg(format!("http://{addr}{path}"))
             .stderr(Stdio::inherit())
             .output()?;
-        let _ = std::fs::remove_dir_all(&scratch);
+        let _ = std::fs::remove_file(&script);
         let text = String::from_utf8_lossy(&out.stdout);
         parse_wrk(&text).ok_or_else(|| format!("could not read wrk's output:\n{text}").into())
     }
 }
 
-/// Signed API calls made ready for wrk per second of a run: twice the most any API row
-/// has served on its own.
-const PRESIGNED_PER_SECOND: usize = 20_000;
+/// wrk's threads, one a core.
+const WRK_THREADS: usize = 2;
+
+/// Every API row's calls, signed before the load starts (so that signing them takes
+/// nothing from the rows, nor from pgbench's time beside them), each with its own nonce
+/// and dated when its row will run; [`PRESIGNED_PER_SECOND`] of them a second of a row,
+/// in one file a wrk thread. Past that a nonce comes round again and its answer counts as
+/// a failure. The files go when this does.
+struct SignedCalls {
+    dir: PathBuf,
+    files: Vec<Vec<PathBuf>>,
+}
+
+impl SignedCalls {
+    /// No calls for any of `rows` (our own client signs each as it sends it).
+    fn none(rows: usize) -> SignedCalls {
+        SignedCalls { dir: PathBuf::new(), files: vec![Vec::new(); rows] }
+    }
+
+    fn sign(targets: &[Target], seconds: u64) -> Result<SignedCalls, BoxError> {
+        let dir = std::env::temp_dir().join(format!("rdc-wrk-calls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let mut signed = SignedCalls { dir, files: Vec::new() };
+        let per_thread = PRESIGNED_PER_SECOND * seconds as usize / WRK_THREADS;
+        let now = time::OffsetDateTime::now_utc();
+        for (row, target) in targets.iter().enumerate() {
+            let mut files = Vec::new();
+            if matches!(target, Target::Api { .. }) {
+                let at = now + time::Duration::seconds((row as u64 * (seconds + 1)) as i64);
+                for thread in 0..WRK_THREADS {
+                    let file = signed.dir.join(format!("{row}-{thread}.txt"));
+                    let mut lines = String::with_capacity(per_thread * 400);
+                    for _ in 0..per_thread {
+                        lines.push_str(&target.call_at(at));
+                        lines.push('\n');
+                    }
+                    std::fs::write(&file, lines)?;
+                    files.push(file);
+                }
+            }
+            signed.files.push(files);
+        }
+        Ok(signed)
+    }
+}
+
+impl Drop for SignedCalls {
+    fn drop(&mut self) {
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Signed API calls made ready for wrk per second of a row: half as many again as the
+/// most any API row has served on its own.
+const PRESIGNED_PER_SECOND: usize = 15_000;
 
 /// wrk's set-up for a page: the same request every time.
 const PAGE_SETUP_LUA: &str = r#"
