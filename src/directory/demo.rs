@@ -49,7 +49,7 @@ pub fn fill(conn: &mut AnyConnection, folder_count: usize, member_count: usize, 
         for chunk in tree.chunks(200) {
             insert_folders(conn, chunk)?;
         }
-        as_bulk_load(conn, &["accounts", "mc_recipients"], |conn| insert_members(conn, member_count, &rd.id))?;
+        as_bulk_load(conn, &["accounts", "account_search", "mc_recipients"], |conn| insert_members(conn, member_count, &rd.id))?;
         super::recount_members(conn)?;
         crate::db::analyze(conn, &["folders", "accounts", "mc_recipients"])?;
         // One entry for the whole tree: a million members are not a million changes anyone reviews.
@@ -122,7 +122,7 @@ fn case_of(expr: &str, words: &[&str]) -> String {
 }
 
 /// On PostgreSQL, runs a bulk insert into `tables` (empty, in the caller's transaction)
-/// as a bulk load: without their non-unique indexes, their foreign keys and the members'
+/// as a bulk load (`account_search` fills from the members' trigger): without their non-unique indexes, their foreign keys and the members'
 /// search-version trigger, then puts each back from its own definition. Building the
 /// trigram indexes over a million members takes seconds each, keeping them up to date
 /// row by row took most of the insert's 72 s; a foreign key checks each row with a query

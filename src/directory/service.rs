@@ -801,6 +801,10 @@ fn accounts_page(
         // the 83,000 of a common word at a million members). Past COUNTED_IN_ORDER
         // matches they are counted apart.
         let read = || -> Result<Option<search::Matches>> {
+            if crate::db::is_postgres(conn) {
+                let (ids, total) = on_indexes(conn, |c| narrow_matches(c, folder, text))?;
+                return Ok(search::Matches::new(&ids, total));
+            }
             let (ids, seen) = on_indexes(conn, |c| {
                 let rows = build()
                     .order((lower(accounts::display_name), accounts::id))
@@ -851,6 +855,32 @@ fn accounts_page(
         return Ok(Page { items: Vec::new(), total: 0, request: page.within(0) });
     }
     counted(conn)
+}
+
+#[derive(diesel::QueryableByName)]
+struct Matched {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+/// PostgreSQL: a search's first [`search::KEPT_MATCHES`] matches in the list's order, and
+/// how many there are, from `account_search` (migration 000031), the members' names, ids
+/// and emails apart from the rest of their rows: a common word's matches are read and
+/// sorted there without visiting the members' own pages (8,334 matches of "retail" at
+/// 100,000 members: 8–10 ms against 24 ms warm).
+fn narrow_matches(conn: &mut AnyConnection, folder: Option<&str>, text: &str) -> QueryResult<(Vec<String>, i64)> {
+    let rows: Vec<Matched> = crate::db::prepared::sql(
+        "SELECT id, COUNT(*) OVER () AS total FROM account_search \
+         WHERE hay LIKE $1 ESCAPE '\\' AND ($2 = '' OR folder_id = $2) ORDER BY name_key, id LIMIT $3",
+    )
+    .bind::<Text, _>(contains_pattern(text))
+    .bind::<Text, _>(folder.unwrap_or(""))
+    .bind::<BigInt, _>(search::KEPT_MATCHES as i64)
+    .load(conn)?;
+    let total = rows.first().map_or(0, |r| r.total);
+    Ok((rows.into_iter().map(|r| r.id).collect(), total))
 }
 
 /// Runs a search's read. PostgreSQL's planner prices `lower(…) LIKE` on a sequential scan
