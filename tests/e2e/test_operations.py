@@ -9,6 +9,8 @@ import tempfile
 import urllib.error
 import urllib.request
 
+from playwright.sync_api import expect
+
 from rdc_support import binary
 
 
@@ -86,7 +88,7 @@ def test_the_console_uploads_a_directory_file_previews_it_and_applies_it(page, s
     upload.write_text("folder_path,account_id,display_name,security_email\nsync-e2e/db,,Sync payments,sync-pay@example.com\n")
     page.get_by_label("File (CSV or JSON)").set_input_files(str(upload))
     # Our script puts the file's text into the form.
-    page.wait_for_function("document.getElementById('sync-content').value.includes('Sync payments')")
+    expect(page.locator("#sync-content")).to_have_value(re.compile("Sync payments"), timeout=30_000)
     page.get_by_role("button", name="Preview").click()
     page.get_by_role("heading", name="New folders (2)").wait_for()
     assert page.get_by_text("Sync payments (").is_visible() or page.get_by_text("Sync payments").first.is_visible()
@@ -96,6 +98,6 @@ def test_the_console_uploads_a_directory_file_previews_it_and_applies_it(page, s
     # Applying again changes nothing: the preview says so.
     page.goto(f"{server.url}/directory/sync")
     page.get_by_label("File (CSV or JSON)").set_input_files(str(upload))
-    page.wait_for_function("document.getElementById('sync-content').value.includes('Sync payments')")
+    expect(page.locator("#sync-content")).to_have_value(re.compile("Sync payments"), timeout=30_000)
     page.get_by_role("button", name="Preview").click()
     page.get_by_text("The directory already matches this file").wait_for()

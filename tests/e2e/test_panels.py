@@ -5,6 +5,7 @@ and the panels as dialogs (focus in, trapped, back out; errors that go once fixe
 import re
 
 from alibabacloud_resourcedirectorymaster20220419 import models as rdm
+from playwright.sync_api import expect
 
 from conftest import shot
 from test_bindings import active_contact
@@ -149,7 +150,10 @@ def test_a_message_center_row_keeps_the_focus_and_what_is_typed_while_it_saves(s
     name.fill("Day shift")
     page.keyboard.press("Tab")
     page.keyboard.type("x")
-    page.wait_for_function("document.querySelector('form.mc-row.own .saved') && document.querySelector('#live').textContent === 'Saved Day shift.'")
+    # Playwright's own waits: a wait_for_function predicate that is not true at once is
+    # polled with eval, which the page's Content-Security-Policy refuses.
+    page.locator("form.mc-row.own .saved").wait_for(state="attached")
+    expect(page.locator("#live")).to_have_text("Saved Day shift.", timeout=30_000)
     email = page.locator("form.mc-row.own input[name=email]")
     # (Tab selected the address, so the keystroke replaced it, as in any form.)
     assert email.input_value() == "x", "the keystroke typed while the row saved is kept"
