@@ -147,17 +147,21 @@ pub(crate) struct CheckIn {
 /// after the signature checks (as before any nonce is touched).
 pub(crate) fn check_in(conn: &mut AnyConnection, secrets: &SecretBox, id: &str, nonce: Option<&str>, for_a_read: bool) -> Result<CheckIn, AuthError> {
     let columns = crate::directory::version_columns(conn);
+    let select = |fresh: &str| {
+        format!(
+            "SELECT {columns}, k.secret_sealed AS sealed, k.role AS role, k.status AS status, {fresh} AS fresh \
+             FROM search_version v LEFT JOIN access_keys k ON k.id = $1 WHERE v.id = 1"
+        )
+    };
     let read: KeyAndVersion = match nonce {
         Some(nonce) if crate::db::is_postgres(conn) => {
             // The same statement as record_nonce's, inside this one (see there why a read's
             // nonce is committed without waiting for the disk).
-            let (unflushed, from) =
-                if for_a_read { ("unflushed AS (SELECT set_config('synchronous_commit', 'off', true)), ", "FROM unflushed ") } else { ("", "") };
+            let (unflushed, from) = if for_a_read { (format!("{UNFLUSHED}, "), "FROM unflushed ") } else { (String::new(), "") };
             let sql = format!(
                 "WITH {unflushed}seen AS (INSERT INTO api_nonces (nonce, seen_at) SELECT $2, $3 {from}\
-                 WHERE EXISTS (SELECT 1 FROM access_keys WHERE id = $1) ON CONFLICT (nonce) DO NOTHING RETURNING 1) \
-                 SELECT {columns}, k.secret_sealed AS sealed, k.role AS role, k.status AS status, (SELECT COUNT(*) FROM seen) AS fresh \
-                 FROM search_version v LEFT JOIN access_keys k ON k.id = $1 WHERE v.id = 1"
+                 WHERE EXISTS (SELECT 1 FROM access_keys WHERE id = $1) ON CONFLICT (nonce) DO NOTHING RETURNING 1) {}",
+                select("(SELECT COUNT(*) FROM seen)")
             );
             crate::db::prepared::sql(sql)
                 .bind::<diesel::sql_types::Text, _>(id)
@@ -166,11 +170,7 @@ pub(crate) fn check_in(conn: &mut AnyConnection, secrets: &SecretBox, id: &str, 
                 .get_result(conn)?
         }
         _ => {
-            let sql = format!(
-                "SELECT {columns}, k.secret_sealed AS sealed, k.role AS role, k.status AS status, CAST(0 AS BIGINT) AS fresh \
-                 FROM search_version v LEFT JOIN access_keys k ON k.id = $1 WHERE v.id = 1"
-            );
-            let mut read: KeyAndVersion = crate::db::prepared::sql(sql).bind::<diesel::sql_types::Text, _>(id).get_result(conn)?;
+            let mut read: KeyAndVersion = crate::db::prepared::sql(select("CAST(0 AS BIGINT)")).bind::<diesel::sql_types::Text, _>(id).get_result(conn)?;
             if let (Some(nonce), Some(_)) = (nonce, &read.sealed) {
                 read.fresh = i64::from(record_nonce(conn, nonce, for_a_read)?);
             }
@@ -186,6 +186,10 @@ pub(crate) fn check_in(conn: &mut AnyConnection, secrets: &SecretBox, id: &str, 
     };
     Ok(CheckIn { key, version: read.version, fresh: read.fresh == 1 })
 }
+
+/// PostgreSQL: the `WITH` part that commits a read's nonce without waiting for the disk
+/// ([`record_nonce`] says why).
+const UNFLUSHED: &str = "unflushed AS (SELECT set_config('synchronous_commit', 'off', true))";
 
 /// Forgets a nonce that [`check_in`] recorded for a call whose signature was wrong.
 pub fn forget_nonce(conn: &mut AnyConnection, nonce: &str) -> QueryResult<usize> {
@@ -240,10 +244,9 @@ pub const REQUEST_WINDOW: Duration = Duration::minutes(15);
 /// action that writes is flushed before its call goes on.
 fn record_nonce(conn: &mut AnyConnection, nonce: &str, for_a_read: bool) -> Result<bool, AuthError> {
     let sql = if for_a_read && crate::db::is_postgres(conn) {
-        "WITH unflushed AS (SELECT set_config('synchronous_commit', 'off', true)) \
-         INSERT INTO api_nonces (nonce, seen_at) SELECT $1, $2 FROM unflushed ON CONFLICT (nonce) DO NOTHING"
+        format!("WITH {UNFLUSHED} INSERT INTO api_nonces (nonce, seen_at) SELECT $1, $2 FROM unflushed ON CONFLICT (nonce) DO NOTHING")
     } else {
-        "INSERT INTO api_nonces (nonce, seen_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING"
+        "INSERT INTO api_nonces (nonce, seen_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING".to_owned()
     };
     let inserted = crate::db::prepared::sql(sql).bind::<diesel::sql_types::Text, _>(nonce).bind::<diesel::sql_types::Timestamp, _>(now_utc()).execute(conn)?;
     Ok(inserted == 1)
