@@ -43,9 +43,49 @@ fn describe() {
 
 /// One answered request.
 pub fn request(route: &str, status: u16, seconds: f64) {
+    if TIMING.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut timed = timings();
+        timed.micros.push((seconds * 1e6) as u32);
+        timed.not_ok += usize::from(status != 200);
+    }
     handle();
     metrics::counter!("rdc_http_requests_total", "route" => route.to_owned(), "status" => status.to_string()).increment(1);
     metrics::histogram!("rdc_http_request_duration_seconds", "route" => route.to_owned()).record(seconds);
+}
+
+/// Whether answered requests' times are kept for [`timed_requests`] (`bench load` only).
+static TIMING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The requests answered since [`time_requests`].
+#[derive(Debug, Default)]
+pub struct Timed {
+    /// Each one's time in µs, from its arrival at the server's first middleware to its
+    /// answer (sorted once [`timed_requests`] returns them).
+    pub micros: Vec<u32>,
+    /// How many were answered with another status than 200.
+    pub not_ok: usize,
+}
+
+fn timings() -> std::sync::MutexGuard<'static, Timed> {
+    static TIMINGS: std::sync::Mutex<Timed> = std::sync::Mutex::new(Timed { micros: Vec::new(), not_ok: 0 });
+    TIMINGS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// From now on keeps each answered request's time and whether it was a 200, for `bench
+/// load` to show the server's own percentiles beside the load generator's (which also
+/// count the waits before a request reaches the server) and to count failures without
+/// handing every answer's body to the load generator's script.
+pub fn time_requests() {
+    *timings() = Timed::default();
+    TIMING.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// What was kept since [`time_requests`], the times sorted; keeps no more.
+pub fn timed_requests() -> Timed {
+    TIMING.store(false, std::sync::atomic::Ordering::Relaxed);
+    let mut timed = std::mem::take(&mut *timings());
+    timed.micros.sort_unstable();
+    timed
 }
 
 /// One email handed to the mail server, or not.
