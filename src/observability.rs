@@ -13,7 +13,14 @@ use crate::db::{AnyConnection, now_utc};
 /// Latency buckets, in seconds: a page at 5 ms to a slow export at 10 s.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
-/// The process's recorder, installed on first use (one per process: servers in tests share it).
+/// How often the recorder's pending samples are folded into its histograms. The recorder
+/// keeps every latency recorded until then: when nothing scraped `/metrics`, that was 8
+/// bytes and more a request for as long as the server ran (a `serve` on SQLite grew from
+/// 37 to 108 MB in 72 s of wrk at 20,000–28,000 requests a second).
+pub const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The process's recorder, installed on first use (one per process: servers in tests
+/// share it), with a thread that keeps it ([`UPKEEP_EVERY`]).
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
@@ -21,6 +28,17 @@ pub fn handle() -> &'static PrometheusHandle {
         match builder.install_recorder() {
             Ok(handle) => {
                 describe();
+                let upkeep = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(|| {
+                    loop {
+                        std::thread::sleep(UPKEEP_EVERY);
+                        if let Some(handle) = HANDLE.get() {
+                            handle.run_upkeep();
+                        }
+                    }
+                });
+                if let Err(e) = upkeep {
+                    tracing::warn!(error = %e, "no thread to keep the metrics: only a scrape of /metrics folds their samples");
+                }
                 handle
             }
             // Another recorder was installed first (an embedding program's): ours renders empty.
