@@ -118,8 +118,7 @@ pub async fn run(
         crate::observability::time_requests();
         let figures = if wrk { Wrk::run(addr, target, calls, connections, seconds)? } else { own_client(addr, target, connections, seconds).await? };
         let server = crate::observability::timed_requests();
-        let times = &server.micros;
-        let server_p99 = times.get((times.len() * 99 / 100).min(times.len().saturating_sub(1))).map_or(0.0, |us| f64::from(*us) / 1000.0);
+        let server_p99 = percentile(&server.micros, 0.99).map_or(0.0, |us| f64::from(us) / 1000.0);
         // wrk counts its socket errors and timeouts; the server, the answers that were not
         // 200 (a redirect to the sign-in page is a failure here). Our client counts both.
         let failures = if wrk { figures.failures + server.not_ok } else { figures.failures };
@@ -287,8 +286,13 @@ async fn own_client(addr: SocketAddr, target: &Target, connections: usize, secon
         failures += tally.failures;
     }
     all.sort();
-    let at = |q: f64| all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let at = |q: f64| percentile(&all, q).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     Ok(Figures { rate: all.len() as f64 / seconds as f64, p50_ms: at(0.50), p99_ms: at(0.99), failures })
+}
+
+/// The value at quantile `q` of values sorted in order.
+fn percentile<T: Copy>(sorted: &[T], q: f64) -> Option<T> {
+    sorted.get(((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1))).copied()
 }
 
 /// `wrk` (a C load generator, lighter on the CPU it shares with the server than our
