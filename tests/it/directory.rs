@@ -191,6 +191,46 @@ async fn members_are_searchable_by_name_id_or_email_and_paginated() {
     .await;
 }
 
+/// A search keeps only its first matches, and a page past them reads deeper: every page,
+/// the first, those at the edges of what is kept, one far on and one past the end (the
+/// last), shows the members the list's order puts there, and the same total.
+#[actix_web::test]
+async fn every_page_of_a_search_shows_the_members_in_the_lists_order_however_deep_it_is() {
+    use diesel::prelude::*;
+    use rd_contacts::db::schema::accounts;
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let r = root(c);
+        let shops = folder(c, &r, "shops").unwrap();
+        for i in 0..430 {
+            // Names out of their order of creation, some in a folder, some the same name.
+            member(c, if i % 3 == 0 { &shops } else { &r }, &format!("Retail {:03}", (i * 7) % 430 / 2));
+            if i % 10 == 0 {
+                member(c, &r, &format!("other {i}"));
+            }
+        }
+        let truth: Vec<String> = accounts::table
+            .filter(accounts::removed_at.is_null())
+            .filter(accounts::display_name.like("Retail%"))
+            .order((diesel::dsl::sql::<diesel::sql_types::Text>("lower(display_name)"), accounts::id))
+            .select(accounts::id)
+            .load(c)
+            .unwrap();
+        assert_eq!(truth.len(), 430);
+        for number in [1, 10, 11, 20, 21, 22, 1000, 3] {
+            let page = directory::list_accounts(c, None, Some("retail"), PageRequest::with_size(Some(number), 20)).unwrap();
+            assert_eq!(page.total, 430, "page {number}");
+            let shown = page.request.number;
+            let want = &truth[((shown - 1) * 20) as usize..(shown * 20).min(430) as usize];
+            assert_eq!(page.items.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), want, "page {number} (shown as {shown})");
+        }
+        let in_folder = directory::list_accounts(c, Some(&shops), Some("retail"), PageRequest::with_size(Some(8), 20)).unwrap();
+        assert_eq!(in_folder.total, 144);
+        assert!(in_folder.items.iter().all(|a| a.folder_id.as_deref() == Some(shops.as_str())) && in_folder.items.len() == 4);
+    })
+    .await;
+}
+
 /// The names of the members a search finds, in the list's order.
 fn found(c: &mut AnyConnection, folder: Option<&FolderId>, text: &str) -> Vec<String> {
     directory::list_accounts(c, folder, Some(text), PageRequest::new(None, Some(50))).unwrap().items.into_iter().map(|a| a.display_name).collect()

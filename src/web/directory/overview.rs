@@ -108,7 +108,11 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
     let page = query.page;
     let search = q.clone();
     let chrome = Chrome::new(&admin, "directory");
-    let _turn = if q.is_empty() || !tagged.is_empty() { None } else { Some(directory::first_turn(None, &q).await) };
+    let _turn = if q.is_empty() || !tagged.is_empty() {
+        None
+    } else {
+        Some(directory::first_turn(None, &q, PageRequest::with_size(page, MEMBERS_PER_PAGE).offset() + MEMBERS_PER_PAGE).await)
+    };
     let rd = (*state.directory).clone();
     let key = format!("{}\n{search}\n{tag_text}\n{page:?}", wanted.as_ref().map_or("", FolderId::as_str));
     let view = OVERVIEWS
