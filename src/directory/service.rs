@@ -878,10 +878,15 @@ struct Matched {
 /// and emails apart from the rest of their rows: a common word's matches are read and
 /// sorted there without visiting the members' own pages (8,334 matches of "retail" at
 /// 100,000 members: 8–10 ms against 24 ms warm).
+///
+/// The matches are counted as they are read, then only the first `depth` sorted (a top-N
+/// sort). Written as one `SELECT … COUNT(*) OVER ()` with the `ORDER BY`, PostgreSQL
+/// sorted every match first at a million members (in parallel workers, then merged) and
+/// counted after: 309–463 ms for the 83,334 of "retail", against 182–227 ms this way.
 fn narrow_matches(conn: &mut AnyConnection, folder: Option<&str>, text: &str, depth: usize) -> QueryResult<(Vec<String>, i64)> {
     let rows: Vec<Matched> = crate::db::prepared::sql(
-        "SELECT id, COUNT(*) OVER () AS total FROM account_search \
-         WHERE hay LIKE $1 ESCAPE '\\' AND ($2 = '' OR folder_id = $2) ORDER BY name_key, id LIMIT $3",
+        "SELECT id, total FROM (SELECT id, name_key, COUNT(*) OVER () AS total FROM account_search \
+         WHERE hay LIKE $1 ESCAPE '\\' AND ($2 = '' OR folder_id = $2)) counted ORDER BY name_key, id LIMIT $3",
     )
     .bind::<Text, _>(contains_pattern(text))
     .bind::<Text, _>(folder.unwrap_or(""))
