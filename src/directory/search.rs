@@ -551,9 +551,9 @@ impl Drop for Turn {
 /// reads the same search (at most 30 s), then goes on; call it before taking a
 /// connection for a search whose page ends at match `end`. A search that nothing keeps
 /// that deep yet is the caller's to read until the turn is dropped; one kept under any
-/// version lets every request in (after a
-/// change the first to find its version gone reads it, and the others wait here). Fifty requests for a new common word otherwise each
-/// took a pooled connection, then waited on it for the one that read the word: at a
+/// version lets every request in (after a change the first to find its version gone
+/// reads it, and the others wait here). Fifty requests for a new common word otherwise
+/// each took a pooled connection, then waited on it for the one that read the word: at a
 /// million members under load that read takes seconds, and every other page waited for
 /// a connection too.
 pub async fn first_turn(folder: Option<&str>, text: &str, end: i64) -> Turn {

@@ -824,12 +824,12 @@ fn accounts_page(
             let total = if seen > search::COUNTED_IN_ORDER { on_indexes(conn, |c| build().count().get_result(c))? } else { seen };
             Ok(search::Matches::new(&ids, total))
         };
-        let Some(mut matches) = search::kept_or_read(&version, folder, text, search::depth(page.offset() + page.size), &mut read)? else {
+        let Some(mut matches) = search::kept_or_read(&version, folder, text, search::depth(page.end()), &mut read)? else {
             break 'kept;
         };
         let page = page.within(matches.total);
         // A page past the end is the last one: kept that deep too.
-        let depth = search::depth(page.offset() + page.size);
+        let depth = search::depth(page.end());
         if !matches.covers(depth) {
             let Some(deeper) = search::kept_or_read(&version, folder, text, depth, &mut read)? else { break 'kept };
             matches = deeper;

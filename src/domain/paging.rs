@@ -42,6 +42,10 @@ impl PageRequest {
         }
         (self.number - 1).saturating_mul(self.size)
     }
+    /// Where this page ends: its offset and size, however far on a page number asks for.
+    pub fn end(&self) -> i64 {
+        self.offset().saturating_add(self.size)
+    }
 }
 
 /// One page of results and the total across all pages.

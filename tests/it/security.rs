@@ -379,5 +379,7 @@ async fn searches_with_a_nul_byte_or_50000_characters_get_a_clear_answer_not_a_5
         }
     }
     assert_eq!(app.get("/directory?q=retail").await.status, StatusCode::OK, "an ordinary search still works");
+    // A page as far on as a number goes is the last page, not an overflow.
+    assert_eq!(app.get(&format!("/directory?q=retail&page={}", i64::MAX)).await.status, StatusCode::OK, "a search's page {}", i64::MAX);
     app.run_pending_jobs().await;
 }

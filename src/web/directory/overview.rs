@@ -111,7 +111,7 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
     let _turn = if q.is_empty() || !tagged.is_empty() {
         None
     } else {
-        Some(directory::first_turn(None, &q, PageRequest::with_size(page, MEMBERS_PER_PAGE).offset() + MEMBERS_PER_PAGE).await)
+        Some(directory::first_turn(None, &q, PageRequest::with_size(page, MEMBERS_PER_PAGE).end()).await)
     };
     let rd = (*state.directory).clone();
     let key = format!("{}\n{search}\n{tag_text}\n{page:?}", wanted.as_ref().map_or("", FolderId::as_str));
