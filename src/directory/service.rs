@@ -733,8 +733,9 @@ fn accounts_page(
     known_total: Option<i64>,
 ) -> Result<Page<Account>> {
     // SQLite answers a search of 3 characters or more from its trigram index (FTS5);
-    // PostgreSQL's trigram indexes serve the LIKE below as they are.
-    let indexed = matches!(conn, AnyConnection::Sqlite(_)) && query.is_some_and(|t| t.trim().chars().count() >= 3);
+    // PostgreSQL any search from `account_search`'s (narrow_matches).
+    let postgres = crate::db::is_postgres(conn);
+    let indexed = !postgres && query.is_some_and(|t| t.trim().chars().count() >= 3);
     let build = || {
         let mut q = accounts::table.filter(accounts::removed_at.is_null()).into_boxed();
         for t in tagged {
@@ -755,6 +756,13 @@ fn accounts_page(
                 );
             }
             let pattern = contains_pattern(text);
+            if postgres {
+                return q.filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>("accounts.id IN (SELECT id FROM account_search WHERE hay LIKE ")
+                        .bind::<Text, _>(pattern)
+                        .sql(" ESCAPE '\\')"),
+                );
+            }
             q = q.filter(
                 lower(accounts::display_name).like(pattern.clone()).escape('\\').or(lower(accounts::id).like(pattern.clone()).escape('\\')).or(lower(
                     accounts::security_email.assume_not_null(),
@@ -801,8 +809,8 @@ fn accounts_page(
         // where a sorted page and a count read each match twice. Past COUNTED_IN_ORDER
         // matches they are counted apart.
         let mut read = |depth: usize| -> Result<Option<search::Matches>> {
-            if crate::db::is_postgres(conn) {
-                let (ids, total) = on_indexes(conn, |c| narrow_matches(c, folder, text, depth))?;
+            if postgres {
+                let (ids, total) = on_indexes(conn, |c| narrow_matches(c, folder, text, 0, depth as i64))?;
                 return Ok(search::Matches::new(&ids, total));
             }
             let (ids, seen) = on_indexes(conn, |c| {
@@ -835,15 +843,25 @@ fn accounts_page(
             matches = deeper;
         }
         let Some(ids) = matches.page(page.offset(), page.size) else { break 'kept };
-        let mut items: Vec<Account> = if ids.is_empty() {
-            Vec::new()
-        } else {
-            search::MATCHED_ACCOUNTS.copy_or_read(conn, &ids.join(","), |conn| {
-                accounts::table.filter(accounts::id.eq_any(&ids)).filter(accounts::removed_at.is_null()).select(Account::as_select()).load(conn)
-            })?
-        };
-        items.sort_by_key(|a| ids.iter().position(|id| *id == a.id));
+        let items = if ids.is_empty() { Vec::new() } else { search::MATCHED_ACCOUNTS.copy_or_read(conn, &ids.join(","), |c| accounts_in_order(c, &ids))? };
         return Ok(Page { items, total: matches.total, request: page });
+    }
+    // PostgreSQL reads a search it does not keep (inside a transaction) from
+    // `account_search` too: the page's matches, then their rows.
+    if postgres && tagged.is_empty() {
+        let folder = folder.map(FolderId::as_str);
+        let (mut ids, mut total) = on_indexes(conn, |c| narrow_matches(c, folder, text, page.offset(), page.size))?;
+        let mut page = page;
+        // Past the last match no row says how many there are: counted, and clamped.
+        if ids.is_empty() && page.offset() > 0 {
+            total = on_indexes(conn, |c| narrow_matches(c, folder, text, 0, 1))?.1;
+            if page.within(total).offset() != page.offset() {
+                page = page.within(total);
+                ids = on_indexes(conn, |c| narrow_matches(c, folder, text, page.offset(), page.size))?.0;
+            }
+        }
+        let items = if ids.is_empty() { Vec::new() } else { accounts_in_order(conn, &ids)? };
+        return Ok(Page { items, total, request: page.within(total) });
     }
     // Otherwise the search reads its matches once: the page and, beside each row, how many
     // there are.
@@ -873,8 +891,16 @@ struct Matched {
     total: i64,
 }
 
-/// PostgreSQL: a search's first `depth` matches in the list's order ([`search::depth`]),
-/// and how many there are, from `account_search` (migration 000031), the members' names, ids
+/// Members by id, in the order of `ids` (a search's page of matches), removed ones left out.
+fn accounts_in_order(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<Account>> {
+    let mut items: Vec<Account> =
+        accounts::table.filter(accounts::id.eq_any(ids)).filter(accounts::removed_at.is_null()).select(Account::as_select()).load(conn)?;
+    items.sort_by_key(|a| ids.iter().position(|id| *id == a.id));
+    Ok(items)
+}
+
+/// PostgreSQL: `limit` of a search's matches in the list's order from `offset` (a kept
+/// search's first [`search::depth`] of them), and how many there are, from `account_search` (migration 000031), the members' names, ids
 /// and emails apart from the rest of their rows: a common word's matches are read and
 /// sorted there without visiting the members' own pages (8,334 matches of "retail" at
 /// 100,000 members: 8–10 ms against 24 ms warm).
@@ -883,14 +909,15 @@ struct Matched {
 /// sort). Written as one `SELECT … COUNT(*) OVER ()` with the `ORDER BY`, PostgreSQL
 /// sorted every match first at a million members (in parallel workers, then merged) and
 /// counted after: 309–463 ms for the 83,334 of "retail", against 182–227 ms this way.
-fn narrow_matches(conn: &mut AnyConnection, folder: Option<&str>, text: &str, depth: usize) -> QueryResult<(Vec<String>, i64)> {
+fn narrow_matches(conn: &mut AnyConnection, folder: Option<&str>, text: &str, offset: i64, limit: i64) -> QueryResult<(Vec<String>, i64)> {
     let rows: Vec<Matched> = crate::db::prepared::sql(
         "SELECT id, total FROM (SELECT id, name_key, COUNT(*) OVER () AS total FROM account_search \
-         WHERE hay LIKE $1 ESCAPE '\\' AND ($2 = '' OR folder_id = $2)) counted ORDER BY name_key, id LIMIT $3",
+         WHERE hay LIKE $1 ESCAPE '\\' AND ($2 = '' OR folder_id = $2)) counted ORDER BY name_key, id LIMIT $3 OFFSET $4",
     )
     .bind::<Text, _>(contains_pattern(text))
     .bind::<Text, _>(folder.unwrap_or(""))
-    .bind::<BigInt, _>(depth as i64)
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(offset)
     .load(conn)?;
     let total = rows.first().map_or(0, |r| r.total);
     Ok((rows.into_iter().map(|r| r.id).collect(), total))

@@ -191,6 +191,54 @@ async fn members_are_searchable_by_name_id_or_email_and_paginated() {
     .await;
 }
 
+/// A search that is not kept between requests (one inside a transaction, or one that also
+/// filters by tag) finds members by name, id or email as a kept one does, in the list's
+/// order, and a page past the end shows the last.
+#[actix_web::test]
+async fn a_search_inside_a_transaction_or_by_tag_finds_members_by_name_id_or_email() {
+    use rd_contacts::domain::{EmailAddress, Tag, TaggedKind};
+    let app = TestApp::spawn().await;
+    app.with_conn(|c| {
+        let r = root(c);
+        let shops = folder(c, &r, "shops").unwrap();
+        let mut made = Vec::new();
+        for i in 0..25 {
+            let new = NewAccount {
+                display_name: DisplayName::parse(&format!("Retail {:02}", 24 - i)).unwrap(),
+                folder: if i % 2 == 0 { shops.clone() } else { r.clone() },
+                security_email: Some(EmailAddress::parse(&format!("ops{i}@shop{}.example", i % 5)).unwrap()),
+                account_name_prefix: None,
+                join_method: JoinMethod::Created,
+            };
+            made.push(rd_contacts::membership::create_account(c, &new, &rd_contacts::audit::Actor::cli()).unwrap());
+        }
+        member(c, &r, "other");
+        let names = |page: &rd_contacts::domain::Page<directory::Account>| page.items.iter().map(|a| a.display_name.clone()).collect::<Vec<_>>();
+        rd_contacts::db::transaction(c, |c| {
+            let second = directory::list_accounts(c, None, Some("retail"), PageRequest::with_size(Some(2), 10)).unwrap();
+            assert_eq!((second.total, names(&second)[0].as_str(), second.items.len()), (25, "Retail 10", 10));
+            let past = directory::list_accounts(c, None, Some("RETAIL"), PageRequest::with_size(Some(9), 10)).unwrap();
+            assert_eq!((past.total, past.request.number, names(&past)), (25, 3, (20..25).map(|i| format!("Retail {i}")).collect::<Vec<_>>()));
+            let by_email = directory::list_accounts(c, Some(&shops), Some("@shop2.ex"), PageRequest::with_size(None, 10)).unwrap();
+            assert_eq!(names(&by_email), ["Retail 02", "Retail 12", "Retail 22"], "ops2, ops12 and ops22 (24 - i): the even i are in shops");
+            let by_id = directory::list_accounts(c, None, Some(&made[3].id[4..]), PageRequest::with_size(None, 10)).unwrap();
+            assert_eq!(names(&by_id), ["Retail 21"]);
+            let nothing = directory::list_accounts(c, None, Some("wholesale"), PageRequest::with_size(Some(3), 10)).unwrap();
+            assert_eq!((nothing.total, nothing.items.len(), nothing.request.number), (0, 0, 1));
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+        let gold = [Tag::parse_pair("tier=gold").unwrap()];
+        let tagged: Vec<String> = made.iter().step_by(3).map(|a| a.id.clone()).collect();
+        rd_contacts::directory::tags::tag(c, TaggedKind::Account, &tagged, &gold, &rd_contacts::audit::Actor::cli()).unwrap();
+        let gold_shop0 = directory::list_accounts_tagged(c, None, Some("shop0"), &gold, PageRequest::with_size(None, 10)).unwrap();
+        assert_eq!((gold_shop0.total, names(&gold_shop0)), (2, vec!["Retail 09".to_owned(), "Retail 24".to_owned()]), "i = 0 and 15");
+        let gold_by_name = directory::list_accounts_tagged(c, None, Some("retail 1"), &gold, PageRequest::with_size(None, 10)).unwrap();
+        assert_eq!(names(&gold_by_name), ["Retail 12", "Retail 15", "Retail 18"]);
+    })
+    .await;
+}
+
 /// A search keeps only its first matches, and a page past them reads deeper: every page,
 /// the first, those at the edges of what is kept, one far on and one past the end (the
 /// last), shows the members the list's order puts there, and the same total.
