@@ -369,7 +369,7 @@ async fn a_repeated_search_sees_every_committed_change_to_a_member_even_one_made
 }
 
 /// The definitions of the indexes, constraints and triggers (with whether each is
-/// enabled) on members and their recipients (PostgreSQL; none on SQLite).
+/// enabled) on members, their search rows and their recipients (PostgreSQL; none on SQLite).
 fn member_schema(c: &mut AnyConnection) -> Vec<String> {
     #[derive(diesel::QueryableByName)]
     struct Def {
@@ -379,9 +379,9 @@ fn member_schema(c: &mut AnyConnection) -> Vec<String> {
     if !rd_contacts::db::is_postgres(c) {
         return Vec::new();
     }
-    let sql = "SELECT indexdef AS definition FROM pg_indexes WHERE tablename IN ('accounts', 'mc_recipients') \
+    let sql = "SELECT indexdef AS definition FROM pg_indexes WHERE tablename IN ('accounts', 'account_search', 'mc_recipients') \
                UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint \
-                         WHERE conrelid IN ('accounts'::regclass, 'mc_recipients'::regclass) \
+                         WHERE conrelid IN ('accounts'::regclass, 'account_search'::regclass, 'mc_recipients'::regclass) \
                UNION ALL SELECT tgname || ' ' || CAST(tgenabled AS TEXT) FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN ('accounts'::regclass, 'mc_recipients'::regclass) \
                ORDER BY 1";
     diesel::RunQueryDsl::load::<Def>(diesel::sql_query(sql), c).unwrap().into_iter().map(|d| d.definition).collect()
