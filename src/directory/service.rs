@@ -851,13 +851,12 @@ fn accounts_page(
     if postgres && tagged.is_empty() {
         let folder = folder.map(FolderId::as_str);
         let (mut ids, mut total) = on_indexes(conn, |c| narrow_matches(c, folder, text, page.offset(), page.size))?;
-        let mut page = page;
         // Past the last match no row says how many there are: counted, and clamped.
         if ids.is_empty() && page.offset() > 0 {
             total = on_indexes(conn, |c| narrow_matches(c, folder, text, 0, 1))?.1;
-            if page.within(total).offset() != page.offset() {
-                page = page.within(total);
-                ids = on_indexes(conn, |c| narrow_matches(c, folder, text, page.offset(), page.size))?.0;
+            let last = page.within(total);
+            if last.offset() != page.offset() {
+                ids = on_indexes(conn, |c| narrow_matches(c, folder, text, last.offset(), last.size))?.0;
             }
         }
         let items = if ids.is_empty() { Vec::new() } else { accounts_in_order(conn, &ids)? };
@@ -900,10 +899,11 @@ fn accounts_in_order(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Ve
 }
 
 /// PostgreSQL: `limit` of a search's matches in the list's order from `offset` (a kept
-/// search's first [`search::depth`] of them), and how many there are, from `account_search` (migration 000031), the members' names, ids
-/// and emails apart from the rest of their rows: a common word's matches are read and
-/// sorted there without visiting the members' own pages (8,334 matches of "retail" at
-/// 100,000 members: 8–10 ms against 24 ms warm).
+/// search's first [`search::depth`] of them), and how many there are, from
+/// `account_search` (migration 000031), the members' names, ids and emails apart from the
+/// rest of their rows: a common word's matches are read and sorted there without visiting
+/// the members' own pages (8,334 matches of "retail" at 100,000 members: 8–10 ms against
+/// 24 ms warm).
 ///
 /// The matches are counted as they are read, then only the first `depth` sorted (a top-N
 /// sort). Written as one `SELECT … COUNT(*) OVER ()` with the `ORDER BY`, PostgreSQL
