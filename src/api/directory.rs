@@ -360,7 +360,7 @@ async fn list_accounts(state: &AppState, p: &Params, for_parent: bool) -> ApiRes
     // ListAccounts pages by MaxResults/NextToken as well as by PageNumber/PageSize.
     let (page, tokens) = if for_parent { (p.page()?, None) } else { p.page_or_token("ListAccounts", &state.secrets)? };
     let _turn = match keyword.as_deref().filter(|k| tagged.is_empty() && !k.trim().is_empty()) {
-        Some(k) => Some(directory::first_turn(parent.as_ref().map(FolderId::as_str), k, page.end()).await),
+        Some(k) => Some(directory::first_turn(parent.as_ref().map(FolderId::as_str), k, page.end(), directory::Count::Wait).await),
         None => None,
     };
     let key = format!("{parent:?}\n{keyword:?}\n{tagged:?}\n{include_tags}\n{page:?}");

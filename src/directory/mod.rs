@@ -9,8 +9,8 @@ mod service;
 pub mod tags;
 
 pub use models::{Account, Folder, FolderOption, FolderSummary, JoinMethod, ResourceDirectory};
+pub use search::{Count, Turn, first_turn, with_offered_version, with_one_version};
 pub(crate) use search::{KeptByVersion, Version, offer, offer_here, offer_with_deliveries, offered, version_columns, version_columns_with, withdraw_offer};
-pub use search::{Turn, first_turn, with_offered_version, with_one_version};
 pub use service::*;
 
 /// Why a directory operation was refused; the message says what to do.

@@ -247,18 +247,36 @@ fn read_version(conn: &mut AnyConnection) -> diesel::QueryResult<Version> {
 }
 
 /// A search's matches: the first [`KEPT_MATCHES`] member ids in the list's order, and how
-/// many there are in all.
+/// many there are in all, or, before they are counted ([`Matches::first`]), one more than
+/// the ids kept.
 #[derive(Debug)]
 pub(super) struct Matches {
     ids: Box<[u64]>,
     pub total: i64,
+    /// Whether `total` is their count, not only a bound.
+    pub counted: bool,
 }
 
 impl Matches {
     /// `None` when an id is not a member account id (16 digits): such a search is not kept.
     pub fn new(ids: &[String], total: i64) -> Option<Matches> {
         let ids = ids.iter().take(KEPT_MATCHES).map(|id| (id.len() == 16).then(|| id.parse().ok()).flatten()).collect::<Option<Box<[u64]>>>()?;
-        Some(Matches { ids, total })
+        Some(Matches { ids, total, counted: true })
+    }
+
+    /// The first matches of a search that has more than these, not yet counted: its total
+    /// is then one more than they are, so that every page among them is found here and
+    /// the next page past them reads deeper.
+    pub fn first(ids: &[String]) -> Option<Matches> {
+        let mut first = Matches::new(ids, 0)?;
+        first.total = first.ids.len() as i64 + 1;
+        first.counted = false;
+        Some(first)
+    }
+
+    /// The same matches, counted.
+    pub fn with_count(&self, total: i64) -> Matches {
+        Matches { ids: self.ids.clone(), total, counted: true }
     }
 
     /// Whether every match up to `depth` is kept (or every match there is).
@@ -365,6 +383,17 @@ impl<V: Clone> KeptByVersion<V> {
         key: &str,
         read: impl FnOnce(&mut AnyConnection) -> Result<V, E>,
     ) -> Result<V, E> {
+        self.kept_or_read_if(conn, key, |_| true, read)
+    }
+
+    /// [`KeptByVersion::kept_or_read`], keeping what `read` finds only when `keep` says so.
+    pub(crate) fn kept_or_read_if<E: From<diesel::result::Error>>(
+        &self,
+        conn: &mut AnyConnection,
+        key: &str,
+        keep: impl FnOnce(&V) -> bool,
+        read: impl FnOnce(&mut AnyConnection) -> Result<V, E>,
+    ) -> Result<V, E> {
         if crate::db::in_transaction(conn)? {
             return read(conn);
         }
@@ -376,7 +405,9 @@ impl<V: Clone> KeptByVersion<V> {
             return Ok(value);
         }
         let value = read(conn)?;
-        self.put(&version, key, value.clone());
+        if keep(&value) {
+            self.put(&version, key, value.clone());
+        }
         Ok(value)
     }
 
@@ -414,10 +445,19 @@ impl<V: Clone + Send + 'static> KeptByVersion<V> {
         F: FnOnce(&mut AnyConnection) -> Result<V, E> + Send + 'static,
         E: From<diesel::result::Error> + From<crate::db::PoolError> + Send + 'static,
     {
+        self.run_kept_if(pool, key, |_| true, read).await
+    }
+
+    /// [`KeptByVersion::run_kept`], keeping what `read` finds only when `keep` says so.
+    pub(crate) async fn run_kept_if<E, F>(&'static self, pool: &crate::db::DbPool, key: String, keep: fn(&V) -> bool, read: F) -> Result<V, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<V, E> + Send + 'static,
+        E: From<diesel::result::Error> + From<crate::db::PoolError> + Send + 'static,
+    {
         if let Some(value) = self.kept_for_offer(&key) {
             return Ok(value);
         }
-        crate::db::run(pool, move |c| with_one_version(|| self.kept_or_read(c, &key, read))).await
+        crate::db::run(pool, move |c| with_one_version(|| self.kept_or_read_if(c, &key, keep, read))).await
     }
 }
 
@@ -482,35 +522,54 @@ pub(super) static MATCHED_ACCOUNTS: KeptByVersion<Arc<Vec<super::Account>>> = Ke
 /// by the member's id.
 pub(super) static ACCOUNT_PLACES: KeptByVersion<Arc<(super::Account, Vec<super::Folder>)>> = KeptByVersion::new();
 
+/// What a search's page needs of its count of matches. PostgreSQL reads a common word's
+/// first matches by walking their names, and counts them apart ([`Matches::first`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// The count: read now, or waited for while another request reads it.
+    Wait,
+    /// The count when it is kept, or when no other request is reading this search (then
+    /// this one counts it), except by the request that has just read the first matches:
+    /// that page is answered without it, and asks for it next ([`Count::Wait`]).
+    IfFree,
+}
+
 /// The searches being read from the database right now, and a signal when one ends.
 static READING: LazyLock<(Mutex<std::collections::HashSet<Key>>, std::sync::Condvar)> = LazyLock::new(Default::default);
 
-/// The kept matches of this search, when they reach `depth` ([`Matches::covers`]), or
-/// those `read` finds up to `depth` (then kept in their place). While one request reads a
-/// search, the same search from other requests waits for it (up to 30 s) instead of
-/// reading it too: fifty administrators opening the same common word at a million members
-/// had each sorted its 83,000 matches and emptied the connection pool.
+/// The kept matches of this search, when they reach `depth` ([`Matches::covers`]) and are
+/// counted as `count` asks, or those `read` finds up to `depth` (then kept in their
+/// place). `read` is given the kept matches that only want their count, if any. While one
+/// request reads a search, the same search from other requests waits for it (up to 30 s)
+/// instead of reading it too: fifty administrators opening the same common word at a
+/// million members had each sorted its 83,000 matches and emptied the connection pool. A
+/// request that can go without the count does not wait while another counts.
 pub(super) fn kept_or_read<E>(
     version: &Version,
     folder: Option<&str>,
     text: &str,
     depth: usize,
-    read: impl FnOnce(usize) -> Result<Option<Matches>, E>,
+    count: Count,
+    read: impl FnOnce(usize, Option<&Matches>) -> Result<Option<Matches>, E>,
 ) -> Result<Option<Arc<Matches>>, E> {
     let key = Key::new(version, folder, text);
     let (reading, ended) = &*READING;
     let waited_until = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        if let Some(matches) = kept(version, folder, text).filter(|m| m.covers(depth)) {
-            return Ok(Some(matches));
+    let uncounted = loop {
+        let found = kept(version, folder, text).filter(|m| m.covers(depth));
+        if let Some(matches) = found.as_ref().filter(|m| m.counted) {
+            return Ok(Some(Arc::clone(matches)));
         }
         let mut now_reading = reading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let left = waited_until.saturating_duration_since(std::time::Instant::now());
         if now_reading.insert(key.clone()) || left.is_zero() {
-            break;
+            break found;
+        }
+        if let (Some(matches), Count::IfFree) = (found, count) {
+            return Ok(Some(matches));
         }
         drop(ended.wait_timeout(now_reading, left).unwrap_or_else(std::sync::PoisonError::into_inner));
-    }
+    };
     // Whatever happens to the read, the key is given back and the waiters woken.
     struct Done<'a>(&'a Key);
     impl Drop for Done<'_> {
@@ -524,20 +583,42 @@ pub(super) fn kept_or_read<E>(
     // Requests that arrive meanwhile wait in `first_turn`, before taking a connection (the
     // request's own turn, when it has one, already says so).
     let search = (key.folder.clone(), key.text.clone());
-    let _turn = FIRST_READS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(search.clone()).then(|| Turn(Some(search)));
-    Ok(read(depth)?.map(|matches| keep(version, folder, text, matches)))
+    let reads = if uncounted.is_some() { TurnFor::Count } else { TurnFor::Matches };
+    let _turn = Turn::take(search, reads);
+    Ok(read(depth, uncounted.as_deref())?.map(|matches| keep(version, folder, text, matches)))
 }
 
 /// A search whatever the version: its folder and lowercased text.
 type Search = (Option<String>, String);
 
+/// What a request reads of a search in its turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TurnFor {
+    /// Its matches (and maybe their count): the same search waits.
+    Matches,
+    /// Only the count of matches already kept: a page that can go without it goes on.
+    Count,
+}
+
 /// The searches that one request reads now, or is about to read because nothing keeps
-/// them yet.
-static FIRST_READS: LazyLock<Mutex<std::collections::HashSet<Search>>> = LazyLock::new(Default::default);
+/// them yet, and what it reads of them.
+static FIRST_READS: LazyLock<Mutex<HashMap<Search, TurnFor>>> = LazyLock::new(Default::default);
 
 /// A request's turn at a search (see [`first_turn`]); dropping it lets the next one in.
 #[must_use = "the turn lasts as long as it is held"]
 pub struct Turn(Option<Search>);
+
+impl Turn {
+    /// The turn at `search`, unless another request holds it (then no turn).
+    fn take(search: Search, reads: TurnFor) -> Turn {
+        let mut first = FIRST_READS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if first.contains_key(&search) {
+            return Turn(None);
+        }
+        first.insert(search.clone(), reads);
+        Turn(Some(search))
+    }
+}
 
 impl Drop for Turn {
     fn drop(&mut self) {
@@ -555,20 +636,25 @@ impl Drop for Turn {
 /// reads it, and the others wait here). Fifty requests for a new common word otherwise
 /// each took a pooled connection, then waited on it for the one that read the word: at a
 /// million members under load that read takes seconds, and every other page waited for
-/// a connection too.
-pub async fn first_turn(folder: Option<&str>, text: &str, end: i64) -> Turn {
+/// a connection too. A page that can go without the count ([`Count::IfFree`]) does not
+/// wait while another request only counts.
+pub async fn first_turn(folder: Option<&str>, text: &str, end: i64, count: Count) -> Turn {
     let key = (folder.map(str::to_owned), text.trim().to_lowercase());
     let depth = depth(end);
     let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let kept_deep =
+        |counted: bool| store().searches.iter().any(|(k, (kept, _))| k.folder == key.0 && k.text == key.1 && kept.covers(depth) && (kept.counted || !counted));
     loop {
         {
             let mut reads = FIRST_READS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if !reads.contains(&key) {
-                if store().searches.iter().any(|(k, (kept, _))| k.folder == key.0 && k.text == key.1 && kept.covers(depth)) {
-                    return Turn(None);
+            match reads.get(&key) {
+                None if kept_deep(count == Count::Wait) => return Turn(None),
+                None => {
+                    reads.insert(key.clone(), if kept_deep(false) { TurnFor::Count } else { TurnFor::Matches });
+                    return Turn(Some(key));
                 }
-                reads.insert(key.clone());
-                return Turn(Some(key));
+                Some(TurnFor::Count) if count == Count::IfFree && kept_deep(false) => return Turn(None),
+                Some(_) => {}
             }
         }
         if std::time::Instant::now() >= until {
@@ -579,10 +665,17 @@ pub async fn first_turn(folder: Option<&str>, text: &str, end: i64) -> Turn {
 }
 
 /// Keeps a search's matches, first forgetting those of older versions of the same
-/// database, then the least recently used.
-pub(super) fn keep(version: &Version, folder: Option<&str>, text: &str, matches: Matches) -> Arc<Matches> {
-    let matches = Arc::new(matches);
+/// database, then the least recently used. A deeper read not yet counted takes the count
+/// of the one it replaces.
+pub(super) fn keep(version: &Version, folder: Option<&str>, text: &str, mut matches: Matches) -> Arc<Matches> {
     let mut store = store();
+    if !matches.counted
+        && let Some((earlier, _)) = store.searches.get(&Key::new(version, folder, text)).filter(|(m, _)| m.counted)
+    {
+        matches.total = earlier.total;
+        matches.counted = true;
+    }
+    let matches = Arc::new(matches);
     store.clock += 1;
     let now = store.clock;
     let stale: Vec<Key> = store.searches.keys().filter(|k| k.version.is_older_than(&version.part(Reads::Directory))).cloned().collect();
@@ -718,15 +811,15 @@ mod tests {
         assert_eq!((depth(20), depth(200), depth(201), depth(4_000), depth(4_020)), (200, 200, 400, 6_400, 6_400));
         assert_eq!(depth(1_000_000), KEPT_MATCHES, "never more than the kept matches");
         let v = Version { nonce: "unit-depth".to_owned(), version: 1, contacts: 0, activity: 0, deliveries: 0 };
-        let read = |depth: usize| Ok::<_, ()>(Matches::new(&ids(depth.min(1_000) as u64), 1_000));
-        let first = kept_or_read(&v, None, "unit-depth", depth(20), read).unwrap().unwrap();
+        let read = |depth: usize, _: Option<&Matches>| Ok::<_, ()>(Matches::new(&ids(depth.min(1_000) as u64), 1_000));
+        let first = kept_or_read(&v, None, "unit-depth", depth(20), Count::Wait, read).unwrap().unwrap();
         assert_eq!((first.ids.len(), first.total), (FIRST_KEPT, 1_000), "the first read keeps the first matches only");
-        let again = kept_or_read(&v, None, "unit-depth", depth(200), |_| -> Result<Option<Matches>, ()> { panic!("kept") }).unwrap().unwrap();
+        let again = kept_or_read(&v, None, "unit-depth", depth(200), Count::Wait, |_, _| -> Result<Option<Matches>, ()> { panic!("kept") }).unwrap().unwrap();
         assert_eq!(again.ids.len(), FIRST_KEPT, "a page among them reads nothing");
-        let deeper = kept_or_read(&v, None, "unit-depth", depth(220), read).unwrap().unwrap();
+        let deeper = kept_or_read(&v, None, "unit-depth", depth(220), Count::Wait, read).unwrap().unwrap();
         assert_eq!(deeper.ids.len(), 400, "a page past them reads twice as deep, and keeps that");
         assert_eq!(deeper.page(200, 20).unwrap(), ids(220)[200..].to_vec());
-        let all = kept_or_read(&v, None, "unit-depth", depth(990), read).unwrap().unwrap();
+        let all = kept_or_read(&v, None, "unit-depth", depth(990), Count::Wait, read).unwrap().unwrap();
         assert!(all.covers(depth(1_000_000)), "every match kept covers any page");
         assert_eq!(kept(&v, None, "unit-depth").unwrap().ids.len(), 1_000);
     }
@@ -735,10 +828,10 @@ mod tests {
     async fn a_search_kept_only_shallow_makes_a_deeper_page_wait_its_turn() {
         let v = Version { nonce: "unit-shallow".to_owned(), version: 1, contacts: 0, activity: 0, deliveries: 0 };
         keep(&v, None, "unit-shallow", Matches::new(&ids(FIRST_KEPT as u64), 5_000).unwrap());
-        assert!(first_turn(None, "unit-shallow", 40).await.0.is_none(), "a page among the kept matches goes on at once");
-        let deep = first_turn(None, "unit-shallow", 1_000).await;
+        assert!(first_turn(None, "unit-shallow", 40, Count::Wait).await.0.is_none(), "a page among the kept matches goes on at once");
+        let deep = first_turn(None, "unit-shallow", 1_000, Count::Wait).await;
         assert!(deep.0.is_some(), "a deeper page reads");
-        let mut next = Box::pin(first_turn(None, "unit-shallow", 1_000));
+        let mut next = Box::pin(first_turn(None, "unit-shallow", 1_000, Count::Wait));
         assert!(tokio::time::timeout(std::time::Duration::from_millis(50), &mut next).await.is_err(), "and the next deep page waits for it");
     }
 
@@ -756,15 +849,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_for_a_search_nothing_keeps_waits_while_another_reads_it_and_not_once_it_is_kept() {
-        let first = first_turn(None, "unit-turn", 20).await;
+        let first = first_turn(None, "unit-turn", 20, Count::Wait).await;
         assert!(first.0.is_some(), "the first request reads");
-        let mut second = Box::pin(first_turn(None, " UNIT-TURN ", 20));
+        let mut second = Box::pin(first_turn(None, " UNIT-TURN ", 20, Count::Wait));
         let waited = tokio::time::timeout(std::time::Duration::from_millis(50), &mut second).await;
         assert!(waited.is_err(), "the same search waits while the first request holds its turn");
         drop(first);
         let second = tokio::time::timeout(std::time::Duration::from_secs(1), second).await.expect("goes on once the first is done");
         assert!(second.0.is_some());
-        assert!(first_turn(Some("f"), "unit-turn", 20).await.0.is_some(), "another folder is another search");
+        assert!(first_turn(Some("f"), "unit-turn", 20, Count::Wait).await.0.is_some(), "another folder is another search");
         drop(second);
         keep(
             &Version { nonce: "unit-turn".to_owned(), version: 1, contacts: 0, activity: 0, deliveries: 0 },
@@ -772,25 +865,82 @@ mod tests {
             "unit-turn",
             Matches::new(&ids(1), 1).unwrap(),
         );
-        let (a, b) = (first_turn(None, "unit-turn", 20).await, first_turn(None, "unit-turn", 20).await);
+        let (a, b) = (first_turn(None, "unit-turn", 20, Count::Wait).await, first_turn(None, "unit-turn", 20, Count::Wait).await);
         assert!(a.0.is_none() && b.0.is_none(), "a kept search, even of an older version, lets every request in at once");
 
         // A request that finds its version gone reads the search again: the others wait.
         let newer = Version { nonce: "unit-turn".to_owned(), version: 2, contacts: 0, activity: 0, deliveries: 0 };
         let (started, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
         let reader = std::thread::spawn(move || {
-            kept_or_read::<()>(&newer, None, "unit-turn", 20, |_| {
+            kept_or_read::<()>(&newer, None, "unit-turn", 20, Count::Wait, |_, _| {
                 started.0.send(()).unwrap();
                 release.1.recv().unwrap();
                 Ok(Matches::new(&ids(2), 2))
             })
         });
         started.1.recv().unwrap();
-        let mut waiting = Box::pin(first_turn(None, "unit-turn", 20));
+        let mut waiting = Box::pin(first_turn(None, "unit-turn", 20, Count::Wait));
         assert!(tokio::time::timeout(std::time::Duration::from_millis(50), &mut waiting).await.is_err(), "waits while the read goes on");
         release.0.send(()).unwrap();
         assert_eq!(reader.join().unwrap().unwrap().unwrap().total, 2);
         let turn = tokio::time::timeout(std::time::Duration::from_secs(1), waiting).await.expect("goes on once it is read");
         assert!(turn.0.is_none(), "and finds it kept");
+    }
+
+    #[test]
+    fn a_first_page_comes_before_its_count_and_the_next_view_counts_it() {
+        let v = Version { nonce: "unit-count".to_owned(), version: 1, contacts: 0, activity: 0, deliveries: 0 };
+        let first = |depth: usize, uncounted: Option<&Matches>| -> Result<Option<Matches>, ()> {
+            assert!(uncounted.is_none(), "nothing is kept yet");
+            Ok(Matches::first(&ids(depth as u64)))
+        };
+        let shown = kept_or_read(&v, None, "unit-count", depth(20), Count::IfFree, first).unwrap().unwrap();
+        assert_eq!((shown.counted, shown.total), (false, FIRST_KEPT as i64 + 1), "one more than the matches found: there are more");
+        assert_eq!(shown.page(180, 20).unwrap(), ids(200)[180..].to_vec(), "every page among them is found");
+        assert!(shown.page(200, 20).is_none(), "the next page past them reads deeper");
+
+        let counted = kept_or_read(&v, None, "unit-count", depth(20), Count::IfFree, |_, uncounted: Option<&Matches>| {
+            Ok::<_, ()>(Some(uncounted.expect("the kept first matches, to count").with_count(5_000)))
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!((counted.counted, counted.total, counted.ids.len()), (true, 5_000, FIRST_KEPT), "the next view counts them");
+        let again = kept_or_read(&v, None, "unit-count", depth(20), Count::Wait, |_, _| -> Result<Option<Matches>, ()> { panic!("kept") });
+        assert_eq!(again.unwrap().unwrap().total, 5_000);
+
+        // A deeper read of the first matches only keeps the count it replaces.
+        let deeper = kept_or_read(&v, None, "unit-count", depth(220), Count::IfFree, |depth, _| Ok::<_, ()>(Matches::first(&ids(depth as u64))));
+        let deeper = deeper.unwrap().unwrap();
+        assert_eq!((deeper.ids.len(), deeper.counted, deeper.total), (400, true, 5_000));
+    }
+
+    #[tokio::test]
+    async fn while_one_request_counts_a_page_that_can_go_without_the_count_does_not_wait_and_one_that_needs_it_does() {
+        let v = Version { nonce: "unit-counting".to_owned(), version: 1, contacts: 0, activity: 0, deliveries: 0 };
+        keep(&v, None, "unit-counting", Matches::first(&ids(FIRST_KEPT as u64)).unwrap());
+        let (started, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let counter = {
+            let v = v.clone();
+            std::thread::spawn(move || {
+                kept_or_read::<()>(&v, None, "unit-counting", 20, Count::Wait, |_, uncounted| {
+                    started.0.send(()).unwrap();
+                    release.1.recv().unwrap();
+                    Ok(Some(uncounted.expect("only counts").with_count(9_000)))
+                })
+            })
+        };
+        started.1.recv().unwrap();
+        let (turn, meanwhile) = (
+            first_turn(None, "unit-counting", 20, Count::IfFree).await,
+            kept_or_read::<()>(&v, None, "unit-counting", 20, Count::IfFree, |_, _| panic!("counted twice")),
+        );
+        assert!(turn.0.is_none(), "a page without the count goes on at once");
+        assert!(!meanwhile.unwrap().unwrap().counted, "and is answered without it");
+        let mut waiting = Box::pin(first_turn(None, "unit-counting", 20, Count::Wait));
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(50), &mut waiting).await.is_err(), "a page that needs the count waits for it");
+        release.0.send(()).unwrap();
+        assert_eq!(counter.join().unwrap().unwrap().unwrap().total, 9_000);
+        let turn = tokio::time::timeout(std::time::Duration::from_secs(1), waiting).await.expect("goes on once it is counted");
+        assert!(turn.0.is_none(), "and finds it kept, counted");
     }
 }

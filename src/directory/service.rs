@@ -713,17 +713,26 @@ pub fn list_accounts_tagged(
     tagged: &[Tag],
     page: PageRequest,
 ) -> Result<Page<Account>> {
-    accounts_page(conn, folder, query, tagged, page, None)
+    Ok(accounts_page(conn, folder, query, tagged, page, None, search::Count::Wait)?.0)
+}
+
+/// As [`list_accounts_tagged`] over the whole directory, and whether the page's total is
+/// the count of its matches. With [`search::Count::IfFree`], on PostgreSQL, the first
+/// page of a common word can come before its count: the total is then one more than the
+/// matches found so far (a page past them is still found), and `false`.
+pub fn find_accounts(conn: &mut AnyConnection, query: &str, tagged: &[Tag], page: PageRequest, count: search::Count) -> Result<(Page<Account>, bool)> {
+    accounts_page(conn, None, Some(query), tagged, page, None, count)
 }
 
 /// The members directly in a folder whose summary the page has read: its count of members
 /// is the list's total, so the page is one query.
 pub fn list_folder_members(conn: &mut AnyConnection, folder: &FolderSummary, page: PageRequest) -> Result<Page<Account>> {
     let id = FolderId::parse(&folder.folder.id).expect("stored ids are valid");
-    accounts_page(conn, Some(&id), None, &[], page, Some(folder.members))
+    Ok(accounts_page(conn, Some(&id), None, &[], page, Some(folder.members), search::Count::Wait)?.0)
 }
 
-/// [`list_accounts_tagged`], with the total of a plain list when the caller knows it.
+/// [`list_accounts_tagged`], with the total of a plain list when the caller knows it, and
+/// whether that total is counted ([`find_accounts`]).
 fn accounts_page(
     conn: &mut AnyConnection,
     folder: Option<&FolderId>,
@@ -731,7 +740,8 @@ fn accounts_page(
     tagged: &[Tag],
     page: PageRequest,
     known_total: Option<i64>,
-) -> Result<Page<Account>> {
+    count: search::Count,
+) -> Result<(Page<Account>, bool)> {
     // SQLite answers a search of 3 characters or more from its trigram index (FTS5);
     // PostgreSQL any search from `account_search`'s (narrow_matches).
     let postgres = crate::db::is_postgres(conn);
@@ -789,12 +799,12 @@ fn accounts_page(
     };
     let Some(text) = query.filter(|t| !t.trim().is_empty()) else {
         if !tagged.is_empty() {
-            return counted(conn);
+            return Ok((counted(conn)?, true));
         }
         // A plain list (a folder's members, or every member by name) is kept under the
         // search version: what it shows of a member moves the version on as it changes.
         let key = format!("{}\0{}\0{page:?}", folder.map_or("", FolderId::as_str), known_total.unwrap_or(-1));
-        return search::ACCOUNT_PAGES.copy_or_read(conn, &key, |conn| counted(conn));
+        return Ok((search::ACCOUNT_PAGES.copy_or_read(conn, &key, |conn| counted(conn))?, true));
     };
     // The same search again, with nothing changed since: its kept matches (search.rs), and
     // the page's rows by id. Searches by tag are not kept (tags do not move the version).
@@ -804,14 +814,27 @@ fn accounts_page(
         }
         let folder = folder.map(FolderId::as_str);
         let version = search::version(conn)?;
-        // PostgreSQL reads the matches from its narrow table (narrow_matches). SQLite reads
+        // PostgreSQL reads the first matches from its narrow table (first_matches), and
+        // counts them apart when there are more (or only counts those kept). SQLite reads
         // every match in order, counted as it comes and the first of them kept: one read
         // where a sorted page and a count read each match twice. Past COUNTED_IN_ORDER
         // matches they are counted apart.
-        let mut read = |depth: usize| -> Result<Option<search::Matches>> {
+        let mut read = |depth: usize, uncounted: Option<&search::Matches>| -> Result<Option<search::Matches>> {
             if postgres {
-                let (ids, total) = on_indexes(conn, |c| narrow_matches(c, folder, text, 0, depth as i64))?;
-                return Ok(search::Matches::new(&ids, total));
+                let first = match uncounted {
+                    Some(first) => first.with_count(on_indexes(conn, |c| count_matches(c, folder, text))?),
+                    None => match planned_for(conn, true, |c| first_matches(c, folder, text, depth))? {
+                        (ids, Some(total)) => return Ok(search::Matches::new(&ids, total)),
+                        (ids, None) => {
+                            let Some(first) = search::Matches::first(&ids) else { return Ok(None) };
+                            if count == search::Count::IfFree {
+                                return Ok(Some(first));
+                            }
+                            first
+                        }
+                    },
+                };
+                return Ok(Some(if first.counted { first } else { first.with_count(on_indexes(conn, |c| count_matches(c, folder, text))?) }));
             }
             let (ids, seen) = on_indexes(conn, |c| {
                 let rows = build()
@@ -832,19 +855,19 @@ fn accounts_page(
             let total = if seen > search::COUNTED_IN_ORDER { on_indexes(conn, |c| build().count().get_result(c))? } else { seen };
             Ok(search::Matches::new(&ids, total))
         };
-        let Some(mut matches) = search::kept_or_read(&version, folder, text, search::depth(page.end()), &mut read)? else {
+        let Some(mut matches) = search::kept_or_read(&version, folder, text, search::depth(page.end()), count, &mut read)? else {
             break 'kept;
         };
         let page = page.within(matches.total);
         // A page past the end is the last one: kept that deep too.
         let depth = search::depth(page.end());
         if !matches.covers(depth) {
-            let Some(deeper) = search::kept_or_read(&version, folder, text, depth, &mut read)? else { break 'kept };
+            let Some(deeper) = search::kept_or_read(&version, folder, text, depth, count, &mut read)? else { break 'kept };
             matches = deeper;
         }
         let Some(ids) = matches.page(page.offset(), page.size) else { break 'kept };
         let items = if ids.is_empty() { Vec::new() } else { search::MATCHED_ACCOUNTS.copy_or_read(conn, &ids.join(","), |c| accounts_in_order(c, &ids))? };
-        return Ok(Page { items, total: matches.total, request: page });
+        return Ok((Page { items, total: matches.total, request: page }, matches.counted));
     }
     // PostgreSQL reads a search it does not keep (inside a transaction) from
     // `account_search` too: the page's matches, then their rows.
@@ -860,7 +883,7 @@ fn accounts_page(
             }
         }
         let items = if ids.is_empty() { Vec::new() } else { accounts_in_order(conn, &ids)? };
-        return Ok(Page { items, total, request: page.within(total) });
+        return Ok((Page { items, total, request: page.within(total) }, true));
     }
     // Otherwise the search reads its matches once: the page and, beside each row, how many
     // there are.
@@ -874,12 +897,12 @@ fn accounts_page(
     // Past the last page no row says how many there are: counted below, and clamped.
     if let Some(total) = rows.first().map(|r| r.1) {
         let items = rows.into_iter().map(|r| r.0).collect();
-        return Ok(Page { items, total, request: page.within(total) });
+        return Ok((Page { items, total, request: page.within(total) }, true));
     }
     if page.offset() == 0 {
-        return Ok(Page { items: Vec::new(), total: 0, request: page.within(0) });
+        return Ok((Page { items: Vec::new(), total: 0, request: page.within(0) }, true));
     }
-    counted(conn)
+    Ok((counted(conn)?, true))
 }
 
 #[derive(diesel::QueryableByName)]
@@ -923,24 +946,78 @@ fn narrow_matches(conn: &mut AnyConnection, folder: Option<&str>, text: &str, of
     Ok((rows.into_iter().map(|r| r.id).collect(), total))
 }
 
+#[derive(diesel::QueryableByName)]
+struct MatchedId {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// PostgreSQL: a search's first `depth` matches in the list's order, and how many there
+/// are when these are all of them (`None` when there are more: [`count_matches`] counts
+/// them). Read under [`on_indexes`] with walks of `account_search_listed` (migration
+/// 000034) allowed: for a common word the planner walks the names until it has found
+/// enough, for a rare one it reads the trigram index and sorts the few it finds. At a
+/// million members "retail" (83,334 matches) sorted every match before: 48 ms of the
+/// first read's 96, the count the other 41.
+fn first_matches(conn: &mut AnyConnection, folder: Option<&str>, text: &str, depth: usize) -> QueryResult<(Vec<String>, Option<i64>)> {
+    let rows: Vec<MatchedId> =
+        crate::db::prepared::sql("SELECT id FROM account_search WHERE hay LIKE $1 ESCAPE '\\' AND ($2 = '' OR folder_id = $2) ORDER BY name_key, id LIMIT $3")
+            .bind::<Text, _>(contains_pattern(text))
+            .bind::<Text, _>(folder.unwrap_or(""))
+            .bind::<BigInt, _>(i64::try_from(depth).unwrap_or(i64::MAX).saturating_add(1))
+            .load(conn)?;
+    let mut ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+    if ids.len() > depth {
+        ids.truncate(depth);
+        return Ok((ids, None));
+    }
+    let total = ids.len() as i64;
+    Ok((ids, Some(total)))
+}
+
+#[derive(diesel::QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+/// PostgreSQL: how many members a search matches, through the trigram index.
+fn count_matches(conn: &mut AnyConnection, folder: Option<&str>, text: &str) -> QueryResult<i64> {
+    let counted: Counted =
+        crate::db::prepared::sql("SELECT COUNT(*) AS total FROM account_search WHERE hay LIKE $1 ESCAPE '\\' AND ($2 = '' OR folder_id = $2)")
+            .bind::<Text, _>(contains_pattern(text))
+            .bind::<Text, _>(folder.unwrap_or(""))
+            .get_result(conn)?;
+    Ok(counted.total)
+}
+
 /// Runs a search's read. PostgreSQL's planner prices `lower(…) LIKE` on a sequential scan
 /// or a walk of the name index too low and reads every member for a word that matches a
 /// few percent of them (70 to 78 ms at 100,000, against 17 ms through the trigram
-/// indexes), so it is told not to.
+/// indexes), so it is told not to. A read of the first matches ([`first_matches`]) may
+/// walk the names: it stops when it has found them.
 fn on_indexes<T>(conn: &mut AnyConnection, read: impl FnOnce(&mut AnyConnection) -> QueryResult<T>) -> Result<T> {
+    planned_for(conn, false, read)
+}
+
+/// [`on_indexes`], with walks of an index allowed when `walks`. Each statement is then
+/// planned for its own words (a prepared statement's generic plan would price every word
+/// alike).
+fn planned_for<T>(conn: &mut AnyConnection, walks: bool, read: impl FnOnce(&mut AnyConnection) -> QueryResult<T>) -> Result<T> {
     if !crate::db::is_postgres(conn) {
         return Ok(read(conn)?);
     }
     crate::db::transaction(conn, |c| {
-        // Nor walk every member by name (`accounts_listed`) to find the few that match:
-        // the trigram indexes answer through bitmap scans. And sort a first read's matches
-        // in memory: the 83,000 of a common word at a million members (9.6 MB) went to
-        // disk at the default 4 MB, 320 ms against 190. One statement for the three: beside
-        // a busy database each round trip waits for a core.
+        // Nor walk every member by name to find the few that match: the trigram index
+        // answers through bitmap scans. And sort a first read's matches in memory: the
+        // 83,000 of a common word at a million members (9.6 MB) went to disk at the default
+        // 4 MB, 320 ms against 190. One statement for the settings: beside a busy database
+        // each round trip waits for a core.
         diesel::sql_query(
-            "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true), \
-             set_config('work_mem', '16MB', true)",
+            "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', $1, true), \
+             set_config('work_mem', '16MB', true), set_config('plan_cache_mode', 'force_custom_plan', true)",
         )
+        .bind::<Text, _>(if walks { "on" } else { "off" })
         .execute(c)?;
         Ok(read(c)?)
     })

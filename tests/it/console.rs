@@ -160,6 +160,43 @@ async fn the_overview_searches_folders_and_members() {
     assert!(none.body.contains("No folder matches.") && none.body.contains("No member matches"));
 }
 
+/// PostgreSQL answers the first page of a word that many members share before it has
+/// counted them (a walk of their names finds the first 200 at once; the count reads every
+/// match): the page says "more than 200" and asks for itself again, counted, which the
+/// page's script swaps in; the next view has the count. SQLite counts as it reads.
+#[actix_web::test]
+async fn a_common_words_first_page_comes_before_its_count_and_asks_for_it() {
+    let mut app = TestApp::spawn().await;
+    app.sign_in().await;
+    let postgres = app
+        .with_conn(|c| {
+            rd_contacts::directory::demo::fill(c, 20, 3_000, &rd_contacts::audit::Actor::cli()).unwrap();
+            rd_contacts::db::is_postgres(c)
+        })
+        .await;
+    let first = app.get("/directory?q=retail").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(first.body.matches("retail-").count() >= 20, "the first page of members: {}", first.body);
+    let counted_link = if postgres {
+        assert!(first.body.contains("Members (more than 200, counting…)"), "{}", first.body);
+        assert!(first.body.contains("Page 1 of 11 or more") && first.body.contains(r#"rel="next""#), "{}", first.body);
+        capture(&first.body, r#"id="member-results" hx-get="([^"]+)" hx-trigger="load""#).replace("&#38;", "&").replace("&amp;", "&")
+    } else {
+        "?q=retail&count=wait".to_owned()
+    };
+    assert!(counted_link.contains("q=retail") && counted_link.ends_with("&count=wait"), "{counted_link}");
+    let counted = app.get(&format!("/directory{counted_link}")).await;
+    let total = app
+        .with_conn(|c| rd_contacts::directory::list_accounts(c, None, Some("retail"), rd_contacts::domain::PageRequest::with_size(None, 20)).unwrap().total)
+        .await;
+    assert!(total > 200, "{total} members match");
+    for (what, page) in [("the page asked for with its count", counted), ("the next view", app.get("/directory?q=retail").await)] {
+        assert!(page.body.contains(&format!("Members ({total})")), "{what}: {}", page.body);
+        assert!(!page.body.contains("counting") && !page.body.contains("count=wait"), "{what} asks for nothing more: {}", page.body);
+        assert!(page.body.contains(&format!("Page 1 of {} ({total})", (total + 19) / 20)), "{what}: {}", page.body);
+    }
+}
+
 #[actix_web::test]
 async fn static_assets_are_linked_with_their_version_and_kept_by_browsers_until_they_change() {
     let mut app = TestApp::spawn().await;

@@ -48,6 +48,9 @@ struct OverviewView {
     selected: FolderSummary,
     selected_path: String,
     members: Page<MemberRow>,
+    /// Whether the members' total is their count; a search's first page of a common word
+    /// can come before it (`directory::find_accounts`), and then asks for it.
+    counted: bool,
     q: String,
     /// The tag filter as typed (`key=value` or a key), empty for none.
     tag: String,
@@ -55,6 +58,7 @@ struct OverviewView {
 }
 
 /// Views kept by folder, search, tag and page: a few of them are most of what is opened.
+/// A view whose members are not counted yet is not kept.
 static OVERVIEWS: KeptByVersion<Arc<OverviewView>> = KeptByVersion::of_anything_up_to(64);
 
 impl OverviewView {
@@ -83,6 +87,10 @@ impl OverviewView {
         q.push(("page", page.value().to_string()));
         format!("?{}", serde_urlencoded::to_string(q).unwrap_or_default())
     }
+    /// This page again, once its members are counted.
+    fn counted_link(&self) -> String {
+        format!("{}&count=wait", self.link(self.members.request.number))
+    }
 }
 
 #[derive(Deserialize)]
@@ -91,6 +99,8 @@ struct OverviewQuery {
     q: Option<String>,
     tag: Option<String>,
     page: Option<i64>,
+    /// `wait`: the page once its members are counted (what an uncounted page asks for).
+    count: Option<String>,
 }
 
 async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Query<OverviewQuery>) -> Reply {
@@ -106,44 +116,49 @@ async fn overview(state: web::Data<AppState>, admin: CurrentAdmin, query: web::Q
         vec![Tag::parse_pair(&tag_text).map_err(|e| AppError::BadRequest(format!("The tag filter {tag_text:?} cannot be used: {}.", e.message)))?]
     };
     let page = query.page;
+    let count = if query.count.as_deref() == Some("wait") { directory::Count::Wait } else { directory::Count::IfFree };
     let search = q.clone();
     let chrome = Chrome::new(&admin, "directory");
     let _turn = if q.is_empty() || !tagged.is_empty() {
         None
     } else {
-        Some(directory::first_turn(None, &q, PageRequest::with_size(page, MEMBERS_PER_PAGE).end()).await)
+        Some(directory::first_turn(None, &q, PageRequest::with_size(page, MEMBERS_PER_PAGE).end(), count).await)
     };
     let rd = (*state.directory).clone();
     let key = format!("{}\n{search}\n{tag_text}\n{page:?}", wanted.as_ref().map_or("", FolderId::as_str));
     let view = OVERVIEWS
-        .run_kept(&state.pool, key, move |c| {
-            let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
-            let selected = directory::folder_summary(c, wanted.as_ref().unwrap_or(&root))?;
-            let (tree, on_path) = tree::opened(c, &root, &selected)?;
-            let (members, found_folders) = if search.is_empty() && tagged.is_empty() {
-                (directory::list_folder_members(c, &selected, PageRequest::with_size(page, MEMBERS_PER_PAGE))?, None)
-            } else {
-                (
-                    directory::list_accounts_tagged(c, None, Some(&search), &tagged, PageRequest::with_size(page, MEMBERS_PER_PAGE))?,
-                    Some(directory::search_folders_tagged(c, &search, &tagged, PageRequest::with_size(None, FOLDERS_PER_PAGE))?),
-                )
-            };
-            let (folder_count, member_count) = directory::directory_counts(c)?;
-            let members = member_rows_known(c, members, &on_path)?;
-            let selected_path = Folder::path_label(&on_path);
-            Ok::<_, DirectoryError>(Arc::new(OverviewView {
-                rd,
-                folder_count,
-                member_count,
-                tree,
-                selected,
-                selected_path,
-                members,
-                q: search,
-                tag: tag_text,
-                found_folders,
-            }))
-        })
+        .run_kept_if(
+            &state.pool,
+            key,
+            |view| view.counted,
+            move |c| {
+                let root = FolderId::parse(&rd.root_folder_id).expect("stored ids are valid");
+                let selected = directory::folder_summary(c, wanted.as_ref().unwrap_or(&root))?;
+                let (tree, on_path) = tree::opened(c, &root, &selected)?;
+                let (members, counted, found_folders) = if search.is_empty() && tagged.is_empty() {
+                    (directory::list_folder_members(c, &selected, PageRequest::with_size(page, MEMBERS_PER_PAGE))?, true, None)
+                } else {
+                    let (members, counted) = directory::find_accounts(c, &search, &tagged, PageRequest::with_size(page, MEMBERS_PER_PAGE), count)?;
+                    (members, counted, Some(directory::search_folders_tagged(c, &search, &tagged, PageRequest::with_size(None, FOLDERS_PER_PAGE))?))
+                };
+                let (folder_count, member_count) = directory::directory_counts(c)?;
+                let members = member_rows_known(c, members, &on_path)?;
+                let selected_path = Folder::path_label(&on_path);
+                Ok::<_, DirectoryError>(Arc::new(OverviewView {
+                    rd,
+                    folder_count,
+                    member_count,
+                    tree,
+                    selected,
+                    selected_path,
+                    members,
+                    counted,
+                    q: search,
+                    tag: tag_text,
+                    found_folders,
+                }))
+            },
+        )
         .await?;
     html(StatusCode::OK, &OverviewPage { chrome, view })
 }
