@@ -523,7 +523,7 @@ pub(super) static MATCHED_ACCOUNTS: KeptByVersion<Arc<Vec<super::Account>>> = Ke
 pub(super) static ACCOUNT_PLACES: KeptByVersion<Arc<(super::Account, Vec<super::Folder>)>> = KeptByVersion::new();
 
 /// What a search's page needs of its count of matches. PostgreSQL reads a common word's
-/// first matches by walking their names, and counts them apart ([`Matches::first`]).
+/// first matches (a top-N sort) and counts them apart ([`Matches::first`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Count {
     /// The count: read now, or waited for while another request reads it.

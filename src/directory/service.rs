@@ -823,7 +823,7 @@ fn accounts_page(
             if postgres {
                 let first = match uncounted {
                     Some(first) => first.with_count(on_indexes(conn, |c| count_matches(c, folder, text))?),
-                    None => match planned_for(conn, true, |c| first_matches(c, folder, text, depth))? {
+                    None => match on_indexes(conn, |c| first_matches(c, folder, text, depth))? {
                         (ids, Some(total)) => return Ok(search::Matches::new(&ids, total)),
                         (ids, None) => {
                             let Some(first) = search::Matches::first(&ids) else { return Ok(None) };
@@ -954,11 +954,12 @@ struct MatchedId {
 
 /// PostgreSQL: a search's first `depth` matches in the list's order, and how many there
 /// are when these are all of them (`None` when there are more: [`count_matches`] counts
-/// them). Read under [`on_indexes`] with walks of `account_search_listed` (migration
-/// 000034) allowed: for a common word the planner walks the names until it has found
-/// enough, for a rare one it reads the trigram index and sorts the few it finds. At a
-/// million members "retail" (83,334 matches) sorted every match before: 48 ms of the
-/// first read's 96, the count the other 41.
+/// them). Both read every match through the trigram index, and the first only keeps the
+/// first `depth` of them as it goes (a top-N sort): at a million members "retail"
+/// (83,334 matches) takes 19–21 ms so and 15–16 ms to count, against 41 ms for the
+/// two at once. A walk of the names in order instead, stopping at the first `depth`
+/// matches, took 143 ms for it: a word that begins names has its matches all together,
+/// here two thirds of the way along.
 fn first_matches(conn: &mut AnyConnection, folder: Option<&str>, text: &str, depth: usize) -> QueryResult<(Vec<String>, Option<i64>)> {
     let rows: Vec<MatchedId> =
         crate::db::prepared::sql("SELECT id FROM account_search WHERE hay LIKE $1 ESCAPE '\\' AND ($2 = '' OR folder_id = $2) ORDER BY name_key, id LIMIT $3")
@@ -994,30 +995,21 @@ fn count_matches(conn: &mut AnyConnection, folder: Option<&str>, text: &str) -> 
 /// Runs a search's read. PostgreSQL's planner prices `lower(…) LIKE` on a sequential scan
 /// or a walk of the name index too low and reads every member for a word that matches a
 /// few percent of them (70 to 78 ms at 100,000, against 17 ms through the trigram
-/// indexes), so it is told not to. A read of the first matches ([`first_matches`]) may
-/// walk the names: it stops when it has found them.
+/// indexes), so it is told not to.
 fn on_indexes<T>(conn: &mut AnyConnection, read: impl FnOnce(&mut AnyConnection) -> QueryResult<T>) -> Result<T> {
-    planned_for(conn, false, read)
-}
-
-/// [`on_indexes`], with walks of an index allowed when `walks`. Each statement is then
-/// planned for its own words (a prepared statement's generic plan would price every word
-/// alike).
-fn planned_for<T>(conn: &mut AnyConnection, walks: bool, read: impl FnOnce(&mut AnyConnection) -> QueryResult<T>) -> Result<T> {
     if !crate::db::is_postgres(conn) {
         return Ok(read(conn)?);
     }
     crate::db::transaction(conn, |c| {
-        // Nor walk every member by name to find the few that match: the trigram index
-        // answers through bitmap scans. And sort a first read's matches in memory: the
-        // 83,000 of a common word at a million members (9.6 MB) went to disk at the default
-        // 4 MB, 320 ms against 190. One statement for the settings: beside a busy database
-        // each round trip waits for a core.
+        // Nor walk every member by name (`accounts_listed`) to find the few that match:
+        // the trigram indexes answer through bitmap scans. And sort a first read's matches
+        // in memory: the 83,000 of a common word at a million members (9.6 MB) went to
+        // disk at the default 4 MB, 320 ms against 190. One statement for the three: beside
+        // a busy database each round trip waits for a core.
         diesel::sql_query(
-            "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', $1, true), \
-             set_config('work_mem', '16MB', true), set_config('plan_cache_mode', 'force_custom_plan', true)",
+            "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true), \
+             set_config('work_mem', '16MB', true)",
         )
-        .bind::<Text, _>(if walks { "on" } else { "off" })
         .execute(c)?;
         Ok(read(c)?)
     })

@@ -155,7 +155,7 @@ def test_a_test_email_reaches_the_smtp_server(page, server, smtp):
 
 def test_a_search_shows_its_first_page_at_once_and_then_how_many_match(page, server, sdk):
     """A word 205 members share: on PostgreSQL the first page comes before its members are
-    counted (more than 200 found by walking their names) and the page's script asks for
+    counted (more than 200 found, the first of them in order) and the page's script asks for
     the count; on either database the administrator ends with the count and the pager."""
     from alibabacloud_resourcedirectorymaster20220419 import models as rdm
     folder = sdk.create_folder(rdm.CreateFolderRequest(folder_name="tally")).body.folder

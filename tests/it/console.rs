@@ -161,8 +161,8 @@ async fn the_overview_searches_folders_and_members() {
 }
 
 /// PostgreSQL answers the first page of a word that many members share before it has
-/// counted them (a walk of their names finds the first 200 at once; the count reads every
-/// match): the page says "more than 200" and asks for itself again, counted, which the
+/// counted them (the first 200 in order and their count are two reads of every match):
+/// the page says "more than 200" and asks for itself again, counted, which the
 /// page's script swaps in; the next view has the count. SQLite counts as it reads.
 #[actix_web::test]
 async fn a_common_words_first_page_comes_before_its_count_and_asks_for_it() {
