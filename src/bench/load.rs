@@ -98,7 +98,7 @@ pub async fn run(
     let targets: Vec<_> = targets.into_iter().filter(|t| only.is_none_or(|text| t.label().contains(text))).collect();
     // A second a target for starting each one, so that pgbench outlasts the load.
     let wrk = Wrk::available();
-    let calls = if wrk { SignedCalls::sign(&targets, seconds, crate::db::is_postgres_url(&database_url))? } else { SignedCalls::none(targets.len()) };
+    let calls = if wrk { SignedCalls::sign(&targets, seconds)? } else { SignedCalls::none(targets.len()) };
     let pgbench = if pgbench { PgBench::start(&database_url, connections, (seconds + 1) * targets.len() as u64 + 2)? } else { PgBench::none() };
     println!(
         "load generator: {}",
@@ -341,7 +341,7 @@ const WRK_THREADS: usize = 2;
 
 /// Every API row's calls, signed before the load starts (so that signing them takes
 /// nothing from the rows, nor from pgbench's time beside them), each with its own nonce
-/// and dated when its row will run; [`presigned_per_second`] of them a second of a row,
+/// and dated when its row will run; [`PRESIGNED_PER_SECOND`] of them a second of a row,
 /// in one file a wrk thread. Past that a nonce comes round again and its answer counts as
 /// a failure. The files go when this does.
 struct SignedCalls {
@@ -355,11 +355,11 @@ impl SignedCalls {
         SignedCalls { dir: PathBuf::new(), files: vec![Vec::new(); rows] }
     }
 
-    fn sign(targets: &[Target], seconds: u64, postgres: bool) -> Result<SignedCalls, BoxError> {
+    fn sign(targets: &[Target], seconds: u64) -> Result<SignedCalls, BoxError> {
         let dir = std::env::temp_dir().join(format!("rdc-wrk-calls-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let mut signed = SignedCalls { dir, files: Vec::new() };
-        let per_thread = presigned_per_second(postgres) * seconds as usize / WRK_THREADS;
+        let per_thread = PRESIGNED_PER_SECOND * seconds as usize / WRK_THREADS;
         let now = time::OffsetDateTime::now_utc();
         for (row, target) in targets.iter().enumerate() {
             let mut files = Vec::new();
@@ -392,11 +392,10 @@ impl Drop for SignedCalls {
 }
 
 /// Signed API calls made ready for wrk per second of a row: half as many again as the
-/// most any API row has served on its own, on PostgreSQL (10,000) and on SQLite (15,100,
-/// where 15,000 ran out and calls came round again as replays).
-fn presigned_per_second(postgres: bool) -> usize {
-    if postgres { 15_000 } else { 25_000 }
-}
+/// most any API row has served on its own (17,927 on PostgreSQL alone and 17,632 on
+/// SQLite on session 25's machine; 15,000 a second ran out there, and calls came round
+/// again as replays). Some 300 MB of files a row at 15 s.
+const PRESIGNED_PER_SECOND: usize = 30_000;
 
 /// wrk's set-up for an API action: each thread reads its file of signed calls (FILES, one
 /// a thread) and sends them in turn, a line at a time. Read whole into a table first, the
