@@ -609,10 +609,15 @@ static FIRST_READS: LazyLock<Mutex<HashMap<Search, TurnFor>>> = LazyLock::new(De
 pub struct Turn(Option<Search>);
 
 impl Turn {
-    /// The turn at `search`, unless another request holds it (then no turn).
+    /// The turn at `search` for a request about to read it, unless a request holds it
+    /// already (this one, from [`first_turn`], or one that waits for this read): then no
+    /// turn, but the turn says what is read. A request that took its turn to count matches
+    /// of an older version reads the matches too, and the pages that can go without the
+    /// count then wait for it in `first_turn`, not on a connection.
     fn take(search: Search, reads: TurnFor) -> Turn {
         let mut first = FIRST_READS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if first.contains_key(&search) {
+        if let Some(held) = first.get_mut(&search) {
+            *held = reads;
             return Turn(None);
         }
         first.insert(search.clone(), reads);
@@ -942,5 +947,31 @@ mod tests {
         assert_eq!(counter.join().unwrap().unwrap().unwrap().total, 9_000);
         let turn = tokio::time::timeout(std::time::Duration::from_secs(1), waiting).await.expect("goes on once it is counted");
         assert!(turn.0.is_none(), "and finds it kept, counted");
+    }
+
+    #[tokio::test]
+    async fn a_turn_taken_to_count_an_older_versions_matches_makes_pages_without_the_count_wait_while_the_new_ones_are_read() {
+        let old = Version { nonce: "unit-recount".to_owned(), version: 1, contacts: 0, activity: 0, deliveries: 0 };
+        keep(&old, None, "unit-recount", Matches::first(&ids(FIRST_KEPT as u64)).unwrap());
+        let turn = first_turn(None, "unit-recount", 20, Count::Wait).await;
+        assert!(turn.0.is_some(), "the count is this request's to read");
+        let (started, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let reader = std::thread::spawn(move || {
+            let newer = Version { nonce: "unit-recount".to_owned(), version: 2, contacts: 0, activity: 0, deliveries: 0 };
+            kept_or_read::<()>(&newer, None, "unit-recount", 20, Count::Wait, |_, uncounted| {
+                assert!(uncounted.is_none(), "the kept matches are of an older version: read again");
+                started.0.send(()).unwrap();
+                release.1.recv().unwrap();
+                Ok(Matches::new(&ids(3), 3))
+            })
+        });
+        started.1.recv().unwrap();
+        let mut waiting = Box::pin(first_turn(None, "unit-recount", 20, Count::IfFree));
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(50), &mut waiting).await.is_err(), "the matches are being read: wait");
+        release.0.send(()).unwrap();
+        assert_eq!(reader.join().unwrap().unwrap().unwrap().total, 3);
+        drop(turn);
+        let after = tokio::time::timeout(std::time::Duration::from_secs(1), waiting).await.expect("goes on once they are read");
+        assert!(after.0.is_none());
     }
 }
