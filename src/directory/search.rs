@@ -801,6 +801,28 @@ mod tests {
         (0..n).map(|i| format!("{:016}", 1_000_000_000_000_000 + i)).collect()
     }
 
+    type Read = std::thread::JoinHandle<Result<Option<Arc<Matches>>, ()>>;
+
+    /// A request reading `text` under `version` on a thread of its own, held inside its
+    /// read (given the kept matches that only want their count) until the sender is sent
+    /// to; returns once that read has started.
+    fn held_read(
+        version: Version,
+        text: &'static str,
+        read: impl FnOnce(Option<&Matches>) -> Option<Matches> + Send + 'static,
+    ) -> (std::sync::mpsc::Sender<()>, Read) {
+        let (started, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let reader = std::thread::spawn(move || {
+            kept_or_read::<()>(&version, None, text, 20, Count::Wait, |_, uncounted| {
+                started.0.send(()).unwrap();
+                release.1.recv().unwrap();
+                Ok(read(uncounted))
+            })
+        });
+        started.1.recv().unwrap();
+        (release.0, reader)
+    }
+
     #[test]
     fn a_page_of_kept_matches_is_their_slice_and_a_page_beyond_them_is_not_kept() {
         let m = Matches::new(&ids(25), 25).unwrap();
@@ -875,18 +897,10 @@ mod tests {
 
         // A request that finds its version gone reads the search again: the others wait.
         let newer = Version { nonce: "unit-turn".to_owned(), version: 2, contacts: 0, activity: 0, deliveries: 0 };
-        let (started, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
-        let reader = std::thread::spawn(move || {
-            kept_or_read::<()>(&newer, None, "unit-turn", 20, Count::Wait, |_, _| {
-                started.0.send(()).unwrap();
-                release.1.recv().unwrap();
-                Ok(Matches::new(&ids(2), 2))
-            })
-        });
-        started.1.recv().unwrap();
+        let (release, reader) = held_read(newer, "unit-turn", |_| Matches::new(&ids(2), 2));
         let mut waiting = Box::pin(first_turn(None, "unit-turn", 20, Count::Wait));
         assert!(tokio::time::timeout(std::time::Duration::from_millis(50), &mut waiting).await.is_err(), "waits while the read goes on");
-        release.0.send(()).unwrap();
+        release.send(()).unwrap();
         assert_eq!(reader.join().unwrap().unwrap().unwrap().total, 2);
         let turn = tokio::time::timeout(std::time::Duration::from_secs(1), waiting).await.expect("goes on once it is read");
         assert!(turn.0.is_none(), "and finds it kept");
@@ -923,18 +937,7 @@ mod tests {
     async fn while_one_request_counts_a_page_that_can_go_without_the_count_does_not_wait_and_one_that_needs_it_does() {
         let v = Version { nonce: "unit-counting".to_owned(), version: 1, contacts: 0, activity: 0, deliveries: 0 };
         keep(&v, None, "unit-counting", Matches::first(&ids(FIRST_KEPT as u64)).unwrap());
-        let (started, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
-        let counter = {
-            let v = v.clone();
-            std::thread::spawn(move || {
-                kept_or_read::<()>(&v, None, "unit-counting", 20, Count::Wait, |_, uncounted| {
-                    started.0.send(()).unwrap();
-                    release.1.recv().unwrap();
-                    Ok(Some(uncounted.expect("only counts").with_count(9_000)))
-                })
-            })
-        };
-        started.1.recv().unwrap();
+        let (release, counter) = held_read(v.clone(), "unit-counting", |uncounted| Some(uncounted.expect("only counts").with_count(9_000)));
         let (turn, meanwhile) = (
             first_turn(None, "unit-counting", 20, Count::IfFree).await,
             kept_or_read::<()>(&v, None, "unit-counting", 20, Count::IfFree, |_, _| panic!("counted twice")),
@@ -943,7 +946,7 @@ mod tests {
         assert!(!meanwhile.unwrap().unwrap().counted, "and is answered without it");
         let mut waiting = Box::pin(first_turn(None, "unit-counting", 20, Count::Wait));
         assert!(tokio::time::timeout(std::time::Duration::from_millis(50), &mut waiting).await.is_err(), "a page that needs the count waits for it");
-        release.0.send(()).unwrap();
+        release.send(()).unwrap();
         assert_eq!(counter.join().unwrap().unwrap().unwrap().total, 9_000);
         let turn = tokio::time::timeout(std::time::Duration::from_secs(1), waiting).await.expect("goes on once it is counted");
         assert!(turn.0.is_none(), "and finds it kept, counted");
@@ -955,20 +958,14 @@ mod tests {
         keep(&old, None, "unit-recount", Matches::first(&ids(FIRST_KEPT as u64)).unwrap());
         let turn = first_turn(None, "unit-recount", 20, Count::Wait).await;
         assert!(turn.0.is_some(), "the count is this request's to read");
-        let (started, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
-        let reader = std::thread::spawn(move || {
-            let newer = Version { nonce: "unit-recount".to_owned(), version: 2, contacts: 0, activity: 0, deliveries: 0 };
-            kept_or_read::<()>(&newer, None, "unit-recount", 20, Count::Wait, |_, uncounted| {
-                assert!(uncounted.is_none(), "the kept matches are of an older version: read again");
-                started.0.send(()).unwrap();
-                release.1.recv().unwrap();
-                Ok(Matches::new(&ids(3), 3))
-            })
+        let newer = Version { nonce: "unit-recount".to_owned(), version: 2, contacts: 0, activity: 0, deliveries: 0 };
+        let (release, reader) = held_read(newer, "unit-recount", |uncounted| {
+            assert!(uncounted.is_none(), "the kept matches are of an older version: read again");
+            Matches::new(&ids(3), 3)
         });
-        started.1.recv().unwrap();
         let mut waiting = Box::pin(first_turn(None, "unit-recount", 20, Count::IfFree));
         assert!(tokio::time::timeout(std::time::Duration::from_millis(50), &mut waiting).await.is_err(), "the matches are being read: wait");
-        release.0.send(()).unwrap();
+        release.send(()).unwrap();
         assert_eq!(reader.join().unwrap().unwrap().unwrap().total, 3);
         drop(turn);
         let after = tokio::time::timeout(std::time::Duration::from_secs(1), waiting).await.expect("goes on once they are read");

@@ -821,20 +821,19 @@ fn accounts_page(
         // matches they are counted apart.
         let mut read = |depth: usize, uncounted: Option<&search::Matches>| -> Result<Option<search::Matches>> {
             if postgres {
+                let count_all = |conn: &mut AnyConnection| on_indexes(conn, |c| count_matches(c, folder, text));
                 let first = match uncounted {
-                    Some(first) => first.with_count(on_indexes(conn, |c| count_matches(c, folder, text))?),
+                    Some(kept) => return Ok(Some(kept.with_count(count_all(conn)?))),
                     None => match on_indexes(conn, |c| first_matches(c, folder, text, depth))? {
                         (ids, Some(total)) => return Ok(search::Matches::new(&ids, total)),
-                        (ids, None) => {
-                            let Some(first) = search::Matches::first(&ids) else { return Ok(None) };
-                            if count == search::Count::IfFree {
-                                return Ok(Some(first));
-                            }
-                            first
-                        }
+                        (ids, None) => search::Matches::first(&ids),
                     },
                 };
-                return Ok(Some(if first.counted { first } else { first.with_count(on_indexes(conn, |c| count_matches(c, folder, text))?) }));
+                // The page that read them goes without their count unless it waits for it.
+                return Ok(match first {
+                    Some(first) if count == search::Count::Wait => Some(first.with_count(count_all(conn)?)),
+                    first => first,
+                });
             }
             let (ids, seen) = on_indexes(conn, |c| {
                 let rows = build()
